@@ -1,0 +1,57 @@
+# Two commands on a fresh machine: `make run` (the local stack) and `make test` (everything CI checks).
+# Both build their own virtual environments from the pinned requirements.
+
+SHELL := /bin/bash
+export PYENV_VERSION ?= 3.13.0:3.11.7
+PYTHON ?= python3.13
+VENV := .venv
+TOOLS := .tools
+# sam validate needs a region and some credentials; these are fake on purpose, never real ones.
+export AWS_DEFAULT_REGION ?= eu-west-3
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lint typecheck template unit functional e2e bench build clean
+
+$(VENV)/.stamp: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements/dev.txt
+	touch $@
+
+$(TOOLS)/.stamp: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q -r requirements/tools.txt
+	touch $@
+
+run: $(VENV)/.stamp
+	$(VENV)/bin/python -m local
+
+test: lint typecheck template unit
+
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.stamp
+	$(VENV)/bin/mypy
+
+template: $(TOOLS)/.stamp
+	@if [ -f template.yaml ]; then \
+	  $(TOOLS)/bin/cfn-lint template.yaml && \
+	  $(TOOLS)/bin/sam validate --lint && \
+	  $(TOOLS)/bin/sam validate --region $(AWS_DEFAULT_REGION) && \
+	  PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
+	fi
+
+unit: $(VENV)/.stamp
+	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.stamp
+	$(VENV)/bin/python benchmarks/verify_confirmation.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""The command line: find out why the bank rejects a seal, or seal fields from a script.
+
+Exit codes: 0 done (``verify``: the seal holds), 1 the seal does not hold, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, TextIO
+
+from ._confirmation import parse_form
+from ._key import MerchantKey
+from ._seal import MAC_FIELD, Variant, control_string, seal, sealed_string
+from .exceptions import SealingError
+
+EXIT_VALID, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sealing", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    variants = [variant.value for variant in Variant]
+    for name, help_text in (
+        ("seal", "read a JSON object of field name -> value on stdin, print its MAC"),
+        ("verify", "read a form-urlencoded body on stdin, say whether its MAC holds"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--key", required=True, help="the merchant key (40 characters)")
+        command.add_argument("--variant", choices=variants, default=Variant.DSP2.value)
+        command.add_argument("--tpe", help="legacy confirmations: the merchant's own TPE")
+    control = commands.add_parser("control", help="print the kit's control string for a terminal")
+    control.add_argument("--key", required=True)
+    control.add_argument("--tpe", required=True)
+    return parser
+
+
+def _read_json_fields(stdin: TextIO) -> dict[str, str]:
+    try:
+        data = json.loads(stdin.read())
+    except ValueError as exc:
+        raise SealingError(f"stdin is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SealingError("stdin must hold a JSON object of field name -> value")
+    fields: dict[str, str] = {}
+    for name, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise SealingError(f"{name}: the value must be a string")
+        fields[name] = str(value)
+    return fields
+
+
+def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    key = MerchantKey(args.key)
+    if args.command == "control":
+        print(control_string(key, args.tpe), file=stdout)
+        return EXIT_VALID
+    variant = Variant(args.variant)
+    if variant is Variant.LEGACY_CONFIRMATION and not args.tpe:
+        raise SealingError("--tpe is required with --variant legacy-confirmation")
+    if args.command == "seal":
+        print(seal(key, _read_json_fields(stdin), variant, tpe=args.tpe), file=stdout)
+        return EXIT_VALID
+    form = parse_form(stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8"))
+    received = form.mac
+    data = sealed_string(form.fields, variant, tpe=args.tpe)
+    if key.matches(data, received):
+        print("valid", file=stdout)
+        return EXIT_VALID
+    print(f"sealed: {data.decode('utf-8', 'backslashreplace')}", file=stdout)
+    print(f"expected MAC: {key.mac(data)}", file=stdout)
+    print(f"received MAC: {received}", file=stdout)
+    return EXIT_MISMATCH
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args, stdin or sys.stdin, stdout or sys.stdout)
+    except SealingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+__all__ = ["MAC_FIELD", "main"]

@@ -1,0 +1,122 @@
+"""Wire formats of dates, references, languages and free text (protocol.md section 4)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .exceptions import FieldError
+
+LANGUAGES: tuple[str, ...] = ("FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV")
+MAX_FREE_TEXT = 3200
+_REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
+_TPE = re.compile(r"[A-Za-z0-9]{1,12}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+_ORDER_DATE = "%d/%m/%Y:%H:%M:%S"
+_CONFIRMATION_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})_a_(\d{2}):(\d{2}):(\d{2})")
+_DAY = "%d/%m/%Y"
+
+
+def check_reference(reference: str, field: str = "reference") -> str:
+    if not isinstance(reference, str) or not _REFERENCE.fullmatch(reference):
+        raise FieldError(field, f"{reference!r} must be 1 to 12 letters or digits")
+    return reference
+
+
+def check_tpe(tpe: str, field: str = "TPE") -> str:
+    if not isinstance(tpe, str) or not _TPE.fullmatch(tpe):
+        raise FieldError(field, f"{tpe!r} is not a terminal number")
+    return tpe
+
+
+def check_language(language: str, allowed: tuple[str, ...] = LANGUAGES, field: str = "language") -> str:
+    if language not in allowed:
+        raise FieldError(field, f"{language!r} is not one of {', '.join(allowed)}")
+    return language
+
+
+def check_email(email: str, field: str = "email") -> str:
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email) or not email.isascii():
+        raise FieldError(field, f"{email!r} is not an e-mail address")
+    return email
+
+
+def check_free_text(text: str, field: str = "free_text") -> str:
+    """Free text must be printable ASCII (accents break seals) and at most 3200 characters."""
+    if not isinstance(text, str):
+        raise FieldError(field, "must be text")
+    if len(text) > MAX_FREE_TEXT:
+        raise FieldError(field, f"is {len(text)} characters long, the bank accepts at most {MAX_FREE_TEXT}")
+    if any(not (32 <= ord(c) < 127) for c in text):
+        raise FieldError(
+            field, "must be printable ASCII: encode structured or accented text with sealing.encode_free_text"
+        )
+    return text
+
+
+def encode_free_text(data: Any) -> str:
+    """Any JSON value as ASCII-safe free text (base64url of compact UTF-8 JSON, no padding)."""
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return check_free_text(text)
+
+
+def decode_free_text(text: str) -> Any:
+    """The inverse of ``encode_free_text``."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError) as exc:
+        raise FieldError("texte-libre", "is not free text made by encode_free_text") from exc
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise FieldError("timezone", f"{name!r} is not a known time zone") from exc
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """``moment`` in the terminal's time zone; a naive datetime is taken as already local."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(zone(timezone))
+
+
+def format_order_date(moment: datetime) -> str:
+    """``dd/mm/yyyy:hh:mm:ss``: 4-digit year, as the bank requires."""
+    return moment.strftime(_ORDER_DATE) if moment.year >= 1000 else _too_early("date", moment)
+
+
+def format_day(day: date) -> str:
+    """``dd/mm/yyyy``."""
+    return day.strftime(_DAY) if day.year >= 1000 else _too_early("date", day)
+
+
+def _too_early(field: str, value: date) -> str:
+    raise FieldError(field, f"{value.isoformat()} is not a date the bank accepts")
+
+
+def parse_confirmation_date(text: str, field: str = "date") -> datetime:
+    """The confirmation's ``dd/mm/yyyy_a_hh:mm:ss`` as a naive local datetime."""
+    match = _CONFIRMATION_DATE.fullmatch(text)
+    if not match:
+        raise FieldError(field, f"{text!r} is not a date like 05/12/2006_a_11:55:23")
+    day, month, year, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        return datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        raise FieldError(field, f"{text!r} is not a real date") from None
+
+
+def parse_day(text: str, field: str) -> date:
+    try:
+        return datetime.strptime(text, _DAY).date()
+    except ValueError:
+        raise FieldError(field, f"{text!r} is not a date like 05/12/2006") from None

@@ -1,0 +1,80 @@
+"""Money on the wire: ``Decimal`` with its currency, turned into ``62.73EUR`` in exactly one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from .exceptions import FieldError
+
+DEFAULT_CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF")
+_CENT = Decimal("0.01")
+# What the bank sends: digits, optionally a dot and one or two decimals, then the ISO-4217 code.
+# Never a comma, never a thousands separator (the seed's ``1.234,50EUR`` trap).
+_WIRE_AMOUNT = re.compile(r"(?P<number>[0-9]{1,12}(?:\.[0-9]{1,2})?)(?P<currency>[A-Z]{3})")
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in a currency. ``amount`` is a ``Decimal`` with at most two decimals."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise FieldError("amount", "must be a finite Decimal")
+        if self.amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise FieldError("amount", f"{self.amount} has more than 2 decimals")
+        if self.amount < 0:
+            raise FieldError("amount", f"{self.amount} is negative")
+        if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isupper()):
+            raise FieldError("currency", f"{self.currency!r} is not an ISO-4217 code")
+
+    def wire(self) -> str:
+        """The protocol's form, ``62.73EUR``: always two decimals and a dot."""
+        return f"{self.amount.quantize(_CENT)}{self.currency}"
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise FieldError("currency", f"cannot mix {self.currency} and {other.currency}")
+
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def __str__(self) -> str:
+        return f"{self.amount.quantize(_CENT)} {self.currency}"
+
+
+def parse_decimal(text: str, field: str = "amount") -> Decimal:
+    """A plain amount as a merchant writes it (``62.73``): digits, a dot, at most two decimals."""
+    if not isinstance(text, str) or not _PLAIN_AMOUNT.fullmatch(text):
+        raise FieldError(field, f"{text!r} is not an amount like 62.73 (digits, a dot, at most 2 decimals)")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        raise FieldError(field, f"{text!r} is not an amount") from None
+
+
+def parse_wire_amount(text: str, field: str = "montant") -> Money:
+    """``62.73EUR`` (or ``200EUR``, ``0EUR``) from the bank into ``Money``; anything else is an error."""
+    match = _WIRE_AMOUNT.fullmatch(text)
+    if not match:
+        raise FieldError(field, f"{text!r} is not an amount like 62.73EUR")
+    return Money(Decimal(match["number"]), match["currency"])
+
+
+def require_positive(money: Money, field: str = "amount") -> Money:
+    if money.amount <= 0:
+        raise FieldError(field, f"{money} must be greater than zero")
+    return money

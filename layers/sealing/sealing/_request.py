@@ -1,0 +1,171 @@
+"""The payment request (CGI1, the seed's ``CreerFormulaireCM``): an order as sealed hidden fields."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from ._formats import (
+    check_email,
+    check_free_text,
+    check_language,
+    check_reference,
+    format_day,
+    format_order_date,
+    local_time,
+)
+from ._money import Money, require_positive
+from ._seal import MAC_FIELD, seal
+from ._terminal import SealVariant, Terminal
+from .exceptions import FieldError
+
+THREE_DS_CHALLENGES = ("no_preference", "challenge_preferred", "challenge_mandated", "no_challenge_requested")
+BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
+
+
+@dataclass(frozen=True)
+class Instalment:
+    """One instalment of a split payment: when and how much."""
+
+    due: date
+    amount: Money
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the merchant asks the bank to collect. Attribute names are the domain's; see ``fields()``."""
+
+    amount: Money
+    reference: str
+    ordered_at: datetime
+    email: str
+    language: str = "FR"
+    free_text: str = ""
+    return_ok_url: str = ""
+    return_err_url: str = ""
+    billing: Mapping[str, Any] | None = None
+    shipping: Mapping[str, Any] | None = None
+    instalments: tuple[Instalment, ...] = ()
+    options: Mapping[str, str] = field(default_factory=dict)
+    three_ds_challenge: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentForm:
+    """The form the buyer's browser posts to the bank: ``action`` and ordered hidden ``fields``."""
+
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    @property
+    def mac(self) -> str:
+        return self.as_dict()[MAC_FIELD]
+
+
+def order_context(billing: Mapping[str, Any], shipping: Mapping[str, Any] | None = None) -> str:
+    """``contexte_commande``: base64 of the UTF-8 JSON order context (DSP2)."""
+    missing = [name for name in BILLING_REQUIRED if not str(billing.get(name, "")).strip()]
+    if missing:
+        raise FieldError(f"billing.{missing[0]}", "is required for 3-D Secure v2")
+    context: dict[str, Any] = {"billing": dict(billing)}
+    if shipping:  # never an empty shipping block
+        context["shipping"] = dict(shipping)
+    raw = json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
+    instalments = request.instalments
+    if not instalments:
+        return
+    if not 2 <= len(instalments) <= 4:
+        raise FieldError("instalments", f"a split payment has 2 to 4 instalments, not {len(instalments)}")
+    if instalments[0].due != ordered_on:
+        raise FieldError("instalments[0].due", "the first instalment falls on the order date")
+    for index, (before, after) in enumerate(itertools.pairwise(instalments), start=1):
+        if after.due <= before.due:
+            raise FieldError(f"instalments[{index}].due", "instalment dates must increase")
+    for index, instalment in enumerate(instalments):
+        if instalment.amount.currency != request.amount.currency:
+            raise FieldError(f"instalments[{index}].amount", "must be in the order's currency")
+        require_positive(instalment.amount, f"instalments[{index}].amount")
+    total = sum((i.amount.amount for i in instalments), start=request.amount.amount * 0)
+    if total != request.amount.amount:
+        raise FieldError("instalments", f"add up to {total}, the order is {request.amount.amount}")
+
+
+def _check_options(options: Mapping[str, str]) -> str:
+    for name, value in options.items():
+        if not name.isascii() or not str(value).isascii() or any(c in name + str(value) for c in "&=*"):
+            raise FieldError(f"options.{name}", "option names and values must be ASCII without & = *")
+    return "&".join(f"{name}={value}" for name, value in options.items())
+
+
+def _check_url(url: str, field: str) -> str:
+    if not url.isascii() or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        raise FieldError(field, f"{url!r} is not an http(s) URL")
+    return url
+
+
+def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentForm:
+    """Validate ``request`` against ``terminal`` and produce the sealed form, fields in a stable order."""
+    require_positive(request.amount)
+    if request.amount.currency not in terminal.currencies:
+        raise FieldError("currency", f"{request.amount.currency} is not one of {', '.join(terminal.currencies)}")
+    check_reference(request.reference)
+    check_language(request.language, terminal.languages)
+    check_email(request.email)
+    check_free_text(request.free_text)
+    if request.three_ds_challenge is not None and request.three_ds_challenge not in THREE_DS_CHALLENGES:
+        raise FieldError("three_ds_challenge", f"must be one of {', '.join(THREE_DS_CHALLENGES)}")
+    moment = local_time(request.ordered_at, terminal.timezone)
+    _check_instalments(request, moment.date())
+    dsp2 = terminal.seal is SealVariant.DSP2
+
+    fields: list[tuple[str, str]] = [
+        ("TPE", terminal.tpe),
+        ("date", format_order_date(moment)),
+        ("montant", request.amount.wire()),
+        ("reference", request.reference),
+        ("texte-libre", request.free_text),
+        ("version", terminal.version),
+        ("lgue", request.language),
+        ("societe", terminal.societe),
+        ("mail", request.email),
+    ]
+    if request.instalments:
+        fields.append(("nbrech", str(len(request.instalments))))
+        for number, instalment in enumerate(request.instalments, start=1):
+            fields.append((f"dateech{number}", format_day(instalment.due)))
+            fields.append((f"montantech{number}", instalment.amount.wire()))
+    options = _check_options(request.options)
+    if options:
+        fields.append(("options", options))
+    if dsp2:
+        if request.billing is None:
+            raise FieldError("billing", "is required for 3-D Secure v2 (addressLine1, city, postalCode, country)")
+        fields.append(("contexte_commande", order_context(request.billing, request.shipping)))
+        if request.three_ds_challenge:
+            fields.append(("ThreeDSecureChallenge", request.three_ds_challenge))
+    for name, url in (("url_retour_ok", request.return_ok_url), ("url_retour_err", request.return_err_url)):
+        if url:
+            fields.append((name, _check_url(url, name)))
+    if not dsp2 and request.return_ok_url:
+        fields.append(("url_retour", request.return_ok_url))
+    mac = seal(terminal.key, fields, terminal.seal.for_request())
+    fields.append((MAC_FIELD, mac))
+    return PaymentForm(action=terminal.payment_url, fields=tuple(fields))
+
+
+def form_body(form: PaymentForm) -> bytes:
+    """The form as the browser would post it (``application/x-www-form-urlencoded``)."""
+    return urlencode(form.fields).encode("ascii")

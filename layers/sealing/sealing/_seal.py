@@ -1,0 +1,119 @@
+"""The strings to seal ("chaînes à sceller") and their MAC, in both protocol variants (protocol.md 3)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+
+from ._key import MerchantKey
+from .exceptions import FieldError, SealMismatchError
+
+PROTOCOL_VERSION = "3.0"
+MAC_FIELD = "MAC"
+
+Fields = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+class Variant(enum.Enum):
+    """Which string is sealed: the DSP2 sorted one, or one of the legacy 3.0 fixed orders."""
+
+    DSP2 = "dsp2"
+    LEGACY_REQUEST = "legacy-request"
+    LEGACY_CONFIRMATION = "legacy-confirmation"
+    LEGACY_CAPTURE = "legacy-capture"
+
+
+LEGACY_REQUEST_ORDER: tuple[str, ...] = (
+    "TPE", "date", "montant", "reference", "texte-libre", "version", "lgue", "societe", "mail",
+    "nbrech", "dateech1", "montantech1", "dateech2", "montantech2", "dateech3", "montantech3",
+    "dateech4", "montantech4", "options",
+)  # fmt: skip
+LEGACY_CONFIRMATION_ORDER: tuple[str, ...] = (
+    "TPE", "date", "montant", "reference", "texte-libre", "version", "code-retour", "cvx", "vld",
+    "brand", "status3ds", "numauto", "motifrefus", "originecb", "bincb", "hpancb", "ipclient",
+    "originetr", "veres", "pares",
+)  # fmt: skip
+_CAPTURE_AMOUNTS = ("montant_a_capturer", "montant_deja_capture", "montant_restant")
+LEGACY_CAPTURE_ORDER: tuple[str, ...] = (
+    "TPE", "date", "+".join(_CAPTURE_AMOUNTS), "reference", "texte-libre", "version", "lgue", "societe",
+)  # fmt: skip
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+def _items(
+    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+) -> list[tuple[str, str | bytes]]:
+    pairs = list(fields.items()) if isinstance(fields, Mapping) else list(fields)
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise FieldError(name, "appears twice")
+        seen.add(name)
+    return pairs
+
+
+def sealed_string(
+    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    variant: Variant = Variant.DSP2,
+    *,
+    tpe: str | None = None,
+    version: str = PROTOCOL_VERSION,
+) -> bytes:
+    """The exact bytes the MAC covers.
+
+    DSP2: every field but ``MAC``, sorted by name in byte order, ``name=value`` joined by ``*``.
+    Legacy: the fixed order of the variant, absent fields as empty slots. For legacy confirmations
+    ``TPE`` and ``version`` come from the merchant's configuration (``tpe``, ``version``), not the post.
+    """
+    pairs = [(name, value) for name, value in _items(fields) if name != MAC_FIELD]
+    if variant is Variant.DSP2:
+        pairs.sort(key=lambda pair: pair[0].encode("utf-8"))
+        return b"*".join(name.encode("utf-8") + b"=" + _as_bytes(value) for name, value in pairs)
+    values = {name: _as_bytes(value) for name, value in pairs}
+    if variant is Variant.LEGACY_REQUEST:
+        return b"*".join(values.get(name, b"") for name in LEGACY_REQUEST_ORDER)
+    if variant is Variant.LEGACY_CONFIRMATION:
+        if tpe is None:
+            raise FieldError("TPE", "the merchant's own TPE is needed to check a legacy confirmation")
+        values["TPE"] = tpe.encode("utf-8")
+        values["version"] = version.encode("utf-8")
+        return b"".join(values.get(name, b"") + b"*" for name in LEGACY_CONFIRMATION_ORDER)
+    amounts = b"".join(values.get(name, b"") for name in _CAPTURE_AMOUNTS)
+    slots = [values.get(name, b"") if "+" not in name else amounts for name in LEGACY_CAPTURE_ORDER]
+    return b"".join(slot + b"*" for slot in slots)
+
+
+def seal(
+    key: MerchantKey,
+    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    variant: Variant = Variant.DSP2,
+    *,
+    tpe: str | None = None,
+    version: str = PROTOCOL_VERSION,
+) -> str:
+    """The MAC (40 lower-case hex digits) of ``fields`` for ``variant``."""
+    return key.mac(sealed_string(fields, variant, tpe=tpe, version=version))
+
+
+def verify(
+    key: MerchantKey,
+    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    mac: str,
+    variant: Variant = Variant.DSP2,
+    *,
+    tpe: str | None = None,
+    version: str = PROTOCOL_VERSION,
+) -> None:
+    """Raise ``SealMismatchError`` unless ``mac`` seals ``fields`` (constant-time, any letter case)."""
+    data = sealed_string(fields, variant, tpe=tpe, version=version)
+    if not key.matches(data, mac):
+        raise SealMismatchError(data, key.mac(data), mac)
+
+
+def control_string(key: MerchantKey, tpe: str, version: str = PROTOCOL_VERSION) -> str:
+    """The kits' control string, which the bank's support uses to check a key is installed right."""
+    sealed = f"CtlHmac{version}{tpe}"
+    return f"V1.04.sha1.py--[{sealed}]-{key.mac(sealed.encode('utf-8'))}"

@@ -1,0 +1,58 @@
+"""Errors raised by the sealing library.
+
+Every error the library raises is a ``SealingError``; each names the field at fault when there is one::
+
+    SealingError (ValueError)
+    ├── InvalidKeyError           the merchant key cannot be decoded
+    ├── FieldError                a value to send or a value received is not acceptable (``.field``)
+    │   └── MissingFieldError     a required field is absent
+    ├── MalformedMessageError     a body from the bank cannot be read at all
+    └── SealMismatchError         the MAC does not match the data (``.sealed``, ``.expected``)
+
+None of them ever carries the merchant key.
+"""
+
+from __future__ import annotations
+
+
+class SealingError(ValueError):
+    """Base of every error raised by the sealing library."""
+
+
+class InvalidKeyError(SealingError):
+    """The merchant key is not a key the bank could have issued."""
+
+
+class FieldError(SealingError):
+    """A field value is not acceptable; ``field`` names the field (wire name or order attribute)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class MissingFieldError(FieldError):
+    """A required field is absent."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "is required")
+
+
+class MalformedMessageError(SealingError):
+    """A message received from the bank cannot be parsed."""
+
+
+class SealMismatchError(SealingError):
+    """The MAC received does not seal the data received.
+
+    ``sealed`` is the exact string that was sealed (to compare with the bank's) and ``expected`` the
+    MAC this side computes over it: both help a merchant find why a seal is refused, neither reveals
+    the key.
+    """
+
+    def __init__(self, sealed: bytes, expected: str, received: str) -> None:
+        super().__init__("the MAC does not match the fields received")
+        self.sealed = sealed
+        self.expected = expected
+        self.received = received
