@@ -1,0 +1,88 @@
+"""CGI1: the merchant creates and reads orders; the buyer gets the sealed payment form.
+
+POST /orders and GET /orders/{reference} (merchant, IAM); GET /checkout/{token} (buyer, public).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders import config, pages
+from orders.exceptions import InvalidOrderError, OrderNotFoundError, StoreUnavailableError, UnknownTerminalError
+from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
+from orders.model import OrderStatus
+from orders.service import create_order, order_for_checkout, payment_form
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _create(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        new = create_order(json_body(event), config.load_terminals(), config.order_store(), datetime.now(UTC))
+    except (BadRequest, InvalidOrderError) as exc:
+        return error_response(400, str(exc), exc.field)
+    logger.append_keys(reference=new.order.reference)
+    logger.info("order created", extra={"tpe": new.order.tpe, "amount": str(new.order.amount)})
+    metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
+    base = config.checkout_base_url() or api_base_url(event)
+    return json_response(
+        201,
+        {
+            "reference": new.order.reference,
+            "status": new.order.status.value,
+            "checkout_url": f"{base}/checkout/{new.checkout_token}",
+            "form": {"action": new.form.action, "fields": dict(new.form.fields)},
+        },
+        headers={"Location": f"/orders/{new.order.reference}"},
+    )
+
+
+def _checkout(event: dict[str, Any]) -> dict[str, Any]:
+    token = (event.get("pathParameters") or {}).get("token", "")
+    try:
+        order = order_for_checkout(token, config.order_store())
+    except OrderNotFoundError:
+        return html_response(404, pages.not_found_page())
+    logger.append_keys(reference=order.reference)
+    if order.status is not OrderStatus.AWAITING_PAYMENT:
+        return html_response(409, pages.not_payable_page(order))
+    terminal = config.load_terminals().get(order.tpe)
+    return html_response(200, pages.checkout_page(order, payment_form(order, terminal), terminal.merchant_name))
+
+
+def _read(event: dict[str, Any]) -> dict[str, Any]:
+    reference = (event.get("pathParameters") or {}).get("reference", "")
+    try:
+        order = config.order_store().get(reference)
+    except OrderNotFoundError:
+        return error_response(404, f"no order {reference!r}", "reference")
+    return json_response(200, order.as_json())
+
+
+ROUTES = {
+    ("POST", "/orders"): _create,
+    ("GET", "/orders/{reference}"): _read,
+    ("GET", "/checkout/{token}"): _checkout,
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
+    if route is None:
+        return error_response(404, "no such route")
+    try:
+        return route(event)
+    except StoreUnavailableError:
+        logger.exception("the orders table is unavailable")
+        return error_response(503, "the order store is unavailable, try again")
+    except UnknownTerminalError as exc:
+        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
+        return error_response(500, "the order's terminal is no longer configured")

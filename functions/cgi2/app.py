@@ -1,0 +1,45 @@
+"""CGI2: the bank's confirmation (POST /confirmation) — verify the seal, store the result, acknowledge.
+
+``cdr=0`` is answered only once the confirmation is durably written; if the store fails the answer is
+an error status, so the bank alerts the merchant, and the confirmation (without card data) is logged
+for replay.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders import config
+from orders.http import BadRequest, body_bytes, text_response
+from orders.service import receive_confirmation, redacted
+from sealing import SEAL_REFUSED
+
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        body = body_bytes(event)
+    except BadRequest:
+        logger.warning("confirmation body is not valid base64")
+        return text_response(200, SEAL_REFUSED.body, SEAL_REFUSED.headers)
+    receipt = receive_confirmation(body, config.load_terminals(), config.order_store(), datetime.now(UTC))
+    logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+    if receipt.status_code != 200:
+        # Nothing was stored: keep everything needed to replay it, never card data.
+        logger.error("confirmation NOT stored", extra={"outcome": receipt.outcome, "fields": redacted(receipt.unsaved)})
+        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
+        return text_response(receipt.status_code, "store unavailable\n", {"Content-Type": "text/plain"})
+    intact = receipt.acknowledgement.intact
+    (logger.info if intact else logger.warning)("confirmation handled", extra={"outcome": receipt.outcome})
+    metrics.add_metric(name="Confirmations" if intact else "ConfirmationsRejected", unit=MetricUnit.Count, value=1)
+    ack = receipt.acknowledgement
+    return text_response(200, ack.body, ack.headers)

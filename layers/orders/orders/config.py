@@ -1,0 +1,40 @@
+"""Where the functions get their terminals and their table: environment variables and the cached secret."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from aws_lambda_powertools.utilities import parameters
+
+from .exceptions import ConfigurationError
+from .store import OrderStore
+from .terminals import Terminals
+
+SECRET_CACHE_SECONDS = 300
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigurationError(f"the environment variable {name} is not set")
+    return value
+
+
+def load_terminals() -> Terminals:
+    """The terminal configuration from Secrets Manager, cached for five minutes (Powertools Parameters)."""
+    try:
+        text = parameters.get_secret(_env("TERMINALS_SECRET_ARN"), max_age=SECRET_CACHE_SECONDS)
+    except parameters.exceptions.GetParameterError as exc:
+        raise ConfigurationError(f"the terminal secret cannot be read: {exc}") from None
+    return Terminals.from_json(text)
+
+
+@lru_cache(maxsize=1)
+def order_store() -> OrderStore:
+    days = int(os.environ.get("PENDING_ORDER_RETENTION_DAYS", "180") or 180)
+    return OrderStore(_env("ORDERS_TABLE"), pending_ttl_days=days)
+
+
+def checkout_base_url() -> str:
+    return os.environ.get("CHECKOUT_BASE_URL", "").rstrip("/")

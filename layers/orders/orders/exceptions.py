@@ -1,0 +1,61 @@
+"""Errors of the orders layer.
+
+OrdersError
+├── ConfigurationError          the terminal configuration is unusable (names the terminal and setting)
+├── UnknownTerminalError        no terminal with that TPE is configured
+├── InvalidOrderError (ValueError)   an order request has a bad field (``.field``)
+├── OrderNotFoundError          no order with that reference
+├── TransitionNotAllowedError   the order's state does not allow the operation
+├── ConcurrentUpdateError       another writer changed the order first
+└── StoreUnavailableError       DynamoDB failed: nothing is known to be written
+"""
+
+from __future__ import annotations
+
+
+class OrdersError(Exception):
+    """Base of the orders layer's errors."""
+
+
+class ConfigurationError(OrdersError):
+    """The terminal configuration cannot be used."""
+
+
+class UnknownTerminalError(OrdersError, LookupError):
+    def __init__(self, tpe: str) -> None:
+        super().__init__(f"no terminal {tpe!r} is configured")
+        self.tpe = tpe
+
+
+class InvalidOrderError(OrdersError, ValueError):
+    """A field of an order request is not acceptable; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class OrderNotFoundError(OrdersError, LookupError):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no order {reference!r}")
+        self.reference = reference
+
+
+class TransitionNotAllowedError(OrdersError):
+    """The order's current state does not allow what was asked."""
+
+    def __init__(self, reference: str, state: str, event: str, detail: str = "") -> None:
+        message = f"order {reference} is {state}: {event} is not allowed"
+        super().__init__(message + (f" ({detail})" if detail else ""))
+        self.reference = reference
+        self.state = state
+        self.event = event
+
+
+class ConcurrentUpdateError(OrdersError):
+    """The conditional write lost against another writer."""
+
+
+class StoreUnavailableError(OrdersError):
+    """DynamoDB did not take the write (throttled, unavailable, denied): nothing is known to be stored."""

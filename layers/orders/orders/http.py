@@ -1,0 +1,99 @@
+"""API Gateway (REST, proxy) events in and responses out: the few things every handler needs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from decimal import Decimal
+from typing import Any
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+class BadRequest(ValueError):
+    """The request cannot be read; ``field`` names what is wrong (``body`` for the body as a whole)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+def body_bytes(event: dict[str, Any]) -> bytes:
+    """The request body exactly as sent: API Gateway base64-encodes binary media types (all of ours)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("body", "is not valid base64") from None
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+def json_body(event: dict[str, Any]) -> dict[str, Any]:
+    raw = body_bytes(event)
+    if len(raw) > MAX_JSON_BYTES:
+        raise BadRequest("body", f"is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadRequest("body", "is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body", "must be a JSON object")
+    return data
+
+
+def header(event: dict[str, Any], name: str) -> str:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
+def _default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+        "body": json.dumps(data, default=_default, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(status: int, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message}
+    if field:
+        error["field"] = field
+    return json_response(status, {"error": error})
+
+
+def text_response(status: int, body: str, headers: dict[str, str]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def html_response(status: int, body: str) -> dict[str, Any]:
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action https: http:",
+    }
+    return text_response(status, body, headers)
+
+
+def api_base_url(event: dict[str, Any]) -> str:
+    """The public base URL the request came through (``https://host/stage``)."""
+    context = event.get("requestContext") or {}
+    host = context.get("domainName") or header(event, "host")
+    stage = context.get("stage") or ""
+    proto = header(event, "x-forwarded-proto") or "https"
+    # execute-api hosts carry the stage in the path; a custom domain maps it away.
+    with_stage = stage and host.endswith(".amazonaws.com")
+    return f"{proto}://{host}" + (f"/{stage}" if with_stage else "")

@@ -1,0 +1,149 @@
+"""What happens to an order: the transition table and the rules for a confirmation (protocol.md 5 and 6).
+
+Everything here is pure: it decides, the store writes. A decision names the state the order leaves so the
+write can be conditional on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sealing import Confirmation, Outcome
+
+from .calendar import deferral_deadline
+from .model import Attempt, Order, OrderStatus, Review, ReviewReason
+from .terminals import PaymentMode, TerminalConfig
+
+
+class Event(enum.Enum):
+    PAYMENT_ACCEPTED = "payment_accepted"  # immediate terminal: authorised and captured
+    PAYMENT_AUTHORIZED = "payment_authorized"  # deferred payment: authorised, captured later
+    CARD_REGISTERED = "card_registered"  # deferred authorisation: authorised at each validation
+    PAYMENT_REFUSED = "payment_refused"
+    CAPTURE_PARTIAL = "capture_partial"
+    CAPTURE_FULL = "capture_full"
+    CANCEL = "cancel"
+    REFUND_PARTIAL = "refund_partial"
+    REFUND_FULL = "refund_full"
+
+
+S, E = OrderStatus, Event
+TRANSITIONS: dict[tuple[OrderStatus, Event], OrderStatus] = {
+    (S.AWAITING_PAYMENT, E.PAYMENT_ACCEPTED): S.PAID,
+    (S.AWAITING_PAYMENT, E.PAYMENT_AUTHORIZED): S.AUTHORIZED,
+    (S.AWAITING_PAYMENT, E.CARD_REGISTERED): S.CARD_REGISTERED,
+    (S.AWAITING_PAYMENT, E.PAYMENT_REFUSED): S.AWAITING_PAYMENT,  # an order survives a refused card
+    (S.AUTHORIZED, E.CAPTURE_FULL): S.CAPTURED,
+    (S.AUTHORIZED, E.CANCEL): S.CANCELLED,
+    (S.CARD_REGISTERED, E.CAPTURE_PARTIAL): S.PARTIALLY_CAPTURED,
+    (S.CARD_REGISTERED, E.CAPTURE_FULL): S.CAPTURED,
+    (S.CARD_REGISTERED, E.CANCEL): S.CANCELLED,
+    (S.PARTIALLY_CAPTURED, E.CAPTURE_PARTIAL): S.PARTIALLY_CAPTURED,
+    (S.PARTIALLY_CAPTURED, E.CAPTURE_FULL): S.CAPTURED,
+    (S.PARTIALLY_CAPTURED, E.CANCEL): S.CAPTURED,  # what was captured stays captured; the rest is cancelled
+    (S.PAID, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
+    (S.PAID, E.REFUND_FULL): S.REFUNDED,
+    (S.CAPTURED, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
+    (S.CAPTURED, E.REFUND_FULL): S.REFUNDED,
+    (S.PARTIALLY_REFUNDED, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
+    (S.PARTIALLY_REFUNDED, E.REFUND_FULL): S.REFUNDED,
+}
+del S, E
+
+
+def next_status(status: OrderStatus, event: Event) -> OrderStatus | None:
+    """The state after ``event``, or ``None`` when the table does not allow it."""
+    return TRANSITIONS.get((status, event))
+
+
+_ACCEPTANCE_BY_MODE = {
+    PaymentMode.IMMEDIATE: Event.PAYMENT_ACCEPTED,
+    PaymentMode.DEFERRED: Event.PAYMENT_AUTHORIZED,
+    PaymentMode.DEFERRED_AUTHORIZATION: Event.CARD_REGISTERED,
+}
+
+
+class Verdict(enum.Enum):
+    """What the confirmation did, for logs and metrics."""
+
+    REPLAY = "replay"  # seen before: nothing to write
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    INSTALMENT = "instalment"
+    FLAGGED = "flagged"  # recorded, not applied, marked for review
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a confirmation for one order: what to append and where the order goes."""
+
+    verdict: Verdict
+    leaves: OrderStatus
+    enters: OrderStatus
+    attempt: Attempt | None = None
+    reviews: tuple[Review, ...] = ()
+    changes: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.attempt is not None
+
+
+def confirmation_id(confirmation: Confirmation) -> str:
+    """The identity of one confirmation: its MAC, which seals every field the bank sent."""
+    return (confirmation.field("MAC") or "").lower()
+
+
+def decide_confirmation(
+    order: Order, confirmation: Confirmation, terminal: TerminalConfig, received_at: datetime
+) -> Decision:
+    """Apply the confirmation rules to ``order`` without touching storage."""
+    identity = confirmation_id(confirmation)
+    if identity in order.confirmation_ids:
+        return Decision(Verdict.REPLAY, order.status, order.status)
+    code = confirmation.return_code
+    attempt = Attempt(
+        return_code=str(code),
+        received_at=received_at,
+        reason=confirmation.refusal_reason or confirmation.authorisation_refusal_reason,
+        authorisation_number=confirmation.authorisation_number,
+        card_brand=confirmation.card_brand,
+        amount=confirmation.amount.wire(),
+        instalment=code.instalment,
+        confirmation_id=identity,
+    )
+
+    def flag(reason: ReviewReason, detail: str) -> Decision:
+        review = Review(reason, received_at, detail)
+        return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
+
+    if code.instalment is not None:
+        if code.outcome is Outcome.REFUSED:
+            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused")
+        return Decision(Verdict.INSTALMENT, order.status, order.status, attempt)
+    if code.outcome is Outcome.REFUSED:
+        return Decision(Verdict.REFUSED, order.status, order.status, attempt)
+    if confirmation.is_test_payment and not terminal.terminal.is_test:
+        return flag(ReviewReason.TEST_PAYMENT_ON_PRODUCTION, "payetest received on a production terminal")
+    if confirmation.amount != order.amount:
+        return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
+    if order.status is not OrderStatus.AWAITING_PAYMENT:
+        if confirmation.authorisation_number and confirmation.authorisation_number == order.authorisation_number:
+            # The same acceptance sent again (another date, same authorisation): nothing new.
+            return Decision(Verdict.REPLAY, order.status, order.status)
+        return flag(ReviewReason.SECOND_ACCEPTANCE, f"another acceptance for a {order.status.value} order")
+
+    event = _ACCEPTANCE_BY_MODE[order.mode]
+    enters = next_status(order.status, event)
+    assert enters is not None  # awaiting_payment accepts every acceptance event
+    changes: dict[str, object] = {
+        "authorisation_number": confirmation.authorisation_number,
+        "paid_at": received_at,
+    }
+    if event is Event.PAYMENT_ACCEPTED:
+        changes["captured"] = order.amount.amount
+    else:
+        changes["deadline"] = deferral_deadline(order.created_at, terminal.deferral_days)
+    return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)

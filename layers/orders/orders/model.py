@@ -1,0 +1,128 @@
+"""Orders as the merchant's side keeps them: states, attempts, review markers, amounts in Decimal."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sealing import Instalment, Money
+
+from .terminals import PaymentMode
+
+
+class OrderStatus(enum.Enum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    AUTHORIZED = "authorized"
+    CARD_REGISTERED = "card_registered"
+    PARTIALLY_CAPTURED = "partially_captured"
+    CAPTURED = "captured"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class ReviewReason(enum.Enum):
+    """Why an order needs a human look; it never changes the order's state by itself."""
+
+    AMOUNT_MISMATCH = "amount_mismatch"
+    TEST_PAYMENT_ON_PRODUCTION = "test_payment_on_production"
+    SECOND_ACCEPTANCE = "second_acceptance"
+    INSTALMENT_REFUSED = "instalment_refused"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One confirmation received for the order."""
+
+    return_code: str
+    received_at: datetime
+    reason: str = ""
+    authorisation_number: str = ""
+    card_brand: str = ""
+    amount: str = ""
+    instalment: int | None = None
+    confirmation_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "return_code": self.return_code,
+            "time": self.received_at.isoformat(),
+            "reason": self.reason,
+            "authorisation_number": self.authorisation_number,
+            "card_brand": self.card_brand,
+            "amount": self.amount,
+        }
+        if self.instalment is not None:
+            data["instalment"] = self.instalment
+        return data
+
+
+@dataclass(frozen=True)
+class Review:
+    reason: ReviewReason
+    at: datetime
+    detail: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"reason": self.reason.value, "time": self.at.isoformat(), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Order:
+    reference: str
+    tpe: str
+    mode: PaymentMode
+    status: OrderStatus
+    amount: Money
+    email: str
+    language: str
+    created_at: datetime
+    checkout_token_hash: str
+    free_text: str = ""
+    billing: dict[str, str] = field(default_factory=dict)
+    return_ok_url: str = ""
+    return_err_url: str = ""
+    instalments: tuple[Instalment, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    confirmation_ids: frozenset[str] = frozenset()
+    authorisation_number: str = ""
+    paid_at: datetime | None = None
+    deadline: datetime | None = None
+    captured: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    version: int = 0
+
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
+
+    def with_changes(self, **changes: Any) -> Order:
+        return replace(self, **changes)
+
+    def as_json(self) -> dict[str, Any]:
+        """The merchant API's view of the order."""
+        return {
+            "reference": self.reference,
+            "status": self.status.value,
+            "amount": str(self.amount.amount),
+            "currency": self.currency,
+            "tpe": self.tpe,
+            "mode": self.mode.value,
+            "email": self.email,
+            "language": self.language,
+            "created_at": self.created_at.isoformat(),
+            "paid_at": self.paid_at.isoformat() if self.paid_at else None,
+            "authorisation_number": self.authorisation_number or None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "captured": str(self.captured),
+            "refunded": str(self.refunded),
+            "needs_review": bool(self.reviews),
+            "reviews": [review.as_json() for review in self.reviews],
+            "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],
+            "attempts": [attempt.as_json() for attempt in self.attempts],
+        }

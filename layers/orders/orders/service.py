@@ -1,0 +1,233 @@
+"""The merchant programs' business: create an order (CGI1), serve its sealed form, take a confirmation (CGI2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sealing import (
+    Acknowledgement,
+    FieldError,
+    Instalment,
+    MalformedMessageError,
+    Money,
+    PaymentForm,
+    PaymentRequest,
+    SealingError,
+    SealMismatchError,
+    acknowledgement,
+    build_payment_form,
+    parse_decimal,
+    parse_form,
+    read_confirmation,
+    verify_confirmation,
+)
+
+from .exceptions import (
+    ConcurrentUpdateError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    StoreUnavailableError,
+    UnknownTerminalError,
+)
+from .lifecycle import Verdict, decide_confirmation
+from .model import Order, OrderStatus
+from .store import OrderStore
+from .terminals import TerminalConfig, Terminals
+
+ORDER_FIELDS = frozenset(
+    {
+        "amount", "currency", "email", "language", "free_text", "billing", "shipping", "tpe",
+        "return_ok_url", "return_err_url", "three_ds_challenge", "instalments",
+    }
+)  # fmt: skip
+# Card data the bank sends back: never logged, even when a confirmation must be logged for replay.
+CARD_FIELDS = frozenset({"vld", "bincb", "hpancb", "cbmasquee", "cbenregistree"})
+MAX_WRITE_ATTEMPTS = 3
+
+
+def _text(payload: Mapping[str, Any], name: str, default: str | None = None) -> str:
+    value = payload.get(name, default)
+    if value is None:
+        raise InvalidOrderError(name, "is required")
+    if not isinstance(value, str):
+        raise InvalidOrderError(name, "must be a string")
+    return value
+
+
+def _object(payload: Mapping[str, Any], name: str) -> dict[str, str] | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidOrderError(name, "must be an object of strings")
+    return dict(value)
+
+
+def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment, ...]:
+    raw = payload.get("instalments")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidOrderError("instalments", 'must be a list of {"due": "YYYY-MM-DD", "amount": "10.00"}')
+    instalments = []
+    for index, entry in enumerate(raw):
+        where = f"instalments[{index}]"
+        if not isinstance(entry, dict):
+            raise InvalidOrderError(where, 'must be {"due": "YYYY-MM-DD", "amount": "10.00"}')
+        try:
+            due = date.fromisoformat(_text(entry, "due"))
+        except ValueError:
+            raise InvalidOrderError(f"{where}.due", "must be a date like 2026-12-24") from None
+        amount = Money(parse_decimal(_text(entry, "amount"), f"{where}.amount"), currency)
+        instalments.append(Instalment(due, amount))
+    return tuple(instalments)
+
+
+def _payment_request(order: Order, instalments: tuple[Instalment, ...] = ()) -> PaymentRequest:
+    billing = order.billing or None
+    return PaymentRequest(
+        amount=order.amount,
+        reference=order.reference,
+        ordered_at=order.created_at,
+        email=order.email,
+        language=order.language,
+        free_text=order.free_text,
+        return_ok_url=order.return_ok_url,
+        return_err_url=order.return_err_url,
+        billing=billing,
+        instalments=instalments,
+    )
+
+
+def payment_form(order: Order, terminal: TerminalConfig) -> PaymentForm:
+    """The sealed form for ``order``: the same fields and MAC every time it is asked for."""
+    return build_payment_form(terminal.terminal, _payment_request(order, order.instalments))
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    order: Order
+    checkout_token: str
+    form: PaymentForm
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderStore, now: datetime) -> NewOrder:
+    """Validate the merchant's request, allocate a reference, store the order ``awaiting_payment``."""
+    unknown = sorted(set(payload) - ORDER_FIELDS)
+    if unknown:
+        raise InvalidOrderError(unknown[0], "is not a field of an order")
+    try:
+        terminal = terminals.get(_text(payload, "tpe", "") or None)
+    except UnknownTerminalError as exc:
+        raise InvalidOrderError("tpe", str(exc)) from None
+    try:
+        currency = _text(payload, "currency", "EUR")
+        amount = Money(parse_decimal(_text(payload, "amount")), currency)
+        instalments = _instalments(payload, currency)
+        secret = secrets.token_urlsafe(24)
+        draft = Order(
+            reference="0",
+            tpe=terminal.tpe,
+            mode=terminal.mode,
+            status=OrderStatus.AWAITING_PAYMENT,
+            amount=amount,
+            email=_text(payload, "email"),
+            language=_text(payload, "language", "FR"),
+            created_at=now,
+            checkout_token_hash=_token_hash(secret),
+            free_text=_text(payload, "free_text", ""),
+            billing=_object(payload, "billing") or {},
+            return_ok_url=_text(payload, "return_ok_url", terminal.return_ok_url),
+            return_err_url=_text(payload, "return_err_url", terminal.return_err_url),
+            instalments=instalments,
+        )
+        payment_form(draft, terminal)  # every check the bank would make, before a reference is spent
+        order = draft.with_changes(reference=store.allocate_reference(now))
+        form = payment_form(order, terminal)
+    except FieldError as exc:
+        raise InvalidOrderError(exc.field, exc.reason) from None
+    store.create(order)
+    return NewOrder(order, f"{order.reference}.{secret}", form)
+
+
+def order_for_checkout(token: str, store: OrderStore) -> Order:
+    """The order behind a checkout token; ``OrderNotFoundError`` for any token that is not exactly right."""
+    reference, _, secret = token.partition(".")
+    if not reference.isalnum() or not secret or len(reference) > 12 or len(secret) > 64:
+        raise OrderNotFoundError(reference[:12])
+    order = store.get(reference)
+    if not hmac.compare_digest(order.checkout_token_hash, _token_hash(secret)):
+        raise OrderNotFoundError(reference)
+    return order
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What CGI2 answers and why. ``status_code`` 503 means: not stored, the bank must alert the merchant."""
+
+    acknowledgement: Acknowledgement
+    status_code: int
+    outcome: str
+    tpe: str = ""
+    reference: str = ""
+    unsaved: tuple[tuple[str, str], ...] = ()
+
+
+def redacted(fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {name: ("<redacted>" if name in CARD_FIELDS else value) for name, value in fields}
+
+
+def receive_confirmation(body: bytes, terminals: Terminals, store: OrderStore, now: datetime) -> Receipt:
+    """CGI2: check the seal on the exact bytes, apply the confirmation in one conditional write, acknowledge."""
+    try:
+        form = parse_form(body)
+        tpe = form.tpe
+    except SealingError as exc:
+        return Receipt(acknowledgement(False), 200, f"malformed: {exc}")
+    if tpe not in terminals:
+        return Receipt(acknowledgement(False), 200, "unknown terminal: the seal cannot be checked", tpe=tpe)
+    terminal = terminals.get(tpe)
+    try:
+        verify_confirmation(form, terminal.terminal.key, terminal.terminal.seal.for_confirmation(), tpe=tpe)
+    except SealMismatchError:
+        return Receipt(acknowledgement(False), 200, "seal mismatch", tpe=tpe, reference=form.text("reference") or "")
+    except MalformedMessageError as exc:
+        return Receipt(acknowledgement(False), 200, f"malformed: {exc}", tpe=tpe)
+    # From here the data is intact: cdr=0, but only once it is durably stored.
+    fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
+    reference = form.text("reference") or ""
+    try:
+        try:
+            confirmation = read_confirmation(form)
+        except SealingError as exc:
+            store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
+            return Receipt(acknowledgement(True), 200, "kept for reconciliation (unreadable)", tpe, reference)
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            try:
+                order = store.get(confirmation.reference)
+            except OrderNotFoundError:
+                order = None
+            if order is None or order.tpe != tpe:
+                store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
+                return Receipt(acknowledgement(True), 200, "kept for reconciliation (no order)", tpe, reference)
+            decision = decide_confirmation(order, confirmation, terminal, now)
+            if decision.verdict is Verdict.REPLAY:
+                return Receipt(acknowledgement(True), 200, "replay: nothing changed", tpe, reference)
+            try:
+                store.apply(order, decision)
+            except ConcurrentUpdateError:
+                continue  # another writer changed the order: read it again and decide again
+            return Receipt(acknowledgement(True), 200, decision.verdict.value, tpe, reference)
+        raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
+    except StoreUnavailableError as exc:
+        return Receipt(acknowledgement(True), 503, f"not stored: {exc}", tpe, reference, unsaved=fields)

@@ -1,0 +1,280 @@
+"""Orders in DynamoDB: one item per order, every change a conditional write.
+
+Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
+(``DateIndex``, every order) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
+is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sealing import Instalment, Money
+
+from .calendar import PARIS
+from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
+from .lifecycle import Decision
+from .model import Attempt, Order, OrderStatus, Review, ReviewReason
+from .terminals import PaymentMode
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+ORDER_SK = "ORDER"
+DEADLINE_SHARD = "DEFERRED"
+_REFERENCE_COUNTER = {"pk": {"S": "COUNTER#reference"}, "sk": {"S": "COUNTER"}}
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_EPOCH = 1577836800  # 2020-01-01T00:00:00Z: the reference's time part counts seconds from here
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _base36(number: int, width: int) -> str:
+    digits = ""
+    for _ in range(width):
+        number, digit = divmod(number, 36)
+        digits = _ALPHABET[digit] + digits
+    return digits
+
+
+def order_key(reference: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": ORDER_SK}}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _attempt_item(attempt: Attempt) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "return_code": attempt.return_code,
+        "received_at": _iso(attempt.received_at),
+        "reason": attempt.reason,
+        "authorisation_number": attempt.authorisation_number,
+        "card_brand": attempt.card_brand,
+        "amount": attempt.amount,
+        "confirmation_id": attempt.confirmation_id,
+    }
+    if attempt.instalment is not None:
+        item["instalment"] = attempt.instalment
+    return item
+
+
+def _review_item(review: Review) -> dict[str, Any]:
+    return {"reason": review.reason.value, "at": _iso(review.at), "detail": review.detail}
+
+
+def _dt(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def order_to_item(order: Order, pending_ttl_days: int = 180) -> dict[str, Any]:
+    """The DynamoDB item (plain Python values) for a new order."""
+    item: dict[str, Any] = {
+        "pk": f"ORDER#{order.reference}",
+        "sk": ORDER_SK,
+        "reference": order.reference,
+        "tpe": order.tpe,
+        "mode": order.mode.value,
+        "status": order.status.value,
+        "amount": order.amount.amount,
+        "currency": order.currency,
+        "email": order.email,
+        "language": order.language,
+        "free_text": order.free_text,
+        "billing": dict(order.billing),
+        "return_ok_url": order.return_ok_url,
+        "return_err_url": order.return_err_url,
+        "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
+        "created_at": _iso(order.created_at),
+        "order_day": order.created_at.astimezone(PARIS).date().isoformat(),
+        "checkout_token_hash": order.checkout_token_hash,
+        "attempts": [_attempt_item(a) for a in order.attempts],
+        "reviews": [_review_item(r) for r in order.reviews],
+        "captured": order.captured,
+        "refunded": order.refunded,
+        "version": order.version,
+    }
+    if order.status is OrderStatus.AWAITING_PAYMENT:
+        # An order nobody pays is removed after a while; paying it removes this attribute.
+        item["expires_at"] = int(order.created_at.timestamp()) + pending_ttl_days * 86400
+    return item
+
+
+def item_to_order(raw: Mapping[str, Any]) -> Order:
+    item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+    created_at = _dt(item["created_at"])
+    assert created_at is not None
+    return Order(
+        reference=item["reference"],
+        tpe=item["tpe"],
+        mode=PaymentMode(item["mode"]),
+        status=OrderStatus(item["status"]),
+        amount=Money(Decimal(item["amount"]), item["currency"]),
+        email=item.get("email", ""),
+        language=item.get("language", "FR"),
+        created_at=created_at,
+        checkout_token_hash=item.get("checkout_token_hash", ""),
+        free_text=item.get("free_text", ""),
+        billing=dict(item.get("billing") or {}),
+        return_ok_url=item.get("return_ok_url", ""),
+        return_err_url=item.get("return_err_url", ""),
+        instalments=tuple(
+            Instalment(date.fromisoformat(i["due"]), Money(Decimal(i["amount"]), item["currency"]))
+            for i in item.get("instalments", [])
+        ),
+        attempts=tuple(
+            Attempt(
+                return_code=a["return_code"],
+                received_at=_dt(a["received_at"]) or created_at,
+                reason=a.get("reason", ""),
+                authorisation_number=a.get("authorisation_number", ""),
+                card_brand=a.get("card_brand", ""),
+                amount=a.get("amount", ""),
+                instalment=int(a["instalment"]) if "instalment" in a else None,
+                confirmation_id=a.get("confirmation_id", ""),
+            )
+            for a in item.get("attempts", [])
+        ),
+        reviews=tuple(
+            Review(ReviewReason(r["reason"]), _dt(r["at"]) or created_at, r.get("detail", ""))
+            for r in item.get("reviews", [])
+        ),
+        confirmation_ids=frozenset(item.get("confirmation_ids") or ()),
+        authorisation_number=item.get("authorisation_number", ""),
+        paid_at=_dt(item.get("paid_at")),
+        deadline=_dt(item.get("deadline")),
+        captured=Decimal(item.get("captured", 0)),
+        refunded=Decimal(item.get("refunded", 0)),
+        version=int(item.get("version", 0)),
+    )
+
+
+def _ser(value: Any) -> dict[str, Any]:
+    return dict(_serializer.serialize(value))
+
+
+class OrderStore:
+    """The orders table. Every method maps DynamoDB failures to ``StoreUnavailableError``."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None, pending_ttl_days: int = 180) -> None:
+        self.table_name = table_name
+        self._client = client
+        self.pending_ttl_days = pending_ttl_days
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateError(str(exc)) from exc
+            raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
+
+    def allocate_reference(self, now: datetime | None = None) -> str:
+        """A reference never used before by this table: time (7 base36) + a counter (5 base36)."""
+        answer = self._call(
+            "update_item",
+            Key=_REFERENCE_COUNTER,
+            UpdateExpression="ADD #n :one",
+            ExpressionAttributeNames={"#n": "value"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        counter = int(answer["Attributes"]["value"]["N"])
+        seconds = int((now or datetime.now(UTC)).timestamp()) - _EPOCH
+        return _base36(max(seconds, 0), 7) + _base36(counter, 5)
+
+    def create(self, order: Order) -> None:
+        """Store a new order; its reference must never have been used."""
+        item = {name: _ser(value) for name, value in order_to_item(order, self.pending_ttl_days).items()}
+        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def get(self, reference: str) -> Order:
+        answer = self._call("get_item", Key=order_key(reference), ConsistentRead=True)
+        if "Item" not in answer:
+            raise OrderNotFoundError(reference)
+        return item_to_order(answer["Item"])
+
+    def apply(self, order: Order, decision: Decision) -> None:
+        """Write ``decision`` in ONE conditional update naming the state and version the order leaves.
+
+        ``ConcurrentUpdateError`` when another writer got there first: re-read and decide again.
+        """
+        assert decision.attempt is not None
+        names: dict[str, str] = {"#status": "status", "#version": "version", "#attempts": "attempts"}
+        values: dict[str, Any] = {
+            ":leaves": _ser(decision.leaves.value),
+            ":version": _ser(order.version),
+            ":next_version": _ser(order.version + 1),
+            ":attempt": _ser([_attempt_item(decision.attempt)]),
+            ":empty": {"L": []},
+            ":id": {"SS": [decision.attempt.confirmation_id]},
+        }
+        sets = [
+            "#attempts = list_append(if_not_exists(#attempts, :empty), :attempt)",
+            "#version = :next_version",
+        ]
+        removes: list[str] = []
+        if decision.reviews:
+            names["#reviews"] = "reviews"
+            values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
+            sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
+        if decision.enters is not decision.leaves:
+            values[":enters"] = _ser(decision.enters.value)
+            sets.append("#status = :enters")
+            removes.append("expires_at")
+        for index, (name, value) in enumerate(decision.changes.items()):
+            names[f"#c{index}"] = name
+            if isinstance(value, datetime):
+                values[f":c{index}"] = _ser(_iso(value))
+            else:
+                values[f":c{index}"] = _ser(value)
+            sets.append(f"#c{index} = :c{index}")
+            if name == "deadline":
+                names["#shard"] = "deadline_shard"
+                values[":shard"] = _ser(DEADLINE_SHARD)
+                sets.append("#shard = :shard")
+        expression = "SET " + ", ".join(sets) + " ADD confirmation_ids :id"
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=expression,
+            ConditionExpression="#status = :leaves AND #version = :version",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def keep_unmatched(
+        self, tpe: str, reference: str, fields: tuple[tuple[str, str], ...], reason: str, received_at: datetime
+    ) -> None:
+        """Keep a sealed confirmation that matches no order, for reconciliation (idempotent on its MAC)."""
+        mac = dict(fields).get("MAC", "").lower()
+        item = {
+            "pk": _ser(f"UNMATCHED#{tpe}#{reference}"),
+            "sk": _ser(f"CONFIRMATION#{mac}"),
+            "tpe": _ser(tpe),
+            "reference": _ser(reference),
+            "reason": _ser(reason),
+            "received_at": _ser(_iso(received_at)),
+            "fields": {"M": {name: {"S": value} for name, value in fields}},
+            "unmatched_day": _ser(received_at.astimezone(PARIS).date().isoformat()),
+        }
+        self._call("put_item", Item=item)

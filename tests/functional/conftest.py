@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from orders import config
+from orders.store import OrderStore
+from tests.support.aws import create_orders_table, terminals_config
+
+TABLE = "orders-test"
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    secrets: Any
+    secret_arn: str
+    writes: list[str]
+    store: OrderStore
+
+    def set_terminals(self, data: dict[str, Any]) -> None:
+        self.secrets.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(data))
+        parameters.clear_caches()
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-3:123456789012:function:test"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+@pytest.fixture
+def lambda_context() -> Context:
+    return Context()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "ORDERS_TABLE": TABLE,
+        "POWERTOOLS_METRICS_NAMESPACE": "MerchantKitTest",
+        "POWERTOOLS_SERVICE_NAME": "merchant-kit",
+        "CHECKOUT_BASE_URL": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        create_orders_table(dynamodb, TABLE)
+        secrets = boto3.client("secretsmanager")
+        arn = secrets.create_secret(Name="merchant-kit/terminals", SecretString=json.dumps(terminals_config()))["ARN"]
+        monkeypatch.setenv("TERMINALS_SECRET_ARN", arn)
+        parameters.clear_caches()
+        parameters.base.DEFAULT_PROVIDERS.clear()
+        writes: list[str] = []
+
+        def count(event_name: str, **_: Any) -> None:
+            writes.append(event_name.rsplit(".", 1)[-1])
+
+        for operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"):
+            dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", count)
+        store = OrderStore(TABLE, client=dynamodb)
+        config.order_store.cache_clear()
+        monkeypatch.setattr(config, "order_store", lambda: store)
+        yield Aws(dynamodb, secrets, arn, writes, store)
+        parameters.clear_caches()
+        parameters.base.DEFAULT_PROVIDERS.clear()

@@ -1,0 +1,167 @@
+"""CGI1 under moto: create an order, read it, serve its checkout form."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from sealing import MerchantKey, Variant, parse_form, verify_confirmation
+from tests.support.aws import TEST_KEY, event, load_function
+
+cgi1 = load_function("cgi1")
+
+
+def _post(body: dict[str, Any]) -> dict[str, Any]:
+    created = event("create_order.json")
+    created["body"] = base64.b64encode(json.dumps(body).encode()).decode()
+    return created
+
+
+BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
+
+
+def create(aws: Any, lambda_context: Any, **fields: Any) -> dict[str, Any]:
+    body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **fields}
+    response = cgi1.lambda_handler(_post(body), lambda_context)
+    return {"status": response["statusCode"], "json": json.loads(response["body"]), "headers": response["headers"]}
+
+
+class _Form(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: list[tuple[str, str]] = []
+        self.buttons: list[str] = []
+        self._in_button = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.action = values["action"]
+        if tag == "input" and values.get("type") == "hidden":
+            self.fields.append((values["name"], values["value"]))
+        self._in_button = tag == "button"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_button:
+            self.buttons.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_button = False
+
+
+def test_create_order_answers_201_with_a_sealed_form(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context)
+    assert answer["status"] == 201
+    body = answer["json"]
+    assert body["status"] == "awaiting_payment"
+    assert re.fullmatch(r"[A-Z0-9]{12}", body["reference"])
+    fields = body["form"]["fields"]
+    assert fields["reference"] == body["reference"]
+    assert fields["montant"] == "62.73EUR"
+    assert fields["TPE"] == "0900157"
+    assert body["form"]["action"] == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
+    assert body["checkout_url"].startswith("https://abcdef1234.execute-api.eu-west-3.amazonaws.com/v1/checkout/")
+    # The seal is checked independently of the code that made it: MerchantKey + the sorted DSP2 string.
+    encoded = "&".join(f"{name}={value}" for name, value in fields.items() if name != "MAC")
+    form = parse_form((encoded.replace("+", "%2B") + "&MAC=" + fields["MAC"]).encode())
+    verify_confirmation(form, MerchantKey(TEST_KEY), Variant.DSP2)
+
+
+def test_references_are_unique(aws: Any, lambda_context: Any) -> None:
+    references = {create(aws, lambda_context)["json"]["reference"] for _ in range(25)}
+    assert len(references) == 25
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"amount": "1.234,50"}, "amount"),
+        ({"amount": "62.731"}, "amount"),
+        ({"amount": 62.73}, "amount"),
+        ({"amount": "0"}, "amount"),
+        ({"amount": "-5.00"}, "amount"),
+        ({"currency": "JPY"}, "currency"),
+        ({"email": "not-an-email"}, "email"),
+        ({"language": "XX"}, "language"),
+        ({"free_text": "é" * 3}, "free_text"),
+        ({"free_text": "a" * 3201}, "free_text"),
+        ({"billing": {"city": "Paris"}}, "billing.addressLine1"),
+        ({"tpe": "9999999"}, "tpe"),
+        ({"ammount": "1.00"}, "ammount"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(aws: Any, lambda_context: Any, fields: dict[str, Any], field: str) -> None:
+    answer = create(aws, lambda_context, **fields)
+    assert answer["status"] == 400
+    assert answer["json"]["error"]["field"] == field
+    assert aws.writes == []  # nothing stored, no reference spent
+
+
+def test_body_that_is_not_json_is_a_400(aws: Any, lambda_context: Any) -> None:
+    created = event("create_order.json")
+    created["body"] = base64.b64encode(b"{not json").decode()
+    response = cgi1.lambda_handler(created, lambda_context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["field"] == "body"
+
+
+def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) -> None:
+    reference = create(aws, lambda_context, tpe="0900158")["json"]["reference"]
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": reference}
+    response = cgi1.lambda_handler(get, lambda_context)
+    assert response["statusCode"] == 200
+    order = json.loads(response["body"])
+    assert order["reference"] == reference
+    assert (order["status"], order["amount"], order["currency"], order["tpe"]) == (
+        "awaiting_payment", "62.73", "EUR", "0900158",
+    )  # fmt: skip
+    assert order["attempts"] == []
+
+
+def test_get_unknown_order_is_a_404(aws: Any, lambda_context: Any) -> None:
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": "NOPE"}
+    assert cgi1.lambda_handler(get, lambda_context)["statusCode"] == 404
+
+
+def test_checkout_page_has_the_sealed_form_and_one_button(aws: Any, lambda_context: Any) -> None:
+    created = create(aws, lambda_context, language="EN")["json"]
+    token = created["checkout_url"].rsplit("/", 1)[-1]
+    checkout = event("checkout.json")
+    checkout["pathParameters"] = {"token": token}
+    response = cgi1.lambda_handler(checkout, lambda_context)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    page = _Form()
+    page.feed(response["body"])
+    assert page.action == created["form"]["action"]
+    assert dict(page.fields) == created["form"]["fields"]
+    assert page.buttons == ["Pay by card"]
+
+
+def test_checkout_in_french_says_paiement_par_carte_bancaire(aws: Any, lambda_context: Any) -> None:
+    token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
+    checkout = event("checkout.json")
+    checkout["pathParameters"] = {"token": token}
+    page = _Form()
+    page.feed(cgi1.lambda_handler(checkout, lambda_context)["body"])
+    assert page.buttons == ["Paiement par carte bancaire"]
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: t.split(".")[0]])
+def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: Any) -> None:
+    token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
+    checkout = event("checkout.json")
+    checkout["pathParameters"] = {"token": mangle(token)}
+    assert cgi1.lambda_handler(checkout, lambda_context)["statusCode"] == 404
+
+
+def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:
+    assert cgi1.lambda_handler(event("checkout.json"), lambda_context)["statusCode"] == 404

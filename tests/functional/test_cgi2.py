@@ -1,0 +1,304 @@
+"""CGI2 under moto: every confirmation rule of protocol.md 5 and 6, and one write round trip per confirmation."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from botocore.exceptions import ClientError
+
+from orders.exceptions import ConcurrentUpdateError
+from orders.model import Order, OrderStatus
+from orders.terminals import PaymentMode
+from sealing import MerchantKey, Money, seal
+from tests.support.aws import TEST_KEY, event, load_function
+
+cgi2 = load_function("cgi2")
+SAMPLE = "EVTSAMPLE001"
+ACK_OK = "version=2\ncdr=0\n"
+ACK_BAD = "version=2\ncdr=1\n"
+
+
+def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "62.73", **changes: Any) -> Order:
+    mode = {"0900158": PaymentMode.DEFERRED, "0900159": PaymentMode.DEFERRED_AUTHORIZATION}.get(
+        tpe, PaymentMode.IMMEDIATE
+    )
+    order = Order(
+        reference=reference,
+        tpe=tpe,
+        mode=mode,
+        status=OrderStatus.AWAITING_PAYMENT,
+        amount=Money(Decimal(amount), "EUR"),
+        email="buyer@example.com",
+        language="FR",
+        created_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+        checkout_token_hash="0" * 64,
+        **changes,
+    )
+    aws.store.create(order)
+    return order
+
+
+def confirm(
+    lambda_context: Any,
+    code: str = "payetest",
+    numauto: str = "123456",
+    *,
+    reference: str = SAMPLE,
+    tpe: str = "0900157",
+    amount: str = "62.73EUR",
+    date: str = "27/11/2026_a_10:15:00",
+    reason: str = "",
+    key: str = TEST_KEY,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> dict[str, Any]:
+    fields = [
+        ("TPE", tpe), ("date", date), ("montant", amount), ("reference", reference), ("texte-libre", ""),
+        ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"), ("status3ds", "1"),
+        ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"), ("bincb", "411111"),
+        ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"), *extra,
+    ]  # fmt: skip
+    fields.append(("MAC", seal(MerchantKey(key), fields)))
+    post = event("confirmation_accepted.json")
+    post["body"] = base64.b64encode(urlencode(fields).encode()).decode()
+    return cgi2.lambda_handler(post, lambda_context)  # type: ignore[no-any-return]
+
+
+def status(aws: Any, reference: str = SAMPLE) -> OrderStatus:
+    return aws.store.get(reference).status  # type: ignore[no-any-return]
+
+
+def test_sample_accepted_event_pays_the_order_in_one_write(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    aws.writes.clear()
+    response = cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    assert response["statusCode"] == 200
+    assert response["body"] == ACK_OK
+    assert response["headers"]["Content-Type"] == "text/plain"
+    assert response["headers"]["Pragma"] == "no-cache"
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert order.authorisation_number == "123456"
+    assert order.captured == Decimal("62.73")
+    assert aws.writes == ["UpdateItem"]  # ONE conditional write round trip
+
+
+def test_refusal_keeps_the_order_payable_then_a_payment_pays_it(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    assert cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [(a.return_code, a.reason) for a in order.attempts] == [("Annulation", "Refus")]
+    assert cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert [a.return_code for a in order.attempts] == ["Annulation", "payetest"]
+
+
+def test_replay_is_acknowledged_and_changes_nothing(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    before = aws.store.get(SAMPLE)
+    aws.writes.clear()
+    assert cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
+    assert aws.store.get(SAMPLE) == before
+    assert aws.writes == []
+
+
+def test_same_acceptance_resent_with_another_date_changes_nothing(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    before = aws.store.get(SAMPLE)
+    assert confirm(lambda_context, date="27/11/2026_a_10:16:00")["body"] == ACK_OK
+    assert aws.store.get(SAMPLE) == before
+
+
+def test_a_second_different_acceptance_is_flagged(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    assert confirm(lambda_context, numauto="999999")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert order.authorisation_number == "123456"
+    assert [r.reason.value for r in order.reviews] == ["second_acceptance"]
+
+
+def test_tampered_confirmation_gets_cdr_1_and_changes_nothing(aws: Any, lambda_context: Any) -> None:
+    before = stored_order(aws, SAMPLE)
+    aws.writes.clear()
+    response = cgi2.lambda_handler(event("confirmation_tampered.json"), lambda_context)
+    assert response["body"] == ACK_BAD
+    assert aws.store.get(SAMPLE) == before
+    assert aws.writes == []
+
+
+def test_wrong_key_gets_cdr_1(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    assert confirm(lambda_context, key="0" * 40)["body"] == ACK_BAD
+    assert status(aws) is OrderStatus.AWAITING_PAYMENT
+
+
+@pytest.mark.parametrize("amount", ["6273.00EUR", "62.73USD", "62.72EUR"])
+def test_amount_or_currency_mismatch_is_acknowledged_not_paid_and_flagged(
+    aws: Any, lambda_context: Any, amount: str
+) -> None:
+    stored_order(aws, SAMPLE)
+    assert confirm(lambda_context, amount=amount)["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
+
+
+def test_payetest_on_a_production_terminal_is_not_a_payment(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, tpe="0900160")
+    assert confirm(lambda_context, tpe="0900160")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [r.reason.value for r in order.reviews] == ["test_payment_on_production"]
+    assert confirm(lambda_context, "paiement", tpe="0900160")["body"] == ACK_OK
+    assert status(aws) is OrderStatus.PAID
+
+
+def test_unknown_reference_with_a_valid_seal_is_kept_for_reconciliation(aws: Any, lambda_context: Any) -> None:
+    assert confirm(lambda_context, reference="NOSUCHORDER1")["body"] == ACK_OK
+    item = aws.dynamodb.query(
+        TableName="orders-test",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "UNMATCHED#0900157#NOSUCHORDER1"}},
+    )["Items"]
+    assert len(item) == 1
+    assert item[0]["fields"]["M"]["code-retour"]["S"] == "payetest"
+
+
+def test_order_of_another_terminal_is_kept_for_reconciliation(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, tpe="0900158")
+    assert confirm(lambda_context, tpe="0900157")["body"] == ACK_OK
+    assert status(aws) is OrderStatus.AWAITING_PAYMENT
+
+
+def test_unconfigured_terminal_cannot_be_verified(aws: Any, lambda_context: Any) -> None:
+    assert confirm(lambda_context, tpe="1234567")["body"] == ACK_BAD
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"garbage", b"TPE=0900157&TPE=0900157&MAC=00", b"\xff\xfe=\x00", b"a=1&" * 40000]
+)
+def test_malformed_bodies_get_cdr_1(aws: Any, lambda_context: Any, body: bytes) -> None:
+    post = event("confirmation_accepted.json")
+    post["body"] = base64.b64encode(body).decode()
+    response = cgi2.lambda_handler(post, lambda_context)
+    assert (response["statusCode"], response["body"]) == (200, ACK_BAD)
+
+
+def test_new_fields_from_the_bank_are_sealed_too(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    extra = (("motifrefusautorisation", ""), ("nouveau_champ_2027", "x"))
+    assert confirm(lambda_context, extra=extra)["body"] == ACK_OK
+    assert status(aws) is OrderStatus.PAID
+
+
+def test_deferred_terminal_authorizes_with_a_deadline(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, tpe="0900158")
+    assert confirm(lambda_context, tpe="0900158")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AUTHORIZED
+    # Ordered Friday 27/11/2026 at 10:00 Paris: 3 working days end on Wednesday 2/12 at midnight.
+    assert order.deadline == datetime(2026, 12, 3, 0, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def test_deferred_authorization_terminal_registers_the_card(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, tpe="0900159")
+    assert confirm(lambda_context, tpe="0900159")["body"] == ACK_OK
+    assert status(aws) is OrderStatus.CARD_REGISTERED
+
+
+def test_instalment_confirmations_are_recorded(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context, "paiement")
+    confirm(lambda_context, "paiement_pf2", numauto="222222", date="27/12/2026_a_10:15:00")
+    confirm(lambda_context, "Annulation_pf3", numauto="", date="27/01/2027_a_10:15:00")
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert [(a.return_code, a.instalment) for a in order.attempts] == [
+        ("paiement", None), ("paiement_pf2", 2), ("Annulation_pf3", 3),
+    ]  # fmt: skip
+    assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
+
+
+def test_concurrent_duplicates_make_exactly_one_transition(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    answers: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def post() -> None:
+        barrier.wait()
+        answers.append(cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"])
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [ACK_OK] * 6
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert len(order.attempts) == 1
+    assert order.version == 1
+
+
+def test_a_lost_race_rereads_and_decides_again(aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored_order(aws, SAMPLE)
+    real_apply = aws.store.apply
+    calls: list[int] = []
+
+    def apply_after_a_competitor(order: Order, decision: Any) -> None:
+        if not calls:
+            calls.append(1)
+            confirm(lambda_context, "Annulation", numauto="", reason="Refus")  # the competitor wins first
+            raise ConcurrentUpdateError("lost")
+        real_apply(order, decision)
+
+    monkeypatch.setattr(aws.store, "apply", apply_after_a_competitor)
+    assert confirm(lambda_context)["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert [a.return_code for a in order.attempts] == ["Annulation", "payetest"]
+
+
+def test_store_failure_is_an_error_status_and_the_confirmation_is_logged(
+    aws: Any, lambda_context: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored_order(aws, SAMPLE)
+
+    def fail(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "Update")
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", fail)
+    response = cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert "cdr=0" not in response["body"]
+    records = [r for r in caplog.records if r.getMessage() == "confirmation NOT stored"]
+    assert len(records) == 1
+    logged = json.dumps(records[0].__dict__, default=str)
+    assert SAMPLE in logged
+    assert "payetest" in logged
+    assert "123456" in logged
+    assert "1228" not in logged
+    assert "411111" not in logged
+    assert TEST_KEY not in logged
+    aws.dynamodb.meta.events.unregister("before-call.dynamodb.UpdateItem", fail)
+    assert status(aws) is OrderStatus.AWAITING_PAYMENT
+
+
+def test_reference_can_never_be_stored_twice(aws: Any) -> None:
+    reference = aws.store.allocate_reference()
+    stored_order(aws, reference)
+    with pytest.raises(ConcurrentUpdateError):
+        stored_order(aws, reference)

@@ -1,0 +1,73 @@
+"""Test doubles that are real: moto's DynamoDB and Secrets Manager, the table made from template.yaml."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_KEY = "12345678901234567890123456789012345678P0"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node, deep=True)}
+    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def create_orders_table(client: Any, name: str) -> None:
+    """The table exactly as template.yaml declares it (keys, attributes, indexes, billing)."""
+    props = template()["Resources"]["OrdersTable"]["Properties"]
+    kwargs = {
+        key: props[key]
+        for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
+        if key in props
+    }
+    client.create_table(TableName=name, **kwargs)
+
+
+def terminals_config(**overrides: dict[str, Any]) -> dict[str, Any]:
+    common = {"key": TEST_KEY, "societe": "boutiqueducd", "bank": "cic", "environment": "test", "seal": "dsp2"}
+    terminals = {
+        "0900157": {**common, "mode": "immediate", "merchant_name": "La boutique du CD"},
+        "0900158": {**common, "mode": "deferred", "deferral_days": 3, "end_policy": "validate"},
+        "0900159": {**common, "mode": "deferred_authorization", "deferral_days": 7, "end_policy": "cancel"},
+        "0900160": {**common, "mode": "immediate", "environment": "production"},
+        "0900161": {**common, "mode": "immediate", "seal": "legacy"},
+    }
+    for tpe, changes in overrides.items():
+        terminals[tpe] = {**terminals.get(tpe, common), **changes}
+    return {"default_tpe": "0900157", "terminals": terminals}
+
+
+def load_function(name: str) -> ModuleType:
+    """A function's ``app`` module, imported from its file under a unique name (as the local stack does)."""
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"function_{name}_app", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def event(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "events" / name).read_text())  # type: ignore[no-any-return]
