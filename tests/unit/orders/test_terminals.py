@@ -1,0 +1,71 @@
+"""The terminal configuration secret: parsed strictly, every mistake named."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from orders.exceptions import ConfigurationError, UnknownTerminalError
+from orders.terminals import EndPolicy, PaymentMode, Terminals
+from sealing import Bank, Environment, SealVariant
+from tests.support.aws import TEST_KEY, terminals_config
+
+
+def test_the_local_terminals_parse() -> None:
+    terminals = Terminals.from_json(json.dumps(terminals_config()))
+    assert terminals.get().tpe == "0900157"
+    immediate, deferred, authorisation = (terminals.get(t) for t in ("0900157", "0900158", "0900159"))
+    assert immediate.mode is PaymentMode.IMMEDIATE
+    assert (deferred.mode, deferred.deferral_days, deferred.end_policy) == (
+        PaymentMode.DEFERRED, 3, EndPolicy.VALIDATE,
+    )  # fmt: skip
+    assert authorisation.mode is PaymentMode.DEFERRED_AUTHORIZATION
+    assert authorisation.end_policy is EndPolicy.CANCEL
+    assert immediate.terminal.bank is Bank.CIC
+    assert immediate.terminal.environment is Environment.TEST
+    assert immediate.terminal.seal is SealVariant.DSP2
+    assert immediate.terminal.payment_url == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
+    assert terminals.get("0900160").terminal.payment_url == "https://ssl.paiement.cic-banques.fr/paiement.cgi"
+
+
+def test_deferred_authorization_always_cancels_what_is_left() -> None:
+    data = terminals_config(**{"0900159": {"end_policy": "validate"}})
+    assert Terminals.from_mapping(data).get("0900159").end_policy is EndPolicy.CANCEL
+
+
+def test_unknown_terminal() -> None:
+    with pytest.raises(UnknownTerminalError, match="9999999"):
+        Terminals.from_mapping(terminals_config()).get("9999999")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mode": "later"}, "terminals.0900157.mode"),
+        ({"deferral_days": 8}, "deferral_days"),
+        ({"deferral_days": "3"}, "deferral_days"),
+        ({"bank": "bnp"}, "terminals.0900157.bank"),
+        ({"key": "not a key"}, "terminals.0900157"),
+        ({"societe": ""}, "societe"),
+        ({"languages": ["FR", "JA"]}, "languages"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+    ],
+)
+def test_bad_settings_name_the_terminal_and_setting(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as error:
+        Terminals.from_mapping(terminals_config(**{"0900157": change}))
+    assert TEST_KEY not in str(error.value)
+
+
+@pytest.mark.parametrize("data", ["", "[]", '{"terminals": {}}', '{"terminals": {"1": {}}, "default_tpe": "2"}'])
+def test_unusable_documents(data: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Terminals.from_json(data)
+
+
+def test_the_key_never_shows_in_a_repr() -> None:
+    terminals = Terminals.from_mapping(terminals_config())
+    assert TEST_KEY not in repr(terminals)
+    assert "1234567890123456789012345678901234567890" not in repr(terminals)
