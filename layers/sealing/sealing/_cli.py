@@ -42,17 +42,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _read_bytes(stdin: TextIO) -> bytes:
+    # The bytes as they came: a text layer may have replaced undecodable ones (surrogateescape).
+    return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8", "surrogatepass")
+
+
 def _read_json_fields(stdin: TextIO) -> dict[str, str]:
+    raw = _read_bytes(stdin)
     try:
-        data = json.loads(stdin.read())
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SealingError("stdin is not UTF-8") from None
     except ValueError as exc:
         raise SealingError(f"stdin is not JSON: {exc}") from None
+    except RecursionError:
+        raise SealingError("stdin is not a JSON object of field name -> value (nested too deep)") from None
     if not isinstance(data, dict):
         raise SealingError("stdin must hold a JSON object of field name -> value")
     fields: dict[str, str] = {}
     for name, value in data.items():
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise SealingError(f"{name}: the value must be a string")
+            raise SealingError(f"{name!r}: the value must be a string")
         fields[name] = str(value)
     return fields
 
@@ -68,7 +78,7 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     if args.command == "seal":
         print(seal(key, _read_json_fields(stdin), variant, tpe=args.tpe), file=stdout)
         return EXIT_VALID
-    form = parse_form(stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8"))
+    form = parse_form(_read_bytes(stdin))
     received = form.mac
     data = sealed_string(form.fields, variant, tpe=args.tpe)
     if key.matches(data, received):
@@ -85,7 +95,8 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     try:
         return _run(args, stdin or sys.stdin, stdout or sys.stdout)
     except SealingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line whatever the input held (a field name may carry a newline).
+        print("error:", " ".join(str(exc).splitlines()), file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

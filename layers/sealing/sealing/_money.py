@@ -10,6 +10,7 @@ from .exceptions import FieldError
 
 DEFAULT_CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF")
 _CENT = Decimal("0.01")
+_LIMIT = Decimal(10**12)  # the bank reads at most 12 digits before the dot
 # What the bank sends: digits, optionally a dot and one or two decimals, then the ISO-4217 code.
 # Never a comma, never a thousands separator (the seed's ``1.234,50EUR`` trap).
 _WIRE_AMOUNT = re.compile(r"(?P<number>[0-9]{1,12}(?:\.[0-9]{1,2})?)(?P<currency>[A-Z]{3})")
@@ -30,7 +31,17 @@ class Money:
             raise FieldError("amount", f"{self.amount} has more than 2 decimals")
         if self.amount < 0:
             raise FieldError("amount", f"{self.amount} is negative")
-        if not (len(self.currency) == 3 and self.currency.isascii() and self.currency.isupper()):
+        if self.amount >= _LIMIT:
+            raise FieldError("amount", f"{self.amount} has more than 12 digits before the dot")
+        if self.amount.is_signed():  # -0 would go on the wire as "-0.00"
+            object.__setattr__(self, "amount", self.amount.copy_abs())
+        if not (
+            isinstance(self.currency, str)
+            and len(self.currency) == 3
+            and self.currency.isascii()
+            and self.currency.isalpha()
+            and self.currency.isupper()
+        ):
             raise FieldError("currency", f"{self.currency!r} is not an ISO-4217 code")
 
     def wire(self) -> str:

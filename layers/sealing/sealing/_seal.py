@@ -39,8 +39,15 @@ LEGACY_CAPTURE_ORDER: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _as_bytes(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode("utf-8")
+def _utf8(text: str, field: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON "\ud800", or undecodable input read with surrogateescape
+        raise FieldError(field, "is not valid Unicode text") from None
+
+
+def _as_bytes(value: str | bytes, field: str) -> bytes:
+    return value if isinstance(value, bytes) else _utf8(value, field)
 
 
 def _items(
@@ -70,16 +77,16 @@ def sealed_string(
     """
     pairs = [(name, value) for name, value in _items(fields) if name != MAC_FIELD]
     if variant is Variant.DSP2:
-        pairs.sort(key=lambda pair: pair[0].encode("utf-8"))
-        return b"*".join(name.encode("utf-8") + b"=" + _as_bytes(value) for name, value in pairs)
-    values = {name: _as_bytes(value) for name, value in pairs}
+        encoded = sorted((_utf8(name, name), _as_bytes(value, name)) for name, value in pairs)
+        return b"*".join(name + b"=" + value for name, value in encoded)
+    values = {name: _as_bytes(value, name) for name, value in pairs}
     if variant is Variant.LEGACY_REQUEST:
         return b"*".join(values.get(name, b"") for name in LEGACY_REQUEST_ORDER)
     if variant is Variant.LEGACY_CONFIRMATION:
         if tpe is None:
             raise FieldError("TPE", "the merchant's own TPE is needed to check a legacy confirmation")
-        values["TPE"] = tpe.encode("utf-8")
-        values["version"] = version.encode("utf-8")
+        values["TPE"] = _utf8(tpe, "TPE")
+        values["version"] = _utf8(version, "version")
         return b"".join(values.get(name, b"") + b"*" for name in LEGACY_CONFIRMATION_ORDER)
     amounts = b"".join(values.get(name, b"") for name in _CAPTURE_AMOUNTS)
     slots = [values.get(name, b"") if "+" not in name else amounts for name in LEGACY_CAPTURE_ORDER]
@@ -116,4 +123,4 @@ def verify(
 def control_string(key: MerchantKey, tpe: str, version: str = PROTOCOL_VERSION) -> str:
     """The kits' control string, which the bank's support uses to check a key is installed right."""
     sealed = f"CtlHmac{version}{tpe}"
-    return f"V1.04.sha1.py--[{sealed}]-{key.mac(sealed.encode('utf-8'))}"
+    return f"V1.04.sha1.py--[{sealed}]-{key.mac(_utf8(sealed, 'TPE'))}"
