@@ -218,6 +218,7 @@ def _read_text(body: bytes | str) -> str:
 
 
 _LINE = re.compile(r"([A-Za-z0-9_\-]+)=(.*)")
+_CDR = re.compile(r"-?[0-9]{1,9}")
 
 
 def parse_lines_answer(body: bytes | str) -> LinesAnswer:
@@ -233,13 +234,11 @@ def parse_lines_answer(body: bytes | str) -> LinesAnswer:
         if not match:
             raise MalformedMessageError(f"the answer line {line[:60]!r} is not name=value")
         fields[match[1]] = match[2]
-    try:
-        cdr = int(fields["cdr"])
-    except KeyError:
-        raise MalformedMessageError("the answer has no cdr") from None
-    except ValueError:
-        raise MalformedMessageError(f"the answer's cdr {fields['cdr'][:20]!r} is not a number") from None
-    return LinesAnswer(cdr=cdr, label=fields.get("lib", ""), fields=fields)
+    if "cdr" not in fields:
+        raise MalformedMessageError("the answer has no cdr")
+    if not _CDR.fullmatch(fields["cdr"]):
+        raise MalformedMessageError(f"the answer's cdr {fields['cdr'][:20]!r} is not a number")
+    return LinesAnswer(cdr=int(fields["cdr"]), label=fields.get("lib", ""), fields=fields)
 
 
 def capture_result(answer: LinesAnswer) -> CaptureResult:

@@ -16,6 +16,7 @@ from .exceptions import FieldError, MalformedMessageError, MissingFieldError
 
 MAX_BODY_BYTES = 64 * 1024
 _NAME = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
 _RETURN_CODE = re.compile(r"(paiement|payetest|Annulation)(?:_pf([2-4]))?")
 
 
@@ -154,10 +155,9 @@ def _optional_int(form: ReceivedForm, name: str) -> int | None:
     if text in (None, ""):
         return None
     assert text is not None
-    try:
-        return int(text)
-    except ValueError:
-        raise FieldError(name, f"{text!r} is not a number") from None
+    if not _INTEGER.fullmatch(text):  # int() would also take " 1", "1_0" and non-ASCII digits
+        raise FieldError(name, f"{text[:20]!r} is not a number")
+    return int(text)
 
 
 def read_confirmation(form: ReceivedForm) -> Confirmation:

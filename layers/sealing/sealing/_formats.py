@@ -18,7 +18,7 @@ _REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
 _TPE = re.compile(r"[A-Za-z0-9]{1,12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _ORDER_DATE = "%d/%m/%Y:%H:%M:%S"
-_CONFIRMATION_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})_a_(\d{2}):(\d{2}):(\d{2})")
+_CONFIRMATION_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})_a_([0-9]{2}):([0-9]{2}):([0-9]{2})")
 _DAY = "%d/%m/%Y"
 
 
@@ -71,8 +71,8 @@ def decode_free_text(text: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         return json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError) as exc:
-        raise FieldError("texte-libre", "is not free text made by encode_free_text") from exc
+    except (binascii.Error, ValueError, RecursionError):
+        raise FieldError("texte-libre", "is not free text made by encode_free_text") from None
 
 
 def zone(name: str) -> ZoneInfo:

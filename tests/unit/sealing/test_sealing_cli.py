@@ -50,7 +50,7 @@ def run_main(*args: str, stdin: str | bytes = "") -> tuple[int, str, str]:
     sys.stderr = err
     try:
         try:
-            code = main(list(args), stream, out)  # type: ignore[arg-type]
+            code = main(list(args), stream, out)
         except SystemExit as exit_:
             code = int(exit_.code or 0)
     finally:

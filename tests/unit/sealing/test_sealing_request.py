@@ -1,0 +1,294 @@
+"""The payment request (CGI1): strict validation naming the field, and the sealed form."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sealing import (
+    MAX_FREE_TEXT,
+    Bank,
+    Environment,
+    FieldError,
+    Instalment,
+    MerchantKey,
+    Money,
+    PaymentRequest,
+    SealVariant,
+    Terminal,
+    build_payment_form,
+    check_free_text,
+    decode_free_text,
+    encode_free_text,
+    form_body,
+    order_context,
+)
+from tests.unit.sealing import sealing_vectors as v
+
+KEY = MerchantKey(v.TEST_KEY)
+ORDERED_AT = datetime(2006, 12, 5, 11, 55, 23)
+
+
+def eur(text: str) -> Money:
+    return Money(Decimal(text), "EUR")
+
+
+def dsp2_terminal(**changes: Any) -> Terminal:
+    return Terminal(tpe="1234567", key=KEY, societe="monSite1", **changes)
+
+
+def request(**changes: Any) -> PaymentRequest:
+    base = PaymentRequest(
+        amount=eur("62.73"),
+        reference="ABERTPY00145",
+        ordered_at=ORDERED_AT,
+        email="internaute@sonemail.fr",
+        free_text="ExempleTexteLibre",
+        return_ok_url="https://shop.example/ok",
+        return_err_url="https://shop.example/err",
+        billing=dict(v.DSP2_BILLING),
+    )
+    return replace(base, **changes)
+
+
+def instalments(*parts: tuple[date, str]) -> tuple[Instalment, ...]:
+    return tuple(Instalment(day, eur(amount)) for day, amount in parts)
+
+
+def field_error(terminal: Terminal, bad: PaymentRequest) -> str:
+    with pytest.raises(FieldError) as error:
+        build_payment_form(terminal, bad)
+    return error.value.field
+
+
+def test_a_valid_request_is_sealed_over_exactly_its_fields() -> None:
+    form = build_payment_form(dsp2_terminal(), request())
+    assert form.mac == v.hmac_hex(v.TEST_KEY_BYTES, v.dsp2_string(list(form.fields)))
+    assert len({name for name, _ in form.fields}) == len(form.fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"reference": ""}, "reference"),
+        ({"reference": "ABC-123"}, "reference"),
+        ({"reference": "A" * 13}, "reference"),
+        ({"reference": "ABCé"}, "reference"),
+        ({"reference": "ABC 12"}, "reference"),
+        ({"amount": eur("0")}, "amount"),
+        ({"amount": Money(Decimal("10"), "JPY")}, "currency"),
+        ({"language": "XX"}, "language"),
+        ({"language": "fr"}, "language"),
+        ({"language": ""}, "language"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a@b"}, "email"),
+        ({"email": "a b@example.com"}, "email"),
+        ({"email": "andré@example.com"}, "email"),
+        ({"email": ""}, "email"),
+        ({"email": "a@b@example.com"}, "email"),
+        ({"free_text": "x" * (MAX_FREE_TEXT + 1)}, "free_text"),
+        ({"free_text": "Commande n°12"}, "free_text"),
+        ({"free_text": "line\nbreak"}, "free_text"),
+        ({"free_text": "tab\there"}, "free_text"),
+        ({"return_ok_url": "ftp://shop.example/ok"}, "url_retour_ok"),
+        ({"return_ok_url": "javascript:alert(1)"}, "url_retour_ok"),
+        ({"return_err_url": "https://shop.example/a b"}, "url_retour_err"),
+        ({"return_err_url": "https://boutique.example/échec"}, "url_retour_err"),
+        ({"billing": None}, "billing"),
+        ({"billing": {"city": "Paris", "postalCode": "75002", "country": "FR"}}, "billing.addressLine1"),
+        ({"billing": {**v.DSP2_BILLING, "city": "  "}}, "billing.city"),
+        ({"three_ds_challenge": "please"}, "three_ds_challenge"),
+        ({"options": {"aliascb": "a&b"}}, "options.aliascb"),
+        ({"options": {"force=": "1"}}, "options.force="),
+    ],
+)
+def test_each_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
+    assert field_error(dsp2_terminal(), request(**changes)) == field
+
+
+def test_free_text_of_exactly_3200_characters_is_accepted() -> None:
+    form = build_payment_form(dsp2_terminal(), request(free_text="x" * MAX_FREE_TEXT))
+    assert form.as_dict()["texte-libre"] == "x" * MAX_FREE_TEXT
+
+
+def test_currency_must_be_one_the_terminal_takes() -> None:
+    euro_only = dsp2_terminal(currencies=("EUR",))
+    assert field_error(euro_only, request(amount=Money(Decimal("62.73"), "USD"))) == "currency"
+    form = build_payment_form(dsp2_terminal(), request(amount=Money(Decimal("62.73"), "USD")))
+    assert form.as_dict()["montant"] == "62.73USD"
+
+
+def test_language_must_be_one_the_terminal_offers() -> None:
+    terminal = dsp2_terminal(languages=("FR", "EN"))
+    assert field_error(terminal, request(language="DE")) == "language"
+    assert build_payment_form(terminal, request(language="EN")).as_dict()["lgue"] == "EN"
+
+
+@pytest.mark.parametrize(
+    ("parts", "field"),
+    [
+        # do not add up
+        (((date(2006, 12, 5), "31.00"), (date(2007, 1, 5), "31.00")), "instalments"),
+        (((date(2006, 12, 5), "31.37"), (date(2007, 1, 5), "31.37")), "instalments"),
+        # the first is not on the order date
+        (((date(2006, 12, 6), "31.36"), (date(2007, 1, 5), "31.37")), "instalments[0].due"),
+        # one, or five
+        (((date(2006, 12, 5), "62.73"),), "instalments"),
+        (
+            (
+                (date(2006, 12, 5), "12.53"),
+                (date(2007, 1, 5), "12.55"),
+                (date(2007, 2, 5), "12.55"),
+                (date(2007, 3, 5), "12.55"),
+                (date(2007, 4, 5), "12.55"),
+            ),
+            "instalments",
+        ),
+        # dates that do not increase
+        (((date(2006, 12, 5), "31.36"), (date(2006, 12, 5), "31.37")), "instalments[1].due"),
+        # a zero instalment
+        (((date(2006, 12, 5), "62.73"), (date(2007, 1, 5), "0")), "instalments[1].amount"),
+    ],
+)
+def test_instalments_are_checked(parts: tuple[tuple[date, str], ...], field: str) -> None:
+    assert field_error(dsp2_terminal(), request(instalments=instalments(*parts))) == field
+
+
+def test_instalments_in_another_currency_are_refused() -> None:
+    split = (Instalment(date(2006, 12, 5), eur("31.36")), Instalment(date(2007, 1, 5), Money(Decimal("31.37"), "USD")))
+    assert field_error(dsp2_terminal(), request(instalments=split)).startswith("instalments[1]")
+
+
+def test_instalments_on_the_wire() -> None:
+    split = instalments((date(2006, 12, 5), "31.36"), (date(2007, 1, 5), "31.37"))
+    fields = build_payment_form(dsp2_terminal(), request(instalments=split)).as_dict()
+    assert (fields["nbrech"], fields["dateech1"], fields["montantech1"]) == ("2", "05/12/2006", "31.36EUR")
+    assert (fields["dateech2"], fields["montantech2"]) == ("05/01/2007", "31.37EUR")
+    assert "dateech3" not in fields
+
+
+def test_dsp2_context_is_base64_json_without_an_empty_shipping() -> None:
+    fields = build_payment_form(dsp2_terminal(), request(shipping={})).as_dict()
+    context = json.loads(base64.b64decode(fields["contexte_commande"]))
+    assert context == {"billing": v.DSP2_BILLING}
+    shipped = build_payment_form(dsp2_terminal(), request(shipping={"city": "Lyon"})).as_dict()
+    assert json.loads(base64.b64decode(shipped["contexte_commande"]))["shipping"] == {"city": "Lyon"}
+    accented = order_context({**v.DSP2_BILLING, "city": "Besançon"})
+    assert accented.isascii()
+    assert json.loads(base64.b64decode(accented))["billing"]["city"] == "Besançon"
+
+
+def test_legacy_terminals_need_no_billing_and_send_url_retour() -> None:
+    fields = build_payment_form(dsp2_terminal(seal=SealVariant.LEGACY), request(billing=None)).as_dict()
+    assert "contexte_commande" not in fields
+    assert fields["url_retour"] == "https://shop.example/ok"
+
+
+def test_three_ds_challenge_and_options_are_sent_and_sealed() -> None:
+    form = build_payment_form(
+        dsp2_terminal(), request(three_ds_challenge="challenge_preferred", options={"aliascb": "client1", "x": "1"})
+    )
+    fields = form.as_dict()
+    assert fields["ThreeDSecureChallenge"] == "challenge_preferred"
+    assert fields["options"] == "aliascb=client1&x=1"
+    assert form.mac == v.hmac_hex(v.TEST_KEY_BYTES, v.dsp2_string(list(form.fields)))
+
+
+@pytest.mark.parametrize(
+    ("bank", "environment", "action"),
+    [
+        (Bank.CREDIT_MUTUEL, Environment.PRODUCTION, "https://paiement.creditmutuel.fr/paiement.cgi"),
+        (Bank.CIC, Environment.TEST, "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"),
+        (Bank.OBC, Environment.PRODUCTION, "https://ssl.paiement.banque-obc.fr/paiement.cgi"),
+        (Bank.MONETICO, Environment.TEST, "https://p.monetico-services.com/test/paiement.cgi"),
+    ],
+)
+def test_the_form_posts_to_the_banks_payment_page(bank: Bank, environment: Environment, action: str) -> None:
+    assert build_payment_form(dsp2_terminal(bank=bank, environment=environment), request()).action == action
+
+
+def test_the_payment_url_can_be_overridden() -> None:
+    terminal = dsp2_terminal(payment_base_url="http://localhost:8001/bank/")
+    assert build_payment_form(terminal, request()).action == "http://localhost:8001/bank/paiement.cgi"
+
+
+def test_form_body_is_what_a_browser_posts() -> None:
+    form = build_payment_form(dsp2_terminal(), request(free_text="a&b=c*d+e"))
+    assert parse_qsl(form_body(form).decode("ascii"), keep_blank_values=True, strict_parsing=True) == list(form.fields)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"tpe": ""}, {"tpe": "12 34"}, {"societe": ""}, {"societe": "a*b"}, {"languages": ("XX",)}, {"timezone": "Mars"}],
+)
+def test_bad_terminal_configuration_is_a_field_error(changes: dict[str, Any]) -> None:
+    with pytest.raises(FieldError):
+        Terminal(**{"tpe": "1234567", "key": KEY, "societe": "monSite1", **changes})
+
+
+# --- structured free text ------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    # small enough to always fit in the 3200 characters of texte-libre
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**15), 10**15)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_free_text_round_trips_and_is_always_sendable(value: object) -> None:
+    text = encode_free_text(value)
+    assert check_free_text(text) == text
+    assert decode_free_text(text) == value
+
+
+def test_structured_free_text_too_long_for_the_bank_is_refused() -> None:
+    with pytest.raises(FieldError) as error:
+        encode_free_text({"notes": "x" * 2400})
+    assert error.value.field == "free_text"
+
+
+def test_accented_structured_free_text_round_trips() -> None:
+    data = {"commande": "n°12", "client": "Hélène Müller", "panier": [1, 2.5, None]}
+    text = encode_free_text(data)
+    assert text.isascii()
+    assert "*" not in text
+    assert "&" not in text
+    assert decode_free_text(text) == data
+    build_payment_form(dsp2_terminal(), request(free_text=text))
+
+
+def test_decode_free_text_accepts_padding_or_not() -> None:
+    assert decode_free_text("e30") == {}
+    assert decode_free_text("e30=") == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!!!",
+        "////",
+        "",
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b"[" * 3000).decode(),
+        base64.urlsafe_b64encode(b"[" * 200_000).decode(),  # nested deeper than the interpreter allows
+    ],
+)
+def test_decode_free_text_refuses_what_encode_did_not_make(text: str) -> None:
+    with pytest.raises(FieldError) as error:
+        decode_free_text(text)
+    assert error.value.field == "texte-libre"
