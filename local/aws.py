@@ -1,0 +1,227 @@
+"""The embedded AWS: a moto server on 127.0.0.1, the process pointed at it, tables and secrets made locally.
+
+moto keeps its state per process (a second server in the same process sees the same tables), so a server
+is reset when it starts: each local stack starts from an empty account.
+
+Every boto3 client of the process (the handlers' included) reaches moto through ``AWS_ENDPOINT_URL``, with
+fake credentials. ``Environ`` sets those variables and puts back what was there before.
+Tables are created from the template's ``AWS::DynamoDB::Table`` properties, not from a copy of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+FAKE_ACCESS_KEY = "testing"
+FAKE_SECRET_KEY = "testing"  # noqa: S105 - a fake credential for the embedded moto server, on purpose
+
+# Variables that would send a boto3 client elsewhere than the local moto server, or with real credentials.
+_UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+)
+
+
+class Environ:
+    """Changes to ``os.environ`` that can be undone: ``set``/``unset`` remember the first previous value."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, name: str, value: str) -> None:
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def unset(self, name: str) -> None:
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ.pop(name, None)
+
+    def update(self, values: Mapping[str, str]) -> None:
+        for name, value in values.items():
+            self.set(name, value)
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
+def point_at(environ: Environ, endpoint_url: str, region: str) -> None:
+    """Send every boto3 client of the process to ``endpoint_url`` with fake credentials."""
+    for name in _UNSET:
+        environ.unset(name)
+    for name in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")]:
+        environ.unset(name)  # a service-specific endpoint would win over AWS_ENDPOINT_URL
+    environ.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+    )
+
+
+@dataclass
+class MotoServer:
+    """moto's threaded server on 127.0.0.1 (port 0: a free one)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    _server: ThreadedMotoServer | None = field(default=None, repr=False)
+    _werkzeug_level: int = field(default=logging.NOTSET, repr=False)
+
+    def start(self) -> str:
+        from moto.server import ThreadedMotoServer  # imported here: moto is slow to import
+
+        werkzeug = logging.getLogger("werkzeug")
+        self._werkzeug_level = werkzeug.level
+        werkzeug.setLevel(logging.WARNING)  # not one line per AWS call on stderr
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        self.host, self.port = self._server.get_host_and_port()
+        self.reset()
+        return self.url
+
+    def reset(self) -> None:
+        """Empty every service: moto's state is per process, and a new stack starts from a blank account."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - 127.0.0.1
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the local moto server
+            answer.read()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.stop()
+        wsgi = getattr(self._server, "_server", None)
+        if wsgi is not None:
+            wsgi.server_close()  # ThreadedMotoServer.stop() leaves the socket open
+        self._server = None
+        logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DynamoDB tables from the template.
+
+# CloudFormation property → CreateTable parameter, for the properties CreateTable takes as they are.
+_CREATE_TABLE_PROPERTIES = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "StreamSpecification",
+    "TableClass",
+    "DeletionProtectionEnabled",
+    "OnDemandThroughput",
+)
+_INDEX_PROPERTIES = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
+
+
+def create_table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The CreateTable request for a table's (resolved) CloudFormation properties; keys and indexes as declared."""
+    request: dict[str, Any] = {"TableName": name}
+    request.update({key: properties[key] for key in _CREATE_TABLE_PROPERTIES if key in properties})
+    for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if kind in properties:
+            request[kind] = [{k: index[k] for k in _INDEX_PROPERTIES if k in index} for index in properties[kind]]
+    sse = properties.get("SSESpecification")
+    if sse:
+        # CloudFormation says SSEEnabled where the API says Enabled.
+        request["SSESpecification"] = {
+            "Enabled": bool(sse.get("SSEEnabled")),
+            **{k: sse[k] for k in ("SSEType", "KMSMasterKeyId") if k in sse},
+        }
+    return request
+
+
+@dataclass
+class TableSetup:
+    name: str
+    arn: str
+    stream_arn: str | None = None
+    skipped: list[str] = field(default_factory=list)  # what moto would not do, said out loud
+
+
+def create_table(name: str, properties: Mapping[str, Any], region: str) -> TableSetup:
+    """Create a table from its resolved CloudFormation properties, then TTL and point-in-time recovery.
+
+    The keys and indexes are created exactly as declared or not at all (an error). The extras (SSE, TTL, PITR)
+    are applied when moto accepts them; what it refuses is listed in ``skipped`` and printed, never hidden.
+    """
+    client = boto3.client("dynamodb", region_name=region)
+    request = create_table_request(name, properties)
+    skipped: list[str] = []
+    try:
+        description = client.create_table(**request)["TableDescription"]
+    except client.exceptions.ClientError as exc:
+        if "SSESpecification" not in request:
+            raise
+        del request["SSESpecification"]
+        description = client.create_table(**request)["TableDescription"]
+        skipped.append(f"SSESpecification ({exc})")
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        try:
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl.get("Enabled"))},
+            )
+        except Exception as exc:  # moto may not do it: say so and go on
+            skipped.append(f"TimeToLiveSpecification ({exc})")
+    pitr = properties.get("PointInTimeRecoverySpecification")
+    if pitr:
+        try:
+            client.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={
+                    "PointInTimeRecoveryEnabled": bool(pitr.get("PointInTimeRecoveryEnabled"))
+                },
+            )
+        except Exception as exc:  # moto may not do it: say so and go on
+            skipped.append(f"PointInTimeRecoverySpecification ({exc})")
+    for item in skipped:
+        print(f"local: table {name}: moto did not accept {item}; skipped", file=sys.stderr)
+    return TableSetup(
+        name=name,
+        arn=description["TableArn"],
+        stream_arn=description.get("LatestStreamArn"),
+        skipped=skipped,
+    )
+
+
+def put_secret(name: str, value: str, region: str) -> str:
+    """Create (or update) a Secrets Manager secret; its ARN."""
+    client = boto3.client("secretsmanager", region_name=region)
+    try:
+        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)
+        return str(client.describe_secret(SecretId=name)["ARN"])

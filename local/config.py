@@ -1,0 +1,88 @@
+"""What is local about the local stack: names, ports, the terminal configuration. The one place to change them.
+
+Everything else (routes, tables, function settings) comes from template.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+# The kits' public test key: never a real merchant's key.
+TEST_KEY = "12345678901234567890123456789012345678P0"
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000  # 0: a free port
+    moto_port: int = 0  # 0: a free port
+    region: str = "eu-west-3"
+    account_id: str = "123456789012"  # moto's default account
+    stack_name: str = "merchant-kit"
+    secret_name: str = "merchant-kit/terminals"  # noqa: S105 - a name, not a secret
+    # Where checkout forms post the buyer (the bank's payment page). None: the bank's own test host, per
+    # terminal. The sandbox bank, when it runs alongside, sets this to its own URL.
+    payment_base_url: str | None = None
+    # Template parameters to use instead of their defaults (TerminalsSecretArn and CheckoutBaseUrl are
+    # always given local values).
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False  # no request log on stderr
+    # One invocation at a time per function, like one Lambda instance (handlers keep per-instance state).
+    serialize_invocations: bool = True
+    # Scheduled functions (Schedule events) run every this many seconds locally; None: not at all.
+    schedule_interval_seconds: float | None = 60.0
+
+    @classmethod
+    def from_environ(cls) -> LocalConfig:
+        """``PORT`` (default 3000), ``LOCAL_PAYMENT_BASE_URL`` (default: none), ``LOCAL_SCHEDULE_SECONDS``
+        (default 60; 0 turns the local schedules off)."""
+        interval = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
+        return cls(
+            port=int(os.environ.get("PORT", "3000")),
+            payment_base_url=os.environ.get("LOCAL_PAYMENT_BASE_URL") or None,
+            schedule_interval_seconds=interval if interval > 0 else None,
+        )
+
+    def table_name(self, logical_id: str) -> str:
+        """A local table name per template table: ``OrdersTable`` → ``merchant-kit-orders``."""
+        base = logical_id.removesuffix("Table") or logical_id
+        words: list[str] = []
+        for char in base:
+            if char.isupper() and words:
+                words.append("-")
+            words.append(char.lower())
+        return f"{self.stack_name}-{''.join(words)}"
+
+
+def terminals(base_url: str, payment_base_url: str | None = None) -> dict[str, Any]:
+    """The local terminal configuration secret (schema: layers/orders/orders/terminals.py).
+
+    Three test terminals of "La boutique du CD", one per payment mode; the buyer comes back to local pages.
+    """
+    common: dict[str, Any] = {
+        "key": TEST_KEY,
+        "societe": "boutiqueducd",
+        "bank": "cic",
+        "environment": "test",
+        "seal": "dsp2",
+        "merchant_name": "La boutique du CD",
+        "return_ok_url": f"{base_url}/_local/return/ok",
+        "return_err_url": f"{base_url}/_local/return/err",
+    }
+    if payment_base_url:
+        common["payment_base_url"] = payment_base_url
+    return {
+        "default_tpe": "0900157",
+        "terminals": {
+            "0900157": {**common, "mode": "immediate"},
+            "0900158": {**common, "mode": "deferred", "deferral_days": 3, "end_policy": "validate"},
+            "0900159": {**common, "mode": "deferred_authorization", "deferral_days": 7, "end_policy": "cancel"},
+        },
+    }
+
+
+def terminals_json(base_url: str, payment_base_url: str | None = None) -> str:
+    return json.dumps(terminals(base_url, payment_base_url), indent=2)

@@ -1,0 +1,91 @@
+"""Scheduled functions, run on a timer: moto keeps EventBridge rules but never fires them.
+
+Every enabled ``Schedule`` / ``ScheduleV2`` event of the template's functions is run every
+``interval`` seconds locally (whatever its rate in the template: local time is impatient), with the event
+EventBridge would send (or the event's ``Input``). ``run_now()`` runs them all at once, for a local route.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import traceback
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from .template import ScheduleEvent
+
+if TYPE_CHECKING:
+    from .stack import LocalStack
+
+
+def scheduled_event(schedule: ScheduleEvent, region: str, account_id: str, stack_name: str) -> Any:
+    """The event EventBridge sends for a schedule (or the schedule's own ``Input``)."""
+    if schedule.input is not None:
+        return json.loads(schedule.input)
+    rule = f"{stack_name}-{schedule.function}{schedule.event}"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account_id,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account_id}:rule/{rule}"],
+        "detail": {},
+    }
+
+
+class ScheduleRunner:
+    name = "schedules"
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval_seconds = interval_seconds
+        self._stack: LocalStack | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def schedules(self) -> list[ScheduleEvent]:
+        if self._stack is None:
+            return []
+        return [s for spec in self._stack.template.functions() for s in spec.schedules if s.enabled]
+
+    def start(self, stack: LocalStack) -> None:
+        self._stack = stack
+        self._stopping.clear()
+        if self.schedules:
+            self._thread = threading.Thread(target=self._loop, name="local-schedules", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def run_now(self) -> dict[str, Any]:
+        """Run every enabled schedule once; what each function returned (or the error), by function.event."""
+        stack = self._stack
+        if stack is None:
+            raise RuntimeError("the schedule runner is not started")
+        results: dict[str, Any] = {}
+        with self._lock:
+            for schedule in self.schedules:
+                key = f"{schedule.function}.{schedule.event}"
+                event = scheduled_event(schedule, stack.config.region, stack.config.account_id, stack.config.stack_name)
+                try:
+                    results[key] = stack.invoke(schedule.function, event)
+                except Exception as exc:
+                    print(f"local: scheduled {key} failed:", file=sys.stderr)
+                    traceback.print_exc(file=sys.stderr)
+                    results[key] = {"error": f"{type(exc).__name__}: {exc}"}
+        return results
+
+    def _loop(self) -> None:
+        while not self._stopping.wait(self.interval_seconds):
+            self.run_now()

@@ -1,0 +1,396 @@
+"""The local stack: embedded AWS, the template's functions behind a local HTTP server, local-only extras.
+
+    with LocalStack(LocalConfig(port=0)) as stack:
+        requests.post(f"{stack.base_url}/orders", json={...})
+
+Start-up, in order: read template.yaml (and check its references); start moto and point the process at it;
+bind the HTTP server (its URL goes into the configuration); create the template's tables and the terminal
+secret; build each function's environment from the template and put it in ``os.environ``; import the handlers
+unchanged (layers and function directories on ``sys.path``, each ``app`` module under a unique name); start
+the services; serve. ``stop()`` undoes all of it, ``os.environ`` and ``sys.path`` included.
+
+Extension points for what comes next: ``add_route()`` for local-only routes (``POST /_local/sweep``),
+``invoke()`` to run any function with any event, ``services`` (objects with ``start(stack)``/``stop()``, e.g. a
+timer for scheduled functions, the sandbox bank, the demo shop) started with the stack.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol, Self
+
+from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
+from .aws import Environ, MotoServer, TableSetup, create_table, point_at, put_secret
+from .config import LocalConfig, terminals_json
+from .routes import Match
+from .schedules import ScheduleRunner
+from .server import Dispatcher, LocalHttpServer, Target
+from .template import IMPLICIT_API, TEMPLATE_PATH, FunctionSpec, Resolver, Template, TemplateError, check_references
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+# Set for every function locally, on top of the template's environment.
+LOCAL_ENVIRONMENT = {
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+}
+
+
+class Service(Protocol):
+    """Something started with the stack and stopped with it (a timer, the sandbox bank, the demo shop)."""
+
+    name: str
+
+    def start(self, stack: LocalStack) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class LocalFunction:
+    """A template function, loaded: its spec, its handler, its resolved environment."""
+
+    spec: FunctionSpec
+    handler: LambdaHandler
+    environment: Mapping[str, str]
+    name: str  # the function name the context reports
+    region: str
+    account_id: str
+    lock: threading.Lock | None  # one invocation at a time, like one Lambda instance
+
+    def invoke(self, event: Any) -> Any:
+        context = LambdaContext(
+            function_name=self.name,
+            memory_limit_in_mb=self.spec.memory_size,
+            timeout_seconds=self.spec.timeout_seconds,
+            region=self.region,
+            account_id=self.account_id,
+        )
+        if self.lock is None:
+            return self.handler(event, context)
+        with self.lock:
+            return self.handler(event, context)
+
+
+def load_handler(spec: FunctionSpec) -> LambdaHandler:
+    """Import the function's module from its file under a name of its own, and return its handler."""
+    path = spec.module_path
+    if not path.is_file():
+        raise TemplateError(f"{spec.logical_id}: handler {spec.handler} needs {path}, which does not exist")
+    module_name = f"_local_{spec.logical_id}_{spec.module_name.replace('.', '_')}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:  # pragma: no cover - a .py file always has a loader
+        raise TemplateError(f"cannot import {path}")
+    module: ModuleType = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    handler = getattr(module, spec.handler_name, None)
+    if not callable(handler):
+        raise TemplateError(f"{spec.logical_id}: {path} has no callable {spec.handler_name!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def _page(title: str, text: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
+    )
+
+
+class LocalStack:
+    def __init__(
+        self,
+        config: LocalConfig | None = None,
+        *,
+        port: int | None = None,
+        template: Template | Path | str | None = None,
+        handlers: Mapping[str, LambdaHandler] | None = None,
+        services: Sequence[Service] = (),
+    ) -> None:
+        """``handlers`` replaces the handler of a function (by logical id) instead of importing its module."""
+        config = config or LocalConfig()
+        if port is not None:
+            config = replace(config, port=port)
+        self.config = config
+        self.template = template if isinstance(template, Template) else Template.load(template or TEMPLATE_PATH)
+        self.services = list(services)
+        self.schedules: ScheduleRunner | None = None
+        if config.schedule_interval_seconds is not None:
+            self.schedules = ScheduleRunner(config.schedule_interval_seconds)
+            self.services.append(self.schedules)
+        self._handler_overrides = dict(handlers or {})
+        self.dispatcher = Dispatcher(log=None if config.quiet else self._log)
+        self.functions: dict[str, LocalFunction] = {}
+        self.tables: dict[str, TableSetup] = {}
+        self.secret_arn = ""
+        self.environment: dict[str, str] = {}
+        self.moto = MotoServer(host=config.host, port=config.moto_port)
+        self.http: LocalHttpServer | None = None
+        self._environ = Environ()
+        self._sys_path: list[str] = []
+        self._started: list[Service] = []
+        self._add_builtin_routes()
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        problems = check_references(self.template.data)
+        if problems:
+            raise TemplateError("template references that name nothing:\n  " + "\n  ".join(problems))
+        try:
+            point_at(self._environ, self.moto.start(), self.config.region)
+            self.http = LocalHttpServer(self.config.host, self.config.port, self.dispatcher)
+            self._create_tables()
+            self.secret_arn = put_secret(
+                self.config.secret_name,
+                terminals_json(self.base_url, self.config.payment_base_url),
+                self.config.region,
+            )
+            resolver = self._resolver()
+            self.environment = self._environment(resolver)
+            self._environ.update(self.environment)
+            self._load_functions()
+            for service in self.services:
+                service.start(self)
+                self._started.append(service)
+            self.http.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        while self._started:
+            service = self._started.pop()
+            try:
+                service.stop()
+            except Exception as exc:  # stop the rest anyway
+                print(f"local: stopping {service.name} failed: {exc}", file=sys.stderr)
+        if self.http is not None:
+            self.http.stop()
+            self.http = None
+        self.moto.stop()
+        self._environ.restore()
+        for entry in self._sys_path:
+            if entry in sys.path:
+                sys.path.remove(entry)
+        self._sys_path.clear()
+
+    # -- what the stack exposes -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self.http is None:
+            raise RuntimeError("the local stack is not started")
+        return self.http.base_url
+
+    @property
+    def port(self) -> int:
+        if self.http is None:
+            raise RuntimeError("the local stack is not started")
+        return self.http.port
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return self.moto.url
+
+    def table_name(self, logical_id: str) -> str:
+        return self.tables[logical_id].name
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Run a function (by logical id) with any event: the sweeper's timer and local routes use this."""
+        return self.functions[function].invoke(event)
+
+    def add_route(self, method: str, path: str, handler: Callable[[HttpRequest, Match[Any]], HttpResponse]) -> None:
+        """A local-only route (``/_local/...`` by convention); template routes win over it."""
+        self.dispatcher.local_routes.add(method, path, Target(name=f"local:{path}", handle=handler))
+
+    def describe_routes(self) -> list[tuple[str, str, str, str]]:
+        """(method, path, function, authorizer) of every template route."""
+        return [(r.method, r.path, r.function, r.authorizer) for r in self.template.routes()]
+
+    # -- start-up steps -------------------------------------------------------------------------------------
+
+    def _log(self, line: str) -> None:
+        print(f"local: {line}", file=sys.stderr, flush=True)
+
+    def _partial_resolver(self) -> Resolver:
+        return Resolver(
+            self.template,
+            parameters=dict(self.config.parameter_overrides),
+            region=self.config.region,
+            account_id=self.config.account_id,
+            stack_name=self.config.stack_name,
+        )
+
+    def _create_tables(self) -> None:
+        resolver = self._partial_resolver()
+        for logical_id in self.template.resources_of_type("AWS::DynamoDB::Table"):
+            properties = resolver.resolve(self.template.properties_of(logical_id))
+            name = properties.get("TableName") or self.config.table_name(logical_id)
+            self.tables[logical_id] = create_table(name, properties, self.config.region)
+
+    def _resolver(self) -> Resolver:
+        region, account = self.config.region, self.config.account_id
+        resources: dict[str, Any] = {}
+        attributes: dict[str, Any] = {}
+        for logical_id, table in self.tables.items():
+            resources[logical_id] = table.name
+            attributes[f"{logical_id}.Arn"] = table.arn
+            if table.stream_arn:
+                attributes[f"{logical_id}.StreamArn"] = table.stream_arn
+        for logical_id in self.template.resources_of_type("AWS::Serverless::LayerVersion"):
+            resources[logical_id] = f"arn:aws:lambda:{region}:{account}:layer:{logical_id}:1"
+        for logical_id in self.template.resources_of_type("AWS::Serverless::Function"):
+            name = self._function_name(logical_id)
+            resources[logical_id] = name
+            attributes[f"{logical_id}.Arn"] = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        for logical_id in [*self.template.resources_of_type("AWS::Serverless::Api"), IMPLICIT_API]:
+            resources[logical_id] = "local"
+        parameters = {
+            **self.config.parameter_overrides,
+            "TerminalsSecretArn": self.secret_arn,
+            "CheckoutBaseUrl": self.base_url,
+        }
+        return Resolver(
+            self.template,
+            parameters={k: v for k, v in parameters.items() if k in self.template.parameters},
+            resources=resources,
+            attributes=attributes,
+            region=region,
+            account_id=account,
+            stack_name=self.config.stack_name,
+        )
+
+    def _function_name(self, logical_id: str) -> str:
+        return f"{self.config.stack_name}-{logical_id}"
+
+    def _environment(self, resolver: Resolver) -> dict[str, str]:
+        """Every function's environment, merged: one process hosts them all, so they must agree."""
+        merged: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for spec in self.template.functions():
+            for name, value in resolver.resolve(dict(spec.environment)).items():
+                text = _env_value(value)
+                if name in merged and merged[name] != text:
+                    raise TemplateError(
+                        f"environment variable {name} is {merged[name]!r} for {owners[name]} and {text!r} for "
+                        f"{spec.logical_id}: the local stack runs every function in one process"
+                    )
+                merged[name], owners[name] = text, spec.logical_id
+        return {**merged, **LOCAL_ENVIRONMENT}
+
+    def _layer_dirs(self, spec: FunctionSpec) -> list[Path]:
+        """The source directories of the template's layers the function uses (a Python layer's import root)."""
+        dirs = []
+        for layer in spec.properties.get("Layers") or []:
+            name = layer.get("Ref") if isinstance(layer, dict) else None
+            resource = self.template.resources.get(name) if isinstance(name, str) else None
+            if resource is None or resource.get("Type") != "AWS::Serverless::LayerVersion":
+                continue  # a layer from elsewhere: nothing local to import
+            content = (resource.get("Properties") or {}).get("ContentUri")
+            if isinstance(content, str):
+                dirs.append((self.template.root / content).resolve())
+        return dirs
+
+    def _add_to_path(self, directory: Path) -> None:
+        entry = str(directory)
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+            self._sys_path.append(entry)
+
+    def _load_functions(self) -> None:
+        lock_each = self.config.serialize_invocations
+        for spec in self.template.functions():
+            handler = self._handler_overrides.get(spec.logical_id)
+            if handler is None:
+                for directory in [*self._layer_dirs(spec), spec.code_uri]:
+                    self._add_to_path(directory)
+                handler = load_handler(spec)
+            function = LocalFunction(
+                spec=spec,
+                handler=handler,
+                environment=self.environment,
+                name=self._function_name(spec.logical_id),
+                region=self.config.region,
+                account_id=self.config.account_id,
+                lock=threading.Lock() if lock_each else None,
+            )
+            self.functions[spec.logical_id] = function
+            for route in spec.routes:
+                self.dispatcher.template_routes.add(
+                    route.method, route.path, Target(name=spec.logical_id, handle=self._proxy(function, route.api))
+                )
+
+    def _proxy(self, function: LocalFunction, api: str) -> Callable[[HttpRequest, Match[Any]], HttpResponse]:
+        properties = self.template.api_properties(api)
+        resolver = self._resolver()
+        context = ApiContext(
+            stage=str(resolver.resolve(properties.get("StageName", "Prod"))),
+            binary_media_types=tuple(str(t) for t in resolver.resolve(properties.get("BinaryMediaTypes") or [])),
+            api_id="local",
+            account_id=self.config.account_id,
+            domain_name=self.base_url.removeprefix("http://"),
+        )
+
+        def handle(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+            event = proxy_event(request, match, context)
+            response = http_response(function.invoke(event))
+            response.headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
+            return response
+
+        return handle
+
+    def _add_builtin_routes(self) -> None:
+        def health(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+            return HttpResponse.json(
+                200,
+                {
+                    "status": "ok",
+                    "aws_endpoint_url": self.moto.url,
+                    "tables": {k: v.name for k, v in self.tables.items()},
+                    "terminals_secret_arn": self.secret_arn,
+                    "functions": sorted(self.functions),
+                    "routes": [
+                        {"method": m, "path": p, "function": f, "auth": a} for m, p, f, a in self.describe_routes()
+                    ],
+                },
+            )
+
+        def buyer_return(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+            outcome = match.path_parameters.get("outcome", "")
+            text = {
+                "ok": "The bank sent the buyer back: payment accepted (the confirmation says the final word).",
+                "err": "The bank sent the buyer back: payment not completed.",
+            }.get(outcome, f"The bank sent the buyer back ({outcome}).")
+            body = _page("La boutique du CD", text).encode()
+            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body)
+
+        self.add_route("GET", "/_local/health", health)
+        self.add_route("GET", "/_local/return/{outcome}", buyer_return)
+
+
+def _env_value(value: Any) -> str:
+    """Lambda environment values are strings; CloudFormation turns numbers and booleans into text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
