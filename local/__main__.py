@@ -55,11 +55,20 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with LocalStack(config) as stack:
+    stack = LocalStack(config)
+    try:
+        stack.start()
+    except OSError as exc:
+        where = f"{config.host}:{config.port}"
+        print(f"local: cannot start on {where}: {exc} (choose another port with PORT=...)", file=sys.stderr)
+        return 1
+    try:
         print(banner(stack), flush=True)
         while not stop.wait(1.0):
             pass
         print("local: stopping", file=sys.stderr, flush=True)
+    finally:
+        stack.stop()
     return 0
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from local import LocalConfig, LocalStack, TemplateError
-from local.template import Template, load_yaml
+from local.template import ROOT, Template, load_yaml
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -157,3 +159,50 @@ def test_scheduled_functions_run_on_a_timer(tmp_path: Path) -> None:
     assert events[0]["detail-type"] == "Scheduled Event"
     assert events[0]["source"] == "aws.events"
     assert events[0]["resources"] == ["arn:aws:events:eu-west-3:123456789012:rule/merchant-kit-SweeperTick"]
+
+
+def _start_main(port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", "LOCAL_SCHEDULE_SECONDS": "0"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_python_m_local_prints_its_urls_and_stops_on_sigint() -> None:
+    process = _start_main(0)
+    try:
+        assert process.stdout is not None
+        base_url = ""
+        for line in process.stdout:
+            if line.strip().startswith("API"):
+                base_url = line.split()[-1]
+            if line.strip().startswith("Ctrl-C"):
+                break
+        assert base_url.startswith("http://127.0.0.1:")
+        status, body = _get(f"{base_url}/_local/health")
+        assert status == 200
+        assert b'"Cgi1Function"' in body
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        assert process.stderr is not None
+        assert "local: stopping" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_python_m_local_says_when_the_port_is_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = _start_main(taken.getsockname()[1])
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "choose another port with PORT=" in err
