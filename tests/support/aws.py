@@ -8,40 +8,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
+from local.aws import create_table_request
+from local.template import TEMPLATE_PATH, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "12345678901234567890123456789012345678P0"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
-def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-
-
 def create_orders_table(client: Any, name: str) -> None:
-    """The table exactly as template.yaml declares it (keys, attributes, indexes, billing)."""
-    props = template()["Resources"]["OrdersTable"]["Properties"]
-    kwargs = {
-        key: props[key]
-        for key in ("KeySchema", "AttributeDefinitions", "GlobalSecondaryIndexes", "BillingMode")
-        if key in props
-    }
-    client.create_table(TableName=name, **kwargs)
+    """The table exactly as template.yaml declares it, through the local stack's own translation."""
+    properties = load_yaml(TEMPLATE_PATH.read_text())["Resources"]["OrdersTable"]["Properties"]
+    client.create_table(**create_table_request(name, properties))
 
 
 def terminals_config(**overrides: dict[str, Any]) -> dict[str, Any]:
