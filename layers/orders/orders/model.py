@@ -95,6 +95,7 @@ class Order:
     deadline: datetime | None = None
     captured: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)
+    cancelled: Decimal = Decimal(0)
     version: int = 0
 
     @property
@@ -121,6 +122,7 @@ class Order:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "captured": str(self.captured),
             "refunded": str(self.refunded),
+            "cancelled": str(self.cancelled),
             "needs_review": bool(self.reviews),
             "reviews": [review.as_json() for review in self.reviews],
             "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],

@@ -101,6 +101,7 @@ def order_to_item(order: Order, pending_ttl_days: int = 180) -> dict[str, Any]:
         "reviews": [_review_item(r) for r in order.reviews],
         "captured": order.captured,
         "refunded": order.refunded,
+        "cancelled": order.cancelled,
         "version": order.version,
     }
     if order.status is OrderStatus.AWAITING_PAYMENT:
@@ -154,6 +155,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         deadline=_dt(item.get("deadline")),
         captured=Decimal(item.get("captured", 0)),
         refunded=Decimal(item.get("refunded", 0)),
+        cancelled=Decimal(item.get("cancelled", 0)),
         version=int(item.get("version", 0)),
     )
 

@@ -1,0 +1,123 @@
+"""Captures, cancellations and refunds as exact Decimal bookkeeping, decided before the bank is called.
+
+Every plan names the event of the transition table, the amount and the state the order enters; amounts
+never go below zero, captures never above the order, refunds never above what was captured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sealing import Money
+
+from .exceptions import TransitionNotAllowedError
+from .lifecycle import Event, next_status
+from .model import Order, OrderStatus
+from .terminals import PaymentMode
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One back-office operation to ask the bank for, and the order's bookkeeping once it is done."""
+
+    event: Event
+    amount: Money
+    leaves: OrderStatus
+    enters: OrderStatus
+    captured: Decimal
+    refunded: Decimal
+    cancelled: Decimal
+
+
+def remaining(order: Order) -> Decimal:
+    """What is still authorised and neither captured nor cancelled."""
+    if order.status in (OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED):
+        return order.amount.amount - order.captured - order.cancelled
+    return ZERO
+
+
+def refundable(order: Order) -> Decimal:
+    if order.status in (OrderStatus.PAID, OrderStatus.CAPTURED, OrderStatus.PARTIALLY_REFUNDED):
+        return order.captured - order.refunded
+    return ZERO
+
+
+def _amount(order: Order, requested: Decimal | None, available: Decimal, what: str, event: str) -> Decimal:
+    amount = available if requested is None else requested
+    if amount <= 0:
+        detail = f"nothing left to {what}" if requested is None else f"{what} amount must be greater than zero"
+        raise TransitionNotAllowedError(order.reference, order.status.value, event, detail)
+    if amount > available:
+        raise TransitionNotAllowedError(
+            order.reference, order.status.value, event, f"{amount} is more than the {available} that can be {what}d"
+        )
+    return amount
+
+
+def _enter(order: Order, event: Event) -> OrderStatus:
+    enters = next_status(order.status, event)
+    if enters is None:
+        raise TransitionNotAllowedError(order.reference, order.status.value, event.value)
+    return enters
+
+
+def plan_capture(order: Order, requested: Decimal | None = None) -> Plan:
+    """Capture ``requested`` (default: everything that remains)."""
+    if order.mode is PaymentMode.IMMEDIATE:
+        raise TransitionNotAllowedError(
+            order.reference, order.status.value, "capture", "an immediate payment is captured at the order"
+        )
+    available = remaining(order)
+    if order.status is OrderStatus.AUTHORIZED and requested is not None and requested != available:
+        raise TransitionNotAllowedError(
+            order.reference, order.status.value, "capture", "a deferred payment is captured in full, or cancelled"
+        )
+    if available <= 0:
+        _enter(order, Event.CAPTURE_FULL)  # names the state that does not allow it
+    amount = _amount(order, requested, available, "capture", "capture")
+    event = Event.CAPTURE_FULL if amount == available else Event.CAPTURE_PARTIAL
+    return Plan(
+        event,
+        Money(amount, order.currency),
+        order.status,
+        _enter(order, event),
+        order.captured + amount,
+        order.refunded,
+        order.cancelled,
+    )
+
+
+def plan_cancel(order: Order) -> Plan:
+    """Cancel what remains of the authorisation; what was captured stays captured."""
+    enters = _enter(order, Event.CANCEL)
+    left = remaining(order)
+    return Plan(
+        Event.CANCEL,
+        Money(left, order.currency),
+        order.status,
+        enters,
+        order.captured,
+        order.refunded,
+        order.cancelled + left,
+    )
+
+
+def plan_refund(order: Order, requested: Decimal | None = None) -> Plan:
+    """Refund ``requested`` (default: everything refundable) of what was captured."""
+    available = refundable(order)
+    if available <= 0:
+        _enter(order, Event.REFUND_FULL)
+    amount = _amount(order, requested, available, "refund", "refund")
+    event = Event.REFUND_FULL if amount == available else Event.REFUND_PARTIAL
+    return Plan(
+        event,
+        Money(amount, order.currency),
+        order.status,
+        _enter(order, event),
+        order.captured,
+        order.refunded + amount,
+        order.cancelled,
+    )
