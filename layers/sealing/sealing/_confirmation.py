@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from urllib.parse import unquote_to_bytes
 
 from ._formats import parse_confirmation_date
 from ._key import MerchantKey
 from ._money import Money, parse_wire_amount
-from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, verify
+from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, check, received_dsp2_string, sealed_string
 from .exceptions import FieldError, MalformedMessageError, MissingFieldError
 
 MAX_BODY_BYTES = 64 * 1024
 _NAME = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
+_NAMES = re.compile(rb"[A-Za-z0-9_.\-]{1,64}(?:&[A-Za-z0-9_.\-]{1,64})*")  # names joined by "&"
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
-_RETURN_CODE = re.compile(r"(paiement|payetest|Annulation)(?:_pf([2-4]))?")
+_CVX = {"oui": True, "non": False}
 
 
 class Outcome(enum.Enum):
@@ -41,13 +44,20 @@ class ReturnCode:
 
     @classmethod
     def parse(cls, text: str) -> ReturnCode:
-        match = _RETURN_CODE.fullmatch(text)
-        if not match:
-            raise FieldError("code-retour", f"{text!r} is not a return code the bank sends")
-        return cls(Outcome(match[1]), int(match[2]) if match[2] else None)
+        try:
+            return _RETURN_CODES[text]
+        except (KeyError, TypeError):
+            raise FieldError("code-retour", f"{text!r} is not a return code the bank sends") from None
 
     def __str__(self) -> str:
         return self.outcome.value + (f"_pf{self.instalment}" if self.instalment else "")
+
+
+# Every code the bank sends: paiement, payetest, Annulation, each also with _pf2, _pf3 or _pf4.
+_RETURN_CODES = {
+    str(code): code
+    for code in (ReturnCode(outcome, instalment) for outcome in Outcome for instalment in (None, 2, 3, 4))
+}
 
 
 @dataclass(frozen=True)
@@ -56,21 +66,25 @@ class ReceivedForm:
 
     fields: tuple[tuple[str, bytes], ...]
 
+    @cached_property
+    def _by_name(self) -> dict[str, bytes]:
+        by_name = dict(self.fields)
+        if len(by_name) != len(self.fields):  # only a hand-built form repeats a name: the first one counts
+            by_name = dict(reversed(self.fields))
+        return by_name
+
     def get(self, name: str) -> bytes | None:
-        for field_name, value in self.fields:
-            if field_name == name:
-                return value
-        return None
+        return self._by_name.get(name)
 
     def text(self, name: str) -> str | None:
-        value = self.get(name)
+        value = self._by_name.get(name)
         return None if value is None else _text(value)
 
     def require(self, name: str) -> str:
-        value = self.text(name)
+        value = self._by_name.get(name)
         if value is None:
             raise MissingFieldError(name)
-        return value
+        return _text(value)
 
     @property
     def mac(self) -> str:
@@ -93,29 +107,58 @@ def parse_form(body: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> ReceivedForm:
     """Split an ``application/x-www-form-urlencoded`` body into fields without re-encoding anything."""
     if not isinstance(body, (bytes, bytearray)):
         raise MalformedMessageError("the body must be bytes")
-    if not body.strip():
-        raise MalformedMessageError("the body is empty")
     if len(body) > max_bytes:
         raise MalformedMessageError(f"the body is {len(body)} bytes, more than {max_bytes}")
+    if not body.strip():
+        raise MalformedMessageError("the body is empty")
+    raw = bytes(body).replace(b"+", b" ")
+    return ReceivedForm(_fields_at_once(raw) or _fields_one_by_one(raw))
+
+
+def _fields_at_once(raw: bytes) -> tuple[tuple[str, bytes], ...] | None:
+    """The fields of an ordinary body in a few passes over all of it, or None when it needs the
+    field-by-field reading (an encoded name, an encoded ``&`` in a value, an empty or repeated field...).
+
+    Both readings give the same fields: the property tests hold them to it.
+    """
+    parts = raw.split(b"&")
+    try:
+        by_name = dict([part.split(b"=", 1) for part in parts])
+    except ValueError:  # a part without "=": let the careful reading name it
+        return None
+    names = b"&".join(by_name)
+    if len(by_name) != len(parts) or not _NAMES.fullmatch(names):  # a repeated, empty or encoded name
+        return None
+    values: list[bytes] = list(by_name.values())
+    if b"%" in raw:
+        # Percent-decode all the values in one call; an encoded "&" would show as one value too many.
+        decoded = unquote_to_bytes(b"&".join(values)).split(b"&")
+        if len(decoded) != len(values):
+            return None
+        values = decoded
+    return tuple(zip(names.decode("ascii").split("&"), values, strict=True))
+
+
+def _fields_one_by_one(raw: bytes) -> tuple[tuple[str, bytes], ...]:
     fields: list[tuple[str, bytes]] = []
     seen: set[str] = set()
-    for part in bytes(body).split(b"&"):
+    for part in raw.split(b"&"):
         if not part:
             continue
         raw_name, sep, raw_value = part.partition(b"=")
         if not sep:
             raise MalformedMessageError(f"a field has no '=': {part[:40]!r}")
-        name_bytes = unquote_to_bytes(raw_name.replace(b"+", b" "))
+        name_bytes = unquote_to_bytes(raw_name)
         if not _NAME.fullmatch(name_bytes):
             raise MalformedMessageError(f"{name_bytes[:40]!r} is not a field name")
         name = name_bytes.decode("ascii")
         if name in seen:
             raise MalformedMessageError(f"the field {name} appears twice")
         seen.add(name)
-        fields.append((name, unquote_to_bytes(raw_value.replace(b"+", b" "))))
+        fields.append((name, unquote_to_bytes(raw_value)))
     if not fields:
         raise MalformedMessageError("the body holds no field")
-    return ReceivedForm(tuple(fields))
+    return tuple(fields)
 
 
 @dataclass(frozen=True)
@@ -150,11 +193,30 @@ class Confirmation:
         return dict(self.fields).get(name)
 
 
-def _optional_int(form: ReceivedForm, name: str) -> int | None:
-    text = form.text(name)
-    if text in (None, ""):
+def _decoded(form: ReceivedForm) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """The fields as text, in order and by name."""
+    by_name = form._by_name
+    if len(by_name) == len(form.fields):
+        try:  # the usual case, all UTF-8 (most often ASCII), in bulk
+            texts = dict(zip(by_name, map(bytes.decode, by_name.values()), strict=True))
+            return tuple(texts.items()), texts
+        except UnicodeDecodeError:
+            pass
+    fields = tuple((name, _text(value)) for name, value in form.fields)
+    return fields, dict(reversed(fields))
+
+
+def _required(texts: dict[str, str], name: str) -> str:
+    try:
+        return texts[name]
+    except KeyError:
+        raise MissingFieldError(name) from None
+
+
+def _optional_int(texts: dict[str, str], name: str) -> int | None:
+    text = texts.get(name, "")
+    if not text:
         return None
-    assert text is not None
     if not _INTEGER.fullmatch(text):  # int() would also take " 1", "1_0" and non-ASCII digits
         raise FieldError(name, f"{text[:20]!r} is not a number")
     return int(text)
@@ -162,26 +224,25 @@ def _optional_int(form: ReceivedForm, name: str) -> int | None:
 
 def read_confirmation(form: ReceivedForm) -> Confirmation:
     """The typed view of a (verified) confirmation; a malformed value raises ``FieldError`` naming it."""
-    amount = parse_wire_amount(form.require("montant"), "montant")
-    instalment_text = form.text("montantech") or ""
-    date_text = form.text("date")
-    cvx = form.text("cvx")
+    fields, texts = _decoded(form)
+    instalment = texts.get("montantech", "")
+    paid_at = texts.get("date", "")
     return Confirmation(
-        tpe=form.tpe,
-        reference=form.require("reference"),
-        return_code=ReturnCode.parse(form.require("code-retour")),
-        amount=amount,
-        paid_at=parse_confirmation_date(date_text) if date_text else None,
-        authorisation_number=form.text("numauto") or "",
-        card_brand=form.text("brand") or "",
-        three_ds_status=_optional_int(form, "status3ds"),
-        refusal_reason=form.text("motifrefus") or "",
-        authorisation_refusal_reason=form.text("motifrefusautorisation") or "",
-        instalment_amount=parse_wire_amount(instalment_text, "montantech") if instalment_text else None,
-        card_expiry=form.text("vld") or "",
-        cvx_entered={"oui": True, "non": False}.get(cvx or ""),
-        free_text=form.text("texte-libre") or "",
-        fields=tuple((name, _text(value)) for name, value in form.fields),
+        tpe=_required(texts, "TPE"),
+        reference=_required(texts, "reference"),
+        return_code=ReturnCode.parse(_required(texts, "code-retour")),
+        amount=parse_wire_amount(_required(texts, "montant"), "montant"),
+        paid_at=parse_confirmation_date(paid_at) if paid_at else None,
+        authorisation_number=texts.get("numauto", ""),
+        card_brand=texts.get("brand", ""),
+        three_ds_status=_optional_int(texts, "status3ds"),
+        refusal_reason=texts.get("motifrefus", ""),
+        authorisation_refusal_reason=texts.get("motifrefusautorisation", ""),
+        instalment_amount=parse_wire_amount(instalment, "montantech") if instalment else None,
+        card_expiry=texts.get("vld", ""),
+        cvx_entered=_CVX.get(texts.get("cvx", "")),
+        free_text=texts.get("texte-libre", ""),
+        fields=fields,
     )
 
 
@@ -194,5 +255,10 @@ def verify_confirmation(
     version: str = PROTOCOL_VERSION,
 ) -> ReceivedForm:
     """Check the seal over exactly the fields received; ``SealMismatchError`` when it does not hold."""
-    verify(key, form.fields, form.mac, variant, tpe=tpe, version=version)
+    mac = form.mac
+    if variant is Variant.DSP2 and len(form._by_name) == len(form.fields):
+        with contextlib.suppress(UnicodeEncodeError):  # a hand-built form's bad name: sealed_string names it
+            check(key, received_dsp2_string(form._by_name), mac)
+            return form
+    check(key, sealed_string(form.fields, variant, tpe=tpe, version=version), mac)
     return form

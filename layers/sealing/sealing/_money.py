@@ -10,6 +10,7 @@ from .exceptions import FieldError
 
 DEFAULT_CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF")
 _CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 _LIMIT = Decimal(10**12)  # the bank reads at most 12 digits before the dot
 # What the bank sends: digits, optionally a dot and one or two decimals, then the ISO-4217 code.
 # Never a comma, never a thousands separator (the seed's ``1.234,50EUR`` trap).
@@ -25,16 +26,17 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+        amount = self.amount
+        if not isinstance(amount, Decimal) or not amount.is_finite():
             raise FieldError("amount", "must be a finite Decimal")
-        if self.amount.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise FieldError("amount", f"{self.amount} has more than 2 decimals")
-        if self.amount < 0:
-            raise FieldError("amount", f"{self.amount} is negative")
-        if self.amount >= _LIMIT:
-            raise FieldError("amount", f"{self.amount} has more than 12 digits before the dot")
-        if self.amount.is_signed():  # -0 would go on the wire as "-0.00"
-            object.__setattr__(self, "amount", self.amount.copy_abs())
+        if amount < _ZERO:
+            raise FieldError("amount", f"{amount} is negative")
+        if amount >= _LIMIT:
+            raise FieldError("amount", f"{amount} has more than 12 digits before the dot")
+        if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise FieldError("amount", f"{amount} has more than 2 decimals")
+        if amount.is_signed():  # -0 would go on the wire as "-0.00"
+            object.__setattr__(self, "amount", amount.copy_abs())
         if not (
             isinstance(self.currency, str)
             and len(self.currency) == 3

@@ -17,6 +17,7 @@ from sealing import (
     MissingFieldError,
     Money,
     Outcome,
+    ReceivedForm,
     ReturnCode,
     SealMismatchError,
     acknowledgement,
@@ -269,3 +270,26 @@ def test_a_refused_payment_with_a_valid_seal_is_acknowledged_cdr_0() -> None:
     assert not read_confirmation(form).accepted
     # cdr says "data intact", never "payment accepted".
     assert acknowledgement(True).body == "version=2\ncdr=0\n"
+
+
+def test_a_hand_built_form_with_a_repeated_name() -> None:
+    form = ReceivedForm((("TPE", b"1234567"), ("brand", b"VI"), ("brand", b"MC"), ("MAC", b"0" * 40)))
+    assert form.get("brand") == b"VI"
+    assert form.text("brand") == "VI"
+    with pytest.raises(FieldError) as error:
+        verify_confirmation(form, KEY)
+    assert error.value.field == "brand"
+
+
+def test_a_hand_built_form_with_a_name_that_is_not_unicode() -> None:
+    form = ReceivedForm((("TPE", b"1234567"), ("br\udcffand", b"VI"), ("MAC", b"0" * 40)))
+    with pytest.raises(FieldError):
+        verify_confirmation(form, KEY)
+
+
+def test_a_hand_built_form_verifies_like_a_parsed_one() -> None:
+    fields = confirmation_fields()
+    mac = v.hmac_hex(v.TEST_KEY_BYTES, v.dsp2_string(fields))
+    form = ReceivedForm(tuple((name, value.encode()) for name, value in [*fields, ("MAC", mac)]))
+    assert verify_confirmation(form, KEY) is form
+    assert read_confirmation(form) == read_confirmation(parse_form(sealed_body(fields)))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import quote_from_bytes, urlencode
+import re
+from urllib.parse import quote_from_bytes, unquote_to_bytes, urlencode
 
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 import sealing
 from sealing import (
+    MalformedMessageError,
     MerchantKey,
     SealingError,
     SealMismatchError,
@@ -210,3 +212,44 @@ def test_answer_like_bytes_into_the_answer_parsers(body: bytes) -> None:
     for parser in (parse_lines_answer, parse_status_answer):
         with contextlib.suppress(SealingError):
             parser(body)
+
+
+# --- parse_form against a plain reference reading --------------------------------------------------------
+
+PIECES = [b"a", b"Z", b"0", b"_", b".", b"-", b"MAC", b"TPE", b"=", b"&", b"+", b" ", b"%", b"%2", b"%26", b"%3D"]
+PIECES += [b"%3d", b"%41", b"%2B", b"%FF", b"%zz", b"*", b"\xff", b"\xc3\xa9", b"%00", b"\x00"]
+
+
+def reference_fields(body: bytes) -> tuple[tuple[str, bytes], ...] | None:
+    """protocol.md 5 read field by field with the standard library; None when the body must be refused."""
+    if not body.strip():
+        return None
+    fields: list[tuple[str, bytes]] = []
+    for part in body.split(b"&"):
+        if not part:
+            continue
+        if b"=" not in part:
+            return None
+        raw_name, raw_value = part.split(b"=", 1)
+        name = unquote_to_bytes(raw_name.replace(b"+", b" "))
+        if not re.fullmatch(rb"[A-Za-z0-9_.\-]{1,64}", name) or name.decode() in dict(fields):
+            return None
+        fields.append((name.decode(), unquote_to_bytes(raw_value.replace(b"+", b" "))))
+    return tuple(fields) or None
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map(b"".join), max_size=8).map(b"&".join)
+    | st.dictionaries(NAME, st.binary(max_size=12), min_size=1, max_size=6).map(
+        lambda fields: urlencode(list(fields.items())).encode("ascii")
+    )
+)
+def test_parse_form_reads_what_a_plain_reading_reads(body: bytes) -> None:
+    expected = reference_fields(body)
+    try:
+        fields = parse_form(body).fields
+    except MalformedMessageError:
+        assert expected is None
+    else:
+        assert fields == expected
