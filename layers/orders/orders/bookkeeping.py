@@ -6,30 +6,16 @@ never go below zero, captures never above the order, refunds never above what wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sealing import Money
 
 from .exceptions import TransitionNotAllowedError
 from .lifecycle import Event, next_status
-from .model import Order, OrderStatus
+from .model import Order, OrderStatus, Plan
 from .terminals import PaymentMode
 
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """One back-office operation to ask the bank for, and the order's bookkeeping once it is done."""
-
-    event: Event
-    amount: Money
-    leaves: OrderStatus
-    enters: OrderStatus
-    captured: Decimal
-    refunded: Decimal
-    cancelled: Decimal
 
 
 def remaining(order: Order) -> Decimal:
@@ -80,7 +66,7 @@ def plan_capture(order: Order, requested: Decimal | None = None) -> Plan:
     amount = _amount(order, requested, available, "capture", "capture")
     event = Event.CAPTURE_FULL if amount == available else Event.CAPTURE_PARTIAL
     return Plan(
-        event,
+        event.value,
         Money(amount, order.currency),
         order.status,
         _enter(order, event),
@@ -95,7 +81,7 @@ def plan_cancel(order: Order) -> Plan:
     enters = _enter(order, Event.CANCEL)
     left = remaining(order)
     return Plan(
-        Event.CANCEL,
+        Event.CANCEL.value,
         Money(left, order.currency),
         order.status,
         enters,
@@ -113,7 +99,7 @@ def plan_refund(order: Order, requested: Decimal | None = None) -> Plan:
     amount = _amount(order, requested, available, "refund", "refund")
     event = Event.REFUND_FULL if amount == available else Event.REFUND_PARTIAL
     return Plan(
-        event,
+        event.value,
         Money(amount, order.currency),
         order.status,
         _enter(order, event),

@@ -72,6 +72,53 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """One back-office operation (capture, cancel, refund) and the order's bookkeeping once it is done."""
+
+    event: str
+    amount: Money
+    leaves: OrderStatus
+    enters: OrderStatus
+    captured: Decimal
+    refunded: Decimal
+    cancelled: Decimal
+
+
+@dataclass(frozen=True)
+class PendingOperation:
+    """An operation asked of the bank whose outcome is not recorded yet (the journal entry)."""
+
+    id: str
+    plan: Plan
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    """A back-office operation as it ended: done, refused, or found not applied when checked."""
+
+    id: str
+    event: str
+    amount: Money
+    at: datetime
+    outcome: str
+    detail: str = ""
+    authorisation_number: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "event": self.event,
+            "amount": str(self.amount.amount),
+            "time": self.at.isoformat(),
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
+
+
+DEFERRAL_STATES = frozenset({OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED})
+
+
+@dataclass(frozen=True)
 class Order:
     reference: str
     tpe: str
@@ -96,6 +143,8 @@ class Order:
     captured: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)
     cancelled: Decimal = Decimal(0)
+    pending: PendingOperation | None = None
+    operations: tuple[OperationRecord, ...] = ()
     version: int = 0
 
     @property
@@ -127,4 +176,10 @@ class Order:
             "reviews": [review.as_json() for review in self.reviews],
             "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],
             "attempts": [attempt.as_json() for attempt in self.attempts],
+            "operations": [operation.as_json() for operation in self.operations],
+            "pending_operation": (
+                {"event": self.pending.plan.event, "amount": str(self.pending.plan.amount.amount)}
+                if self.pending
+                else None
+            ),
         }

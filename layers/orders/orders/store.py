@@ -21,7 +21,17 @@ from sealing import Instalment, Money
 from .calendar import PARIS
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
 from .lifecycle import Decision
-from .model import Attempt, Order, OrderStatus, Review, ReviewReason
+from .model import (
+    DEFERRAL_STATES,
+    Attempt,
+    OperationRecord,
+    Order,
+    OrderStatus,
+    PendingOperation,
+    Plan,
+    Review,
+    ReviewReason,
+)
 from .terminals import PaymentMode
 
 if TYPE_CHECKING:
@@ -70,6 +80,48 @@ def _attempt_item(attempt: Attempt) -> dict[str, Any]:
 
 def _review_item(review: Review) -> dict[str, Any]:
     return {"reason": review.reason.value, "at": _iso(review.at), "detail": review.detail}
+
+
+def _plan_item(plan: Plan) -> dict[str, Any]:
+    return {
+        "event": plan.event,
+        "amount": plan.amount.amount,
+        "currency": plan.amount.currency,
+        "leaves": plan.leaves.value,
+        "enters": plan.enters.value,
+        "captured": plan.captured,
+        "refunded": plan.refunded,
+        "cancelled": plan.cancelled,
+    }
+
+
+def _plan(item: Mapping[str, Any]) -> Plan:
+    return Plan(
+        event=item["event"],
+        amount=Money(Decimal(item["amount"]), item["currency"]),
+        leaves=OrderStatus(item["leaves"]),
+        enters=OrderStatus(item["enters"]),
+        captured=Decimal(item["captured"]),
+        refunded=Decimal(item["refunded"]),
+        cancelled=Decimal(item["cancelled"]),
+    )
+
+
+def _pending(item: Mapping[str, Any], default_time: datetime) -> PendingOperation:
+    return PendingOperation(item["id"], _plan(item), _dt(item["started_at"]) or default_time)
+
+
+def _operation_item(record: OperationRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "event": record.event,
+        "amount": record.amount.amount,
+        "currency": record.amount.currency,
+        "at": _iso(record.at),
+        "outcome": record.outcome,
+        "detail": record.detail,
+        "authorisation_number": record.authorisation_number,
+    }
 
 
 def _dt(value: Any) -> datetime | None:
@@ -156,6 +208,25 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         captured=Decimal(item.get("captured", 0)),
         refunded=Decimal(item.get("refunded", 0)),
         cancelled=Decimal(item.get("cancelled", 0)),
+        pending=(
+            PendingOperation(
+                item["pending"]["id"], _plan(item["pending"]), _dt(item["pending"]["started_at"]) or created_at
+            )
+            if item.get("pending")
+            else None
+        ),
+        operations=tuple(
+            OperationRecord(
+                id=o["id"],
+                event=o["event"],
+                amount=Money(Decimal(o["amount"]), o["currency"]),
+                at=_dt(o["at"]) or created_at,
+                outcome=o["outcome"],
+                detail=o.get("detail", ""),
+                authorisation_number=o.get("authorisation_number", ""),
+            )
+            for o in item.get("operations", [])
+        ),
         version=int(item.get("version", 0)),
     )
 
@@ -280,3 +351,103 @@ class OrderStore:
             "unmatched_day": _ser(received_at.astimezone(PARIS).date().isoformat()),
         }
         self._call("put_item", Item=item)
+
+    # --- back-office operations: a journal entry before the bank is called, its outcome after -------------
+
+    def begin_operation(self, order: Order, pending: PendingOperation) -> Order:
+        """Write the intent (``pending``) before calling the bank; fails if the order moved or has one already."""
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression="SET #pending = :pending, #version = :next_version",
+            ConditionExpression="#status = :leaves AND #version = :version AND attribute_not_exists(#pending)",
+            ExpressionAttributeNames={"#pending": "pending", "#version": "version", "#status": "status"},
+            ExpressionAttributeValues={
+                ":pending": _ser(
+                    {"id": pending.id, "started_at": _iso(pending.started_at), **_plan_item(pending.plan)}
+                ),
+                ":leaves": _ser(pending.plan.leaves.value),
+                ":version": _ser(order.version),
+                ":next_version": _ser(order.version + 1),
+            },
+        )
+        return order.with_changes(pending=pending, version=order.version + 1)
+
+    def finish_operation(self, order: Order, record: OperationRecord, plan: Plan | None, pending_id: str = "") -> None:
+        """Record how an operation ended, in one conditional write.
+
+        With ``pending_id`` it closes that journal entry (and only that one); without, it records an action
+        the bank took by itself, conditional on the order's state and version. ``plan`` is applied when the
+        operation took effect; ``None`` records it without changing the books (refused, not applied).
+        """
+        names = {"#version": "version", "#operations": "operations"}
+        values: dict[str, Any] = {":record": _ser([_operation_item(record)]), ":empty": {"L": []}, ":one": _ser(1)}
+        sets = ["#operations = list_append(if_not_exists(#operations, :empty), :record)"]
+        removes = []
+        if pending_id:
+            names["#pending"] = "pending"
+            values[":id"] = _ser(pending_id)
+            condition = "#pending.id = :id"  # the journal entry is the lock: whoever else wrote, this closes it
+            removes.append("#pending")
+        else:
+            names["#status"] = "status"
+            values[":version"] = _ser(order.version)
+            values[":leaves"] = _ser(order.status.value)
+            condition = "#status = :leaves AND #version = :version AND attribute_not_exists(pending)"
+        if plan is not None:
+            names["#status"] = "status"
+            for name in ("captured", "refunded", "cancelled"):
+                names[f"#{name}"] = name
+                values[f":{name}"] = _ser(getattr(plan, name))
+                sets.append(f"#{name} = :{name}")
+            values[":enters"] = _ser(plan.enters.value)
+            sets.append("#status = :enters")
+            if plan.enters not in DEFERRAL_STATES:
+                removes.append("deadline_shard")  # leaves the sparse deadline index: nothing left to sweep
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        expression += " ADD #version :one"
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    # --- queries ------------------------------------------------------------------------------------------
+
+    def orders_of_day(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None, status: str | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Orders of one order day (Paris), newest first, one page (``DateIndex``)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "DateIndex",
+            "KeyConditionExpression": "order_day = :day",
+            "ExpressionAttributeValues": {":day": {"S": day}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status:
+            kwargs["FilterExpression"] = "#status = :status"
+            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
+            kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._call("query", **kwargs)
+        return [item_to_order(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+
+    def due_orders(
+        self, now: datetime, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None, int]:
+        """Orders whose deferral deadline has passed (``DeadlineIndex``): one page, and the items it read."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "DeadlineIndex",
+            "KeyConditionExpression": "deadline_shard = :shard AND deadline <= :now",
+            "ExpressionAttributeValues": {":shard": {"S": DEADLINE_SHARD}, ":now": {"S": _iso(now)}},
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._call("query", **kwargs)
+        orders = [item_to_order(item) for item in answer.get("Items", [])]
+        return orders, answer.get("LastEvaluatedKey"), int(answer.get("ScannedCount", 0))

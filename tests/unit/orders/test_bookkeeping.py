@@ -45,7 +45,7 @@ def test_partial_captures_then_cancel_the_rest() -> None:
     current = order(OrderStatus.CARD_REGISTERED, PaymentMode.DEFERRED_AUTHORIZATION)
     first = plan_capture(current, Decimal("10.00"))
     assert (first.event, first.enters, first.amount.wire()) == (
-        Event.CAPTURE_PARTIAL, OrderStatus.PARTIALLY_CAPTURED, "10.00EUR",
+        Event.CAPTURE_PARTIAL.value, OrderStatus.PARTIALLY_CAPTURED, "10.00EUR",
     )  # fmt: skip
     current = apply(current, first)
     assert remaining(current) == Decimal("52.73")
@@ -61,7 +61,7 @@ def test_partial_captures_then_cancel_the_rest() -> None:
 def test_capture_everything_that_remains_by_default() -> None:
     current = order(OrderStatus.AUTHORIZED, PaymentMode.DEFERRED)
     plan = plan_capture(current)
-    assert (plan.event, plan.enters, plan.amount.amount) == (Event.CAPTURE_FULL, OrderStatus.CAPTURED, Decimal("62.73"))
+    assert (plan.event, plan.enters, plan.amount.amount) == (Event.CAPTURE_FULL.value, OrderStatus.CAPTURED, Decimal("62.73"))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,209 @@
+"""Back-office operations and the sweeper under moto, against a stateful fake bank: nothing applied twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from orders.bank import BankClient, BankRefusedError, BankUnavailableError
+from orders.exceptions import TransitionNotAllowedError
+from orders.model import Order, OrderStatus
+from orders.operations import BackOffice
+from orders.store import DEADLINE_SHARD, OrderStore
+from orders.terminals import Terminals
+from tests.functional.test_cgi2 import confirm, stored_order
+from tests.support.aws import terminals_config
+from tests.support.fakebank import Account, FakeBank
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def bank() -> FakeBank:
+    return FakeBank()
+
+
+@pytest.fixture
+def office(aws: Any, bank: FakeBank) -> BackOffice:
+    terminals = Terminals.from_mapping(terminals_config())
+    return BackOffice(aws.store, terminals, lambda terminal: BankClient(terminal, bank, sleep=lambda _: None))
+
+
+def paid(aws: Any, lambda_context: Any, reference: str, tpe: str) -> Order:
+    stored_order(aws, reference, tpe=tpe)
+    confirm(lambda_context, reference=reference, tpe=tpe)
+    return aws.store.get(reference)  # type: ignore[no-any-return]
+
+
+def test_partial_captures_then_refund(aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank) -> None:
+    assert paid(aws, lambda_context, "DA1", "0900159").status is OrderStatus.CARD_REGISTERED
+    order = office.capture("DA1", Decimal("10.00"), NOW)
+    assert (order.status, order.captured) == (OrderStatus.PARTIALLY_CAPTURED, Decimal("10.00"))
+    order = office.capture("DA1", None, NOW)
+    assert (order.status, order.captured) == (OrderStatus.CAPTURED, Decimal("62.73"))
+    order = office.refund("DA1", Decimal("5.00"), NOW)
+    assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("5.00"))
+    assert bank.accounts["DA1"].captured == Decimal("62.73")
+    assert bank.accounts["DA1"].refunded == Decimal("5.00")
+    assert [op.outcome for op in order.operations] == ["done", "done", "done"]
+    assert order.pending is None
+
+
+def test_capture_of_an_immediate_order_is_not_allowed(aws: Any, lambda_context: Any, office: BackOffice) -> None:
+    paid(aws, lambda_context, "IM1", "0900157")
+    with pytest.raises(TransitionNotAllowedError, match="immediate"):
+        office.capture("IM1", None, NOW)
+
+
+def test_a_refused_capture_changes_nothing_but_the_history(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    before = paid(aws, lambda_context, "DA2", "0900159")
+    bank.refuse_next = 1
+    with pytest.raises(BankRefusedError):
+        office.capture("DA2", Decimal("10.00"), NOW)
+    after = aws.store.get("DA2")
+    assert (after.status, after.captured, after.pending) == (before.status, before.captured, None)
+    assert [op.outcome for op in after.operations] == ["refused"]
+
+
+def test_a_lost_answer_is_settled_by_status_and_never_captured_twice(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA3", "0900159")
+    bank.lose_answer_next = 1
+    with pytest.raises(BankUnavailableError):
+        office.capture("DA3", Decimal("10.00"), NOW)
+    assert aws.store.get("DA3").pending is not None  # the journal says: outcome unknown
+    order = office.capture("DA3", Decimal("20.00"), NOW)  # settles the first from the status, then captures
+    assert order.captured == Decimal("30.00")
+    assert bank.captures() == 2
+    assert [op.outcome for op in order.operations] == ["applied", "done"]
+
+
+def test_an_operation_that_never_reached_the_bank_is_settled_as_not_applied(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA4", "0900159")
+    bank.timeout_next = 1
+    with pytest.raises(BankUnavailableError):
+        office.capture("DA4", Decimal("10.00"), NOW)
+    order = office.settle(aws.store.get("DA4"), NOW)
+    assert (order.captured, order.pending, order.status) == (Decimal(0), None, OrderStatus.CARD_REGISTERED)
+    assert [op.outcome for op in order.operations] == ["not_applied"]
+
+
+def test_while_the_status_is_unknown_nothing_else_happens(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA5", "0900159")
+    bank.lose_answer_next = 1
+    with pytest.raises(BankUnavailableError):
+        office.capture("DA5", Decimal("10.00"), NOW)
+    bank.status_down = True
+    with pytest.raises(BankUnavailableError):
+        office.cancel("DA5", NOW)
+    assert bank.accounts["DA5"].cancelled is False
+
+
+def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: FakeBank) -> None:
+    client = aws.dynamodb
+    many = 1500
+    deadline_past = (NOW - timedelta(hours=1)).isoformat()
+    deadline_later = (NOW + timedelta(days=3)).isoformat()
+    for number in range(many):
+        due = number % 300 == 0
+        reference = f"SW{number:05d}"
+        order = stored_order(aws, reference, tpe="0900158", amount="10.00").with_changes(version=1)
+        client.update_item(
+            TableName=aws.store.table_name,
+            Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}},
+            UpdateExpression="SET #s = :s, deadline = :d, deadline_shard = :shard, version = :v",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":s": {"S": "authorized"},
+                ":d": {"S": deadline_past if due else deadline_later},
+                ":shard": {"S": DEADLINE_SHARD},
+                ":v": {"N": str(order.version)},
+            },
+        )
+    started = time.monotonic()
+    report = office.sweep(NOW)
+    assert report.items_read == many // 300  # cost follows the due orders, not the table
+    assert report.failures == {}
+    assert set(report.outcomes) == {f"SW{n:05d}" for n in range(0, many, 300)}
+    assert all(aws.store.get(ref).status is OrderStatus.CAPTURED for ref in report.outcomes)  # 0900158 validates
+    again = office.sweep(NOW)
+    assert (again.items_read, again.outcomes) == (0, {})  # done orders left the index
+    assert time.monotonic() - started < 60
+
+
+def test_deferred_authorization_is_cancelled_at_the_end(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA6", "0900159")
+    office.capture("DA6", Decimal("10.00"), NOW)
+    report = office.sweep(NOW + timedelta(days=30))
+    assert report.outcomes == {"DA6": "cancel"}
+    order = aws.store.get("DA6")
+    assert (order.status, order.captured, order.cancelled) == (OrderStatus.CAPTURED, Decimal("10.00"), Decimal("52.73"))
+
+
+def test_the_bank_own_end_of_period_action_is_recorded(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DF1", "0900158")
+    bank.accounts["DF1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # validated by the bank
+    report = office.sweep(NOW + timedelta(days=30))
+    assert report.outcomes == {"DF1": "recorded the bank's capture_full"}
+    order = aws.store.get("DF1")
+    assert order.status is OrderStatus.CAPTURED
+    assert [op.outcome for op in order.operations] == ["applied_by_bank"]
+    assert bank.captures() == 0
+
+
+class Crash(BaseException):
+    """A process killed mid-flight: not an Exception, nothing catches it."""
+
+
+def test_a_sweeper_killed_between_the_bank_and_the_write_never_captures_twice(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paid(aws, lambda_context, "DF2", "0900158")
+    real_finish = OrderStore.finish_operation
+
+    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    monkeypatch.setattr(OrderStore, "finish_operation", crash)
+    with pytest.raises(Crash):
+        office.sweep(NOW + timedelta(days=30))
+    assert bank.captures() == 1
+    assert aws.store.get("DF2").status is OrderStatus.AUTHORIZED  # the write never happened
+    monkeypatch.setattr(OrderStore, "finish_operation", real_finish)
+    report = office.sweep(NOW + timedelta(days=30))
+    assert report.failures == {}
+    assert bank.captures() == 1  # settled from the bank's status, not captured again
+    order = aws.store.get("DF2")
+    assert order.status is OrderStatus.CAPTURED
+    assert [op.outcome for op in order.operations] == ["applied"]
+
+
+def test_one_failing_order_does_not_stop_the_batch(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DF3", "0900158")
+    paid(aws, lambda_context, "DF4", "0900158")
+    bank.timeout_next = 1  # the first capture of the batch times out
+    report = office.sweep(NOW + timedelta(days=30))
+    assert len(report.failures) == 1
+    assert len(report.outcomes) == 1
+    failed = next(iter(report.failures))
+    retry = office.sweep(NOW + timedelta(days=30))  # retried on the next run, settled first
+    assert failed in retry.outcomes
+    assert [bank.accounts[ref].captured for ref in ("DF3", "DF4")] == [Decimal("62.73")] * 2  # once each
+    assert bank.captures() == 3  # one call timed out before the bank applied it
