@@ -38,9 +38,8 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
         amount=Money(Decimal(amount), "EUR"),
         email="buyer@example.com",
         language="FR",
-        created_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
         checkout_token_hash="0" * 64,
-        **changes,
+        **{"created_at": datetime(2026, 11, 27, 9, 0, tzinfo=UTC), **changes},
     )
     aws.store.create(order)
     return order

@@ -7,11 +7,14 @@ from functools import lru_cache
 
 from aws_lambda_powertools.utilities import parameters
 
+from .bank import BankClient, Transport, urllib_transport
 from .exceptions import ConfigurationError
 from .store import OrderStore
-from .terminals import Terminals
+from .terminals import TerminalConfig, Terminals
 
 SECRET_CACHE_SECONDS = 300
+# How back-office calls reach the bank; tests put a fake bank here (the transport seam).
+bank_transport: Transport = urllib_transport
 
 
 def _env(name: str) -> str:
@@ -38,3 +41,8 @@ def order_store() -> OrderStore:
 
 def checkout_base_url() -> str:
     return os.environ.get("CHECKOUT_BASE_URL", "").rstrip("/")
+
+
+def bank_client(terminal: TerminalConfig) -> BankClient:
+    timeout = float(os.environ.get("BANK_TIMEOUT_SECONDS", "10") or 10)
+    return BankClient(terminal, bank_transport, timeout=timeout)

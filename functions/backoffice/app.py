@@ -1,0 +1,96 @@
+"""The merchant console (the seed's "gestionnaire commerçant") as an API, IAM only.
+
+GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newest first
+POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
+POST /orders/{reference}/cancel                          (cancels what remains)
+POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders import config
+from orders.bank import BankError, BankUnavailableError
+from orders.exceptions import InvalidOrderError, OrderNotFoundError, StoreUnavailableError, TransitionNotAllowedError
+from orders.http import BadRequest, error_response, json_body, json_response
+from orders.listing import list_orders
+from orders.model import Order
+from orders.operations import BackOffice
+from sealing import FieldError, parse_decimal
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _amount(event: dict[str, Any]) -> Decimal | None:
+    body = json_body(event)
+    unknown = sorted(set(body) - {"amount"})
+    if unknown:
+        raise InvalidOrderError(unknown[0], "is not a field of this operation")
+    value = body.get("amount")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidOrderError("amount", 'must be a string like "10.00"')
+    return parse_decimal(value)
+
+
+def _list(event: dict[str, Any]) -> dict[str, Any]:
+    page = list_orders(config.order_store(), event.get("queryStringParameters") or {}, datetime.now(UTC))
+    return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
+
+
+def _operation(run: Callable[[BackOffice, str, dict[str, Any], datetime], Order]) -> Callable[..., dict[str, Any]]:
+    def route(event: dict[str, Any]) -> dict[str, Any]:
+        reference = (event.get("pathParameters") or {}).get("reference", "")
+        logger.append_keys(reference=reference)
+        office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client)
+        order = run(office, reference, event, datetime.now(UTC))
+        logger.info("back-office operation done", extra={"status": order.status.value})
+        metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
+        return json_response(200, order.as_json())
+
+    return route
+
+
+ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("GET", "/orders"): _list,
+    ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now: o.capture(r, _amount(e), now)),
+    ("POST", "/orders/{reference}/cancel"): _operation(lambda o, r, e, now: o.cancel(r, now)),
+    ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now: o.refund(r, _amount(e), now)),
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
+    if route is None:
+        return error_response(404, "no such route")
+    try:
+        return route(event)
+    except (BadRequest, InvalidOrderError, FieldError) as exc:
+        return error_response(400, str(exc), exc.field)
+    except OrderNotFoundError as exc:
+        return error_response(404, str(exc), "reference")
+    except TransitionNotAllowedError as exc:
+        return error_response(409, str(exc))
+    except BankUnavailableError as exc:
+        logger.warning("the bank's answer is unknown", extra={"detail": str(exc)})
+        metrics.add_metric(name="BankUnavailable", unit=MetricUnit.Count, value=1)
+        message = f"{exc}; the outcome will be checked with the bank before anything else is done to this order"
+        return error_response(502, message)
+    except BankError as exc:
+        logger.warning("the bank refused", extra={"detail": str(exc)})
+        return error_response(502, f"the bank refused: {exc}")
+    except StoreUnavailableError:
+        logger.exception("the orders table is unavailable")
+        return error_response(503, "the order store is unavailable, try again")

@@ -1,0 +1,85 @@
+"""The console's order list: orders by order day (Paris), newest first, filtered by status, paginated.
+
+Reads the sparse ``DateIndex`` day by day (never a scan); the cursor says which day and where in it to resume.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .calendar import PARIS
+from .exceptions import InvalidOrderError
+from .model import Order, OrderStatus
+from .store import OrderStore
+
+HISTORY_DAYS = 120  # the seed's bank kept 4 months; the default window
+MAX_RANGE_DAYS = 400
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    orders: list[Order]
+    cursor: str | None
+
+
+def _day(text: str | None, field: str, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidOrderError(field, f"{text!r} is not a date like 2026-11-27") from None
+
+
+def _encode(day: date, key: dict[str, Any] | None) -> str:
+    raw = json.dumps({"day": day.isoformat(), "key": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return date.fromisoformat(data["day"]), data["key"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
+
+
+def list_orders(store: OrderStore, query: dict[str, str], now: datetime) -> Page:
+    """``query``: ``status``, ``from``, ``to`` (YYYY-MM-DD, order days in Paris), ``limit``, ``cursor``."""
+    today = now.astimezone(PARIS).date()
+    last = _day(query.get("to"), "to", today)
+    first = _day(query.get("from"), "from", last - timedelta(days=HISTORY_DAYS - 1))
+    if first > last:
+        raise InvalidOrderError("from", "must not be after 'to'")
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise InvalidOrderError("from", f"the range is limited to {MAX_RANGE_DAYS} days")
+    status = query.get("status") or None
+    if status is not None and status not in {s.value for s in OrderStatus}:
+        raise InvalidOrderError("status", f"{status!r} is not one of {', '.join(s.value for s in OrderStatus)}")
+    limit_text = query.get("limit") or "50"
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise InvalidOrderError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    limit = int(limit_text)
+
+    day, key = (last, None)
+    if query.get("cursor"):
+        day, key = _decode(query["cursor"])
+        if not first <= day <= last:
+            raise InvalidOrderError("cursor", "does not belong to this date range")
+    orders: list[Order] = []
+    while day >= first:
+        page, key = store.orders_of_day(day.isoformat(), limit=limit - len(orders), start_key=key, status=status)
+        orders.extend(page)
+        if len(orders) >= limit:
+            if key is None:
+                day, key = day - timedelta(days=1), None
+            return Page(orders, _encode(day, key) if day >= first else None)
+        if key is None:
+            day -= timedelta(days=1)
+    return Page(orders, None)

@@ -1,0 +1,157 @@
+"""The console API and the scheduled sweeper, through their Lambda handlers, under moto and a fake bank."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from orders import config
+from orders.model import OrderStatus
+from tests.functional.test_cgi2 import confirm, stored_order
+from tests.support.aws import event, load_function
+from tests.support.fakebank import FakeBank
+
+backoffice = load_function("backoffice")
+sweeper = load_function("deferred_sweeper")
+
+
+@pytest.fixture
+def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
+    fake = FakeBank()
+    monkeypatch.setattr(config, "bank_transport", fake)
+    return fake
+
+
+def call(lambda_context: Any, method: str, resource: str, reference: str = "", body: Any = None, **query: str) -> Any:
+    request = event("get_order.json")
+    request.update(
+        httpMethod=method,
+        resource=resource,
+        path=resource.replace("{reference}", reference),
+        pathParameters={"reference": reference} if reference else None,
+        queryStringParameters=query or None,
+        body=base64.b64encode(json.dumps(body).encode()).decode() if body is not None else None,
+        isBase64Encoded=body is not None,
+    )
+    response = backoffice.lambda_handler(request, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def registered(aws: Any, lambda_context: Any, reference: str, tpe: str = "0900159") -> None:
+    stored_order(aws, reference, tpe=tpe)
+    confirm(lambda_context, reference=reference, tpe=tpe)
+
+
+def test_capture_partial_then_all_then_refund(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "BO1")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/capture", "BO1", {"amount": "10.00"})
+    assert (status, order["status"], order["captured"]) == (200, "partially_captured", "10.00")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/capture", "BO1", {})
+    assert (status, order["status"], order["captured"]) == (200, "captured", "62.73")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/refund", "BO1", {"amount": "5.00"})
+    assert (status, order["status"], order["refunded"]) == (200, "partially_refunded", "5.00")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/refund", "BO1")
+    assert (status, order["status"], order["refunded"]) == (200, "refunded", "62.73")
+    assert [op["outcome"] for op in order["operations"]] == ["done"] * 4
+
+
+def test_cancel_what_remains(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "BO2", "0900158")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/cancel", "BO2")
+    assert (status, order["status"], order["cancelled"]) == (200, "cancelled", "62.73")
+    assert bank.accounts["BO2"].cancelled
+
+
+@pytest.mark.parametrize(
+    ("tpe", "path", "body", "status", "words"),
+    [
+        ("0900157", "capture", None, 409, "immediate"),
+        ("0900159", "refund", {"amount": "1.00"}, 409, "refund"),
+        ("0900159", "capture", {"amount": "70.00"}, 409, "more than"),
+        ("0900159", "capture", {"amount": "1,50"}, 400, "amount"),
+        ("0900159", "capture", {"amount": 10}, 400, "amount"),
+        ("0900159", "capture", {"amont": "1.00"}, 400, "amont"),
+    ],
+)
+def test_operations_the_state_or_input_does_not_allow(
+    aws: Any, lambda_context: Any, bank: FakeBank, tpe: str, path: str, body: Any, status: int, words: str
+) -> None:
+    registered(aws, lambda_context, "BO3", tpe)
+    before = aws.store.get("BO3")
+    answer_status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "BO3", body)
+    assert answer_status == status
+    assert words in answer["error"]["message"]
+    assert aws.store.get("BO3") == before
+    assert [cgi for cgi, _ in bank.calls if cgi != "etatpaiement.cgi"] == []
+
+
+def test_unknown_order_is_a_404(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    assert call(lambda_context, "POST", "/orders/{reference}/cancel", "NOPE")[0] == 404
+
+
+def test_bank_refusal_and_silence_are_502_and_never_half_applied(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "BO4")
+    bank.refuse_next = 1
+    status, answer = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "10.00"})
+    assert status == 502
+    assert "refused" in answer["error"]["message"]
+    bank.lose_answer_next = 1
+    status, answer = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "10.00"})
+    assert status == 502
+    assert "checked with the bank" in answer["error"]["message"]
+    status, order = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "5.00"})
+    assert status == 200
+    assert order["captured"] == "15.00"  # the lost one was applied (settled by status), then 5.00
+    assert str(bank.accounts["BO4"].captured) == "15.00"
+
+
+def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    today = datetime.now(UTC)
+    for number, days_ago in enumerate([0, 0, 1, 3, 130]):
+        reference = f"LS{number}"
+        stored_order(aws, reference, created_at=today - timedelta(days=days_ago, minutes=number))
+    confirm(lambda_context, reference="LS1")
+    status, page = call(lambda_context, "GET", "/orders", limit="2")
+    assert status == 200
+    assert [o["reference"] for o in page["orders"]] == ["LS0", "LS1"]
+    status, page = call(lambda_context, "GET", "/orders", limit="2", cursor=page["next"])
+    assert [o["reference"] for o in page["orders"]] == ["LS2", "LS3"]
+    status, page = call(lambda_context, "GET", "/orders", limit="2", cursor=page["next"])
+    assert (page["orders"], page["next"]) == ([], None)  # LS4 is older than the default 120 days
+    old_day = (today - timedelta(days=130)).date().isoformat()
+    status, page = call(lambda_context, "GET", "/orders", **{"from": old_day, "to": old_day})
+    assert [o["reference"] for o in page["orders"]] == ["LS4"]
+    status, page = call(lambda_context, "GET", "/orders", status="paid")
+    assert [o["reference"] for o in page["orders"]] == ["LS1"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"status": "lost"}, "status"),
+        ({"from": "27/11/2026"}, "from"),
+        ({"from": "2026-12-02", "to": "2026-12-01"}, "from"),
+        ({"limit": "0"}, "limit"),
+        ({"cursor": "garbage!"}, "cursor"),
+    ],
+)
+def test_list_orders_bad_query_is_a_400(aws: Any, lambda_context: Any, query: dict[str, str], field: str) -> None:
+    status, answer = call(lambda_context, "GET", "/orders", **query)
+    assert (status, answer["error"]["field"]) == (400, field)
+
+
+def test_scheduled_sweep_at_a_given_time(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "SW1", "0900158")  # deferred, validate at the end
+    registered(aws, lambda_context, "SW2", "0900159")  # deferred authorisation, cancel at the end
+    scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "time": "2026-11-28T09:00:00Z"}
+    early = sweeper.lambda_handler(scheduled, lambda_context)
+    assert early["outcomes"] == {}
+    late = sweeper.lambda_handler({**scheduled, "time": "2026-12-24T08:00:00Z"}, lambda_context)
+    assert late["outcomes"] == {"SW1": "capture_full", "SW2": "cancel"}
+    assert late["items_read"] == 2
+    assert aws.store.get("SW1").status is OrderStatus.CAPTURED
+    assert aws.store.get("SW2").status is OrderStatus.CANCELLED
