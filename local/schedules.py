@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from .stack import LocalStack
 
 
-def scheduled_event(schedule: ScheduleEvent, region: str, account_id: str, stack_name: str) -> Any:
-    """The event EventBridge sends for a schedule (or the schedule's own ``Input``)."""
+def scheduled_event(
+    schedule: ScheduleEvent, region: str, account_id: str, stack_name: str, at: datetime | None = None
+) -> Any:
+    """The event EventBridge sends for a schedule at ``at`` (default now), or the schedule's own ``Input``."""
     if schedule.input is not None:
         return json.loads(schedule.input)
     rule = f"{stack_name}-{schedule.function}{schedule.event}"
@@ -32,7 +34,7 @@ def scheduled_event(schedule: ScheduleEvent, region: str, account_id: str, stack
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account_id,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [f"arn:aws:events:{region}:{account_id}:rule/{rule}"],
         "detail": {},
@@ -68,8 +70,8 @@ class ScheduleRunner:
             self._thread.join()
             self._thread = None
 
-    def run_now(self) -> dict[str, Any]:
-        """Run every enabled schedule once; what each function returned (or the error), by function.event."""
+    def run_now(self, at: datetime | None = None) -> dict[str, Any]:
+        """Run every enabled schedule once, as if at ``at`` (default now); each function's result by function.event."""
         stack = self._stack
         if stack is None:
             raise RuntimeError("the schedule runner is not started")
@@ -77,7 +79,8 @@ class ScheduleRunner:
         with self._lock:
             for schedule in self.schedules:
                 key = f"{schedule.function}.{schedule.event}"
-                event = scheduled_event(schedule, stack.config.region, stack.config.account_id, stack.config.stack_name)
+                config = stack.config
+                event = scheduled_event(schedule, config.region, config.account_id, config.stack_name, at)
                 try:
                     results[key] = stack.invoke(schedule.function, event)
                 except Exception as exc:

@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, Self
@@ -383,7 +384,22 @@ class LocalStack:
             body = _page("La boutique du CD", text).encode()
             return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body)
 
+        def sweep(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+            """Run the scheduled functions (the deferred sweeper) once, at ``{"now": "<ISO 8601>"}`` or now."""
+            if self.schedules is None:
+                return HttpResponse.json(409, {"error": {"message": "scheduled functions are off in this stack"}})
+            try:
+                body = json.loads(request.body or b"{}")
+                at = datetime.fromisoformat(body["now"]) if isinstance(body, dict) and body.get("now") else None
+            except (ValueError, TypeError) as exc:
+                message = f'now: give an ISO 8601 time like "2026-12-24T09:00:00+01:00" ({exc})'
+                return HttpResponse.json(400, {"error": {"message": message, "field": "now"}})
+            if at is not None and at.tzinfo is None:
+                return HttpResponse.json(400, {"error": {"message": "now: give a time zone offset", "field": "now"}})
+            return HttpResponse.json(200, self.schedules.run_now(at))
+
         self.add_route("GET", "/_local/health", health)
+        self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)
 
 

@@ -99,9 +99,11 @@ def dsp2_mac(fields: list[tuple[str, str]]) -> str:
     return hmac.new(KEY, sealed.encode(), hashlib.sha1).hexdigest()
 
 
-def confirmation(reference: str, code: str, numauto: str, amount: str = "62.73EUR", reason: str = "") -> bytes:
+def confirmation(
+    reference: str, code: str, numauto: str, amount: str = "62.73EUR", reason: str = "", tpe: str = "0900157"
+) -> bytes:
     fields = [
-        ("TPE", "0900157"), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", reference),
+        ("TPE", tpe), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", reference),
         ("texte-libre", ""), ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "MC"),
         ("status3ds", "1"), ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"),
         ("bincb", "555555"), ("hpancb", "00"), ("ipclient", "203.0.113.9"), ("originetr", "FRA"),
@@ -110,7 +112,12 @@ def confirmation(reference: str, code: str, numauto: str, amount: str = "62.73EU
 
 
 def create_order(base_url: str) -> dict[str, Any]:
+    return create_order_on(base_url, "0900157")
+
+
+def create_order_on(base_url: str, tpe: str) -> dict[str, Any]:
     body = {
+        "tpe": tpe,
         "amount": "62.73",
         "currency": "EUR",
         "email": "buyer@example.com",
@@ -178,3 +185,27 @@ def test_the_checkout_of_a_paid_order_is_not_payable(base_url: str) -> None:
     assert confirm(base_url, confirmation(created["reference"], "payetest", "111111")) == "version=2\ncdr=0\n"
     status, _, _ = _request("GET", created["checkout_url"])
     assert status == 409
+
+
+def test_local_sweep_runs_the_sweeper_at_the_given_time(base_url: str) -> None:
+    created = create_order_on(base_url, "0900158")
+    reference = created["reference"]
+    accepted = confirmation(reference, "payetest", "222222", tpe="0900158")
+    assert confirm(base_url, accepted) == "version=2\ncdr=0\n"
+    assert order(base_url, reference)["status"] == "authorized"
+    status, text, _ = _request("POST", f"{base_url}/_local/sweep", b'{"now": "2020-01-01T09:00:00+01:00"}')
+    assert status == 200
+    early = json.loads(text)["DeferredSweeperFunction.Sweep"]
+    assert early["time"] == "2020-01-01T08:00:00+00:00"
+    assert reference not in early["outcomes"]
+    assert reference not in early["failures"]
+    status, text, _ = _request("POST", f"{base_url}/_local/sweep", b'{"now": "2099-01-01T09:00:00+01:00"}')
+    late = json.loads(text)["DeferredSweeperFunction.Sweep"]
+    assert reference in late["outcomes"] or reference in late["failures"]  # due now: handled, or reported
+
+
+@pytest.mark.parametrize("body", [b'{"now": "tomorrow"}', b'{"now": "2026-12-24T09:00:00"}', b"not json"])
+def test_local_sweep_refuses_a_bad_time(base_url: str, body: bytes) -> None:
+    status, text, _ = _request("POST", f"{base_url}/_local/sweep", body)
+    assert status == 400
+    assert json.loads(text)["error"]["field"] == "now"
