@@ -112,7 +112,7 @@ def test_while_the_status_is_unknown_nothing_else_happens(
 
 def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: FakeBank) -> None:
     client = aws.dynamodb
-    many = 1500
+    many = 3000
     deadline_past = (NOW - timedelta(hours=1)).isoformat()
     deadline_later = (NOW + timedelta(days=3)).isoformat()
     for number in range(many):
