@@ -19,7 +19,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
 from orders.bank import BankError, BankUnavailableError
-from orders.exceptions import InvalidOrderError, OrderNotFoundError, StoreUnavailableError, TransitionNotAllowedError
+from orders.exceptions import (
+    ConfigurationError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    StoreUnavailableError,
+    TransitionNotAllowedError,
+    UnknownTerminalError,
+)
 from orders.http import BadRequest, error_response, json_body, json_response
 from orders.listing import list_orders
 from orders.model import Order
@@ -91,6 +98,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except BankError as exc:
         logger.warning("the bank refused", extra={"detail": str(exc)})
         return error_response(502, f"the bank refused: {exc}")
+    except (ConfigurationError, UnknownTerminalError) as exc:
+        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
+        return error_response(500, "the terminal configuration is unusable; see the function's log")
     except StoreUnavailableError:
         logger.exception("the orders table is unavailable")
         return error_response(503, "the order store is unavailable, try again")

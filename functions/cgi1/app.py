@@ -13,7 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config, pages
-from orders.exceptions import InvalidOrderError, OrderNotFoundError, StoreUnavailableError, UnknownTerminalError
+from orders.exceptions import (
+    ConfigurationError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    StoreUnavailableError,
+    UnknownTerminalError,
+)
 from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
 from orders.model import OrderStatus
 from orders.service import create_order, order_for_checkout, payment_form
@@ -86,3 +92,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except UnknownTerminalError as exc:
         logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
         return error_response(500, "the order's terminal is no longer configured")
+    except ConfigurationError as exc:
+        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
+        return error_response(500, "the terminal configuration is unusable; see the function's log")

@@ -15,8 +15,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
+from orders.exceptions import ConfigurationError
 from orders.http import BadRequest, body_bytes, text_response
-from orders.service import receive_confirmation, redacted
+from orders.service import readable, receive_confirmation, redacted
 from sealing import SEAL_REFUSED
 
 logger = Logger()
@@ -31,7 +32,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except BadRequest:
         logger.warning("confirmation body is not valid base64")
         return text_response(200, SEAL_REFUSED.body, SEAL_REFUSED.headers)
-    receipt = receive_confirmation(body, config.load_terminals(), config.order_store(), datetime.now(UTC))
+    try:
+        terminals = config.load_terminals()
+    except ConfigurationError as exc:
+        # Without the terminals the seal cannot be checked: not cdr=0, and keep what came for a replay.
+        logger.error("confirmation NOT stored", extra={"outcome": str(exc), "fields": redacted(readable(body))})
+        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
+        return text_response(503, "configuration unavailable\n", {"Content-Type": "text/plain"})
+    receipt = receive_confirmation(body, terminals, config.order_store(), datetime.now(UTC))
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
     if receipt.status_code != 200:
         # Nothing was stored: keep everything needed to replay it, never card data.

@@ -165,3 +165,11 @@ def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: 
 
 def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:
     assert cgi1.lambda_handler(event("checkout.json"), lambda_context)["statusCode"] == 404
+
+
+def test_an_unusable_configuration_is_a_500_with_a_message(aws: Any, lambda_context: Any) -> None:
+    aws.set_terminals({"default_tpe": "0900157", "terminals": {"0900157": {"key": "short"}}})
+    answer = create(aws, lambda_context)
+    assert answer["status"] == 500
+    assert "configuration" in answer["json"]["error"]["message"]
+    assert "short" not in json.dumps(answer["json"])

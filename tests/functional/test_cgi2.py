@@ -301,3 +301,18 @@ def test_reference_can_never_be_stored_twice(aws: Any) -> None:
     stored_order(aws, reference)
     with pytest.raises(ConcurrentUpdateError):
         stored_order(aws, reference)
+
+
+def test_an_unusable_configuration_is_an_error_status_and_the_confirmation_is_logged(
+    aws: Any, lambda_context: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored_order(aws, SAMPLE)
+    aws.set_terminals({"terminals": {}})
+    response = cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert "cdr" not in response["body"]
+    records = [r for r in caplog.records if r.getMessage() == "confirmation NOT stored"]
+    logged = json.dumps(records[0].__dict__, default=str)
+    assert "123456" in logged
+    assert "1228" not in logged
+    assert status(aws) is OrderStatus.AWAITING_PAYMENT

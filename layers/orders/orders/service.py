@@ -183,6 +183,14 @@ class Receipt:
     unsaved: tuple[tuple[str, str], ...] = ()
 
 
+def readable(body: bytes) -> tuple[tuple[str, str], ...]:
+    """The fields of a body, best effort and unverified, for a log line when nothing else can be done."""
+    try:
+        return tuple((name, value.decode("utf-8", "replace")) for name, value in parse_form(body).fields)
+    except SealingError:
+        return (("body", body[:4096].decode("utf-8", "replace")),)
+
+
 def redacted(fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return {name: ("<redacted>" if name in CARD_FIELDS else value) for name, value in fields}
 
