@@ -90,4 +90,5 @@ class FakeBank:
 def _is_cancel(fields: dict[str, str]) -> bool:
     if "montant_a_capturer" not in fields:
         return False
-    return parse_wire_amount(fields["montant_a_capturer"]).amount == 0 == parse_wire_amount(fields["montant_restant"]).amount
+    to_capture = parse_wire_amount(fields["montant_a_capturer"]).amount
+    return to_capture == 0 == parse_wire_amount(fields["montant_restant"]).amount

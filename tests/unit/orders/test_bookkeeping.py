@@ -61,7 +61,8 @@ def test_partial_captures_then_cancel_the_rest() -> None:
 def test_capture_everything_that_remains_by_default() -> None:
     current = order(OrderStatus.AUTHORIZED, PaymentMode.DEFERRED)
     plan = plan_capture(current)
-    assert (plan.event, plan.enters, plan.amount.amount) == (Event.CAPTURE_FULL.value, OrderStatus.CAPTURED, Decimal("62.73"))
+    expected = (Event.CAPTURE_FULL.value, OrderStatus.CAPTURED, Decimal("62.73"))
+    assert (plan.event, plan.enters, plan.amount.amount) == expected
 
 
 @pytest.mark.parametrize(
