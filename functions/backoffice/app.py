@@ -4,10 +4,14 @@ GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newe
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
 POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
+
+An ``Idempotency-Key`` header makes a retried operation answer what the first one did instead of
+doing it again.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,19 +24,23 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from orders import config
 from orders.bank import BankError, BankUnavailableError
 from orders.exceptions import (
+    ConcurrentUpdateError,
     ConfigurationError,
     InvalidOrderError,
+    OperationInProgressError,
     OrderNotFoundError,
+    PreviousOperationAppliedError,
     StoreUnavailableError,
     TransitionNotAllowedError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, error_response, json_body, json_response
+from orders.http import BadRequest, error_response, header, json_body, json_response
 from orders.listing import list_orders
 from orders.model import Order
 from orders.operations import BackOffice
 from sealing import FieldError, parse_decimal
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 logger = Logger()
 metrics = Metrics()
 
@@ -55,12 +63,25 @@ def _list(event: dict[str, Any]) -> dict[str, Any]:
     return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
 
 
-def _operation(run: Callable[[BackOffice, str, dict[str, Any], datetime], Order]) -> Callable[..., dict[str, Any]]:
+def _idempotency_key(event: dict[str, Any]) -> str | None:
+    key = header(event, "Idempotency-Key")
+    if not key:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidOrderError("Idempotency-Key", "must be 8 to 64 letters, digits, '-' or '_'")
+    return key
+
+
+Operation = Callable[[BackOffice, str, dict[str, Any], datetime, str | None], Order]
+
+
+def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
     def route(event: dict[str, Any]) -> dict[str, Any]:
         reference = (event.get("pathParameters") or {}).get("reference", "")
         logger.append_keys(reference=reference)
+        key = _idempotency_key(event)
         office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client)
-        order = run(office, reference, event, datetime.now(UTC))
+        order = run(office, reference, event, datetime.now(UTC), key)
         logger.info("back-office operation done", extra={"status": order.status.value})
         metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
         return json_response(200, order.as_json())
@@ -70,9 +91,9 @@ def _operation(run: Callable[[BackOffice, str, dict[str, Any], datetime], Order]
 
 ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("GET", "/orders"): _list,
-    ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now: o.capture(r, _amount(e), now)),
-    ("POST", "/orders/{reference}/cancel"): _operation(lambda o, r, e, now: o.cancel(r, now)),
-    ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now: o.refund(r, _amount(e), now)),
+    ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now, k: o.capture(r, _amount(e), now, k)),
+    ("POST", "/orders/{reference}/cancel"): _operation(lambda o, r, e, now, k: o.cancel(r, now, k)),
+    ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now, k: o.refund(r, _amount(e), now, k)),
 }
 
 
@@ -88,8 +109,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return error_response(400, str(exc), exc.field)
     except OrderNotFoundError as exc:
         return error_response(404, str(exc), "reference")
-    except TransitionNotAllowedError as exc:
+    except (TransitionNotAllowedError, OperationInProgressError, PreviousOperationAppliedError) as exc:
         return error_response(409, str(exc))
+    except ConcurrentUpdateError:
+        return error_response(409, "the order changed meanwhile; read it again before deciding")
     except BankUnavailableError as exc:
         logger.warning("the bank's answer is unknown", extra={"detail": str(exc)})
         metrics.add_metric(name="BankUnavailable", unit=MetricUnit.Count, value=1)
@@ -103,4 +126,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return error_response(500, "the terminal configuration is unusable; see the function's log")
     except StoreUnavailableError:
         logger.exception("the orders table is unavailable")
-        return error_response(503, "the order store is unavailable, try again")
+        # Not "try again": the bank may have done it; the order's journal settles it before anything else.
+        message = "the order store is unavailable; read the order before retrying (an open operation is settled first)"
+        return error_response(503, message)

@@ -39,7 +39,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("confirmation NOT stored", extra={"outcome": str(exc), "fields": redacted(readable(body))})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(503, "configuration unavailable\n", {"Content-Type": "text/plain"})
-    receipt = receive_confirmation(body, terminals, config.order_store(), datetime.now(UTC))
+    try:
+        receipt = receive_confirmation(body, terminals, config.order_store(), datetime.now(UTC))
+    except Exception as exc:  # any surprise: never cdr=0, never lost
+        logger.exception("confirmation NOT stored", extra={"outcome": repr(exc), "fields": redacted(readable(body))})
+        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
+        return text_response(503, "internal error\n", {"Content-Type": "text/plain"})
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
     if receipt.status_code != 200:
         # Nothing was stored: keep everything needed to replay it, never card data.
@@ -47,6 +52,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(receipt.status_code, "store unavailable\n", {"Content-Type": "text/plain"})
     intact = receipt.acknowledgement.intact
+    if not intact and receipt.tpe and receipt.tpe not in terminals:
+        # A terminal missing from the configuration: its confirmations must not vanish silently.
+        logger.error("confirmation of an unconfigured terminal", extra={"fields": redacted(readable(body))})
     (logger.info if intact else logger.warning)("confirmation handled", extra={"outcome": receipt.outcome})
     metrics.add_metric(name="Confirmations" if intact else "ConfirmationsRejected", unit=MetricUnit.Count, value=1)
     ack = receipt.acknowledgement

@@ -26,8 +26,17 @@ def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
     return fake
 
 
-def call(lambda_context: Any, method: str, resource: str, reference: str = "", body: Any = None, **query: str) -> Any:
+def call(
+    lambda_context: Any,
+    method: str,
+    resource: str,
+    reference: str = "",
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    **query: str,
+) -> Any:
     request = event("get_order.json")
+    request["headers"] = {**request["headers"], **(headers or {})}
     request.update(
         httpMethod=method,
         resource=resource,
@@ -93,20 +102,53 @@ def test_unknown_order_is_a_404(aws: Any, lambda_context: Any, bank: FakeBank) -
     assert call(lambda_context, "POST", "/orders/{reference}/cancel", "NOPE")[0] == 404
 
 
+def age_pending_operation(aws: Any, reference: str) -> None:
+    """Make the order's open journal entry look an hour old: its call can no longer be running."""
+    aws.dynamodb.update_item(
+        TableName=aws.store.table_name,
+        Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET pending.started_at = :t",
+        ExpressionAttributeValues={":t": {"S": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}},
+    )
+
+
 def test_bank_refusal_and_silence_are_502_and_never_half_applied(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     registered(aws, lambda_context, "BO4")
+    capture = "/orders/{reference}/capture"
     bank.refuse_next = 1
-    status, answer = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "10.00"})
+    status, answer = call(lambda_context, "POST", capture, "BO4", {"amount": "10.00"})
     assert status == 502
     assert "refused" in answer["error"]["message"]
     bank.lose_answer_next = 1
-    status, answer = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "10.00"})
+    status, answer = call(lambda_context, "POST", capture, "BO4", {"amount": "10.00"})
     assert status == 502
     assert "checked with the bank" in answer["error"]["message"]
-    status, order = call(lambda_context, "POST", "/orders/{reference}/capture", "BO4", {"amount": "5.00"})
+    status, answer = call(lambda_context, "POST", capture, "BO4", {"amount": "10.00"})
+    assert (status, "in progress" in answer["error"]["message"]) == (409, True)
+    age_pending_operation(aws, "BO4")
+    status, answer = call(lambda_context, "POST", capture, "BO4", {"amount": "10.00"})
+    assert status == 409
+    assert "found applied" in answer["error"]["message"]
+    status, order = call(lambda_context, "POST", capture, "BO4", {"amount": "5.00"})
     assert status == 200
-    assert order["captured"] == "15.00"  # the lost one was applied (settled by status), then 5.00
+    assert order["captured"] == "15.00"
     assert str(bank.accounts["BO4"].captured) == "15.00"
+
+
+def test_idempotency_key_header(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "BO5")
+    capture = "/orders/{reference}/capture"
+    headers = {"Idempotency-Key": "order-BO5-capture-1"}
+    bank.lose_answer_next = 1
+    assert call(lambda_context, "POST", capture, "BO5", {"amount": "10.00"}, headers=headers)[0] == 502
+    age_pending_operation(aws, "BO5")
+    status, order = call(lambda_context, "POST", capture, "BO5", {"amount": "10.00"}, headers=headers)
+    assert (status, order["captured"]) == (200, "10.00")
+    status, again = call(lambda_context, "POST", capture, "BO5", {"amount": "10.00"}, headers=headers)
+    assert (status, again) == (200, order)
+    assert bank.captures() == 1
+    status, answer = call(lambda_context, "POST", capture, "BO5", {"amount": "1.00"}, headers={"Idempotency-Key": "x"})
+    assert (status, answer["error"]["field"]) == (400, "Idempotency-Key")
 
 
 def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -136,6 +178,8 @@ def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_contex
         ({"from": "27/11/2026"}, "from"),
         ({"from": "2026-12-02", "to": "2026-12-01"}, "from"),
         ({"limit": "0"}, "limit"),
+        ({"limit": "\u00b2"}, "limit"),
+        ({"cursor": "eyJkYXkiOiIyMDI2LTExLTI3Iiwia2V5Ijp7InBrIjp7Ik4iOiIxIn19fQ"}, "cursor"),
         ({"cursor": "garbage!"}, "cursor"),
     ],
 )

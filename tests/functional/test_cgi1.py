@@ -93,6 +93,8 @@ def test_references_are_unique(aws: Any, lambda_context: Any) -> None:
         ({"free_text": "a" * 3201}, "free_text"),
         ({"billing": {"city": "Paris"}}, "billing.addressLine1"),
         ({"tpe": "9999999"}, "tpe"),
+        ({"three_ds_challenge": "bogus"}, "three_ds_challenge"),
+        ({"shipping": {"city": 75}}, "shipping"),
         ({"ammount": "1.00"}, "ammount"),
     ],
 )
@@ -173,3 +175,12 @@ def test_an_unusable_configuration_is_a_500_with_a_message(aws: Any, lambda_cont
     assert answer["status"] == 500
     assert "configuration" in answer["json"]["error"]["message"]
     assert "short" not in json.dumps(answer["json"])
+
+
+def test_shipping_and_the_3ds_preference_reach_the_sealed_form(aws: Any, lambda_context: Any) -> None:
+    shipping = {"addressLine1": "2 rue de Rivoli", "city": "Paris", "postalCode": "75004", "country": "FR"}
+    answer = create(aws, lambda_context, shipping=shipping, three_ds_challenge="challenge_mandated")
+    fields = answer["json"]["form"]["fields"]
+    assert fields["ThreeDSecureChallenge"] == "challenge_mandated"
+    context = json.loads(base64.b64decode(fields["contexte_commande"]))
+    assert context == {"billing": BILLING, "shipping": shipping}

@@ -153,6 +153,8 @@ def test_amount_or_currency_mismatch_is_acknowledged_not_paid_and_flagged(
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
+    raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
+    assert "expires_at" not in raw["Item"]  # an order a human must look at is never expired by TTL
 
 
 def test_payetest_on_a_production_terminal_is_not_a_payment(aws: Any, lambda_context: Any) -> None:
@@ -316,3 +318,26 @@ def test_an_unusable_configuration_is_an_error_status_and_the_confirmation_is_lo
     assert "123456" in logged
     assert "1228" not in logged
     assert status(aws) is OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_refusal_keeps_the_expiry_of_an_unpaid_order(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE)
+    cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)
+    raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
+    assert "expires_at" in raw["Item"]
+
+
+def test_an_unexpected_failure_is_an_error_status_never_cdr_0(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored_order(aws, SAMPLE)
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(aws.store, "apply", broken)
+    response = cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert "cdr" not in response["body"]
+    records = [r for r in caplog.records if r.getMessage() == "confirmation NOT stored"]
+    assert "123456" in json.dumps(records[0].__dict__, default=str)

@@ -10,7 +10,11 @@ from typing import Any
 import pytest
 
 from orders.bank import BankClient, BankRefusedError, BankUnavailableError
-from orders.exceptions import TransitionNotAllowedError
+from orders.exceptions import (
+    OperationInProgressError,
+    PreviousOperationAppliedError,
+    TransitionNotAllowedError,
+)
 from orders.model import Order, OrderStatus
 from orders.operations import BackOffice
 from orders.store import DEADLINE_SHARD, OrderStore
@@ -20,6 +24,7 @@ from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=10)  # past the lease of an operation's journal entry
 
 
 @pytest.fixture
@@ -79,10 +84,29 @@ def test_a_lost_answer_is_settled_by_status_and_never_captured_twice(
     with pytest.raises(BankUnavailableError):
         office.capture("DA3", Decimal("10.00"), NOW)
     assert aws.store.get("DA3").pending is not None  # the journal says: outcome unknown
-    order = office.capture("DA3", Decimal("20.00"), NOW)  # settles the first from the status, then captures
+    with pytest.raises(OperationInProgressError):  # it may still be running: never settled while fresh
+        office.capture("DA3", Decimal("10.00"), NOW + timedelta(seconds=20))
+    with pytest.raises(PreviousOperationAppliedError):  # a blind retry is not carried out
+        office.capture("DA3", Decimal("10.00"), LATER)
+    assert aws.store.get("DA3").captured == Decimal("10.00")
+    order = office.capture("DA3", Decimal("20.00"), LATER)  # a request made knowing the first one succeeded
     assert order.captured == Decimal("30.00")
-    assert bank.captures() == 2
+    assert bank.accounts["DA3"].captured == Decimal("30.00")
     assert [op.outcome for op in order.operations] == ["applied", "done"]
+
+
+def test_an_idempotency_key_makes_a_retry_answer_the_first_outcome(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA7", "0900159")
+    bank.lose_answer_next = 1
+    with pytest.raises(BankUnavailableError):
+        office.capture("DA7", Decimal("10.00"), NOW, key="retry-key-1")
+    order = office.capture("DA7", Decimal("10.00"), LATER, key="retry-key-1")
+    assert order.captured == Decimal("10.00")
+    again = office.capture("DA7", Decimal("10.00"), LATER, key="retry-key-1")
+    assert again == order
+    assert bank.captures() == 1
 
 
 def test_an_operation_that_never_reached_the_bank_is_settled_as_not_applied(
@@ -92,8 +116,10 @@ def test_an_operation_that_never_reached_the_bank_is_settled_as_not_applied(
     bank.timeout_next = 1
     with pytest.raises(BankUnavailableError):
         office.capture("DA4", Decimal("10.00"), NOW)
-    order = office.settle(aws.store.get("DA4"), NOW)
+    order, record = office.settle(aws.store.get("DA4"), LATER)
     assert (order.captured, order.pending, order.status) == (Decimal(0), None, OrderStatus.CARD_REGISTERED)
+    assert record is not None
+    assert record.outcome == "not_applied"
     assert [op.outcome for op in order.operations] == ["not_applied"]
 
 
@@ -106,7 +132,7 @@ def test_while_the_status_is_unknown_nothing_else_happens(
         office.capture("DA5", Decimal("10.00"), NOW)
     bank.status_down = True
     with pytest.raises(BankUnavailableError):
-        office.cancel("DA5", NOW)
+        office.cancel("DA5", LATER)
     assert bank.accounts["DA5"].cancelled is False
 
 
@@ -185,7 +211,9 @@ def test_a_sweeper_killed_between_the_bank_and_the_write_never_captures_twice(
     assert bank.captures() == 1
     assert aws.store.get("DF2").status is OrderStatus.AUTHORIZED  # the write never happened
     monkeypatch.setattr(OrderStore, "finish_operation", real_finish)
-    report = office.sweep(NOW + timedelta(days=30))
+    report = office.sweep(NOW + timedelta(days=30))  # the entry is fresh: maybe still running elsewhere
+    assert "in progress" in report.failures["DF2"]
+    report = office.sweep(NOW + timedelta(days=30, hours=1))  # the next scheduled run
     assert report.failures == {}
     assert bank.captures() == 1  # settled from the bank's status, not captured again
     order = aws.store.get("DF2")
@@ -203,7 +231,58 @@ def test_one_failing_order_does_not_stop_the_batch(
     assert len(report.failures) == 1
     assert len(report.outcomes) == 1
     failed = next(iter(report.failures))
-    retry = office.sweep(NOW + timedelta(days=30))  # retried on the next run, settled first
+    retry = office.sweep(NOW + timedelta(days=30, hours=1))  # retried on the next run, settled first
     assert failed in retry.outcomes
     assert [bank.accounts[ref].captured for ref in ("DF3", "DF4")] == [Decimal("62.73")] * 2  # once each
     assert bank.captures() == 3  # one call timed out before the bank applied it
+
+
+def test_a_status_without_amounts_never_concludes_not_applied(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "DA8", "0900159")
+    office.capture("DA8", None, NOW)
+    bank.lose_answer_next = 1
+    with pytest.raises(BankUnavailableError):
+        office.refund("DA8", Decimal("5.00"), NOW)
+    bank.status_without_amounts = True
+    with pytest.raises(BankUnavailableError, match="recredits"):
+        office.refund("DA8", Decimal("5.00"), LATER)
+    order = aws.store.get("DA8")
+    assert order.pending is not None  # still open: a human, or a better status, decides
+    assert bank.accounts["DA8"].refunded == Decimal("5.00")
+
+
+def test_an_undocumented_refund_answer_leaves_the_outcome_open(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "IM2", "0900157")
+    bank.accounts["IM2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid at the order
+    bank.refund_cdr = 7
+    with pytest.raises(BankUnavailableError, match="cdr=7"):
+        office.refund("IM2", Decimal("5.00"), NOW)
+    bank.refund_cdr = None
+    with pytest.raises(PreviousOperationAppliedError):
+        office.refund("IM2", Decimal("5.00"), LATER)
+    order = aws.store.get("IM2")
+    assert (order.refunded, order.status) == (Decimal("5.00"), OrderStatus.PARTIALLY_REFUNDED)
+    assert bank.accounts["IM2"].refunded == Decimal("5.00")
+
+
+def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    from orders.bookkeeping import plan_capture
+    from orders.model import OperationRecord, PendingOperation
+    from sealing import Money
+
+    order = paid(aws, lambda_context, "DA9", "0900159")
+    pending = PendingOperation("slowcall", plan_capture(order, Decimal("10.00")), NOW)
+    order = aws.store.begin_operation(order, pending)
+    settled = OperationRecord("slowcall", pending.plan.event, pending.plan.amount, LATER, "not_applied")
+    aws.store.finish_operation(order, settled, None, "slowcall")  # someone settled it meanwhile
+    late = OperationRecord("slowcall", pending.plan.event, Money(Decimal("10.00"), "EUR"), LATER, "done")
+    office._close(order, late, pending.plan)
+    after = aws.store.get("DA9")
+    assert [op.outcome for op in after.operations] == ["not_applied", "done"]
+    assert [r.reason.value for r in after.reviews] == ["operation_conflict"]

@@ -30,6 +30,8 @@ class FakeBank:
     timeout_next: int = 0  # raise TimeoutError before applying the next N calls
     lose_answer_next: int = 0  # apply the next N money operations, then raise TimeoutError
     status_down: bool = False
+    status_without_amounts: bool = False  # a status answer that says the state but no amounts
+    refund_cdr: int | None = None  # answer this undocumented cdr to refunds (after applying them)
 
     def captures(self) -> int:
         return sum(1 for cgi, fields in self.calls if cgi == "capture_paiement.cgi" and not _is_cancel(fields))
@@ -72,6 +74,8 @@ class FakeBank:
         if account.refunded + amount > account.captured:
             return b"version=1.0\ncdr=-46\n"
         account.refunded += amount
+        if self.refund_cdr is not None:
+            return f"version=1.0\ncdr={self.refund_cdr}\n".encode()
         return b"version=1.0\ncdr=0\nlib=recredit effectue\n"
 
     def _status(self, fields: dict[str, str]) -> bytes:
@@ -80,6 +84,8 @@ class FakeBank:
             total = parse_wire_amount(fields["montant"])
             account = Account(total.amount, total.currency)
         state = "AN" if account.cancelled and not account.captured else ("PA" if account.captured else "AP")
+        if self.status_without_amounts:
+            return f"<etat_paiement><etat>{state}</etat></etat_paiement>".encode()
         return (
             f"<etat_paiement><etat>{state}</etat><numauto>123456</numauto>"
             f"<montantrecouvre>{account.captured:.2f}{account.currency}</montantrecouvre>"

@@ -9,6 +9,7 @@ not happen.
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -100,7 +101,7 @@ class BankClient:
         url = self.terminal.terminal.url(message.cgi)
         try:
             return self.transport(url, urlencode(message.fields).encode("ascii"), self.timeout)
-        except (OSError, urllib.error.URLError) as exc:
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
             raise BankUnavailableError(operation, f"no answer from the bank ({type(exc).__name__})") from None
 
     def status(self, *, reference: str, total: Money, at: datetime) -> StatusAnswer:
@@ -190,8 +191,10 @@ class BankClient:
             raise BankUnavailableError("refund", f"unreadable answer: {exc}") from None
         if answer.cdr == 0:
             return BankOutcome(answer.label)
-        reason = REFUND_ERRORS.get(answer.cdr, answer.label or "refused")
-        raise BankRefusedError("refund", reason, answer.cdr)
+        if answer.cdr in REFUND_ERRORS:
+            raise BankRefusedError("refund", REFUND_ERRORS[answer.cdr], answer.cdr)
+        # A code nobody documented: the refund may have happened; only the status can tell.
+        raise BankUnavailableError("refund", f"unknown answer cdr={answer.cdr} {answer.label}".rstrip(), answer.cdr)
 
     @staticmethod
     def _capture_answer(operation: str, body: bytes) -> BankOutcome:

@@ -53,6 +53,25 @@ class TransitionNotAllowedError(OrdersError):
         self.event = event
 
 
+class OperationInProgressError(OrdersError):
+    """Another back-office operation on this order is under way (its journal entry is still fresh)."""
+
+    def __init__(self, reference: str, event: str) -> None:
+        super().__init__(f"order {reference}: a {event} is in progress, try again in a few minutes")
+        self.reference = reference
+
+
+class PreviousOperationAppliedError(OrdersError):
+    """An operation whose outcome was unknown turned out applied; the new request was not carried out."""
+
+    def __init__(self, reference: str, event: str, amount: str) -> None:
+        super().__init__(
+            f"order {reference}: the earlier {event} of {amount}, whose answer was lost, was found applied at the "
+            "bank; nothing else was done (send the request again to do another, or use an Idempotency-Key)"
+        )
+        self.reference = reference
+
+
 class ConcurrentUpdateError(OrdersError):
     """The conditional write lost against another writer."""
 

@@ -42,10 +42,21 @@ def _encode(day: date, key: dict[str, Any] | None) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_KEY_ATTRIBUTES = {"pk", "sk", "order_day", "created_at"}
+
+
 def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return date.fromisoformat(data["day"]), data["key"]
+        day, key = date.fromisoformat(data["day"]), data["key"]
+        if key is not None and not (
+            isinstance(key, dict)
+            and set(key) == _KEY_ATTRIBUTES
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+            and key["order_day"]["S"] == day.isoformat()
+        ):
+            raise ValueError("not a key of the date index")
+        return day, key
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
 
@@ -63,7 +74,7 @@ def list_orders(store: OrderStore, query: dict[str, str], now: datetime) -> Page
     if status is not None and status not in {s.value for s in OrderStatus}:
         raise InvalidOrderError("status", f"{status!r} is not one of {', '.join(s.value for s in OrderStatus)}")
     limit_text = query.get("limit") or "50"
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise InvalidOrderError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     limit = int(limit_text)
 

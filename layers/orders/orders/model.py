@@ -32,6 +32,7 @@ class ReviewReason(enum.Enum):
     TEST_PAYMENT_ON_PRODUCTION = "test_payment_on_production"
     SECOND_ACCEPTANCE = "second_acceptance"
     INSTALMENT_REFUSED = "instalment_refused"
+    OPERATION_CONFLICT = "operation_conflict"  # a bank operation's outcome arrived after its entry was closed
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ class Order:
     checkout_token_hash: str
     free_text: str = ""
     billing: dict[str, str] = field(default_factory=dict)
+    shipping: dict[str, str] = field(default_factory=dict)
+    three_ds_challenge: str = ""
     return_ok_url: str = ""
     return_err_url: str = ""
     instalments: tuple[Instalment, ...] = ()

@@ -101,7 +101,9 @@ def _payment_request(order: Order, instalments: tuple[Instalment, ...] = ()) -> 
         return_ok_url=order.return_ok_url,
         return_err_url=order.return_err_url,
         billing=billing,
+        shipping=order.shipping or None,
         instalments=instalments,
+        three_ds_challenge=order.three_ds_challenge or None,
     )
 
 
@@ -147,6 +149,8 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
             checkout_token_hash=_token_hash(secret),
             free_text=_text(payload, "free_text", ""),
             billing=_object(payload, "billing") or {},
+            shipping=_object(payload, "shipping") or {},
+            three_ds_challenge=_text(payload, "three_ds_challenge", ""),
             return_ok_url=_text(payload, "return_ok_url", terminal.return_ok_url),
             return_err_url=_text(payload, "return_err_url", terminal.return_err_url),
             instalments=instalments,
@@ -184,11 +188,14 @@ class Receipt:
 
 
 def readable(body: bytes) -> tuple[tuple[str, str], ...]:
-    """The fields of a body, best effort and unverified, for a log line when nothing else can be done."""
+    """The fields of a body, best effort and unverified, for a log line when nothing else can be done.
+
+    A body that cannot be parsed is not logged (it could hold card data anywhere): only its size and hash.
+    """
     try:
         return tuple((name, value.decode("utf-8", "replace")) for name, value in parse_form(body).fields)
     except SealingError:
-        return (("body", body[:4096].decode("utf-8", "replace")),)
+        return (("unreadable_body", f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()}"),)
 
 
 def redacted(fields: tuple[tuple[str, str], ...]) -> dict[str, str]:

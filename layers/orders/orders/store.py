@@ -143,6 +143,8 @@ def order_to_item(order: Order, pending_ttl_days: int = 180) -> dict[str, Any]:
         "language": order.language,
         "free_text": order.free_text,
         "billing": dict(order.billing),
+        "shipping": dict(order.shipping),
+        "three_ds_challenge": order.three_ds_challenge,
         "return_ok_url": order.return_ok_url,
         "return_err_url": order.return_err_url,
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
@@ -178,6 +180,8 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         checkout_token_hash=item.get("checkout_token_hash", ""),
         free_text=item.get("free_text", ""),
         billing=dict(item.get("billing") or {}),
+        shipping=dict(item.get("shipping") or {}),
+        three_ds_challenge=item.get("three_ds_challenge", ""),
         return_ok_url=item.get("return_ok_url", ""),
         return_err_url=item.get("return_err_url", ""),
         instalments=tuple(
@@ -311,7 +315,8 @@ class OrderStore:
         if decision.enters is not decision.leaves:
             values[":enters"] = _ser(decision.enters.value)
             sets.append("#status = :enters")
-            removes.append("expires_at")
+        if decision.enters is not decision.leaves or decision.reviews:
+            removes.append("expires_at")  # a paid order, or one a human must look at, is never expired
         for index, (name, value) in enumerate(decision.changes.items()):
             names[f"#c{index}"] = name
             if isinstance(value, datetime):
@@ -413,6 +418,26 @@ class OrderStore:
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
+        )
+
+    def record_conflict(self, reference: str, record: OperationRecord, at: datetime) -> None:
+        """Keep an operation's outcome that arrived after its journal entry was closed, and flag the order."""
+        review = Review(ReviewReason.OPERATION_CONFLICT, at, f"{record.event} {record.amount} ended {record.outcome}")
+        self._call(
+            "update_item",
+            Key=order_key(reference),
+            UpdateExpression=(
+                "SET #operations = list_append(if_not_exists(#operations, :empty), :record), "
+                "#reviews = list_append(if_not_exists(#reviews, :empty), :review) ADD #version :one"
+            ),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#operations": "operations", "#reviews": "reviews", "#version": "version"},
+            ExpressionAttributeValues={
+                ":record": _ser([_operation_item(record)]),
+                ":review": _ser([_review_item(review)]),
+                ":empty": {"L": []},
+                ":one": _ser(1),
+            },
         )
 
     # --- queries ------------------------------------------------------------------------------------------

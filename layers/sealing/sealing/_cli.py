@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
@@ -24,6 +25,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
 
 
+KEY_ENVIRONMENT = "SEALING_KEY"
+
+
+def _key_argument(command: argparse.ArgumentParser) -> None:
+    # The environment keeps the key out of the process list and the shell history.
+    from_env = os.environ.get(KEY_ENVIRONMENT)
+    command.add_argument(
+        "--key",
+        required=not from_env,
+        default=from_env,
+        help=f"the merchant key (40 characters); default: ${KEY_ENVIRONMENT}",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sealing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -33,11 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         ("verify", "read a form-urlencoded body on stdin, say whether its MAC holds"),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--key", required=True, help="the merchant key (40 characters)")
+        _key_argument(command)
         command.add_argument("--variant", choices=variants, default=Variant.DSP2.value)
         command.add_argument("--tpe", help="legacy confirmations: the merchant's own TPE")
     control = commands.add_parser("control", help="print the kit's control string for a terminal")
-    control.add_argument("--key", required=True)
+    _key_argument(control)
     control.add_argument("--tpe", required=True)
     return parser
 

@@ -320,3 +320,14 @@ def test_subprocess_bad_input_exits_2_without_traceback(args: list[str], stdin: 
     assert result.stdout == b""
     assert b"Traceback" not in result.stderr
     assert result.stderr.count(b"\n") == 1, result.stderr
+
+
+def test_the_key_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEALING_KEY", v.TEST_KEY)
+    result = run_cli("control", "--tpe", "1234567")
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"V1.04.sha1.py--[CtlHmac3.01234567]-")
+    monkeypatch.delenv("SEALING_KEY")
+    result = run_cli("control", "--tpe", "1234567")
+    assert result.returncode == 2
+    assert b"--key" in result.stderr
