@@ -13,7 +13,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck template unit functional e2e bench build clean
+.PHONY: run test lint typecheck template unit functional e2e bench build clean sandbox-vendor
 
 $(VENV)/.stamp: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ template: $(TOOLS)/.stamp
 
 unit: $(VENV)/.stamp
 	$(VENV)/bin/python -m pytest
+
+# `chalice deploy` (from sandbox/) packages sandbox/vendor/ at the function's root: put `sealing` there first.
+sandbox-vendor:
+	rm -rf sandbox/vendor
+	mkdir -p sandbox/vendor
+	cp -R layers/sealing/sealing sandbox/vendor/sealing
+	find sandbox/vendor -name __pycache__ -prune -exec rm -rf {} +
 
 bench: $(VENV)/.stamp
 	$(VENV)/bin/python benchmarks/verify_confirmation.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
@@ -9,7 +10,7 @@ import threading
 from types import FrameType
 
 from .config import LocalConfig
-from .stack import LocalStack
+from .stack import LocalStack, Service
 
 SAMPLE_ORDER = (
     '{"amount":"62.73","currency":"EUR","email":"buyer@example.com",'
@@ -29,6 +30,7 @@ def banner(stack: LocalStack) -> str:
         for method, path, function, auth in stack.describe_routes()
     )
     tables = ", ".join(table.name for table in stack.tables.values())
+    services = "".join(f"{line}\n" for service in stack.services for line in getattr(service, "describe", lambda: [])())
     curl = f"curl -s -X POST {base}/orders -H 'content-type: application/json' -d {shlex.quote(SAMPLE_ORDER)}"
     return f"""
 Merchant kit, local stack (no Docker, no AWS account; everything on 127.0.0.1)
@@ -38,7 +40,7 @@ Merchant kit, local stack (no Docker, no AWS account; everything on 127.0.0.1)
   AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
   terminals    {stack.secret_arn}
   health       {base}/_local/health
-
+{services}
 Create an order, then open its checkout_url in a browser:
   {curl}
 
@@ -46,8 +48,33 @@ Ctrl-C stops everything.
 """
 
 
+def services(config: LocalConfig) -> tuple[LocalConfig, list[Service]]:
+    """The sandbox bank and the demo shop, unless ``LOCAL_SANDBOX=0``; the terminals then point at the sandbox.
+
+    ``SANDBOX_PORT`` (default 3001), ``SHOP_PORT`` (default 3002): free ports when ``PORT=0``;
+    ``SANDBOX_HTTPS=1`` serves the sandbox over HTTPS with a self-signed certificate."""
+    if os.environ.get("LOCAL_SANDBOX", "1") == "0":
+        return config, []
+    from .sandbox import with_sandbox_and_shop
+
+    free = config.port == 0
+    return with_sandbox_and_shop(
+        config,
+        sandbox_port=int(os.environ.get("SANDBOX_PORT", "0" if free else "3001")),
+        shop_port=int(os.environ.get("SHOP_PORT", "0" if free else "3002")),
+        https=os.environ.get("SANDBOX_HTTPS", "") == "1",
+    )
+
+
 def main() -> int:
-    config = LocalConfig.from_environ()
+    try:
+        config, extra = services(LocalConfig.from_environ())
+    except OSError as exc:
+        print(
+            f"local: cannot start the sandbox bank or the shop: {exc} (SANDBOX_PORT=..., SHOP_PORT=...)",
+            file=sys.stderr,
+        )
+        return 1
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -55,7 +82,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    stack = LocalStack(config)
+    stack = LocalStack(config, services=extra)
     try:
         stack.start()
     except OSError as exc:

@@ -26,6 +26,9 @@ class LocalConfig:
     # Where checkout forms post the buyer (the bank's payment page). None: the bank's own test host, per
     # terminal. The sandbox bank, when it runs alongside, sets this to its own URL.
     payment_base_url: str | None = None
+    # Where the merchant's back-office client calls the bank (capture, refund, status). None: the bank's own
+    # test host. The sandbox bank, when it runs alongside, sets this to its own URL too.
+    backoffice_base_url: str | None = None
     # Template parameters to use instead of their defaults (TerminalsSecretArn and CheckoutBaseUrl are
     # always given local values).
     parameter_overrides: dict[str, str] = field(default_factory=dict)
@@ -37,12 +40,13 @@ class LocalConfig:
 
     @classmethod
     def from_environ(cls) -> LocalConfig:
-        """``PORT`` (default 3000), ``LOCAL_PAYMENT_BASE_URL`` (default: none), ``LOCAL_SCHEDULE_SECONDS``
-        (default 60; 0 turns the local schedules off)."""
+        """``PORT`` (default 3000), ``LOCAL_PAYMENT_BASE_URL`` and ``LOCAL_BACKOFFICE_BASE_URL`` (default: none),
+        ``LOCAL_SCHEDULE_SECONDS`` (default 60; 0 turns the local schedules off)."""
         interval = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
         return cls(
             port=int(os.environ.get("PORT", "3000")),
             payment_base_url=os.environ.get("LOCAL_PAYMENT_BASE_URL") or None,
+            backoffice_base_url=os.environ.get("LOCAL_BACKOFFICE_BASE_URL") or None,
             schedule_interval_seconds=interval if interval > 0 else None,
         )
 
@@ -57,7 +61,9 @@ class LocalConfig:
         return f"{self.stack_name}-{''.join(words)}"
 
 
-def terminals(base_url: str, payment_base_url: str | None = None) -> dict[str, Any]:
+def terminals(
+    base_url: str, payment_base_url: str | None = None, backoffice_base_url: str | None = None
+) -> dict[str, Any]:
     """The local terminal configuration secret (schema: layers/orders/orders/terminals.py).
 
     Three test terminals of "La boutique du CD", one per payment mode; the buyer comes back to local pages.
@@ -74,6 +80,8 @@ def terminals(base_url: str, payment_base_url: str | None = None) -> dict[str, A
     }
     if payment_base_url:
         common["payment_base_url"] = payment_base_url
+    if backoffice_base_url:
+        common["backoffice_base_url"] = backoffice_base_url
     return {
         "default_tpe": "0900157",
         "terminals": {
@@ -84,5 +92,5 @@ def terminals(base_url: str, payment_base_url: str | None = None) -> dict[str, A
     }
 
 
-def terminals_json(base_url: str, payment_base_url: str | None = None) -> str:
-    return json.dumps(terminals(base_url, payment_base_url), indent=2)
+def terminals_json(base_url: str, payment_base_url: str | None = None, backoffice_base_url: str | None = None) -> str:
+    return json.dumps(terminals(base_url, payment_base_url, backoffice_base_url), indent=2)

@@ -162,7 +162,7 @@ class LocalStack:
             self._create_tables()
             self.secret_arn = put_secret(
                 self.config.secret_name,
-                terminals_json(self.base_url, self.config.payment_base_url),
+                terminals_json(self.base_url, self.config.payment_base_url, self.config.backoffice_base_url),
                 self.config.region,
             )
             resolver = self._resolver()

@@ -1,0 +1,134 @@
+"""The sandbox bank as a service of the local stack (``make run``): it plays the bank for the local terminals.
+
+Its port is bound when it is made, so the merchant's terminals can point at it (``payment_base_url`` and
+``backoffice_base_url``) before the stack writes the terminal secret; when the stack starts it, it writes its
+own terminal file — the three local terminals, their CGI2 URL the stack's ``/confirmation`` — and serves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import LocalConfig, terminals
+from .template import ROOT
+
+if TYPE_CHECKING:
+    from .stack import LocalStack, Service
+
+SANDBOX_DIR = ROOT / "sandbox"
+SEALING_DIR = ROOT / "layers" / "sealing"
+DEFAULT_PASSWORD = "boutique"  # noqa: S105 - the local dashboard's password, printed in the banner
+
+
+def _importable() -> None:
+    for entry in (SANDBOX_DIR, SEALING_DIR):
+        if str(entry) not in sys.path:
+            sys.path.append(str(entry))
+
+
+def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, logo_url: str = "") -> dict[str, Any]:
+    """The bank's side of the local terminals (local/config.py), their confirmations sent to the local API."""
+    merchant = terminals(merchant_base_url)["terminals"]
+    bank = {}
+    for tpe, terminal in merchant.items():
+        bank[tpe] = {
+            "key": terminal["key"],
+            "societe": terminal["societe"],
+            "merchant_name": terminal["merchant_name"],
+            "seal": terminal["seal"],
+            "mode": terminal["mode"],
+            "deferral_days": terminal.get("deferral_days", 0),
+            "end_policy": terminal.get("end_policy", "validate"),
+            "cgi2_url": f"{merchant_base_url}/confirmation",
+            "logo_url": logo_url or None,
+            "dashboard_password": password,
+        }
+    return {"terminals": bank}
+
+
+class SandboxBankService:
+    name = "sandbox"
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        https: bool = False,
+        quiet: bool = False,
+        password: str = DEFAULT_PASSWORD,
+        logo_url: str = "",
+    ) -> None:
+        _importable()
+        from chalicelib.bank import Bank
+        from chalicelib.devserver import SandboxServer
+        from chalicelib.terminals import BankConfig
+
+        self.password = password
+        self.logo_url = logo_url
+        self.bank = Bank(BankConfig({}))
+        self.server = SandboxServer(self.bank, host=host, port=port, tls=https, quiet=quiet)
+        self.config_file: Path | None = None
+        self._saved_cert_file: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def test_url(self) -> str:
+        return self.server.test_url
+
+    def start(self, stack: LocalStack) -> None:
+        from chalicelib.terminals import BankConfig
+
+        directory = Path(tempfile.mkdtemp(prefix="sandbox-bank-"))
+        self.config_file = directory / "terminals.json"
+        data = sandbox_terminals(stack.base_url, self.password, self.logo_url)
+        self.config_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        self.bank.config = BankConfig.from_file(self.config_file)
+        if self.server.certificate is not None:
+            # The merchant's back-office client (urllib) must trust the sandbox's self-signed certificate.
+            self._saved_cert_file = os.environ.get("SSL_CERT_FILE")
+            os.environ["SSL_CERT_FILE"] = str(self.server.certificate)
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.server.certificate is not None:
+            if self._saved_cert_file is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = self._saved_cert_file
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"  bank         {self.base_url}   (sandbox: payment page {self.test_url}/paiement.cgi)",
+            f"  dashboard    {self.test_url}/gestion/   (TPE 0900157, 0900158 or 0900159, password {self.password})",
+            f"  bank config  {self.config_file}",
+        ]
+        if self.server.certificate is not None:
+            lines.append(f"  certificate  {self.server.certificate}   (self-signed, for 127.0.0.1 and localhost)")
+        return lines
+
+
+def with_sandbox_and_shop(
+    config: LocalConfig, *, sandbox_port: int = 0, shop_port: int = 0, https: bool = False
+) -> tuple[LocalConfig, list[Service]]:
+    """The sandbox bank and the demo shop, bound; ``config`` with the terminals pointing at the sandbox."""
+    from shop import ShopService
+
+    shop = ShopService(config.host, shop_port, quiet=config.quiet)
+    try:
+        bank = SandboxBankService(config.host, sandbox_port, https=https, quiet=config.quiet, logo_url=shop.logo_url)
+    except BaseException:
+        shop.http.server_close()
+        raise
+    config = replace(config, payment_base_url=bank.test_url, backoffice_base_url=bank.test_url)
+    return config, [bank, shop]

@@ -1,0 +1,22 @@
+"""The sandbox bank as a Chalice app: ``chalice deploy`` (staging) or ``chalice local`` from this directory.
+
+Its terminals come from ``SANDBOX_TERMINALS`` (JSON text), ``SANDBOX_TERMINALS_FILE`` or
+``chalicelib/terminals.json``. ``make sandbox-vendor`` copies the ``sealing`` package into ``vendor/`` first
+(Chalice packages ``vendor/`` at the root of the function); in development ``layers/sealing`` is on the path.
+For ``make run`` and the tests the same app is served by ``chalicelib.devserver``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_SEALING = Path(__file__).resolve().parent.parent / "layers" / "sealing"
+if _SEALING.is_dir() and str(_SEALING) not in sys.path:  # a checkout, not a deployment package
+    sys.path.insert(0, str(_SEALING))
+
+from chalicelib.bank import Bank  # noqa: E402
+from chalicelib.terminals import BankConfig  # noqa: E402
+from chalicelib.web import create_app  # noqa: E402
+
+app = create_app(Bank(BankConfig.from_environment()))

@@ -1,0 +1,182 @@
+"""The sandbox bank: configuration, ledger, clock and the payment page's flow in one object.
+
+``open_payment`` takes the merchant's sealed request (nothing is recorded when it is refused), ``pay`` one
+card attempt (the confirmation is posted to the terminal's CGI2 and its acknowledgement checked; a bad one is
+an alert and the payment stands), ``abandon`` the buyer's "cancel and return". ``settle`` applies the end of
+deferral periods, and runs before every request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .cards import CardError, read_card
+from .ledger import (
+    Attempt,
+    Ledger,
+    Payment,
+    Status,
+    accept,
+    new_authorisation_number,
+    new_session,
+    settle_due,
+)
+from .payment import (
+    ConfirmationFacts,
+    Poster,
+    RequestError,
+    check_acknowledgement,
+    confirmation_body,
+    confirmation_fields,
+    post_confirmation,
+    read_request,
+)
+from .terminals import BankConfig, BankTerminal
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionError(LookupError):
+    """No payment session by that id (unknown, or from another run of the sandbox)."""
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    payment: Payment
+    attempt: Attempt | None = None
+    card_error: str = ""  # a key of pages' messages: the card was not sent for authorisation
+    expired: bool = False
+
+
+class Bank:
+    def __init__(
+        self,
+        config: BankConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        poster: Poster = post_confirmation,
+        timeout: float = 10.0,
+        session_secret: bytes | None = None,
+    ) -> None:
+        self.config = config
+        self.ledger = Ledger()
+        self.clock = clock
+        self.poster = poster
+        self.timeout = timeout
+        self.session_secret = session_secret or secrets.token_bytes(32)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def terminal(self, tpe: str) -> BankTerminal:
+        terminal = self.config.get(tpe)
+        if terminal is None:  # pragma: no cover - payments are only made for configured terminals
+            raise SessionError(tpe)
+        return terminal
+
+    def settle(self) -> list[Payment]:
+        return settle_due(self.ledger, dict(self.config.terminals), self.now())
+
+    # -- the payment page -----------------------------------------------------------------------------------
+
+    def open_payment(self, body: bytes) -> Payment:
+        """The buyer arrives with the merchant's form: a payment session, new or resumed."""
+        request = read_request(body, self.config)
+        now = self.now()
+        with self.ledger.lock:
+            existing = self.ledger.get(request.terminal.tpe, request.reference)
+            if existing is not None:
+                if existing.status.accepted:
+                    raise RequestError("reference", "cette commande a déjà été payée / this order is already paid")
+                if not request.same_order(existing.fields):
+                    raise RequestError("reference", "référence déjà utilisée / reference already used")
+                if existing.attempts_left <= 0:
+                    raise RequestError("reference", "nombre maximal de tentatives atteint / no attempts left")
+                existing.status = Status.OPEN
+                existing.created_at = now
+                existing.return_ok_url, existing.return_err_url = request.return_ok_url, request.return_err_url
+                self.ledger.new_session(existing)
+                return existing
+            payment = Payment(
+                tpe=request.terminal.tpe,
+                reference=request.reference,
+                amount=request.amount,
+                ordered_at=request.ordered_at,
+                language=request.language,
+                email=request.email,
+                free_text=request.free_text,
+                return_ok_url=request.return_ok_url,
+                return_err_url=request.return_err_url,
+                fields=request.fields,
+                session=new_session(),
+                created_at=now,
+                first_instalment=request.first_instalment,
+            )
+            self.ledger.add(payment)
+            return payment
+
+    def session(self, session: str) -> Payment:
+        payment = self.ledger.by_session(session)
+        if payment is None:
+            raise SessionError(session)
+        return payment
+
+    def pay(self, session: str, number: str, month: str, year: str, cvv: str, client_ip: str) -> AttemptResult:
+        """One card attempt; the confirmation goes to CGI2 whatever the outcome."""
+        now = self.now()
+        with self.ledger.lock:
+            payment = self.session(session)
+            terminal = self.terminal(payment.tpe)
+            if payment.status is not Status.OPEN:
+                return AttemptResult(payment, payment.attempts[-1] if payment.attempts else None)
+            if payment.session_expired(now):
+                return AttemptResult(payment, expired=True)
+            try:
+                card = read_card(number, month, year, cvv, now.date())
+            except CardError as error:
+                return AttemptResult(payment, card_error=error.message_key)
+            refusal = card.refusal
+            authorisation = "" if refusal else new_authorisation_number()
+            attempt = Attempt(
+                now, card.masked, card.brand, refusal, authorisation, "Annulation" if refusal else "payetest"
+            )
+            payment.attempts.append(attempt)
+            if refusal:
+                if payment.attempts_left <= 0:
+                    payment.status = Status.REFUSED
+            else:
+                payment.card, payment.brand = card.masked, card.brand
+                accept(payment, terminal, now, authorisation)
+            facts = ConfirmationFacts(
+                reference=payment.reference,
+                amount=payment.amount,
+                free_text=payment.free_text,
+                at=now,
+                card=card,
+                refusal=refusal,
+                authorisation_number=authorisation,
+                client_ip=client_ip,
+                first_instalment=payment.first_instalment,
+            )
+        # The confirmation travels outside the lock: the merchant's CGI2 may take its time.
+        answer = self.poster(terminal.cgi2_url, confirmation_body(confirmation_fields(terminal, facts)), self.timeout)
+        problem = check_acknowledgement(answer)
+        with self.ledger.lock:
+            attempt.acknowledged = not problem
+            attempt.acknowledgement = problem
+            if problem:
+                self.ledger.alert(payment, now, f"{attempt.return_code}: {problem}")
+        return AttemptResult(payment, attempt)
+
+    def abandon(self, session: str) -> Payment:
+        """The buyer's "cancel and return to the merchant": no card, no confirmation; the order may be paid later."""
+        with self.ledger.lock:
+            payment = self.session(session)
+            if payment.status is Status.OPEN:
+                payment.status = Status.ABANDONED
+            return payment

@@ -1,0 +1,91 @@
+"""Serve the sandbox's Chalice app with Chalice's local dev server, in a thread, on a chosen port.
+
+    server = SandboxServer(Bank(BankConfig.from_file("terminals.json")), port=0)   # binds now: port known
+    server.start(); ...; server.stop()
+
+``tls=True`` serves HTTPS with a self-signed certificate for 127.0.0.1 / localhost made by ``tls`` (the
+real pages are SSL-only); plain HTTP stays the local default. Development only: never imported by the
+deployed app.
+"""
+
+from __future__ import annotations
+
+import ssl
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+
+from .bank import Bank
+from .web import create_app
+
+
+class _QuietHandler(ChaliceRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _LoggingHandler(ChaliceRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        print(f"sandbox: {self.address_string()} {format % args}", file=sys.stderr, flush=True)
+
+
+class SandboxServer:
+    name = "sandbox"
+
+    def __init__(
+        self,
+        bank: Bank,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        cert_dir: Path | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.bank = bank
+        self.app = create_app(bank)
+        # What chalice.local.create_local_server does, with a handler class of our own (quiet or logging).
+        CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
+        self.app.__class__ = CustomLocalChalice
+        config = Config.create(app_name="sandbox-bank", lambda_timeout=30, lambda_memory_size=256)
+        handler = _QuietHandler if quiet else _LoggingHandler
+        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler)
+        self.host = host
+        self.tls = tls
+        self.certificate: Path | None = None
+        if tls:
+            from .tls import self_signed_certificate
+
+            self.certificate, key = self_signed_certificate(cert_dir, hosts=(host, "localhost"))
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.certificate, key)
+            self.dev.server.socket = context.wrap_socket(self.dev.server.socket, server_side=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.dev.server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def test_url(self) -> str:
+        """Where the merchant's terminals point (``payment_base_url`` / ``backoffice_base_url``)."""
+        return f"{self.base_url}/test"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.dev.server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.dev.server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.dev.server.server_close()

@@ -1,0 +1,314 @@
+"""The bank's book of payments: what was asked, every card attempt, captures, cancellations and refunds.
+
+One ``Payment`` per (TPE, reference). Every change happens under ``Ledger.lock``; the rules that refuse an
+operation raise ``Refusal`` with the code and label the back-office answers carry (protocol.md 7).
+Amounts are exact ``Decimal``; times are aware datetimes (UTC inside, the terminal's zone on the pages).
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from sealing import Money
+
+from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
+
+ZERO = Decimal(0)
+MAX_ATTEMPTS = 4
+SESSION_MINUTES = 45
+
+
+class Status(enum.Enum):
+    OPEN = "open"  # on the payment page, no card accepted yet
+    REFUSED = "refused"  # every attempt was refused
+    ABANDONED = "abandoned"  # the buyer cancelled on the payment page
+    PAID = "paid"  # immediate: authorised and captured
+    AUTHORIZED = "authorized"  # deferred payment: waiting for validation
+    REGISTERED = "registered"  # deferred authorisation: waiting for (partial) validations
+    CAPTURED = "captured"  # deferred: validated (all, or in part and the rest cancelled)
+    CANCELLED = "cancelled"  # deferred: cancelled before anything was captured
+
+    @property
+    def accepted(self) -> bool:
+        return self in _ACCEPTED
+
+    @property
+    def pending(self) -> bool:
+        return self in (Status.AUTHORIZED, Status.REGISTERED)
+
+
+_ACCEPTED = frozenset({Status.PAID, Status.AUTHORIZED, Status.REGISTERED, Status.CAPTURED, Status.CANCELLED})
+
+
+class Refusal(Exception):
+    """The bank refuses an operation: ``code`` is the answer's ``cdr``, ``label`` its ``lib``."""
+
+    def __init__(self, code: int, label: str) -> None:
+        super().__init__(label)
+        self.code = code
+        self.label = label
+
+
+@dataclass
+class Attempt:
+    at: datetime
+    card: str  # masked
+    brand: str
+    refusal: str  # "" when accepted
+    authorisation_number: str
+    return_code: str
+    acknowledged: bool | None = None  # None while the confirmation is on its way
+    acknowledgement: str = ""  # what went wrong with it, when it did
+
+
+@dataclass(frozen=True)
+class Capture:
+    at: datetime
+    amount: Decimal
+    authorisation_number: str
+    by: str  # "payment", "back-office", "dashboard", "deadline"
+
+
+@dataclass(frozen=True)
+class Refund:
+    at: datetime
+    amount: Decimal
+    by: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """The seed's "mail d'alerte": the merchant's server did not (or not properly) acknowledge a confirmation."""
+
+    at: datetime
+    tpe: str
+    reference: str
+    detail: str
+
+
+@dataclass
+class Payment:
+    tpe: str
+    reference: str
+    amount: Money
+    ordered_at: datetime  # the request's ``date``, in the terminal's zone
+    language: str
+    email: str
+    free_text: str
+    return_ok_url: str
+    return_err_url: str
+    fields: tuple[tuple[str, str], ...]  # the request as posted, MAC included
+    session: str
+    created_at: datetime
+    status: Status = Status.OPEN
+    attempts: list[Attempt] = field(default_factory=list)
+    authorisation_number: str = ""
+    authorised_at: datetime | None = None
+    card: str = ""
+    brand: str = ""
+    deadline: datetime | None = None
+    captures: list[Capture] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    cancelled: Decimal = ZERO
+    cancelled_at: datetime | None = None
+    acknowledgement_failed: bool = False
+    first_instalment: Money | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
+
+    @property
+    def captured(self) -> Decimal:
+        return sum((c.amount for c in self.captures), ZERO)
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), ZERO)
+
+    @property
+    def open_amount(self) -> Decimal:
+        """What is authorised (or registered) and neither captured nor cancelled."""
+        return self.amount.amount - self.captured - self.cancelled if self.status.pending else ZERO
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.captured - self.refunded if self.status in (Status.PAID, Status.CAPTURED) else ZERO
+
+    @property
+    def attempts_left(self) -> int:
+        return MAX_ATTEMPTS - len(self.attempts)
+
+    def money(self, amount: Decimal) -> Money:
+        return Money(amount, self.currency)
+
+    def session_expired(self, now: datetime) -> bool:
+        return now - self.created_at > timedelta(minutes=SESSION_MINUTES)
+
+
+def new_session() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def new_authorisation_number() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+class Ledger:
+    """Every payment the sandbox knows, in memory (one process: ``make run``, the tests, a warm Lambda)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._payments: dict[tuple[str, str], Payment] = {}
+        self._sessions: dict[str, tuple[str, str]] = {}
+        self.alerts: list[Alert] = []
+
+    def get(self, tpe: str, reference: str) -> Payment | None:
+        return self._payments.get((tpe, reference))
+
+    def by_session(self, session: str) -> Payment | None:
+        key = self._sessions.get(session)
+        return self._payments.get(key) if key else None
+
+    def add(self, payment: Payment) -> None:
+        self._payments[(payment.tpe, payment.reference)] = payment
+        self._sessions[payment.session] = (payment.tpe, payment.reference)
+
+    def new_session(self, payment: Payment) -> None:
+        self._sessions.pop(payment.session, None)
+        payment.session = new_session()
+        self._sessions[payment.session] = (payment.tpe, payment.reference)
+
+    def of_terminal(self, tpe: str) -> list[Payment]:
+        return [p for (t, _), p in self._payments.items() if t == tpe]
+
+    def __iter__(self) -> Iterator[Payment]:
+        return iter(list(self._payments.values()))
+
+    def alert(self, payment: Payment, at: datetime, detail: str) -> None:
+        payment.acknowledgement_failed = True
+        self.alerts.append(Alert(at, payment.tpe, payment.reference, detail))
+
+
+# -- working days and deadlines (seed 1.4: at most 7 working days) ---------------------------------------------
+
+
+def _french_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("FR", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _french_holidays(day.year)
+
+
+def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetime:
+    """The end of the ``days``-th working day after the order's day (Monday-Friday without French public
+    holidays), at midnight in the terminal's zone: the same rule as the merchant's side."""
+    zone = ZoneInfo(timezone)
+    day = ordered_at.astimezone(zone).date() if ordered_at.tzinfo else ordered_at.date()
+    left = days
+    while left:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            left -= 1
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+
+
+# -- the rules of the back-office (protocol.md 7), shared by the CGIs and the dashboard ---------------------------
+
+
+def accept(payment: Payment, terminal: BankTerminal, now: datetime, authorisation_number: str) -> None:
+    """A card was accepted: the payment takes the state of the terminal's mode."""
+    payment.authorisation_number = authorisation_number
+    payment.authorised_at = now
+    if terminal.mode is Mode.IMMEDIATE:
+        payment.status = Status.PAID
+        payment.captures.append(Capture(now, payment.amount.amount, authorisation_number, "payment"))
+        return
+    payment.status = Status.AUTHORIZED if terminal.mode is Mode.DEFERRED else Status.REGISTERED
+    payment.deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.timezone)
+
+
+def not_pending(payment: Payment) -> Refusal:
+    if payment.status is Status.PAID:
+        return Refusal(0, "paiement immediat deja remis, utilisez le recredit")
+    if payment.status in (Status.CAPTURED, Status.CANCELLED):
+        return Refusal(0, "commande deja traitee")
+    return Refusal(0, "commande non autorisee")  # never paid: open, refused or abandoned
+
+
+def capture(payment: Payment, amount: Decimal, now: datetime, by: str) -> Capture:
+    """Capture ``amount`` of what is open. A deferred payment is captured in one go (the rest, if any, is
+    cancelled by a separate cancel); a deferred authorisation asks a new authorisation for each capture."""
+    if not payment.status.pending:
+        raise not_pending(payment)
+    if amount <= 0:
+        raise Refusal(-1, "montant a capturer nul")
+    if amount > payment.open_amount:
+        raise Refusal(0, f"montant errone: {amount} depasse le montant restant {payment.open_amount}")
+    if payment.status is Status.AUTHORIZED and amount != payment.open_amount:
+        raise Refusal(0, "validation partielle impossible sur un paiement differe")
+    number = payment.authorisation_number if payment.status is Status.AUTHORIZED else new_authorisation_number()
+    done = Capture(now, amount, number, by)
+    payment.captures.append(done)
+    if payment.open_amount == 0:
+        payment.status = Status.CAPTURED
+    return done
+
+
+def cancel(payment: Payment, now: datetime) -> Decimal:
+    """Cancel what is open; what was captured stays captured. Returns the amount cancelled."""
+    if not payment.status.pending:
+        raise not_pending(payment)
+    left = payment.open_amount
+    payment.cancelled += left
+    payment.cancelled_at = now
+    payment.status = Status.CAPTURED if payment.captured > 0 else Status.CANCELLED
+    return left
+
+
+def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetime, by: str) -> Refund:
+    """Refund ``amount`` of what was captured, under the terminal's refund contract (codes of protocol.md 7)."""
+    if payment.status not in (Status.PAID, Status.CAPTURED) or payment.captured == 0:
+        raise Refusal(-48, "recredit refuse: paiement non remis")
+    if payment.refundable == 0:
+        raise Refusal(-46, "commande deja totalement recreditee")
+    if amount <= 0:
+        raise Refusal(-48, "recredit refuse: montant nul")
+    if amount > payment.refundable:
+        raise Refusal(-48, f"recredit refuse: {amount} depasse le montant possible {payment.refundable}")
+    full = amount == payment.refundable
+    if policy is RefundPolicy.NONE:
+        raise Refusal(-48, "recredit non autorise pour ce TPE")
+    if policy is RefundPolicy.FULL_ONLY and not full:
+        raise Refusal(-48, "recredit partiel non autorise")
+    if policy is RefundPolicy.PARTIAL_ONLY and full:
+        raise Refusal(-51, "recredit total non autorise")
+    done = Refund(now, amount, by)
+    payment.refunds.append(done)
+    return done
+
+
+def settle_due(ledger: Ledger, terminals: dict[str, BankTerminal], now: datetime) -> list[Payment]:
+    """End of the deferral period, on the bank's side: automatic validation or cancellation (seed 1.4)."""
+    settled = []
+    with ledger.lock:
+        for payment in ledger:
+            terminal = terminals.get(payment.tpe)
+            if terminal is None or not payment.status.pending or payment.deadline is None or payment.deadline > now:
+                continue
+            if payment.status is Status.AUTHORIZED and terminal.end_policy is EndPolicy.VALIDATE:
+                capture(payment, payment.open_amount, now, "deadline")
+            else:
+                cancel(payment, now)
+            settled.append(payment)
+    return settled

@@ -1,0 +1,190 @@
+"""The bank's side of each terminal (TPE): key, contract and where to post confirmations, from a JSON file.
+
+    {
+      "terminals": {
+        "0900157": {
+          "key": "12345678901234567890123456789012345678P0",
+          "societe": "boutiqueducd",
+          "merchant_name": "La boutique du CD",
+          "mode": "immediate",                 # immediate | deferred | deferred_authorization
+          "deferral_days": 0,                  # 0-7 working days (deferred modes)
+          "end_policy": "validate",            # validate | cancel (deferred_authorization always cancels)
+          "cgi2_url": "http://127.0.0.1:3000/confirmation",
+          "logo_url": null,                    # the merchant's logo on the payment pages (seed 1.2)
+          "seal": "dsp2",                      # dsp2 | legacy
+          "currencies": ["EUR"],
+          "timezone": "Europe/Paris",
+          "dashboard_password": "boutique",    # the merchant dashboard ("gestionnaire commerçant")
+          "refunds": "any",                    # any | full_only | partial_only | none
+          "backoffice_ips": []                 # callers allowed on the back-office CGIs; empty: anyone
+        }
+      }
+    }
+
+The file is named by ``SANDBOX_TERMINALS_FILE``, or its JSON text given in ``SANDBOX_TERMINALS`` (handy for
+``chalice deploy``: an environment variable of the stage), else ``chalicelib/terminals.json``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sealing import DEFAULT_CURRENCIES, MerchantKey, SealingError, SealVariant, Terminal
+
+DEFAULT_FILE = Path(__file__).with_name("terminals.json")
+
+
+class ConfigurationError(ValueError):
+    """The sandbox's terminal configuration is not usable; the message names the setting."""
+
+
+class Mode(enum.Enum):
+    IMMEDIATE = "immediate"
+    DEFERRED = "deferred"
+    DEFERRED_AUTHORIZATION = "deferred_authorization"
+
+
+class EndPolicy(enum.Enum):
+    VALIDATE = "validate"
+    CANCEL = "cancel"
+
+
+class RefundPolicy(enum.Enum):
+    """What the terminal's contract allows for refunds (re-crédit)."""
+
+    ANY = "any"
+    FULL_ONLY = "full_only"  # a partial refund is refused (-48)
+    PARTIAL_ONLY = "partial_only"  # a full refund is refused (-51)
+    NONE = "none"  # every refund is refused (-48)
+
+
+@dataclass(frozen=True)
+class BankTerminal:
+    terminal: Terminal
+    merchant_name: str
+    cgi2_url: str
+    mode: Mode = Mode.IMMEDIATE
+    deferral_days: int = 0
+    end_policy: EndPolicy = EndPolicy.VALIDATE
+    logo_url: str = ""
+    dashboard_password: str = ""
+    refunds: RefundPolicy = RefundPolicy.ANY
+    backoffice_ips: tuple[str, ...] = ()
+
+    @property
+    def tpe(self) -> str:
+        return self.terminal.tpe
+
+    @property
+    def key(self) -> MerchantKey:
+        return self.terminal.key
+
+    @property
+    def societe(self) -> str:
+        return self.terminal.societe
+
+    @property
+    def timezone(self) -> str:
+        return self.terminal.timezone
+
+
+def _enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E, where: str) -> E:
+    value = raw.get(name, default.value)
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = " | ".join(str(member.value) for member in kind)
+        raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
+
+
+def _url(value: Any, where: str, *, required: bool) -> str:
+    if value in (None, ""):
+        if required:
+            raise ConfigurationError(f"{where}: is required (an http or https URL)")
+        return ""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) or not value.isascii():
+        raise ConfigurationError(f"{where}: {value!r} is not an http or https URL")
+    return value
+
+
+def _terminal(tpe: str, raw: Any) -> BankTerminal:
+    where = f"terminals.{tpe}"
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{where}: must be an object")
+    mode = _enum(Mode, raw, "mode", Mode.IMMEDIATE, where)
+    days = raw.get("deferral_days", 0)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 7:
+        raise ConfigurationError(f"{where}.deferral_days: {days!r} must be a whole number of working days, 0 to 7")
+    end_policy = _enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
+    if mode is Mode.DEFERRED_AUTHORIZATION:
+        end_policy = EndPolicy.CANCEL  # seed 1.4: what is left at the end is cancelled
+    ips = raw.get("backoffice_ips") or []
+    if not isinstance(ips, list) or not all(isinstance(ip, str) for ip in ips):
+        raise ConfigurationError(f"{where}.backoffice_ips: must be a list of IP addresses")
+    try:
+        terminal = Terminal(
+            tpe=tpe,
+            key=MerchantKey(str(raw.get("key", ""))),
+            societe=str(raw.get("societe", "")),
+            seal=_enum(SealVariant, raw, "seal", SealVariant.DSP2, where),
+            currencies=tuple(raw.get("currencies") or DEFAULT_CURRENCIES),
+            timezone=str(raw.get("timezone", "Europe/Paris")),
+        )
+    except SealingError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    return BankTerminal(
+        terminal=terminal,
+        merchant_name=str(raw.get("merchant_name") or terminal.societe),
+        cgi2_url=_url(raw.get("cgi2_url"), f"{where}.cgi2_url", required=True),
+        mode=mode,
+        deferral_days=days,
+        end_policy=end_policy,
+        logo_url=_url(raw.get("logo_url"), f"{where}.logo_url", required=False),
+        dashboard_password=str(raw.get("dashboard_password") or ""),
+        refunds=_enum(RefundPolicy, raw, "refunds", RefundPolicy.ANY, where),
+        backoffice_ips=tuple(ips),
+    )
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    terminals: Mapping[str, BankTerminal]
+
+    def get(self, tpe: str) -> BankTerminal | None:
+        return self.terminals.get(tpe)
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> BankConfig:
+        if not isinstance(data, Mapping) or not isinstance(data.get("terminals"), Mapping) or not data["terminals"]:
+            raise ConfigurationError("the sandbox configuration needs a non-empty 'terminals' object")
+        return cls({str(tpe): _terminal(str(tpe), raw) for tpe, raw in data["terminals"].items()})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BankConfig:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ConfigurationError("the sandbox configuration is not JSON") from None
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> BankConfig:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the sandbox configuration {path}: {exc.strerror}") from None
+        return cls.from_json(text)
+
+    @classmethod
+    def from_environment(cls) -> BankConfig:
+        """``SANDBOX_TERMINALS`` (JSON text), else the file ``SANDBOX_TERMINALS_FILE``, else ``terminals.json``."""
+        text = os.environ.get("SANDBOX_TERMINALS")
+        if text:
+            return cls.from_json(text)
+        return cls.from_file(os.environ.get("SANDBOX_TERMINALS_FILE") or DEFAULT_FILE)

@@ -1,0 +1,160 @@
+"""``make run``'s wiring over HTTP: the merchant API's checkout form posts to the sandbox, the sandbox confirms
+to the API's CGI2, the merchant's back-office calls reach the sandbox's CGIs, and the shop drives it all."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.ledger import Status
+from local.__main__ import banner
+from tests.support.full_stack import FullStack, full_stack
+
+ORDER = {
+    "amount": "62.73",
+    "email": "buyer@example.com",
+    "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
+}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def call(
+    url: str, body: bytes | None = None, content_type: str = "", opener: urllib.request.OpenerDirector | None = None
+) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")  # noqa: S310
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    opener = opener or urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=15) as answer:
+            return answer.status, dict(answer.headers), answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+class Form(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "form" and not self.action:
+            self.action = values.get("action", "")
+        if tag == "input" and values.get("type") == "hidden":
+            self.fields.append((values["name"], values["value"]))
+
+
+@pytest.fixture(scope="module")
+def system() -> Iterator[FullStack]:
+    with full_stack() as running:
+        yield running
+
+
+def create(system: FullStack, **extra: Any) -> dict[str, Any]:
+    status, _, body = call(f"{system.api}/orders", json.dumps({**ORDER, **extra}).encode(), "application/json")
+    assert status == 201, body
+    return dict(json.loads(body))
+
+
+def checkout_and_pay(system: FullStack, order: dict[str, Any], number: str = "4111111111111111") -> str:
+    _, _, page = call(order["checkout_url"])
+    form = Form()
+    form.feed(page)
+    assert form.action == f"{system.sandbox.test_url}/paiement.cgi"
+    status, _, page = call(form.action, urlencode(form.fields).encode(), "application/x-www-form-urlencoded")
+    assert status == 200, page
+    session = re.search(r'name="session" value="([^"]+)"', page)
+    assert session
+    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": "2031", "cvv": "123"}
+    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded")
+    assert status == 200, page
+    return page
+
+
+def merchant_order(system: FullStack, reference: str) -> dict[str, Any]:
+    status, _, body = call(f"{system.api}/orders/{reference}")
+    assert status == 200, body
+    return dict(json.loads(body))
+
+
+def test_the_banner_prints_every_url(system: FullStack) -> None:
+    text = banner(system.stack)
+    for url in (system.api, system.sandbox.base_url, f"{system.sandbox.test_url}/gestion/", system.shop.base_url):
+        assert url in text
+
+
+def test_the_sandbox_mirrors_the_local_terminals(system: FullStack) -> None:
+    config = system.sandbox.bank.config
+    assert sorted(config.terminals) == ["0900157", "0900158", "0900159"]
+    assert {t.cgi2_url for t in config.terminals.values()} == {f"{system.api}/confirmation"}
+    assert config.terminals["0900158"].deferral_days == 3
+    assert system.sandbox.config_file is not None
+    assert json.loads(system.sandbox.config_file.read_text())["terminals"]["0900159"]["mode"] == (
+        "deferred_authorization"
+    )
+
+
+def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack) -> None:
+    order = create(system)
+    page = checkout_and_pay(system, order, "4000000000000002")
+    assert "Paiement refusé" in page
+    assert merchant_order(system, order["reference"])["status"] == "awaiting_payment"
+    page = checkout_and_pay(system, order)  # back through the merchant's checkout: the same order, paid
+    assert "Votre carte bancaire a été acceptée" in page
+    paid = merchant_order(system, order["reference"])
+    assert paid["status"] == "paid"
+    assert [a["return_code"] for a in paid["attempts"]] == ["Annulation", "payetest"]
+    assert system.sandbox.bank.ledger.alerts == []  # CGI2 acknowledged every confirmation
+
+
+def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) -> None:
+    order = create(system, tpe="0900158")
+    checkout_and_pay(system, order)
+    reference = order["reference"]
+    assert merchant_order(system, reference)["status"] == "authorized"
+    status, _, body = call(f"{system.api}/orders/{reference}/capture", b"{}", "application/json")
+    assert status == 200, body
+    assert json.loads(body)["status"] == "captured"
+    payment = system.sandbox.bank.ledger.get("0900158", reference)
+    assert payment is not None
+    assert payment.status is Status.CAPTURED
+    status, _, body = call(f"{system.api}/orders/{reference}/refund", b'{"amount": "10.00"}', "application/json")
+    assert status == 200, body
+    assert json.loads(body)["status"] == "partially_refunded"
+    assert payment.refunded == 10
+
+
+def test_the_shop_orders_through_the_merchant_api(system: FullStack) -> None:
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    shop = system.shop.base_url
+    status, _, page = call(f"{shop}/", opener=browser)
+    assert status == 200
+    assert "Kind of Blue" in page
+    status, _, _ = call(f"{shop}/panier/ajouter", b"cd=kind-of-blue", "application/x-www-form-urlencoded", browser)
+    assert status == 303
+    status, _, page = call(f"{shop}/panier", opener=browser)
+    assert "12,99 €" in page
+    status, headers, _ = call(f"{shop}/commander", b"tpe=0900157&lgue=FR", "application/x-www-form-urlencoded", browser)
+    assert status == 303
+    assert headers["Location"].startswith(f"{system.api}/checkout/")
+    [shop_order] = system.shop.shop.state.orders.values()
+    order = merchant_order(system, shop_order.reference)
+    assert order["amount"] == "12.99"
+    status, _, page = call(f"{shop}/commande/{shop_order.id}", opener=browser)
+    assert 'data-status="awaiting_payment"' in page

@@ -1,0 +1,48 @@
+"""The whole local system in this process, as ``make run`` starts it: the merchant API (local stack), the
+sandbox bank and the demo shop, each on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from local import LocalConfig, LocalStack
+from local.sandbox import SandboxBankService, with_sandbox_and_shop
+from shop import ShopService
+
+
+def forget_clients() -> None:
+    """A local stack is a cold start: drop what earlier tests cached (boto3 clients bound to other endpoints)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from orders import config
+
+    parameters.clear_caches()
+    parameters.base.DEFAULT_PROVIDERS.clear()
+    config.order_store.cache_clear()
+
+
+@dataclass
+class FullStack:
+    stack: LocalStack
+    sandbox: SandboxBankService
+    shop: ShopService
+
+    @property
+    def api(self) -> str:
+        return self.stack.base_url
+
+
+@contextmanager
+def full_stack() -> Iterator[FullStack]:
+    forget_clients()
+    config, services = with_sandbox_and_shop(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None))
+    sandbox, shop = services
+    assert isinstance(sandbox, SandboxBankService)
+    assert isinstance(shop, ShopService)
+    try:
+        with LocalStack(config, services=services) as stack:
+            yield FullStack(stack, sandbox, shop)
+    finally:
+        forget_clients()
