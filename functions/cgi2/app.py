@@ -36,19 +36,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         terminals = config.load_terminals()
     except ConfigurationError as exc:
         # Without the terminals the seal cannot be checked: not cdr=0, and keep what came for a replay.
-        logger.error("confirmation NOT stored", extra={"outcome": str(exc), "fields": redacted(readable(body))})
+        logger.error(
+            "confirmation NOT stored",
+            extra={"outcome": str(exc), "verified": False, "fields": redacted(readable(body))},
+        )
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(503, "configuration unavailable\n", {"Content-Type": "text/plain"})
     try:
         receipt = receive_confirmation(body, terminals, config.order_store(), datetime.now(UTC))
     except Exception as exc:  # any surprise: never cdr=0, never lost
-        logger.exception("confirmation NOT stored", extra={"outcome": repr(exc), "fields": redacted(readable(body))})
+        logger.exception(
+            "confirmation NOT stored",
+            extra={"outcome": repr(exc), "verified": False, "fields": redacted(readable(body))},
+        )
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(503, "internal error\n", {"Content-Type": "text/plain"})
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
     if receipt.status_code != 200:
         # Nothing was stored: keep everything needed to replay it, never card data.
-        logger.error("confirmation NOT stored", extra={"outcome": receipt.outcome, "fields": redacted(receipt.unsaved)})
+        logger.error(
+            "confirmation NOT stored",
+            extra={"outcome": receipt.outcome, "verified": True, "fields": redacted(receipt.unsaved)},
+        )
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(receipt.status_code, "store unavailable\n", {"Content-Type": "text/plain"})
     intact = receipt.acknowledgement.intact

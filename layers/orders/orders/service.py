@@ -18,6 +18,7 @@ from sealing import (
     Money,
     PaymentForm,
     PaymentRequest,
+    ReceivedForm,
     SealingError,
     SealMismatchError,
     acknowledgement,
@@ -218,7 +219,14 @@ def receive_confirmation(body: bytes, terminals: Terminals, store: OrderStore, n
         return Receipt(acknowledgement(False), 200, "seal mismatch", tpe=tpe, reference=form.text("reference") or "")
     except MalformedMessageError as exc:
         return Receipt(acknowledgement(False), 200, f"malformed: {exc}", tpe=tpe)
-    # From here the data is intact: cdr=0, but only once it is durably stored.
+    return apply_intact_confirmation(form, terminal, store, now)
+
+
+def apply_intact_confirmation(
+    form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime
+) -> Receipt:
+    """Apply a confirmation whose data is known intact (its seal held): cdr=0 once durably stored."""
+    tpe = terminal.tpe
     fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     reference = form.text("reference") or ""
     try:
