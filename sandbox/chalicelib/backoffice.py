@@ -180,7 +180,7 @@ def refund_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
             possible = message.amount("montant_possible")
             if amount.currency != payment.currency or possible.currency != payment.currency:
                 raise Refusal(-48, f"recredit refuse: devise autre que {payment.currency}")
-            if payment.status in (Status.PAID, Status.CAPTURED) and payment.refundable == 0 and payment.refunded:
+            if payment.captured and payment.refundable == 0 and payment.refunded:
                 raise Refusal(-46, "commande deja totalement recreditee")
             if possible.amount != payment.refundable:
                 raise Refusal(-52, f"montant deja recredite errone: le montant possible est {payment.refundable}")

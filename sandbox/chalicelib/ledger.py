@@ -47,6 +47,7 @@ class Status(enum.Enum):
 
 
 _ACCEPTED = frozenset({Status.PAID, Status.AUTHORIZED, Status.REGISTERED, Status.CAPTURED, Status.CANCELLED})
+_REFUNDABLE = frozenset({Status.PAID, Status.REGISTERED, Status.CAPTURED})
 
 
 class Refusal(Exception):
@@ -142,7 +143,9 @@ class Payment:
 
     @property
     def refundable(self) -> Decimal:
-        return self.captured - self.refunded if self.status in (Status.PAID, Status.CAPTURED) else ZERO
+        """What was captured and not refunded yet: a partial payment's captures are refundable while the rest
+        still waits for validation."""
+        return self.captured - self.refunded if self.status in _REFUNDABLE else ZERO
 
     @property
     def attempts_left(self) -> int:
@@ -278,7 +281,7 @@ def cancel(payment: Payment, now: datetime) -> Decimal:
 
 def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetime, by: str) -> Refund:
     """Refund ``amount`` of what was captured, under the terminal's refund contract (codes of protocol.md 7)."""
-    if payment.status not in (Status.PAID, Status.CAPTURED) or payment.captured == 0:
+    if payment.status not in _REFUNDABLE or payment.captured == 0:
         raise Refusal(-48, "recredit refuse: paiement non remis")
     if payment.refundable == 0:
         raise Refusal(-46, "commande deja totalement recreditee")

@@ -1,0 +1,177 @@
+"""The merchant dashboard ("gestionnaire commerçant") over HTTP: password, summary, histories, pending deferred
+and partial payments, refunds, the daily XML file, and alerts in red."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ElementTree
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.ledger import Status
+
+from .conftest import Sandbox, pay
+
+Answer = tuple[int, dict[str, str], str]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class Browser:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
+        data = urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(f"{self.base}{path}", data=data)  # noqa: S310 - 127.0.0.1 only
+        if data is not None:
+            request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        try:
+            with self.opener.open(request, timeout=10) as answer:
+                return answer.status, dict(answer.headers), answer.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def login(self, tpe: str, password: str = "secret") -> Answer:  # noqa: S107 - the test terminals' password
+        return self.open("/test/gestion/connexion", {"tpe": tpe, "password": password})
+
+    def token(self) -> str:
+        _, _, page = self.open("/test/gestion/differes")
+        match = re.search(r'name="jeton" value="([^"]+)"', page)
+        assert match
+        return match.group(1)
+
+
+@pytest.fixture
+def browser(sandbox: Sandbox) -> Browser:
+    return Browser(sandbox.server.base_url)
+
+
+def test_the_dashboard_is_behind_a_password(sandbox: Sandbox, browser: Browser) -> None:
+    status, _, page = browser.open("/test/gestion/")
+    assert status == 200
+    assert 'id="login-password"' in page
+    status, _, page = browser.login("0900157", "wrong")
+    assert status == 401
+    assert "TPE ou mot de passe incorrect" in page
+    assert browser.login("9999999")[0] == 401
+    status, headers, _ = browser.login("0900157")
+    assert status == 303
+    assert "HttpOnly" in headers["Set-Cookie"]
+    _, _, page = browser.open("/test/gestion/")
+    assert "Tableau de bord commerçant" in page
+    assert "Aujourd'hui, aucun paiement mis en recouvrement." in page.replace("&#x27;", "'")
+
+
+def test_a_forged_session_is_refused(sandbox: Sandbox, browser: Browser) -> None:
+    forged = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+        f"{browser.base}/test/gestion/", headers={"Cookie": "gestion=0900157.9999999999.00"}
+    )
+    with urllib.request.urlopen(forged, timeout=10) as answer:  # noqa: S310
+        assert 'id="login-password"' in answer.read().decode()
+
+
+def test_summary_histories_and_the_daily_xml(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "DASH1")
+    pay(sandbox, "DASH2", amount="10.00")
+    pay(sandbox, "OTHER1", tpe="0900158")  # another terminal: not on this one's dashboard
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/")
+    assert "Aujourd'hui, 2 paiements mis en recouvrement." in page.replace("&#x27;", "'")
+    _, _, page = browser.open("/test/gestion/paiements?par=commande")
+    assert '<a href="/test/gestion/paiements/commande/2026-11-26">26/11/2026</a></td><td>2</td>' in page
+    _, _, page = browser.open("/test/gestion/paiements/commande/2026-11-26")
+    assert "DASH1" in page
+    assert "DASH2" in page
+    assert "OTHER1" not in page
+    _, _, page = browser.open("/test/gestion/paiements?par=recouvrement")
+    assert "/test/gestion/xml/2026-11-26.xml" in page
+    status, headers, text = browser.open("/test/gestion/xml/2026-11-26.xml")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/xml")
+    assert "attachment" in headers["Content-Disposition"]
+    root = ElementTree.fromstring(text)  # noqa: S314 - the sandbox's own answer
+    assert root.get("tpe") == "0900157"
+    captured = {p.findtext("reference"): p.findtext("montant_recouvre") for p in root.findall("paiement")}
+    assert captured == {"DASH1": "62.73EUR", "DASH2": "10.00EUR"}
+    status, headers, _ = browser.open("/test/gestion/recherche?reference=DASH2")
+    assert (status, headers["Location"]) == (303, "/test/gestion/commande/DASH2")
+    assert browser.open("/test/gestion/recherche?reference=OTHER1")[0] == 404
+
+
+def test_deferred_payments_validate_leave_cancel(sandbox: Sandbox, browser: Browser) -> None:
+    for reference in ("DEFA", "DEFB", "DEFC"):
+        pay(sandbox, reference, tpe="0900158")
+    browser.login("0900158")
+    _, _, page = browser.open("/test/gestion/differes")
+    assert "automatiquement validés à la date indiquée" in page
+    assert "01/12/2026" in page  # the last day of the 3 working days
+    _, _, page = browser.open("/test/gestion/differes", {"action-DEFA": "valider", "action-DEFC": "annuler"})
+    assert "Formulaire expiré" in page  # no token, nothing done
+    form = {"jeton": browser.token(), "action-DEFA": "valider", "action-DEFB": "laisser", "action-DEFC": "annuler"}
+    _, _, page = browser.open("/test/gestion/differes", form)
+    assert "DEFA validé; DEFC annulé" in page
+    ledger = sandbox.bank.ledger
+    statuses = {ref: ledger.get("0900158", ref).status for ref in ("DEFA", "DEFB", "DEFC")}  # type: ignore[union-attr]
+    assert statuses == {"DEFA": Status.CAPTURED, "DEFB": Status.AUTHORIZED, "DEFC": Status.CANCELLED}
+
+
+def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "PARTA", tpe="0900159")
+    browser.login("0900159")
+    _, _, page = browser.open("/test/gestion/partiels")
+    assert "Montant restant à recouvrer" in page
+    assert "07/12/2026" in page
+    token = browser.token()
+    _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": "100"})
+    assert "montant errone" in page
+    _, _, page = browser.open(
+        "/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": "20,50"}
+    )
+    assert "PARTA validé pour 20.50 EUR" in page
+    payment = sandbox.bank.ledger.get("0900159", "PARTA")
+    assert payment is not None
+    assert (payment.status, payment.captured, payment.open_amount) == (
+        Status.REGISTERED,
+        Decimal("20.50"),
+        Decimal("42.23"),
+    )
+    _, _, page = browser.open("/test/gestion/commande/PARTA")
+    assert "Recouvrement(s)" in page
+    assert "cliquer ici" in page
+    _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "30.00"})
+    assert "Re-crédit refusé (-48)" in page
+    _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "5.00"})
+    assert "Re-crédit de 5 EUR effectué." in page
+    assert payment.refunded == Decimal("5.00")
+    _, _, page = browser.open("/test/gestion/recredits")
+    assert "26/11/2026" in page
+    _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-PARTA": "annuler"})
+    assert payment.status is Status.CAPTURED
+    assert payment.cancelled == Decimal("42.23")
+
+
+def test_references_whose_acknowledgement_failed_are_red(sandbox: Sandbox, browser: Browser) -> None:
+    sandbox.merchant.mode = "cdr1"
+    pay(sandbox, "RED1")
+    sandbox.merchant.mode = "ok"
+    pay(sandbox, "GREEN1")
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/")
+    assert 'id="alerts"' in page
+    assert 'class="alert"><a href="/test/gestion/commande/RED1">RED1</a>' in page
+    _, _, page = browser.open("/test/gestion/paiements/commande/2026-11-26")
+    assert '<a class="alert" href="/test/gestion/commande/RED1"' in page
+    assert '<a href="/test/gestion/commande/GREEN1"' in page
+    assert "Références de couleur rouge" in page
