@@ -12,8 +12,11 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
+# The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+export CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck template unit functional e2e bench build clean sandbox-vendor
+.PHONY: run test lint typecheck template unit functional e2e bench build clean sandbox-vendor browser screenshots
 
 $(VENV)/.stamp: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +50,24 @@ template: $(TOOLS)/.stamp
 	  PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
 	fi
 
-unit: $(VENV)/.stamp
+unit: $(VENV)/.stamp browser
 	$(VENV)/bin/python -m pytest
+
+# Debian's chromium for the browser tests (tests/browser), installed when it is missing. The tests fail, never
+# skip, without it.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; \
+	fi
+
+# Run the browser journeys and refresh the README's screenshots from their artifacts.
+screenshots: $(VENV)/.stamp browser
+	$(VENV)/bin/python -m pytest tests/browser
+	mkdir -p docs/screenshots
+	cp test-artifacts/payment-page.png test-artifacts/receipt.png test-artifacts/shop-order-paid.png \
+	  test-artifacts/payment-refused.png test-artifacts/dashboard-deferred.png test-artifacts/dashboard-refund.png \
+	  docs/screenshots/
 
 # `chalice deploy` (from sandbox/) packages sandbox/vendor/ at the function's root: put `sealing` there first.
 sandbox-vendor:
