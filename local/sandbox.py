@@ -8,9 +8,10 @@ own terminal file — the three local terminals, their CGI2 URL the stack's ``/c
 from __future__ import annotations
 
 import json
-import os
+import ssl
 import sys
 import tempfile
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,28 @@ from .config import LocalConfig, terminals
 from .template import ROOT
 
 if TYPE_CHECKING:
+    from orders.bank import Transport
+
     from .stack import LocalStack, Service
 
 SANDBOX_DIR = ROOT / "sandbox"
 SEALING_DIR = ROOT / "layers" / "sealing"
 DEFAULT_PASSWORD = "boutique"  # noqa: S105 - the local dashboard's password, printed in the banner
+
+
+def trusting_transport(certificate: Path) -> Transport:
+    """The merchant's back-office transport (``orders.bank.urllib_transport``) trusting ``certificate`` too."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=str(certificate))
+
+    def transport(url: str, body: bytes, timeout: float) -> bytes:
+        request = urllib.request.Request(  # noqa: S310 - the sandbox's URL
+            url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:  # noqa: S310
+            return bytes(answer.read(64 * 1024 + 1))
+
+    return transport
 
 
 def _importable() -> None:
@@ -75,7 +93,7 @@ class SandboxBankService:
         self.bank = Bank(BankConfig({}))
         self.server = SandboxServer(self.bank, host=host, port=port, tls=https, quiet=quiet)
         self.config_file: Path | None = None
-        self._saved_cert_file: str | None = None
+        self._saved_transport: Any = None
 
     @property
     def base_url(self) -> str:
@@ -94,18 +112,21 @@ class SandboxBankService:
         self.config_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
         self.bank.config = BankConfig.from_file(self.config_file)
         if self.server.certificate is not None:
-            # The merchant's back-office client (urllib) must trust the sandbox's self-signed certificate.
-            self._saved_cert_file = os.environ.get("SSL_CERT_FILE")
-            os.environ["SSL_CERT_FILE"] = str(self.server.certificate)
+            # The merchant's back-office client must trust the sandbox's self-signed certificate: its transport
+            # seam (orders.config.bank_transport) gets one that does.
+            from orders import config as orders_config
+
+            self._saved_transport = orders_config.bank_transport
+            orders_config.bank_transport = trusting_transport(self.server.certificate)
         self.server.start()
 
     def stop(self) -> None:
         self.server.stop()
-        if self.server.certificate is not None:
-            if self._saved_cert_file is None:
-                os.environ.pop("SSL_CERT_FILE", None)
-            else:
-                os.environ["SSL_CERT_FILE"] = self._saved_cert_file
+        if self._saved_transport is not None:
+            from orders import config as orders_config
+
+            orders_config.bank_transport = self._saved_transport
+            self._saved_transport = None
 
     def describe(self) -> list[str]:
         lines = [

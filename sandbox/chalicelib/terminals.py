@@ -22,7 +22,8 @@
     }
 
 The file is named by ``SANDBOX_TERMINALS_FILE``, or its JSON text given in ``SANDBOX_TERMINALS`` (handy for
-``chalice deploy``: an environment variable of the stage), else ``chalicelib/terminals.json``.
+``chalice deploy``: an environment variable of the stage), else ``chalicelib/terminals.json`` (git-ignored),
+else, in a checkout, ``terminals.example.json``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from sealing import DEFAULT_CURRENCIES, MerchantKey, SealingError, SealVariant, Terminal
 
 DEFAULT_FILE = Path(__file__).with_name("terminals.json")
+EXAMPLE_FILE = Path(__file__).parent.parent / "terminals.example.json"  # in a checkout, not in a deployment
 
 
 class ConfigurationError(ValueError):
@@ -183,8 +185,12 @@ class BankConfig:
 
     @classmethod
     def from_environment(cls) -> BankConfig:
-        """``SANDBOX_TERMINALS`` (JSON text), else the file ``SANDBOX_TERMINALS_FILE``, else ``terminals.json``."""
+        """``SANDBOX_TERMINALS`` (JSON text), else the file ``SANDBOX_TERMINALS_FILE``, else
+        ``chalicelib/terminals.json``, else (``chalice local`` in a checkout) ``terminals.example.json``."""
         text = os.environ.get("SANDBOX_TERMINALS")
         if text:
             return cls.from_json(text)
-        return cls.from_file(os.environ.get("SANDBOX_TERMINALS_FILE") or DEFAULT_FILE)
+        named = os.environ.get("SANDBOX_TERMINALS_FILE")
+        if named:
+            return cls.from_file(named)
+        return cls.from_file(DEFAULT_FILE if DEFAULT_FILE.exists() or not EXAMPLE_FILE.exists() else EXAMPLE_FILE)

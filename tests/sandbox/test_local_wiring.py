@@ -71,17 +71,23 @@ def create(system: FullStack, **extra: Any) -> dict[str, Any]:
     return dict(json.loads(body))
 
 
-def checkout_and_pay(system: FullStack, order: dict[str, Any], number: str = "4111111111111111") -> str:
+def checkout_and_pay(
+    system: FullStack,
+    order: dict[str, Any],
+    number: str = "4111111111111111",
+    opener: urllib.request.OpenerDirector | None = None,
+) -> str:
     _, _, page = call(order["checkout_url"])
     form = Form()
     form.feed(page)
     assert form.action == f"{system.sandbox.test_url}/paiement.cgi"
-    status, _, page = call(form.action, urlencode(form.fields).encode(), "application/x-www-form-urlencoded")
+    body = urlencode(form.fields).encode()
+    status, _, page = call(form.action, body, "application/x-www-form-urlencoded", opener)
     assert status == 200, page
     session = re.search(r'name="session" value="([^"]+)"', page)
     assert session
     card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": "2031", "cvv": "123"}
-    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded")
+    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded", opener)
     assert status == 200, page
     return page
 

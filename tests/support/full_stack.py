@@ -35,9 +35,10 @@ class FullStack:
 
 
 @contextmanager
-def full_stack() -> Iterator[FullStack]:
+def full_stack(*, https: bool = False) -> Iterator[FullStack]:
     forget_clients()
-    config, services = with_sandbox_and_shop(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None))
+    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)
+    config, services = with_sandbox_and_shop(config, https=https)
     sandbox, shop = services
     assert isinstance(sandbox, SandboxBankService)
     assert isinstance(shop, ShopService)
