@@ -48,7 +48,7 @@ from ._formats import (
     parse_confirmation_date,
 )
 from ._key import MerchantKey
-from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_wire_amount
+from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
 from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body, order_context
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
 from ._terminal import Bank, Environment, SealVariant, Terminal
@@ -121,6 +121,7 @@ __all__ = [
     "parse_decimal",
     "parse_form",
     "parse_lines_answer",
+    "parse_request_amount",
     "parse_status_answer",
     "parse_wire_amount",
     "read_confirmation",

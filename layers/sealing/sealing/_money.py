@@ -15,6 +15,8 @@ _LIMIT = Decimal(10**12)  # the bank reads at most 12 digits before the dot
 # What the bank sends: digits, optionally a dot and one or two decimals, then the ISO-4217 code.
 # Never a comma, never a thousands separator (the seed's ``1.234,50EUR`` trap).
 _WIRE_AMOUNT = re.compile(r"(?P<number>[0-9]{1,12}(?:\.[0-9]{1,2})?)(?P<currency>[A-Z]{3})")
+# What a merchant must send (protocol.md 4): exactly two decimals and a dot, no leading zeros.
+_REQUEST_AMOUNT = re.compile(r"(?P<number>(?:0|[1-9][0-9]{0,11})\.[0-9]{2})(?P<currency>[A-Z]{3})")
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
 
 
@@ -84,6 +86,18 @@ def parse_wire_amount(text: str, field: str = "montant") -> Money:
     match = _WIRE_AMOUNT.fullmatch(text)
     if not match:
         raise FieldError(field, f"{text!r} is not an amount like 62.73EUR")
+    return Money(Decimal(match["number"]), match["currency"])
+
+
+def parse_request_amount(text: str, field: str = "montant") -> Money:
+    """A payment request's ``montant``, read as strictly as the bank reads it: ``62.73EUR`` only.
+
+    ``62.7EUR``, ``62EUR``, ``0062.73EUR`` and ``1.234,50EUR`` are errors (the bank would misread some).
+    Confirmations and back-office answers, which the bank writes, use ``parse_wire_amount``.
+    """
+    match = _REQUEST_AMOUNT.fullmatch(text)
+    if not match:
+        raise FieldError(field, f"{text!r} is not an amount like 62.73EUR (two decimals and a dot)")
     return Money(Decimal(match["number"]), match["currency"])
 
 

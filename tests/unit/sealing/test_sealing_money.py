@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import sealing
 from sealing import FieldError, Money, parse_decimal, parse_wire_amount
 
 
@@ -116,3 +117,16 @@ def test_arithmetic_keeps_the_currency() -> None:
         part - total  # a negative result is refused
     assert str(total) == "62.73 EUR"
     assert Money(Decimal("0"), "EUR").is_zero()
+
+
+@pytest.mark.parametrize("text", ["62.73EUR", "0.50EUR", "100000.00USD"])
+def test_request_amounts_are_read_exactly(text: str) -> None:
+    money = sealing.parse_request_amount(text)
+    assert money.wire() == text
+
+
+@pytest.mark.parametrize("text", ["62.7EUR", "62EUR", "0062.73EUR", "1.234,50EUR", "62,73EUR", "62.73eur", " 62.73EUR"])
+def test_request_amounts_must_have_two_decimals_and_a_dot(text: str) -> None:
+    with pytest.raises(sealing.FieldError) as error:
+        sealing.parse_request_amount(text, "montant")
+    assert error.value.field == "montant"
