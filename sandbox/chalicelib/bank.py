@@ -27,10 +27,12 @@ from .ledger import (
 from .payment import (
     ConfirmationFacts,
     Poster,
+    PostResult,
     RequestError,
     check_acknowledgement,
     confirmation_body,
     confirmation_fields,
+    failure,
     post_confirmation,
     read_request,
 )
@@ -163,8 +165,14 @@ class Bank:
                 client_ip=client_ip,
                 first_instalment=payment.first_instalment,
             )
-        # The confirmation travels outside the lock: the merchant's CGI2 may take its time.
-        answer = self.poster(terminal.cgi2_url, confirmation_body(confirmation_fields(terminal, facts)), self.timeout)
+        # The confirmation travels outside the lock: the merchant's CGI2 may take its time. Whatever happens to
+        # it is the merchant's problem, never the buyer's: a post that fails in any way is an alert, the payment
+        # stands and the buyer gets the receipt.
+        try:
+            body = confirmation_body(confirmation_fields(terminal, facts))
+            answer = self.poster(terminal.cgi2_url, body, self.timeout)
+        except Exception as exc:  # any failure of the post is a failed post
+            answer = PostResult(0, "", b"", failure(exc))
         problem = check_acknowledgement(answer)
         with self.ledger.lock:
             attempt.acknowledged = not problem

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import re
 import urllib.error
@@ -355,11 +356,19 @@ def post_confirmation(url: str, body: bytes, timeout: float) -> PostResult:
     )
     try:
         with _OPENER.open(request, timeout=timeout) as answer:
-            return PostResult(answer.status, answer.headers.get("Content-Type", ""), answer.read(4096))
+            body = answer.read(4096)
+            if answer.length:  # cut short, or far longer than an acknowledgement: not one
+                raise http.client.IncompleteRead(body, answer.length)
+            return PostResult(answer.status, answer.headers.get("Content-Type", ""), body)
     except urllib.error.HTTPError as error:
         return PostResult(error.code, error.headers.get("Content-Type", ""), error.read(4096))
-    except (OSError, ValueError) as exc:
-        return PostResult(0, "", b"", f"{type(exc).__name__}: {exc}")
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # no HTTP answer: refused, cut, not HTTP
+        return PostResult(0, "", b"", failure(exc))
+
+
+def failure(exc: BaseException) -> str:
+    """What went wrong with a post, for the alert."""
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def confirmation_body(fields: list[tuple[str, str]]) -> bytes:

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from chalicelib.ledger import Status
-from chalicelib.payment import post_confirmation
+from chalicelib.payment import PostResult, post_confirmation
 from sealing import (
     Instalment,
     Money,
@@ -186,10 +191,99 @@ def test_a_bad_acknowledgement_is_an_alert_and_the_payment_stands(sandbox: Sandb
 
 
 def test_an_unreachable_cgi2_is_an_alert(sandbox: Sandbox) -> None:
-    sandbox.bank.poster = lambda url, body, timeout: post_confirmation("http://127.0.0.1:9/confirmation", body, 2)
+    with socket.socket() as probe:  # a port nothing listens on: bound, then closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/confirmation"
+    sandbox.bank.poster = lambda _url, body, timeout: post_confirmation(url, body, 2)
     pay(sandbox, "DOWN1")
     [alert] = sandbox.bank.ledger.alerts
     assert "pas de réponse" in alert.detail
+
+
+@contextmanager
+def raw_cgi2(answer: bytes) -> Iterator[str]:
+    """A CGI2 that reads the request and answers ``answer``, whatever it is, then hangs up: its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(5)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = re.search(rb"(?i)content-length: *([0-9]+)", head)
+                while length and len(body) < int(length.group(1)):  # all of it: no reset for unread bytes
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    body += chunk
+                connection.sendall(answer)
+                connection.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/confirmation"
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+NOT_HTTP = [
+    (b"HELLO THERE\r\n", "BadStatusLine"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nversion=2\n", "IncompleteRead"),
+    (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "IncompleteRead"),
+]
+
+
+@pytest.mark.parametrize(("answer", "error"), NOT_HTTP)
+def test_a_cgi2_answer_that_is_not_http_is_no_answer(answer: bytes, error: str) -> None:
+    with raw_cgi2(answer) as url:
+        result = post_confirmation(url, b"TPE=0900157", 5)
+    assert result.status == 0
+    assert error in result.error
+
+
+@pytest.mark.parametrize(("answer", "error"), NOT_HTTP)
+def test_a_cgi2_that_does_not_speak_http_is_an_alert_and_the_buyer_gets_the_receipt(
+    sandbox: Sandbox, answer: bytes, error: str
+) -> None:
+    with raw_cgi2(answer) as url:
+        sandbox.bank.poster = lambda _url, body, timeout: post_confirmation(url, body, 5)
+        page = pay(sandbox, "NOTHTTP1")
+    assert "Votre carte bancaire a été acceptée" in page
+    payment = sandbox.bank.ledger.get("0900157", "NOTHTTP1")
+    assert payment is not None
+    assert payment.status is Status.PAID
+    assert payment.attempts[-1].acknowledged is False
+    [alert] = sandbox.bank.ledger.alerts
+    assert "pas de réponse" in alert.detail
+    assert error in alert.detail
+
+
+def test_any_failure_of_the_post_is_an_alert_and_the_payment_stands(sandbox: Sandbox) -> None:
+    def broken(url: str, body: bytes, timeout: float) -> PostResult:
+        raise RuntimeError("the poster broke")
+
+    sandbox.bank.poster = broken
+    page = pay(sandbox, "BROKEN1")
+    assert "Votre carte bancaire a été acceptée" in page
+    payment = sandbox.bank.ledger.get("0900157", "BROKEN1")
+    assert payment is not None
+    assert payment.status is Status.PAID
+    assert payment.attempts[-1].acknowledged is False
+    [alert] = sandbox.bank.ledger.alerts
+    assert "RuntimeError: the poster broke" in alert.detail
 
 
 def test_cancel_returns_to_the_merchant_and_the_order_can_be_paid_later(sandbox: Sandbox) -> None:
