@@ -26,7 +26,12 @@ def remaining(order: Order) -> Decimal:
 
 
 def refundable(order: Order) -> Decimal:
-    if order.status in (OrderStatus.PAID, OrderStatus.CAPTURED, OrderStatus.PARTIALLY_REFUNDED):
+    if order.status in (
+        OrderStatus.PAID,
+        OrderStatus.CAPTURED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.PARTIALLY_CAPTURED,
+    ):
         return order.captured - order.refunded
     return ZERO
 
@@ -43,10 +48,14 @@ def _amount(order: Order, requested: Decimal | None, available: Decimal, what: s
     return amount
 
 
-def _enter(order: Order, event: Event) -> OrderStatus:
+def _enter(order: Order, event: Event, captured: Decimal | None = None, refunded: Decimal | None = None) -> OrderStatus:
     enters = next_status(order.status, event)
     if enters is None:
         raise TransitionNotAllowedError(order.reference, order.status.value, event.value)
+    captured = order.captured if captured is None else captured
+    refunded = order.refunded if refunded is None else refunded
+    if enters is OrderStatus.CAPTURED and refunded > 0:  # refunds made while it was partially captured
+        return OrderStatus.REFUNDED if refunded >= captured else OrderStatus.PARTIALLY_REFUNDED
     return enters
 
 
@@ -69,7 +78,7 @@ def plan_capture(order: Order, requested: Decimal | None = None) -> Plan:
         event.value,
         Money(amount, order.currency),
         order.status,
-        _enter(order, event),
+        _enter(order, event, captured=order.captured + amount),
         order.captured + amount,
         order.refunded,
         order.cancelled,

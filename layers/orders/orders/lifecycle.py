@@ -43,6 +43,9 @@ TRANSITIONS: dict[tuple[OrderStatus, Event], OrderStatus] = {
     (S.PARTIALLY_CAPTURED, E.CAPTURE_PARTIAL): S.PARTIALLY_CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CAPTURE_FULL): S.CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CANCEL): S.CAPTURED,  # what was captured stays captured; the rest is cancelled
+    # What was captured can be refunded while the rest is still authorised (seed 1.5: refund a paid part).
+    (S.PARTIALLY_CAPTURED, E.REFUND_PARTIAL): S.PARTIALLY_CAPTURED,
+    (S.PARTIALLY_CAPTURED, E.REFUND_FULL): S.PARTIALLY_CAPTURED,
     (S.PAID, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
     (S.PAID, E.REFUND_FULL): S.REFUNDED,
     (S.CAPTURED, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
@@ -54,7 +57,11 @@ del S, E
 
 
 def next_status(status: OrderStatus, event: Event) -> OrderStatus | None:
-    """The state after ``event``, or ``None`` when the table does not allow it."""
+    """The state after ``event``, or ``None`` when the table does not allow it.
+
+    One refinement lives in the bookkeeping: an order that reaches ``captured`` after part of it was already
+    refunded (refunds while partially captured) enters ``partially_refunded`` or ``refunded`` instead.
+    """
     return TRANSITIONS.get((status, event))
 
 

@@ -58,6 +58,20 @@ def test_partial_captures_then_cancel_the_rest() -> None:
     assert refundable(current) == Decimal("10.00")
 
 
+def test_refunds_while_partially_captured_then_the_rest_is_settled() -> None:
+    current = order(OrderStatus.CARD_REGISTERED, PaymentMode.DEFERRED_AUTHORIZATION)
+    current = apply(current, plan_capture(current, Decimal("10.00")))
+    refund = plan_refund(current, Decimal("4.00"))
+    assert (refund.enters, refund.refunded) == (OrderStatus.PARTIALLY_CAPTURED, Decimal("4.00"))
+    current = apply(current, refund)
+    assert remaining(current) == Decimal("52.73")  # the rest is still authorised
+    assert plan_cancel(current).enters is OrderStatus.PARTIALLY_REFUNDED
+    assert plan_capture(current).enters is OrderStatus.PARTIALLY_REFUNDED
+    current = apply(current, plan_refund(current))  # everything captured so far refunded
+    assert plan_cancel(current).enters is OrderStatus.REFUNDED
+    assert plan_capture(current).enters is OrderStatus.PARTIALLY_REFUNDED
+
+
 def test_capture_everything_that_remains_by_default() -> None:
     current = order(OrderStatus.AUTHORIZED, PaymentMode.DEFERRED)
     plan = plan_capture(current)
