@@ -376,11 +376,15 @@ def confirmation_body(fields: list[tuple[str, str]]) -> bytes:
 
 
 def check_acknowledgement(result: PostResult) -> str:
-    """ "" when the merchant acknowledged properly (``version=2`` and ``cdr=0``), else what was wrong."""
+    """ "" when the merchant acknowledged properly (``text/plain``, ``version=2`` and ``cdr=0``), else what was
+    wrong."""
     if result.status == 0:
         return f"pas de réponse du serveur commerçant ({result.error})"
     if result.status != 200:
         return f"le serveur commerçant a répondu HTTP {result.status}"
+    media_type = result.content_type.split(";", 1)[0].strip().lower()
+    if media_type != "text/plain":
+        return f"accusé de réception en {media_type or 'type inconnu'!r}, text/plain attendu"
     text = result.body.decode("latin-1").replace("\r\n", "\n").strip()
     pairs = dict(line.split("=", 1) for line in text.split("\n") if "=" in line)
     if pairs.get("version") != "2" or pairs.get("cdr") not in ("0", "1"):

@@ -70,7 +70,7 @@ class Merchant:
     """A stand-in CGI2: checks the seal like the real one and answers the acknowledgement, or misbehaves."""
 
     url: str = ""
-    mode: str = "ok"  # ok | cdr1 | garbage | error500 | redirect
+    mode: str = "ok"  # ok | cdr1 | html | garbage | error500 | redirect
     received: list[list[tuple[str, str]]] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)
 
@@ -86,8 +86,10 @@ class Merchant:
             ack = b"version=2\ncdr=1\n"
         if self.mode == "cdr1":
             ack = b"version=2\ncdr=1\n"
+        if self.mode == "html":  # the right words, the wrong type
+            return 200, {"Content-Type": "text/html"}, ack
         if self.mode == "garbage":
-            return 200, {"Content-Type": "text/html"}, b"<html>merci</html>"
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"merci\n"
         if self.mode == "error500":
             return 500, {"Content-Type": "text/plain"}, b"oops"
         if self.mode == "redirect":

@@ -172,7 +172,8 @@ def test_card_details_are_checked_before_any_authorisation(
     ("mode", "problem"),
     [
         ("cdr1", "cdr=1"),
-        ("garbage", "accusé de réception invalide"),
+        ("garbage", "accusé de réception invalide: 'merci'"),
+        ("html", "accusé de réception en 'text/html', text/plain attendu"),
         ("error500", "HTTP 500"),
         ("redirect", "HTTP 302"),
     ],
