@@ -23,12 +23,22 @@ from .bank import Bank
 from .web import create_app
 
 
-class _QuietHandler(ChaliceRequestHandler):
+class _Handler(ChaliceRequestHandler):
+    """Chalice's handler, with the event's ``requestContext.identity.sourceIp`` the connection's real peer, as
+    API Gateway sets it (chalice's own handler writes 127.0.0.1 for everyone)."""
+
+    def setup(self) -> None:
+        # One gateway (and event converter) per connection: this sets this connection's address only.
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = str(self.client_address[0])
+        super().setup()
+
+
+class _QuietHandler(_Handler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-class _LoggingHandler(ChaliceRequestHandler):
+class _LoggingHandler(_Handler):
     def log_message(self, format: str, *args: Any) -> None:
         print(f"sandbox: {self.address_string()} {format % args}", file=sys.stderr, flush=True)
 

@@ -65,9 +65,10 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         return request
 
     def client_ip() -> str:
-        request = current()
-        forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-        return forwarded or str((request.context.get("identity") or {}).get("sourceIp") or "127.0.0.1")
+        """The caller's address as the gateway saw the connection (API Gateway's ``sourceIp``; the dev server
+        puts the socket's peer there). Never ``X-Forwarded-For``: anyone can write that header, and the
+        back-office allow-list (-30) and the confirmation's ``ipclient`` rest on this address."""
+        return str((current().context.get("identity") or {}).get("sourceIp") or "")
 
     def raw_body() -> bytes:
         body = current().raw_body

@@ -4,6 +4,7 @@ own client (``orders.bank.BankClient``)."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import threading
 import urllib.error
@@ -14,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from chalicelib.bank import Bank
 from chalicelib.devserver import SandboxServer
 from chalicelib.terminals import BankConfig
-from orders.bank import BankClient
+from orders.bank import BankClient, Transport, urllib_transport
 from orders.terminals import TerminalConfig
 from sealing import (
     MerchantKey,
@@ -51,6 +52,7 @@ TERMINALS: dict[str, dict[str, Any]] = {
     "0900163": {"mode": "immediate", "refunds": "full_only"},
     "0900164": {"mode": "immediate", "refunds": "none"},
     "0900165": {"mode": "immediate", "backoffice_ips": ["192.0.2.7"]},
+    "0900166": {"mode": "immediate", "backoffice_ips": ["127.0.0.2"]},  # a loopback address tests can call from
 }
 
 
@@ -167,8 +169,10 @@ class Sandbox:
             backoffice_base_url=self.url,
         )
 
-    def client(self, tpe: str = "0900157") -> BankClient:
-        return BankClient(TerminalConfig(self.terminal(tpe)), timeout=5, status_attempts=1, sleep=lambda _: None)
+    def client(self, tpe: str = "0900157", transport: Transport = urllib_transport) -> BankClient:
+        return BankClient(
+            TerminalConfig(self.terminal(tpe)), transport, timeout=5, status_attempts=1, sleep=lambda _: None
+        )
 
     def request_fields(
         self, reference: str, amount: str = "62.73", tpe: str = "0900157", language: str = "FR", **kw: Any
@@ -216,6 +220,31 @@ def post(url: str, fields: list[tuple[str, str]] | Mapping[str, str] | bytes) ->
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def from_address(source: str, headers: Mapping[str, str] | None = None) -> Transport:
+    """A back-office transport whose connections leave from ``source`` (127.0.0.2: loopback, but not
+    127.0.0.1), sending ``headers`` too."""
+
+    def transport(url: str, body: bytes, timeout: float) -> bytes:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(
+            parts.hostname or "", parts.port, timeout=timeout, source_address=(source, 0)
+        )
+        try:
+            connection.request(
+                "POST", parts.path, body, {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+            )
+            return connection.getresponse().read()
+        finally:
+            connection.close()
+
+    return transport
+
+
+def post_from(source: str, url: str, fields: Mapping[str, str], headers: Mapping[str, str] | None = None) -> str:
+    """POST a form from ``source``: the page."""
+    return from_address(source, headers)(url, urlencode(fields).encode(), 10).decode()
 
 
 def get(url: str) -> Answer:

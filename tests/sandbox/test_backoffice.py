@@ -23,7 +23,7 @@ from sealing import (
     status_request,
 )
 
-from .conftest import START, Sandbox, card, pay, post, resealed, session_of
+from .conftest import START, Sandbox, card, from_address, pay, post, resealed, session_of
 
 TOTAL = Money(Decimal("62.73"), "EUR")
 DAY = date(2026, 11, 26)
@@ -152,6 +152,26 @@ def test_a_refund_above_what_was_captured_is_refused(sandbox: Sandbox) -> None:
 def test_refund_contracts(sandbox: Sandbox, tpe: str, amount: str, code: int) -> None:
     numauto = paid(sandbox, "CONTRACT1", tpe)
     assert refused(lambda: refund(sandbox.client(tpe), "CONTRACT1", amount, "62.73", numauto)).code == code
+
+
+@pytest.mark.parametrize("forwarded", ["192.0.2.7", "192.0.2.7, 127.0.0.1"])
+def test_x_forwarded_for_does_not_get_past_the_ip_allow_list(sandbox: Sandbox, forwarded: str) -> None:
+    numauto = paid(sandbox, "XFF1", "0900165")  # allows 192.0.2.7 only
+    client = sandbox.client("0900165", from_address("127.0.0.1", {"X-Forwarded-For": forwarded}))
+    assert refused(lambda: refund(client, "XFF1", "10.00", "62.73", numauto)).code == -30
+    payment = sandbox.bank.ledger.get("0900165", "XFF1")
+    assert payment is not None
+    assert payment.refunds == []
+
+
+def test_the_allowed_address_gets_through(sandbox: Sandbox) -> None:
+    numauto = paid(sandbox, "IPOK1", "0900166")  # allows 127.0.0.2 only
+    spoofed = sandbox.client("0900166", from_address("127.0.0.1", {"X-Forwarded-For": "127.0.0.2"}))
+    assert refused(lambda: refund(spoofed, "IPOK1", "10.00", "62.73", numauto)).code == -30
+    assert refused(lambda: refund(sandbox.client("0900166"), "IPOK1", "10.00", "62.73", numauto)).code == -30
+    allowed = sandbox.client("0900166", from_address("127.0.0.2"))
+    assert refund(allowed, "IPOK1", "10.00", "62.73", numauto).label == "recredit effectue"
+    assert status(allowed, "IPOK1").refunded == eur("10.00")
 
 
 def test_refund_checks_the_order(sandbox: Sandbox) -> None:

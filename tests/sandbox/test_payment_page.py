@@ -27,7 +27,7 @@ from sealing import (
     verify_confirmation,
 )
 
-from .conftest import KEY, START, Sandbox, card, get, pay, post, resealed, session_of
+from .conftest import KEY, START, Sandbox, card, get, pay, post, post_from, resealed, session_of
 
 DSP2_FIELDS = {
     "TPE", "date", "montant", "reference", "texte-libre", "code-retour", "cvx", "vld", "brand", "status3ds",
@@ -120,6 +120,15 @@ def test_a_refused_card_then_an_accepted_one(sandbox: Sandbox) -> None:
     payment = sandbox.bank.ledger.get("0900157", "RETRY1")
     assert payment is not None
     assert [a.return_code for a in payment.attempts] == ["Annulation", "payetest"]
+
+
+def test_ipclient_is_the_buyers_real_address_never_x_forwarded_for(sandbox: Sandbox) -> None:
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("IP1"))
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    page = post_from("127.0.0.1", f"{sandbox.url}/paiement.cgi", card(session_of(page), "4000000000000002"), spoofed)
+    assert sandbox.merchant.last()["ipclient"] == "127.0.0.1"
+    post_from("127.0.0.2", f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"), spoofed)
+    assert sandbox.merchant.last()["ipclient"] == "127.0.0.2"
 
 
 def test_a_card_in_opposition_is_refused_interdit(sandbox: Sandbox) -> None:
