@@ -289,7 +289,9 @@ def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetim
         raise Refusal(-48, "recredit refuse: montant nul")
     if amount > payment.refundable:
         raise Refusal(-48, f"recredit refuse: {amount} depasse le montant possible {payment.refundable}")
-    full = amount == payment.refundable
+    # A full refund gives back everything captured in one go; the last part of a refund made in parts is not one
+    # (or a partial_only contract could never refund it, and a full_only one would refund in parts).
+    full = not payment.refunds and amount == payment.captured
     if policy is RefundPolicy.NONE:
         raise Refusal(-48, "recredit non autorise pour ce TPE")
     if policy is RefundPolicy.FULL_ONLY and not full:

@@ -154,6 +154,23 @@ def test_refund_contracts(sandbox: Sandbox, tpe: str, amount: str, code: int) ->
     assert refused(lambda: refund(sandbox.client(tpe), "CONTRACT1", amount, "62.73", numauto)).code == code
 
 
+def test_partial_refunds_only_can_refund_the_last_part(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900162")
+    numauto = paid(sandbox, "PARTREF1", "0900162")
+    assert refund(client, "PARTREF1", "20.00", "62.73", numauto).label == "recredit effectue"
+    assert refund(client, "PARTREF1", "42.73", "42.73", numauto).label == "recredit effectue"  # what is left
+    assert status(client, "PARTREF1").refunded == TOTAL
+    assert raw_refund(sandbox, "0900162", "PARTREF1", "1.00", "0.00", numauto) == -46
+
+
+def test_full_refunds_only_refunds_everything_once(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900163")
+    numauto = paid(sandbox, "FULLREF1", "0900163")
+    assert refused(lambda: refund(client, "FULLREF1", "20.00", "62.73", numauto)).code == -48
+    assert refund(client, "FULLREF1", "62.73", "62.73", numauto).label == "recredit effectue"
+    assert status(client, "FULLREF1").refunded == TOTAL
+
+
 @pytest.mark.parametrize("forwarded", ["192.0.2.7", "192.0.2.7, 127.0.0.1"])
 def test_x_forwarded_for_does_not_get_past_the_ip_allow_list(sandbox: Sandbox, forwarded: str) -> None:
     numauto = paid(sandbox, "XFF1", "0900165")  # allows 192.0.2.7 only
