@@ -37,7 +37,7 @@ from sealing import (
     check_email,
     check_reference,
     parse_form,
-    parse_wire_amount,
+    parse_request_amount,
     seal,
     verify_confirmation,
 )
@@ -124,9 +124,10 @@ def _amount(text: str, name: str, currencies: tuple[str, ...]) -> Money:
     if "," in text:
         raise RequestError(name, f"{text[:30]!r}: la virgule n'est pas un séparateur décimal (62.73EUR)")
     try:
-        money = parse_wire_amount(text, name)
+        money = parse_request_amount(text, name)  # protocol.md 4: exactly two decimals and a dot
     except FieldError:
-        raise RequestError(name, f"{text[:30]!r} n'est pas un montant comme 62.73EUR / not an amount") from None
+        message = f"{text[:30]!r} n'est pas un montant comme 62.73EUR (deux décimales et un point)"
+        raise RequestError(name, f"{message} / not an amount like 62.73EUR") from None
     if money.amount <= 0:
         raise RequestError(name, "le montant doit être positif / must be greater than zero")
     if money.currency not in currencies:

@@ -384,6 +384,11 @@ BAD_REQUESTS: list[tuple[str, Any]] = [
     ("montant", lambda f: _set(f, "montant", "0.00EUR")),
     ("montant", lambda f: _set(f, "montant", "62.73")),
     ("montant", lambda f: _set(f, "montant", "62.73JPY")),
+    ("montant", lambda f: _set(f, "montant", "62.7EUR")),  # protocol.md 4: exactly two decimals and a dot
+    ("montant", lambda f: _set(f, "montant", "62EUR")),
+    ("montant", lambda f: _set(f, "montant", "0062.73EUR")),
+    ("montant", lambda f: _set(f, "montant", "62.730EUR")),
+    ("montant", lambda f: _set(f, "montant", "62.73eur")),
     ("reference", lambda f: _set(f, "reference", "ABCDEFGHIJKLM")),
     ("reference", lambda f: _set(f, "reference", "REF-1")),
     ("texte-libre", lambda f: _set(f, "texte-libre", "x" * 3201)),
@@ -404,6 +409,9 @@ BAD_REQUESTS: list[tuple[str, Any]] = [
     ("options", lambda f: _set(f, "options", "aliascb")),
     ("nbrech", lambda f: _set(f, "nbrech", "5")),
     ("dateech1", lambda f: _set(f, "dateech1", "01/01/2030")),
+    ("montantech1", lambda f: _set(_set(f, "montantech1", "31.3EUR"), "montantech2", "31.43EUR")),
+    ("montantech2", lambda f: _set(_set(f, "montantech1", "31.73EUR"), "montantech2", "31EUR")),
+    ("montantech1", lambda f: _set(f, "montantech1", "031.37EUR")),
     ("formulaire", lambda f: b"\xff=="),
 ]
 
@@ -411,9 +419,10 @@ BAD_REQUESTS: list[tuple[str, Any]] = [
 @pytest.mark.parametrize(("field", "spoil"), BAD_REQUESTS)
 def test_a_bad_request_gets_the_error_page_and_nothing_is_recorded(sandbox: Sandbox, field: str, spoil: Any) -> None:
     fields = sandbox.request_fields("BAD1")
-    if field in ("dateech1",):
+    if field in ("dateech1", "montantech1", "montantech2"):
         fields = _set(_set(fields, "nbrech", "2"), "montantech1", "31.37EUR")
         fields = _set(_set(fields, "dateech2", "01/02/2030"), "montantech2", "31.36EUR")
+        fields = _set(fields, "dateech1", START.strftime("%d/%m/%Y"))
     spoiled = spoil(fields)
     status, headers, page = post(f"{sandbox.url}/paiement.cgi", spoiled)
     assert status == 400, page
