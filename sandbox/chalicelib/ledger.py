@@ -192,10 +192,14 @@ class Ledger:
         self._sessions[payment.session] = (payment.tpe, payment.reference)
 
     def of_terminal(self, tpe: str) -> list[Payment]:
-        return [p for (t, _), p in self._payments.items() if t == tpe]
+        # Under the lock: chalice's dev server is threaded, and a payment opened meanwhile would change the
+        # dict's size during the iteration (RuntimeError, a 500 on the dashboard).
+        with self.lock:
+            return [p for (t, _), p in self._payments.items() if t == tpe]
 
     def __iter__(self) -> Iterator[Payment]:
-        return iter(list(self._payments.values()))
+        with self.lock:
+            return iter(list(self._payments.values()))
 
     def alert(self, payment: Payment, at: datetime, detail: str) -> None:
         payment.acknowledgement_failed = True
