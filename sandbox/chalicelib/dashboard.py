@@ -50,6 +50,12 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{amount:.2f} {currency}" if amount % 1 else f"{amount:.0f} {currency}"
 
 
+def _same(expected: str, given: str) -> bool:
+    """A constant-time comparison of a secret with what the browser sent, whatever characters it sent
+    (``hmac.compare_digest`` raises on ``str`` with non-ASCII characters: compare bytes)."""
+    return hmac.compare_digest(expected.encode("utf-8", "replace"), given.encode("utf-8", "replace"))
+
+
 def _day_text(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
@@ -62,7 +68,7 @@ class Dashboard:
     # -- session ------------------------------------------------------------------------------------------
 
     def _sign(self, text: str) -> str:
-        return hmac.new(self.bank.session_secret, text.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.bank.session_secret, text.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
     def cookie_for(self, tpe: str) -> str:
         expires = int(time.time()) + SESSION_SECONDS
@@ -82,7 +88,7 @@ class Dashboard:
                 continue
             tpe, _, rest = value.partition(".")
             expires, _, signature = rest.partition(".")
-            if not hmac.compare_digest(self._sign(f"{tpe}.{expires}"), signature):
+            if not _same(self._sign(f"{tpe}.{expires}"), signature):
                 return None
             if not expires.isdigit() or int(expires) < time.time():
                 return None
@@ -99,7 +105,7 @@ class Dashboard:
 
     def checked_form(self, terminal: BankTerminal) -> dict[str, str] | None:
         form = self.form()
-        return form if hmac.compare_digest(form.get("jeton", ""), self.token(terminal)) else None
+        return form if _same(self.token(terminal), form.get("jeton", "")) else None
 
     # -- rendering ----------------------------------------------------------------------------------------
 

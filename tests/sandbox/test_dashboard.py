@@ -82,6 +82,42 @@ def test_a_forged_session_is_refused(sandbox: Sandbox, browser: Browser) -> None
         assert 'id="login-password"' in answer.read().decode()
 
 
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "gestion=0900157.9999999999.\u00e9\u00e9",  # a non-ASCII signature
+        "gestion=0900157.\u00e9.00",
+        "gestion=\u00e9\u00e9\u00e9.9999999999.00",
+    ],
+)
+def test_a_session_cookie_with_other_characters_is_refused_not_an_error(browser: Browser, cookie: str) -> None:
+    forged = urllib.request.Request(f"{browser.base}/test/gestion/", headers={"Cookie": cookie})  # noqa: S310
+    with urllib.request.urlopen(forged, timeout=10) as answer:  # noqa: S310 - 127.0.0.1 only
+        assert answer.status == 200
+        assert 'id="login-password"' in answer.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("tpe", "path", "form"),
+    [
+        ("0900158", "/test/gestion/differes", {"action-NONASCII1": "valider"}),
+        ("0900159", "/test/gestion/partiels", {"action-NONASCII1": "vt"}),
+        ("0900157", "/test/gestion/commande/NONASCII1/recredit", {"montant": "1.00"}),
+    ],
+)
+def test_a_csrf_token_with_other_characters_is_refused_not_an_error(
+    sandbox: Sandbox, browser: Browser, tpe: str, path: str, form: dict[str, str]
+) -> None:
+    pay(sandbox, "NONASCII1", tpe=tpe)
+    browser.login(tpe)
+    status, _, page = browser.open(path, {"jeton": "j\u00e9ton\u2603", **form})
+    assert status == 200
+    assert "Formulaire expiré" in page
+    payment = sandbox.bank.ledger.get(tpe, "NONASCII1")
+    assert payment is not None
+    assert (payment.captured, payment.refunded) == ((Decimal("62.73"), 0) if tpe == "0900157" else (0, 0))
+
+
 def test_summary_histories_and_the_daily_xml(sandbox: Sandbox, browser: Browser) -> None:
     pay(sandbox, "DASH1")
     pay(sandbox, "DASH2", amount="10.00")
