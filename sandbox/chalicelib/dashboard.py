@@ -28,6 +28,7 @@ from chalice.app import Request
 from . import ledger, pages
 from .bank import Bank
 from .ledger import Payment, Refusal, Status
+from .mount import mount_prefix
 from .terminals import BankTerminal, EndPolicy
 
 BASE = "/test/gestion"
@@ -73,12 +74,17 @@ class Dashboard:
     def cookie_for(self, tpe: str) -> str:
         expires = int(time.time()) + SESSION_SECONDS
         value = f"{tpe}.{expires}"
-        return f"{COOKIE}={value}.{self._sign(value)}; Path={BASE}; HttpOnly; SameSite=Strict"
+        return f"{COOKIE}={value}.{self._sign(value)}; Path={self.base}; HttpOnly; SameSite=Strict"
 
     def request(self) -> Request:
         request = self.app.current_request
         assert request is not None
         return request
+
+    @property
+    def base(self) -> str:
+        """The dashboard's path as the browser sees it (``/api/test/gestion`` behind the stage ``api``)."""
+        return mount_prefix(self.request()) + BASE
 
     def terminal(self) -> BankTerminal | None:
         """The logged-in terminal, from a signed, unexpired cookie."""
@@ -110,13 +116,14 @@ class Dashboard:
     # -- rendering ----------------------------------------------------------------------------------------
 
     def page(self, terminal: BankTerminal, title: str, body: str, status: int = 200) -> Response:
+        base = self.base
         nav = (
-            f'<nav><a href="{BASE}/">Tableau de bord</a><a href="{BASE}/paiements?par=commande">Paiements</a>'
-            f'<a href="{BASE}/paiements?par=recouvrement">Recouvrements</a><a href="{BASE}/recredits">Re-crédits</a>'
-            f'<a href="{BASE}/differes">Différés</a><a href="{BASE}/partiels">Partiels</a></nav>'
+            f'<nav><a href="{base}/">Tableau de bord</a><a href="{base}/paiements?par=commande">Paiements</a>'
+            f'<a href="{base}/paiements?par=recouvrement">Recouvrements</a><a href="{base}/recredits">Re-crédits</a>'
+            f'<a href="{base}/differes">Différés</a><a href="{base}/partiels">Partiels</a></nav>'
         )
         logout = (
-            f'<form method="post" action="{BASE}/deconnexion"><input type="hidden" name="jeton" '
+            f'<form method="post" action="{base}/deconnexion"><input type="hidden" name="jeton" '
             f'value="{self.token(terminal)}"><button type="submit" id="logout">Se déconnecter</button></form>'
         )
         aside = (
@@ -135,10 +142,9 @@ class Dashboard:
 
     def reference_link(self, payment: Payment) -> str:
         css = ' class="alert"' if payment.acknowledgement_failed else ""
-        return (
-            f'<a{css} href="{BASE}/commande/{quote(payment.reference)}" data-reference="{escape(payment.reference)}">'
-            f"{escape(payment.reference)}</a>"
-        )
+        reference = escape(payment.reference)
+        href = f"{self.base}/commande/{quote(payment.reference)}"
+        return f'<a{css} href="{href}" data-reference="{reference}">{reference}</a>'
 
     def payments(self, terminal: BankTerminal) -> list[Payment]:
         return sorted(self.bank.ledger.of_terminal(terminal.tpe), key=lambda p: p.ordered_at, reverse=True)
@@ -170,11 +176,11 @@ def query(request: Request) -> dict[str, str]:
     return dict(request.query_params or {})
 
 
-def login_page(message: str = "", status: int = 200) -> Response:
+def login_page(base: str, message: str = "", status: int = 200) -> Response:
     notice = f'<div class="error" id="message">{escape(message)}</div>' if message else ""
     body = (
         f"<h1>Gestionnaire commerçant</h1>{notice}"
-        f'<form method="post" action="{BASE}/connexion">'
+        f'<form method="post" action="{base}/connexion">'
         '<label for="login-tpe">Numéro de TPE</label><input type="text" id="login-tpe" name="tpe" required>'
         '<label for="login-password">Mot de passe</label>'
         '<input type="password" id="login-password" name="password" required>'
@@ -192,8 +198,8 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             terminal = board.terminal()
             if terminal is None:
                 if board.request().method == "GET":
-                    return login_page()
-                return login_page("Votre session a expiré : reconnectez-vous.", 401)
+                    return login_page(board.base)
+                return login_page(board.base, "Votre session a expiré : reconnectez-vous.", 401)
             return view(terminal, *args, **kwargs)
 
         run.__name__ = view.__name__
@@ -209,17 +215,16 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             or not terminal.dashboard_password
             or not hmac.compare_digest(terminal.dashboard_password.encode(), password.encode())
         ):
-            return login_page("TPE ou mot de passe incorrect.", 401)
-        return Response(
-            body="", status_code=303, headers={"Location": f"{BASE}/", "Set-Cookie": board.cookie_for(terminal.tpe)}
-        )
+            return login_page(board.base, "TPE ou mot de passe incorrect.", 401)
+        cookie = board.cookie_for(terminal.tpe)
+        return Response(body="", status_code=303, headers={"Location": f"{board.base}/", "Set-Cookie": cookie})
 
     @app.route(f"{BASE}/deconnexion", methods=["POST"], content_types=FORM)
     def logout() -> Response:
         return Response(
             body="",
             status_code=303,
-            headers={"Location": f"{BASE}/", "Set-Cookie": f"{COOKIE}=; Path={BASE}; Max-Age=0"},
+            headers={"Location": f"{board.base}/", "Set-Cookie": f"{COOKIE}=; Path={board.base}; Max-Age=0"},
         )
 
     @app.route(BASE, methods=["GET"])
@@ -238,7 +243,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         alerts = [a for a in bank.ledger.alerts if a.tpe == terminal.tpe]
         alert_rows = "".join(
             f'<tr><td>{board.local(terminal, a.at):%d/%m/%Y %H:%M:%S}</td><td class="alert">'
-            f'<a href="{BASE}/commande/{quote(a.reference)}">{escape(a.reference)}</a></td>'
+            f'<a href="{board.base}/commande/{quote(a.reference)}">{escape(a.reference)}</a></td>'
             f"<td>{escape(a.detail)}</td></tr>"
             for a in reversed(alerts)
         )
@@ -250,18 +255,19 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             else '<p id="alerts-none">Aucune alerte : votre serveur a acquitté toutes les confirmations.</p>'
         )
         search = (
-            f'<form method="get" action="{BASE}/recherche"><label for="search">Saisir une référence :</label>'
+            f'<form method="get" action="{board.base}/recherche"><label for="search">Saisir une référence :</label>'
             '<input type="text" id="search" name="reference"> <button type="submit" id="search-go">Recherche</button>'
             "</form>"
         )
+        base = board.base
         body = (
             f"{summary}<h2>Historique des paiements effectués</h2><ul>"
-            f'<li><a href="{BASE}/paiements?par=commande">Présentation par date de commande</a></li>'
-            f'<li><a href="{BASE}/paiements?par=recouvrement">Présentation par date de mise en recouvrement</a></li>'
-            f'</ul><h2>Historique des re-crédits effectués</h2><ul><li><a href="{BASE}/recredits">'
+            f'<li><a href="{base}/paiements?par=commande">Présentation par date de commande</a></li>'
+            f'<li><a href="{base}/paiements?par=recouvrement">Présentation par date de mise en recouvrement</a></li>'
+            f'</ul><h2>Historique des re-crédits effectués</h2><ul><li><a href="{base}/recredits">'
             "Présentation par date de re-crédit</a></li></ul><h2>Paiements en attente</h2><ul>"
-            f'<li><a href="{BASE}/differes">Liste des paiements différés en attente de traitement</a></li>'
-            f'<li><a href="{BASE}/partiels">Liste des paiements partiels en attente de traitement</a></li></ul>'
+            f'<li><a href="{base}/differes">Liste des paiements différés en attente de traitement</a></li>'
+            f'<li><a href="{base}/partiels">Liste des paiements partiels en attente de traitement</a></li></ul>'
             f"{search}{alert_block}"
         )
         return board.page(terminal, "Tableau de bord commerçant", body)
@@ -282,10 +288,10 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         kind = "recouvrement" if by == "recouvrement" else "commande"
         xml_head = "<th>Téléchargement</th>" if kind == "recouvrement" else ""
         rows = "".join(
-            f'<tr><td><a href="{BASE}/paiements/{kind}/{day.isoformat()}">{_day_text(day)}</a></td>'
+            f'<tr><td><a href="{board.base}/paiements/{kind}/{day.isoformat()}">{_day_text(day)}</a></td>'
             f"<td>{counts[day]}</td>"
             + (
-                f'<td><a href="{BASE}/xml/{day.isoformat()}.xml" download>XML</a></td>'
+                f'<td><a href="{board.base}/xml/{day.isoformat()}.xml" download>XML</a></td>'
                 if kind == "recouvrement"
                 else ""
             )
@@ -381,8 +387,9 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         for payment in board.payments(terminal):
             for refund in payment.refunds:
                 counts[board.local(terminal, refund.at).date()] += 1
+        base = board.base
         rows = "".join(
-            f'<tr><td><a href="{BASE}/recredits/{day.isoformat()}">{_day_text(day)}</a></td><td>{counts[day]}</td></tr>'
+            f'<tr><td><a href="{base}/recredits/{day.isoformat()}">{_day_text(day)}</a></td><td>{counts[day]}</td></tr>'
             for day in sorted(counts, reverse=True)
         )
         body = (
@@ -468,7 +475,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             )
             path = "partiels"
         table = (
-            f'<form method="post" action="{BASE}/{path}"><input type="hidden" name="jeton" value="{token}">'
+            f'<form method="post" action="{board.base}/{path}"><input type="hidden" name="jeton" value="{token}">'
             f'<table class="list" id="pending"><tr>{head}</tr>{"".join(rows)}</table>'
             '<button type="submit" id="apply">Valider les choix</button></form>'
             if payments
@@ -547,7 +554,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             return board.page(
                 terminal, "Recherche", f'<p id="message">Aucune commande « {escape(reference)} ».</p>', 404
             )
-        return Response(body="", status_code=303, headers={"Location": f"{BASE}/commande/{quote(reference)}"})
+        return Response(body="", status_code=303, headers={"Location": f"{board.base}/commande/{quote(reference)}"})
 
     def detail_page(terminal: BankTerminal, payment: Payment, message: str = "", error: bool = False) -> Response:
         currency = payment.currency
@@ -588,7 +595,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             for r in payment.refunds
         )
         refund_form = (
-            f'<form method="post" action="{BASE}/commande/{quote(payment.reference)}/recredit" id="recredit">'
+            f'<form method="post" action="{board.base}/commande/{quote(payment.reference)}/recredit" id="recredit">'
             f'<input type="hidden" name="jeton" value="{board.token(terminal)}">'
             f'<label for="refund-amount">Montant à re-créditer (au plus {_money(refundable, currency)})</label>'
             f'<input type="text" class="amount-input" id="refund-amount" name="montant" value="{refundable:.2f}"> '

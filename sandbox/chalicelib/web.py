@@ -20,6 +20,7 @@ from chalice.app import Request
 from . import backoffice, cards, dashboard, pages
 from .bank import Bank, SessionError
 from .ledger import Status
+from .mount import mount_prefix
 from .payment import RequestError
 
 FORM = ["application/x-www-form-urlencoded"]
@@ -38,7 +39,7 @@ def redirect(location: str, headers: Headers | None = None) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
 
 
-def home_page() -> str:
+def home_page(prefix: str = "") -> str:
     rows = "".join(
         f"<tr><td><code>{number}</code></td><td>{escape(reason or 'acceptée / accepted')}</td></tr>"
         for number, reason in cards.TEST_CARDS.items()
@@ -49,7 +50,7 @@ def home_page() -> str:
         "du commerçant, CGIs de back-office et gestionnaire commerçant.</p>"
         f'<table class="receipt"><tr><td><b>Carte de test</b></td><td><b>Résultat</b></td></tr>{rows}</table>'
         "<p>N'importe quelle date d'expiration future et un cryptogramme de 3 chiffres.</p>"
-        '<p><a href="/test/gestion/">Gestionnaire commerçant</a></p>'
+        f'<p><a href="{prefix}/test/gestion/">Gestionnaire commerçant</a></p>'
     )
     return pages.layout("Sandbox", body)
 
@@ -84,7 +85,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
 
     @app.route("/", methods=["GET"])
     def index() -> Response:
-        return html(home_page())
+        return html(home_page(mount_prefix(current())))
 
     @app.route(PAYMENT_PATH, methods=["POST"], content_types=FORM)
     @settled
@@ -98,10 +99,14 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         except RequestError as error:
             return html(pages.request_error_page(error.field, error.reason), 400)
         terminal = bank.terminal(payment.tpe)
-        return html(pages.payment_page(terminal, payment, action=PAYMENT_PATH, cancel_url=cancel_url(payment.session)))
+        return html(pages.payment_page(terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session)))
+
+    def payment_url() -> str:
+        """``paiement.cgi`` as the browser sees it (after the stage when deployed): the card form's action."""
+        return mount_prefix(current()) + PAYMENT_PATH
 
     def cancel_url(session: str) -> str:
-        return f"{PAYMENT_PATH}?{urlencode({'session': session, 'annuler': '1'})}"
+        return f"{payment_url()}?{urlencode({'session': session, 'annuler': '1'})}"
 
     def card_attempt(fields: dict[str, str]) -> Response:
         session = fields.get("session", "")
@@ -123,13 +128,13 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         if result.card_error:
             message = pages.texts(payment.language)[result.card_error]
             page = pages.payment_page(
-                terminal, payment, action=PAYMENT_PATH, cancel_url=cancel_url(payment.session), message=message
+                terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session), message=message
             )
             return html(page, 200)
         if payment.status is Status.OPEN and result.attempt is not None:
             message = pages.refusal_message(payment, result.attempt)
             page = pages.payment_page(
-                terminal, payment, action=PAYMENT_PATH, cancel_url=cancel_url(payment.session), message=message
+                terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session), message=message
             )
             return html(page)
         if payment.status is Status.REFUSED:
