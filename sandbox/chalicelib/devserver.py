@@ -10,6 +10,8 @@ deployed app.
 
 from __future__ import annotations
 
+import functools
+import socket
 import ssl
 import sys
 import threading
@@ -22,15 +24,57 @@ from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalic
 from .bank import Bank
 from .web import create_app
 
+HANDSHAKE_SECONDS = 10.0
+
 
 class _Handler(ChaliceRequestHandler):
     """Chalice's handler, with the event's ``requestContext.identity.sourceIp`` the connection's real peer, as
-    API Gateway sets it (chalice's own handler writes 127.0.0.1 for everyone)."""
+    API Gateway sets it (chalice's own handler writes 127.0.0.1 for everyone).
+
+    With ``tls``, the connection is wrapped here, in its own thread, the handshake bounded by
+    ``handshake_timeout``: a client that connects and says nothing holds up only its own thread (wrapping the
+    listening socket would run every handshake inside ``accept()``, and one idle connection would freeze the
+    server)."""
+
+    request: Any  # socketserver's: the connection's socket
+
+    def __init__(
+        self,
+        *args: Any,
+        tls: ssl.SSLContext | None = None,
+        handshake_timeout: float = HANDSHAKE_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        self.tls = tls
+        self.handshake_timeout = handshake_timeout
+        self.secured = True
+        super().__init__(*args, **kwargs)
 
     def setup(self) -> None:
         # One gateway (and event converter) per connection: this sets this connection's address only.
         self.local_gateway.event_converter.LOCAL_SOURCE_IP = str(self.client_address[0])
+        if self.tls is not None:
+            connection: socket.socket = self.request
+            try:
+                connection.settimeout(self.handshake_timeout)
+                secure = self.tls.wrap_socket(connection, server_side=True)
+                secure.settimeout(None)
+            except OSError:  # not TLS, gone, or silent too long: drop it quietly
+                self.secured = False
+                return
+            self.request = secure  # what StreamRequestHandler.setup reads and writes through
         super().setup()
+
+    def handle(self) -> None:
+        if self.secured:
+            super().handle()
+
+    def finish(self) -> None:
+        if not self.secured:
+            return
+        super().finish()
+        if self.tls is not None:  # the server closes the plain socket it accepted; this one is ours
+            self.request.close()
 
 
 class _QuietHandler(_Handler):
@@ -55,6 +99,7 @@ class SandboxServer:
         tls: bool = False,
         cert_dir: Path | None = None,
         quiet: bool = False,
+        handshake_timeout: float = HANDSHAKE_SECONDS,
     ) -> None:
         self.bank = bank
         self.app = create_app(bank)
@@ -62,18 +107,20 @@ class SandboxServer:
         CustomLocalChalice.__bases__ = (LocalChalice, self.app.__class__)
         self.app.__class__ = CustomLocalChalice
         config = Config.create(app_name="sandbox-bank", lambda_timeout=30, lambda_memory_size=256)
-        handler = _QuietHandler if quiet else _LoggingHandler
-        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler)
         self.host = host
         self.tls = tls
         self.certificate: Path | None = None
+        context: ssl.SSLContext | None = None
         if tls:
             from .tls import self_signed_certificate
 
             self.certificate, key = self_signed_certificate(cert_dir, hosts=(host, "localhost"))
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.certificate, key)
-            self.dev.server.socket = context.wrap_socket(self.dev.server.socket, server_side=True)
+        handler = functools.partial(
+            _QuietHandler if quiet else _LoggingHandler, tls=context, handshake_timeout=handshake_timeout
+        )
+        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -90,3 +91,29 @@ def test_make_run_with_sandbox_https() -> None:
         assert status == 200, body
         assert json.loads(body)["status"] == "captured"
     assert orders_config.bank_transport is urllib_transport
+
+
+def test_an_idle_connection_does_not_hold_up_other_requests(https_server: SandboxServer) -> None:
+    """Each connection's handshake runs in its own thread: one that connects and says nothing (a port scanner, a
+    browser's speculative socket) cannot freeze the server in ``accept()``."""
+    assert https_server.certificate is not None
+    context = ssl.create_default_context(cafile=str(https_server.certificate))
+    with socket.create_connection((https_server.host, https_server.port)) as idle:
+        for _ in range(2):
+            with urllib.request.urlopen(f"{https_server.base_url}/", context=context, timeout=5) as answer:  # noqa: S310
+                assert answer.status == 200
+        idle.sendall(b"GET / HTTP/1.1\r\n\r\n")  # not TLS either: dropped, and the server goes on
+    with urllib.request.urlopen(f"{https_server.base_url}/", context=context, timeout=5) as answer:  # noqa: S310
+        assert answer.status == 200
+
+
+def test_a_connection_silent_past_the_handshake_timeout_is_closed(merchant: Merchant, tmp_path: Path) -> None:
+    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), clock=lambda: START)
+    server = SandboxServer(bank, port=0, tls=True, cert_dir=tmp_path, quiet=True, handshake_timeout=0.3)
+    server.start()
+    try:
+        with socket.create_connection((server.host, server.port)) as idle:
+            idle.settimeout(5)
+            assert idle.recv(1) == b""  # the server hung up (a timeout here would raise)
+    finally:
+        server.stop()
