@@ -95,13 +95,17 @@ class Bank:
             if existing is not None:
                 if existing.status.accepted:
                     raise RequestError("reference", "cette commande a déjà été payée / this order is already paid")
-                if not request.same_order(existing.fields):
-                    raise RequestError("reference", "référence déjà utilisée / reference already used")
+                changed = request.difference(existing.fields)
+                if changed:
+                    raise RequestError(
+                        changed,
+                        "diffère de la première demande pour cette référence (référence déjà utilisée) / "
+                        "differs from the first request for this reference (reference already used)",
+                    )
                 if existing.attempts_left <= 0:
                     raise RequestError("reference", "nombre maximal de tentatives atteint / no attempts left")
                 existing.status = Status.OPEN
                 existing.created_at = now
-                existing.return_ok_url, existing.return_err_url = request.return_ok_url, request.return_err_url
                 self.ledger.new_session(existing)
                 return existing
             payment = Payment(

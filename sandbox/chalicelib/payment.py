@@ -77,10 +77,13 @@ class PaymentRequestIn:
     return_err_url: str
     first_instalment: Money | None
 
-    def same_order(self, fields: tuple[tuple[str, str], ...]) -> bool:
-        """Whether ``fields`` (an earlier post for the reference) ask for the same payment."""
-        earlier = dict(fields)
-        return all(earlier.get(name) == dict(self.fields).get(name) for name in ("montant", "date", "societe"))
+    def difference(self, fields: tuple[tuple[str, str], ...]) -> str:
+        """The first sealed field in which this request differs from ``fields`` (the first post for the
+        reference), or "". The bank keeps the order as first posted: the same reference asking anything else
+        (amount, date, texte-libre, mail, lgue, return URLs...) is another order under a used reference."""
+        earlier, now = dict(fields), dict(self.fields)
+        names = [name for name, _ in fields] + [name for name, _ in self.fields if name not in earlier]
+        return next((name for name in names if name != MAC_FIELD and earlier.get(name) != now.get(name)), "")
 
 
 def _texts(form: ReceivedForm) -> dict[str, str]:

@@ -314,6 +314,47 @@ def test_cancel_returns_to_the_merchant_and_the_order_can_be_paid_later(sandbox:
     assert "Votre carte bancaire a été acceptée" in page
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("texte-libre", "panier 43"),
+        ("mail", "someone.else@example.com"),
+        ("lgue", "EN"),
+        ("url_retour_ok", "http://elsewhere.example/ok"),
+        ("montant", "1.00EUR"),
+        ("date", "27/11/2026:10:00:00"),
+        ("options", "aliascb=client1"),  # a field the first post did not have
+    ],
+)
+def test_a_reference_posted_again_with_other_fields_is_refused(sandbox: Sandbox, field: str, value: str) -> None:
+    """The bank keeps the order as first posted: the same reference with another texte-libre, mail, lgue... is
+    refused, naming the field, and the confirmation keeps carrying the first post's fields."""
+    fields = sandbox.request_fields("REPOST1")
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    session = session_of(page)
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", _set(fields, field, value))
+    assert status == 400, page
+    assert f"<code>{field}</code>" in page
+    assert "differs from the first request for this reference" in page
+    payment = sandbox.bank.ledger.get("0900157", "REPOST1")
+    assert payment is not None
+    assert (payment.free_text, payment.email, payment.language) == ("panier 42", "buyer@example.com", "FR")
+    assert payment.session == session  # the first session goes on
+    post(f"{sandbox.url}/paiement.cgi", card(session, "4111111111111111"))
+    assert sandbox.merchant.last()["texte-libre"] == "panier 42"
+    status, _, _ = post(f"{sandbox.url}/paiement.cgi", list(reversed(fields)))  # the same post, reordered
+    assert status == 400  # paid now: refused as paid, not as different
+
+
+def test_a_reference_posted_again_unchanged_resumes_the_payment(sandbox: Sandbox) -> None:
+    fields = sandbox.request_fields("REPOST2")
+    _, _, first = post(f"{sandbox.url}/paiement.cgi", fields)
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", list(reversed(fields)))
+    assert status == 200, page
+    assert session_of(page) != session_of(first)  # a new session for the same order
+    assert "Paiement refusé" not in page
+
+
 def test_a_paid_reference_cannot_be_paid_again(sandbox: Sandbox) -> None:
     pay(sandbox, "TWICE1")
     status, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("TWICE1"))
