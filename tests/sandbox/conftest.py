@@ -53,6 +53,7 @@ TERMINALS: dict[str, dict[str, Any]] = {
     "0900164": {"mode": "immediate", "refunds": "none"},
     "0900165": {"mode": "immediate", "backoffice_ips": ["192.0.2.7"]},
     "0900166": {"mode": "immediate", "backoffice_ips": ["127.0.0.2"]},  # a loopback address tests can call from
+    "0900167": {"mode": "deferred", "deferral_days": 3, "seal": "legacy"},
 }
 
 
@@ -80,7 +81,7 @@ class Merchant:
         self.raw.append(body)
         form = parse_form(body)
         self.received.append([(name, value.decode()) for name, value in form.fields])
-        variant = SealVariant.LEGACY if form.tpe == "0900161" else SealVariant.DSP2
+        variant = SealVariant.LEGACY if TERMINALS.get(form.tpe, {}).get("seal") == "legacy" else SealVariant.DSP2
         try:
             verify_confirmation(form, KEY, variant.for_confirmation(), tpe=form.tpe)
             ack = b"version=2\ncdr=0\n"

@@ -4,6 +4,7 @@ hand-made messages: every rule of protocol.md 7 and its documented code, and the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from sealing import (
     MalformedMessageError,
     Money,
     PaymentState,
+    SealVariant,
     capture_request,
     parse_lines_answer,
     parse_status_answer,
@@ -294,11 +296,7 @@ def test_no_capture_above_what_remains(sandbox: Sandbox) -> None:
     )  # fmt: skip
     answer = parse_lines_answer(post(f"{sandbox.url}/capture_paiement.cgi", fields)[2])
     assert answer.cdr == -1
-    assert (
-        refused(lambda: capture(client, "RULE2", "2.73", already="60.00"))
-        if False
-        else capture(client, "RULE2", "2.73", already="60.00")
-    )
+    assert capture(client, "RULE2", "2.73", already="60.00")  # what does remain
     assert status(client, "RULE2").collected == TOTAL
 
 
@@ -349,6 +347,37 @@ def test_a_bad_seal_is_an_error_and_changes_nothing(sandbox: Sandbox, cgi: str) 
     payment = sandbox.bank.ledger.get("0900159", "SEAL1")
     assert payment is not None
     assert payment.captured == 0
+
+
+def test_a_legacy_terminal_over_http(sandbox: Sandbox) -> None:
+    """A terminal on the 3.0 seals: its capture and cancel messages carry the legacy capture seal; refund and
+    status messages the DSP2 one (protocol.md 7), as the merchant's client sends them."""
+    client = sandbox.client("0900167")
+    numauto = paid(sandbox, "LEG1", "0900167")
+    assert sandbox.bank.ledger.alerts == []  # its confirmation carried the legacy seal the merchant checks
+    assert status(client, "LEG1").collected == eur("0")
+    assert capture(client, "LEG1", "62.73").authorisation_number == numauto
+    assert status(client, "LEG1").collected == TOTAL
+    assert refund(client, "LEG1", "2.73", "62.73", numauto).label == "recredit effectue"
+    assert status(client, "LEG1").refunded == eur("2.73")
+    paid(sandbox, "LEG2", "0900167")
+    assert cancel(client, "LEG2").label == "commande annulee"
+    assert status(client, "LEG2").state is PaymentState.CANCELLED
+
+
+@pytest.mark.parametrize(("tpe", "seal"), [("0900167", SealVariant.DSP2), ("0900158", SealVariant.LEGACY)])
+def test_a_capture_sealed_for_the_other_version_is_refused(sandbox: Sandbox, tpe: str, seal: SealVariant) -> None:
+    paid(sandbox, "LEG3", tpe)
+    other = replace(sandbox.terminal(tpe), seal=seal)
+    message = capture_request(
+        other, reference="LEG3", ordered_on=DAY, total=TOTAL, to_capture=TOTAL, already_captured=eur("0"),
+        remaining=eur("0"), at=client_now(),
+    )  # fmt: skip
+    answer = parse_lines_answer(post(f"{sandbox.url}/capture_paiement.cgi", list(message.fields))[2])
+    assert (answer.cdr, answer.label) == (-1, "commande non authentifiee (sceau invalide)")
+    payment = sandbox.bank.ledger.get(tpe, "LEG3")
+    assert payment is not None
+    assert payment.status is Status.AUTHORIZED
 
 
 def test_status_with_a_bad_seal_or_amount_has_no_state(sandbox: Sandbox) -> None:

@@ -198,6 +198,29 @@ def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) ->
     assert payment.cancelled == Decimal("42.23")
 
 
+def test_partial_validation_and_the_refund_form_need_the_form_token(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "CSRF1", tpe="0900159")
+    other = Browser(browser.base)  # another terminal's session: its token is not this one's
+    other.login("0900157")
+    foreign = other.token()
+    browser.login("0900159")
+    payment = sandbox.bank.ledger.get("0900159", "CSRF1")
+    assert payment is not None
+    for form in ({}, {"jeton": ""}, {"jeton": "0" * 32}, {"jeton": foreign}):
+        _, _, page = browser.open("/test/gestion/partiels", {**form, "action-CSRF1": "vt"})
+        assert "Formulaire expiré" in page
+        assert (payment.status, payment.captured) == (Status.REGISTERED, 0)
+    token = browser.token()
+    _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-CSRF1": "vp", "montant-CSRF1": "10"})
+    assert "CSRF1 validé pour 10 EUR" in page
+    for form in ({}, {"jeton": ""}, {"jeton": "0" * 32}, {"jeton": foreign}):
+        _, _, page = browser.open("/test/gestion/commande/CSRF1/recredit", {**form, "montant": "5.00"})
+        assert "Formulaire expiré" in page
+        assert payment.refunds == []
+    _, _, page = browser.open("/test/gestion/commande/CSRF1/recredit", {"jeton": token, "montant": "5.00"})
+    assert "Re-crédit de 5 EUR effectué." in page
+
+
 def test_references_whose_acknowledgement_failed_are_red(sandbox: Sandbox, browser: Browser) -> None:
     sandbox.merchant.mode = "cdr1"
     pay(sandbox, "RED1")

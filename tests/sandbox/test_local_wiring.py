@@ -9,6 +9,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -86,7 +87,8 @@ def checkout_and_pay(
     assert status == 200, page
     session = re.search(r'name="session" value="([^"]+)"', page)
     assert session
-    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": "2031", "cvv": "123"}
+    year = str(date.today().year + 2)  # the real clock here: always a future expiry
+    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
     status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded", opener)
     assert status == 200, page
     return page
