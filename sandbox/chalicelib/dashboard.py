@@ -74,7 +74,13 @@ class Dashboard:
     def cookie_for(self, tpe: str) -> str:
         expires = int(time.time()) + SESSION_SECONDS
         value = f"{tpe}.{expires}"
-        return f"{COOKIE}={value}.{self._sign(value)}; Path={self.base}; HttpOnly; SameSite=Strict"
+        return f"{COOKIE}={value}.{self._sign(value)}; {self.cookie_attributes()}"
+
+    def cookie_attributes(self) -> str:
+        """``Secure`` when the browser came over HTTPS (API Gateway always; the dev server with TLS), which the
+        gateway says in ``X-Forwarded-Proto`` (the dev server overwrites whatever the client sent)."""
+        secure = "; Secure" if self.request().headers.get("x-forwarded-proto") == "https" else ""
+        return f"Path={self.base}; HttpOnly; SameSite=Strict{secure}"
 
     def request(self) -> Request:
         request = self.app.current_request
@@ -224,7 +230,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         return Response(
             body="",
             status_code=303,
-            headers={"Location": f"{board.base}/", "Set-Cookie": f"{COOKIE}=; Path={board.base}; Max-Age=0"},
+            headers={"Location": f"{board.base}/", "Set-Cookie": f"{COOKIE}=; Max-Age=0; {board.cookie_attributes()}"},
         )
 
     @app.route(BASE, methods=["GET"])

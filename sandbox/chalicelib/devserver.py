@@ -69,6 +69,14 @@ class _Handler(ChaliceRequestHandler):
         if self.secured:
             super().handle()
 
+    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
+        """The request's headers with ``X-Forwarded-Proto`` the connection's real scheme, as API Gateway sets
+        it (whatever the client wrote): the dashboard's cookie is ``Secure`` under HTTPS."""
+        headers, body = super()._parse_payload()
+        headers = {name: value for name, value in headers.items() if name.lower() != "x-forwarded-proto"}
+        headers["X-Forwarded-Proto"] = "https" if self.tls is not None else "http"
+        return headers, body
+
     def finish(self) -> None:
         if not self.secured:
             return

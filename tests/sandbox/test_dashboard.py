@@ -74,6 +74,20 @@ def test_the_dashboard_is_behind_a_password(sandbox: Sandbox, browser: Browser) 
     assert "Aujourd'hui, aucun paiement mis en recouvrement." in page.replace("&#x27;", "'")
 
 
+def test_the_cookie_is_not_secure_over_plain_http_whatever_the_client_says(browser: Browser) -> None:
+    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
+        f"{browser.base}/test/gestion/connexion",
+        data=urlencode({"tpe": "0900157", "password": "secret"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Proto": "https"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:  # the 303, not followed
+        browser.opener.open(request, timeout=10)
+    assert caught.value.code == 303
+    cookie = caught.value.headers["Set-Cookie"]
+    assert "Path=/test/gestion; HttpOnly; SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # a Secure cookie would never come back over http://
+
+
 def test_a_forged_session_is_refused(sandbox: Sandbox, browser: Browser) -> None:
     forged = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
         f"{browser.base}/test/gestion/", headers={"Cookie": "gestion=0900157.9999999999.00"}

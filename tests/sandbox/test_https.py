@@ -3,6 +3,7 @@ the merchant's back-office client reaches it once the certificate is trusted (``
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import socket
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from cryptography import x509
@@ -59,6 +61,23 @@ def test_pages_are_served_over_tls(https_server: SandboxServer) -> None:
         assert answer.status == 200
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         urllib.request.urlopen(f"{https_server.base_url}/", context=ssl.create_default_context(), timeout=10)  # noqa: S310
+
+
+def test_the_dashboard_cookie_is_secure_over_https(https_server: SandboxServer) -> None:
+    assert https_server.certificate is not None
+    context = ssl.create_default_context(cafile=str(https_server.certificate))
+    connection = http.client.HTTPSConnection(https_server.host, https_server.port, context=context, timeout=10)
+    try:
+        body = urlencode({"tpe": "0900157", "password": "secret"})
+        connection.request(
+            "POST", "/test/gestion/connexion", body, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        answer = connection.getresponse()
+        assert answer.status == 303
+        cookie = answer.getheader("Set-Cookie") or ""
+    finally:
+        connection.close()
+    assert cookie.endswith("; Path=/test/gestion; HttpOnly; SameSite=Strict; Secure")
 
 
 def test_the_merchants_client_reaches_it_with_a_transport_that_trusts_it(https_server: SandboxServer) -> None:

@@ -92,6 +92,7 @@ def test_links_redirects_actions_and_the_cookie_carry_the_stage(sandbox: Sandbox
     assert (status, headers["Location"]) == (303, f"{mount}/test/gestion/")
     cookie = headers["Set-Cookie"]
     assert f"; Path={mount}/test/gestion;" in cookie
+    assert cookie.endswith("; Secure")  # API Gateway: HTTPS (X-Forwarded-Proto)
     gateway.cookie = cookie.split(";")[0]
 
     for path in ("/test/gestion", "/test/gestion/paiements", "/test/gestion/differes", "/test/gestion/commande/STAGE1"):
