@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -25,16 +25,19 @@ from zoneinfo import ZoneInfo
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
+from sealing import FieldError, parse_decimal
+
 from . import ledger, pages
 from .bank import Bank
 from .ledger import Payment, Refusal, Status
 from .mount import mount_prefix
-from .terminals import BankTerminal, EndPolicy
+from .terminals import BankTerminal, EndPolicy, RefundPolicy
 
 BASE = "/test/gestion"
 COOKIE = "gestion"
 SESSION_SECONDS = 8 * 3600
 HISTORY_DAYS = 120
+AMOUNT_HINT = "(un montant comme 62.73 : des chiffres, un point, au plus deux décimales)"
 FORM = ["application/x-www-form-urlencoded"]
 HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
 
@@ -491,11 +494,13 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         return board.page(terminal, title, f"{notice}{intro}{table}{RED_LEGEND}")
 
     def amount_of(text: str) -> Decimal | None:
+        """An amount as the merchant types it, read strictly (``62.73``: digits, a dot, at most two decimals):
+        ``6,00`` or ``1E+1`` are refused, never guessed."""
         try:
-            value = Decimal(text.strip().replace(",", "."))
-        except InvalidOperation:
+            value = parse_decimal(text.strip(), "montant")
+        except FieldError:
             return None
-        return value if value.is_finite() and value > 0 and value == value.quantize(Decimal("0.01")) else None
+        return value if value > 0 else None
 
     def apply(terminal: BankTerminal, status: Status) -> Response:
         form = board.checked_form(terminal)
@@ -520,7 +525,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
                     elif action == "vp":
                         amount = amount_of(form.get(f"montant-{reference}", ""))
                         if amount is None:
-                            problems.append(f"{reference} : montant à recouvrer invalide")
+                            problems.append(f"{reference} : montant à recouvrer invalide {AMOUNT_HINT}")
                             continue
                         ledger.capture(payment, amount, now, "dashboard")
                         done.append(f"{reference} validé pour {_money(amount, payment.currency)}")
@@ -590,7 +595,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             f"<td>{_money(refundable, currency)}</td><td>"
             + (
                 f'<a href="#recredit" id="refund-link-{i}">cliquer ici</a>'
-                if refundable > 0 and terminal.refunds.value != "none"
+                if refundable > 0 and terminal.refunds is not RefundPolicy.NONE
                 else "-"
             )
             + "</td></tr>"
@@ -606,9 +611,11 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             f'<label for="refund-amount">Montant à re-créditer (au plus {_money(refundable, currency)})</label>'
             f'<input type="text" class="amount-input" id="refund-amount" name="montant" value="{refundable:.2f}"> '
             '<button type="submit" id="refund">Re-créditer</button></form>'
-            if refundable > 0
+            if refundable > 0 and terminal.refunds is not RefundPolicy.NONE
             else ""
         )
+        if refundable > 0 and terminal.refunds is RefundPolicy.NONE:
+            refund_form = '<p id="refund-none">Le contrat de ce TPE ne permet pas de re-crédit.</p>'
         body = (
             f"{notice}{details}<h2>Tentatives de paiement</h2>"
             '<table class="list" id="attempts"><tr><th>Date</th><th>Carte</th><th>Code retour</th><th>Motif</th>'
@@ -646,7 +653,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             return detail_page(terminal, payment, "Formulaire expiré : recommencez.", error=True)
         amount = amount_of(form.get("montant", ""))
         if amount is None:
-            return detail_page(terminal, payment, "Montant à re-créditer invalide.", error=True)
+            return detail_page(terminal, payment, f"Montant à re-créditer invalide {AMOUNT_HINT}.", error=True)
         try:
             with bank.ledger.lock:
                 ledger.refund(payment, amount, terminal.refunds, bank.now(), "dashboard")

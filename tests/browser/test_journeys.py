@@ -131,7 +131,7 @@ def test_a_partial_validation_then_a_refund(page: Page, system: FullStack) -> No
     login(page, system, "0900159")
     page.click("text=Liste des paiements partiels en attente de traitement")
     page.check(f"#vp-{reference}")
-    page.fill(f"#montant-{reference}", "6,00")
+    page.fill(f"#montant-{reference}", "6.00")
     page.click("#apply")
     expect(page.locator("#message")).to_have_text(f"{reference} validé pour 6 EUR")
     page.click(f"a[data-reference='{reference}']")

@@ -186,8 +186,14 @@ def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) ->
     token = browser.token()
     _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": "100"})
     assert "montant errone" in page
+    for typed in ("20,50", "1E+1", "2.505", "NaN", "-5", "0", ""):  # read strictly, never guessed
+        _, _, page = browser.open(
+            "/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": typed}
+        )
+        assert "PARTA : montant à recouvrer invalide (un montant comme 62.73" in page, typed
+        assert sandbox.bank.ledger.get("0900159", "PARTA").captured == 0  # type: ignore[union-attr]
     _, _, page = browser.open(
-        "/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": "20,50"}
+        "/test/gestion/partiels", {"jeton": token, "action-PARTA": "vp", "montant-PARTA": "20.50"}
     )
     assert "PARTA validé pour 20.50 EUR" in page
     payment = sandbox.bank.ledger.get("0900159", "PARTA")
@@ -202,6 +208,10 @@ def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) ->
     assert "cliquer ici" in page
     _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "30.00"})
     assert "Re-crédit refusé (-48)" in page
+    for typed in ("5,00", "5E+0"):
+        _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": typed})
+        assert "Montant à re-créditer invalide (un montant comme 62.73" in page
+        assert payment.refunded == 0
     _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "5.00"})
     assert "Re-crédit de 5 EUR effectué." in page
     assert payment.refunded == Decimal("5.00")
@@ -233,6 +243,24 @@ def test_partial_validation_and_the_refund_form_need_the_form_token(sandbox: San
         assert payment.refunds == []
     _, _, page = browser.open("/test/gestion/commande/CSRF1/recredit", {"jeton": token, "montant": "5.00"})
     assert "Re-crédit de 5 EUR effectué." in page
+
+
+def test_no_refund_form_when_the_contract_allows_none(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "NOREF1", tpe="0900164")
+    pay(sandbox, "YESREF1", tpe="0900157")
+    browser.login("0900164")
+    _, _, page = browser.open("/test/gestion/commande/NOREF1")
+    assert 'id="recredit"' not in page
+    assert "cliquer ici" not in page
+    assert "ne permet pas de re-crédit" in page
+    token = browser.token()
+    _, _, page = browser.open("/test/gestion/commande/NOREF1/recredit", {"jeton": token, "montant": "1.00"})
+    assert "Re-crédit refusé (-48) : recredit non autorise pour ce TPE" in page  # posted anyway: the bank refuses
+    other = Browser(browser.base)
+    other.login("0900157")
+    _, _, page = other.open("/test/gestion/commande/YESREF1")
+    assert 'id="recredit"' in page
+    assert "ne permet pas de re-crédit" not in page
 
 
 def test_references_whose_acknowledgement_failed_are_red(sandbox: Sandbox, browser: Browser) -> None:
