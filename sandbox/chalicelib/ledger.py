@@ -12,12 +12,13 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from functools import lru_cache
 
 import holidays
 
+import sealing
 from sealing import Money
 
 from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
@@ -209,25 +210,19 @@ class Ledger:
 # -- working days and deadlines (seed 1.4: at most 7 working days) ---------------------------------------------
 
 
+@lru_cache(maxsize=64)
 def _french_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("FR", years=year))
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _french_holidays(day.year)
+def _is_holiday(day: date) -> bool:
+    return day in _french_holidays(day.year)
 
 
 def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the ``days``-th working day after the order's day (Monday-Friday without French public
-    holidays), at midnight in the terminal's zone: the same rule as the merchant's side."""
-    zone = ZoneInfo(timezone)
-    day = ordered_at.astimezone(zone).date() if ordered_at.tzinfo else ordered_at.date()
-    left = days
-    while left:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone)
+    """The end of the deferral period, by the protocol's own rule (``sealing.deferral_deadline``, the same
+    as the merchant's side), with France's public holidays."""
+    return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)
 
 
 # -- the rules of the back-office (protocol.md 7), shared by the CGIs and the dashboard ---------------------------

@@ -36,25 +36,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sealing import DEFAULT_CURRENCIES, MerchantKey, SealingError, SealVariant, Terminal
+from sealing import (
+    ConfigurationError,
+    Contract,
+    EndPolicy,
+    MerchantKey,
+    PaymentMode,
+    Terminal,
+    config_enum,
+    terminal_from_mapping,
+)
 
 DEFAULT_FILE = Path(__file__).with_name("terminals.json")
 EXAMPLE_FILE = Path(__file__).parent.parent / "terminals.example.json"  # in a checkout, not in a deployment
 
 
-class ConfigurationError(ValueError):
-    """The sandbox's terminal configuration is not usable; the message names the setting."""
-
-
-class Mode(enum.Enum):
-    IMMEDIATE = "immediate"
-    DEFERRED = "deferred"
-    DEFERRED_AUTHORIZATION = "deferred_authorization"
-
-
-class EndPolicy(enum.Enum):
-    VALIDATE = "validate"
-    CANCEL = "cancel"
+# The contract and its reading are the protocol's, shared with the merchant's side (sealing._contract).
+Mode = PaymentMode
 
 
 class RefundPolicy(enum.Enum):
@@ -96,15 +94,6 @@ class BankTerminal:
         return self.terminal.timezone
 
 
-def _enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E, where: str) -> E:
-    value = raw.get(name, default.value)
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = " | ".join(str(member.value) for member in kind)
-        raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
-
-
 def _url(value: Any, where: str, *, required: bool) -> str:
     if value in (None, ""):
         if required:
@@ -119,37 +108,21 @@ def _terminal(tpe: str, raw: Any) -> BankTerminal:
     where = f"terminals.{tpe}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
-    mode = _enum(Mode, raw, "mode", Mode.IMMEDIATE, where)
-    days = raw.get("deferral_days", 0)
-    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 7:
-        raise ConfigurationError(f"{where}.deferral_days: {days!r} must be a whole number of working days, 0 to 7")
-    end_policy = _enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
-    if mode is Mode.DEFERRED_AUTHORIZATION:
-        end_policy = EndPolicy.CANCEL  # seed 1.4: what is left at the end is cancelled
+    contract = Contract.from_mapping(raw, where)
     ips = raw.get("backoffice_ips") or []
     if not isinstance(ips, list) or not all(isinstance(ip, str) for ip in ips):
         raise ConfigurationError(f"{where}.backoffice_ips: must be a list of IP addresses")
-    try:
-        terminal = Terminal(
-            tpe=tpe,
-            key=MerchantKey(str(raw.get("key", ""))),
-            societe=str(raw.get("societe", "")),
-            seal=_enum(SealVariant, raw, "seal", SealVariant.DSP2, where),
-            currencies=tuple(raw.get("currencies") or DEFAULT_CURRENCIES),
-            timezone=str(raw.get("timezone", "Europe/Paris")),
-        )
-    except SealingError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+    terminal = terminal_from_mapping(tpe, raw, where)
     return BankTerminal(
         terminal=terminal,
         merchant_name=str(raw.get("merchant_name") or terminal.societe),
         cgi2_url=_url(raw.get("cgi2_url"), f"{where}.cgi2_url", required=True),
-        mode=mode,
-        deferral_days=days,
-        end_policy=end_policy,
+        mode=contract.mode,
+        deferral_days=contract.deferral_days,
+        end_policy=contract.end_policy,
         logo_url=_url(raw.get("logo_url"), f"{where}.logo_url", required=False),
         dashboard_password=str(raw.get("dashboard_password") or ""),
-        refunds=_enum(RefundPolicy, raw, "refunds", RefundPolicy.ANY, where),
+        refunds=config_enum(RefundPolicy, raw, "refunds", RefundPolicy.ANY, where),
         backoffice_ips=tuple(ips),
     )
 
@@ -194,3 +167,6 @@ class BankConfig:
         if named:
             return cls.from_file(named)
         return cls.from_file(DEFAULT_FILE if DEFAULT_FILE.exists() or not EXAMPLE_FILE.exists() else EXAMPLE_FILE)
+
+
+__all__ = ["BankConfig", "BankTerminal", "ConfigurationError", "EndPolicy", "Mode", "RefundPolicy"]

@@ -29,26 +29,14 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sealing import Bank, Environment, MerchantKey, SealingError, SealVariant, Terminal
+from sealing import Contract, EndPolicy, PaymentMode, SealingError, Terminal, terminal_from_mapping
 
 from .exceptions import ConfigurationError, UnknownTerminalError
-
-
-class PaymentMode(enum.Enum):
-    IMMEDIATE = "immediate"
-    DEFERRED = "deferred"
-    DEFERRED_AUTHORIZATION = "deferred_authorization"
-
-
-class EndPolicy(enum.Enum):
-    VALIDATE = "validate"
-    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -68,47 +56,20 @@ class TerminalConfig:
         return self.terminal.tpe
 
 
-def _enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E, where: str) -> E:
-    value = raw.get(name, default.value)
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = " | ".join(str(member.value) for member in kind)
-        raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
-
-
 def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
     where = f"terminals.{tpe}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
-    mode = _enum(PaymentMode, raw, "mode", PaymentMode.IMMEDIATE, where)
-    deferral = raw.get("deferral_days", 0)
-    if isinstance(deferral, bool) or not isinstance(deferral, int) or not 0 <= deferral <= 7:
-        raise ConfigurationError(f"{where}.deferral_days: {deferral!r} must be a whole number of working days, 0 to 7")
-    end_policy = _enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
-    if mode is PaymentMode.DEFERRED_AUTHORIZATION:
-        end_policy = EndPolicy.CANCEL  # the seed: what is left at the end is cancelled
     try:
-        terminal = Terminal(
-            tpe=tpe,
-            key=MerchantKey(str(raw.get("key", ""))),
-            societe=str(raw.get("societe", "")),
-            bank=_enum(Bank, raw, "bank", Bank.CIC, where),
-            environment=_enum(Environment, raw, "environment", Environment.TEST, where),
-            seal=_enum(SealVariant, raw, "seal", SealVariant.DSP2, where),
-            currencies=tuple(raw.get("currencies") or ("EUR", "USD", "GBP", "CHF")),
-            languages=tuple(raw.get("languages") or ("FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV")),
-            timezone=str(raw.get("timezone", "Europe/Paris")),
-            payment_base_url=raw.get("payment_base_url") or None,
-            backoffice_base_url=raw.get("backoffice_base_url") or None,
-        )
+        contract = Contract.from_mapping(raw, where)
+        terminal = terminal_from_mapping(tpe, raw, where)
     except SealingError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+        raise ConfigurationError(str(exc)) from None
     return TerminalConfig(
         terminal=terminal,
-        mode=mode,
-        deferral_days=deferral,
-        end_policy=end_policy,
+        mode=contract.mode,
+        deferral_days=contract.deferral_days,
+        end_policy=contract.end_policy,
         return_ok_url=str(raw.get("return_ok_url", "")),
         return_err_url=str(raw.get("return_err_url", "")),
         merchant_name=str(raw.get("merchant_name", raw.get("societe", ""))),
@@ -149,3 +110,6 @@ class Terminals:
         if default not in by_tpe:
             raise ConfigurationError(f"default_tpe: {default!r} is not one of the terminals")
         return cls(by_tpe=by_tpe, default_tpe=default)
+
+
+__all__ = ["EndPolicy", "PaymentMode", "TerminalConfig", "Terminals"]

@@ -32,6 +32,16 @@ from ._confirmation import (
     read_confirmation,
     verify_confirmation,
 )
+from ._contract import (
+    ConfigurationError,
+    Contract,
+    EndPolicy,
+    PaymentMode,
+    add_working_days,
+    config_enum,
+    deferral_deadline,
+    terminal_from_mapping,
+)
 from ._formats import (
     LANGUAGES,
     MAX_FREE_TEXT,
@@ -62,6 +72,14 @@ from .exceptions import (
 )
 
 __all__ = [
+    "terminal_from_mapping",
+    "deferral_deadline",
+    "config_enum",
+    "add_working_days",
+    "PaymentMode",
+    "EndPolicy",
+    "Contract",
+    "ConfigurationError",
     "CAPTURE_CGI",
     "DEFAULT_CURRENCIES",
     "LANGUAGES",

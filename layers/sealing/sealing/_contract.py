@@ -1,0 +1,115 @@
+"""A terminal's contract (protocol.md 8, seed 1.4) and its configuration, read the same way by both sides.
+
+The merchant's stack and the sandbox bank each keep a JSON description of their terminals; the protocol
+part of it (key, site code, bank, seal, ...) and the contract (payment mode, deferral, end policy) are read
+here, and the end of a deferral period is computed here, so the two sides cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ._formats import LANGUAGES, zone
+from ._key import MerchantKey
+from ._money import DEFAULT_CURRENCIES
+from ._terminal import Bank, Environment, SealVariant, Terminal
+from .exceptions import SealingError
+
+MAX_DEFERRAL_DAYS = 7
+
+
+class PaymentMode(enum.Enum):
+    """One per terminal, fixed by contract."""
+
+    IMMEDIATE = "immediate"
+    DEFERRED = "deferred"
+    DEFERRED_AUTHORIZATION = "deferred_authorization"
+
+
+class EndPolicy(enum.Enum):
+    """What happens to what is left at the end of the deferral period."""
+
+    VALIDATE = "validate"
+    CANCEL = "cancel"
+
+
+class ConfigurationError(SealingError):
+    """A terminal's configuration is unusable; the message names the setting (``terminals.<TPE>.<name>``)."""
+
+
+def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E, where: str) -> E:
+    """``raw[name]`` as a member of ``kind`` (``default`` when absent); an error lists what is allowed."""
+    value = raw.get(name, default.value)
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = " | ".join(str(member.value) for member in kind)
+        raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
+
+
+@dataclass(frozen=True)
+class Contract:
+    mode: PaymentMode = PaymentMode.IMMEDIATE
+    deferral_days: int = 0
+    end_policy: EndPolicy = EndPolicy.VALIDATE
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], where: str) -> Contract:
+        mode = config_enum(PaymentMode, raw, "mode", PaymentMode.IMMEDIATE, where)
+        days = raw.get("deferral_days", 0)
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DEFERRAL_DAYS:
+            raise ConfigurationError(
+                f"{where}.deferral_days: {days!r} must be a whole number of working days, 0 to {MAX_DEFERRAL_DAYS}"
+            )
+        end_policy = config_enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
+        if mode is PaymentMode.DEFERRED_AUTHORIZATION:
+            end_policy = EndPolicy.CANCEL  # seed 1.4: what is left at the end is cancelled
+        return cls(mode, days, end_policy)
+
+
+def terminal_from_mapping(tpe: str, raw: Mapping[str, Any], where: str) -> Terminal:
+    """The protocol part of a terminal's configuration (key, ``societe``, bank, seal, currencies, ...)."""
+    try:
+        return Terminal(
+            tpe=tpe,
+            key=MerchantKey(str(raw.get("key", ""))),
+            societe=str(raw.get("societe", "")),
+            bank=config_enum(Bank, raw, "bank", Bank.CIC, where),
+            environment=config_enum(Environment, raw, "environment", Environment.TEST, where),
+            seal=config_enum(SealVariant, raw, "seal", SealVariant.DSP2, where),
+            currencies=tuple(raw.get("currencies") or DEFAULT_CURRENCIES),
+            languages=tuple(raw.get("languages") or LANGUAGES),
+            timezone=str(raw.get("timezone", "Europe/Paris")),
+            payment_base_url=raw.get("payment_base_url") or None,
+            backoffice_base_url=raw.get("backoffice_base_url") or None,
+        )
+    except ConfigurationError:
+        raise
+    except SealingError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+
+
+def add_working_days(start: date, days: int, is_holiday: Callable[[date], bool]) -> date:
+    """The day ``days`` working days after ``start`` (``start`` itself for 0): Monday-Friday, not holidays."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    day = start
+    while days:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and not is_holiday(day):
+            days -= 1
+    return day
+
+
+def deferral_deadline(ordered_at: datetime, days: int, timezone: str, is_holiday: Callable[[date], bool]) -> datetime:
+    """End of the deferral period: midnight after the ``days``-th working day following the order's day,
+    in ``timezone`` (a naive ``ordered_at`` is taken as already local). ``is_holiday`` names the public
+    holidays (the merchant and the sandbox both pass the ``holidays`` package's French calendar)."""
+    local = zone(timezone)
+    day = ordered_at.astimezone(local).date() if ordered_at.tzinfo else ordered_at.date()
+    last = add_working_days(day, days, is_holiday)
+    return datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=local)
