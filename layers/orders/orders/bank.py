@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Protocol
 from urllib.parse import urlencode
 
@@ -208,8 +207,3 @@ class BankClient:
         if result is CaptureResult.REFUSED:
             raise BankRefusedError(operation, answer.label or "refused by the bank", answer.cdr)
         raise BankRefusedError(operation, answer.label or "the bank answered an error", answer.cdr)
-
-
-def collected(status: StatusAnswer, currency: str) -> Decimal:
-    """What the bank says it collected for an order (0 when it says nothing)."""
-    return status.collected.amount if status.collected and status.collected.currency == currency else Decimal(0)

@@ -12,7 +12,7 @@ from sealing import Money
 
 from .exceptions import TransitionNotAllowedError
 from .lifecycle import Event, next_status
-from .model import Order, OrderStatus, Plan
+from .model import DEFERRAL_STATES, Order, OrderStatus, Plan
 from .terminals import PaymentMode
 
 ZERO = Decimal(0)
@@ -20,7 +20,7 @@ ZERO = Decimal(0)
 
 def remaining(order: Order) -> Decimal:
     """What is still authorised and neither captured nor cancelled."""
-    if order.status in (OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED):
+    if order.status in DEFERRAL_STATES:
         return order.amount.amount - order.captured - order.cancelled
     return ZERO
 

@@ -30,6 +30,12 @@ def load_terminals() -> Terminals:
         text = parameters.get_secret(_env("TERMINALS_SECRET_ARN"), max_age=SECRET_CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as exc:
         raise ConfigurationError(f"the terminal secret cannot be read: {exc}") from None
+    return _parsed(text)
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> Terminals:
+    # The secret's text is cached by Parameters; parse it (keys, enums, zones) once per text, not per request.
     return Terminals.from_json(text)
 
 

@@ -32,7 +32,7 @@ from .exceptions import (
     TransitionNotAllowedError,
 )
 from .lifecycle import Event
-from .model import OperationRecord, Order, OrderStatus, PendingOperation, Plan
+from .model import DEFERRAL_STATES, OperationRecord, Order, PendingOperation, Plan
 from .store import OrderStore
 from .terminals import EndPolicy, PaymentMode, Terminals
 
@@ -189,7 +189,7 @@ class BackOffice:
 
     def _end_of_period(self, order: Order, now: datetime) -> str:
         order, _ = self.settle(order, now)
-        if order.status not in (OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED):
+        if order.status not in DEFERRAL_STATES:
             return f"nothing to do ({order.status.value})"
         terminal = self.terminals.get(order.tpe)
         status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)

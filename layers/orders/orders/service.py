@@ -90,7 +90,7 @@ def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment,
     return tuple(instalments)
 
 
-def _payment_request(order: Order, instalments: tuple[Instalment, ...] = ()) -> PaymentRequest:
+def _payment_request(order: Order) -> PaymentRequest:
     billing = order.billing or None
     return PaymentRequest(
         amount=order.amount,
@@ -103,14 +103,14 @@ def _payment_request(order: Order, instalments: tuple[Instalment, ...] = ()) -> 
         return_err_url=order.return_err_url,
         billing=billing,
         shipping=order.shipping or None,
-        instalments=instalments,
+        instalments=order.instalments,
         three_ds_challenge=order.three_ds_challenge or None,
     )
 
 
 def payment_form(order: Order, terminal: TerminalConfig) -> PaymentForm:
     """The sealed form for ``order``: the same fields and MAC every time it is asked for."""
-    return build_payment_form(terminal.terminal, _payment_request(order, order.instalments))
+    return build_payment_form(terminal.terminal, _payment_request(order))
 
 
 @dataclass(frozen=True)
