@@ -2,8 +2,14 @@
 # Both build their own virtual environments from the pinned requirements.
 
 SHELL := /bin/bash
-export PYENV_VERSION ?= 3.13.0:3.11.7
-PYTHON ?= python3.13
+# python3.13 (the Lambda runtime), found whatever the caller's pyenv state: `PYTHON=/path/to/python3.13` overrides.
+ifndef PYTHON
+PYTHON := $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 \
+  /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+  $$p -c 'import sys; assert sys.version_info[:2] == (3, 13); print(sys.executable)' 2>/dev/null && break; done)
+endif
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
 VENV := .venv
 TOOLS := .tools
 # sam validate needs a region and some credentials; these are fake on purpose, never real ones.
@@ -16,18 +22,26 @@ export PYTHONDONTWRITEBYTECODE := 1
 export CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint typecheck template unit functional e2e bench build clean sandbox-vendor browser screenshots
+.PHONY: python run test lint typecheck template unit functional e2e bench build clean sandbox-vendor browser screenshots
 
-$(VENV)/.stamp: requirements/dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements/dev.txt
+python:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "python3.13 not found (the Lambda runtime): install it, or run make PYTHON=/path/to/python3.13" >&2; \
+	  exit 1; fi
+
+# uv builds the virtual environments (seconds instead of minutes); it is itself pinned and bootstrapped with pip.
+$(UV): | python
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.stamp: requirements/dev.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
+	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/dev.txt
 	touch $@
 
-$(TOOLS)/.stamp: requirements/tools.txt
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install -q --upgrade pip
-	$(TOOLS)/bin/pip install -q -r requirements/tools.txt
+$(TOOLS)/.stamp: requirements/tools.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(TOOLS)
+	$(UV) pip install -q --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
 run: $(VENV)/.stamp
@@ -51,7 +65,7 @@ template: $(TOOLS)/.stamp
 	fi
 
 unit: $(VENV)/.stamp browser
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # Debian's chromium for the browser tests (tests/browser), installed when it is missing. The tests fail, never
 # skip, without it.
@@ -80,4 +94,4 @@ bench: $(VENV)/.stamp
 	$(VENV)/bin/python benchmarks/verify_confirmation.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .uv $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
