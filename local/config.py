@@ -37,6 +37,8 @@ class LocalConfig:
     serialize_invocations: bool = True
     # Scheduled functions (Schedule events) run every this many seconds locally; None: not at all.
     schedule_interval_seconds: float | None = 60.0
+    # Functions with SQS events receive their queues' messages (Lambda's event source mapping, locally).
+    poll_queues: bool = True
 
     @classmethod
     def from_environ(cls) -> LocalConfig:

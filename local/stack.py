@@ -31,6 +31,7 @@ from typing import Any, Protocol, Self
 from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
 from .aws import Environ, MotoServer, TableSetup, create_table, point_at, put_secret
 from .config import LocalConfig, terminals_json
+from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
 from .routes import Match
 from .schedules import ScheduleRunner
 from .server import Dispatcher, LocalHttpServer, Target
@@ -130,10 +131,15 @@ class LocalStack:
         if config.schedule_interval_seconds is not None:
             self.schedules = ScheduleRunner(config.schedule_interval_seconds)
             self.services.append(self.schedules)
+        self.queue_poller: QueuePoller | None = None
+        if config.poll_queues:
+            self.queue_poller = QueuePoller()
+            self.services.append(self.queue_poller)
         self._handler_overrides = dict(handlers or {})
         self.dispatcher = Dispatcher(log=None if config.quiet else self._log)
         self.functions: dict[str, LocalFunction] = {}
         self.tables: dict[str, TableSetup] = {}
+        self.queues: dict[str, QueueSetup] = {}
         self.secret_arn = ""
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.host, port=config.moto_port)
@@ -160,6 +166,7 @@ class LocalStack:
             point_at(self._environ, self.moto.start(), self.config.region)
             self.http = LocalHttpServer(self.config.host, self.config.port, self.dispatcher)
             self._create_tables()
+            self._create_queues()
             self.secret_arn = put_secret(
                 self.config.secret_name,
                 terminals_json(self.base_url, self.config.payment_base_url, self.config.backoffice_base_url),
@@ -248,6 +255,19 @@ class LocalStack:
             name = properties.get("TableName") or self.config.table_name(logical_id)
             self.tables[logical_id] = create_table(name, properties, self.config.region)
 
+    def _create_queues(self) -> None:
+        resolver = self._partial_resolver()
+        created = {}
+        for logical_id in self.template.resources_of_type("AWS::SQS::Queue"):
+            properties = self.template.properties_of(logical_id)
+            plain = resolver.resolve({k: v for k, v in properties.items() if k != "RedrivePolicy"})
+            name = plain.get("QueueName") or self.config.table_name(logical_id)
+            self.queues[logical_id] = create_queue(name, plain, self.config.region)
+            created[logical_id] = properties
+        resolver = self._resolver()  # now every queue has its ARN for the redrive policies
+        for logical_id, properties in created.items():
+            set_redrive(self.queues[logical_id], resolver.resolve(properties), self.config.region)
+
     def _resolver(self) -> Resolver:
         region, account = self.config.region, self.config.account_id
         resources: dict[str, Any] = {}
@@ -257,6 +277,10 @@ class LocalStack:
             attributes[f"{logical_id}.Arn"] = table.arn
             if table.stream_arn:
                 attributes[f"{logical_id}.StreamArn"] = table.stream_arn
+        for logical_id, queue in self.queues.items():
+            resources[logical_id] = queue.url
+            attributes[f"{logical_id}.Arn"] = queue.arn
+            attributes[f"{logical_id}.QueueName"] = queue.name
         for logical_id in self.template.resources_of_type("AWS::Serverless::LayerVersion"):
             resources[logical_id] = f"arn:aws:lambda:{region}:{account}:layer:{logical_id}:1"
         for logical_id in self.template.resources_of_type("AWS::Serverless::Function"):

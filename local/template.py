@@ -127,6 +127,18 @@ class ScheduleEvent:
 
 
 @dataclass(frozen=True)
+class QueueEvent:
+    """One ``Type: SQS`` event: the queue (a logical id of the template) whose messages the function receives."""
+
+    function: str
+    event: str
+    queue: str  # logical id of the AWS::SQS::Queue
+    batch_size: int
+    partial_failures: bool  # FunctionResponseTypes: [ReportBatchItemFailures]
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """An ``AWS::Serverless::Function`` with its Globals merged in (values still unresolved)."""
 
@@ -136,6 +148,7 @@ class FunctionSpec:
     handler: str
     routes: tuple[ApiRoute, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
+    queues: tuple[QueueEvent, ...] = ()
 
     @property
     def module_name(self) -> str:
@@ -220,7 +233,8 @@ class Template:
             handler = properties.get("Handler")
             if not isinstance(code_uri, str) or not isinstance(handler, str):
                 raise TemplateError(f"{logical_id}: the local stack needs a local CodeUri and a Handler")
-            routes, schedules = self._events(logical_id, properties.get("Events") or {})
+            events = properties.get("Events") or {}
+            routes, schedules = self._events(logical_id, events)
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
@@ -229,6 +243,7 @@ class Template:
                     handler=handler,
                     routes=tuple(routes),
                     schedules=tuple(schedules),
+                    queues=tuple(self._queue_events(logical_id, events)),
                 )
             )
         return specs
@@ -280,6 +295,30 @@ class Template:
                     )
                 )
         return routes, schedules
+
+    def _queue_events(self, function: str, events: Mapping[str, Any]) -> list[QueueEvent]:
+        queues = []
+        for name, event in events.items():
+            if event.get("Type") != "SQS":
+                continue
+            props = event.get("Properties") or {}
+            queue = props.get("Queue")
+            target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+            if isinstance(target, str):
+                target = target.split(".", 1)
+            if not (isinstance(target, list) and len(target) == 2 and target[1] == "Arn"):
+                raise TemplateError(f"{function}.{name}: Queue must be !GetAtt <a queue of the template>.Arn")
+            queues.append(
+                QueueEvent(
+                    function=function,
+                    event=name,
+                    queue=str(target[0]),
+                    batch_size=int(props.get("BatchSize", 10)),
+                    partial_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    enabled=bool(props.get("Enabled", True)),
+                )
+            )
+        return queues
 
     def parameter_default(self, name: str) -> Any:
         try:

@@ -1,12 +1,13 @@
 """CGI2: the bank's confirmation (POST /confirmation) — verify the seal, store the result, acknowledge.
 
-``cdr=0`` is answered only once the confirmation is durably written; if the store fails the answer is
-an error status, so the bank alerts the merchant, and the confirmation (without card data) is logged
-for replay.
+``cdr=0`` is answered only once the confirmation is durable: written on its order, or, when the orders table
+fails, its exact bytes on the encrypted confirmation queue (a consumer checks the seal again and applies it).
+If neither holds it, the answer is an error status, so the bank keeps the payment and alerts the merchant.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,56 +16,67 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
-from orders.exceptions import ConfigurationError
+from orders.confirmation_queue import QueuedConfirmation
+from orders.exceptions import OrdersError
 from orders.http import BadRequest, body_bytes, text_response
-from orders.service import readable, receive_confirmation, redacted
-from sealing import SEAL_REFUSED
+from orders.service import ConfirmationKind, Receipt, receive_confirmation
 
 logger = Logger()
 metrics = Metrics()
 
 
+@dataclass(frozen=True)
+class Answer:
+    """How CGI2 answers one kind of outcome: the bank's acknowledgement, the metric, the log level."""
+
+    metric: str
+    level: str
+
+
+# Every outcome the service can report, and what it means for the bank, the metrics and the log.
+ANSWERS: dict[ConfirmationKind, Answer] = {
+    ConfirmationKind.APPLIED: Answer("Confirmations", "info"),
+    ConfirmationKind.REPLAY: Answer("ConfirmationReplays", "info"),
+    ConfirmationKind.UNMATCHED: Answer("ConfirmationsUnmatched", "warning"),
+    ConfirmationKind.REJECTED: Answer("ConfirmationsRejected", "warning"),
+}
+NOT_STORED = {"Content-Type": "text/plain"}
+
+
+def _queue(body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
+    """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
+    try:
+        message_id = config.confirmation_queue().put(QueuedConfirmation(body, now))
+    except OrdersError as exc:
+        logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
+        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
+        return text_response(503, "not stored\n", NOT_STORED)
+    logger.warning("confirmation queued", extra={"detail": receipt.detail, "message_id": message_id})
+    metrics.add_metric(name="ConfirmationsQueued", unit=MetricUnit.Count, value=1)
+    if not receipt.sealed:  # queued, but its seal is not checked yet: the bank may not be told it is intact
+        return text_response(503, "queued, seal not checked yet\n", NOT_STORED)
+    return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
     try:
         body = body_bytes(event)
     except BadRequest:
-        logger.warning("confirmation body is not valid base64")
-        return text_response(200, SEAL_REFUSED.body, SEAL_REFUSED.headers)
-    try:
-        terminals = config.load_terminals()
-    except ConfigurationError as exc:
-        # Without the terminals the seal cannot be checked: not cdr=0, and keep what came for a replay.
-        logger.error(
-            "confirmation NOT stored",
-            extra={"outcome": str(exc), "verified": False, "fields": redacted(readable(body))},
-        )
-        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
-        return text_response(503, "configuration unavailable\n", {"Content-Type": "text/plain"})
-    try:
-        receipt = receive_confirmation(body, terminals, config.order_store(), datetime.now(UTC))
-    except Exception as exc:  # any surprise: never cdr=0, never lost
-        logger.exception(
-            "confirmation NOT stored",
-            extra={"outcome": repr(exc), "verified": False, "fields": redacted(readable(body))},
-        )
-        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
-        return text_response(503, "internal error\n", {"Content-Type": "text/plain"})
+        receipt = Receipt(ConfirmationKind.REJECTED, "the body is not valid base64")
+        body = b""
+    else:
+        try:
+            receipt = receive_confirmation(body, config.load_terminals, config.order_store(), now)
+        except Exception as exc:  # a surprise: never cdr=0 for it, never lose the bytes
+            logger.exception("confirmation failed")
+            receipt = Receipt(ConfirmationKind.NOT_STORED, f"unexpected {type(exc).__name__}")
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
-    if receipt.status_code != 200:
-        # Nothing was stored: keep everything needed to replay it, never card data.
-        logger.error(
-            "confirmation NOT stored",
-            extra={"outcome": receipt.outcome, "verified": True, "fields": redacted(receipt.unsaved)},
-        )
-        metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
-        return text_response(receipt.status_code, "store unavailable\n", {"Content-Type": "text/plain"})
-    intact = receipt.acknowledgement.intact
-    if not intact and receipt.tpe and receipt.tpe not in terminals:
-        # A terminal missing from the configuration: its confirmations must not vanish silently.
-        logger.error("confirmation of an unconfigured terminal", extra={"fields": redacted(readable(body))})
-    (logger.info if intact else logger.warning)("confirmation handled", extra={"outcome": receipt.outcome})
-    metrics.add_metric(name="Confirmations" if intact else "ConfirmationsRejected", unit=MetricUnit.Count, value=1)
-    ack = receipt.acknowledgement
-    return text_response(200, ack.body, ack.headers)
+    if receipt.kind is ConfirmationKind.NOT_STORED:
+        return _queue(body, receipt, now)
+    answer = ANSWERS[receipt.kind]
+    getattr(logger, answer.level)("confirmation handled", extra={"kind": receipt.kind.value, "detail": receipt.detail})
+    metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
+    return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)

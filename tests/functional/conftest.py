@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from orders import config
+from orders.confirmation_queue import ConfirmationQueue
 from orders.store import OrderStore
 from tests.support.aws import create_orders_table, terminals_config
 
@@ -24,6 +25,13 @@ class Aws:
     secret_arn: str
     writes: list[str]
     store: OrderStore
+    sqs: Any
+    queue: ConfirmationQueue
+
+    def queued(self) -> list[dict[str, Any]]:
+        """Every message on the confirmation queue, left there (visible again at once)."""
+        answer = self.sqs.receive_message(QueueUrl=self.queue.url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return list(answer.get("Messages") or [])
 
     def set_terminals(self, data: dict[str, Any]) -> None:
         self.secrets.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(data))
@@ -77,6 +85,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         store = OrderStore(TABLE, client=dynamodb)
         config.order_store.cache_clear()
         monkeypatch.setattr(config, "order_store", lambda: store)
-        yield Aws(dynamodb, secrets, arn, writes, store)
+        sqs = boto3.client("sqs")
+        queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-test")["QueueUrl"], client=sqs)
+        monkeypatch.setenv("CONFIRMATION_QUEUE_URL", queue.url)
+        monkeypatch.setattr(config, "confirmation_queue", lambda: queue)
+        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue)
         parameters.clear_caches()
         parameters.base.DEFAULT_PROVIDERS.clear()

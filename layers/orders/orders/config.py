@@ -8,6 +8,7 @@ from functools import lru_cache
 from aws_lambda_powertools.utilities import parameters
 
 from .bank import BankClient, Transport, urllib_transport
+from .confirmation_queue import ConfirmationQueue
 from .exceptions import ConfigurationError
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
@@ -43,6 +44,11 @@ def _parsed(text: str) -> Terminals:
 def order_store() -> OrderStore:
     days = int(os.environ.get("PENDING_ORDER_RETENTION_DAYS", "180") or 180)
     return OrderStore(_env("ORDERS_TABLE"), pending_ttl_days=days)
+
+
+@lru_cache(maxsize=1)
+def confirmation_queue() -> ConfirmationQueue:
+    return ConfirmationQueue(_env("CONFIRMATION_QUEUE_URL"))
 
 
 def checkout_base_url() -> str:

@@ -7,7 +7,8 @@ OrdersError
 ├── OrderNotFoundError          no order with that reference
 ├── TransitionNotAllowedError   the order's state does not allow the operation
 ├── ConcurrentUpdateError       another writer changed the order first
-└── StoreUnavailableError       DynamoDB failed: nothing is known to be written
+├── StoreUnavailableError       DynamoDB failed: nothing is known to be written
+└── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
 """
 
 from __future__ import annotations
@@ -78,3 +79,7 @@ class ConcurrentUpdateError(OrdersError):
 
 class StoreUnavailableError(OrdersError):
     """DynamoDB did not take the write (throttled, unavailable, denied): nothing is known to be stored."""
+
+
+class QueueUnavailableError(OrdersError):
+    """The confirmation queue did not take a message: nothing is known to be queued."""

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sealing import Confirmation, Outcome
+from sealing import Confirmation, Outcome, canonical_mac
 
 from .calendar import deferral_deadline
 from .model import Attempt, Order, OrderStatus, Review, ReviewReason
@@ -92,15 +92,33 @@ class Decision:
     attempt: Attempt | None = None
     reviews: tuple[Review, ...] = ()
     changes: dict[str, object] = field(default_factory=dict)
+    # The order keeps as many attempts as it can hold: this one is counted (``attempts_not_kept``), not kept.
+    counted_only: bool = False
 
     @property
     def writes(self) -> bool:
         return self.attempt is not None
 
 
+# What one order keeps, whatever is sent to it: past these, a refusal or a flagged copy is counted, not kept,
+# so that no sequence of confirmations can grow the item towards DynamoDB's 400 KB and block a real payment.
+MAX_ATTEMPTS_KEPT = 100
+MAX_REVIEWS_KEPT = 50
+MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more of one than this
+
+
 def confirmation_id(confirmation: Confirmation) -> str:
-    """The identity of one confirmation: its MAC, which seals every field the bank sent."""
-    return (confirmation.field("MAC") or "").lower()
+    """The identity of one confirmation: its MAC in its one spelling (40 lower-case hex digits).
+
+    The MAC seals every field the bank sent, and the order's reference and terminal are in them; a padded or
+    re-cased copy of the same MAC is the same confirmation (and a padded one never passes the seal check).
+    """
+    mac = confirmation.field("MAC") or ""
+    return canonical_mac(mac) or mac.strip().lower()[:40]
+
+
+def _short(text: str) -> str:
+    return text[:MAX_TEXT_KEPT]
 
 
 def decide_confirmation(
@@ -114,24 +132,27 @@ def decide_confirmation(
     attempt = Attempt(
         return_code=str(code),
         received_at=received_at,
-        reason=confirmation.refusal_reason or confirmation.authorisation_refusal_reason,
-        authorisation_number=confirmation.authorisation_number,
-        card_brand=confirmation.card_brand,
+        reason=_short(confirmation.refusal_reason or confirmation.authorisation_refusal_reason),
+        authorisation_number=_short(confirmation.authorisation_number),
+        card_brand=_short(confirmation.card_brand),
         amount=confirmation.amount.wire(),
         instalment=code.instalment,
         confirmation_id=identity,
     )
+    full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 
     def flag(reason: ReviewReason, detail: str) -> Decision:
+        if full or len(order.reviews) >= MAX_REVIEWS_KEPT:
+            return Decision(Verdict.FLAGGED, order.status, order.status, attempt, counted_only=True)
         review = Review(reason, received_at, detail)
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
         if code.outcome is Outcome.REFUSED:
             return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused")
-        return Decision(Verdict.INSTALMENT, order.status, order.status, attempt)
+        return Decision(Verdict.INSTALMENT, order.status, order.status, attempt, counted_only=full)
     if code.outcome is Outcome.REFUSED:
-        return Decision(Verdict.REFUSED, order.status, order.status, attempt)
+        return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
     if confirmation.is_test_payment and not terminal.terminal.is_test:
         return flag(ReviewReason.TEST_PAYMENT_ON_PRODUCTION, "payetest received on a production terminal")
     if confirmation.amount != order.amount:

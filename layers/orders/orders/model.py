@@ -148,6 +148,7 @@ class Order:
     cancelled: Decimal = Decimal(0)
     pending: PendingOperation | None = None
     operations: tuple[OperationRecord, ...] = ()
+    attempts_not_kept: int = 0  # confirmations counted but not listed, once ``attempts`` is full
     version: int = 0
 
     @property
@@ -179,6 +180,7 @@ class Order:
             "reviews": [review.as_json() for review in self.reviews],
             "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],
             "attempts": [attempt.as_json() for attempt in self.attempts],
+            "attempts_not_kept": self.attempts_not_kept,
             "operations": [operation.as_json() for operation in self.operations],
             "pending_operation": (
                 {"event": self.pending.plan.event, "amount": str(self.pending.plan.amount.amount)}

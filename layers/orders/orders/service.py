@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +15,6 @@ from sealing import (
     Acknowledgement,
     FieldError,
     Instalment,
-    MalformedMessageError,
     Money,
     PaymentForm,
     PaymentRequest,
@@ -31,6 +31,7 @@ from sealing import (
 
 from .exceptions import (
     ConcurrentUpdateError,
+    ConfigurationError,
     InvalidOrderError,
     OrderNotFoundError,
     StoreUnavailableError,
@@ -47,8 +48,6 @@ ORDER_FIELDS = frozenset(
         "return_ok_url", "return_err_url", "three_ds_challenge", "instalments",
     }
 )  # fmt: skip
-# Card data the bank sends back: never logged, even when a confirmation must be logged for replay.
-CARD_FIELDS = frozenset({"vld", "bincb", "hpancb", "cbmasquee", "cbenregistree"})
 MAX_WRITE_ATTEMPTS = 3
 
 
@@ -176,65 +175,82 @@ def order_for_checkout(token: str, store: OrderStore) -> Order:
     return order
 
 
+class ConfirmationKind(enum.Enum):
+    """What became of one confirmation. CGI2 maps each kind to its answer, metric and log level in one table."""
+
+    APPLIED = "applied"  # written on its order: accepted, refused, instalment, or flagged for review
+    REPLAY = "replay"  # seen before, in any spelling: nothing changed
+    UNMATCHED = "unmatched"  # sealed, but no order of that terminal has the reference: kept for reconciliation
+    REJECTED = "rejected"  # no seal, a bad seal, an unknown terminal or an unreadable body: nothing changed
+    NOT_STORED = "not_stored"  # the store failed (or the seal could not be checked yet): it must be queued
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """What CGI2 answers and why. ``status_code`` 503 means: not stored, the bank must alert the merchant."""
+    """What a confirmation came to, and why (``detail``, for the log).
 
-    acknowledgement: Acknowledgement
-    status_code: int
-    outcome: str
+    ``sealed`` says the seal was checked and held: only then may the bank be told ``cdr=0``.
+    """
+
+    kind: ConfirmationKind
+    detail: str
     tpe: str = ""
     reference: str = ""
-    unsaved: tuple[tuple[str, str], ...] = ()
+    sealed: bool = False
+
+    @property
+    def acknowledgement(self) -> Acknowledgement:
+        return acknowledgement(self.kind is not ConfirmationKind.REJECTED)
 
 
-def readable(body: bytes) -> tuple[tuple[str, str], ...]:
-    """The fields of a body, best effort and unverified, for a log line when nothing else can be done.
+def _rejected(detail: str, tpe: str = "", reference: str = "") -> Receipt:
+    return Receipt(ConfirmationKind.REJECTED, detail, tpe, reference)
 
-    A body that cannot be parsed is not logged (it could hold card data anywhere): only its size and hash.
+
+def receive_confirmation(
+    body: bytes, load_terminals: Callable[[], Terminals], store: OrderStore, now: datetime
+) -> Receipt:
+    """CGI2: check the seal on the exact bytes, apply the confirmation in one conditional write.
+
+    Never raises for anything the body holds or the store does: a failure to store is ``NOT_STORED``, which the
+    caller must queue (the exact bytes) before it may answer ``cdr=0``.
     """
     try:
-        return tuple((name, value.decode("utf-8", "replace")) for name, value in parse_form(body).fields)
-    except SealingError:
-        return (("unreadable_body", f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()}"),)
-
-
-def redacted(fields: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {name: ("<redacted>" if name in CARD_FIELDS else value) for name, value in fields}
-
-
-def receive_confirmation(body: bytes, terminals: Terminals, store: OrderStore, now: datetime) -> Receipt:
-    """CGI2: check the seal on the exact bytes, apply the confirmation in one conditional write, acknowledge."""
-    try:
         form = parse_form(body)
-        tpe = form.tpe
-    except SealingError as exc:
-        return Receipt(acknowledgement(False), 200, f"malformed: {exc}")
+        tpe, _ = form.tpe, form.mac
+    except SealingError as exc:  # unreadable, or no TPE or no MAC at all: nothing can be sealed
+        return _rejected(f"malformed: {exc}")
+    try:
+        terminals = load_terminals()
+    except ConfigurationError as exc:
+        return Receipt(ConfirmationKind.NOT_STORED, f"the seal cannot be checked yet: {exc}", tpe)
     if tpe not in terminals:
-        return Receipt(acknowledgement(False), 200, "unknown terminal: the seal cannot be checked", tpe=tpe)
+        return _rejected("unknown terminal: the seal cannot be checked", tpe)
     terminal = terminals.get(tpe)
     try:
-        verify_confirmation(form, terminal.terminal.key, terminal.terminal.seal.for_confirmation(), tpe=tpe)
+        sealed = verify_confirmation(form, terminal.terminal.key, terminal.terminal.seal.for_confirmation(), tpe=tpe)
     except SealMismatchError:
-        return Receipt(acknowledgement(False), 200, "seal mismatch", tpe=tpe, reference=form.text("reference") or "")
-    except MalformedMessageError as exc:
-        return Receipt(acknowledgement(False), 200, f"malformed: {exc}", tpe=tpe)
-    return apply_intact_confirmation(form, terminal, store, now)
+        return _rejected("seal mismatch", tpe, form.text("reference") or "")
+    except SealingError as exc:
+        return _rejected(f"malformed: {exc}", tpe)
+    return _apply_sealed(sealed, terminal, store, now)
 
 
-def apply_intact_confirmation(
-    form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime
-) -> Receipt:
-    """Apply a confirmation whose data is known intact (its seal held): cdr=0 once durably stored."""
+def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
+    """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
-    fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     reference = form.text("reference") or ""
+
+    def receipt(kind: ConfirmationKind, detail: str) -> Receipt:
+        return Receipt(kind, detail, tpe, reference, sealed=True)
+
+    fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     try:
         try:
             confirmation = read_confirmation(form)
         except SealingError as exc:
             store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
-            return Receipt(acknowledgement(True), 200, "kept for reconciliation (unreadable)", tpe, reference)
+            return receipt(ConfirmationKind.UNMATCHED, f"kept for reconciliation (unreadable: {exc})")
         for _ in range(MAX_WRITE_ATTEMPTS):
             try:
                 order = store.get(confirmation.reference)
@@ -242,15 +258,15 @@ def apply_intact_confirmation(
                 order = None
             if order is None or order.tpe != tpe:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
-                return Receipt(acknowledgement(True), 200, "kept for reconciliation (no order)", tpe, reference)
+                return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
             decision = decide_confirmation(order, confirmation, terminal, now)
             if decision.verdict is Verdict.REPLAY:
-                return Receipt(acknowledgement(True), 200, "replay: nothing changed", tpe, reference)
+                return receipt(ConfirmationKind.REPLAY, "seen before: nothing changed")
             try:
                 store.apply(order, decision)
             except ConcurrentUpdateError:
                 continue  # another writer changed the order: read it again and decide again
-            return Receipt(acknowledgement(True), 200, decision.verdict.value, tpe, reference)
+            return receipt(ConfirmationKind.APPLIED, decision.verdict.value)
         raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
     except StoreUnavailableError as exc:
-        return Receipt(acknowledgement(True), 503, f"not stored: {exc}", tpe, reference, unsaved=fields)
+        return receipt(ConfirmationKind.NOT_STORED, f"not stored: {exc}")

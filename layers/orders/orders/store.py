@@ -7,6 +7,7 @@ is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<refer
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sealing import Instalment, Money
+from sealing import Instalment, Money, canonical_mac
 
 from .calendar import PARIS
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
@@ -231,6 +232,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
             )
             for o in item.get("operations", [])
         ),
+        attempts_not_kept=int(item.get("attempts_not_kept", 0)),
         version=int(item.get("version", 0)),
     )
 
@@ -294,23 +296,31 @@ class OrderStore:
         ``ConcurrentUpdateError`` when another writer got there first: re-read and decide again.
         """
         assert decision.attempt is not None
-        names: dict[str, str] = {"#status": "status", "#version": "version", "#attempts": "attempts"}
+        names: dict[str, str] = {"#status": "status", "#version": "version"}
         values: dict[str, Any] = {
             ":leaves": _ser(decision.leaves.value),
             ":version": _ser(order.version),
             ":next_version": _ser(order.version + 1),
-            ":attempt": _ser([_attempt_item(decision.attempt)]),
-            ":empty": {"L": []},
-            ":id": {"SS": [decision.attempt.confirmation_id]},
         }
-        sets = [
-            "#attempts = list_append(if_not_exists(#attempts, :empty), :attempt)",
-            "#version = :next_version",
-        ]
+        sets = ["#version = :next_version"]
+        if decision.counted_only:
+            # The order holds all the attempts it may: count this one and keep only the latest, in bounded space.
+            names["#last"], names["#not_kept"] = "last_attempt_not_kept", "attempts_not_kept"
+            values[":attempt"], values[":one"] = _ser(_attempt_item(decision.attempt)), _ser(1)
+            sets.append("#last = :attempt")
+            adds = "#not_kept :one"
+        else:
+            names["#attempts"] = "attempts"
+            values[":attempt"] = _ser([_attempt_item(decision.attempt)])
+            values[":id"] = {"SS": [decision.attempt.confirmation_id]}
+            values[":empty"] = {"L": []}
+            sets.append("#attempts = list_append(if_not_exists(#attempts, :empty), :attempt)")
+            adds = "confirmation_ids :id"
         removes: list[str] = []
         if decision.reviews:
             names["#reviews"] = "reviews"
             values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
+            values[":empty"] = {"L": []}
             sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
         if decision.enters is not decision.leaves:
             values[":enters"] = _ser(decision.enters.value)
@@ -328,7 +338,7 @@ class OrderStore:
                 names["#shard"] = "deadline_shard"
                 values[":shard"] = _ser(DEADLINE_SHARD)
                 sets.append("#shard = :shard")
-        expression = "SET " + ", ".join(sets) + " ADD confirmation_ids :id"
+        expression = "SET " + ", ".join(sets) + " ADD " + adds
         if removes:
             expression += " REMOVE " + ", ".join(removes)
         self._call(
@@ -343,8 +353,12 @@ class OrderStore:
     def keep_unmatched(
         self, tpe: str, reference: str, fields: tuple[tuple[str, str], ...], reason: str, received_at: datetime
     ) -> None:
-        """Keep a sealed confirmation that matches no order, for reconciliation (idempotent on its MAC)."""
-        mac = dict(fields).get("MAC", "").lower()
+        """Keep a sealed confirmation that matches no order, for reconciliation.
+
+        One item per confirmation, keyed by terminal, reference and the MAC's one spelling; the first copy is
+        kept and a replay, in any spelling, changes nothing.
+        """
+        mac = canonical_mac(dict(fields).get("MAC", "")) or "-"
         item = {
             "pk": _ser(f"UNMATCHED#{tpe}#{reference}"),
             "sk": _ser(f"CONFIRMATION#{mac}"),
@@ -355,7 +369,8 @@ class OrderStore:
             "fields": {"M": {name: {"S": value} for name, value in fields}},
             "unmatched_day": _ser(received_at.astimezone(PARIS).date().isoformat()),
         }
-        self._call("put_item", Item=item)
+        with contextlib.suppress(ConcurrentUpdateError):  # kept already: the first copy stays as it came
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     # --- back-office operations: a journal entry before the bank is called, its outcome after -------------
 

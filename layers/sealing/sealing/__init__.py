@@ -57,7 +57,7 @@ from ._formats import (
     local_time,
     parse_confirmation_date,
 )
-from ._key import MerchantKey
+from ._key import MerchantKey, canonical_mac
 from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
 from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body, order_context
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
@@ -119,6 +119,7 @@ __all__ = [
     "Variant",
     "acknowledgement",
     "build_payment_form",
+    "canonical_mac",
     "cancel_request",
     "capture_request",
     "capture_result",

@@ -93,7 +93,8 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     if args.command == "seal":
         print(seal(key, _read_json_fields(stdin), variant, tpe=args.tpe), file=stdout)
         return EXIT_VALID
-    form = parse_form(_read_bytes(stdin))
+    # A file's final line break is not part of the body the bank posted.
+    form = parse_form(_read_bytes(stdin).rstrip(b"\r\n"))
     received = form.mac
     data = sealed_string(form.fields, variant, tpe=args.tpe)
     if key.matches(data, received):

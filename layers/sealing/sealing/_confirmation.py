@@ -13,7 +13,15 @@ from urllib.parse import unquote_to_bytes
 from ._formats import parse_confirmation_date
 from ._key import MerchantKey
 from ._money import Money, parse_wire_amount
-from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, check, received_dsp2_string, sealed_string
+from ._seal import (
+    LEGACY_CONFIRMATION_ORDER,
+    MAC_FIELD,
+    PROTOCOL_VERSION,
+    Variant,
+    check,
+    received_dsp2_string,
+    sealed_string,
+)
 from .exceptions import FieldError, MalformedMessageError, MissingFieldError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -254,11 +262,24 @@ def verify_confirmation(
     tpe: str | None = None,
     version: str = PROTOCOL_VERSION,
 ) -> ReceivedForm:
-    """Check the seal over exactly the fields received; ``SealMismatchError`` when it does not hold."""
+    """Check the seal over exactly the fields received; ``SealMismatchError`` when it does not hold.
+
+    Returns the fields the seal covers, and only those: every field in DSP2; in legacy 3.0 the fixed order's
+    fields, with ``TPE`` and ``version`` as the merchant's configuration sealed them. A field the bank added
+    outside the legacy order (``motifrefusautorisation``, ``montantech``...) is not covered, so it is dropped
+    rather than trusted.
+    """
     mac = form.mac
     if variant is Variant.DSP2 and len(form._by_name) == len(form.fields):
         with contextlib.suppress(UnicodeEncodeError):  # a hand-built form's bad name: sealed_string names it
             check(key, received_dsp2_string(form._by_name), mac)
             return form
     check(key, sealed_string(form.fields, variant, tpe=tpe, version=version), mac)
-    return form
+    if variant is not Variant.LEGACY_CONFIRMATION:
+        return form
+    assert tpe is not None  # sealed_string refuses a legacy confirmation without it
+    sealed = {"TPE": tpe.encode(), "version": version.encode()}
+    by_name = form._by_name
+    covered = [(name, sealed.get(name, by_name.get(name))) for name in LEGACY_CONFIRMATION_ORDER]
+    kept = [(name, value) for name, value in covered if value is not None]
+    return ReceivedForm((*kept, (MAC_FIELD, by_name[MAC_FIELD])))

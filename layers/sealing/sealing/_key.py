@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import string
 
 from .exceptions import InvalidKeyError
 
 _HEX = frozenset(string.hexdigits)
+# A MAC as the bank writes it: 40 hex digits, either case, nothing around them. Anything else (padding,
+# a newline, a non-breaking space) is refused rather than trimmed, so one seal has one spelling.
+_MAC = re.compile(r"[0-9A-Fa-f]{40}")
+
+
+def canonical_mac(mac: str) -> str | None:
+    """The MAC in lower case when it is spelt as the bank writes it, else ``None``."""
+    return mac.lower() if _MAC.fullmatch(mac) else None
 
 
 def _usable_key_text(text: str) -> str:
@@ -44,13 +53,10 @@ class MerchantKey:
         return hmac.new(self._bytes, data, hashlib.sha1).hexdigest()
 
     def matches(self, data: bytes, mac: str) -> bool:
-        """Whether ``mac`` seals ``data``: constant-time, case-insensitive."""
-        expected = self.mac(data)
-        try:
-            received = mac.strip().lower().encode("ascii")
-        except UnicodeEncodeError:
-            received = b""
-        return hmac.compare_digest(expected.encode("ascii"), received)
+        """Whether ``mac`` seals ``data``: constant-time, case-insensitive, exactly 40 hex digits."""
+        expected = self.mac(data).encode("ascii")
+        received = canonical_mac(mac)
+        return hmac.compare_digest(expected, received.encode("ascii") if received else b"")
 
     def __repr__(self) -> str:
         return "MerchantKey(<hidden>)"

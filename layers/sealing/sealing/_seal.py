@@ -139,7 +139,7 @@ def verify(
 def check(key: MerchantKey, data: bytes, mac: str) -> None:
     """Raise ``SealMismatchError`` unless ``mac`` seals the string ``data``."""
     if not key.matches(data, mac):
-        raise SealMismatchError(data, key.mac(data), mac)
+        raise SealMismatchError(data, mac)
 
 
 def control_string(key: MerchantKey, tpe: str, version: str = PROTOCOL_VERSION) -> str:

@@ -7,7 +7,7 @@ Every error the library raises is a ``SealingError``; each names the field at fa
     ├── FieldError                a value to send or a value received is not acceptable (``.field``)
     │   └── MissingFieldError     a required field is absent
     ├── MalformedMessageError     a body from the bank cannot be read at all
-    └── SealMismatchError         the MAC does not match the data (``.sealed``, ``.expected``)
+    └── SealMismatchError         the MAC does not match the data (``.sealed``)
 
 None of them ever carries the merchant key.
 """
@@ -46,13 +46,12 @@ class MalformedMessageError(SealingError):
 class SealMismatchError(SealingError):
     """The MAC received does not seal the data received.
 
-    ``sealed`` is the exact string that was sealed (to compare with the bank's) and ``expected`` the
-    MAC this side computes over it: both help a merchant find why a seal is refused, neither reveals
-    the key.
+    ``sealed`` is the exact string that was sealed, to compare with the bank's. The error never carries
+    the MAC this side would compute: a caller that logs or returns it would hand a valid seal for data an
+    attacker chose (the command line computes it, for the merchant who holds the key).
     """
 
-    def __init__(self, sealed: bytes, expected: str, received: str) -> None:
+    def __init__(self, sealed: bytes, received: str) -> None:
         super().__init__("the MAC does not match the fields received")
         self.sealed = sealed
-        self.expected = expected
         self.received = received

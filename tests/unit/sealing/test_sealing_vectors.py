@@ -104,7 +104,8 @@ def test_dsp2_request_from_an_aware_datetime_uses_paris_time(key: MerchantKey) -
 
 def test_legacy_confirmation(key: MerchantKey) -> None:
     form = parse_form(v.legacy_confirmation_body(v.LEGACY_CONFIRMATION, v.LEGACY_CONFIRMATION_MAC))
-    assert verify_confirmation(form, key, Variant.LEGACY_CONFIRMATION, tpe="1234567") is form
+    covered = verify_confirmation(form, key, Variant.LEGACY_CONFIRMATION, tpe="1234567")
+    assert dict(covered.fields) == {**dict(form.fields), "version": b"3.0"}  # version as the merchant sealed it
     confirmation = read_confirmation(form)
     assert confirmation.reference == "ABERTPY00145"
     assert confirmation.amount == eur("62.73")
@@ -225,5 +226,5 @@ def test_seal_and_verify_of_each_vector(sealed: str, mac: str, variant: Variant,
     with pytest.raises(sealing.SealMismatchError) as error:
         sealing.verify(key, fields, "0" * 40, variant, tpe=tpe)
     assert error.value.sealed == sealed.encode()
-    assert error.value.expected == mac.lower()
+    assert mac.lower() not in repr(vars(error.value))
     assert error.value.received == "0" * 40

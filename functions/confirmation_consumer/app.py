@@ -1,0 +1,68 @@
+"""Apply the confirmations CGI2 queued when the orders table failed (SQS, partial batch responses).
+
+Each message holds the exact bytes the bank posted. They are applied exactly as CGI2 applies a confirmation,
+seal check included, so nothing unsealed can be applied this way either. A message that cannot be applied yet
+(the table still fails, the seal does not hold with the current key) comes back later, each time later, and
+ends in the dead-letter queue (with its alarm) when the queue's redrive policy gives up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders import config
+from orders.confirmation_queue import QueuedConfirmation
+from orders.exceptions import OrdersError
+from orders.service import ConfirmationKind, receive_confirmation
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _apply(record: dict[str, Any]) -> bool:
+    """Whether the queued confirmation is now applied (or known to be a replay, or kept as unmatched)."""
+    try:
+        queued = QueuedConfirmation.from_message(record["body"])
+    except ValueError as exc:
+        logger.error("unreadable queue message", extra={"detail": str(exc)})
+        return False
+    receipt = receive_confirmation(queued.body, config.load_terminals, config.order_store(), queued.received_at)
+    logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+    if receipt.kind in (ConfirmationKind.NOT_STORED, ConfirmationKind.REJECTED):
+        # Rejected now may hold after a key rotation completes; never drop it: retry, then the dead letters.
+        logger.warning(
+            "queued confirmation not applied yet", extra={"kind": receipt.kind.value, "detail": receipt.detail}
+        )
+        return False
+    logger.info("queued confirmation applied", extra={"kind": receipt.kind.value, "detail": receipt.detail})
+    metrics.add_metric(name="QueuedConfirmationsApplied", unit=MetricUnit.Count, value=1)
+    return True
+
+
+def _retry_later(record: dict[str, Any]) -> None:
+    count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    try:
+        config.confirmation_queue().retry_later(record["receiptHandle"], count)
+    except OrdersError as exc:  # the message still comes back, after the queue's own visibility timeout
+        logger.warning("could not delay the retry", extra={"detail": str(exc)})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    failures = []
+    for record in event.get("Records") or []:
+        try:
+            applied = _apply(record)
+        except Exception:  # one message's surprise must not fail the others
+            logger.exception("queued confirmation failed")
+            applied = False
+        if not applied:
+            metrics.add_metric(name="QueuedConfirmationsRetried", unit=MetricUnit.Count, value=1)
+            _retry_later(record)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
