@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .dynamodb_lock import SerialisedWsgi
+
 if TYPE_CHECKING:
-    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import BaseWSGIServer
 
 FAKE_ACCESS_KEY = "testing"
 FAKE_SECRET_KEY = "testing"  # noqa: S105 - a fake credential for the embedded moto server, on purpose
@@ -86,22 +89,31 @@ def point_at(environ: Environ, endpoint_url: str, region: str) -> None:
 
 @dataclass
 class MotoServer:
-    """moto's threaded server on 127.0.0.1 (port 0: a free one)."""
+    """moto's server on 127.0.0.1 (port 0: a free one), one thread per request, DynamoDB one request at a time.
+
+    What moto's ``ThreadedMotoServer`` does, with its app wrapped in ``SerialisedWsgi`` (see ``dynamodb_lock``):
+    moto alone lets two concurrent conditional writes on one item both succeed.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
-    _server: ThreadedMotoServer | None = field(default=None, repr=False)
+    _server: BaseWSGIServer | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
     _werkzeug_level: int = field(default=logging.NOTSET, repr=False)
 
     def start(self) -> str:
-        from moto.server import ThreadedMotoServer  # imported here: moto is slow to import
+        # imported here: moto is slow to import
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.WARNING)  # not one line per AWS call on stderr
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
-        self.host, self.port = self._server.get_host_and_port()
+        app = SerialisedWsgi(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+        self.host, self.port = str(self._server.server_address[0]), int(self._server.server_address[1])
         self.reset()
         return self.url
 
@@ -118,10 +130,11 @@ class MotoServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.stop()
-        wsgi = getattr(self._server, "_server", None)
-        if wsgi is not None:
-            wsgi.server_close()  # ThreadedMotoServer.stop() leaves the socket open
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
         self._server = None
         logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
 

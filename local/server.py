@@ -120,6 +120,9 @@ class LocalHttpServer(ThreadingHTTPServer):
     """Binds at construction (so the port is known before the handlers are configured); serves on ``start()``."""
 
     daemon_threads = True
+    # Connections the kernel queues while the server is busy; socketserver's 5 made the 7th concurrent client
+    # wait for a SYN retry (1 s, 3 s...) or be reset. The browser, the shop and the sandbox call at once.
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, dispatcher: Dispatcher) -> None:
         super().__init__((host, port), _RequestHandler)

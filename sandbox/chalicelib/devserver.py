@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 from .bank import Bank
 from .web import create_app
@@ -95,6 +95,12 @@ class _LoggingHandler(_Handler):
         print(f"sandbox: {self.address_string()} {format % args}", file=sys.stderr, flush=True)
 
 
+class _Server(ThreadedHTTPServer):
+    # Connections the kernel queues while the server is busy; socketserver's 5 made the 7th concurrent client
+    # wait for a SYN retry (1 s, 3 s...) or be reset.
+    request_queue_size = 128
+
+
 class SandboxServer:
     name = "sandbox"
 
@@ -128,7 +134,7 @@ class SandboxServer:
         handler = functools.partial(
             _QuietHandler if quiet else _LoggingHandler, tls=context, handshake_timeout=handshake_timeout
         )
-        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler)
+        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler, server_cls=_Server)
         self._thread: threading.Thread | None = None
 
     @property

@@ -8,12 +8,11 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
 from orders import config
 from orders.confirmation_queue import ConfirmationQueue
 from orders.store import OrderStore
-from tests.support.aws import create_orders_table, terminals_config
+from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config
 
 TABLE = "orders-test"
 
@@ -67,7 +66,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
+    with serialised_mock_aws():
         dynamodb = boto3.client("dynamodb")
         create_orders_table(dynamodb, TABLE)
         secrets = boto3.client("secretsmanager")

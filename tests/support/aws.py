@@ -5,15 +5,27 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from local.aws import create_table_request
+from local.dynamodb_lock import serialised_dynamodb
 from local.template import TEMPLATE_PATH, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "12345678901234567890123456789012345678P0"
+
+
+@contextmanager
+def serialised_mock_aws() -> Iterator[None]:
+    """moto's ``mock_aws``, with DynamoDB one request at a time: conditional writes atomic, as the real ones."""
+    from moto import mock_aws  # imported here: moto is slow to import
+
+    with mock_aws(), serialised_dynamodb():
+        yield
 
 
 def create_orders_table(client: Any, name: str) -> None:
