@@ -8,7 +8,6 @@ deferral periods, and runs before every request.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,14 +62,12 @@ class Bank:
         clock: Callable[[], datetime] = utc_now,
         poster: Poster = post_confirmation,
         timeout: float = 10.0,
-        session_secret: bytes | None = None,
     ) -> None:
         self.config = config
         self.ledger = Ledger()
         self.clock = clock
         self.poster = poster
         self.timeout = timeout
-        self.session_secret = session_secret or secrets.token_bytes(32)
 
     def now(self) -> datetime:
         return self.clock()

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
-from . import backoffice, cards, dashboard, pages
+from . import backoffice, cards, dashboard, mount, pages
 from .bank import Bank, SessionError
 from .ledger import Status
 from .mount import mount_prefix
@@ -66,10 +66,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         return request
 
     def client_ip() -> str:
-        """The caller's address as the gateway saw the connection (API Gateway's ``sourceIp``; the dev server
-        puts the socket's peer there). Never ``X-Forwarded-For``: anyone can write that header, and the
-        back-office allow-list (-30) and the confirmation's ``ipclient`` rest on this address."""
-        return str((current().context.get("identity") or {}).get("sourceIp") or "")
+        return mount.client_ip(current())
 
     def raw_body() -> bytes:
         body = current().raw_body
