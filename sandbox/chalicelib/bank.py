@@ -46,6 +46,30 @@ class SessionError(LookupError):
     """No payment session by that id (unknown, or from another run of the sandbox)."""
 
 
+class ClosedReference(RequestError):
+    """The reference is one the bank takes no more: paid, cancelled, or its attempts used up. The buyer is told
+    which (``message_key``, a key of the pages' messages) in the posted form's language, with the way back to
+    the merchant when the form gave ``url_retour_err``."""
+
+    def __init__(self, message_key: str, payment: Payment, language: str, back_url: str) -> None:
+        super().__init__("reference", f"{payment.reference}: {message_key}")
+        self.message_key = message_key
+        self.payment = payment
+        self.language = language
+        self.back_url = back_url
+
+
+def closed_because(payment: Payment) -> str:
+    """Why a new payment session for this order is refused ("" when it is not)."""
+    if payment.status is Status.CANCELLED:
+        return "order_cancelled"
+    if payment.status.accepted:
+        return "already_paid"
+    if payment.attempts_left <= 0:
+        return "no_attempts_left"
+    return ""
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     payment: Payment
@@ -90,8 +114,11 @@ class Bank:
         with self.ledger.lock:
             existing = self.ledger.get(request.terminal.tpe, request.reference)
             if existing is not None:
-                if existing.status.accepted:
-                    raise RequestError("reference", "cette commande a déjà été payée / this order is already paid")
+                # Closed whatever else the form says: the buyer learns the order's fate, not a field's.
+                closed = closed_because(existing)
+                if closed:
+                    back_url = dict(request.fields).get("url_retour_err", "")  # checked by read_request
+                    raise ClosedReference(closed, existing, request.language, back_url)
                 changed = request.difference(existing.fields)
                 if changed:
                     raise RequestError(
@@ -99,8 +126,6 @@ class Bank:
                         "diffère de la première demande pour cette référence (référence déjà utilisée) / "
                         "differs from the first request for this reference (reference already used)",
                     )
-                if existing.attempts_left <= 0:
-                    raise RequestError("reference", "nombre maximal de tentatives atteint / no attempts left")
                 existing.status = Status.OPEN
                 existing.created_at = now
                 self.ledger.new_session(existing)

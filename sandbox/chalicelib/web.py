@@ -18,7 +18,7 @@ from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
 from . import backoffice, cards, dashboard, mount, pages
-from .bank import Bank, SessionError
+from .bank import Bank, ClosedReference, SessionError
 from .ledger import Status
 from .mount import mount_prefix
 from .payment import RequestError
@@ -93,6 +93,12 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             return card_attempt(fields)
         try:
             payment = bank.open_payment(body)
+        except ClosedReference as closed:
+            terminal = bank.terminal(closed.payment.tpe)
+            page = pages.closed_reference_page(
+                terminal, closed.payment, closed.language, closed.message_key, closed.back_url
+            )
+            return html(page, 409)
         except RequestError as error:
             return html(pages.request_error_page(error.field, error.reason), 400)
         terminal = bank.terminal(payment.tpe)
