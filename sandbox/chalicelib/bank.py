@@ -8,7 +8,6 @@ deferral periods, and runs before every request.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +46,30 @@ class SessionError(LookupError):
     """No payment session by that id (unknown, or from another run of the sandbox)."""
 
 
+class ClosedReference(RequestError):
+    """The reference is one the bank takes no more: paid, cancelled, or its attempts used up. The buyer is told
+    which (``message_key``, a key of the pages' messages) in the posted form's language, with the way back to
+    the merchant when the form gave ``url_retour_err``."""
+
+    def __init__(self, message_key: str, payment: Payment, language: str, back_url: str) -> None:
+        super().__init__("reference", f"{payment.reference}: {message_key}")
+        self.message_key = message_key
+        self.payment = payment
+        self.language = language
+        self.back_url = back_url
+
+
+def closed_because(payment: Payment) -> str:
+    """Why a new payment session for this order is refused ("" when it is not)."""
+    if payment.status is Status.CANCELLED:
+        return "order_cancelled"
+    if payment.status.accepted:
+        return "already_paid"
+    if payment.attempts_left <= 0:
+        return "no_attempts_left"
+    return ""
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     payment: Payment
@@ -63,14 +86,12 @@ class Bank:
         clock: Callable[[], datetime] = utc_now,
         poster: Poster = post_confirmation,
         timeout: float = 10.0,
-        session_secret: bytes | None = None,
     ) -> None:
         self.config = config
         self.ledger = Ledger()
         self.clock = clock
         self.poster = poster
         self.timeout = timeout
-        self.session_secret = session_secret or secrets.token_bytes(32)
 
     def now(self) -> datetime:
         return self.clock()
@@ -93,8 +114,11 @@ class Bank:
         with self.ledger.lock:
             existing = self.ledger.get(request.terminal.tpe, request.reference)
             if existing is not None:
-                if existing.status.accepted:
-                    raise RequestError("reference", "cette commande a déjà été payée / this order is already paid")
+                # Closed whatever else the form says: the buyer learns the order's fate, not a field's.
+                closed = closed_because(existing)
+                if closed:
+                    back_url = dict(request.fields).get("url_retour_err", "")  # checked by read_request
+                    raise ClosedReference(closed, existing, request.language, back_url)
                 changed = request.difference(existing.fields)
                 if changed:
                     raise RequestError(
@@ -102,8 +126,6 @@ class Bank:
                         "diffère de la première demande pour cette référence (référence déjà utilisée) / "
                         "differs from the first request for this reference (reference already used)",
                     )
-                if existing.attempts_left <= 0:
-                    raise RequestError("reference", "nombre maximal de tentatives atteint / no attempts left")
                 existing.status = Status.OPEN
                 existing.created_at = now
                 self.ledger.new_session(existing)

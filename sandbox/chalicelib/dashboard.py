@@ -9,9 +9,8 @@ references whose acknowledgement failed in red.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import time
+import math
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import Callable
@@ -27,16 +26,17 @@ from chalice.app import Request
 
 from sealing import FieldError, parse_decimal
 
-from . import ledger, pages
+from . import ledger, pages, sessions
 from .bank import Bank
 from .ledger import Payment, Refusal, Status
-from .mount import mount_prefix
+from .mount import client_ip, mount_prefix
+from .sessions import DashboardSession
 from .terminals import BankTerminal, EndPolicy, RefundPolicy
 
 BASE = "/test/gestion"
 COOKIE = "gestion"
-SESSION_SECONDS = 8 * 3600
 HISTORY_DAYS = 120
+BANK_TIMEZONE = "Europe/Paris"  # the hours on the login page, before any terminal is known
 AMOUNT_HINT = "(un montant comme 62.73 : des chiffres, un point, au plus deux décimales)"
 FORM = ["application/x-www-form-urlencoded"]
 HTML: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
@@ -71,13 +71,8 @@ class Dashboard:
 
     # -- session ------------------------------------------------------------------------------------------
 
-    def _sign(self, text: str) -> str:
-        return hmac.new(self.bank.session_secret, text.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
-
-    def cookie_for(self, tpe: str) -> str:
-        expires = int(time.time()) + SESSION_SECONDS
-        value = f"{tpe}.{expires}"
-        return f"{COOKIE}={value}.{self._sign(value)}; {self.cookie_attributes()}"
+    def cookie_for(self, session_id: str) -> str:
+        return f"{COOKIE}={session_id}; {self.cookie_attributes()}"
 
     def cookie_attributes(self) -> str:
         """``Secure`` when the browser came over HTTPS (API Gateway always; the dev server with TLS), which the
@@ -95,32 +90,38 @@ class Dashboard:
         """The dashboard's path as the browser sees it (``/api/test/gestion`` behind the stage ``api``)."""
         return mount_prefix(self.request()) + BASE
 
-    def terminal(self) -> BankTerminal | None:
-        """The logged-in terminal, from a signed, unexpired cookie."""
+    def session_id(self) -> str:
+        """The session id the browser sent, "" when none."""
         for part in (self.request().headers.get("cookie") or "").split(";"):
             name, _, value = part.strip().partition("=")
-            if name != COOKIE:
-                continue
-            tpe, _, rest = value.partition(".")
-            expires, _, signature = rest.partition(".")
-            if not _same(self._sign(f"{tpe}.{expires}"), signature):
-                return None
-            if not expires.isdigit() or int(expires) < time.time():
-                return None
-            return self.bank.config.get(tpe)
-        return None
+            if name == COOKIE:
+                return value
+        return ""
 
-    def token(self, terminal: BankTerminal) -> str:
-        return self._sign(f"csrf:{terminal.tpe}")[:32]
+    def session(self) -> DashboardSession | None:
+        session_id = self.session_id()
+        return sessions.find(self.bank.ledger, session_id, self.bank.now()) if session_id else None
+
+    def terminal(self) -> BankTerminal | None:
+        """The logged-in terminal, from a live session."""
+        session = self.session()
+        return self.bank.config.get(session.tpe) if session else None
+
+    def token(self) -> str:
+        """The session's CSRF token, for the forms of the page."""
+        session = self.session()
+        return session.csrf_token if session else ""
 
     def form(self) -> dict[str, str]:
         body = self.request().raw_body
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
         return dict(parse_qsl(text, keep_blank_values=True))
 
-    def checked_form(self, terminal: BankTerminal) -> dict[str, str] | None:
+    def checked_form(self) -> dict[str, str] | None:
+        """The form posted, if it carries this session's token (another session's is refused)."""
         form = self.form()
-        return form if _same(self.token(terminal), form.get("jeton", "")) else None
+        session = self.session()
+        return form if session is not None and _same(session.csrf_token, form.get("jeton", "")) else None
 
     # -- rendering ----------------------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class Dashboard:
         )
         logout = (
             f'<form method="post" action="{base}/deconnexion"><input type="hidden" name="jeton" '
-            f'value="{self.token(terminal)}"><button type="submit" id="logout">Se déconnecter</button></form>'
+            f'value="{self.token()}"><button type="submit" id="logout">Se déconnecter</button></form>'
         )
         aside = (
             f'<aside><div class="name">{escape(terminal.merchant_name)}</div><dl><dt>TPE</dt>'
@@ -185,7 +186,7 @@ def query(request: Request) -> dict[str, str]:
     return dict(request.query_params or {})
 
 
-def login_page(base: str, message: str = "", status: int = 200) -> Response:
+def login_page(base: str, message: str = "", status: int = 200, headers: dict[str, str] | None = None) -> Response:
     notice = f'<div class="error" id="message">{escape(message)}</div>' if message else ""
     body = (
         f"<h1>Gestionnaire commerçant</h1>{notice}"
@@ -195,7 +196,21 @@ def login_page(base: str, message: str = "", status: int = 200) -> Response:
         '<input type="password" id="login-password" name="password" required>'
         '<div><button type="submit" id="login">Se connecter</button></div></form>'
     )
-    return Response(body=pages.layout("Gestionnaire commerçant", body), status_code=status, headers=HTML)
+    return Response(
+        body=pages.layout("Gestionnaire commerçant", body), status_code=status, headers={**HTML, **(headers or {})}
+    )
+
+
+def locked_page(base: str, until: datetime, now: datetime, timezone: str) -> Response:
+    """Too many wrong passwords: when to come back, and ``Retry-After`` in seconds (429)."""
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    wait = f"{math.ceil(seconds / 60)} min" if seconds >= 60 else f"{seconds} s"
+    local = until.astimezone(ZoneInfo(timezone))
+    message = (
+        "Trop de mots de passe incorrects : les connexions sont suspendues. "
+        f"Réessayez à partir de {local:%H:%M:%S} ({local:%Z}), dans {wait}."
+    )
+    return login_page(base, message, 429, {"Retry-After": str(seconds)})
 
 
 def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response]], Callable[..., Response]]) -> None:
@@ -217,19 +232,40 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
     @app.route(f"{BASE}/connexion", methods=["POST"], content_types=FORM)
     def login() -> Response:
         form = board.form()
-        terminal = bank.config.get(form.get("tpe", "").strip())
+        tpe = form.get("tpe", "").strip()
+        terminal = bank.config.get(tpe)
+        # An unknown TPE counts against the address only: typed names must not fill the store.
+        keys = [sessions.address_key(client_ip(board.request()))] + ([sessions.terminal_key(tpe)] if terminal else [])
+        timezone = terminal.timezone if terminal else BANK_TIMEZONE
+        now = bank.now()
+        locked = sessions.locked_until(bank.ledger, keys, now)
+        if locked is not None:  # the password is not even looked at
+            return locked_page(board.base, locked, now, timezone)
         password = form.get("password", "")
         if (
             terminal is None
             or not terminal.dashboard_password
             or not hmac.compare_digest(terminal.dashboard_password.encode(), password.encode())
         ):
+            locked = sessions.failed(bank.ledger, keys, now)
+            if locked is not None:
+                return locked_page(board.base, locked, now, timezone)
             return login_page(board.base, "TPE ou mot de passe incorrect.", 401)
-        cookie = board.cookie_for(terminal.tpe)
+        sessions.succeeded(bank.ledger, tpe)
+        if board.session_id():  # a new session id at each login: whatever id the browser had is dropped
+            sessions.end(bank.ledger, board.session_id())
+        cookie = board.cookie_for(sessions.start(bank.ledger, tpe, now))
         return Response(body="", status_code=303, headers={"Location": f"{board.base}/", "Set-Cookie": cookie})
 
     @app.route(f"{BASE}/deconnexion", methods=["POST"], content_types=FORM)
     def logout() -> Response:
+        session = board.session()
+        if session is not None:
+            terminal = bank.config.get(session.tpe)
+            if terminal is not None and not _same(session.csrf_token, board.form().get("jeton", "")):
+                # Another site's form cannot sign the merchant out: the session stays.
+                return board.page(terminal, "Déconnexion", '<p id="message">Formulaire expiré : recommencez.</p>', 403)
+            sessions.end(bank.ledger, board.session_id())
         return Response(
             body="",
             status_code=303,
@@ -427,7 +463,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         policy = "validés" if terminal.end_policy is EndPolicy.VALIDATE and status is Status.AUTHORIZED else "annulés"
         column = "Date de validation automatique" if policy == "validés" else "Date d'annulation automatique"
         payments = [p for p in board.payments(terminal) if p.status is status]
-        token = board.token(terminal)
+        token = board.token()
         notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
         rows = []
         for p in payments:
@@ -503,7 +539,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         return value if value > 0 else None
 
     def apply(terminal: BankTerminal, status: Status) -> Response:
-        form = board.checked_form(terminal)
+        form = board.checked_form()
         if form is None:
             return pending_page(terminal, status, "Formulaire expiré : recommencez.", error=True)
         done: list[str] = []
@@ -607,7 +643,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         )
         refund_form = (
             f'<form method="post" action="{board.base}/commande/{quote(payment.reference)}/recredit" id="recredit">'
-            f'<input type="hidden" name="jeton" value="{board.token(terminal)}">'
+            f'<input type="hidden" name="jeton" value="{board.token()}">'
             f'<label for="refund-amount">Montant à re-créditer (au plus {_money(refundable, currency)})</label>'
             f'<input type="text" class="amount-input" id="refund-amount" name="montant" value="{refundable:.2f}"> '
             '<button type="submit" id="refund">Re-créditer</button></form>'
@@ -648,7 +684,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         payment = bank.ledger.get(terminal.tpe, reference)
         if payment is None:
             return board.page(terminal, "Commande inconnue", "<p>Aucune commande de cette référence.</p>", 404)
-        form = board.checked_form(terminal)
+        form = board.checked_form()
         if form is None:
             return detail_page(terminal, payment, "Formulaire expiré : recommencez.", error=True)
         amount = amount_of(form.get("montant", ""))

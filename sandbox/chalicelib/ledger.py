@@ -21,6 +21,7 @@ import holidays
 import sealing
 from sealing import Money
 
+from .sessions import DashboardSession, LoginFailures
 from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
 
 ZERO = Decimal(0)
@@ -175,6 +176,9 @@ class Ledger:
         self._payments: dict[tuple[str, str], Payment] = {}
         self._sessions: dict[str, tuple[str, str]] = {}
         self.alerts: list[Alert] = []
+        # The dashboard's sign-ins live with the payments, so whatever keeps the bank's state keeps them too.
+        self.dashboard_sessions: dict[str, DashboardSession] = {}  # by the SHA-256 of the cookie's id
+        self.login_failures: dict[str, LoginFailures] = {}  # by "tpe:<TPE>" and "ip:<address>"
 
     def get(self, tpe: str, reference: str) -> Payment | None:
         return self._payments.get((tpe, reference))

@@ -40,6 +40,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "invalid_cvv": "Le cryptogramme visuel doit comporter 3 chiffres.",
         "session_expired": "Le délai de paiement est dépassé.",
         "abandoned": "Le paiement a été abandonné.",
+        "already_paid": "Cette commande a déjà été payée. Aucun nouveau paiement n'est possible.",
+        "order_cancelled": "Cette commande a été annulée par le commerçant : elle ne peut plus être payée.",
+        "no_attempts_left": "Le nombre maximum de tentatives de paiement pour cette commande est atteint.",
         "receipt": "Ticket de paiement",
         "month": "Mois",
         "year": "Année",
@@ -69,6 +72,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "invalid_cvv": "The card verification value must be 3 digits.",
         "session_expired": "The time allowed for the payment is over.",
         "abandoned": "The payment was abandoned.",
+        "already_paid": "This order has already been paid. No further payment is possible.",
+        "order_cancelled": "This order was cancelled by the merchant: it can no longer be paid.",
+        "no_attempts_left": "The maximum number of payment attempts for this order has been reached.",
         "receipt": "Payment receipt",
         "month": "Month",
         "year": "Year",
@@ -98,6 +104,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "invalid_cvv": "Die Kartenprüfnummer muss 3 Ziffern haben.",
         "session_expired": "Die Zeit für die Zahlung ist abgelaufen.",
         "abandoned": "Die Zahlung wurde abgebrochen.",
+        "already_paid": "Diese Bestellung wurde bereits bezahlt. Eine weitere Zahlung ist nicht möglich.",
+        "order_cancelled": "Diese Bestellung wurde vom Händler storniert und kann nicht mehr bezahlt werden.",
+        "no_attempts_left": "Die maximale Anzahl an Zahlungsversuchen für diese Bestellung ist erreicht.",
         "receipt": "Zahlungsbeleg",
         "month": "Monat",
         "year": "Jahr",
@@ -127,6 +136,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "invalid_cvv": "Il codice di sicurezza deve avere 3 cifre.",
         "session_expired": "Il tempo per il pagamento è scaduto.",
         "abandoned": "Il pagamento è stato annullato.",
+        "already_paid": "Questo ordine è già stato pagato. Non è possibile un nuovo pagamento.",
+        "order_cancelled": "Questo ordine è stato annullato dall'esercente: non può più essere pagato.",
+        "no_attempts_left": "È stato raggiunto il numero massimo di tentativi di pagamento per questo ordine.",
         "receipt": "Ricevuta di pagamento",
         "month": "Mese",
         "year": "Anno",
@@ -156,6 +168,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "invalid_cvv": "El código de seguridad debe tener 3 dígitos.",
         "session_expired": "El tiempo para el pago ha terminado.",
         "abandoned": "El pago ha sido abandonado.",
+        "already_paid": "Este pedido ya ha sido pagado. No es posible realizar un nuevo pago.",
+        "order_cancelled": "Este pedido ha sido cancelado por el comercio: ya no se puede pagar.",
+        "no_attempts_left": "Se ha alcanzado el número máximo de intentos de pago para este pedido.",
         "receipt": "Recibo de pago",
         "month": "Mes",
         "year": "Año",
@@ -313,6 +328,22 @@ def done_page(terminal: BankTerminal, payment: Payment) -> str:
         return receipt_page(terminal, payment)
     key = {Status.REFUSED: "too_many", Status.ABANDONED: "abandoned"}.get(payment.status, "session_expired")
     return final_page(terminal, payment, key)
+
+
+def closed_reference_page(
+    terminal: BankTerminal, payment: Payment, language: str, message_key: str, back_url: str
+) -> str:
+    """A buyer brought back an order the bank takes no more (paid, cancelled, attempts used up): why, in the
+    buyer's words and language, and the way back to the merchant when there is one. The order is not shown
+    again: the form posted may not be the one first paid."""
+    t = texts(language)
+    back = (
+        f'<p><a id="back" href="{escape(back_url)}">{escape(t["back"].format(merchant=terminal.merchant_name))}</a></p>'
+        if back_url
+        else ""
+    )
+    body = f'<h1>{escape(t["title"])}</h1><div class="error" id="message">{escape(t[message_key])}</div>{back}'
+    return layout(t["title"], body, language, merchant_panel(terminal, payment, t))
 
 
 def request_error_page(field: str, reason: str) -> str:

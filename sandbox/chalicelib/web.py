@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlencode
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
-from . import backoffice, cards, dashboard, pages
-from .bank import Bank, SessionError
+from . import backoffice, cards, dashboard, mount, pages
+from .bank import Bank, ClosedReference, SessionError
 from .ledger import Status
 from .mount import mount_prefix
 from .payment import RequestError
@@ -66,10 +66,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         return request
 
     def client_ip() -> str:
-        """The caller's address as the gateway saw the connection (API Gateway's ``sourceIp``; the dev server
-        puts the socket's peer there). Never ``X-Forwarded-For``: anyone can write that header, and the
-        back-office allow-list (-30) and the confirmation's ``ipclient`` rest on this address."""
-        return str((current().context.get("identity") or {}).get("sourceIp") or "")
+        return mount.client_ip(current())
 
     def raw_body() -> bytes:
         body = current().raw_body
@@ -96,6 +93,12 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             return card_attempt(fields)
         try:
             payment = bank.open_payment(body)
+        except ClosedReference as closed:
+            terminal = bank.terminal(closed.payment.tpe)
+            page = pages.closed_reference_page(
+                terminal, closed.payment, closed.language, closed.message_key, closed.back_url
+            )
+            return html(page, 409)
         except RequestError as error:
             return html(pages.request_error_page(error.field, error.reason), 400)
         terminal = bank.terminal(payment.tpe)

@@ -3,6 +3,7 @@ and partial payments, refunds, the daily XML file, and alerts in red."""
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import re
 import urllib.error
@@ -10,7 +11,7 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -276,3 +277,150 @@ def test_references_whose_acknowledgement_failed_are_red(sandbox: Sandbox, brows
     assert '<a class="alert" href="/test/gestion/commande/RED1"' in page
     assert '<a href="/test/gestion/commande/GREEN1"' in page
     assert "Références de couleur rouge" in page
+
+
+def _cookie(headers: dict[str, str]) -> str:
+    """``gestion=<id>`` from a login's ``Set-Cookie``."""
+    return headers["Set-Cookie"].split(";")[0]
+
+
+def _with_cookie(base: str, path: str, cookie: str, form: dict[str, str] | None = None) -> Answer:
+    """A request carrying ``cookie`` by hand, as whoever kept a copy of it would send it."""
+    data = urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(f"{base}{path}", data=data, headers={"Cookie": cookie})  # noqa: S310
+    if data is not None:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=10) as answer:
+            return answer.status, dict(answer.headers), answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_an_old_cookie_is_refused_after_logout(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "OUT1", tpe="0900158")
+    _, headers, _ = browser.login("0900158")
+    cookie = _cookie(headers)
+    token = browser.token()
+    status, headers, _ = browser.open("/test/gestion/deconnexion", {"jeton": token})
+    assert status == 303
+    assert "Max-Age=0" in headers["Set-Cookie"]
+    status, _, page = _with_cookie(browser.base, "/test/gestion/", cookie)
+    assert 'id="login-password"' in page
+    assert "Tableau de bord commerçant" not in page
+    status, _, page = _with_cookie(
+        browser.base, "/test/gestion/differes", cookie, {"jeton": token, "action-OUT1": "valider"}
+    )
+    assert status == 401
+    assert "Votre session a expiré" in page
+    assert sandbox.bank.ledger.get("0900158", "OUT1").status is Status.AUTHORIZED  # type: ignore[union-attr]
+    assert sandbox.bank.ledger.dashboard_sessions == {}  # logout deleted it
+
+
+def test_the_bank_keeps_a_hash_of_the_session_id_only(sandbox: Sandbox, browser: Browser) -> None:
+    _, headers, _ = browser.login("0900157")
+    stored = sandbox.bank.ledger.dashboard_sessions
+    assert len(stored) == 1
+    assert _cookie(headers).split("=", 1)[1] not in stored  # a copy of the store holds no usable cookie
+
+
+def test_logout_needs_the_sessions_token(sandbox: Sandbox, browser: Browser) -> None:
+    browser.login("0900157")
+    for form in ({}, {"jeton": "0" * 32}):  # another site's form cannot sign the merchant out
+        status, _, page = browser.open("/test/gestion/deconnexion", form)
+        assert status == 403
+        assert "Formulaire expiré" in page
+    _, _, page = browser.open("/test/gestion/")
+    assert "Tableau de bord commerçant" in page
+
+
+def test_each_session_has_its_own_csrf_token(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "TWO1", tpe="0900158")
+    other = Browser(browser.base)  # the same terminal, signed in from another browser
+    browser.login("0900158")
+    other.login("0900158")
+    mine, theirs = browser.token(), other.token()
+    assert mine != theirs
+    _, _, page = browser.open("/test/gestion/differes", {"jeton": theirs, "action-TWO1": "valider"})
+    assert "Formulaire expiré" in page
+    assert sandbox.bank.ledger.get("0900158", "TWO1").status is Status.AUTHORIZED  # type: ignore[union-attr]
+    assert other.open("/test/gestion/deconnexion", {"jeton": mine})[0] == 403
+    _, _, page = browser.open("/test/gestion/differes", {"jeton": mine, "action-TWO1": "valider"})
+    assert "TWO1 validé" in page
+    browser.login("0900158")  # a new login, a new session: the token of the old one is no more
+    assert browser.token() != mine
+
+
+def test_a_session_expires_unused_and_in_any_case(sandbox: Sandbox, browser: Browser) -> None:
+    browser.login("0900157")
+    sandbox.clock.advance(minutes=29)
+    assert "Tableau de bord commerçant" in browser.open("/test/gestion/")[2]
+    sandbox.clock.advance(minutes=31)
+    assert 'id="login-password"' in browser.open("/test/gestion/")[2]  # 31 minutes unused
+    browser.login("0900157")
+    for _ in range(16):  # used every 29 minutes, up to 7 h 44 min after the login
+        sandbox.clock.advance(minutes=29)
+        assert "Tableau de bord commerçant" in browser.open("/test/gestion/")[2]
+    sandbox.clock.advance(minutes=17)  # 17 minutes unused, but 8 h 01 min in all
+    assert 'id="login-password"' in browser.open("/test/gestion/")[2]
+
+
+def test_the_sixth_password_after_five_wrong_ones_is_refused_even_right(sandbox: Sandbox, browser: Browser) -> None:
+    for _ in range(4):
+        assert browser.login("0900157", "wrong")[0] == 401
+    status, headers, page = browser.login("0900157", "wrong")
+    assert (status, headers["Retry-After"]) == (429, "60")
+    assert "Réessayez à partir de 10:01:00 (CET), dans 1 min." in page  # 09:00 UTC + 1 minute, in Paris
+    status, headers, page = browser.login("0900157")  # the right password, too early
+    assert (status, headers["Retry-After"]) == (429, "60")
+    assert "Set-Cookie" not in headers
+    sandbox.clock.advance(seconds=45)
+    status, headers, page = browser.login("0900157")
+    assert (status, headers["Retry-After"]) == (429, "15")
+    assert "dans 15 s." in page
+    sandbox.clock.advance(seconds=15)
+    status, headers, _ = browser.login("0900157")
+    assert status == 303
+    assert "Tableau de bord commerçant" in browser.open("/test/gestion/")[2]
+
+
+def test_the_delay_grows_with_each_wrong_password_after_a_lock(sandbox: Sandbox, browser: Browser) -> None:
+    delays = []
+    for _ in range(8):
+        status, headers, _ = browser.login("0900158", "wrong")
+        delays.append(int(headers.get("Retry-After", 0)))
+        sandbox.clock.advance(seconds=delays[-1])  # wait out each lock, then guess again
+    assert delays == [0, 0, 0, 0, 60, 120, 240, 480]
+    assert browser.login("0900158")[0] == 303
+    base = sandbox.server.base_url
+    assert _login_from("127.0.0.2", base, "0900158", "wrong")[0] == 401  # the right password reset the terminal
+    status, headers, _ = browser.login("0900158", "wrong")  # not the address: a good login must not reset it
+    assert (status, headers["Retry-After"]) == (429, "960")
+
+
+def _login_from(source: str, base: str, tpe: str, password: str = "secret") -> Answer:  # noqa: S107
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10, source_address=(source, 0))
+    try:
+        body = urlencode({"tpe": tpe, "password": password})
+        connection.request(
+            "POST", "/test/gestion/connexion", body, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        answer = connection.getresponse()
+        return answer.status, dict(answer.headers), answer.read().decode()
+    finally:
+        connection.close()
+
+
+def test_wrong_passwords_from_one_address_lock_that_address_on_every_terminal(sandbox: Sandbox) -> None:
+    base = sandbox.server.base_url
+    for tpe in ("0900157", "0900158", "0900159", "0900160"):
+        assert _login_from("127.0.0.2", base, tpe, "wrong")[0] == 401
+    assert _login_from("127.0.0.2", base, "9999999", "wrong")[0] == 429  # an unknown TPE counts too
+    status, _, page = _login_from("127.0.0.2", base, "0900161")  # a fresh terminal, its right password
+    assert status == 429
+    assert "Réessayez à partir de" in page
+    assert _login_from("127.0.0.1", base, "0900161")[0] == 303  # another address is not this one
+    assert _login_from("127.0.0.1", base, "0900157")[0] == 303  # nor were the terminals locked: one failure each
+    sandbox.clock.advance(minutes=1)
+    assert _login_from("127.0.0.2", base, "0900161")[0] == 303

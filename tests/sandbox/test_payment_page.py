@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import socket
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import ledger
 from chalicelib.ledger import Status
 from chalicelib.payment import PostResult, post_confirmation
 from sealing import (
@@ -149,9 +151,10 @@ def test_four_refusals_end_the_payment(sandbox: Sandbox) -> None:
     _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session, "4111111111111111"))
     assert "Le nombre maximum de tentatives est atteint" in page  # no fifth attempt
     assert len(sandbox.merchant.received) == 4
-    status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
-    assert status == 400
-    assert "no attempts left" in page
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)  # the merchant's checkout again
+    assert status == 409
+    assert "Le nombre maximum de tentatives de paiement pour cette commande est atteint." in page
+    assert 'href="http://shop.example/err"' in page
 
 
 @pytest.mark.parametrize(
@@ -342,8 +345,12 @@ def test_a_reference_posted_again_with_other_fields_is_refused(sandbox: Sandbox,
     assert payment.session == session  # the first session goes on
     post(f"{sandbox.url}/paiement.cgi", card(session, "4111111111111111"))
     assert sandbox.merchant.last()["texte-libre"] == "panier 42"
-    status, _, _ = post(f"{sandbox.url}/paiement.cgi", list(reversed(fields)))  # the same post, reordered
-    assert status == 400  # paid now: refused as paid, not as different
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", list(reversed(fields)))  # the same post, reordered
+    assert status == 409  # paid now: refused as paid, not as different
+    assert "Cette commande a déjà été payée." in page
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", _set(fields, field, value))
+    assert status == 409  # paid is what matters to the buyer, whatever the form now says
+    assert f"<code>{field}</code>" not in page
 
 
 def test_a_reference_posted_again_unchanged_resumes_the_payment(sandbox: Sandbox) -> None:
@@ -355,11 +362,76 @@ def test_a_reference_posted_again_unchanged_resumes_the_payment(sandbox: Sandbox
     assert "Paiement refusé" not in page
 
 
-def test_a_paid_reference_cannot_be_paid_again(sandbox: Sandbox) -> None:
-    pay(sandbox, "TWICE1")
-    status, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("TWICE1"))
-    assert status == 400
-    assert "already paid" in page
+CLOSED_MESSAGES = {
+    "FR": ("Cette commande a déjà été payée.", "Le nombre maximum de tentatives de paiement pour cette commande"),
+    "EN": ("This order has already been paid.", "The maximum number of payment attempts for this order"),
+    "DE": ("Diese Bestellung wurde bereits bezahlt.", "Die maximale Anzahl an Zahlungsversuchen für diese"),
+    "IT": ("Questo ordine è già stato pagato.", "È stato raggiunto il numero massimo di tentativi di pagamento"),
+    "ES": ("Este pedido ya ha sido pagado.", "Se ha alcanzado el número máximo de intentos de pago para este"),
+}
+
+
+def _closed_message(page: str) -> str:
+    match = re.search(r'<div class="error" id="message">([^<]*)</div>', page)
+    assert match, page
+    return html.unescape(match.group(1))
+
+
+@pytest.mark.parametrize("language", list(CLOSED_MESSAGES))
+def test_a_paid_reference_cannot_be_paid_again(sandbox: Sandbox, language: str) -> None:
+    """The buyer comes back to pay an order already paid: told so, in the page's language, with the way back
+    to the merchant, and nothing more happens."""
+    pay(sandbox, "TWICE1", language=language)
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("TWICE1", language=language))
+    assert status == 409
+    assert f'<html lang="{language.lower()}">' in page
+    assert _closed_message(page).startswith(CLOSED_MESSAGES[language][0])
+    assert re.findall(r'<a id="back" href="([^"]*)"', page) == ["http://shop.example/err"]
+    assert 'name="card_number"' not in page
+    assert "<code>reference</code>" not in page  # not the merchant's field error page
+    assert len(sandbox.merchant.received) == 1
+
+
+@pytest.mark.parametrize("language", list(CLOSED_MESSAGES))
+def test_a_reference_with_no_attempts_left_says_so(sandbox: Sandbox, language: str) -> None:
+    fields = sandbox.request_fields("SPENT1", language=language)
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    for _ in range(4):
+        post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4000000000000002"))
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    assert status == 409
+    assert f'<html lang="{language.lower()}">' in page
+    assert _closed_message(page).startswith(CLOSED_MESSAGES[language][1])
+    assert re.findall(r'<a id="back" href="([^"]*)"', page) == ["http://shop.example/err"]
+    assert 'name="card_number"' not in page
+    payment = sandbox.bank.ledger.get("0900157", "SPENT1")
+    assert payment is not None
+    assert (payment.status, len(payment.attempts)) == (Status.REFUSED, 4)
+
+
+def test_without_url_retour_err_the_closed_reference_page_has_no_link(sandbox: Sandbox) -> None:
+    """A legacy terminal may leave ``url_retour_err`` out (its seal does not cover it): no link is guessed."""
+    fields = [(n, v) for n, v in sandbox.request_fields("NOERR1", tpe="0900161") if n != "url_retour_err"]
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    assert status == 409
+    assert _closed_message(page) == "Cette commande a déjà été payée. Aucun nouveau paiement n'est possible."
+    assert 'id="back"' not in page
+    assert "http://shop.example/ok" not in page
+
+
+def test_a_cancelled_order_cannot_be_paid_again(sandbox: Sandbox) -> None:
+    fields = sandbox.request_fields("VOID1", tpe="0900158")
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))
+    payment = sandbox.bank.ledger.get("0900158", "VOID1")
+    assert payment is not None
+    with sandbox.bank.ledger.lock:
+        ledger.cancel(payment, sandbox.clock.now)
+    status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
+    assert status == 409
+    assert "Cette commande a été annulée par le commerçant" in _closed_message(page)
 
 
 def test_the_session_expires_after_45_minutes(sandbox: Sandbox) -> None:

@@ -104,7 +104,9 @@ def test_links_redirects_actions_and_the_cookie_carry_the_stage(sandbox: Sandbox
         assert all(link.startswith(f"{mount}/test/gestion") for link in links), (path, links)
     status, headers, _ = gateway.call("GET", "/test/gestion/recherche", query="reference=STAGE1")
     assert (status, headers["Location"]) == (303, f"{mount}/test/gestion/commande/STAGE1")
-    status, headers, _ = gateway.call("POST", "/test/gestion/deconnexion", {})
+    token = re.search(r'name="jeton" value="([^"]+)"', page)
+    assert token
+    status, headers, _ = gateway.call("POST", "/test/gestion/deconnexion", {"jeton": token.group(1)})
     assert (status, headers["Location"]) == (303, f"{mount}/test/gestion/")
     assert f"Path={mount}/test/gestion;" in headers["Set-Cookie"]
 
