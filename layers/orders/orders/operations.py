@@ -9,6 +9,13 @@ Nothing is ever applied twice, whatever fails and whenever a process dies:
 If the process dies between 2 and 3, or the bank's answer is lost, the entry stays. Before anything else
 is done to that order, the bank's status is asked and the entry is closed as applied or not applied; the
 operation is never resent blindly.
+
+The bank is not only reached through this API: the merchant validates, cancels and refunds in its dashboard,
+and the bank applies the contract at the end of a deferral period. When it refuses an operation, its status
+is read; what it shows done that the books lack is recorded (``applied_outside_api``, or ``applied_by_bank``
+for the contract's own end-of-period action) in the same write that closes the entry, and the caller is told.
+Days the bank counts (``date_commande``, ``date_remise``) are in the terminal's time zone, and a capture's day
+is the one the bank gave.
 """
 
 from __future__ import annotations
