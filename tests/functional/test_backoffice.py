@@ -353,3 +353,17 @@ def test_order_days_are_the_terminals(aws: Any, lambda_context: Any, bank: FakeB
     created = create_order(payload, Terminals.from_mapping(martinique), aws.store, late_evening)
     status, page = call(lambda_context, "GET", "/orders", **{"from": "2026-11-26", "to": "2026-11-26"})
     assert (status, [o["reference"] for o in page["orders"]]) == (200, [created.order.reference])
+
+
+def test_the_default_list_ends_on_the_latest_today_of_the_terminals(aws: Any) -> None:
+    from orders.listing import list_orders
+    from orders.service import create_order
+    from orders.terminals import Terminals
+
+    kiritimati = Terminals.from_mapping(terminals_config(**{"0900158": {"timezone": "Pacific/Kiritimati"}}))
+    noon = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # already Saturday 28 at Kiritimati (UTC+14)
+    payload = {"tpe": "0900158", "amount": "62.73", "email": "buyer@example.com", "billing": BILLING}
+    created = create_order(payload, kiritimati, aws.store, noon)
+    zones = {terminal.terminal.timezone for terminal in kiritimati.by_tpe.values()}
+    page = list_orders(aws.store, {}, noon, zones)
+    assert [order.reference for order in page.orders] == [created.order.reference]

@@ -368,3 +368,18 @@ def test_a_refused_end_of_period_capture_is_flagged_once_and_not_resent(
         assert (later.items_read, later.outcomes, later.failures) == (0, {}, {})
     assert aws.store.get("SR1") == flagged  # the item did not grow
     assert bank.captures() == 1
+
+
+def test_a_cancellation_in_the_banks_dashboard_is_recorded_when_a_capture_is_refused(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    from orders.exceptions import BankStateDifferedError
+
+    paid(aws, lambda_context, "DC1", "0900158")
+    bank.accounts["DC1"] = Account(Decimal("62.73"), "EUR", cancelled=True)
+    with pytest.raises(BankStateDifferedError, match=r"a cancel of 62\.73 EUR done outside this API"):
+        office.capture("DC1", None, NOW)
+    order = aws.store.get("DC1")
+    assert (order.status, order.cancelled) == (OrderStatus.CANCELLED, Decimal("62.73"))
+    assert [op.outcome for op in order.operations] == ["refused", "applied_outside_api"]
+    assert office.sweep(NOW + timedelta(days=30)).items_read == 0  # nothing left for the sweeper
