@@ -13,6 +13,7 @@ import sys
 import tempfile
 import urllib.request
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,21 @@ def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, 
     return {"terminals": bank}
 
 
+class MovableClock:
+    """The sandbox's clock: real time, plus however far ``POST /_local/sweep`` moved it forward (never back:
+    the bank's books only go forward)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def move_to(self, at: datetime) -> None:
+        if at > self():
+            self.offset = at - datetime.now(UTC)
+
+
 class SandboxBankService:
     name = "sandbox"
 
@@ -90,7 +106,8 @@ class SandboxBankService:
 
         self.password = password
         self.logo_url = logo_url
-        self.bank = Bank(BankConfig({}))
+        self.clock = MovableClock()
+        self.bank = Bank(BankConfig({}), clock=self.clock)
         self.server = SandboxServer(self.bank, host=host, port=port, tls=https, quiet=quiet)
         self.config_file: Path | None = None
         self._saved_transport: Any = None
@@ -119,6 +136,10 @@ class SandboxBankService:
             self._saved_transport = orders_config.bank_transport
             orders_config.bank_transport = trusting_transport(self.server.certificate)
         self.server.start()
+
+    def move_clock_to(self, at: datetime) -> None:
+        """Make it ``at`` for the bank (if that is later than its time): deadlines up to then are settled."""
+        self.clock.move_to(at)
 
     def stop(self) -> None:
         self.server.stop()

@@ -420,6 +420,13 @@ class LocalStack:
                 return HttpResponse.json(400, {"error": {"message": message, "field": "now"}})
             if at is not None and at.tzinfo is None:
                 return HttpResponse.json(400, {"error": {"message": "now: give a time zone offset", "field": "now"}})
+            if at is not None:
+                # The bank lives in the same time: a sandbox moves its clock forward, so its own end-of-period
+                # actions happen before the sweeper looks.
+                for service in self.services:
+                    move = getattr(service, "move_clock_to", None)
+                    if callable(move):
+                        move(at)
             return HttpResponse.json(200, self.schedules.run_now(at))
 
         self.add_route("GET", "/_local/health", health)

@@ -6,7 +6,8 @@ POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
 
 An ``Idempotency-Key`` header makes a retried operation answer what the first one did instead of
-doing it again.
+doing it again (``orders.idempotency``: 409 while the first is in flight, 422 for a key sent with another
+request).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
-from orders.bank import BankError, BankUnavailableError
+from orders.bank import BankError, BankRefusedError, BankUnavailableError
 from orders.exceptions import (
+    BankStateDifferedError,
     ConcurrentUpdateError,
     ConfigurationError,
+    IdempotencyKeyInUseError,
+    IdempotencyKeyReusedError,
     InvalidOrderError,
     OperationInProgressError,
     OrderNotFoundError,
@@ -34,7 +38,8 @@ from orders.exceptions import (
     TransitionNotAllowedError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, error_response, header, json_body, json_response
+from orders.http import BadRequest, body_bytes, error_response, header, json_body, json_response
+from orders.idempotency import IdempotencyKeys, Keep, fingerprint
 from orders.listing import list_orders
 from orders.model import Order
 from orders.operations import BackOffice
@@ -59,7 +64,8 @@ def _amount(event: dict[str, Any]) -> Decimal | None:
 
 
 def _list(event: dict[str, Any]) -> dict[str, Any]:
-    page = list_orders(config.order_store(), event.get("queryStringParameters") or {}, datetime.now(UTC))
+    zones = {terminal.terminal.timezone for terminal in config.load_terminals().by_tpe.values()}
+    page = list_orders(config.order_store(), event.get("queryStringParameters") or {}, datetime.now(UTC), zones)
     return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
 
 
@@ -73,6 +79,29 @@ def _idempotency_key(event: dict[str, Any]) -> str | None:
 
 
 Operation = Callable[[BackOffice, str, dict[str, Any], datetime, str | None], Order]
+# A request that ended this way has a definitive answer, replayed to every retry with its Idempotency-Key.
+DEFINITIVE = (BankRefusedError, TransitionNotAllowedError, BankStateDifferedError)
+# One that ended this way changed nothing: its key may be sent again, with a corrected request.
+NOTHING_DONE = (BadRequest, InvalidOrderError, FieldError, OrderNotFoundError)
+
+
+def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Keep]:
+    """``attempt``'s response, errors mapped as the handler maps them, and what its key keeps of it."""
+    failures: list[Exception] = []
+
+    def watched() -> dict[str, Any]:
+        try:
+            return attempt()
+        except Exception as exc:
+            failures.append(exc)
+            raise
+
+    response = _guarded(watched)
+    if not failures:
+        return response, Keep.ANSWER
+    failure = failures[0]
+    keep = Keep.ANSWER if isinstance(failure, DEFINITIVE) else Keep.RETRY
+    return response, Keep.NOTHING if isinstance(failure, NOTHING_DONE) else keep
 
 
 def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
@@ -80,11 +109,20 @@ def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
         reference = (event.get("pathParameters") or {}).get("reference", "")
         logger.append_keys(reference=reference)
         key = _idempotency_key(event)
-        office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client)
-        order = run(office, reference, event, datetime.now(UTC), key)
-        logger.info("back-office operation done", extra={"status": order.status.value})
-        metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
-        return json_response(200, order.as_json())
+        now = datetime.now(UTC)
+
+        def attempt() -> dict[str, Any]:
+            office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client)
+            order = run(office, reference, event, now, key)
+            logger.info("back-office operation done", extra={"status": order.status.value})
+            metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
+            return json_response(200, order.as_json())
+
+        if key is None:
+            return attempt()
+        path = str(event.get("resource", "")).replace("{reference}", reference)
+        request = fingerprint(str(event.get("httpMethod", "")), path, body_bytes(event))
+        return IdempotencyKeys(config.order_store()).run(key, request, now, lambda: _answered(attempt))
 
     return route
 
@@ -103,12 +141,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
     if route is None:
         return error_response(404, "no such route")
+    return _guarded(lambda: route(event))
+
+
+def _guarded(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``call``'s response, or the API's answer to the error it raised (anything else propagates)."""
     try:
-        return route(event)
+        return call()
     except (BadRequest, InvalidOrderError, FieldError) as exc:
         return error_response(400, str(exc), exc.field)
     except OrderNotFoundError as exc:
         return error_response(404, str(exc), "reference")
+    except IdempotencyKeyReusedError as exc:
+        return error_response(422, str(exc), exc.field)
+    except IdempotencyKeyInUseError as exc:
+        return error_response(409, str(exc), exc.field)
+    except BankStateDifferedError as exc:
+        logger.warning("the bank's state differed; recorded what it shows", extra={"detail": str(exc)})
+        metrics.add_metric(name="BankStateDiffered", unit=MetricUnit.Count, value=1)
+        return error_response(409, str(exc))
     except (TransitionNotAllowedError, OperationInProgressError, PreviousOperationAppliedError) as exc:
         return error_response(409, str(exc))
     except ConcurrentUpdateError:

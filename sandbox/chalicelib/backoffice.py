@@ -4,12 +4,15 @@ Each takes the posted body, checks the seal and the fields, applies the bank's r
 answers what the merchant's client parses (``sealing.parse_lines_answer`` / ``parse_status_answer``):
 
 - ``capture_paiement.cgi``: lines ``version=1.0``, ``reference``, ``cdr`` (1 accepted, 0 refused, -1 error),
-  ``lib``, ``aut``. Cancel is ``montant_a_capturer=0`` with ``montant_restant=0``.
+  ``lib``, ``aut``, and ``date_remise`` (the day the capture is booked, in the terminal's zone: what a later
+  refund must send; no public source shows this line, the sandbox adds it). Cancel is ``montant_a_capturer=0``
+  with ``montant_restant=0``.
 - ``recredit_paiement.cgi``: ``cdr=0`` done; -30 caller not allowed, -46 already fully refunded, -48 refused
   (or a partial refund the contract does not allow), -51 a full refund the contract does not allow,
   -52 ``montant_possible`` is not what the bank can still refund; -1 a bad seal or field.
 - ``etatpaiement.cgi``: XML with ``etat`` (PA paid, AN cancelled, RE refused, AP awaiting payment),
-  ``numauto``, ``montantrecouvre``, ``recredits``.
+  ``numauto``, ``montantrecouvre``, ``recredits``, and the sandbox's own ``montantrestant`` and ``dateremise``
+  (the day of the last capture).
 """
 
 from __future__ import annotations
@@ -105,6 +108,11 @@ def _read(body: bytes, config: BankConfig, variant_of: str, client_ip: str) -> M
     return message
 
 
+def _booked_on(payment: Payment, moment: datetime) -> str:
+    """A capture's day as the bank books it (``date_remise``): in the terminal's zone, like the order's date."""
+    return moment.astimezone(payment.ordered_at.tzinfo).strftime("%d/%m/%Y")
+
+
 def _payment(message: Message, store: Ledger, refused: int) -> Payment:
     payment = store.get(message.terminal.tpe, message.text("reference"))
     if payment is None:
@@ -156,8 +164,9 @@ def capture_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, c
                 raise Refusal(0, f"montant restant errone: il reste {payment.open_amount} {currency}")
             done = ledger.capture(payment, to_capture, now, by or "back-office")
             return lines(
-                version="1.0", reference=reference, cdr="1", lib="paiement accepte", aut=done.authorisation_number
-            )
+                version="1.0", reference=reference, cdr="1", lib="paiement accepte", aut=done.authorisation_number,
+                date_remise=_booked_on(payment, done.at),
+            )  # fmt: skip
     except Refusal as refusal:
         return lines(version="1.0", reference=reference, cdr=str(refusal.code), lib=refusal.label)
 
@@ -173,7 +182,7 @@ def refund_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
             _check_order(message, payment, -48)
             if message.text("num_autorisation") != payment.authorisation_number:
                 raise Refusal(-48, "recredit refuse: numero d'autorisation errone")
-            capture_days = {c.at.astimezone(payment.ordered_at.tzinfo).strftime("%d/%m/%Y") for c in payment.captures}
+            capture_days = {_booked_on(payment, c.at) for c in payment.captures}
             if payment.captures and message.day("date_remise") not in capture_days:
                 raise Refusal(-48, "recredit refuse: date de remise erronee")
             amount = message.amount("montant_recredit")
@@ -224,6 +233,7 @@ def status_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
             if requested != payment.amount:
                 raise Refusal(0, f"montant errone: la commande est de {payment.amount.wire()}")
             state = "AN" if payment.status is Status.CAPTURED and payment.captured == 0 else _STATES[payment.status]
+            captured_on = _booked_on(payment, payment.captures[-1].at) if payment.captures else ""
             return _xml(
                 version="2.0",
                 reference=reference,
@@ -234,6 +244,7 @@ def status_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
                 recredits=payment.money(payment.refunded).wire(),
                 montantrestant=payment.money(payment.open_amount).wire(),
                 datecommande=payment.ordered_at.strftime("%d/%m/%Y"),
+                dateremise=captured_on,
                 lib=payment.status.value,
             )
     except Refusal as refusal:

@@ -314,9 +314,11 @@ def settle_due(ledger: Ledger, terminals: dict[str, BankTerminal], now: datetime
             terminal = terminals.get(payment.tpe)
             if terminal is None or not payment.status.pending or payment.deadline is None or payment.deadline > now:
                 continue
+            # Booked at the deadline itself, however late this runs (a clock moved forward, a quiet sandbox).
+            at = payment.deadline
             if payment.status is Status.AUTHORIZED and terminal.end_policy is EndPolicy.VALIDATE:
-                capture(payment, payment.open_amount, now, "deadline")
+                capture(payment, payment.open_amount, at, "deadline")
             else:
-                cancel(payment, now)
+                cancel(payment, at)
             settled.append(payment)
     return settled

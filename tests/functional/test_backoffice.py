@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,8 +14,10 @@ import pytest
 from orders import config
 from orders.model import OrderStatus
 from tests.functional.test_cgi2 import confirm, stored_order
-from tests.support.aws import event, load_function
-from tests.support.fakebank import FakeBank
+from tests.support.aws import event, load_function, terminals_config
+from tests.support.fakebank import Account, FakeBank
+
+BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
 
 backoffice = load_function("backoffice")
 sweeper = load_function("deferred_sweeper")
@@ -199,3 +203,167 @@ def test_scheduled_sweep_at_a_given_time(aws: Any, lambda_context: Any, bank: Fa
     assert late["items_read"] == 2
     assert aws.store.get("SW1").status is OrderStatus.CAPTURED
     assert aws.store.get("SW2").status is OrderStatus.CANCELLED
+
+
+# --- Idempotency-Key: one request per key, across the whole stack ------------------------------------------------
+
+CAPTURE = "/orders/{reference}/capture"
+
+
+def test_a_key_replays_a_bank_refusal_without_calling_the_bank_again(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "IK1")
+    headers = {"Idempotency-Key": "refused-capture-1"}
+    bank.refuse_next = 1
+    first = call(lambda_context, "POST", CAPTURE, "IK1", {"amount": "10.00"}, headers=headers)
+    assert first[0] == 502
+    again = call(lambda_context, "POST", CAPTURE, "IK1", {"amount": "10.00"}, headers=headers)
+    assert again == first
+    assert bank.captures() == 1
+    assert aws.store.get("IK1").captured == 0
+
+
+def test_a_key_sent_with_another_request_is_a_422(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "IK2")
+    registered(aws, lambda_context, "IK3")
+    headers = {"Idempotency-Key": "one-request-only"}
+    assert call(lambda_context, "POST", CAPTURE, "IK2", {"amount": "10.00"}, headers=headers)[0] == 200
+    for reference, body in (("IK2", {"amount": "5.00"}), ("IK3", {"amount": "10.00"})):
+        status, answer = call(lambda_context, "POST", CAPTURE, reference, body, headers=headers)
+        assert (status, answer["error"]["field"]) == (422, "Idempotency-Key")
+    status, answer = call(lambda_context, "POST", "/orders/{reference}/refund", "IK2", {"amount": "10.00"}, headers)
+    assert status == 422
+    assert bank.captures() == 1
+    assert aws.store.get("IK3").captured == 0
+    # The same request with the body written differently is the same request.
+    status, order = call(lambda_context, "POST", CAPTURE, "IK2", {"amount": "10.00"}, headers=headers)
+    assert (status, order["captured"]) == (200, "10.00")
+
+
+def test_a_key_whose_first_request_is_in_flight_is_a_409(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "IK4")
+    headers = {"Idempotency-Key": "slow-capture-1"}
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_bank(url: str, body: bytes, timeout: float) -> bytes:
+        if url.endswith("capture_paiement.cgi"):
+            inside.set()
+            release.wait(10)
+        return bank(url, body, timeout)
+
+    config.bank_transport = slow_bank
+    answers: list[Any] = []
+    first = threading.Thread(
+        target=lambda: answers.append(call(lambda_context, "POST", CAPTURE, "IK4", {"amount": "10.00"}, headers))
+    )
+    first.start()
+    try:
+        assert inside.wait(10)
+        status, answer = call(lambda_context, "POST", CAPTURE, "IK4", {"amount": "10.00"}, headers=headers)
+        assert (status, answer["error"]["field"]) == (409, "Idempotency-Key")
+    finally:
+        release.set()
+        first.join(10)
+    assert answers[0][0] == 200
+    assert call(lambda_context, "POST", CAPTURE, "IK4", {"amount": "10.00"}, headers=headers) == answers[0]
+    assert bank.captures() == 1
+
+
+def test_a_retry_performs_a_first_request_found_not_applied(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "IK5")
+    headers = {"Idempotency-Key": "never-reached-1"}
+    bank.timeout_next = 1  # the capture never reached the bank
+    assert call(lambda_context, "POST", CAPTURE, "IK5", {"amount": "10.00"}, headers=headers)[0] == 502
+    age_pending_operation(aws, "IK5")
+    status, order = call(lambda_context, "POST", CAPTURE, "IK5", {"amount": "10.00"}, headers=headers)
+    assert (status, order["captured"]) == (200, "10.00")
+    assert [op["outcome"] for op in order["operations"]] == ["not_applied", "done"]
+    assert bank.accounts["IK5"].captured == Decimal("10.00")
+    assert call(lambda_context, "POST", CAPTURE, "IK5", {"amount": "10.00"}, headers=headers) == (status, order)
+    assert bank.captures() == 2  # the one that never arrived, and its retry
+
+
+def test_bad_input_does_not_use_up_the_key(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "IK6")
+    headers = {"Idempotency-Key": "fix-and-retry-1"}
+    assert call(lambda_context, "POST", CAPTURE, "IK6", {"amount": "1,00"}, headers=headers)[0] == 400
+    status, order = call(lambda_context, "POST", CAPTURE, "IK6", {"amount": "1.00"}, headers=headers)
+    assert (status, order["captured"]) == (200, "1.00")
+
+
+# --- drift with the bank's own dashboard ------------------------------------------------------------------------
+
+
+def test_a_validation_in_the_banks_dashboard_is_recorded_then_refunds_work(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "DR1", "0900158")
+    bank.accounts["DR1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=date(2026, 11, 30))
+    status, answer = call(lambda_context, "POST", CAPTURE, "DR1", {})
+    assert status == 409
+    assert "capture_full of 62.73 EUR done outside this API" in answer["error"]["message"]
+    order = aws.store.get("DR1")
+    assert (order.status, order.captured) == (OrderStatus.CAPTURED, Decimal("62.73"))
+    assert [(op.outcome, op.bank_day) for op in order.operations] == [
+        ("refused", None),
+        ("applied_outside_api", date(2026, 11, 30)),
+    ]
+    status, refunded = call(lambda_context, "POST", "/orders/{reference}/refund", "DR1", {"amount": "5.00"})
+    assert (status, refunded["refunded"]) == (200, "5.00")
+    refund = next(fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi")
+    assert refund["date_remise"] == "30/11/2026"  # the bank's capture day
+
+
+def test_a_refund_in_the_banks_dashboard_is_recorded_then_refunds_work(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "DR2", "0900157")
+    bank.accounts["DR2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
+    refund = "/orders/{reference}/refund"
+    status, answer = call(lambda_context, "POST", refund, "DR2", {"amount": "5.00"})
+    assert status == 409
+    assert "refund_partial of 20.00 EUR" in answer["error"]["message"]
+    order = aws.store.get("DR2")
+    assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("20.00"))
+    status, answer = call(lambda_context, "POST", refund, "DR2", {"amount": "5.00"})
+    assert (status, answer["refunded"]) == (200, "25.00")
+    assert bank.accounts["DR2"].refunded == Decimal("25.00")
+
+
+def test_a_plain_refusal_is_still_a_502(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "DR3", "0900158")
+    bank.refuse_next = 1
+    status, answer = call(lambda_context, "POST", CAPTURE, "DR3", {})
+    assert (status, answer["error"]["message"]) == (502, "the bank refused: capture: refus")
+    assert [op.outcome for op in aws.store.get("DR3").operations] == ["refused"]
+
+
+# --- dates in the terminal's time zone ------------------------------------------------------------------------
+
+
+def test_order_days_are_the_terminals(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    from orders.service import create_order
+    from orders.terminals import Terminals
+
+    martinique = terminals_config(**{"0900158": {"timezone": "America/Martinique"}})
+    aws.set_terminals(martinique)
+    late_evening = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # Thursday 26 November, 22:30 in Martinique
+    payload = {"tpe": "0900158", "amount": "62.73", "email": "buyer@example.com", "billing": BILLING}
+    created = create_order(payload, Terminals.from_mapping(martinique), aws.store, late_evening)
+    status, page = call(lambda_context, "GET", "/orders", **{"from": "2026-11-26", "to": "2026-11-26"})
+    assert (status, [o["reference"] for o in page["orders"]]) == (200, [created.order.reference])
+
+
+def test_the_default_list_ends_on_the_latest_today_of_the_terminals(aws: Any) -> None:
+    from orders.listing import list_orders
+    from orders.service import create_order
+    from orders.terminals import Terminals
+
+    kiritimati = Terminals.from_mapping(terminals_config(**{"0900158": {"timezone": "Pacific/Kiritimati"}}))
+    noon = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # already Saturday 28 at Kiritimati (UTC+14)
+    payload = {"tpe": "0900158", "amount": "62.73", "email": "buyer@example.com", "billing": BILLING}
+    created = create_order(payload, kiritimati, aws.store, noon)
+    zones = {terminal.terminal.timezone for terminal in kiritimati.by_tpe.values()}
+    page = list_orders(aws.store, {}, noon, zones)
+    assert [order.reference for order in page.orders] == [created.order.reference]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -286,3 +286,100 @@ def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
     after = aws.store.get("DA9")
     assert [op.outcome for op in after.operations] == ["not_applied", "done"]
     assert [r.reason.value for r in after.reviews] == ["operation_conflict"]
+
+
+# --- dates: the terminal's time zone, the bank's capture day ---------------------------------------------------
+
+MARTINIQUE = {"0900158": {"timezone": "America/Martinique"}}
+
+
+def test_a_martinique_order_is_dated_in_martinique(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    aws.set_terminals(terminals_config(**MARTINIQUE))
+    office = BackOffice(
+        aws.store,
+        Terminals.from_mapping(terminals_config(**MARTINIQUE)),
+        lambda terminal: BankClient(terminal, bank, sleep=lambda _: None),
+    )
+    late_evening = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # Thursday 26 November, 22:30 in Martinique
+    stored_order(aws, "MQ1", tpe="0900158", created_at=late_evening)
+    confirm(lambda_context, reference="MQ1", tpe="0900158")
+    order = aws.store.get("MQ1")
+    # Three working days after Thursday 26: the end of Tuesday 1 December, Martinique time.
+    assert order.deadline == datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
+    office.capture("MQ1", None, late_evening + timedelta(hours=1))
+    [(_, fields)] = [(cgi, fields) for cgi, fields in bank.calls if cgi == "capture_paiement.cgi"]
+    assert fields["date_commande"] == "26/11/2026"
+
+
+def test_a_refund_sends_the_banks_capture_day(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "RD1", "0900158")
+    bank.today = date(2026, 11, 28)  # the bank books the capture on its own day, not the merchant's
+    order = office.capture("RD1", None, NOW)
+    assert order.operations[-1].bank_day == date(2026, 11, 28)
+    office.refund("RD1", Decimal("5.00"), NOW + timedelta(days=3))
+    refund = next(fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi")
+    assert refund["date_remise"] == "28/11/2026"
+
+
+def test_a_refund_after_the_banks_own_validation_sends_its_capture_day(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "RD2", "0900158")
+    deadline_day = date(2026, 12, 3)  # ordered Friday 27: the period ends when Wednesday 2 December does
+    bank.accounts["RD2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=deadline_day)
+    report = office.sweep(NOW + timedelta(days=30))
+    assert report.outcomes == {"RD2": "recorded the bank's capture_full"}
+    office.refund("RD2", Decimal("5.00"), NOW + timedelta(days=31))
+    refund = next(fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi")
+    assert refund["date_remise"] == "03/12/2026"
+    assert aws.store.get("RD2").refunded == Decimal("5.00")
+
+
+# --- the sweeper: what the bank did, and what it refused --------------------------------------------------------
+
+
+def test_the_sweeper_tells_a_validation_in_the_dashboard_from_the_banks_own(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "SD1", "0900158")
+    before_the_deadline = date(2026, 11, 30)  # the merchant validated it in the bank's dashboard
+    bank.accounts["SD1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=before_the_deadline)
+    report = office.sweep(NOW + timedelta(days=30))
+    assert report.outcomes == {"SD1": "recorded a capture_full done outside the API"}
+    order = aws.store.get("SD1")
+    assert order.status is OrderStatus.CAPTURED
+    assert [(op.outcome, op.bank_day) for op in order.operations] == [("applied_outside_api", before_the_deadline)]
+
+
+def test_a_refused_end_of_period_capture_is_flagged_once_and_not_resent(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, "SR1", "0900158")
+    bank.refuse_next = 10  # the bank keeps refusing it
+    first = office.sweep(NOW + timedelta(days=30))
+    assert first.outcomes["SR1"].startswith("capture_full refused by the bank, flagged for review")
+    flagged = aws.store.get("SR1")
+    assert [r.reason.value for r in flagged.reviews] == ["end_of_period_refused"]
+    assert [op.outcome for op in flagged.operations] == ["refused"]
+    for hours in (1, 2, 3):
+        later = office.sweep(NOW + timedelta(days=30, hours=hours))
+        assert (later.items_read, later.outcomes, later.failures) == (0, {}, {})
+    assert aws.store.get("SR1") == flagged  # the item did not grow
+    assert bank.captures() == 1
+
+
+def test_a_cancellation_in_the_banks_dashboard_is_recorded_when_a_capture_is_refused(
+    aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
+) -> None:
+    from orders.exceptions import BankStateDifferedError
+
+    paid(aws, lambda_context, "DC1", "0900158")
+    bank.accounts["DC1"] = Account(Decimal("62.73"), "EUR", cancelled=True)
+    with pytest.raises(BankStateDifferedError, match=r"a cancel of 62\.73 EUR done outside this API"):
+        office.capture("DC1", None, NOW)
+    order = aws.store.get("DC1")
+    assert (order.status, order.cancelled) == (OrderStatus.CANCELLED, Decimal("62.73"))
+    assert [op.outcome for op in order.operations] == ["refused", "applied_outside_api"]
+    assert office.sweep(NOW + timedelta(days=30)).items_read == 0  # nothing left for the sweeper

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -443,3 +443,18 @@ def test_at_the_deadline_what_is_left_of_a_partial_payment_is_cancelled(sandbox:
     assert (answer.state, answer.collected) == (PaymentState.PAID, eur("12.73"))
     assert payment.cancelled == Decimal("50.00")
     assert refused(lambda: capture(client, "END3", "1.00", already="12.73")).code == 0
+
+
+def test_a_capture_and_the_status_give_the_banks_capture_day(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900158")
+    paid(sandbox, "DAY1", "0900158")
+    sandbox.clock.now = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)  # already Saturday 28 in Paris
+    assert capture(client, "DAY1", "62.73").captured_on == date(2026, 11, 28)
+    assert status(client, "DAY1").captured_on == date(2026, 11, 28)
+
+
+def test_the_deadlines_validation_is_booked_on_the_deadlines_day(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900158")
+    paid(sandbox, "DAY2", "0900158")
+    sandbox.clock.advance(days=30)  # nobody asked in between: the validation is still the deadline's
+    assert status(client, "DAY2").captured_on == date(2026, 12, 2)

@@ -5,6 +5,7 @@ operation and then lose its answer (the case that must never lead to a second ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,7 @@ class Account:
     captured: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)
     cancelled: bool = False
+    captured_on: date | None = None  # the day the bank booked the last capture (status: dateremise)
 
 
 @dataclass
@@ -32,6 +34,7 @@ class FakeBank:
     status_down: bool = False
     status_without_amounts: bool = False  # a status answer that says the state but no amounts
     refund_cdr: int | None = None  # answer this undocumented cdr to refunds (after applying them)
+    today: date | None = None  # the bank's own day: captures answer it as date_remise (none when unset)
 
     def captures(self) -> int:
         return sum(1 for cgi, fields in self.calls if cgi == "capture_paiement.cgi" and not _is_cancel(fields))
@@ -67,12 +70,16 @@ class FakeBank:
         if account.cancelled or account.captured + amount > account.total:
             return b"version=1.0\ncdr=0\nlib=montant trop eleve\n"
         account.captured += amount
-        return b"version=1.0\ncdr=1\nlib=paiement accepte\naut=123456\n"
+        account.captured_on = self.today
+        booked = f"date_remise={self.today:%d/%m/%Y}\n" if self.today else ""
+        return f"version=1.0\ncdr=1\nlib=paiement accepte\naut=123456\n{booked}".encode()
 
     def _refund(self, account: Account, fields: dict[str, str]) -> bytes:
         amount = parse_wire_amount(fields["montant_recredit"]).amount
         if account.refunded + amount > account.captured:
             return b"version=1.0\ncdr=-46\n"
+        if parse_wire_amount(fields["montant_possible"]).amount != account.captured - account.refunded:
+            return b"version=1.0\ncdr=-52\n"
         account.refunded += amount
         if self.refund_cdr is not None:
             return f"version=1.0\ncdr={self.refund_cdr}\n".encode()
@@ -89,7 +96,9 @@ class FakeBank:
         return (
             f"<etat_paiement><etat>{state}</etat><numauto>123456</numauto>"
             f"<montantrecouvre>{account.captured:.2f}{account.currency}</montantrecouvre>"
-            f"<recredits>{account.refunded:.2f}{account.currency}</recredits></etat_paiement>"
+            f"<recredits>{account.refunded:.2f}{account.currency}</recredits>"
+            + (f"<dateremise>{account.captured_on:%d/%m/%Y}</dateremise>" if account.captured_on else "")
+            + "</etat_paiement>"
         ).encode()
 
 

@@ -35,9 +35,10 @@ class FullStack:
 
 
 @contextmanager
-def full_stack(*, https: bool = False) -> Iterator[FullStack]:
+def full_stack(*, https: bool = False, schedule_interval_seconds: float | None = None) -> Iterator[FullStack]:
+    """``schedule_interval_seconds``: None turns the scheduled functions (and ``POST /_local/sweep``) off."""
     forget_clients()
-    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)
+    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=schedule_interval_seconds)
     config, services = with_sandbox_and_shop(config, https=https)
     sandbox, shop = services
     assert isinstance(sandbox, SandboxBankService)

@@ -72,10 +72,12 @@ def urllib_transport(url: str, body: bytes, timeout: float) -> bytes:
 
 @dataclass(frozen=True)
 class BankOutcome:
-    """What the bank said: accepted, with its label and authorisation number (captures)."""
+    """What the bank said: accepted, with its label, and for a capture its authorisation number and the day
+    the bank books it (what a later refund sends as ``date_remise``), when the answer gives them."""
 
     label: str
     authorisation_number: str = ""
+    captured_on: date | None = None
 
 
 class BankClient:
@@ -203,7 +205,7 @@ class BankClient:
         except SealingError as exc:
             raise BankUnavailableError(operation, f"unreadable answer: {exc}") from None
         if result is CaptureResult.ACCEPTED:
-            return BankOutcome(answer.label, answer.authorisation_number)
+            return BankOutcome(answer.label, answer.authorisation_number, answer.capture_day)
         if result is CaptureResult.REFUSED:
             raise BankRefusedError(operation, answer.label or "refused by the bank", answer.cdr)
         raise BankRefusedError(operation, answer.label or "the bank answered an error", answer.cdr)

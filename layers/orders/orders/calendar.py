@@ -1,4 +1,5 @@
-"""Working days for deferral deadlines: Monday to Friday, without French public holidays, Europe/Paris."""
+"""Calendar days in a terminal's time zone, and working days for deferral deadlines: Monday to Friday,
+without French public holidays."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ import holidays
 import sealing
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def zone(name: str) -> ZoneInfo:
+    """A terminal's time zone (its configuration was checked when it was read)."""
+    return ZoneInfo(name)
+
+
+def local_day(moment: datetime, timezone: str) -> date:
+    """The calendar day ``moment`` falls on in ``timezone``: order days, ``date_commande``, capture days."""
+    return moment.astimezone(zone(timezone)).date()
 
 
 @lru_cache(maxsize=64)
@@ -31,10 +42,11 @@ def add_working_days(start: date, days: int) -> date:
     return sealing.add_working_days(start, days, _is_holiday)
 
 
-def deferral_deadline(ordered_at: datetime, days: int, zone: ZoneInfo = PARIS) -> datetime:
-    """End of the deferral period: the end of the ``days``-th working day after the order, local time.
+def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetime:
+    """End of the deferral period: the end of the ``days``-th working day after the order, in the terminal's
+    ``timezone`` (the bank counts its days there).
 
     With 0 days the period ends at the end of the order's day. The rule itself is the protocol's
     (``sealing.deferral_deadline``), shared with the sandbox bank.
     """
-    return sealing.deferral_deadline(ordered_at, days, zone.key, _is_holiday)
+    return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)

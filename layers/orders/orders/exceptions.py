@@ -6,6 +6,11 @@ OrdersError
 ├── InvalidOrderError (ValueError)   an order request has a bad field (``.field``)
 ├── OrderNotFoundError          no order with that reference
 ├── TransitionNotAllowedError   the order's state does not allow the operation
+├── OperationInProgressError    another operation on the order is under way
+├── PreviousOperationAppliedError   an earlier operation whose answer was lost turned out applied
+├── BankStateDifferedError      the bank refused: its state differs (recorded as done outside the API)
+├── IdempotencyKeyInUseError    the key's first request is still in flight
+├── IdempotencyKeyReusedError   the key came with another request
 ├── ConcurrentUpdateError       another writer changed the order first
 ├── StoreUnavailableError       DynamoDB failed: nothing is known to be written
 └── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
@@ -71,6 +76,37 @@ class PreviousOperationAppliedError(OrdersError):
             "bank; nothing else was done (send the request again to do another, or use an Idempotency-Key)"
         )
         self.reference = reference
+
+
+class BankStateDifferedError(OrdersError):
+    """The bank refused an operation because the order is not where its books say: what the bank shows was done
+    (in its dashboard, or at the end of the period) is now recorded on the order; nothing else was done."""
+
+    def __init__(self, reference: str, event: str, refusal: str, found: str) -> None:
+        super().__init__(
+            f"order {reference}: the bank refused the {event} ({refusal}); its status shows {found} done outside "
+            "this API, which is now recorded on the order; nothing else was done: read the order before deciding"
+        )
+        self.reference = reference
+
+
+class IdempotencyKeyInUseError(OrdersError):
+    """The first request sent with this ``Idempotency-Key`` is still being carried out."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the request sent with Idempotency-Key {key!r} is still in progress; retry in a moment")
+        self.field = "Idempotency-Key"
+
+
+class IdempotencyKeyReusedError(OrdersError):
+    """This ``Idempotency-Key`` was sent with another request (another order, operation or body)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"Idempotency-Key {key!r} was first sent with another request (order, operation or body); "
+            "use a new key for a new request"
+        )
+        self.field = "Idempotency-Key"
 
 
 class ConcurrentUpdateError(OrdersError):

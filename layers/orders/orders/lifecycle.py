@@ -173,5 +173,5 @@ def decide_confirmation(
     if event is Event.PAYMENT_ACCEPTED:
         changes["captured"] = order.amount.amount
     else:
-        changes["deadline"] = deferral_deadline(order.created_at, terminal.deferral_days)
+        changes["deadline"] = deferral_deadline(order.created_at, terminal.deferral_days, terminal.terminal.timezone)
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)

@@ -1,4 +1,5 @@
-"""The console's order list: orders by order day (Paris), newest first, filtered by status, paginated.
+"""The console's order list: orders by order day (in their terminal's time zone), newest first, filtered by
+status, paginated.
 
 Reads the sparse ``DateIndex`` day by day (never a scan); the cursor says which day and where in it to resume.
 """
@@ -8,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .calendar import PARIS
+from .calendar import local_day
 from .exceptions import InvalidOrderError
 from .model import Order, OrderStatus
 from .store import OrderStore
@@ -61,9 +63,13 @@ def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
         raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
 
 
-def list_orders(store: OrderStore, query: dict[str, str], now: datetime) -> Page:
-    """``query``: ``status``, ``from``, ``to`` (YYYY-MM-DD, order days in Paris), ``limit``, ``cursor``."""
-    today = now.astimezone(PARIS).date()
+def list_orders(
+    store: OrderStore, query: dict[str, str], now: datetime, timezones: Iterable[str] = ("Europe/Paris",)
+) -> Page:
+    """``query``: ``status``, ``from``, ``to`` (YYYY-MM-DD, order days in each terminal's zone), ``limit``,
+    ``cursor``. ``timezones``: the terminals' zones; by default the list ends on the latest "today" among them,
+    so an order made just now is listed whatever its terminal's zone."""
+    today = max(local_day(now, timezone) for timezone in timezones)
     last = _day(query.get("to"), "to", today)
     first = _day(query.get("from"), "from", last - timedelta(days=HISTORY_DAYS - 1))
     if first > last:

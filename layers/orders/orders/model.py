@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,17 @@ class ReviewReason(enum.Enum):
     SECOND_ACCEPTANCE = "second_acceptance"
     INSTALMENT_REFUSED = "instalment_refused"
     OPERATION_CONFLICT = "operation_conflict"  # a bank operation's outcome arrived after its entry was closed
+    END_OF_PERIOD_REFUSED = "end_of_period_refused"  # the bank refused the sweeper's capture or cancel: not resent
+
+
+# How an operation ended (``OperationRecord.outcome``).
+DONE = "done"  # the bank accepted it
+REFUSED = "refused"  # the bank refused it: nothing happened
+APPLIED = "applied"  # its answer was lost; the bank's status showed it done
+NOT_APPLIED = "not_applied"  # its answer was lost; the bank's status showed it not done
+APPLIED_BY_BANK = "applied_by_bank"  # the bank's own end-of-period action, under the terminal's contract
+APPLIED_OUTSIDE_API = "applied_outside_api"  # done at the bank but not through this API (its dashboard)
+APPLIED_OUTCOMES = frozenset({DONE, APPLIED, APPLIED_BY_BANK, APPLIED_OUTSIDE_API})
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,10 @@ class PendingOperation:
 
 @dataclass(frozen=True)
 class OperationRecord:
-    """A back-office operation as it ended: done, refused, or found not applied when checked."""
+    """A back-office operation as it ended: done, refused, or found not applied when checked.
+
+    ``bank_day`` is the day the bank booked it (a capture's ``date_remise``), when the bank said so.
+    """
 
     id: str
     event: str
@@ -105,15 +119,31 @@ class OperationRecord:
     outcome: str
     detail: str = ""
     authorisation_number: str = ""
+    bank_day: date | None = None
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | None]:
         return {
             "event": self.event,
             "amount": str(self.amount.amount),
             "time": self.at.isoformat(),
             "outcome": self.outcome,
             "detail": self.detail,
+            "bank_day": self.bank_day.isoformat() if self.bank_day else None,
         }
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What the orders table keeps for one ``Idempotency-Key``: the request's fingerprint, who holds the key
+    now (``claim``, while ``state`` is ``in_flight``) and, once ``done``, the response it answered."""
+
+    key: str
+    fingerprint: str
+    state: str  # in_flight | released | done
+    claim: str
+    claimed_at: datetime
+    status_code: int = 0
+    body: str = ""
 
 
 DEFERRAL_STATES = frozenset({OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED})

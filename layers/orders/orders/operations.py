@@ -9,12 +9,19 @@ Nothing is ever applied twice, whatever fails and whenever a process dies:
 If the process dies between 2 and 3, or the bank's answer is lost, the entry stays. Before anything else
 is done to that order, the bank's status is asked and the entry is closed as applied or not applied; the
 operation is never resent blindly.
+
+The bank is not only reached through this API: the merchant validates, cancels and refunds in its dashboard,
+and the bank applies the contract at the end of a deferral period. When it refuses an operation, its status
+is read; what it shows done that the books lack is recorded (``applied_outside_api``, or ``applied_by_bank``
+for the contract's own end-of-period action) in the same write that closes the entry, and the caller is told.
+Days the bank counts (``date_commande``, ``date_remise``) are in the terminal's time zone, and a capture's day
+is the one the bank gave.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,35 +29,52 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer
 
-from .bank import BankClient, BankRefusedError, BankUnavailableError
+from .bank import BankClient, BankOutcome, BankRefusedError, BankUnavailableError
 from .bookkeeping import plan_cancel, plan_capture, plan_refund, remaining
-from .calendar import PARIS
+from .calendar import local_day
 from .exceptions import (
+    BankStateDifferedError,
     ConcurrentUpdateError,
     OperationInProgressError,
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
 )
 from .lifecycle import Event
-from .model import DEFERRAL_STATES, OperationRecord, Order, PendingOperation, Plan
+from .model import (
+    APPLIED,
+    APPLIED_BY_BANK,
+    APPLIED_OUTCOMES,
+    APPLIED_OUTSIDE_API,
+    DEFERRAL_STATES,
+    DONE,
+    NOT_APPLIED,
+    REFUSED,
+    OperationRecord,
+    Order,
+    PendingOperation,
+    Plan,
+    Review,
+    ReviewReason,
+)
 from .store import OrderStore
-from .terminals import EndPolicy, PaymentMode, Terminals
+from .terminals import EndPolicy, PaymentMode, TerminalConfig, Terminals
 
 BankFactory = Callable[..., BankClient]
 CAPTURES = {Event.CAPTURE_FULL.value, Event.CAPTURE_PARTIAL.value}
 REFUNDS = {Event.REFUND_FULL.value, Event.REFUND_PARTIAL.value}
-APPLIED_OUTCOMES = frozenset({"done", "applied", "applied_by_bank"})
 # How long a journal entry may belong to a call still under way: far above any function's timeout.
 OPERATION_LEASE = timedelta(minutes=5)
 
 
-def _day(moment: datetime) -> date:
-    return moment.astimezone(PARIS).date()
+@dataclass(frozen=True)
+class BankActions:
+    """What the bank's status shows done that the order's books lack: one record per action, and the books after."""
 
+    records: tuple[OperationRecord, ...]
+    books: Plan
 
-def _captured_on(order: Order) -> date:
-    captures = [op.at for op in order.operations if op.event in CAPTURES and op.outcome in APPLIED_OUTCOMES]
-    return _day(max(captures) if captures else order.paid_at or order.created_at)
+    def describe(self) -> str:
+        return " and ".join(f"a {r.event} of {r.amount}" for r in self.records)
 
 
 class BackOffice:
@@ -72,6 +96,10 @@ class BackOffice:
     def bank(self, order: Order) -> BankClient:
         return self._bank(self.terminals.get(order.tpe))
 
+    def _day(self, order: Order, moment: datetime) -> date:
+        """A calendar day as the bank counts it for this order: in its terminal's time zone."""
+        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
+
     # --- the console ----------------------------------------------------------------------------------
 
     def capture(self, reference: str, amount: Decimal | None, now: datetime, key: str | None = None) -> Order:
@@ -85,65 +113,168 @@ class BackOffice:
 
     def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
         order = self.store.get(reference)
-        if key and any(record.id == key for record in order.operations):
-            return order  # the same request again: it already ended, answer what it did
+        earlier = [record for record in order.operations if key and record.id == key]
+        if earlier and earlier[-1].outcome in APPLIED_OUTCOMES:
+            return order  # the same request again: it took effect, answer what it did
         if order.pending is not None:
             same_request = key is not None and order.pending.id == key
             order, settled = self.settle(order, now)
-            if same_request:
+            applied = settled is not None and settled.outcome in APPLIED_OUTCOMES
+            if same_request and applied:
                 return order
-            if settled is not None and settled.outcome == "applied":
+            if not same_request and settled is not None and settled.outcome == APPLIED:
                 # The caller never learnt the earlier one succeeded: doing this one too could be a double.
                 raise PreviousOperationAppliedError(reference, settled.event, str(settled.amount))
+            # The same request found not applied: its retry performs it (below).
         plan = planner(order)
         pending = PendingOperation(key or secrets.token_hex(8), plan, now)
-        try:
-            order = self.store.begin_operation(order, pending)
-        except ConcurrentUpdateError:
-            raise TransitionNotAllowedError(
-                reference, order.status.value, plan.event, "the order changed meanwhile, try again"
-            ) from None
+        # A ConcurrentUpdateError here (the order moved since it was read) is the caller's to retry: nothing
+        # was sent to the bank.
+        order = self.store.begin_operation(order, pending)
         self._call_bank(order, pending, now)
         return self.store.get(reference)
 
-    def _call_bank(self, order: Order, pending: PendingOperation, now: datetime) -> OperationRecord:
-        """Call the bank once for ``pending`` and close the entry; an unknown outcome leaves it open."""
-        plan, bank = pending.plan, self.bank(order)
+    def _send(self, order: Order, plan: Plan, now: datetime) -> BankOutcome:
+        bank = self.bank(order)
+        ordered_on = self._day(order, order.created_at)
         already = Money(order.captured, order.currency)
+        if plan.event in CAPTURES:
+            return bank.capture(
+                reference=order.reference, ordered_on=ordered_on, total=order.amount, to_capture=plan.amount,
+                already_captured=already, at=now, language=order.language,
+            )  # fmt: skip
+        if plan.event == Event.CANCEL.value:
+            return bank.cancel(
+                reference=order.reference, ordered_on=ordered_on, total=order.amount, already_captured=already, at=now
+            )
+        return bank.refund(
+            reference=order.reference, ordered_on=ordered_on, captured_on=self._captured_on(order, now),
+            authorisation_number=order.authorisation_number, total=order.amount, refund=plan.amount,
+            refundable=Money(order.captured - order.refunded, order.currency), at=now,
+        )  # fmt: skip
+
+    def _captured_on(self, order: Order, now: datetime) -> date:
+        """The capture's day as the bank booked it (``date_remise``): the bank's word, never the merchant's clock.
+
+        From the last capture's record when the bank's answer gave it, else from the bank's status; only when
+        the bank says neither, the day the capture (or the immediate payment) was recorded, in the terminal's zone.
+        """
+        captures = [op for op in order.operations if op.event in CAPTURES and op.outcome in APPLIED_OUTCOMES]
+        if captures and captures[-1].bank_day is not None:
+            return captures[-1].bank_day
         try:
-            if plan.event in CAPTURES:
-                outcome = bank.capture(
-                    reference=order.reference, ordered_on=_day(order.created_at), total=order.amount,
-                    to_capture=plan.amount, already_captured=already, at=now, language=order.language,
-                )  # fmt: skip
-            elif plan.event == Event.CANCEL.value:
-                outcome = bank.cancel(
-                    reference=order.reference, ordered_on=_day(order.created_at), total=order.amount,
-                    already_captured=already, at=now,
-                )  # fmt: skip
-            else:
-                outcome = bank.refund(
-                    reference=order.reference, ordered_on=_day(order.created_at), captured_on=_captured_on(order),
-                    authorisation_number=order.authorisation_number, total=order.amount, refund=plan.amount,
-                    refundable=Money(order.captured - order.refunded, order.currency), at=now,
-                )  # fmt: skip
+            said = self.bank(order).status(reference=order.reference, total=order.amount, at=now).captured_on
+        except BankUnavailableError:
+            said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
+        if said is not None:
+            return said
+        return self._day(order, captures[-1].at if captures else order.paid_at or order.created_at)
+
+    def _call_bank(
+        self, order: Order, pending: PendingOperation, now: datetime, *, end_of_period: bool = False
+    ) -> OperationRecord:
+        """Call the bank once for ``pending`` and close the entry; an unknown outcome leaves it open."""
+        plan = pending.plan
+        try:
+            outcome = self._send(order, plan, now)
         except BankRefusedError as exc:
-            self._close(order, OperationRecord(pending.id, plan.event, plan.amount, now, "refused", str(exc)), None)
+            self._refused(order, pending, now, exc, end_of_period)
             raise
         # BankUnavailableError propagates: the journal entry stays until the bank's status settles it.
         record = OperationRecord(
-            pending.id, plan.event, plan.amount, now, "done", outcome.label, outcome.authorisation_number
-        )
+            pending.id, plan.event, plan.amount, now, DONE, outcome.label, outcome.authorisation_number,
+            outcome.captured_on if plan.event in CAPTURES else None,
+        )  # fmt: skip
         self._close(order, record, plan)
         return record
 
-    def _close(self, order: Order, record: OperationRecord, plan: Plan | None) -> None:
+    def _refused(
+        self, order: Order, pending: PendingOperation, now: datetime, exc: BankRefusedError, end_of_period: bool
+    ) -> None:
+        """Close a refused operation. A refusal because the bank's state differs (the merchant validated or
+        refunded in the bank's dashboard, the bank ended the period) records what the bank did instead."""
+        plan = pending.plan
+        record = OperationRecord(pending.id, plan.event, plan.amount, now, REFUSED, str(exc))
         try:
-            self.store.finish_operation(order, record, plan, record.id)
+            status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+        except BankUnavailableError:
+            status = None  # the refusal itself is certain: record it; a later call learns the rest
+        found = self.bank_actions(order, status, now) if status is not None else None
+        if found is not None:
+            self._close(order, record, found.books, also=found.records)
+            raise BankStateDifferedError(order.reference, plan.event, str(exc), found.describe()) from exc
+        if end_of_period:
+            # Resending it every run would append a refusal each time: a human decides, the sweeper lets go.
+            detail = f"the bank refused the end-of-period {plan.event} of {plan.amount}: {exc}"
+            review = Review(ReviewReason.END_OF_PERIOD_REFUSED, now, detail)
+            self._close(order, record, None, review=review, leave_deadline_index=True)
+            return
+        self._close(order, record, None)
+
+    def _close(
+        self,
+        order: Order,
+        record: OperationRecord,
+        plan: Plan | None,
+        *,
+        also: Sequence[OperationRecord] = (),
+        review: Review | None = None,
+        leave_deadline_index: bool = False,
+    ) -> None:
+        try:
+            self.store.finish_operation(
+                order, record, plan, record.id, also=also, review=review, leave_deadline_index=leave_deadline_index
+            )
         except ConcurrentUpdateError:
             # The entry was closed by someone else meanwhile (it outlived its lease): never drop what the
             # bank did; keep it, and ask a human to reconcile.
             self.store.record_conflict(order.reference, record, record.at)
+
+    # --- what the bank did without this API ---------------------------------------------------------------
+
+    def bank_actions(self, order: Order, status: StatusAnswer, now: datetime) -> BankActions | None:
+        """What the bank's status shows done that the order's books lack, labelled: the bank's own end-of-period
+        action (the contract's, on or after the deadline) or done outside this API (its dashboard).
+
+        ``None`` when the status matches the books, or shows something they cannot be brought to.
+        """
+        plans = _catch_up(order, status)
+        if not plans:
+            return None
+        terminal = self.terminals.get(order.tpe)
+        records = []
+        for step, plan in plans:
+            by_bank = self._end_of_period_action(step, plan, status, terminal, now)
+            records.append(
+                OperationRecord(
+                    f"bank-{secrets.token_hex(4)}", plan.event, plan.amount, now,
+                    APPLIED_BY_BANK if by_bank else APPLIED_OUTSIDE_API,
+                    (
+                        f"the bank's own end-of-period action ({status.state.value})"
+                        if by_bank
+                        else f"shown by the bank's status ({status.state.value}), not done through this API"
+                    ),
+                    bank_day=status.captured_on if plan.event in CAPTURES else None,
+                )
+            )  # fmt: skip
+        first, last = plans[0][1], plans[-1][1]
+        books = Plan(last.event, last.amount, first.leaves, last.enters, last.captured, last.refunded, last.cancelled)
+        return BankActions(tuple(records), books)
+
+    def _end_of_period_action(
+        self, order: Order, plan: Plan, status: StatusAnswer, terminal: TerminalConfig, now: datetime
+    ) -> bool:
+        """Whether ``plan`` is what the contract makes the bank do at the deadline, and was done then."""
+        deadline = order.deadline
+        if deadline is None or now < deadline or order.status not in DEFERRAL_STATES:
+            return False
+        validates = order.mode is PaymentMode.DEFERRED and terminal.end_policy is EndPolicy.VALIDATE
+        if not validates:
+            return plan.event == Event.CANCEL.value
+        if plan.event != Event.CAPTURE_FULL.value:
+            return False
+        # A validation in the bank's dashboard is a capture too: only its day tells them apart, when given.
+        return status.captured_on is None or status.captured_on >= self._day(order, deadline)
 
     # --- settling an unknown outcome --------------------------------------------------------------------
 
@@ -164,9 +295,12 @@ class BackOffice:
         if applied is None:  # a cancel the status cannot confirm: cancelling again cannot move money
             record = self._call_bank(order, pending, now)
             return self.store.get(order.reference), record
-        outcome = "applied" if applied else "not_applied"
+        outcome = APPLIED if applied else NOT_APPLIED
         detail = f"checked with the bank's status ({status.state.value})"
-        record = OperationRecord(pending.id, pending.plan.event, pending.plan.amount, now, outcome, detail)
+        bank_day = status.captured_on if applied and pending.plan.event in CAPTURES else None
+        record = OperationRecord(
+            pending.id, pending.plan.event, pending.plan.amount, now, outcome, detail, bank_day=bank_day
+        )
         self._close(order, record, pending.plan if applied else None)
         return self.store.get(order.reference), record
 
@@ -193,19 +327,26 @@ class BackOffice:
             return f"nothing to do ({order.status.value})"
         terminal = self.terminals.get(order.tpe)
         status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
-        bank_did = _bank_end_of_period(order, status)
-        if bank_did is not None:
-            record = OperationRecord(
-                f"bank-{secrets.token_hex(4)}", bank_did.event, bank_did.amount, now, "applied_by_bank",
-                f"the bank's own end-of-period action ({status.state.value})",
-            )  # fmt: skip
-            self.store.finish_operation(order, record, bank_did)
-            return f"recorded the bank's {bank_did.event}"
+        found = self.bank_actions(order, status, now)
+        if found is not None:
+            first, *more = found.records
+            self.store.finish_operation(order, first, found.books, also=more)
+            return "; ".join(
+                f"recorded the bank's {r.event}"
+                if r.outcome == APPLIED_BY_BANK
+                else f"recorded a {r.event} done outside the API"
+                for r in found.records
+            )
         validate = order.mode is PaymentMode.DEFERRED and terminal.end_policy is EndPolicy.VALIDATE
         plan = plan_capture(order) if validate else plan_cancel(order)
         pending = PendingOperation(secrets.token_hex(8), plan, now)
         order = self.store.begin_operation(order, pending)
-        self._call_bank(order, pending, now)
+        try:
+            self._call_bank(order, pending, now, end_of_period=True)
+        except BankRefusedError as exc:
+            return f"{plan.event} refused by the bank, flagged for review: {exc}"
+        except BankStateDifferedError:
+            return f"{plan.event} refused: the bank's state differed, recorded what it shows"
         return plan.event
 
 
@@ -214,11 +355,6 @@ class SweepReport:
     items_read: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
-
-
-def _collected(status: StatusAnswer, currency: str) -> Decimal:
-    money = status.collected
-    return money.amount if money is not None and money.currency == currency else Decimal(0)
 
 
 def _applied(plan: Plan, status: StatusAnswer, order: Order) -> bool | None:
@@ -243,11 +379,34 @@ def _compare(said: Money | None, before: Decimal, after: Decimal, order: Order, 
     return said.amount == after
 
 
-def _bank_end_of_period(order: Order, status: StatusAnswer) -> Plan | None:
-    """What the bank already did at the end of the period (it applies the contract too), as a plan to record."""
-    if status.state is PaymentState.CANCELLED:
-        return plan_cancel(order)
-    collected = _collected(status, order.currency)
-    if status.state is PaymentState.PAID and collected > order.captured and remaining(order) > 0:
-        return plan_capture(order, collected - order.captured)
-    return None
+def _said(money: Money | None, currency: str) -> Decimal | None:
+    return money.amount if money is not None and money.currency == currency else None
+
+
+def _booked(order: Order, plan: Plan) -> Order:
+    return order.with_changes(
+        status=plan.enters, captured=plan.captured, refunded=plan.refunded, cancelled=plan.cancelled
+    )
+
+
+def _catch_up(order: Order, status: StatusAnswer) -> list[tuple[Order, Plan]]:
+    """The plans (each with the order it starts from) that bring the books to what the status shows: a capture,
+    the cancellation of what is left, a refund, in that order. Empty when they match, or when the status cannot
+    be reached from the books (it shows less than they do, or a move the states do not allow)."""
+    collected, refunded = _said(status.collected, order.currency), _said(status.refunded, order.currency)
+    left = _said(status.remaining, order.currency)
+    steps: list[tuple[Order, Plan]] = []
+    current = order
+    try:
+        if collected is not None and collected > current.captured:
+            steps.append((current, plan_capture(current, collected - current.captured)))
+            current = _booked(current, steps[-1][1])
+        cancelled = status.state is PaymentState.CANCELLED or left == 0
+        if cancelled and current.status in DEFERRAL_STATES and remaining(current) > 0:
+            steps.append((current, plan_cancel(current)))
+            current = _booked(current, steps[-1][1])
+        if refunded is not None and refunded > current.refunded:
+            steps.append((current, plan_refund(current, refunded - current.refunded)))
+    except TransitionNotAllowedError:
+        return []
+    return steps

@@ -160,7 +160,7 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
         form = payment_form(order, terminal)
     except FieldError as exc:
         raise InvalidOrderError(exc.field, exc.reason) from None
-    store.create(order)
+    store.create(order, terminal.terminal.timezone)
     return NewOrder(order, f"{order.reference}.{secret}", form)
 
 

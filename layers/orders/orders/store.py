@@ -2,13 +2,14 @@
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
 (``DateIndex``, every order) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
-is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items.
+is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console
+requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items (removed by the table's TTL).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sealing import Instalment, Money, canonical_mac
 
-from .calendar import PARIS
+from .calendar import PARIS, zone
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
 from .lifecycle import Decision
 from .model import (
     DEFERRAL_STATES,
     Attempt,
+    IdempotencyRecord,
     OperationRecord,
     Order,
     OrderStatus,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 ORDER_SK = "ORDER"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
 DEADLINE_SHARD = "DEFERRED"
 _REFERENCE_COUNTER = {"pk": {"S": "COUNTER#reference"}, "sk": {"S": "COUNTER"}}
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -122,6 +125,7 @@ def _operation_item(record: OperationRecord) -> dict[str, Any]:
         "outcome": record.outcome,
         "detail": record.detail,
         "authorisation_number": record.authorisation_number,
+        "bank_day": record.bank_day.isoformat() if record.bank_day else None,
     }
 
 
@@ -129,8 +133,8 @@ def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def order_to_item(order: Order, pending_ttl_days: int = 180) -> dict[str, Any]:
-    """The DynamoDB item (plain Python values) for a new order."""
+def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Europe/Paris") -> dict[str, Any]:
+    """The DynamoDB item (plain Python values) for a new order; its order day is in the terminal's ``timezone``."""
     item: dict[str, Any] = {
         "pk": f"ORDER#{order.reference}",
         "sk": ORDER_SK,
@@ -150,7 +154,7 @@ def order_to_item(order: Order, pending_ttl_days: int = 180) -> dict[str, Any]:
         "return_err_url": order.return_err_url,
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
         "created_at": _iso(order.created_at),
-        "order_day": order.created_at.astimezone(PARIS).date().isoformat(),
+        "order_day": order.created_at.astimezone(zone(timezone)).date().isoformat(),
         "checkout_token_hash": order.checkout_token_hash,
         "attempts": [_attempt_item(a) for a in order.attempts],
         "reviews": [_review_item(r) for r in order.reviews],
@@ -229,6 +233,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
                 outcome=o["outcome"],
                 detail=o.get("detail", ""),
                 authorisation_number=o.get("authorisation_number", ""),
+                bank_day=date.fromisoformat(o["bank_day"]) if o.get("bank_day") else None,
             )
             for o in item.get("operations", [])
         ),
@@ -239,6 +244,22 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
 
 def _ser(value: Any) -> dict[str, Any]:
     return dict(_serializer.serialize(value))
+
+
+def _books(plan: Plan, names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """The SET clauses that write ``plan``'s amounts and state."""
+    names["#status"] = "status"
+    values[":enters"] = _ser(plan.enters.value)
+    sets = ["#status = :enters"]
+    for name in ("captured", "refunded", "cancelled"):
+        names[f"#{name}"] = name
+        values[f":{name}"] = _ser(getattr(plan, name))
+        sets.append(f"#{name} = :{name}")
+    return sets
+
+
+def idempotency_key(key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDEMPOTENCY#{key}"}, "sk": {"S": IDEMPOTENCY_SK}}
 
 
 class OrderStore:
@@ -279,9 +300,9 @@ class OrderStore:
         seconds = int((now or datetime.now(UTC)).timestamp()) - _EPOCH
         return _base36(max(seconds, 0), 7) + _base36(counter, 5)
 
-    def create(self, order: Order) -> None:
-        """Store a new order; its reference must never have been used."""
-        item = {name: _ser(value) for name, value in order_to_item(order, self.pending_ttl_days).items()}
+    def create(self, order: Order, timezone: str = "Europe/Paris") -> None:
+        """Store a new order (``timezone``: its terminal's, for its order day); its reference must be new."""
+        item = {name: _ser(value) for name, value in order_to_item(order, self.pending_ttl_days, timezone).items()}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, reference: str) -> Order:
@@ -393,17 +414,30 @@ class OrderStore:
         )
         return order.with_changes(pending=pending, version=order.version + 1)
 
-    def finish_operation(self, order: Order, record: OperationRecord, plan: Plan | None, pending_id: str = "") -> None:
+    def finish_operation(
+        self,
+        order: Order,
+        record: OperationRecord,
+        plan: Plan | None,
+        pending_id: str = "",
+        *,
+        also: Sequence[OperationRecord] = (),
+        review: Review | None = None,
+        leave_deadline_index: bool = False,
+    ) -> None:
         """Record how an operation ended, in one conditional write.
 
         With ``pending_id`` it closes that journal entry (and only that one); without, it records an action
         the bank took by itself, conditional on the order's state and version. ``plan`` is applied when the
         operation took effect; ``None`` records it without changing the books (refused, not applied).
+        ``also`` are more records written with it (what the bank shows was done outside this API), ``review``
+        flags the order, ``leave_deadline_index`` takes it out of the sweeper's reach.
         """
         names = {"#version": "version", "#operations": "operations"}
-        values: dict[str, Any] = {":record": _ser([_operation_item(record)]), ":empty": {"L": []}, ":one": _ser(1)}
+        records = [_operation_item(r) for r in (record, *also)]
+        values: dict[str, Any] = {":record": _ser(records), ":empty": {"L": []}, ":one": _ser(1)}
         sets = ["#operations = list_append(if_not_exists(#operations, :empty), :record)"]
-        removes = []
+        removes = ["deadline_shard"] if leave_deadline_index else []
         if pending_id:
             names["#pending"] = "pending"
             values[":id"] = _ser(pending_id)
@@ -414,15 +448,13 @@ class OrderStore:
             values[":version"] = _ser(order.version)
             values[":leaves"] = _ser(order.status.value)
             condition = "#status = :leaves AND #version = :version AND attribute_not_exists(pending)"
+        if review is not None:
+            names["#reviews"] = "reviews"
+            values[":review"] = _ser([_review_item(review)])
+            sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
         if plan is not None:
-            names["#status"] = "status"
-            for name in ("captured", "refunded", "cancelled"):
-                names[f"#{name}"] = name
-                values[f":{name}"] = _ser(getattr(plan, name))
-                sets.append(f"#{name} = :{name}")
-            values[":enters"] = _ser(plan.enters.value)
-            sets.append("#status = :enters")
-            if plan.enters not in DEFERRAL_STATES:
+            sets.extend(_books(plan, names, values))
+            if plan.enters not in DEFERRAL_STATES and "deadline_shard" not in removes:
                 removes.append("deadline_shard")  # leaves the sparse deadline index: nothing left to sweep
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         expression += " ADD #version :one"
@@ -453,6 +485,97 @@ class OrderStore:
                 ":empty": {"L": []},
                 ":one": _ser(1),
             },
+        )
+
+    # --- idempotency keys: one item per key, claimed before anything else is done ----------------------------
+
+    def claim_key(self, record: IdempotencyRecord, expires_at: datetime) -> None:
+        """Claim a key never seen (or whose item has expired); ``ConcurrentUpdateError`` when it exists."""
+        item = {
+            **idempotency_key(record.key),
+            "fingerprint": _ser(record.fingerprint),
+            "state": _ser(record.state),
+            "claim": _ser(record.claim),
+            "claimed_at": _ser(_iso(record.claimed_at)),
+            "expires_at": _ser(int(expires_at.timestamp())),
+        }
+        self._call(
+            "put_item",
+            Item=item,
+            # The TTL removes expired items late (up to days): an expired one is free to claim again.
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+            ExpressionAttributeValues={":now": _ser(int(record.claimed_at.timestamp()))},
+        )
+
+    def key_record(self, key: str) -> IdempotencyRecord | None:
+        answer = self._call("get_item", Key=idempotency_key(key), ConsistentRead=True)
+        if "Item" not in answer:
+            return None
+        item = {name: _deserializer.deserialize(value) for name, value in answer["Item"].items()}
+        claimed_at = _dt(item.get("claimed_at"))
+        assert claimed_at is not None
+        return IdempotencyRecord(
+            key=key,
+            fingerprint=item.get("fingerprint", ""),
+            state=item.get("state", ""),
+            claim=item.get("claim", ""),
+            claimed_at=claimed_at,
+            status_code=int(item.get("status_code", 0)),
+            body=item.get("body", ""),
+        )
+
+    def take_over_key(self, key: str, seen_claim: str, claim: str, now: datetime) -> None:
+        """Claim a key whose earlier request ended without an answer to keep, or died holding it."""
+        self._call(
+            "update_item",
+            Key=idempotency_key(key),
+            UpdateExpression="SET #state = :in_flight, #claim = :claim, claimed_at = :now",
+            ConditionExpression="#claim = :seen AND #state <> :done",
+            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
+            ExpressionAttributeValues={
+                ":in_flight": _ser("in_flight"),
+                ":claim": _ser(claim),
+                ":now": _ser(_iso(now)),
+                ":seen": _ser(seen_claim),
+                ":done": _ser("done"),
+            },
+        )
+
+    def answer_key(self, key: str, claim: str, status_code: int, body: str) -> None:
+        """Keep the response a key's request answered; every retry with that key answers it again."""
+        self._call(
+            "update_item",
+            Key=idempotency_key(key),
+            UpdateExpression="SET #state = :done, status_code = :status, body = :body",
+            ConditionExpression="#claim = :claim",
+            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
+            ExpressionAttributeValues={
+                ":done": _ser("done"),
+                ":status": _ser(status_code),
+                ":body": _ser(body),
+                ":claim": _ser(claim),
+            },
+        )
+
+    def release_key(self, key: str, claim: str) -> None:
+        """Let a retry with the same request take the key (the outcome is not known yet)."""
+        self._call(
+            "update_item",
+            Key=idempotency_key(key),
+            UpdateExpression="SET #state = :released",
+            ConditionExpression="#claim = :claim",
+            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
+            ExpressionAttributeValues={":released": _ser("released"), ":claim": _ser(claim)},
+        )
+
+    def forget_key(self, key: str, claim: str) -> None:
+        """Drop a key whose request changed nothing (bad input, unknown order): it may be used again."""
+        self._call(
+            "delete_item",
+            Key=idempotency_key(key),
+            ConditionExpression="#claim = :claim",
+            ExpressionAttributeNames={"#claim": "claim"},
+            ExpressionAttributeValues={":claim": _ser(claim)},
         )
 
     # --- queries ------------------------------------------------------------------------------------------

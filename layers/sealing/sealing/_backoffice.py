@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from ._formats import check_reference, format_day, format_order_date, local_time
+from ._formats import check_reference, format_day, format_order_date, local_time, parse_day
 from ._money import Money, parse_wire_amount
 from ._seal import MAC_FIELD, Variant, seal
 from ._terminal import Terminal
@@ -205,6 +205,15 @@ class LinesAnswer:
     def authorisation_number(self) -> str:
         return self.fields.get("aut", "")
 
+    @property
+    def capture_day(self) -> date | None:
+        """The day the bank books the capture (``date_remise``, dd/mm/yyyy), when its answer says it.
+
+        No public source documents this line; the sandbox bank sends it. Absent or unreadable, it is
+        ``None``: the capture itself stands, only its date is unknown.
+        """
+        return _optional_day(self.fields.get("date_remise", ""), "date_remise")
+
 
 def _read_text(body: bytes | str) -> str:
     if isinstance(body, str):
@@ -215,6 +224,13 @@ def _read_text(body: bytes | str) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         return body.decode("latin-1")
+
+
+def _optional_day(text: str, name: str) -> date | None:
+    try:
+        return parse_day(text, name) if text else None
+    except FieldError:
+        return None
 
 
 _LINE = re.compile(r"([A-Za-z0-9_\-]+)=(.*)")
@@ -264,13 +280,19 @@ class PaymentState(enum.Enum):
 
 @dataclass(frozen=True)
 class StatusAnswer:
-    """What the bank knows of an order: its state, authorisation, amount collected and refunded."""
+    """What the bank knows of an order: its state, authorisation, amount collected and refunded.
+
+    ``remaining`` (``montantrestant``: still authorised, neither captured nor cancelled) and ``captured_on``
+    (``dateremise``: the day of the last capture) are given by the sandbox bank; ``None`` when absent.
+    """
 
     state: PaymentState
     authorisation_number: str
     collected: Money | None
     refunded: Money | None
     fields: dict[str, str]
+    remaining: Money | None = None
+    captured_on: date | None = None
 
 
 def parse_status_answer(body: bytes | str) -> StatusAnswer:
@@ -303,4 +325,6 @@ def parse_status_answer(body: bytes | str) -> StatusAnswer:
         collected=money("montantrecouvre"),
         refunded=money("recredits"),
         fields=fields,
+        remaining=money("montantrestant"),
+        captured_on=_optional_day(fields.get("dateremise", ""), "dateremise"),
     )

@@ -118,3 +118,22 @@ def test_status_gives_up_after_its_attempts() -> None:
     bank = FakeBank(TimeoutError(), TimeoutError(), TimeoutError())
     with pytest.raises(BankUnavailableError):
         client(bank).status(reference="REF1", total=money("62.73"), at=AT)
+
+
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [("date_remise=28/11/2026\n", date(2026, 11, 28)), ("", None), ("date_remise=2026-11-28\n", None)],
+)
+def test_a_capture_answer_gives_the_banks_capture_day_when_it_says_it(line: str, day: date | None) -> None:
+    bank = FakeBank(f"version=1.0\nreference=REF1\ncdr=1\nlib=paiement accepte\naut=123456\n{line}".encode())
+    outcome = capture(client(bank))
+    assert outcome.captured_on == day  # type: ignore[attr-defined]  # an unreadable date is no date, the capture stands
+
+
+def test_the_status_gives_what_remains_and_the_capture_day() -> None:
+    bank = FakeBank(
+        b"<etatpaiement><etat>PA</etat><montantrecouvre>12.73EUR</montantrecouvre><recredits>0EUR</recredits>"
+        b"<montantrestant>0EUR</montantrestant><dateremise>01/12/2026</dateremise></etatpaiement>"
+    )
+    answer = client(bank).status(reference="REF1", total=money("62.73"), at=AT)
+    assert (answer.remaining, answer.captured_on) == (money("0"), date(2026, 12, 1))

@@ -49,7 +49,7 @@ def test_add_working_days(start: date, days: int, end: date) -> None:
 def test_deadline_is_the_end_of_the_last_working_day_in_paris() -> None:
     # 23:30 UTC on Thursday 26/11 is already Friday 27/11 in Paris.
     ordered = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)
-    assert deferral_deadline(ordered, 1) == datetime(2026, 12, 1, 0, 0, tzinfo=PARIS)
+    assert deferral_deadline(ordered, 1, "Europe/Paris") == datetime(2026, 12, 1, 0, 0, tzinfo=PARIS)
 
 
 def test_negative_days_are_refused() -> None:
