@@ -113,6 +113,22 @@ def test_body_that_is_not_json_is_a_400(aws: Any, lambda_context: Any) -> None:
     assert json.loads(response["body"])["error"]["field"] == "body"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"amount": "62.73", "billing": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        b'{"amount": "62.73", "amount": "6273.00", "email": "buyer@example.com"}',
+        b'{"amount": "62.73", "email": "buyer@example.com", "free_text": "\xff"}',
+    ],
+)
+def test_a_body_that_cannot_be_read_exactly_is_a_400_naming_the_body(aws: Any, lambda_context: Any, raw: bytes) -> None:
+    created = event("create_order.json")
+    created["body"] = base64.b64encode(raw).decode()
+    response = cgi1.lambda_handler(created, lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (400, "body")
+    assert aws.writes == []
+
+
 def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) -> None:
     reference = create(aws, lambda_context, tpe="0900158")["json"]["reference"]
     get = event("get_order.json")
