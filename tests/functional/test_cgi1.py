@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sealing import MerchantKey, Variant, parse_form, verify_confirmation
 from tests.support.aws import TEST_KEY, event, load_function
@@ -179,6 +180,34 @@ def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: 
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": mangle(token)}
     assert cgi1.lambda_handler(checkout, lambda_context)["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["{ref}.sécret", "{ref}.secret\u00b2", "{ref}.secret\n", "{ref}.", "é.secret", "{ref}.x.y", "{ref}", ""],
+)
+def test_a_token_that_is_not_exactly_a_valid_one_is_the_404_page(aws: Any, lambda_context: Any, token: str) -> None:
+    reference = create(aws, lambda_context)["json"]["reference"]  # the reference exists: only the secret is wrong
+    checkout = event("checkout.json")
+    checkout["pathParameters"] = {"token": token.format(ref=reference)}
+    response = cgi1.lambda_handler(checkout, lambda_context)
+    assert response["statusCode"] == 404
+    assert response["headers"]["Content-Type"].startswith("text/html")
+
+
+def dynamodb_key_limit(params: dict[str, Any], **_: Any) -> None:
+    """What DynamoDB does and moto does not: a partition key over 2048 bytes is a ValidationException."""
+    if any(len(value["S"].encode()) > 2048 for value in params.get("Key", {}).values()):
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "key too large"}}, "GetItem")
+
+
+@pytest.mark.parametrize("reference", ["A" * 3000, "", "ré", "REF 1", "ABCDEFGHIJKLM"])
+def test_get_order_of_a_reference_that_cannot_exist_is_a_404(aws: Any, lambda_context: Any, reference: str) -> None:
+    aws.dynamodb.meta.events.register("provide-client-params.dynamodb.GetItem", dynamodb_key_limit)
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": reference}
+    response = cgi1.lambda_handler(get, lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (404, "reference")
 
 
 def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:

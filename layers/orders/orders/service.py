@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ ORDER_FIELDS = frozenset(
 # Card data the bank sends back: never logged, even when a confirmation must be logged for replay.
 CARD_FIELDS = frozenset({"vld", "bincb", "hpancb", "cbmasquee", "cbenregistree"})
 MAX_WRITE_ATTEMPTS = 3
+# "<reference>.<secret>": a reference (12 ASCII letters or digits) and a secrets.token_urlsafe secret.
+CHECKOUT_TOKEN = re.compile(r"(?P<reference>[A-Za-z0-9]{1,12})\.(?P<secret>[A-Za-z0-9_-]{1,64})")
 
 
 def _text(payload: Mapping[str, Any], name: str, default: str | None = None) -> str:
@@ -167,9 +170,10 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
 
 def order_for_checkout(token: str, store: OrderStore) -> Order:
     """The order behind a checkout token; ``OrderNotFoundError`` for any token that is not exactly right."""
-    reference, _, secret = token.partition(".")
-    if not reference.isalnum() or not secret or len(reference) > 12 or len(secret) > 64:
-        raise OrderNotFoundError(reference[:12])
+    match = CHECKOUT_TOKEN.fullmatch(token) if isinstance(token, str) else None
+    if match is None:  # str.isalnum() admits "é" and "²", which the ASCII hash cannot take
+        raise OrderNotFoundError("")
+    reference, secret = match["reference"], match["secret"]
     order = store.get(reference)
     if not hmac.compare_digest(order.checkout_token_hash, _token_hash(secret)):
         raise OrderNotFoundError(reference)
