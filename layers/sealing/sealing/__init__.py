@@ -32,6 +32,7 @@ from ._confirmation import (
     read_confirmation,
     verify_confirmation,
 )
+from ._context import order_context
 from ._contract import (
     ConfigurationError,
     Contract,
@@ -59,7 +60,7 @@ from ._formats import (
 )
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
-from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body, order_context
+from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
