@@ -40,6 +40,7 @@ from ._contract import (
     PaymentMode,
     add_working_days,
     config_enum,
+    config_url,
     deferral_deadline,
     terminal_from_mapping,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "terminal_from_mapping",
     "deferral_deadline",
     "config_enum",
+    "config_url",
     "add_working_days",
     "PaymentMode",
     "EndPolicy",

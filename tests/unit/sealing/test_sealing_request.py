@@ -122,10 +122,13 @@ def test_free_text_of_exactly_3200_characters_is_accepted() -> None:
 
 
 def test_currency_must_be_one_the_terminal_takes() -> None:
-    euro_only = dsp2_terminal(currencies=("EUR",))
-    assert field_error(euro_only, request(amount=Money(Decimal("62.73"), "USD"))) == "currency"
-    form = build_payment_form(dsp2_terminal(), request(amount=Money(Decimal("62.73"), "USD")))
-    assert form.as_dict()["montant"] == "62.73USD"
+    # Other currencies need a currency contract: a terminal that lists none takes euros only.
+    for currency in ("USD", "GBP", "CHF"):
+        assert field_error(dsp2_terminal(), request(amount=Money(Decimal("62.73"), currency))) == "currency"
+    dollars = dsp2_terminal(currencies=("EUR", "USD"))
+    assert (
+        build_payment_form(dollars, request(amount=Money(Decimal("62.73"), "USD"))).as_dict()["montant"] == "62.73USD"
+    )
 
 
 def test_language_must_be_one_the_terminal_offers() -> None:
