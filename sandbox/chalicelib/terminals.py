@@ -148,7 +148,7 @@ class BankConfig:
     def from_json(cls, text: str | bytes) -> BankConfig:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigurationError("the sandbox configuration is not JSON") from None
         return cls.from_mapping(data)
 

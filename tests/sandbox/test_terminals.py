@@ -34,3 +34,9 @@ def test_a_production_terminal_is_refused_by_the_sandbox() -> None:
 def test_without_a_currency_contract_the_sandbox_takes_euros_only() -> None:
     assert config().terminals["0900157"].terminal.currencies == ("EUR",)
     assert config(currencies=["EUR", "USD"]).terminals["0900157"].terminal.currencies == ("EUR", "USD")
+
+
+@pytest.mark.parametrize("text", ["", "[]", "[" * 20_000])
+def test_a_file_that_is_not_a_configuration_is_a_configuration_error(text: str) -> None:
+    with pytest.raises(ConfigurationError):
+        BankConfig.from_json(text)

@@ -103,7 +103,7 @@ class Terminals:
     def from_json(cls, text: str | bytes) -> Terminals:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigurationError("the terminal configuration is not JSON") from None
         return cls.from_mapping(data)
 

@@ -89,7 +89,9 @@ def test_a_terminal_without_currencies_takes_euros_only() -> None:
     assert listed.get().terminal.currencies == ("EUR", "CHF")
 
 
-@pytest.mark.parametrize("data", ["", "[]", '{"terminals": {}}', '{"terminals": {"1": {}}, "default_tpe": "2"}'])
+@pytest.mark.parametrize(
+    "data", ["", "[]", '{"terminals": {}}', '{"terminals": {"1": {}}, "default_tpe": "2"}', "[" * 20_000]
+)
 def test_unusable_documents(data: str) -> None:
     with pytest.raises(ConfigurationError):
         Terminals.from_json(data)
