@@ -76,6 +76,7 @@ def terminals(
         "bank": "cic",
         "environment": "test",
         "seal": "dsp2",
+        "currencies": ["EUR"],
         "merchant_name": "La boutique du CD",
         "return_ok_url": f"{base_url}/_local/return/ok",
         "return_err_url": f"{base_url}/_local/return/err",

@@ -415,7 +415,7 @@ class LocalStack:
             try:
                 body = json.loads(request.body or b"{}")
                 at = datetime.fromisoformat(body["now"]) if isinstance(body, dict) and body.get("now") else None
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RecursionError) as exc:
                 message = f'now: give an ISO 8601 time like "2026-12-24T09:00:00+01:00" ({exc})'
                 return HttpResponse.json(400, {"error": {"message": message, "field": "now"}})
             if at is not None and at.tzinfo is None:

@@ -50,17 +50,29 @@ logger = Logger()
 metrics = Metrics()
 
 
-def _amount(event: dict[str, Any]) -> Decimal | None:
+def _fields(event: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    """The body (empty, or a JSON object of the fields the operation knows), read before anything is done."""
     body = json_body(event)
-    unknown = sorted(set(body) - {"amount"})
+    unknown = sorted(set(body) - known)
     if unknown:
-        raise InvalidOrderError(unknown[0], "is not a field of this operation")
-    value = body.get("amount")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidOrderError("amount", 'must be a string like "10.00"')
+        takes = f"takes only {', '.join(sorted(known))}" if known else "takes none"
+        raise InvalidOrderError(unknown[0], f"is not a field of this operation, which {takes}")
+    return body
+
+
+def _amount(event: dict[str, Any]) -> Decimal | None:
+    body = _fields(event, frozenset({"amount"}))
+    if "amount" not in body:
+        return None  # all that remains, or all that is refundable
+    value = body["amount"]
+    if not isinstance(value, str):  # null included: only leaving the field out means "everything"
+        raise InvalidOrderError("amount", 'must be a string like "10.00" (leave the field out for everything)')
     return parse_decimal(value)
+
+
+def _cancel(office: BackOffice, reference: str, event: dict[str, Any], now: datetime, key: str | None) -> Order:
+    _fields(event, frozenset())  # what remains is cancelled; a malformed body must not cancel anything
+    return office.cancel(reference, now, key)
 
 
 def _list(event: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +142,7 @@ def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
 ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("GET", "/orders"): _list,
     ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now, k: o.capture(r, _amount(e), now, k)),
-    ("POST", "/orders/{reference}/cancel"): _operation(lambda o, r, e, now, k: o.cancel(r, now, k)),
+    ("POST", "/orders/{reference}/cancel"): _operation(_cancel),
     ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now, k: o.refund(r, _amount(e), now, k)),
 }
 

@@ -23,6 +23,7 @@ from orders.exceptions import (
 from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
 from orders.model import OrderStatus
 from orders.service import create_order, order_for_checkout, payment_form
+from sealing import FieldError, check_reference
 
 logger = Logger()
 metrics = Metrics()
@@ -65,9 +66,11 @@ def _checkout(event: dict[str, Any]) -> dict[str, Any]:
 def _read(event: dict[str, Any]) -> dict[str, Any]:
     reference = (event.get("pathParameters") or {}).get("reference", "")
     try:
+        # No order has another form; DynamoDB would refuse a key over 2048 bytes as if it were down (503).
+        check_reference(reference)
         order = config.order_store().get(reference)
-    except OrderNotFoundError:
-        return error_response(404, f"no order {reference!r}", "reference")
+    except (FieldError, OrderNotFoundError):
+        return error_response(404, f"no order {reference[:40]!r}", "reference")
     return json_response(200, order.as_json())
 
 

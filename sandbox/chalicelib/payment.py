@@ -141,7 +141,7 @@ def _amount(text: str, name: str, currencies: tuple[str, ...]) -> Money:
 def _context(text: str) -> None:
     try:
         data = json.loads(base64.b64decode(text, validate=True).decode("utf-8"))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise RequestError("contexte_commande", "n'est pas du JSON en base64 / is not base64 JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("billing"), dict):
         raise RequestError("contexte_commande", "billing est obligatoire (3-D Secure v2) / billing is required")

@@ -12,7 +12,7 @@
           "cgi2_url": "http://127.0.0.1:3000/confirmation",
           "logo_url": null,                    # the merchant's logo on the payment pages (seed 1.2)
           "seal": "dsp2",                      # dsp2 | legacy
-          "currencies": ["EUR"],
+          "currencies": ["EUR"],               # the default; others only under a currency contract
           "timezone": "Europe/Paris",
           "dashboard_password": "boutique",    # the merchant dashboard ("gestionnaire commerçant")
           "refunds": "any",                    # any | full_only | partial_only | none
@@ -20,6 +20,9 @@
         }
       }
     }
+
+The sandbox is a test server, so its terminals are test terminals: ``environment`` may be left out, and
+``production`` is refused.
 
 The file is named by ``SANDBOX_TERMINALS_FILE``, or its JSON text given in ``SANDBOX_TERMINALS`` (handy for
 ``chalice deploy``: an environment variable of the stage), else ``chalicelib/terminals.json`` (git-ignored),
@@ -40,6 +43,7 @@ from sealing import (
     ConfigurationError,
     Contract,
     EndPolicy,
+    Environment,
     MerchantKey,
     PaymentMode,
     Terminal,
@@ -112,7 +116,7 @@ def _terminal(tpe: str, raw: Any) -> BankTerminal:
     ips = raw.get("backoffice_ips") or []
     if not isinstance(ips, list) or not all(isinstance(ip, str) for ip in ips):
         raise ConfigurationError(f"{where}.backoffice_ips: must be a list of IP addresses")
-    terminal = terminal_from_mapping(tpe, raw, where)
+    terminal = terminal_from_mapping(tpe, raw, where, environment=Environment.TEST)  # the sandbox is a test server
     return BankTerminal(
         terminal=terminal,
         merchant_name=str(raw.get("merchant_name") or terminal.societe),
@@ -144,7 +148,7 @@ class BankConfig:
     def from_json(cls, text: str | bytes) -> BankConfig:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigurationError("the sandbox configuration is not JSON") from None
         return cls.from_mapping(data)
 

@@ -47,7 +47,10 @@ def call(
         path=resource.replace("{reference}", reference),
         pathParameters={"reference": reference} if reference else None,
         queryStringParameters=query or None,
-        body=base64.b64encode(json.dumps(body).encode()).decode() if body is not None else None,
+        # bytes: sent as they are (malformed bodies); anything else: as JSON
+        body=base64.b64encode(body if isinstance(body, bytes) else json.dumps(body).encode()).decode()
+        if body is not None
+        else None,
         isBase64Encoded=body is not None,
     )
     response = backoffice.lambda_handler(request, lambda_context)
@@ -100,6 +103,41 @@ def test_operations_the_state_or_input_does_not_allow(
     assert words in answer["error"]["message"]
     assert aws.store.get("BO3") == before
     assert [cgi for cgi, _ in bank.calls if cgi != "etatpaiement.cgi"] == []
+
+
+DEEP = b'{"amount": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("tpe", "path", "body", "field"),
+    [
+        ("0900158", "cancel", b"{not json", "body"),
+        ("0900158", "cancel", b"[]", "body"),
+        ("0900158", "cancel", {"amount": "1.00"}, "amount"),
+        ("0900158", "cancel", {"reason": "buyer asked"}, "reason"),
+        ("0900158", "cancel", DEEP, "body"),
+        ("0900159", "capture", {"amount": None}, "amount"),
+        ("0900159", "capture", DEEP, "body"),
+        ("0900159", "capture", b'{"amount": "1.00", "amount": "62.73"}', "body"),
+        ("0900157", "refund", {"amount": None}, "amount"),
+        ("0900157", "refund", b"{not json", "body"),
+    ],
+)
+def test_a_body_that_cannot_be_read_exactly_does_nothing(
+    aws: Any, lambda_context: Any, bank: FakeBank, tpe: str, path: str, body: Any, field: str
+) -> None:
+    registered(aws, lambda_context, "BO5", tpe)
+    before = aws.store.get("BO5")
+    status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "BO5", body)
+    assert (status, answer["error"]["field"]) == (400, field)
+    assert aws.store.get("BO5") == before
+    assert bank.calls == []
+
+
+def test_cancel_takes_an_empty_object_as_no_body(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    registered(aws, lambda_context, "BO6", "0900158")
+    status, order = call(lambda_context, "POST", "/orders/{reference}/cancel", "BO6", {})
+    assert (status, order["status"]) == (200, "cancelled")
 
 
 def test_unknown_order_is_a_404(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -185,6 +223,7 @@ def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_contex
         ({"limit": "\u00b2"}, "limit"),
         ({"cursor": "eyJkYXkiOiIyMDI2LTExLTI3Iiwia2V5Ijp7InBrIjp7Ik4iOiIxIn19fQ"}, "cursor"),
         ({"cursor": "garbage!"}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(b"[" * 20_000).decode()}, "cursor"),
     ],
 )
 def test_list_orders_bad_query_is_a_400(aws: Any, lambda_context: Any, query: dict[str, str], field: str) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from botocore.exceptions import ClientError
 
+from orders.service import ORDER_FIELDS
 from sealing import MerchantKey, Variant, parse_form, verify_confirmation
 from tests.support.aws import TEST_KEY, event, load_function
 
@@ -87,6 +91,7 @@ def test_references_are_unique(aws: Any, lambda_context: Any) -> None:
         ({"amount": "0"}, "amount"),
         ({"amount": "-5.00"}, "amount"),
         ({"currency": "JPY"}, "currency"),
+        ({"currency": "USD"}, "currency"),  # the test terminals have no currency contract
         ({"email": "not-an-email"}, "email"),
         ({"language": "XX"}, "language"),
         ({"free_text": "é" * 3}, "free_text"),
@@ -94,7 +99,7 @@ def test_references_are_unique(aws: Any, lambda_context: Any) -> None:
         ({"billing": {"city": "Paris"}}, "billing.addressLine1"),
         ({"tpe": "9999999"}, "tpe"),
         ({"three_ds_challenge": "bogus"}, "three_ds_challenge"),
-        ({"shipping": {"city": 75}}, "shipping"),
+        ({"shipping": {"city": 75}}, "shipping.city"),
         ({"ammount": "1.00"}, "ammount"),
     ],
 )
@@ -105,12 +110,81 @@ def test_bad_input_is_a_400_naming_the_field(aws: Any, lambda_context: Any, fiel
     assert aws.writes == []  # nothing stored, no reference spent
 
 
+def _today() -> str:
+    return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+
+
+def _split(first: Any, second: Any = "31.36", due: str = "2099-01-01") -> list[dict[str, Any]]:
+    return [{"due": _today(), "amount": first}, {"due": due, "amount": second}]
+
+
+# One bad value for every field of the request, and the name the 400 must give it: the request's own.
+EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
+    ({"amount": "1234567890123.00"}, "amount"),
+    ({"currency": "usd"}, "currency"),
+    ({"email": "buyer@"}, "email"),
+    ({"language": "JA"}, "language"),
+    ({"free_text": 42}, "free_text"),
+    ({"billing": None}, "billing"),
+    ({"billing": "1 rue de la Paix"}, "billing"),
+    ({"billing": {**BILLING, "city": "x" * 51}}, "billing.city"),
+    ({"billing": {**BILLING, "postalCode": "75002-75002"}}, "billing.postalCode"),
+    ({"billing": {**BILLING, "country": "France"}}, "billing.country"),
+    ({"billing": {**BILLING, "street": "rue de la Paix"}}, "billing.street"),
+    ({"billing": {k: v for k, v in BILLING.items() if k != "country"}}, "billing.country"),
+    ({"shipping": {**BILLING, "addressLine1": "x" * 51}}, "shipping.addressLine1"),
+    ({"shipping": {**BILLING, "phone": "0612345678"}}, "shipping.phone"),
+    ({"tpe": 900157}, "tpe"),
+    ({"return_ok_url": "javascript:alert(1)"}, "return_ok_url"),
+    ({"return_err_url": "https://shop.example/é"}, "return_err_url"),
+    ({"three_ds_challenge": "always"}, "three_ds_challenge"),
+    ({"instalments": {"due": "2099-01-01"}}, "instalments"),
+    ({"instalments": [_split("31.37")[0]]}, "instalments"),
+    ({"instalments": _split("31,37")}, "instalments[0].amount"),
+    ({"instalments": _split(None)}, "instalments[0].amount"),
+    ({"instalments": _split("31.37", 31.36)}, "instalments[1].amount"),
+    ({"instalments": _split("31.37", due="2099-02-30")}, "instalments[1].due"),
+    ({"instalments": _split("31.37", due=_today())}, "instalments[1].due"),
+    ({"instalments": [{**_split("31.37")[0], "note": "x"}, _split("31.37")[1]]}, "instalments[0].note"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field"), EVERY_FIELD)
+def test_every_400_names_the_field_as_the_request_does(
+    aws: Any, lambda_context: Any, fields: dict[str, Any], field: str
+) -> None:
+    answer = create(aws, lambda_context, **fields)
+    assert (answer["status"], answer["json"]["error"]["field"]) == (400, field)
+    assert aws.writes == []
+
+
+def test_every_field_of_the_request_is_covered_by_that_test() -> None:
+    named = {re.split(r"[.\[]", field)[0] for _, field in EVERY_FIELD}
+    assert named == ORDER_FIELDS
+
+
 def test_body_that_is_not_json_is_a_400(aws: Any, lambda_context: Any) -> None:
     created = event("create_order.json")
     created["body"] = base64.b64encode(b"{not json").decode()
     response = cgi1.lambda_handler(created, lambda_context)
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"amount": "62.73", "billing": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        b'{"amount": "62.73", "amount": "6273.00", "email": "buyer@example.com"}',
+        b'{"amount": "62.73", "email": "buyer@example.com", "free_text": "\xff"}',
+    ],
+)
+def test_a_body_that_cannot_be_read_exactly_is_a_400_naming_the_body(aws: Any, lambda_context: Any, raw: bytes) -> None:
+    created = event("create_order.json")
+    created["body"] = base64.b64encode(raw).decode()
+    response = cgi1.lambda_handler(created, lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (400, "body")
+    assert aws.writes == []
 
 
 def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) -> None:
@@ -163,6 +237,34 @@ def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: 
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": mangle(token)}
     assert cgi1.lambda_handler(checkout, lambda_context)["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["{ref}.sécret", "{ref}.secret\u00b2", "{ref}.secret\n", "{ref}.", "é.secret", "{ref}.x.y", "{ref}", ""],
+)
+def test_a_token_that_is_not_exactly_a_valid_one_is_the_404_page(aws: Any, lambda_context: Any, token: str) -> None:
+    reference = create(aws, lambda_context)["json"]["reference"]  # the reference exists: only the secret is wrong
+    checkout = event("checkout.json")
+    checkout["pathParameters"] = {"token": token.format(ref=reference)}
+    response = cgi1.lambda_handler(checkout, lambda_context)
+    assert response["statusCode"] == 404
+    assert response["headers"]["Content-Type"].startswith("text/html")
+
+
+def dynamodb_key_limit(params: dict[str, Any], **_: Any) -> None:
+    """What DynamoDB does and moto does not: a partition key over 2048 bytes is a ValidationException."""
+    if any(len(value["S"].encode()) > 2048 for value in params.get("Key", {}).values()):
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "key too large"}}, "GetItem")
+
+
+@pytest.mark.parametrize("reference", ["A" * 3000, "", "ré", "REF 1", "ABCDEFGHIJKLM"])
+def test_get_order_of_a_reference_that_cannot_exist_is_a_404(aws: Any, lambda_context: Any, reference: str) -> None:
+    aws.dynamodb.meta.events.register("provide-client-params.dynamodb.GetItem", dynamodb_key_limit)
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": reference}
+    response = cgi1.lambda_handler(get, lambda_context)
+    assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (404, "reference")
 
 
 def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:

@@ -511,6 +511,7 @@ BAD_REQUESTS: list[tuple[str, Any]] = [
     ("url_retour_err", lambda f: _set(f, "url_retour_err", None)),
     ("contexte_commande", lambda f: _set(f, "contexte_commande", None)),
     ("contexte_commande", lambda f: _set(f, "contexte_commande", "not base64!")),
+    ("contexte_commande", lambda f: _set(f, "contexte_commande", base64.b64encode(b"[" * 20_000).decode())),
     ("contexte_commande", lambda f: _set(f, "contexte_commande", _context(city=""))),
     (
         "contexte_commande",

@@ -161,6 +161,32 @@ def test_scheduled_functions_run_on_a_timer(tmp_path: Path) -> None:
     assert events[0]["resources"] == ["arn:aws:events:eu-west-3:123456789012:rule/merchant-kit-SweeperTick"]
 
 
+def test_the_sweep_route_refuses_a_body_nested_too_deep(tmp_path: Path) -> None:
+    template = _small_template(
+        tmp_path,
+        """
+        Resources:
+          Sweeper:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: sweeper/
+              Handler: app.handler
+              Events:
+                Tick: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}
+        """,
+    )
+    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=3600)
+    with LocalStack(config, template=template, handlers={"Sweeper": lambda event, context: {}}) as stack:
+        url = f"{stack.base_url}/_local/sweep"
+        request = urllib.request.Request(url, data=b"[" * 20_000, method="POST")  # noqa: S310 - 127.0.0.1 only
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - 127.0.0.1 only
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+    assert status == 400
+
+
 def _start_main(port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", "LOCAL_SCHEDULE_SECONDS": "0"}
     env.pop("AWS_ENDPOINT_URL", None)

@@ -36,15 +36,18 @@ def refundable(order: Order) -> Decimal:
     return ZERO
 
 
+# "that can be captured / refunded": the past participle is not always the verb plus "d".
+_DONE = {"capture": "captured", "refund": "refunded"}
+
+
 def _amount(order: Order, requested: Decimal | None, available: Decimal, what: str, event: str) -> Decimal:
     amount = available if requested is None else requested
     if amount <= 0:
         detail = f"nothing left to {what}" if requested is None else f"{what} amount must be greater than zero"
         raise TransitionNotAllowedError(order.reference, order.status.value, event, detail)
     if amount > available:
-        raise TransitionNotAllowedError(
-            order.reference, order.status.value, event, f"{amount} is more than the {available} that can be {what}d"
-        )
+        detail = f"{amount} is more than the {available} that can be {_DONE[what]}"
+        raise TransitionNotAllowedError(order.reference, order.status.value, event, detail)
     return amount
 
 

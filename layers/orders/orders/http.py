@@ -5,10 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
 MAX_JSON_BYTES = 64 * 1024
+# No request of this API nests deeper than 3; the parser recurses once per level, so a 64 KiB body of
+# brackets would exhaust the interpreter's stack (RecursionError) instead of being refused.
+MAX_JSON_DEPTH = 32
+# A string (its closing quote optional, so an unterminated one ends the scan instead of being retried from
+# every quote inside it: linear time) or a bracket.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
 
 
 class BadRequest(ValueError):
@@ -28,15 +35,54 @@ def body_bytes(event: dict[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("body", "is not valid base64") from None
-    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no byte sequence could have sent it
+            raise BadRequest("body", "is not UTF-8 text") from None
+    return bytes(body)
+
+
+def json_depth(text: str) -> int:
+    """How deeply the arrays and objects of ``text`` nest (brackets inside strings do not count)."""
+    deepest = depth = 0
+    for token in _JSON_TOKEN.findall(text):
+        if token in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in ("]", "}"):
+            depth -= 1
+    return deepest
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in data:  # keeping the first or the last would be a guess
+            raise BadRequest("body", f"{name!r} appears twice in one object: send each name once")
+        data[name] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise BadRequest("body", f"{name} is not a JSON value")
 
 
 def json_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The body as a JSON object: UTF-8, at most 64 KiB, nested at most 32 deep, no name twice in an object."""
     raw = body_bytes(event)
     if len(raw) > MAX_JSON_BYTES:
         raise BadRequest("body", f"is larger than {MAX_JSON_BYTES} bytes")
     try:
-        data = json.loads(raw or b"{}")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("body", "is not UTF-8 text") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise BadRequest("body", f"nests arrays or objects more than {MAX_JSON_DEPTH} deep")
+    try:
+        data = json.loads(text or "{}", object_pairs_hook=_unique_names, parse_constant=_no_constant)
+    except BadRequest:
+        raise
     except ValueError:
         raise BadRequest("body", "is not JSON") from None
     if not isinstance(data, dict):

@@ -59,7 +59,7 @@ def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
         ):
             raise ValueError("not a key of the date index")
         return day, key
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
         raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,14 +50,18 @@ ORDER_FIELDS = frozenset(
     }
 )  # fmt: skip
 MAX_WRITE_ATTEMPTS = 3
+# "<reference>.<secret>": a reference (12 ASCII letters or digits) and a secrets.token_urlsafe secret.
+CHECKOUT_TOKEN = re.compile(r"(?P<reference>[A-Za-z0-9]{1,12})\.(?P<secret>[A-Za-z0-9_-]{1,64})")
 
 
-def _text(payload: Mapping[str, Any], name: str, default: str | None = None) -> str:
+def _text(payload: Mapping[str, Any], name: str, default: str | None = None, where: str = "") -> str:
+    """``payload[name]``, a string; errors name it as the request does (``where`` is its parent's path)."""
     value = payload.get(name, default)
+    field = f"{where}.{name}" if where else name
     if value is None:
-        raise InvalidOrderError(name, "is required")
+        raise InvalidOrderError(field, "is required")
     if not isinstance(value, str):
-        raise InvalidOrderError(name, "must be a string")
+        raise InvalidOrderError(field, "must be a string")
     return value
 
 
@@ -64,9 +69,26 @@ def _object(payload: Mapping[str, Any], name: str) -> dict[str, str] | None:
     value = payload.get(name)
     if value is None:
         return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise InvalidOrderError(name, "must be an object of strings")
+    if not isinstance(value, dict):
+        raise InvalidOrderError(name, "must be an object")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise InvalidOrderError(f"{name}.{key}", "must be a string")
     return dict(value)
+
+
+def _instalment(entry: Any, where: str, currency: str) -> Instalment:
+    if not isinstance(entry, dict):
+        raise InvalidOrderError(where, 'must be {"due": "YYYY-MM-DD", "amount": "10.00"}')
+    unknown = sorted(set(entry) - {"due", "amount"})
+    if unknown:
+        raise InvalidOrderError(f"{where}.{unknown[0]}", "is not a field of an instalment (due, amount)")
+    due_text = _text(entry, "due", where=where)
+    try:
+        due = date.fromisoformat(due_text)
+    except ValueError:
+        raise InvalidOrderError(f"{where}.due", f"{due_text!r} is not a date like 2026-12-24") from None
+    return Instalment(due, Money(parse_decimal(_text(entry, "amount", where=where), f"{where}.amount"), currency))
 
 
 def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment, ...]:
@@ -75,18 +97,7 @@ def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment,
         return ()
     if not isinstance(raw, list):
         raise InvalidOrderError("instalments", 'must be a list of {"due": "YYYY-MM-DD", "amount": "10.00"}')
-    instalments = []
-    for index, entry in enumerate(raw):
-        where = f"instalments[{index}]"
-        if not isinstance(entry, dict):
-            raise InvalidOrderError(where, 'must be {"due": "YYYY-MM-DD", "amount": "10.00"}')
-        try:
-            due = date.fromisoformat(_text(entry, "due"))
-        except ValueError:
-            raise InvalidOrderError(f"{where}.due", "must be a date like 2026-12-24") from None
-        amount = Money(parse_decimal(_text(entry, "amount"), f"{where}.amount"), currency)
-        instalments.append(Instalment(due, amount))
-    return tuple(instalments)
+    return tuple(_instalment(entry, f"instalments[{index}]", currency) for index, entry in enumerate(raw))
 
 
 def _payment_request(order: Order) -> PaymentRequest:
@@ -166,9 +177,10 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
 
 def order_for_checkout(token: str, store: OrderStore) -> Order:
     """The order behind a checkout token; ``OrderNotFoundError`` for any token that is not exactly right."""
-    reference, _, secret = token.partition(".")
-    if not reference.isalnum() or not secret or len(reference) > 12 or len(secret) > 64:
-        raise OrderNotFoundError(reference[:12])
+    match = CHECKOUT_TOKEN.fullmatch(token) if isinstance(token, str) else None
+    if match is None:  # str.isalnum() admits "é" and "²", which the ASCII hash cannot take
+        raise OrderNotFoundError("")
+    reference, secret = match["reference"], match["secret"]
     order = store.get(reference)
     if not hmac.compare_digest(order.checkout_token_hash, _token_hash(secret)):
         raise OrderNotFoundError(reference)

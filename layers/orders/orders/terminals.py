@@ -9,12 +9,12 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
           "key": "12345678901234567890123456789012345678P0",
           "societe": "boutiqueducd",
           "bank": "cic",                      # creditmutuel | cic | obc | monetico
-          "environment": "test",              # test | production
+          "environment": "test",              # required: test | production
           "seal": "dsp2",                     # dsp2 | legacy
           "mode": "immediate",                # immediate | deferred | deferred_authorization
           "deferral_days": 0,                 # 0-7 working days (deferred modes)
           "end_policy": "validate",           # validate | cancel (deferred; deferred_authorization always cancels)
-          "currencies": ["EUR", "USD", "GBP", "CHF"],
+          "currencies": ["EUR"],              # default; others only under a currency contract
           "languages": ["FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV"],
           "timezone": "Europe/Paris",
           "return_ok_url": "https://shop.example/ok",
@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sealing import Contract, EndPolicy, PaymentMode, SealingError, Terminal, terminal_from_mapping
+from sealing import Contract, EndPolicy, PaymentMode, SealingError, Terminal, config_url, terminal_from_mapping
 
 from .exceptions import ConfigurationError, UnknownTerminalError
 
@@ -63,16 +63,22 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
     try:
         contract = Contract.from_mapping(raw, where)
         terminal = terminal_from_mapping(tpe, raw, where)
+        # Checked here, not blamed on the merchant's request when an order falls back on them.
+        return_ok_url = config_url(raw, "return_ok_url", where) or ""
+        return_err_url = config_url(raw, "return_err_url", where) or ""
     except SealingError as exc:
         raise ConfigurationError(str(exc)) from None
+    merchant_name = raw.get("merchant_name") or terminal.societe
+    if not isinstance(merchant_name, str):
+        raise ConfigurationError(f"{where}.merchant_name: must be a string")
     return TerminalConfig(
         terminal=terminal,
         mode=contract.mode,
         deferral_days=contract.deferral_days,
         end_policy=contract.end_policy,
-        return_ok_url=str(raw.get("return_ok_url", "")),
-        return_err_url=str(raw.get("return_err_url", "")),
-        merchant_name=str(raw.get("merchant_name", raw.get("societe", ""))),
+        return_ok_url=return_ok_url,
+        return_err_url=return_err_url,
+        merchant_name=merchant_name,
     )
 
 
@@ -97,7 +103,7 @@ class Terminals:
     def from_json(cls, text: str | bytes) -> Terminals:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ConfigurationError("the terminal configuration is not JSON") from None
         return cls.from_mapping(data)
 

@@ -32,6 +32,7 @@ from ._confirmation import (
     read_confirmation,
     verify_confirmation,
 )
+from ._context import order_context
 from ._contract import (
     ConfigurationError,
     Contract,
@@ -39,6 +40,7 @@ from ._contract import (
     PaymentMode,
     add_working_days,
     config_enum,
+    config_url,
     deferral_deadline,
     terminal_from_mapping,
 )
@@ -59,7 +61,7 @@ from ._formats import (
 )
 from ._key import MerchantKey, canonical_mac
 from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
-from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body, order_context
+from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
@@ -75,6 +77,7 @@ __all__ = [
     "terminal_from_mapping",
     "deferral_deadline",
     "config_enum",
+    "config_url",
     "add_working_days",
     "PaymentMode",
     "EndPolicy",

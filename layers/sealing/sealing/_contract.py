@@ -17,7 +17,7 @@ from ._formats import LANGUAGES, zone
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES
 from ._terminal import Bank, Environment, SealVariant, Terminal
-from .exceptions import SealingError
+from .exceptions import FieldError, InvalidKeyError, SealingError
 
 MAX_DEFERRAL_DAYS = 7
 
@@ -41,14 +41,33 @@ class ConfigurationError(SealingError):
     """A terminal's configuration is unusable; the message names the setting (``terminals.<TPE>.<name>``)."""
 
 
-def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E, where: str) -> E:
-    """``raw[name]`` as a member of ``kind`` (``default`` when absent); an error lists what is allowed."""
-    value = raw.get(name, default.value)
+def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E | None, where: str) -> E:
+    """``raw[name]`` as a member of ``kind`` (``default`` when absent; no default: required); an error lists
+    what is allowed."""
+    if default is None and raw.get(name) is None:
+        allowed = " or ".join(f'"{member.value}"' for member in kind)
+        raise ConfigurationError(f"{where}.{name}: is required ({allowed})")
+    value = raw.get(name, default.value if default is not None else None)
     try:
         return kind(value)
     except ValueError:
         allowed = " | ".join(str(member.value) for member in kind)
         raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
+
+
+def config_url(raw: Mapping[str, Any], name: str, where: str) -> str | None:
+    """An optional http(s) URL setting (absent, null or "": none)."""
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.startswith(("https://", "http://"))
+        or not value.isascii()
+        or any(char.isspace() for char in value)
+    ):
+        raise ConfigurationError(f"{where}.{name}: {value!r} is not an http or https URL")
+    return value
 
 
 @dataclass(frozen=True)
@@ -71,26 +90,60 @@ class Contract:
         return cls(mode, days, end_policy)
 
 
-def terminal_from_mapping(tpe: str, raw: Mapping[str, Any], where: str) -> Terminal:
-    """The protocol part of a terminal's configuration (key, ``societe``, bank, seal, currencies, ...)."""
+def _text(raw: Mapping[str, Any], name: str, where: str, default: str | None = None) -> str:
+    value = raw.get(name, default)
+    if value is None:
+        raise ConfigurationError(f"{where}.{name}: is required")
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{where}.{name}: must be a string")
+    return value
+
+
+def _codes(raw: Mapping[str, Any], name: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ConfigurationError(f'{where}.{name}: {value!r} must be a list like ["{default[0]}"]')
+    return tuple(value)
+
+
+def _environment(raw: Mapping[str, Any], where: str, fixed: Environment | None) -> Environment:
+    # Required: a production terminal taken for a test one would take the test server's "payetest" as paid.
+    configured = config_enum(Environment, raw, "environment", fixed, where)
+    if fixed is not None and configured is not fixed:
+        raise ConfigurationError(f"{where}.environment: {configured.value!r}: every terminal here is {fixed.value!r}")
+    return configured
+
+
+def terminal_from_mapping(
+    tpe: str, raw: Mapping[str, Any], where: str, *, environment: Environment | None = None
+) -> Terminal:
+    """The protocol part of a terminal's configuration (key, ``societe``, bank, seal, currencies, ...).
+
+    ``environment`` is required in ``raw`` unless the caller's side has only one (the sandbox bank is a test
+    server: it passes ``Environment.TEST``). ``currencies`` defaults to EUR alone.
+    """
+    try:
+        key = MerchantKey(_text(raw, "key", where))
+    except InvalidKeyError as exc:
+        raise ConfigurationError(f"{where}.key: {exc}") from None
     try:
         return Terminal(
             tpe=tpe,
-            key=MerchantKey(str(raw.get("key", ""))),
-            societe=str(raw.get("societe", "")),
+            key=key,
+            societe=_text(raw, "societe", where),
             bank=config_enum(Bank, raw, "bank", Bank.CIC, where),
-            environment=config_enum(Environment, raw, "environment", Environment.TEST, where),
+            environment=_environment(raw, where, environment),
             seal=config_enum(SealVariant, raw, "seal", SealVariant.DSP2, where),
-            currencies=tuple(raw.get("currencies") or DEFAULT_CURRENCIES),
-            languages=tuple(raw.get("languages") or LANGUAGES),
-            timezone=str(raw.get("timezone", "Europe/Paris")),
-            payment_base_url=raw.get("payment_base_url") or None,
-            backoffice_base_url=raw.get("backoffice_base_url") or None,
+            currencies=_codes(raw, "currencies", where, DEFAULT_CURRENCIES),
+            languages=_codes(raw, "languages", where, LANGUAGES),
+            timezone=_text(raw, "timezone", where, "Europe/Paris"),
+            payment_base_url=config_url(raw, "payment_base_url", where),
+            backoffice_base_url=config_url(raw, "backoffice_base_url", where),
         )
-    except ConfigurationError:
-        raise
-    except SealingError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+    except FieldError as exc:
+        raise ConfigurationError(f"{where}.{exc.field}: {exc.reason}") from None
 
 
 def add_working_days(start: date, days: int, is_holiday: Callable[[date], bool]) -> date:

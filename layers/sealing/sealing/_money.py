@@ -8,7 +8,8 @@ from decimal import Decimal, InvalidOperation
 
 from .exceptions import FieldError
 
-DEFAULT_CURRENCIES: tuple[str, ...] = ("EUR", "USD", "GBP", "CHF")
+# The bank takes other currencies (USD, GBP, CHF, ...) only under a currency contract: a terminal lists them.
+DEFAULT_CURRENCIES: tuple[str, ...] = ("EUR",)
 _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 _LIMIT = Decimal(10**12)  # the bank reads at most 12 digits before the dot

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ._context import check_order_context, order_context
 from ._formats import (
     check_email,
     check_free_text,
@@ -26,7 +25,6 @@ from ._terminal import SealVariant, Terminal
 from .exceptions import FieldError
 
 THREE_DS_CHALLENGES = ("no_preference", "challenge_preferred", "challenge_mandated", "no_challenge_requested")
-BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
 
 
 @dataclass(frozen=True)
@@ -69,18 +67,6 @@ class PaymentForm:
     @property
     def mac(self) -> str:
         return self.as_dict()[MAC_FIELD]
-
-
-def order_context(billing: Mapping[str, Any], shipping: Mapping[str, Any] | None = None) -> str:
-    """``contexte_commande``: base64 of the UTF-8 JSON order context (DSP2)."""
-    missing = [name for name in BILLING_REQUIRED if not str(billing.get(name, "")).strip()]
-    if missing:
-        raise FieldError(f"billing.{missing[0]}", "is required for 3-D Secure v2")
-    context: dict[str, Any] = {"billing": dict(billing)}
-    if shipping:  # never an empty shipping block
-        context["shipping"] = dict(shipping)
-    raw = json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return base64.b64encode(raw).decode("ascii")
 
 
 def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
@@ -150,15 +136,20 @@ def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentFo
     options = _check_options(request.options)
     if options:
         fields.append(("options", options))
+    check_order_context(request.billing, request.shipping)  # legacy terminals do not send it: still no bad one
     if dsp2:
         if request.billing is None:
             raise FieldError("billing", "is required for 3-D Secure v2 (addressLine1, city, postalCode, country)")
         fields.append(("contexte_commande", order_context(request.billing, request.shipping)))
         if request.three_ds_challenge:
             fields.append(("ThreeDSecureChallenge", request.three_ds_challenge))
-    for name, url in (("url_retour_ok", request.return_ok_url), ("url_retour_err", request.return_err_url)):
+    urls = (
+        ("url_retour_ok", "return_ok_url", request.return_ok_url),
+        ("url_retour_err", "return_err_url", request.return_err_url),
+    )
+    for name, attribute, url in urls:
         if url:
-            fields.append((name, _check_url(url, name)))
+            fields.append((name, _check_url(url, attribute)))
     if not dsp2 and request.return_ok_url:
         fields.append(("url_retour", request.return_ok_url))
     mac = seal(terminal.key, fields, terminal.seal.for_request())

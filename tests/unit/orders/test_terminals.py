@@ -41,25 +41,57 @@ def test_unknown_terminal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "setting"),
     [
-        ({"mode": "later"}, "terminals.0900157.mode"),
+        ({"mode": "later"}, "mode"),
         ({"deferral_days": 8}, "deferral_days"),
         ({"deferral_days": "3"}, "deferral_days"),
-        ({"bank": "bnp"}, "terminals.0900157.bank"),
-        ({"key": "not a key"}, "terminals.0900157"),
+        ({"bank": "bnp"}, "bank"),
+        ({"key": "not a key"}, "key"),
+        ({"key": None}, "key"),
+        ({"key": 1234}, "key"),
         ({"societe": ""}, "societe"),
+        ({"societe": None}, "societe"),
+        ({"environment": None}, "environment"),
+        ({"environment": "prod"}, "environment"),
+        ({"currencies": "EUR"}, "currencies"),
+        ({"currencies": []}, "currencies"),
+        ({"currencies": ["eur"]}, "currencies"),
         ({"languages": ["FR", "JA"]}, "languages"),
+        ({"languages": "FR"}, "languages"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": 1}, "timezone"),
+        ({"payment_base_url": 5}, "payment_base_url"),
+        ({"backoffice_base_url": "payment-api.e-i.com"}, "backoffice_base_url"),
+        ({"return_ok_url": "ftp://shop.example/ok"}, "return_ok_url"),
+        ({"return_err_url": ["https://shop.example/err"]}, "return_err_url"),
+        ({"merchant_name": 42}, "merchant_name"),
     ],
 )
-def test_bad_settings_name_the_terminal_and_setting(change: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message) as error:
+def test_bad_settings_name_the_terminal_and_setting(change: dict[str, Any], setting: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^terminals\.0900157\.{setting}: ") as error:
         Terminals.from_mapping(terminals_config(**{"0900157": change}))
     assert TEST_KEY not in str(error.value)
 
 
-@pytest.mark.parametrize("data", ["", "[]", '{"terminals": {}}', '{"terminals": {"1": {}}, "default_tpe": "2"}'])
+def test_a_terminal_without_environment_is_refused_not_taken_for_a_test_one() -> None:
+    data = terminals_config()
+    del data["terminals"]["0900160"]["environment"]  # the production terminal, its environment forgotten
+    with pytest.raises(ConfigurationError) as error:
+        Terminals.from_mapping(data)
+    assert str(error.value) == 'terminals.0900160.environment: is required ("test" or "production")'
+
+
+def test_a_terminal_without_currencies_takes_euros_only() -> None:
+    terminals = Terminals.from_mapping(terminals_config())
+    assert terminals.get().terminal.currencies == ("EUR",)
+    listed = Terminals.from_mapping(terminals_config(**{"0900157": {"currencies": ["EUR", "CHF"]}}))
+    assert listed.get().terminal.currencies == ("EUR", "CHF")
+
+
+@pytest.mark.parametrize(
+    "data", ["", "[]", '{"terminals": {}}', '{"terminals": {"1": {}}, "default_tpe": "2"}', "[" * 20_000]
+)
 def test_unusable_documents(data: str) -> None:
     with pytest.raises(ConfigurationError):
         Terminals.from_json(data)

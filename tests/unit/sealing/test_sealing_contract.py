@@ -12,6 +12,7 @@ from sealing import (
     ConfigurationError,
     Contract,
     EndPolicy,
+    Environment,
     PaymentMode,
     deferral_deadline,
     terminal_from_mapping,
@@ -36,9 +37,22 @@ def test_contract_errors_name_the_setting(raw: dict[str, object], named: str) ->
 
 
 def test_terminal_errors_never_show_the_key() -> None:
-    with pytest.raises(ConfigurationError, match=r"terminals\.1") as error:
-        terminal_from_mapping("1234567", {"key": KEY, "societe": ""}, "terminals.1")
+    with pytest.raises(ConfigurationError, match=r"terminals\.1\.societe") as error:
+        terminal_from_mapping("1234567", {"key": KEY, "societe": "", "environment": "test"}, "terminals.1")
     assert KEY not in str(error.value)
+
+
+def test_environment_is_required_unless_the_side_has_only_one() -> None:
+    raw = {"key": KEY, "societe": "monSite1"}
+    with pytest.raises(
+        ConfigurationError, match=r'^terminals\.1\.environment: is required \("test" or "production"\)$'
+    ):
+        terminal_from_mapping("1234567", raw, "terminals.1")
+    assert terminal_from_mapping("1234567", raw, "t", environment=Environment.TEST).environment is Environment.TEST
+    production = {**raw, "environment": "production"}
+    assert terminal_from_mapping("1234567", production, "t").environment is Environment.PRODUCTION
+    with pytest.raises(ConfigurationError, match=r"^t\.environment: "):
+        terminal_from_mapping("1234567", production, "t", environment=Environment.TEST)
 
 
 def test_deadline_skips_weekends_and_the_holidays_it_is_given() -> None:

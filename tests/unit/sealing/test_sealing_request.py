@@ -99,10 +99,11 @@ def test_a_valid_request_is_sealed_over_exactly_its_fields() -> None:
         ({"free_text": "Commande n°12"}, "free_text"),
         ({"free_text": "line\nbreak"}, "free_text"),
         ({"free_text": "tab\there"}, "free_text"),
-        ({"return_ok_url": "ftp://shop.example/ok"}, "url_retour_ok"),
-        ({"return_ok_url": "javascript:alert(1)"}, "url_retour_ok"),
-        ({"return_err_url": "https://shop.example/a b"}, "url_retour_err"),
-        ({"return_err_url": "https://boutique.example/échec"}, "url_retour_err"),
+        # the request's own names, never the wire's (url_retour_ok, contexte_commande)
+        ({"return_ok_url": "ftp://shop.example/ok"}, "return_ok_url"),
+        ({"return_ok_url": "javascript:alert(1)"}, "return_ok_url"),
+        ({"return_err_url": "https://shop.example/a b"}, "return_err_url"),
+        ({"return_err_url": "https://boutique.example/échec"}, "return_err_url"),
         ({"billing": None}, "billing"),
         ({"billing": {"city": "Paris", "postalCode": "75002", "country": "FR"}}, "billing.addressLine1"),
         ({"billing": {**v.DSP2_BILLING, "city": "  "}}, "billing.city"),
@@ -121,10 +122,13 @@ def test_free_text_of_exactly_3200_characters_is_accepted() -> None:
 
 
 def test_currency_must_be_one_the_terminal_takes() -> None:
-    euro_only = dsp2_terminal(currencies=("EUR",))
-    assert field_error(euro_only, request(amount=Money(Decimal("62.73"), "USD"))) == "currency"
-    form = build_payment_form(dsp2_terminal(), request(amount=Money(Decimal("62.73"), "USD")))
-    assert form.as_dict()["montant"] == "62.73USD"
+    # Other currencies need a currency contract: a terminal that lists none takes euros only.
+    for currency in ("USD", "GBP", "CHF"):
+        assert field_error(dsp2_terminal(), request(amount=Money(Decimal("62.73"), currency))) == "currency"
+    dollars = dsp2_terminal(currencies=("EUR", "USD"))
+    assert (
+        build_payment_form(dollars, request(amount=Money(Decimal("62.73"), "USD"))).as_dict()["montant"] == "62.73USD"
+    )
 
 
 def test_language_must_be_one_the_terminal_offers() -> None:
@@ -185,6 +189,68 @@ def test_dsp2_context_is_base64_json_without_an_empty_shipping() -> None:
     accented = order_context({**v.DSP2_BILLING, "city": "Besançon"})
     assert accented.isascii()
     assert json.loads(base64.b64decode(accented))["billing"]["city"] == "Besançon"
+
+
+def billing(**changes: Any) -> dict[str, Any]:
+    return {**v.DSP2_BILLING, **changes}
+
+
+SHIPPING = {"addressLine1": "2 rue de Rivoli", "city": "Paris", "postalCode": "75004", "country": "FR"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"billing": billing(addressLine1="x" * 51)}, "billing.addressLine1"),
+        ({"billing": billing(addressLine2="x" * 51)}, "billing.addressLine2"),
+        ({"billing": billing(city="x" * 51)}, "billing.city"),
+        ({"billing": billing(postalCode="75002-12345")}, "billing.postalCode"),
+        ({"billing": billing(postalCode=75002)}, "billing.postalCode"),
+        ({"billing": billing(country="FRA")}, "billing.country"),
+        ({"billing": billing(country="fr")}, "billing.country"),
+        ({"billing": billing(stateOrProvince="US-CA")}, "billing.stateOrProvince"),
+        ({"billing": billing(countrySubdivision="75")}, "billing.countrySubdivision"),
+        ({"billing": billing(firstName="x" * 46)}, "billing.firstName"),
+        ({"billing": billing(lastName="x" * 46)}, "billing.lastName"),
+        ({"billing": billing(civility="M.")}, "billing.civility"),
+        ({"billing": billing(email="x" * 250 + "@b.fr")}, "billing.email"),
+        ({"billing": billing(email="nobody")}, "billing.email"),
+        ({"billing": billing(phone="06 12 34 56 78")}, "billing.phone"),
+        ({"billing": billing(mobilePhone="+33-612345678901234")}, "billing.mobilePhone"),
+        ({"billing": billing(street="1 rue de la Paix")}, "billing.street"),
+        ({"billing": billing(addressLine3="")}, "billing.addressLine3"),
+        ({"billing": ["1 rue de la Paix"]}, "billing"),
+        ({"shipping": {**SHIPPING, "city": "x" * 51}}, "shipping.city"),
+        ({"shipping": {**SHIPPING, "shipIndicator": "drone"}}, "shipping.shipIndicator"),
+        ({"shipping": {**SHIPPING, "firstUseDate": "2026-02-30"}}, "shipping.firstUseDate"),
+        ({"shipping": {**SHIPPING, "mobilePhone": "+33-612345678"}}, "shipping.mobilePhone"),
+    ],
+)
+def test_billing_and_shipping_beyond_the_banks_limits_are_named(changes: dict[str, Any], field: str) -> None:
+    assert field_error(dsp2_terminal(), request(**changes)) == field
+    assert field_error(dsp2_terminal(seal=SealVariant.LEGACY), request(**changes)) == field
+
+
+def test_billing_and_shipping_at_the_banks_limits_are_sent() -> None:
+    full = billing(
+        civility="Mme",
+        firstName="x" * 45,
+        lastName="y" * 45,
+        addressLine1="a" * 50,
+        addressLine2="b" * 50,
+        addressLine3="c" * 50,
+        city="Saint-Rémy-de-Provence" + "z" * 28,
+        postalCode="1234567890",
+        country="US",
+        stateOrProvince="CA",
+        countrySubdivision="US-CA",
+        email="buyer@example.com",
+        phone="+1-4155550100",
+        mobilePhone="+33-612345678",
+    )
+    shipping = {**SHIPPING, "shipIndicator": "pick-up", "deliveryTimeframe": "two_day", "firstUseDate": "2026-11-27"}
+    form = build_payment_form(dsp2_terminal(), request(billing=full, shipping=shipping))
+    assert json.loads(base64.b64decode(form.as_dict()["contexte_commande"])) == {"billing": full, "shipping": shipping}
 
 
 def test_legacy_terminals_need_no_billing_and_send_url_retour() -> None:
