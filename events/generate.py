@@ -1,6 +1,7 @@
 """Regenerate the sample API Gateway events: `.venv/bin/python events/generate.py` (needs layers/sealing on the path).
 
-The confirmations are sealed with the kits' public test key for terminal 0900157 and order EVTSAMPLE001.
+The confirmations are sealed with the kits' public test key for terminal 0900157 and order EVTSAMPLE0, whose
+first payment session the bank knows as EVTSAMPLE000 (the order's reference and the session's number).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sealing import MerchantKey, seal
 
 HERE = Path(__file__).resolve().parent
 TEST_KEY = "12345678901234567890123456789012345678P0"
-REFERENCE = "EVTSAMPLE001"
+REFERENCE = "EVTSAMPLE0"  # the order, as the merchant knows it
+BANK_REFERENCE = REFERENCE + "00"  # its first payment session, as the bank knows it
 
 
 def _event(method: str, resource: str, path: str, body: bytes | None, content_type: str, **extra: object) -> dict:
@@ -50,7 +52,7 @@ def _event(method: str, resource: str, path: str, body: bytes | None, content_ty
 
 def confirmation_fields(code: str, numauto: str, reason: str = "", amount: str = "62.73EUR") -> list[tuple[str, str]]:
     fields = [
-        ("TPE", "0900157"), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", REFERENCE),
+        ("TPE", "0900157"), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", BANK_REFERENCE),
         ("texte-libre", ""), ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"),
         ("status3ds", "1"), ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"),
         ("bincb", "411111"), ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"),

@@ -21,8 +21,7 @@ from orders.exceptions import (
     UnknownTerminalError,
 )
 from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
-from orders.model import OrderStatus
-from orders.service import create_order, order_for_checkout, payment_form
+from orders.service import create_order, open_checkout
 from sealing import FieldError, check_reference
 
 logger = Logger()
@@ -53,14 +52,13 @@ def _create(event: dict[str, Any]) -> dict[str, Any]:
 def _checkout(event: dict[str, Any]) -> dict[str, Any]:
     token = (event.get("pathParameters") or {}).get("token", "")
     try:
-        order = order_for_checkout(token, config.order_store())
+        checkout = open_checkout(token, config.load_terminals(), config.order_store(), datetime.now(UTC))
     except OrderNotFoundError:
         return html_response(404, pages.not_found_page())
-    logger.append_keys(reference=order.reference)
-    if order.status is not OrderStatus.AWAITING_PAYMENT:
-        return html_response(409, pages.not_payable_page(order))
-    terminal = config.load_terminals().get(order.tpe)
-    return html_response(200, pages.checkout_page(order, payment_form(order, terminal), terminal.merchant_name))
+    logger.append_keys(reference=checkout.order.reference)
+    if checkout.form is None:
+        return html_response(409, pages.not_payable_page(checkout.order))
+    return html_response(200, pages.checkout_page(checkout.order, checkout.form, checkout.merchant_name))
 
 
 def _read(event: dict[str, Any]) -> dict[str, Any]:

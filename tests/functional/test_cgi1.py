@@ -64,9 +64,9 @@ def test_create_order_answers_201_with_a_sealed_form(aws: Any, lambda_context: A
     assert answer["status"] == 201
     body = answer["json"]
     assert body["status"] == "awaiting_payment"
-    assert re.fullmatch(r"[A-Z0-9]{12}", body["reference"])
+    assert re.fullmatch(r"[A-Z0-9]{10}", body["reference"])
     fields = body["form"]["fields"]
-    assert fields["reference"] == body["reference"]
+    assert fields["reference"] == body["reference"] + "00"  # its first payment session, as the bank will know it
     assert fields["montant"] == "62.73EUR"
     assert fields["TPE"] == "0900157"
     assert body["form"]["action"] == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"

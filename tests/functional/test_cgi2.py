@@ -14,17 +14,20 @@ import pytest
 
 from orders.exceptions import ConcurrentUpdateError
 from orders.model import Order, OrderStatus
+from orders.sessions import first_session, new_order_reference
 from orders.terminals import PaymentMode
 from sealing import MerchantKey, Money, seal
 from tests.support.aws import TEST_KEY, event, load_function
 
 cgi2 = load_function("cgi2")
-SAMPLE = "EVTSAMPLE001"
+SAMPLE = "EVTSAMPLE0"  # the order; the bank knows its first payment session as SESSION
+SESSION = SAMPLE + "00"
 ACK_OK = "version=2\ncdr=0\n"
 ACK_BAD = "version=2\ncdr=1\n"
 
 
 def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "62.73", **changes: Any) -> Order:
+    created_at = changes.pop("created_at", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     mode = {"0900158": PaymentMode.DEFERRED, "0900159": PaymentMode.DEFERRED_AUTHORIZATION}.get(
         tpe, PaymentMode.IMMEDIATE
     )
@@ -37,7 +40,11 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
         email="buyer@example.com",
         language="FR",
         checkout_token_hash="0" * 64,
-        **{"created_at": datetime(2026, 11, 27, 9, 0, tzinfo=UTC), **changes},
+        **{
+            "created_at": created_at,
+            "sessions": (first_session(reference, created_at),),
+            **changes,
+        },
     )
     aws.store.create(order)
     return order
@@ -48,7 +55,7 @@ def confirm(
     code: str = "payetest",
     numauto: str = "123456",
     *,
-    reference: str = SAMPLE,
+    reference: str = SESSION,
     tpe: str = "0900157",
     amount: str = "62.73EUR",
     date: str = "27/11/2026_a_10:15:00",
@@ -272,7 +279,7 @@ def test_a_lost_race_rereads_and_decides_again(aws: Any, lambda_context: Any, mo
 
 
 def test_reference_can_never_be_stored_twice(aws: Any) -> None:
-    reference = aws.store.allocate_reference()
+    reference = new_order_reference(datetime.now(UTC))
     stored_order(aws, reference)
     with pytest.raises(ConcurrentUpdateError):
         stored_order(aws, reference)

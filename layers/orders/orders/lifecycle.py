@@ -138,6 +138,7 @@ def decide_confirmation(
         amount=confirmation.amount.wire(),
         instalment=code.instalment,
         confirmation_id=identity,
+        bank_reference=confirmation.reference,
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 
@@ -167,11 +168,15 @@ def decide_confirmation(
     enters = next_status(order.status, event)
     assert enters is not None  # awaiting_payment accepts every acceptance event
     changes: dict[str, object] = {
+        "bank_reference": confirmation.reference,
         "authorisation_number": confirmation.authorisation_number,
         "paid_at": received_at,
     }
     if event is Event.PAYMENT_ACCEPTED:
         changes["captured"] = order.amount.amount
     else:
-        changes["deadline"] = deferral_deadline(order.created_at, terminal.deferral_days, terminal.terminal.timezone)
+        # The bank counts the period from the order date of the form the buyer paid (the session's).
+        session = order.session(confirmation.reference)
+        ordered_at = session.opened_at if session else order.created_at
+        changes["deadline"] = deferral_deadline(ordered_at, terminal.deferral_days, terminal.terminal.timezone)
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)

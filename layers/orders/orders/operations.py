@@ -136,19 +136,23 @@ class BackOffice:
 
     def _send(self, order: Order, plan: Plan, now: datetime) -> BankOutcome:
         bank = self.bank(order)
-        ordered_on = self._day(order, order.created_at)
+        ordered_on = self._day(order, order.bank_ordered_at)
         already = Money(order.captured, order.currency)
         if plan.event in CAPTURES:
             return bank.capture(
-                reference=order.reference, ordered_on=ordered_on, total=order.amount, to_capture=plan.amount,
-                already_captured=already, at=now, language=order.language,
+                reference=order.bank_payment_reference, ordered_on=ordered_on, total=order.amount,
+                to_capture=plan.amount, already_captured=already, at=now, language=order.language,
             )  # fmt: skip
         if plan.event == Event.CANCEL.value:
             return bank.cancel(
-                reference=order.reference, ordered_on=ordered_on, total=order.amount, already_captured=already, at=now
+                reference=order.bank_payment_reference,
+                ordered_on=ordered_on,
+                total=order.amount,
+                already_captured=already,
+                at=now,
             )
         return bank.refund(
-            reference=order.reference, ordered_on=ordered_on, captured_on=self._captured_on(order, now),
+            reference=order.bank_payment_reference, ordered_on=ordered_on, captured_on=self._captured_on(order, now),
             authorisation_number=order.authorisation_number, total=order.amount, refund=plan.amount,
             refundable=Money(order.captured - order.refunded, order.currency), at=now,
         )  # fmt: skip
@@ -163,7 +167,9 @@ class BackOffice:
         if captures and captures[-1].bank_day is not None:
             return captures[-1].bank_day
         try:
-            said = self.bank(order).status(reference=order.reference, total=order.amount, at=now).captured_on
+            said = (
+                self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now).captured_on
+            )
         except BankUnavailableError:
             said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
         if said is not None:
@@ -196,7 +202,7 @@ class BackOffice:
         plan = pending.plan
         record = OperationRecord(pending.id, plan.event, plan.amount, now, REFUSED, str(exc))
         try:
-            status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+            status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         except BankUnavailableError:
             status = None  # the refusal itself is certain: record it; a later call learns the rest
         found = self.bank_actions(order, status, now) if status is not None else None
@@ -290,7 +296,7 @@ class BackOffice:
             return order, None
         if now - pending.started_at < self.lease:
             raise OperationInProgressError(order.reference, pending.plan.event)
-        status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+        status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         applied = _applied(pending.plan, status, order)
         if applied is None:  # a cancel the status cannot confirm: cancelling again cannot move money
             record = self._call_bank(order, pending, now)
@@ -326,7 +332,7 @@ class BackOffice:
         if order.status not in DEFERRAL_STATES:
             return f"nothing to do ({order.status.value})"
         terminal = self.terminals.get(order.tpe)
-        status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+        status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         found = self.bank_actions(order, status, now)
         if found is not None:
             first, *more = found.records
