@@ -34,9 +34,20 @@ $(UV): | python
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install -q uv==$(UV_VERSION)
 
-$(VENV)/.stamp: requirements/dev.txt | $(UV)
+# The layers are installed editable (layers/*/pyproject.toml): `.venv/bin/python -m sealing` works as printed.
+LAYERS := layers/sealing layers/orders
+EDITABLE := $(foreach layer,$(LAYERS),-e $(layer))
+LAYER_FILES := $(foreach layer,$(LAYERS),$(layer)/pyproject.toml $(layer)/requirements.txt)
+
+# `make run` installs the runtime set only (requirements/run.txt); `make test` adds the dev toolchain to the same
+# venv, at the same pins.
+$(VENV)/.run-stamp: requirements/run.txt $(LAYER_FILES) | $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
-	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/dev.txt
+	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/run.txt $(EDITABLE)
+	touch $@
+
+$(VENV)/.stamp: requirements/dev.txt $(VENV)/.run-stamp
+	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/dev.txt $(EDITABLE)
 	touch $@
 
 $(TOOLS)/.stamp: requirements/tools.txt | $(UV)
@@ -44,7 +55,7 @@ $(TOOLS)/.stamp: requirements/tools.txt | $(UV)
 	$(UV) pip install -q --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
-run: $(VENV)/.stamp
+run: $(VENV)/.run-stamp
 	$(VENV)/bin/python -m local
 
 test: lint typecheck template unit
