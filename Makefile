@@ -71,12 +71,13 @@ lint: $(VENV)/.stamp
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy
 
+# sam build wants a python3.13 with pip on PATH: the one found above goes there, whatever pyenv's shims say.
 template: $(TOOLS)/.stamp
 	@if [ -f template.yaml ]; then \
 	  $(TOOLS)/bin/cfn-lint template.yaml && \
 	  $(TOOLS)/bin/sam validate --lint && \
 	  $(TOOLS)/bin/sam validate --region $(AWS_DEFAULT_REGION) && \
-	  PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
+	  PATH="$(CURDIR)/$(TOOLS)/bin:$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
 	fi
 
 unit: $(VENV)/.stamp browser
