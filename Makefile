@@ -9,7 +9,9 @@ PYTHON := $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1
   $$p -c 'import sys; assert sys.version_info[:2] == (3, 13); print(sys.executable)' 2>/dev/null && break; done)
 endif
 UV_VERSION := 0.13.9
-UV := .uv/bin/uv
+UV_BIN := .uv/bin/uv
+# uv's build locks go under .uv, not the system's temp directory (make run leaves nothing there).
+UV := TMPDIR=$(CURDIR)/.uv/tmp $(UV_BIN)
 VENV := .venv
 TOOLS := .tools
 # sam validate needs a region and some credentials; these are fake on purpose, never real ones.
@@ -28,23 +30,36 @@ python:
 	@if [ -z "$(PYTHON)" ]; then \
 	  echo "python3.13 not found (the Lambda runtime): install it, or run make PYTHON=/path/to/python3.13" >&2; \
 	  exit 1; fi
+	@echo "python: $(PYTHON)"
 
 # uv builds the virtual environments (seconds instead of minutes); it is itself pinned and bootstrapped with pip.
-$(UV): | python
+$(UV_BIN): | python
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install -q uv==$(UV_VERSION)
+	mkdir -p .uv/tmp
 
-$(VENV)/.stamp: requirements/dev.txt | $(UV)
+# The layers are installed editable (layers/*/pyproject.toml): `.venv/bin/python -m sealing` works as printed.
+LAYERS := layers/sealing layers/orders
+EDITABLE := $(foreach layer,$(LAYERS),-e $(layer))
+LAYER_FILES := $(foreach layer,$(LAYERS),$(layer)/pyproject.toml $(layer)/requirements.txt)
+
+# `make run` installs the runtime set only (requirements/run.txt); `make test` adds the dev toolchain to the same
+# venv, at the same pins.
+$(VENV)/.run-stamp: requirements/run.txt $(LAYER_FILES) | $(UV_BIN)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV)
-	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/dev.txt
+	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/run.txt $(EDITABLE)
 	touch $@
 
-$(TOOLS)/.stamp: requirements/tools.txt | $(UV)
+$(VENV)/.stamp: requirements/dev.txt $(VENV)/.run-stamp
+	$(UV) pip install -q --python $(VENV)/bin/python -r requirements/dev.txt $(EDITABLE)
+	touch $@
+
+$(TOOLS)/.stamp: requirements/tools.txt | $(UV_BIN)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(TOOLS)
 	$(UV) pip install -q --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
-run: $(VENV)/.stamp
+run: $(VENV)/.run-stamp
 	$(VENV)/bin/python -m local
 
 test: lint typecheck template unit
@@ -56,12 +71,13 @@ lint: $(VENV)/.stamp
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy
 
+# sam build wants a python3.13 with pip on PATH: the one found above goes there, whatever pyenv's shims say.
 template: $(TOOLS)/.stamp
 	@if [ -f template.yaml ]; then \
 	  $(TOOLS)/bin/cfn-lint template.yaml && \
 	  $(TOOLS)/bin/sam validate --lint && \
 	  $(TOOLS)/bin/sam validate --region $(AWS_DEFAULT_REGION) && \
-	  PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
+	  PATH="$(CURDIR)/$(TOOLS)/bin:$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
 	fi
 
 unit: $(VENV)/.stamp browser

@@ -63,6 +63,17 @@ def confirmation_fields(code: str, numauto: str, reason: str = "", amount: str =
     return fields
 
 
+# The kits' public legacy (3.0) confirmation vector for terminal 1234567 (docs/protocol.md, Test vectors).
+LEGACY_CONFIRMATION = [
+    ("TPE", "1234567"), ("date", "05/12/2006_a_11:55:23"), ("montant", "62.73EUR"), ("reference", "ABERTPY00145"),
+    ("texte-libre", "ExempleTexteLibre"), ("version", "3.0"), ("code-retour", "payetest"), ("cvx", "oui"),
+    ("vld", "1208"), ("brand", "VI"), ("status3ds", "-1"), ("numauto", "010101"), ("motifrefus", ""),
+    ("originecb", "FRA"), ("bincb", "010101"), ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"),
+    ("ipclient", "127.0.0.1"), ("originetr", "FRA"), ("veres", ""), ("pares", ""),
+    ("MAC", "2a9198aac1ba0720b3de2d834a4d62dc5b715b1e"),
+]  # fmt: skip
+
+
 def main() -> None:
     create = json.dumps(
         {
@@ -95,6 +106,8 @@ def main() -> None:
     for name, fields in (("accepted", accepted), ("refused", refused), ("tampered", tampered)):
         body = urlencode(fields).encode()
         events[f"confirmation_{name}.json"] = _event("POST", "/confirmation", "/confirmation", body, form)
+        (HERE / f"confirmation_{name}.txt").write_bytes(body)  # the bare body, for `python -m sealing verify`
+    (HERE / "confirmation_legacy.txt").write_bytes(urlencode(LEGACY_CONFIRMATION).encode())
     for name, event in events.items():
         (HERE / name).write_text(json.dumps(event, indent=2) + "\n")
 

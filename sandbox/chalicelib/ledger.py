@@ -1,7 +1,7 @@
 """The bank's book of payments: what was asked, every card attempt, captures, cancellations and refunds.
 
 One ``Payment`` per (TPE, reference). Every change happens under ``Ledger.lock``; the rules that refuse an
-operation raise ``Refusal`` with the code and label the back-office answers carry (protocol.md 7).
+operation raise ``Refusal`` with the code and label the back-office answers carry (docs/protocol.md, Back-office calls).
 Amounts are exact ``Decimal``; times are aware datetimes (UTC inside, the terminal's zone on the pages).
 """
 
@@ -90,7 +90,8 @@ class Refund:
 
 @dataclass(frozen=True)
 class Alert:
-    """The seed's "mail d'alerte": the merchant's server did not (or not properly) acknowledge a confirmation."""
+    """The bank's "mail d'alerte" (docs/protocol.md, The bank's pages): the merchant's server did not (or not
+    properly) acknowledge a confirmation."""
 
     at: datetime
     tpe: str
@@ -211,7 +212,7 @@ class Ledger:
         self.alerts.append(Alert(at, payment.tpe, payment.reference, detail))
 
 
-# -- working days and deadlines (seed 1.4: at most 7 working days) ---------------------------------------------
+# -- working days and deadlines (docs/protocol.md, Payment modes: at most 7 working days) ------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -229,7 +230,7 @@ def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetim
     return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)
 
 
-# -- the rules of the back-office (protocol.md 7), shared by the CGIs and the dashboard ---------------------------
+# -- the rules of the back-office (docs/protocol.md, Back-office calls), shared by the CGIs and the dashboard ---------
 
 
 def accept(payment: Payment, terminal: BankTerminal, now: datetime, authorisation_number: str) -> None:
@@ -283,7 +284,8 @@ def cancel(payment: Payment, now: datetime) -> Decimal:
 
 
 def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetime, by: str) -> Refund:
-    """Refund ``amount`` of what was captured, under the terminal's refund contract (codes of protocol.md 7)."""
+    """Refund ``amount`` of what was captured, under the terminal's refund contract (codes in docs/protocol.md,
+    Back-office calls)."""
     if payment.status not in _REFUNDABLE or payment.captured == 0:
         raise Refusal(-48, "recredit refuse: paiement non remis")
     if payment.refundable == 0:
@@ -307,7 +309,8 @@ def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetim
 
 
 def settle_due(ledger: Ledger, terminals: dict[str, BankTerminal], now: datetime) -> list[Payment]:
-    """End of the deferral period, on the bank's side: automatic validation or cancellation (seed 1.4)."""
+    """End of the deferral period, on the bank's side: automatic validation or cancellation (docs/protocol.md,
+    Payment modes)."""
     settled = []
     with ledger.lock:
         for payment in ledger:

@@ -1,4 +1,4 @@
-"""The buyer's pages of the sandbox bank (seed 1.2-1.3): payment form, refusals, receipt, errors.
+"""The buyer's pages of the sandbox bank (docs/protocol.md, The bank's pages): payment form, refusals, receipt, errors.
 
 The merchant's name, TPE, reference and logo stay on screen; five languages (FR EN DE IT ES) from ``lgue``,
 English for the protocol's other codes.
@@ -253,7 +253,8 @@ def _amount_line(payment: Payment, t: dict[str, str]) -> str:
 def payment_page(
     terminal: BankTerminal, payment: Payment, *, action: str, cancel_url: str, message: str = "", error: bool = True
 ) -> str:
-    """The card form (seed 1.3), posted back to ``paiement.cgi`` with the session in a hidden field."""
+    """The card form (docs/protocol.md, The bank's pages), posted back to ``paiement.cgi`` with the session in a
+    hidden field."""
     t = texts(payment.language)
     notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
     months = "".join(f'<option value="{m:02d}">{m:02d}</option>' for m in range(1, 13))
@@ -288,8 +289,8 @@ def local_time(moment: datetime, terminal: BankTerminal) -> datetime:
 
 
 def receipt_page(terminal: BankTerminal, payment: Payment) -> str:
-    """The ticket after an accepted card (seed 1.2-1.3): amount, currency, date and time, authorisation
-    number, masked card, with the link back to ``url_retour_ok``."""
+    """The ticket after an accepted card (docs/protocol.md, The bank's pages): amount, currency, date and time,
+    authorisation number, masked card, with the link back to ``url_retour_ok``."""
     t = texts(payment.language)
     when = local_time(payment.authorised_at or payment.created_at, terminal)
     rows = [

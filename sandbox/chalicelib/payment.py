@@ -1,8 +1,8 @@
 """The payment page's protocol side: reading the merchant's sealed request, and the confirmation (CGI2).
 
-``read_request`` checks the seal and every field of a request posted to ``paiement.cgi`` (protocol.md 4) and
-raises ``RequestError`` naming the first field at fault. ``confirmation_fields`` builds the sealed
-confirmation (protocol.md 5), ``post_confirmation`` posts it to the terminal's CGI2 URL and
+``read_request`` checks the seal and every field of a request posted to ``paiement.cgi`` (docs/protocol.md,
+Payment request) and raises ``RequestError`` naming the first field at fault. ``confirmation_fields`` builds the sealed
+confirmation (docs/protocol.md, Confirmation), ``post_confirmation`` posts it to the terminal's CGI2 URL and
 ``check_acknowledgement`` says whether the answer is the expected ``version=2 / cdr=0``.
 """
 
@@ -127,7 +127,7 @@ def _amount(text: str, name: str, currencies: tuple[str, ...]) -> Money:
     if "," in text:
         raise RequestError(name, f"{text[:30]!r}: la virgule n'est pas un séparateur décimal (62.73EUR)")
     try:
-        money = parse_request_amount(text, name)  # protocol.md 4: exactly two decimals and a dot
+        money = parse_request_amount(text, name)  # docs/protocol.md, Payment request: two decimals and a dot
     except FieldError:
         message = f"{text[:30]!r} n'est pas un montant comme 62.73EUR (deux décimales et un point)"
         raise RequestError(name, f"{message} / not an amount like 62.73EUR") from None
@@ -187,7 +187,7 @@ def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> Mone
 
 
 def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
-    """The merchant's request, checked: seal first, then every field (protocol.md 4)."""
+    """The merchant's request, checked: seal first, then every field (docs/protocol.md, Payment request)."""
     try:
         form = parse_form(body)
     except MalformedMessageError as exc:
@@ -289,8 +289,8 @@ class ConfirmationFacts:
 
 
 def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> list[tuple[str, str]]:
-    """The sealed confirmation for one attempt: every DSP2 field of protocol.md 5 (legacy terminals get the
-    3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``."""
+    """The sealed confirmation for one attempt: every DSP2 field of docs/protocol.md, Confirmation (legacy
+    terminals get the 3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``."""
     card = facts.card
     accepted = not facts.refusal
     moment = facts.at.astimezone(ZoneInfo(terminal.timezone))
@@ -347,7 +347,7 @@ Poster = Callable[[str, bytes, float], PostResult]
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a CGI2 URL must answer itself (protocol.md 5): a redirect is an answer, not followed
+        return None  # a CGI2 URL must answer itself (docs/protocol.md, Confirmation): a redirect is not followed
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)

@@ -1,4 +1,5 @@
-"""CGI2 under moto: every confirmation rule of protocol.md 5 and 6, and one write round trip per confirmation."""
+"""CGI2 under moto: every confirmation rule of docs/protocol.md, Confirmation, and one write round trip per
+confirmation."""
 
 from __future__ import annotations
 

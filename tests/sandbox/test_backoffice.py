@@ -1,5 +1,6 @@
 """The sandbox's back-office CGIs over HTTP, called with the merchant's own client (``orders.bank``) and with
-hand-made messages: every rule of protocol.md 7 and its documented code, and the end of deferral periods."""
+hand-made messages: every rule of docs/protocol.md, Back-office calls, and its documented code, and the end of
+deferral periods."""
 
 from __future__ import annotations
 
@@ -351,7 +352,7 @@ def test_a_bad_seal_is_an_error_and_changes_nothing(sandbox: Sandbox, cgi: str) 
 
 def test_a_legacy_terminal_over_http(sandbox: Sandbox) -> None:
     """A terminal on the 3.0 seals: its capture and cancel messages carry the legacy capture seal; refund and
-    status messages the DSP2 one (protocol.md 7), as the merchant's client sends them."""
+    status messages the DSP2 one (docs/protocol.md, Back-office calls), as the merchant's client sends them."""
     client = sandbox.client("0900167")
     numauto = paid(sandbox, "LEG1", "0900167")
     assert sandbox.bank.ledger.alerts == []  # its confirmation carried the legacy seal the merchant checks

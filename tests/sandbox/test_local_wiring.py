@@ -111,10 +111,7 @@ def test_the_sandbox_mirrors_the_local_terminals(system: FullStack) -> None:
     assert sorted(config.terminals) == ["0900157", "0900158", "0900159"]
     assert {t.cgi2_url for t in config.terminals.values()} == {f"{system.api}/confirmation"}
     assert config.terminals["0900158"].deferral_days == 3
-    assert system.sandbox.config_file is not None
-    assert json.loads(system.sandbox.config_file.read_text())["terminals"]["0900159"]["mode"] == (
-        "deferred_authorization"
-    )
+    assert config.terminals["0900159"].mode.value == "deferred_authorization"
 
 
 def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack) -> None:

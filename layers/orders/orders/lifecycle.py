@@ -1,4 +1,4 @@
-"""What happens to an order: the transition table and the rules for a confirmation (protocol.md 5 and 6).
+"""What happens to an order: the transition table and the rules for a confirmation (docs/protocol.md, Confirmation).
 
 Everything here is pure: it decides, the store writes. A decision names the state the order leaves so the
 write can be conditional on it.
@@ -43,7 +43,7 @@ TRANSITIONS: dict[tuple[OrderStatus, Event], OrderStatus] = {
     (S.PARTIALLY_CAPTURED, E.CAPTURE_PARTIAL): S.PARTIALLY_CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CAPTURE_FULL): S.CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CANCEL): S.CAPTURED,  # what was captured stays captured; the rest is cancelled
-    # What was captured can be refunded while the rest is still authorised (seed 1.5: refund a paid part).
+    # What was captured can be refunded while the rest is still authorised (docs/protocol.md, Payment modes: refunds).
     (S.PARTIALLY_CAPTURED, E.REFUND_PARTIAL): S.PARTIALLY_CAPTURED,
     (S.PARTIALLY_CAPTURED, E.REFUND_FULL): S.PARTIALLY_CAPTURED,
     (S.PAID, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,

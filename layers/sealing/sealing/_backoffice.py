@@ -1,4 +1,5 @@
-"""Back-office messages (protocol.md 7): sealed capture, cancel, refund and status requests, and their answers.
+"""Back-office messages (docs/protocol.md, Back-office calls): sealed capture, cancel, refund and status
+requests, and their answers.
 
 Only the messages live here; sending them is the ``orders`` layer's bank client.
 """
@@ -155,7 +156,8 @@ def refund_request(
         ("lgue", language),
         ("societe", terminal.societe),
     ]
-    # No public source gives a legacy fixed-order refund string: refunds are sealed sorted (protocol.md 10).
+    # No public source gives a legacy fixed-order refund string: refunds are sealed sorted
+    # (docs/protocol.md, Open questions).
     return _sealed(terminal, REFUND_CGI, fields, Variant.DSP2)
 
 

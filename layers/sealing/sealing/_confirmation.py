@@ -1,4 +1,4 @@
-"""The confirmation (CGI2, the seed's ``TestMAC``): the bank's sealed post, parsed and verified."""
+"""The confirmation (CGI2, the kits' ``TestMAC``): the bank's sealed post, parsed and verified."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Wire formats of dates, references, languages and free text (protocol.md section 4)."""
+"""Wire formats of dates, references, languages and free text (docs/protocol.md, Payment request)."""
 
 from __future__ import annotations
 

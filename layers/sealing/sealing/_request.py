@@ -1,4 +1,4 @@
-"""The payment request (CGI1, the seed's ``CreerFormulaireCM``): an order as sealed hidden fields."""
+"""The payment request (CGI1, the kits' ``CreerFormulaireCM``): an order as sealed hidden fields."""
 
 from __future__ import annotations
 

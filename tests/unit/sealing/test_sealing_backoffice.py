@@ -1,4 +1,4 @@
-"""Back-office messages (protocol.md 7): capture, cancel, refund, status, and the bank's answers."""
+"""Back-office messages (docs/protocol.md, Back-office calls): capture, cancel, refund, status, the answers."""
 
 from __future__ import annotations
 
