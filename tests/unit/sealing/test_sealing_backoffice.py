@@ -13,6 +13,7 @@ from sealing import (
     REFUND_CGI,
     STATUS_CGI,
     BackOfficeRequest,
+    BankAnswerError,
     CaptureResult,
     FieldError,
     MalformedMessageError,
@@ -341,6 +342,43 @@ def test_status_states(etat: str, state: PaymentState, failed: bool) -> None:
     assert answer.state.failed is failed
     assert answer.collected is None
     assert answer.refunded is None
+
+
+def test_refunds_given_one_by_one_are_read_from_their_total() -> None:
+    body = b"""<etatpaiement><etat>PA</etat><montant>62.73EUR</montant><montantrecouvre>62.73EUR</montantrecouvre>
+      <recredits>
+        <recredit><date>11/12/2006</date><montant>10.00EUR</montant></recredit>
+        <recredit><date>12/12/2006</date><montant>5.50EUR</montant></recredit>
+        <total>15.50EUR</total>
+      </recredits></etatpaiement>"""
+    answer = parse_status_answer(body)
+    assert answer.refunded == eur("15.50")
+    assert answer.collected == eur("62.73")
+    assert answer.fields["montant"] == "62.73EUR"  # the order's, not a refund's
+    assert parse_status_answer(b"<r><etat>PA</etat><recredits><total>0EUR</total></recredits></r>").refunded == eur("0")
+
+
+def test_refunds_listed_without_their_total_are_malformed() -> None:
+    body = b"<r><etat>PA</etat><recredits><recredit><montant>10.00EUR</montant></recredit></recredits></r>"
+    with pytest.raises(MalformedMessageError, match="total"):
+        parse_status_answer(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "cdr", "label"),
+    [
+        (b"<etatpaiement><version>2.0</version><cdr>-1</cdr><lib>commande non authentifiee</lib></etatpaiement>",
+         "-1", "commande non authentifiee"),
+        (b"<r><cdr>0</cdr><lib>montant errone</lib></r>", "0", "montant errone"),
+        (b"<r><cdr>-30</cdr></r>", "-30", ""),
+    ],
+)  # fmt: skip
+def test_an_error_answer_is_a_clear_error(body: bytes, cdr: str, label: str) -> None:
+    with pytest.raises(BankAnswerError) as error:
+        parse_status_answer(body)
+    assert (error.value.cdr, error.value.label) == (cdr, label)
+    assert f"cdr={cdr}" in str(error.value)
+    assert "etat" not in str(error.value)
 
 
 def test_status_answer_in_latin1() -> None:
