@@ -138,6 +138,7 @@ def decide_confirmation(
         amount=confirmation.amount.wire(),
         instalment=code.instalment,
         confirmation_id=identity,
+        card_saved=confirmation.card_saved,
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 

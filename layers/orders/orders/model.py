@@ -58,6 +58,7 @@ class Attempt:
     amount: str = ""
     instalment: int | None = None
     confirmation_id: str = ""
+    card_saved: bool | None = None  # cbenregistree: the bank kept the card under the order's card_alias
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -67,6 +68,7 @@ class Attempt:
             "authorisation_number": self.authorisation_number,
             "card_brand": self.card_brand,
             "amount": self.amount,
+            "card_saved": self.card_saved,
         }
         if self.instalment is not None:
             data["instalment"] = self.instalment
@@ -180,6 +182,8 @@ class Order:
     operations: tuple[OperationRecord, ...] = ()
     attempts_not_kept: int = 0  # confirmations counted but not listed, once ``attempts`` is full
     version: int = 0
+    description: str = ""  # what was bought (the seed's "Descriptif"); the merchant's own, not sent to the bank
+    card_alias: str = ""  # the buyer whose card the bank keeps on file (aliascb)
 
     @property
     def currency(self) -> str:
@@ -199,6 +203,8 @@ class Order:
             "mode": self.mode.value,
             "email": self.email,
             "language": self.language,
+            "description": self.description or None,
+            "card_alias": self.card_alias or None,
             "created_at": self.created_at.isoformat(),
             "paid_at": self.paid_at.isoformat() if self.paid_at else None,
             "authorisation_number": self.authorisation_number or None,

@@ -79,6 +79,8 @@ def _attempt_item(attempt: Attempt) -> dict[str, Any]:
     }
     if attempt.instalment is not None:
         item["instalment"] = attempt.instalment
+    if attempt.card_saved is not None:
+        item["card_saved"] = attempt.card_saved
     return item
 
 
@@ -150,6 +152,8 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "billing": dict(order.billing),
         "shipping": dict(order.shipping),
         "three_ds_challenge": order.three_ds_challenge,
+        "description": order.description,
+        "card_alias": order.card_alias,
         "return_ok_url": order.return_ok_url,
         "return_err_url": order.return_err_url,
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
@@ -203,6 +207,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
                 amount=a.get("amount", ""),
                 instalment=int(a["instalment"]) if "instalment" in a else None,
                 confirmation_id=a.get("confirmation_id", ""),
+                card_saved=a.get("card_saved"),
             )
             for a in item.get("attempts", [])
         ),
@@ -239,6 +244,8 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         ),
         attempts_not_kept=int(item.get("attempts_not_kept", 0)),
         version=int(item.get("version", 0)),
+        description=item.get("description", ""),
+        card_alias=item.get("card_alias", ""),
     )
 
 
