@@ -13,8 +13,10 @@ from sealing import (
     REFUND_CGI,
     STATUS_CGI,
     BackOfficeRequest,
+    Bank,
     BankAnswerError,
     CaptureResult,
+    Environment,
     FieldError,
     MalformedMessageError,
     MerchantKey,
@@ -29,6 +31,7 @@ from sealing import (
     parse_status_answer,
     refund_request,
     status_request,
+    terminal_from_mapping,
 )
 from tests.unit.sealing import sealing_vectors as v
 
@@ -255,6 +258,30 @@ def test_the_back_office_host_is_configurable() -> None:
     terminal = Terminal(tpe="1234567", key=KEY, societe="monSite1", backoffice_base_url="https://payment-api.e-i.com/")
     assert terminal.url(STATUS_CGI) == "https://payment-api.e-i.com/etatpaiement.cgi"
     assert terminal.payment_url == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
+
+
+@pytest.mark.parametrize(
+    ("environment", "url"),
+    [
+        (Environment.PRODUCTION, "https://p.monetico-services.com/capture_paiement.cgi"),
+        (Environment.TEST, "https://p.monetico-services.com/test/capture_paiement.cgi"),
+    ],
+)
+def test_monetico_back_office_calls_go_to_the_payment_host_unless_configured(
+    environment: Environment, url: str
+) -> None:
+    # What most public integrations do; the API host of some others is one setting away.
+    terminal = Terminal(tpe="1234567", key=KEY, societe="monSite1", bank=Bank.MONETICO, environment=environment)
+    assert terminal.url(CAPTURE_CGI) == url
+    assert terminal.url(REFUND_CGI) == url.replace(CAPTURE_CGI, REFUND_CGI)
+    api = terminal_from_mapping(
+        "1234567",
+        {"key": v.TEST_KEY, "societe": "monSite1", "bank": "monetico", "environment": environment.value,
+         "backoffice_base_url": "https://payment-api.e-i.com"},
+        "terminals.1234567",
+    )  # fmt: skip
+    assert api.url(CAPTURE_CGI) == "https://payment-api.e-i.com/capture_paiement.cgi"
+    assert api.payment_url == url.replace(CAPTURE_CGI, "paiement.cgi")
 
 
 # --- answers ---------------------------------------------------------------------------------------------
