@@ -55,6 +55,18 @@ def home_page(prefix: str = "") -> str:
     return pages.layout("Sandbox", body)
 
 
+def card_page(bank: Bank, payment: Payment, action: str, cancel_url: str, message: str = "") -> str:
+    """The card form of an open payment, with the card on file when there is one, and ``message`` above."""
+    return pages.payment_page(
+        bank.terminal(payment.tpe),
+        payment,
+        action=action,
+        cancel_url=cancel_url,
+        message=message,
+        saved_card=bank.ledger.card_on_file(payment),
+    )
+
+
 def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
     app = Chalice(app_name=app_name)
     # The merchant's seal covers the exact bytes posted: take the body raw, never re-encoded.
@@ -101,18 +113,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             return html(page, 409)
         except RequestError as error:
             return html(pages.request_error_page(error.field, error.reason), 400)
-        return html(card_form(payment))
-
-    def card_form(payment: Payment, message: str = "") -> str:
-        """The card form of an open payment, with the card on file when there is one, and ``message`` above."""
-        return pages.payment_page(
-            bank.terminal(payment.tpe),
-            payment,
-            action=payment_url(),
-            cancel_url=cancel_url(payment.session),
-            message=message,
-            saved_card=bank.ledger.card_on_file(payment),
-        )
+        return html(card_page(bank, payment, payment_url(), cancel_url(payment.session)))
 
     def payment_url() -> str:
         """``paiement.cgi`` as the browser sees it (after the stage when deployed): the card form's action."""
@@ -140,9 +141,11 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         if result.expired:
             return html(pages.final_page(terminal, payment, "session_expired"))
         if result.card_error:
-            return html(card_form(payment, pages.texts(payment.language)[result.card_error]), 200)
+            message = pages.texts(payment.language)[result.card_error]
+            return html(card_page(bank, payment, payment_url(), cancel_url(payment.session), message), 200)
         if payment.status is Status.OPEN and result.attempt is not None:
-            return html(card_form(payment, pages.refusal_message(payment, result.attempt)))
+            message = pages.refusal_message(payment, result.attempt)
+            return html(card_page(bank, payment, payment_url(), cancel_url(payment.session), message))
         if payment.status is Status.REFUSED:
             return html(pages.final_page(terminal, payment, "too_many"))
         return html(pages.done_page(terminal, payment))

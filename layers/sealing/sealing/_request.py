@@ -104,13 +104,16 @@ def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
         raise FieldError("instalments", f"add up to {total}, the order is {request.amount.amount}")
 
 
-def _options(request: PaymentRequest) -> list[tuple[str, str]]:
+def _option_fields(request: PaymentRequest, dsp2: bool) -> list[tuple[str, str]]:
+    """DSP2: each option its own field, under the sorted seal; legacy: all in ``options``, its seal's last slot."""
     options = check_options(request.options)
     if request.card_alias:
         if "aliascb" in request.options:
             raise FieldError("options.aliascb", "is given twice (card_alias is the same option)")
         options.append(("aliascb", check_option("aliascb", request.card_alias, "card_alias")))
-    return options
+    if dsp2 or not options:
+        return options
+    return [("options", packed_options(options))]
 
 
 def _check_url(url: str, field: str) -> str:
@@ -150,11 +153,7 @@ def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentFo
         for number, instalment in enumerate(request.instalments, start=1):
             fields.append((f"dateech{number}", format_day(instalment.due)))
             fields.append((f"montantech{number}", instalment.amount.wire()))
-    options = _options(request)
-    if options and dsp2:
-        fields.extend(options)  # each its own field, under the sorted seal
-    elif options:
-        fields.append(("options", packed_options(options)))  # the legacy seal's last slot
+    fields.extend(_option_fields(request, dsp2))
     check_order_context(request.billing, request.shipping)  # legacy terminals do not send it: still no bad one
     if dsp2:
         if request.billing is None:
