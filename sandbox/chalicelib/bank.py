@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .cards import CardError, read_card
+from .cards import Card, CardError, read_card
 from .ledger import (
     Attempt,
     Ledger,
@@ -144,6 +144,8 @@ class Bank:
                 session=new_session(),
                 created_at=now,
                 first_instalment=request.first_instalment,
+                card_alias=request.options.get("aliascb", ""),
+                force_card_entry=request.options.get("forcesaisiecb") == "1",
             )
             self.ledger.add(payment)
             return payment
@@ -154,8 +156,29 @@ class Bank:
             raise SessionError(session)
         return payment
 
-    def pay(self, session: str, number: str, month: str, year: str, cvv: str, client_ip: str) -> AttemptResult:
-        """One card attempt; the confirmation goes to CGI2 whatever the outcome."""
+    def _card(self, payment: Payment, typed: tuple[str, str, str, str], saved: bool, now: datetime) -> Card:
+        """The card of this attempt: as typed, or the one on file with the CVV typed (the bank still asks it)."""
+        number, month, year, cvv = typed
+        if saved:
+            kept = self.ledger.card_on_file(payment)
+            if kept is None:
+                raise CardError("card_number", "no_saved_card")
+            number, month, year = kept.number, str(kept.expiry_month), str(kept.expiry_year)
+        return read_card(number, month, year, cvv, now.date())
+
+    def pay(
+        self,
+        session: str,
+        number: str,
+        month: str,
+        year: str,
+        cvv: str,
+        client_ip: str,
+        *,
+        saved: bool = False,
+    ) -> AttemptResult:
+        """One card attempt (``saved``: with the card on file under the request's alias); the confirmation goes
+        to CGI2 whatever the outcome."""
         now = self.now()
         with self.ledger.lock:
             payment = self.session(session)
@@ -165,7 +188,7 @@ class Bank:
             if payment.session_expired(now):
                 return AttemptResult(payment, expired=True)
             try:
-                card = read_card(number, month, year, cvv, now.date())
+                card = self._card(payment, (number, month, year, cvv), saved, now)
             except CardError as error:
                 return AttemptResult(payment, card_error=error.message_key)
             refusal = card.refusal
@@ -174,12 +197,14 @@ class Bank:
                 now, card.masked, card.brand, refusal, authorisation, "Annulation" if refusal else "payetest"
             )
             payment.attempts.append(attempt)
+            card_saved = False
             if refusal:
                 if payment.attempts_left <= 0:
                     payment.status = Status.REFUSED
             else:
                 payment.card, payment.brand = card.masked, card.brand
                 accept(payment, terminal, now, authorisation)
+                card_saved = self.ledger.keep_card(payment, card)
             facts = ConfirmationFacts(
                 reference=payment.reference,
                 amount=payment.amount,
@@ -190,6 +215,7 @@ class Bank:
                 authorisation_number=authorisation,
                 client_ip=client_ip,
                 first_instalment=payment.first_instalment,
+                card_saved=card_saved,
             )
         # The confirmation travels outside the lock: the merchant's CGI2 may take its time. Whatever happens to
         # it is the merchant's problem, never the buyer's: a post that fails in any way is an alert, the payment

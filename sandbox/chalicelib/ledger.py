@@ -21,6 +21,7 @@ import holidays
 import sealing
 from sealing import Money
 
+from .cards import Card
 from .sessions import DashboardSession, LoginFailures
 from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
 
@@ -126,6 +127,8 @@ class Payment:
     cancelled_at: datetime | None = None
     acknowledgement_failed: bool = False
     first_instalment: Money | None = None
+    card_alias: str = ""  # aliascb: the buyer whose card the bank keeps on file
+    force_card_entry: bool = False  # forcesaisiecb=1: the card is typed even when one is on file
 
     @property
     def currency(self) -> str:
@@ -180,6 +183,8 @@ class Ledger:
         # The dashboard's sign-ins live with the payments, so whatever keeps the bank's state keeps them too.
         self.dashboard_sessions: dict[str, DashboardSession] = {}  # by the SHA-256 of the cookie's id
         self.login_failures: dict[str, LoginFailures] = {}  # by "tpe:<TPE>" and "ip:<address>"
+        # Cards on file, by (TPE, aliascb): a returning buyer pays with one, typing only its CVV.
+        self.cards: dict[tuple[str, str], Card] = {}
 
     def get(self, tpe: str, reference: str) -> Payment | None:
         return self._payments.get((tpe, reference))
@@ -206,6 +211,23 @@ class Ledger:
     def __iter__(self) -> Iterator[Payment]:
         with self.lock:
             return iter(list(self._payments.values()))
+
+    def card_on_file(self, payment: Payment) -> Card | None:
+        """The card kept under the payment's alias, unless the request asks for the card to be typed."""
+        if not payment.card_alias or payment.force_card_entry:
+            return None
+        return self.cards.get((payment.tpe, payment.card_alias))
+
+    def keep_card(self, payment: Payment, card: Card) -> bool:
+        """Keep ``card`` under the payment's alias (after an accepted payment); whether it was not kept already."""
+        if not payment.card_alias:
+            return False
+        key = (payment.tpe, payment.card_alias)
+        kept = self.cards.get(key)
+        if kept is not None and (kept.number, kept.expiry) == (card.number, card.expiry):
+            return False
+        self.cards[key] = card
+        return True
 
     def alert(self, payment: Payment, at: datetime, detail: str) -> None:
         payment.acknowledgement_failed = True

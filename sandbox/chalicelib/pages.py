@@ -10,6 +10,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from .cards import Card
 from .ledger import MAX_ATTEMPTS, Attempt, Payment, Status
 from .terminals import BankTerminal
 
@@ -46,6 +47,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt": "Ticket de paiement",
         "month": "Mois",
         "year": "Année",
+        "saved_card": "Carte enregistrée",
+        "pay_saved": "Payer avec cette carte",
+        "other_card": "Ou payer avec une autre carte :",
+        "no_saved_card": "Aucune carte n'est enregistrée pour vous : saisissez votre carte.",
     },
     "EN": {
         "title": "Secure card payment",
@@ -78,6 +83,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt": "Payment receipt",
         "month": "Month",
         "year": "Year",
+        "saved_card": "Saved card",
+        "pay_saved": "Pay with this card",
+        "other_card": "Or pay with another card:",
+        "no_saved_card": "No card is saved for you: enter your card.",
     },
     "DE": {
         "title": "Sichere Kartenzahlung",
@@ -110,6 +119,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt": "Zahlungsbeleg",
         "month": "Monat",
         "year": "Jahr",
+        "saved_card": "Gespeicherte Karte",
+        "pay_saved": "Mit dieser Karte bezahlen",
+        "other_card": "Oder mit einer anderen Karte bezahlen:",
+        "no_saved_card": "Für Sie ist keine Karte gespeichert: Geben Sie Ihre Karte ein.",
     },
     "IT": {
         "title": "Pagamento sicuro con carta",
@@ -142,6 +155,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt": "Ricevuta di pagamento",
         "month": "Mese",
         "year": "Anno",
+        "saved_card": "Carta registrata",
+        "pay_saved": "Paga con questa carta",
+        "other_card": "Oppure paghi con un'altra carta:",
+        "no_saved_card": "Non è registrata alcuna carta per Lei: inserisca la Sua carta.",
     },
     "ES": {
         "title": "Pago seguro con tarjeta",
@@ -174,6 +191,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "receipt": "Recibo de pago",
         "month": "Mes",
         "year": "Año",
+        "saved_card": "Tarjeta registrada",
+        "pay_saved": "Pagar con esta tarjeta",
+        "other_card": "O pague con otra tarjeta:",
+        "no_saved_card": "No hay ninguna tarjeta registrada para usted: introduzca su tarjeta.",
     },
 }
 PAGE_LANGUAGES = tuple(TEXTS)
@@ -250,18 +271,41 @@ def _amount_line(payment: Payment, t: dict[str, str]) -> str:
     return f'<div class="amount">{escape(t["amount"])} : <strong id="amount">{escape(shown)}</strong></div>'
 
 
+def saved_card_form(payment: Payment, card: Card, action: str, t: dict[str, str]) -> str:
+    """Pay with the card on file under the request's alias: only its CVV is typed, as the bank asks it."""
+    expiry = f"{card.expiry_month:02d}/{card.expiry_year}"
+    return (
+        f'<form method="post" action="{escape(action)}" autocomplete="off" id="saved_card_form">'
+        f'<input type="hidden" name="session" value="{escape(payment.session)}">'
+        '<input type="hidden" name="saved_card" value="1">'
+        f'<p>{escape(t["saved_card"])} : <strong id="saved_card">{escape(card.masked)}</strong> ({escape(expiry)})</p>'
+        f'<label for="saved_cvv">{escape(t["cvv"])}</label>'
+        '<input type="password" id="saved_cvv" name="cvv" inputmode="numeric" maxlength="3" required>'
+        f'<div><button type="submit" id="pay_saved">{escape(t["pay_saved"])}</button></div></form>'
+        f'<p class="note">{escape(t["other_card"])}</p>'
+    )
+
+
 def payment_page(
-    terminal: BankTerminal, payment: Payment, *, action: str, cancel_url: str, message: str = "", error: bool = True
+    terminal: BankTerminal,
+    payment: Payment,
+    *,
+    action: str,
+    cancel_url: str,
+    message: str = "",
+    error: bool = True,
+    saved_card: Card | None = None,
 ) -> str:
     """The card form (docs/protocol.md, The bank's pages), posted back to ``paiement.cgi`` with the session in a
-    hidden field."""
+    hidden field; above it, the card on file when the request's alias has one."""
     t = texts(payment.language)
     notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
+    on_file = saved_card_form(payment, saved_card, action, t) if saved_card else ""
     months = "".join(f'<option value="{m:02d}">{m:02d}</option>' for m in range(1, 13))
     year = payment.created_at.year
     years = "".join(f'<option value="{y}">{y}</option>' for y in range(year, year + 11))
     body = (
-        f"<h1>{escape(t['title'])}</h1>{_amount_line(payment, t)}{notice}"
+        f"<h1>{escape(t['title'])}</h1>{_amount_line(payment, t)}{notice}{on_file}"
         f'<form method="post" action="{escape(action)}" autocomplete="off">'
         f'<input type="hidden" name="session" value="{escape(payment.session)}">'
         f'<label for="card_number">{escape(t["card_number"])}</label>'

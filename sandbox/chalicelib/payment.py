@@ -27,6 +27,8 @@ from sealing import (
     LANGUAGES,
     MAC_FIELD,
     MAX_FREE_TEXT,
+    OPTIONS,
+    THREE_DS_CHALLENGES,
     FieldError,
     MalformedMessageError,
     Money,
@@ -35,21 +37,21 @@ from sealing import (
     SealMismatchError,
     SealVariant,
     check_email,
+    check_option,
     check_reference,
     parse_form,
     parse_request_amount,
     seal,
+    unpacked_options,
     verify_confirmation,
 )
 
 from .cards import Card
 from .terminals import BankConfig, BankTerminal
 
-THREE_DS_CHALLENGES = ("no_preference", "challenge_preferred", "challenge_mandated", "no_challenge_requested")
 BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
 _ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _DAY = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
-_OPTION = re.compile(r"[A-Za-z0-9_]+=[^&=*]*")
 
 
 class RequestError(ValueError):
@@ -76,6 +78,7 @@ class PaymentRequestIn:
     return_ok_url: str
     return_err_url: str
     first_instalment: Money | None
+    options: dict[str, str]  # aliascb, forcesaisiecb...: their own fields (DSP2) or the packed options (3.0)
 
     def difference(self, fields: tuple[tuple[str, str], ...]) -> str:
         """The first sealed field in which this request differs from ``fields`` (the first post for the
@@ -150,6 +153,23 @@ def _context(text: str) -> None:
         raise RequestError("contexte_commande", f"billing.{missing[0]} est obligatoire / is required")
     if "shipping" in data and not data["shipping"]:
         raise RequestError("contexte_commande", "shipping ne doit pas être vide / must not be empty")
+
+
+def _options(texts: dict[str, str], dsp2: bool) -> dict[str, str]:
+    """The request's options, each checked as the merchant's side checks it: on a DSP2 terminal each is its own
+    field, covered by the sorted seal; on a 3.0 terminal they are packed in ``options``, the last slot of the
+    fixed-order seal, which covers no field of its own."""
+    separate = [name for name in OPTIONS if name in texts]
+    try:
+        if dsp2:
+            if "options" in texts:
+                raise FieldError("options", "en DSP2 chaque option est un champ / on DSP2 each option is its own field")
+            return {name: check_option(name, texts[name], name) for name in separate}
+        if separate:
+            raise FieldError(separate[0], "non scellé en 3.0 : à mettre dans options / not sealed in 3.0: use options")
+        return unpacked_options(texts.get("options", ""))
+    except FieldError as error:
+        raise RequestError(error.field, error.reason) from None
 
 
 def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> Money | None:
@@ -243,9 +263,7 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
     challenge = texts.get("ThreeDSecureChallenge")
     if challenge is not None and challenge not in THREE_DS_CHALLENGES:
         raise RequestError("ThreeDSecureChallenge", f"{challenge[:30]!r}: {', '.join(THREE_DS_CHALLENGES)}")
-    options = texts.get("options", "")
-    if options and not all(_OPTION.fullmatch(part) for part in options.split("&")):
-        raise RequestError("options", "nom=valeur&... attendu / name=value&... expected")
+    options = _options(texts, dsp2)
     first = _instalments(texts, amount, ordered_at.date())
     return PaymentRequestIn(
         terminal=terminal,
@@ -259,6 +277,7 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
         return_ok_url=ok_url,
         return_err_url=err_url,
         first_instalment=first,
+        options=options,
     )
 
 
@@ -286,6 +305,7 @@ class ConfirmationFacts:
     authorisation_number: str
     client_ip: str
     first_instalment: Money | None = None
+    card_saved: bool = False  # this payment kept the card under the request's aliascb
 
 
 def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> list[tuple[str, str]]:
@@ -317,7 +337,7 @@ def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> lis
         ("montantech", facts.first_instalment.wire() if facts.first_instalment else ""),
         ("filtragecause", ""),
         ("filtragevaleur", ""),
-        ("cbenregistree", "0"),
+        ("cbenregistree", "1" if facts.card_saved else "0"),
         ("cbmasquee", card.masked.replace("#", "*")),
     ]
     if terminal.terminal.seal is SealVariant.DSP2:

@@ -406,3 +406,15 @@ def test_the_default_list_ends_on_the_latest_today_of_the_terminals(aws: Any) ->
     zones = {terminal.terminal.timezone for terminal in kiritimati.by_tpe.values()}
     page = list_orders(aws.store, {}, noon, zones)
     assert [order.reference for order in page.orders] == [created.order.reference]
+
+
+def test_the_console_lists_each_orders_description(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    now = datetime.now(UTC)
+    stored_order(aws, "DESC1", created_at=now, description="2 BIC Bleu (par 10), 7 Calvados")
+    stored_order(aws, "DESC2", created_at=now - timedelta(minutes=1))
+    status, page = call(lambda_context, "GET", "/orders", limit="2")
+    assert status == 200
+    assert [(o["reference"], o["description"]) for o in page["orders"]] == [
+        ("DESC1", "2 BIC Bleu (par 10), 7 Calvados"),
+        ("DESC2", None),
+    ]

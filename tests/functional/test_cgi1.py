@@ -123,7 +123,7 @@ EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
     ({"amount": "1234567890123.00"}, "amount"),
     ({"currency": "usd"}, "currency"),
     ({"email": "buyer@"}, "email"),
-    ({"language": "JA"}, "language"),
+    ({"language": "ja"}, "language"),
     ({"free_text": 42}, "free_text"),
     ({"billing": None}, "billing"),
     ({"billing": "1 rue de la Paix"}, "billing"),
@@ -146,6 +146,13 @@ EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
     ({"instalments": _split("31.37", due="2099-02-30")}, "instalments[1].due"),
     ({"instalments": _split("31.37", due=_today())}, "instalments[1].due"),
     ({"instalments": [{**_split("31.37")[0], "note": "x"}, _split("31.37")[1]]}, "instalments[0].note"),
+    ({"description": 42}, "description"),
+    ({"description": "x" * 501}, "description"),
+    ({"description": "2 BIC Bleu\n7 Calvados"}, "description"),
+    ({"description": "\ud800"}, "description"),
+    ({"card_alias": "client 7"}, "card_alias"),
+    ({"card_alias": "c" * 65}, "card_alias"),
+    ({"card_alias": ["client7"]}, "card_alias"),
 ]
 
 
@@ -286,3 +293,35 @@ def test_shipping_and_the_3ds_preference_reach_the_sealed_form(aws: Any, lambda_
     assert fields["ThreeDSecureChallenge"] == "challenge_mandated"
     context = json.loads(base64.b64decode(fields["contexte_commande"]))
     assert context == {"billing": BILLING, "shipping": shipping}
+
+
+def _read(reference: str, lambda_context: Any) -> dict[str, Any]:
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": reference}
+    return json.loads(cgi1.lambda_handler(get, lambda_context)["body"])  # type: ignore[no-any-return]
+
+
+def test_the_description_is_kept_and_shown_but_not_sent_to_the_bank(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, description="2 BIC Bleu (par 10), 7 Calvados à 42°")
+    assert answer["status"] == 201
+    assert "2 BIC" not in json.dumps(answer["json"]["form"])  # no field of the request can carry it safely
+    order = _read(answer["json"]["reference"], lambda_context)
+    assert order["description"] == "2 BIC Bleu (par 10), 7 Calvados à 42°"
+    assert _read(create(aws, lambda_context)["json"]["reference"], lambda_context)["description"] is None
+
+
+def test_a_buyers_card_alias_reaches_the_bank_as_aliascb(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, card_alias="client7")
+    fields = answer["json"]["form"]["fields"]
+    assert fields["aliascb"] == "client7"
+    assert "options" not in fields  # a DSP2 terminal posts each option as its own sealed field
+    assert _read(answer["json"]["reference"], lambda_context)["card_alias"] == "client7"
+    legacy = create(aws, lambda_context, card_alias="client7", tpe="0900161")["json"]["form"]["fields"]
+    assert (legacy["options"], "aliascb" in legacy) == ("aliascb=client7", False)
+
+
+def test_blank_billing_values_are_left_out_of_the_order_context(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, billing={**BILLING, "addressLine2": "", "phone": " "})
+    assert answer["status"] == 201
+    context = json.loads(base64.b64decode(answer["json"]["form"]["fields"]["contexte_commande"]))
+    assert context == {"billing": BILLING}

@@ -291,3 +291,23 @@ def test_a_refusal_keeps_the_expiry_of_an_unpaid_order(aws: Any, lambda_context:
     cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)
     raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
     assert "expires_at" in raw["Item"]
+
+
+@pytest.mark.parametrize("code", ["annulation", "ANNULATION"])
+def test_a_refusal_in_lower_case_is_a_refusal(aws: Any, lambda_context: Any, code: str) -> None:
+    stored_order(aws, SAMPLE)
+    assert confirm(lambda_context, code, "", reason="Refus")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [(a.return_code, a.reason) for a in order.attempts] == [("Annulation", "Refus")]
+
+
+@pytest.mark.parametrize(("value", "saved"), [("1", True), ("0", False)])
+def test_cbenregistree_is_recorded_on_the_attempt(aws: Any, lambda_context: Any, value: str, saved: bool) -> None:
+    stored_order(aws, SAMPLE, card_alias="client7")
+    assert confirm(lambda_context, extra=(("cbenregistree", value),))["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert order.attempts[-1].card_saved is saved
+    assert order.as_json()["attempts"][-1]["card_saved"] is saved
+    assert order.as_json()["card_alias"] == "client7"

@@ -15,7 +15,7 @@ import pytest
 from chalicelib.ledger import Status
 from orders.bank import BankClient, BankRefusedError
 from sealing import (
-    MalformedMessageError,
+    BankAnswerError,
     Money,
     PaymentState,
     SealVariant,
@@ -388,8 +388,10 @@ def test_status_with_a_bad_seal_or_amount_has_no_state(sandbox: Sandbox) -> None
     _, headers, text = post(f"{sandbox.url}/etatpaiement.cgi", tampered)
     assert headers["Content-Type"].startswith("application/xml")
     assert "<cdr>-1</cdr>" in text
-    with pytest.raises(MalformedMessageError):
+    with pytest.raises(BankAnswerError) as error:  # the bank's error, said as such: not "etat '' is unknown"
         parse_status_answer(text)
+    assert error.value.cdr == "-1"
+    assert "sceau invalide" in error.value.label
     wrong = status_request(sandbox.terminal(), reference="STAT1", total=eur("1.00"), at=client_now())
     assert "<cdr>0</cdr>" in post(f"{sandbox.url}/etatpaiement.cgi", list(wrong.fields))[2]
 

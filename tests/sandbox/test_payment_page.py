@@ -326,7 +326,7 @@ def test_cancel_returns_to_the_merchant_and_the_order_can_be_paid_later(sandbox:
         ("url_retour_ok", "http://elsewhere.example/ok"),
         ("montant", "1.00EUR"),
         ("date", "27/11/2026:10:00:00"),
-        ("options", "aliascb=client1"),  # a field the first post did not have
+        ("aliascb", "client1"),  # a field the first post did not have
     ],
 )
 def test_a_reference_posted_again_with_other_fields_is_refused(sandbox: Sandbox, field: str, value: str) -> None:

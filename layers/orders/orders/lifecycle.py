@@ -139,6 +139,7 @@ def decide_confirmation(
         instalment=code.instalment,
         confirmation_id=identity,
         bank_reference=confirmation.reference,
+        card_saved=confirmation.card_saved,
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 

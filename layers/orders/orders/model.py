@@ -59,6 +59,7 @@ class Attempt:
     instalment: int | None = None
     confirmation_id: str = ""
     bank_reference: str = ""  # the payment session's reference, as the bank knows it
+    card_saved: bool | None = None  # cbenregistree: the bank kept the card under the order's card_alias
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,6 +70,7 @@ class Attempt:
             "authorisation_number": self.authorisation_number,
             "card_brand": self.card_brand,
             "amount": self.amount,
+            "card_saved": self.card_saved,
         }
         if self.instalment is not None:
             data["instalment"] = self.instalment
@@ -198,6 +200,8 @@ class Order:
     sessions: tuple[PaymentSession, ...] = ()
     bank_reference: str = ""  # the session the bank accepted: what back-office calls name
     version: int = 0
+    description: str = ""  # what was bought (the bank kit's "Descriptif"); the merchant's own, not sent to the bank
+    card_alias: str = ""  # the buyer whose card the bank keeps on file (aliascb)
 
     @property
     def currency(self) -> str:
@@ -235,6 +239,8 @@ class Order:
             "mode": self.mode.value,
             "email": self.email,
             "language": self.language,
+            "description": self.description or None,
+            "card_alias": self.card_alias or None,
             "created_at": self.created_at.isoformat(),
             "paid_at": self.paid_at.isoformat() if self.paid_at else None,
             "authorisation_number": self.authorisation_number or None,

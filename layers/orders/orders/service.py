@@ -30,6 +30,7 @@ from sealing import (
     verify_confirmation,
 )
 
+from .description import read_description
 from .exceptions import (
     ConcurrentUpdateError,
     ConfigurationError,
@@ -53,7 +54,7 @@ from .terminals import TerminalConfig, Terminals
 ORDER_FIELDS = frozenset(
     {
         "amount", "currency", "email", "language", "free_text", "billing", "shipping", "tpe",
-        "return_ok_url", "return_err_url", "three_ds_challenge", "instalments",
+        "return_ok_url", "return_err_url", "three_ds_challenge", "instalments", "description", "card_alias",
     }
 )  # fmt: skip
 MAX_WRITE_ATTEMPTS = 3
@@ -122,6 +123,7 @@ def _payment_request(order: Order, session: PaymentSession) -> PaymentRequest:
         shipping=order.shipping or None,
         instalments=order.instalments,
         three_ds_challenge=order.three_ds_challenge or None,
+        card_alias=order.card_alias,
     )
 
 
@@ -172,6 +174,8 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
             return_ok_url=_text(payload, "return_ok_url", terminal.return_ok_url),
             return_err_url=_text(payload, "return_err_url", terminal.return_err_url),
             instalments=instalments,
+            description=read_description(payload.get("description")),
+            card_alias=_text(payload, "card_alias", ""),
         )
         payment_form(draft, terminal, first_session(draft.reference, now))  # every check the bank makes
     except FieldError as exc:

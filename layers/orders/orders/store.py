@@ -70,6 +70,8 @@ def _attempt_item(attempt: Attempt) -> dict[str, Any]:
     }
     if attempt.instalment is not None:
         item["instalment"] = attempt.instalment
+    if attempt.card_saved is not None:
+        item["card_saved"] = attempt.card_saved
     return item
 
 
@@ -84,6 +86,7 @@ def _attempt(item: Mapping[str, Any], default_time: datetime) -> Attempt:
         instalment=int(item["instalment"]) if "instalment" in item else None,
         confirmation_id=item.get("confirmation_id", ""),
         bank_reference=item.get("bank_reference", ""),
+        card_saved=item.get("card_saved"),
     )
 
 
@@ -163,6 +166,8 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "billing": dict(order.billing),
         "shipping": dict(order.shipping),
         "three_ds_challenge": order.three_ds_challenge,
+        "description": order.description,
+        "card_alias": order.card_alias,
         "return_ok_url": order.return_ok_url,
         "return_err_url": order.return_err_url,
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
@@ -246,6 +251,8 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         sessions=tuple(_session(s, created_at) for s in item.get("sessions", [])),
         bank_reference=item.get("bank_reference", ""),
         version=int(item.get("version", 0)),
+        description=item.get("description", ""),
+        card_alias=item.get("card_alias", ""),
     )
 
 
