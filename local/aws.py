@@ -148,7 +148,6 @@ _CREATE_TABLE_PROPERTIES = (
     "KeySchema",
     "BillingMode",
     "ProvisionedThroughput",
-    "StreamSpecification",
     "TableClass",
     "DeletionProtectionEnabled",
     "OnDemandThroughput",
@@ -163,6 +162,10 @@ def create_table_request(name: str, properties: Mapping[str, Any]) -> dict[str, 
     for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if kind in properties:
             request[kind] = [{k: index[k] for k in _INDEX_PROPERTIES if k in index} for index in properties[kind]]
+    stream = properties.get("StreamSpecification")
+    if stream:
+        # CloudFormation enables the stream by naming its view type; the API asks for StreamEnabled too.
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     sse = properties.get("SSESpecification")
     if sse:
         # CloudFormation says SSEEnabled where the API says Enabled.
@@ -238,3 +241,9 @@ def put_secret(name: str, value: str, region: str) -> str:
     except client.exceptions.ResourceExistsException:
         client.put_secret_value(SecretId=name, SecretString=value)
         return str(client.describe_secret(SecretId=name)["ARN"])
+
+
+def create_event_bus(name: str, region: str) -> str:
+    """Create an EventBridge bus; its ARN."""
+    client = boto3.client("events", region_name=region)
+    return str(client.create_event_bus(Name=name)["EventBusArn"])

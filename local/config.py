@@ -39,6 +39,8 @@ class LocalConfig:
     schedule_interval_seconds: float | None = 60.0
     # Functions with SQS events receive their queues' messages (Lambda's event source mapping, locally).
     poll_queues: bool = True
+    # Functions with DynamoDB events receive their tables' stream records (the event source mapping, locally).
+    poll_streams: bool = True
 
     @classmethod
     def from_environ(cls) -> LocalConfig:

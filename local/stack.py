@@ -29,12 +29,13 @@ from types import ModuleType
 from typing import Any, Protocol, Self
 
 from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
-from .aws import Environ, MotoServer, TableSetup, create_table, point_at, put_secret
+from .aws import Environ, MotoServer, TableSetup, create_event_bus, create_table, point_at, put_secret
 from .config import LocalConfig, terminals_json
 from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
 from .routes import Match
 from .schedules import ScheduleRunner
 from .server import Dispatcher, LocalHttpServer, Target
+from .streams import StreamPoller
 from .template import IMPLICIT_API, TEMPLATE_PATH, FunctionSpec, Resolver, Template, TemplateError, check_references
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -135,11 +136,16 @@ class LocalStack:
         if config.poll_queues:
             self.queue_poller = QueuePoller()
             self.services.append(self.queue_poller)
+        self.stream_poller: StreamPoller | None = None
+        if config.poll_streams:
+            self.stream_poller = StreamPoller()
+            self.services.append(self.stream_poller)
         self._handler_overrides = dict(handlers or {})
         self.dispatcher = Dispatcher(log=None if config.quiet else self._log)
         self.functions: dict[str, LocalFunction] = {}
         self.tables: dict[str, TableSetup] = {}
         self.queues: dict[str, QueueSetup] = {}
+        self.buses: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
         self.secret_arn = ""
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.host, port=config.moto_port)
@@ -167,6 +173,7 @@ class LocalStack:
             self.http = LocalHttpServer(self.config.host, self.config.port, self.dispatcher)
             self._create_tables()
             self._create_queues()
+            self._create_buses()
             self.secret_arn = put_secret(
                 self.config.secret_name,
                 terminals_json(self.base_url, self.config.payment_base_url, self.config.backoffice_base_url),
@@ -268,6 +275,13 @@ class LocalStack:
         for logical_id, properties in created.items():
             set_redrive(self.queues[logical_id], resolver.resolve(properties), self.config.region)
 
+    def _create_buses(self) -> None:
+        resolver = self._partial_resolver()
+        for logical_id in self.template.resources_of_type("AWS::Events::EventBus"):
+            properties = resolver.resolve(self.template.properties_of(logical_id))
+            name = properties.get("Name") or self.config.table_name(logical_id)
+            self.buses[logical_id] = (name, create_event_bus(name, self.config.region))
+
     def _resolver(self) -> Resolver:
         region, account = self.config.region, self.config.account_id
         resources: dict[str, Any] = {}
@@ -281,6 +295,10 @@ class LocalStack:
             resources[logical_id] = queue.url
             attributes[f"{logical_id}.Arn"] = queue.arn
             attributes[f"{logical_id}.QueueName"] = queue.name
+        for logical_id, (name, arn) in self.buses.items():
+            resources[logical_id] = name
+            attributes[f"{logical_id}.Arn"] = arn
+            attributes[f"{logical_id}.Name"] = name
         for logical_id in self.template.resources_of_type("AWS::Serverless::LayerVersion"):
             resources[logical_id] = f"arn:aws:lambda:{region}:{account}:layer:{logical_id}:1"
         for logical_id in self.template.resources_of_type("AWS::Serverless::Function"):

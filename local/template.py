@@ -139,6 +139,18 @@ class QueueEvent:
 
 
 @dataclass(frozen=True)
+class StreamEvent:
+    """One ``Type: DynamoDB`` event: the table (a logical id of the template) whose stream feeds the function."""
+
+    function: str
+    event: str
+    table: str  # logical id of the AWS::DynamoDB::Table
+    batch_size: int
+    partial_failures: bool  # FunctionResponseTypes: [ReportBatchItemFailures]
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     """An ``AWS::Serverless::Function`` with its Globals merged in (values still unresolved)."""
 
@@ -149,6 +161,7 @@ class FunctionSpec:
     routes: tuple[ApiRoute, ...] = ()
     schedules: tuple[ScheduleEvent, ...] = ()
     queues: tuple[QueueEvent, ...] = ()
+    streams: tuple[StreamEvent, ...] = ()
 
     @property
     def module_name(self) -> str:
@@ -244,6 +257,7 @@ class Template:
                     routes=tuple(routes),
                     schedules=tuple(schedules),
                     queues=tuple(self._queue_events(logical_id, events)),
+                    streams=tuple(self._stream_events(logical_id, events)),
                 )
             )
         return specs
@@ -319,6 +333,30 @@ class Template:
                 )
             )
         return queues
+
+    def _stream_events(self, function: str, events: Mapping[str, Any]) -> list[StreamEvent]:
+        streams = []
+        for name, event in events.items():
+            if event.get("Type") != "DynamoDB":
+                continue
+            props = event.get("Properties") or {}
+            stream = props.get("Stream")
+            target = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
+            if isinstance(target, str):
+                target = target.split(".", 1)
+            if not (isinstance(target, list) and len(target) == 2 and target[1] == "StreamArn"):
+                raise TemplateError(f"{function}.{name}: Stream must be !GetAtt <a table of the template>.StreamArn")
+            streams.append(
+                StreamEvent(
+                    function=function,
+                    event=name,
+                    table=str(target[0]),
+                    batch_size=int(props.get("BatchSize", 100)),
+                    partial_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    enabled=bool(props.get("Enabled", True)),
+                )
+            )
+        return streams
 
     def parameter_default(self, name: str) -> Any:
         try:

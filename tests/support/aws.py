@@ -62,3 +62,8 @@ def load_function(name: str) -> ModuleType:
 
 def event(name: str) -> dict[str, Any]:
     return json.loads((ROOT / "events" / name).read_text())  # type: ignore[no-any-return]
+
+
+# boto3 sends a stream call naming a stream ARN to an account-based endpoint that moto's in-process mock does not
+# know; the regional one it does.
+TABLE_STREAM_ENDPOINT = "https://streams.dynamodb.eu-west-3.amazonaws.com"

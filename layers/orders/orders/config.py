@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from .bank import BankClient, Transport, urllib_transport
 from .confirmation_queue import ConfirmationQueue
+from .events import EventPublisher
 from .exceptions import ConfigurationError
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
@@ -49,6 +50,11 @@ def order_store() -> OrderStore:
 @lru_cache(maxsize=1)
 def confirmation_queue() -> ConfirmationQueue:
     return ConfirmationQueue(_env("CONFIRMATION_QUEUE_URL"))
+
+
+@lru_cache(maxsize=1)
+def event_publisher() -> EventPublisher:
+    return EventPublisher(_env("EVENT_BUS_NAME"))
 
 
 def checkout_base_url() -> str:

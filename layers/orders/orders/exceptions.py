@@ -13,7 +13,8 @@ OrdersError
 ├── IdempotencyKeyReusedError   the key came with another request
 ├── ConcurrentUpdateError       another writer changed the order first
 ├── StoreUnavailableError       DynamoDB failed: nothing is known to be written
-└── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
+├── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
+└── EventsUnavailableError      EventBridge did not take every event: publish them again
 """
 
 from __future__ import annotations
@@ -119,3 +120,7 @@ class StoreUnavailableError(OrdersError):
 
 class QueueUnavailableError(OrdersError):
     """The confirmation queue did not take a message: nothing is known to be queued."""
+
+
+class EventsUnavailableError(OrdersError):
+    """EventBridge did not take every event of a batch: the batch is published again (event ids repeat)."""

@@ -1,0 +1,201 @@
+"""Domain events from the orders table's stream: one per transition, none for a replay, none lost when the
+publication fails after the write. Under moto: the table's real stream, a real bus and a rule to an SQS queue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local.streams import stream_record
+from orders import config
+from orders.events import SOURCE, EventPublisher
+from tests.functional.test_backoffice import bank, call, registered  # noqa: F401 - the bank fixture
+from tests.functional.test_cgi2 import SAMPLE, SESSION, confirm, stored_order
+from tests.support.aws import TABLE_STREAM_ENDPOINT, load_function
+from tests.support.fakebank import FakeBank
+
+consumer = load_function("order_events")
+REGION = "eu-west-3"
+
+
+@dataclass
+class Outbox:
+    """The orders table's stream, read from where the last read stopped, and the bus's events on a queue."""
+
+    streams: Any
+    stream_arn: str
+    sqs: Any
+    queue_url: str
+    events_client: Any
+    iterator: str = ""
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    def new_records(self) -> list[dict[str, Any]]:
+        if not self.iterator:
+            shard = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
+            self.iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        answer = self.streams.get_records(ShardIterator=self.iterator)
+        self.iterator = answer["NextShardIterator"]
+        return [stream_record(r, self.stream_arn, REGION) for r in answer["Records"]]
+
+    def published(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every event the bus delivered so far: (detail-type, detail)."""
+        while True:
+            answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            messages = answer.get("Messages") or []
+            if not messages:
+                break
+            for message in messages:
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [(e["detail-type"], e["detail"]) for e in self.seen]
+
+    def types(self) -> list[str]:
+        return [kind for kind, _ in self.published()]
+
+
+def publish(lambda_context: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    return consumer.lambda_handler({"Records": records}, lambda_context)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def outbox(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Outbox:
+    stream_arn = aws.dynamodb.describe_table(TableName=aws.store.table_name)["Table"]["LatestStreamArn"]
+    events = boto3.client("events", region_name=REGION)
+    events.create_event_bus(Name="orders-test")
+    queue_url = aws.sqs.create_queue(QueueName="order-events-test")["QueueUrl"]
+    queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName="orders-test", EventPattern=json.dumps({"source": [SOURCE]}))
+    events.put_targets(Rule="all", EventBusName="orders-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    monkeypatch.setattr(config, "event_publisher", lambda: EventPublisher("orders-test", client=events))
+    streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=TABLE_STREAM_ENDPOINT)
+    return Outbox(streams, stream_arn, aws.sqs, queue_url, events)
+
+
+def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context, "Annulation", "", reason="Refus")
+    confirm(lambda_context)
+    assert publish(lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    assert outbox.types() == ["PaymentSessionOpened", "PaymentRefused", "OrderPaid"]
+    paid = outbox.published()[-1][1]
+    assert paid["reference"] == SAMPLE
+    assert paid["bank_reference"] == SESSION
+    assert (paid["status"], paid["previous_status"]) == ("paid", "awaiting_payment")
+    assert (paid["amount"], paid["currency"], paid["tpe"]) == ("62.73", "EUR", "0900157")
+    assert datetime.fromisoformat(paid["time"]).tzinfo is not None
+    assert paid["authorisation_number"] == "123456"
+    text = json.dumps(outbox.seen)
+    for card_data in ("411111", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45", "1228", "buyer@example.com"):
+        assert card_data not in text
+
+
+def test_a_replayed_confirmation_publishes_nothing(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    publish(lambda_context, outbox.new_records())
+    confirm(lambda_context)  # the bank sends it again: acknowledged, nothing written
+    assert outbox.new_records() == []
+    assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
+
+
+def test_a_record_delivered_again_repeats_its_event_ids(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    records = outbox.new_records()
+    publish(lambda_context, records)
+    publish(lambda_context, records)  # the stream delivers at least once
+    ids = [detail["event_id"] for _, detail in outbox.published()]
+    assert len(ids) == 4
+    assert len(set(ids)) == 2
+
+
+def test_a_failed_publication_is_retried_from_its_record_and_nothing_is_lost(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    records = outbox.new_records()
+    calls = []
+
+    def fail_the_second(**_: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
+
+    outbox.events_client.meta.events.register("before-call.events.PutEvents", fail_the_second)
+    answer = publish(lambda_context, records)
+    # The write happened (the order is paid) but its event did not go out: the stream keeps it.
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+    assert outbox.types() == ["PaymentSessionOpened"]
+    # Lambda retries from the failed record.
+    assert publish(lambda_context, records[1:]) == {"batchItemFailures": []}
+    assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
+
+
+def test_refused_entries_are_a_failure_too(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context)
+    records = outbox.new_records()
+
+    def refuse(**kwargs: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "x"}]}
+
+    outbox.events_client.meta.events.register("before-call.events.PutEvents", refuse)
+    answer = publish(lambda_context, records)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+
+
+def test_back_office_operations_publish_captured_refunded_cancelled(
+    aws: Any,
+    lambda_context: Any,
+    outbox: Outbox,
+    bank: FakeBank,  # noqa: F811 - the fixture
+) -> None:
+    registered(aws, lambda_context, "EVBO1")
+    call(lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {"amount": "10.00"})
+    call(lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {})
+    call(lambda_context, "POST", "/orders/{reference}/refund", "EVBO1", {"amount": "5.00"})
+    registered(aws, lambda_context, "EVBO2", "0900158")
+    call(lambda_context, "POST", "/orders/{reference}/cancel", "EVBO2")
+    assert publish(lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    by_order = [(detail["reference"], kind) for kind, detail in outbox.published()]
+    assert by_order == [
+        ("EVBO1", "PaymentSessionOpened"),
+        ("EVBO1", "OrderAuthorized"),
+        ("EVBO1", "OrderCaptured"),
+        ("EVBO1", "OrderCaptured"),
+        ("EVBO1", "OrderRefunded"),
+        ("EVBO2", "PaymentSessionOpened"),
+        ("EVBO2", "OrderAuthorized"),
+        ("EVBO2", "OrderCancelled"),
+    ]
+    captures = [d["operation"] for kind, d in outbox.published() if kind == "OrderCaptured"]
+    assert [(c["kind"], c["amount"], c["outcome"]) for c in captures] == [
+        ("capture_partial", "10.00", "done"),
+        ("capture_full", "52.73", "done"),
+    ]
+    refunded = outbox.published()[4][1]
+    assert (refunded["status"], refunded["refunded"]) == ("partially_refunded", "5.00")
+
+
+def test_a_review_marker_publishes_order_needs_review(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(lambda_context, amount="1.00EUR")
+    publish(lambda_context, outbox.new_records())
+    kind, detail = outbox.published()[-1]
+    assert kind == "OrderNeedsReview"
+    assert detail["review"]["reason"] == "amount_mismatch"
+    assert detail["status"] == "awaiting_payment"
+    assert "PaymentRefused" not in outbox.types()
+    assert "OrderPaid" not in outbox.types()
