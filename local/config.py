@@ -41,6 +41,8 @@ class LocalConfig:
     poll_queues: bool = True
     # Functions with DynamoDB events receive their tables' stream records (the event source mapping, locally).
     poll_streams: bool = True
+    # The order events kept for /_local/events, and delivered to the template's API destinations (webhooks).
+    local_events: bool = True
 
     @classmethod
     def from_environ(cls) -> LocalConfig:

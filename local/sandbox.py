@@ -8,6 +8,7 @@ holding a key is written to disk; the HTTPS mode's certificate lives in a tempor
 
 from __future__ import annotations
 
+import secrets
 import ssl
 import sys
 import tempfile
@@ -179,5 +180,12 @@ def with_sandbox_and_shop(
     except BaseException:
         shop.http.server_close()
         raise
-    config = replace(config, payment_base_url=bank.test_url, backoffice_base_url=bank.test_url)
+    # The shop is told of every order event through the template's webhook (its API destination, locally).
+    webhook = {"ShopWebhookUrl": shop.webhook_url, "ShopWebhookToken": secrets.token_urlsafe(32)}
+    config = replace(
+        config,
+        payment_base_url=bank.test_url,
+        backoffice_base_url=bank.test_url,
+        parameter_overrides={**webhook, **config.parameter_overrides},
+    )
     return config, [bank, shop]

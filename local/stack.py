@@ -31,6 +31,7 @@ from typing import Any, Protocol, Self
 from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
 from .aws import Environ, MotoServer, TableSetup, create_event_bus, create_table, point_at, put_secret
 from .config import LocalConfig, terminals_json
+from .eventbridge import LocalEventBridge
 from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
 from .routes import Match
 from .schedules import ScheduleRunner
@@ -136,6 +137,10 @@ class LocalStack:
         if config.poll_queues:
             self.queue_poller = QueuePoller()
             self.services.append(self.queue_poller)
+        self.eventbridge: LocalEventBridge | None = None
+        if config.local_events:
+            self.eventbridge = LocalEventBridge()
+            self.services.append(self.eventbridge)
         self.stream_poller: StreamPoller | None = None
         if config.poll_streams:
             self.stream_poller = StreamPoller()
@@ -281,6 +286,10 @@ class LocalStack:
             properties = resolver.resolve(self.template.properties_of(logical_id))
             name = properties.get("Name") or self.config.table_name(logical_id)
             self.buses[logical_id] = (name, create_event_bus(name, self.config.region))
+
+    def resolver(self) -> Resolver:
+        """Resolves the template's values as they are in this stack (parameters, names, ARNs)."""
+        return self._resolver()
 
     def _resolver(self) -> Resolver:
         region, account = self.config.region, self.config.account_id

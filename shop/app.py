@@ -58,6 +58,9 @@ class ShopOrder:
 class State:
     baskets: dict[str, dict[str, int]] = field(default_factory=dict)
     orders: dict[str, ShopOrder] = field(default_factory=dict)
+    # What the merchant kit's webhook told the shop, by order reference: (event type, order status), oldest first.
+    notifications: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    event_ids: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -88,8 +91,9 @@ def redirect(location: str, headers: list[tuple[str, str]] | None = None) -> Htt
 class DemoShop:
     """The shop's routes; ``api_base_url`` is the merchant API (the local stack), set when it is known."""
 
-    def __init__(self, api_base_url: str = "") -> None:
+    def __init__(self, api_base_url: str = "", webhook_token: str = "") -> None:
         self.api_base_url = api_base_url
+        self.webhook_token = webhook_token
         self.base_url = ""
         self.state = State()
 
@@ -124,6 +128,7 @@ class DemoShop:
             ("POST", "/commander", self.order),
             ("GET", "/retour/{outcome}", self.back_from_bank),
             ("GET", "/commande/{id}", self.show_order),
+            ("POST", "/webhook", self.webhook),
         ]
 
     def _basket(self, request: HttpRequest) -> tuple[str, dict[str, int], list[tuple[str, str]]]:
@@ -217,6 +222,23 @@ class DemoShop:
             return html(pages.problem(f"Le statut de la commande est indisponible : {error.message}"), 502)
         return html(pages.order(shop_order, order, _query(request).get("retour", "")))
 
+    def webhook(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        """The merchant kit's order events (EventBridge API destination): checked token, deduplicated by id."""
+        token = request.header("X-Merchant-Kit-Token") or ""
+        if not self.webhook_token or not secrets.compare_digest(token.encode(), self.webhook_token.encode()):
+            return HttpResponse.json(401, {"error": {"message": "X-Merchant-Kit-Token is missing or wrong"}})
+        try:
+            detail = json.loads(request.body)["detail"]
+            event_id, kind = str(detail["event_id"]), str(json.loads(request.body)["detail-type"])
+            reference, status = str(detail["reference"]), str(detail["status"])
+        except (ValueError, KeyError, TypeError) as exc:
+            return HttpResponse.json(400, {"error": {"message": f"not an order event: {exc}"}})
+        with self.state.lock:
+            if event_id not in self.state.event_ids:  # delivered at least once: the same event may come again
+                self.state.event_ids.add(event_id)
+                self.state.notifications.setdefault(reference, []).append((kind, status))
+        return HttpResponse(204, [])
+
 
 class ShopService:
     """The demo shop as a service of the local stack: bound when made, serving once the stack starts."""
@@ -240,11 +262,16 @@ class ShopService:
         return self.http.base_url
 
     @property
+    def webhook_url(self) -> str:
+        return f"{self.base_url}/webhook"
+
+    @property
     def logo_url(self) -> str:
         return f"{self.base_url}/logo.svg"
 
     def start(self, stack: LocalStack) -> None:
         self.shop.api_base_url = stack.base_url
+        self.shop.webhook_token = stack.config.parameter_overrides.get("ShopWebhookToken", "")
         self.http.start()
 
     def stop(self) -> None:

@@ -21,6 +21,7 @@ def forget_clients() -> None:
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
     config.order_store.cache_clear()
+    config.event_publisher.cache_clear()
 
 
 @dataclass

@@ -1,0 +1,229 @@
+"""The order events, seen locally: moto keeps buses and rules, but delivers nothing to an API destination.
+
+``LocalEventBridge`` (a service of the local stack) puts a rule of its own on every bus of the template, to an
+SQS queue, and keeps what arrives for the ``/_local/events`` page. For every rule of the template whose target
+is an API destination (the shop's webhook, when ``ShopWebhookUrl`` is set) it does what EventBridge does:
+a queue of that rule's events, each POSTed as EventBridge would (the event as JSON, the connection's API key
+header), a failed delivery retried a few times, then given up (EventBridge's dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from .apigw import HttpRequest, HttpResponse
+from .routes import Match
+
+if TYPE_CHECKING:
+    from .stack import LocalStack
+
+KEEP = 500  # events and deliveries kept for the page
+
+
+@dataclass(frozen=True)
+class Webhook:
+    rule: str  # the template's rule
+    bus: str
+    pattern: dict[str, Any]
+    url: str
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Delivery:
+    event_id: str
+    type: str
+    reference: str
+    url: str
+    status: str  # "delivered" (2xx) / "retrying: ..." / "given up: ..."
+    attempts: int
+    at: datetime
+
+
+def _target(value: Any) -> str | None:
+    """The logical id in ``!GetAtt X.Arn``."""
+    att = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    parts = att.split(".", 1) if isinstance(att, str) else att
+    return str(parts[0]) if isinstance(parts, list) and len(parts) == 2 else None
+
+
+def webhooks(stack: LocalStack) -> list[Webhook]:
+    """The template's rules to an API destination, as they are with the stack's parameters (conditions held)."""
+    template, resolver = stack.template, stack.resolver()
+    found = []
+    for name, rule in template.resources_of_type("AWS::Events::Rule").items():
+        if "Condition" in rule and not resolver.condition(rule["Condition"]):
+            continue
+        properties = rule.get("Properties") or {}  # resolved field by field: moto has no API destinations
+        for target in properties.get("Targets") or []:
+            destination = _target(target.get("Arn"))
+            if template.resources.get(destination or "", {}).get("Type") != "AWS::Events::ApiDestination":
+                continue
+            assert destination is not None
+            api = template.properties_of(destination)
+            connection = template.properties_of(_target(api.get("ConnectionArn")) or "")
+            key = (connection.get("AuthParameters") or {}).get("ApiKeyAuthParameters") or {}
+            headers = ((str(resolver.resolve(key["ApiKeyName"])), str(resolver.resolve(key["ApiKeyValue"]))),)
+            found.append(
+                Webhook(
+                    rule=name,
+                    bus=str(resolver.resolve(properties.get("EventBusName", "default"))),
+                    pattern=resolver.resolve(properties.get("EventPattern") or {}),
+                    url=str(resolver.resolve(api["InvocationEndpoint"])),
+                    headers=headers,
+                )
+            )
+    return found
+
+
+class LocalEventBridge:
+    name = "eventbridge"
+
+    def __init__(self, interval_seconds: float = 0.5, max_attempts: int = 3) -> None:
+        self.interval_seconds = interval_seconds
+        self.max_attempts = max_attempts
+        self.events: list[dict[str, Any]] = []
+        self.deliveries: list[Delivery] = []
+        self._queues: list[tuple[str, Webhook | None]] = []  # (queue URL, the webhook it feeds or None: the log)
+        self._attempts: dict[tuple[str, str], int] = {}
+        self._stack: LocalStack | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self, stack: LocalStack) -> None:
+        self._stack = stack
+        self._stopping.clear()
+        for bus, _ in stack.buses.values():
+            self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))
+        for hook in webhooks(stack):
+            self._queues.append((self._subscribe(hook.bus, f"local-{hook.rule}", hook.pattern), hook))
+        stack.add_route("GET", "/_local/events", self._page)
+        stack.add_route("GET", "/_local/events.json", self._json)
+        self._thread = threading.Thread(target=self._loop, name="local-eventbridge", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._queues.clear()
+
+    def describe(self) -> list[str]:
+        if self._stack is None:
+            return []
+        hooks = ", ".join(hook.url for _, hook in self._queues if hook) or "no webhook"
+        return [f"  events       {self._stack.base_url}/_local/events   (order events; {hooks})"]
+
+    def _subscribe(self, bus: str, name: str, pattern: dict[str, Any]) -> str:
+        assert self._stack is not None
+        region = self._stack.config.region
+        sqs: Any = boto3.client("sqs", region_name=region)
+        events: Any = boto3.client("events", region_name=region)
+        url = sqs.create_queue(QueueName=name[:80])["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name[:64], EventBusName=bus, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name[:64], EventBusName=bus, Targets=[{"Id": "local", "Arn": arn}])
+        return str(url)
+
+    def poll_once(self) -> int:
+        """Read every queue once: log the events, deliver the webhooks' (the number of messages handled)."""
+        assert self._stack is not None
+        sqs: Any = boto3.client("sqs", region_name=self._stack.config.region)
+        handled = 0
+        with self._lock:
+            for url, hook in self._queues:
+                answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)
+                for message in answer.get("Messages") or []:
+                    handled += 1
+                    event = json.loads(message["Body"])
+                    if hook is None or self._deliver(hook, event):
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    if hook is None:
+                        self.events = [event, *self.events][:KEEP]
+        return handled
+
+    def _deliver(self, hook: Webhook, event: dict[str, Any]) -> bool:
+        """POST the event; whether it is done with (delivered, or given up after ``max_attempts``)."""
+        key = (hook.rule, str(event.get("id")))
+        attempts = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempts
+        request = urllib.request.Request(  # noqa: S310 - the URL the template's destination names
+            hook.url,
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **dict(hook.headers)},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+                status, done = f"delivered ({answer.status})", True
+        except urllib.error.HTTPError as error:
+            status, done = f"HTTP {error.code}", False
+        except OSError as exc:
+            status, done = f"unreachable ({exc})", False
+        if not done:
+            done = attempts >= self.max_attempts
+            status = f"given up: {status}" if done else f"retrying: {status}"
+            print(f"local: webhook {hook.url}: {status}", file=sys.stderr)
+        detail = event.get("detail") or {}
+        delivery = Delivery(
+            str(detail.get("event_id", event.get("id"))),
+            str(event.get("detail-type")),
+            str(detail.get("reference", "")),
+            hook.url,
+            status,
+            attempts,
+            datetime.now(UTC),
+        )
+        self.deliveries = [delivery, *self.deliveries][:KEEP]
+        return done
+
+    def _json(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        deliveries = [{**asdict(d), "at": d.at.isoformat()} for d in self.deliveries]
+        return HttpResponse.json(200, {"events": self.events, "deliveries": deliveries})
+
+    def _page(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        def row(*cells: object) -> str:
+            return "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
+
+        events = "".join(
+            row(e.get("time"), e.get("detail-type"), (e.get("detail") or {}).get("reference"),
+                (e.get("detail") or {}).get("status"), json.dumps(e.get("detail"), sort_keys=True))
+            for e in self.events
+        )  # fmt: skip
+        deliveries = "".join(
+            row(d.at.isoformat(), d.type, d.reference, d.url, d.status, d.attempts) for d in self.deliveries
+        )
+        body = (
+            "<!doctype html><html><head><meta charset='utf-8'><title>Order events</title>"
+            "<meta http-equiv='refresh' content='5'></head><body><h1>Order events</h1>"
+            "<p>What the orders table's stream published on the bus, newest first.</p>"
+            "<table border='1'><tr><th>time</th><th>type</th><th>order</th><th>status</th><th>detail</th></tr>"
+            f"{events}</table>"
+            "<h2>Webhook deliveries</h2>"
+            "<table border='1'><tr><th>at</th><th>type</th><th>order</th><th>to</th><th>result</th><th>attempts</th>"
+            "</tr>"
+            f"{deliveries}</table></body></html>"
+        )
+        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body.encode())
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if self.poll_once() == 0:
+                    self._stopping.wait(self.interval_seconds)
+            except Exception as exc:  # moto stopping under us, mostly: say it and keep polling until stopped
+                if not self._stopping.is_set():
+                    print(f"local: reading the order events failed: {exc}", file=sys.stderr)
+                    self._stopping.wait(1)

@@ -1,0 +1,66 @@
+"""The order events, locally: the local stack reads the orders table's stream, publishes on its bus, shows the
+events at /_local/events and delivers them to the demo shop's webhook as the template's API destination would."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_local_stack import _request, confirm, confirmation, create_order, order
+from tests.support.full_stack import FullStack, full_stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def system() -> Iterator[FullStack]:
+    with full_stack() as running:
+        yield running
+
+
+def eventually(check: Callable[[], Any], seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def local_events(system: FullStack) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{system.api}/_local/events.json", timeout=10) as answer:  # noqa: S310 - local
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def test_a_payment_reaches_the_bus_the_events_page_and_the_shop_webhook(system: FullStack) -> None:
+    created = create_order(system.api)
+    reference = created["reference"]
+    session = order(system.api, reference)["sessions"][0]["bank_reference"]
+    assert confirm(system.api, confirmation(session, "Annulation", "", reason="Refus")) == "version=2\ncdr=0\n"
+    assert confirm(system.api, confirmation(session, "payetest", "123456")) == "version=2\ncdr=0\n"
+    assert confirm(system.api, confirmation(session, "payetest", "123456")) == "version=2\ncdr=0\n"  # a replay
+
+    expected = [("PaymentSessionOpened", "awaiting_payment"), ("PaymentRefused", "awaiting_payment"),
+                ("OrderPaid", "paid")]  # fmt: skip
+    told = eventually(lambda: system.shop.shop.state.notifications.get(reference) == expected)
+    assert told, system.shop.shop.state.notifications.get(reference)
+    listed = [e["detail-type"] for e in local_events(system)["events"] if e["detail"]["reference"] == reference]
+    assert sorted(listed) == sorted(kind for kind, _ in expected)
+    deliveries = [d for d in local_events(system)["deliveries"] if d["reference"] == reference]
+    assert {d["status"] for d in deliveries} == {"delivered (204)"}
+    status, page, _ = _request("GET", f"{system.api}/_local/events")
+    assert status == 200
+    assert "OrderPaid" in page
+    assert reference in page
+
+
+def test_the_shop_refuses_a_webhook_call_without_its_token(system: FullStack) -> None:
+    body = json.dumps({"detail-type": "OrderPaid", "detail": {"event_id": "x", "reference": "FAKE", "status": "paid"}})
+    status, _, _ = _request("POST", system.shop.webhook_url, body.encode(), "application/json")
+    assert status == 401
+    assert "FAKE" not in system.shop.shop.state.notifications
