@@ -41,7 +41,8 @@ class LocalConfig:
     poll_queues: bool = True
     # Functions with DynamoDB events receive their tables' stream records (the event source mapping, locally).
     poll_streams: bool = True
-    # The order events kept for /_local/events, and delivered to the template's API destinations (webhooks).
+    # The order events kept for /_local/events, delivered to the template's API destinations (webhooks) and
+    # EventBridgeRule functions (the mails, shown at /_local/mail).
     local_events: bool = True
 
     @classmethod
@@ -84,6 +85,8 @@ def terminals(
         "merchant_name": "La boutique du CD",
         "return_ok_url": f"{base_url}/_local/return/ok",
         "return_err_url": f"{base_url}/_local/return/err",
+        # Mails go to the embedded SES and show at /_local/mail.
+        "mail": {"sender": "boutique@boutiqueducd.example", "merchant": "commandes@boutiqueducd.example"},
     }
     if payment_base_url:
         common["payment_base_url"] = payment_base_url

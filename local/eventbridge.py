@@ -39,6 +39,16 @@ class Webhook:
     headers: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class FunctionRule:
+    """A function's ``Type: EventBridgeRule`` event: EventBridge invokes it (asynchronously) for each match."""
+
+    function: str
+    event: str
+    bus: str
+    pattern: dict[str, Any]
+
+
 @dataclass
 class Delivery:
     event_id: str
@@ -86,6 +96,20 @@ def webhooks(stack: LocalStack) -> list[Webhook]:
     return found
 
 
+def function_rules(stack: LocalStack) -> list[FunctionRule]:
+    """The template's functions with an ``EventBridgeRule`` event (enabled), as this stack resolves them."""
+    resolver = stack.resolver()
+    found = []
+    for spec in stack.template.functions():
+        for name, event in (spec.properties.get("Events") or {}).items():
+            props = event.get("Properties") or {}
+            if event.get("Type") != "EventBridgeRule" or props.get("State", "ENABLED") != "ENABLED":
+                continue
+            bus = str(resolver.resolve(props.get("EventBusName", "default")))
+            found.append(FunctionRule(spec.logical_id, name, bus, resolver.resolve(props.get("Pattern") or {})))
+    return found
+
+
 class LocalEventBridge:
     name = "eventbridge"
 
@@ -94,7 +118,8 @@ class LocalEventBridge:
         self.max_attempts = max_attempts
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[Delivery] = []
-        self._queues: list[tuple[str, Webhook | None]] = []  # (queue URL, the webhook it feeds or None: the log)
+        # (queue URL, what it feeds: a webhook, a function's rule, or None for the page's log)
+        self._queues: list[tuple[str, Webhook | FunctionRule | None]] = []
         self._attempts: dict[tuple[str, str], int] = {}
         self._stack: LocalStack | None = None
         self._stopping = threading.Event()
@@ -108,6 +133,9 @@ class LocalEventBridge:
             self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))
         for hook in webhooks(stack):
             self._queues.append((self._subscribe(hook.bus, f"local-{hook.rule}", hook.pattern), hook))
+        for rule in function_rules(stack):
+            name = f"local-{rule.function}-{rule.event}"
+            self._queues.append((self._subscribe(rule.bus, name, rule.pattern), rule))
         stack.add_route("GET", "/_local/events", self._page)
         stack.add_route("GET", "/_local/events.json", self._json)
         self._thread = threading.Thread(target=self._loop, name="local-eventbridge", daemon=True)
@@ -123,7 +151,7 @@ class LocalEventBridge:
     def describe(self) -> list[str]:
         if self._stack is None:
             return []
-        hooks = ", ".join(hook.url for _, hook in self._queues if hook) or "no webhook"
+        hooks = ", ".join(hook.url for _, hook in self._queues if isinstance(hook, Webhook)) or "no webhook"
         return [f"  events       {self._stack.base_url}/_local/events   (order events; {hooks})"]
 
     def _subscribe(self, bus: str, name: str, pattern: dict[str, Any]) -> str:
@@ -148,17 +176,43 @@ class LocalEventBridge:
                 for message in answer.get("Messages") or []:
                     handled += 1
                     event = json.loads(message["Body"])
-                    if hook is None or self._deliver(hook, event):
+                    if self._handle(hook, event):
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                     if hook is None:
                         self.events = [event, *self.events][:KEEP]
         return handled
 
+    def _handle(self, hook: Webhook | FunctionRule | None, event: dict[str, Any]) -> bool:
+        """Whether the event is done with (the message can go)."""
+        if isinstance(hook, Webhook):
+            return self._deliver(hook, event)
+        if isinstance(hook, FunctionRule):
+            return self._invoke(hook, event)
+        return True
+
+    def _attempt(self, name: str, event: dict[str, Any]) -> int:
+        key = (name, str(event.get("id")))
+        self._attempts[key] = self._attempts.get(key, 0) + 1
+        return self._attempts[key]
+
+    def _invoke(self, hook: FunctionRule, event: dict[str, Any]) -> bool:
+        """Run the rule's function as Lambda's asynchronous invocation would: retried, then given up."""
+        assert self._stack is not None
+        attempts = self._attempt(f"{hook.function}.{hook.event}", event)
+        try:
+            self._stack.invoke(hook.function, event)
+        except Exception as exc:
+            done = attempts >= self.max_attempts
+            print(
+                f"local: {hook.function} failed on an event ({'given up' if done else 'retrying'}): {exc}",
+                file=sys.stderr,
+            )
+            return done
+        return True
+
     def _deliver(self, hook: Webhook, event: dict[str, Any]) -> bool:
         """POST the event; whether it is done with (delivered, or given up after ``max_attempts``)."""
-        key = (hook.rule, str(event.get("id")))
-        attempts = self._attempts.get(key, 0) + 1
-        self._attempts[key] = attempts
+        attempts = self._attempt(hook.rule, event)
         request = urllib.request.Request(  # noqa: S310 - the URL the template's destination names
             hook.url,
             data=json.dumps(event).encode(),

@@ -32,6 +32,7 @@ from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_re
 from .aws import Environ, MotoServer, TableSetup, create_event_bus, create_table, point_at, put_secret
 from .config import LocalConfig, terminals_json
 from .eventbridge import LocalEventBridge
+from .mail import LocalMail
 from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
 from .routes import Match
 from .schedules import ScheduleRunner
@@ -140,7 +141,7 @@ class LocalStack:
         self.eventbridge: LocalEventBridge | None = None
         if config.local_events:
             self.eventbridge = LocalEventBridge()
-            self.services.append(self.eventbridge)
+            self.services.extend([LocalMail(), self.eventbridge])
         self.stream_poller: StreamPoller | None = None
         if config.poll_streams:
             self.stream_poller = StreamPoller()
@@ -152,6 +153,7 @@ class LocalStack:
         self.queues: dict[str, QueueSetup] = {}
         self.buses: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
         self.secret_arn = ""
+        self.terminals_json = ""
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.host, port=config.moto_port)
         self.http: LocalHttpServer | None = None
@@ -179,11 +181,10 @@ class LocalStack:
             self._create_tables()
             self._create_queues()
             self._create_buses()
-            self.secret_arn = put_secret(
-                self.config.secret_name,
-                terminals_json(self.base_url, self.config.payment_base_url, self.config.backoffice_base_url),
-                self.config.region,
+            self.terminals_json = terminals_json(
+                self.base_url, self.config.payment_base_url, self.config.backoffice_base_url
             )
+            self.secret_arn = put_secret(self.config.secret_name, self.terminals_json, self.config.region)
             resolver = self._resolver()
             self.environment = self._environment(resolver)
             self._environ.update(self.environment)

@@ -4,6 +4,7 @@ events at /_local/events and delivers them to the demo shop's webhook as the tem
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -64,3 +65,26 @@ def test_the_shop_refuses_a_webhook_call_without_its_token(system: FullStack) ->
     status, _, _ = _request("POST", system.shop.webhook_url, body.encode(), "application/json")
     assert status == 401
     assert "FAKE" not in system.shop.shop.state.notifications
+
+
+def test_the_buyer_and_the_merchant_mails_show_on_the_local_mail_page(system: FullStack) -> None:
+    created = create_order(system.api)
+    reference = created["reference"]
+    session = order(system.api, reference)["sessions"][0]["bank_reference"]
+    assert confirm(system.api, confirmation(session, "payetest", "654321")) == "version=2\ncdr=0\n"
+
+    def listed() -> str:
+        status, page, _ = _request("GET", f"{system.api}/_local/mail")
+        assert status == 200
+        return page if f"Paiement reçu : {reference}" in page else ""
+
+    page = eventually(listed)
+    assert "Votre paiement à La boutique du CD est confirmé" in page
+    assert "buyer@example.com" in page
+    assert "commandes@boutiqueducd.example" in page
+    number = max(int(n) for n in re.findall(r"/_local/mail/(\d+)", page))
+    status, shown, _ = _request("GET", f"{system.api}/_local/mail/{number}")
+    assert status == 200
+    assert "654321" in shown  # the authorisation number, in the text and the sandboxed HTML
+    assert "<iframe sandbox" in shown
+    assert _request("GET", f"{system.api}/_local/mail/9999")[0] == 404

@@ -11,6 +11,7 @@ from .bank import BankClient, Transport, urllib_transport
 from .confirmation_queue import ConfirmationQueue
 from .events import EventPublisher
 from .exceptions import ConfigurationError
+from .mail import MailSender
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
 
@@ -55,6 +56,11 @@ def confirmation_queue() -> ConfirmationQueue:
 @lru_cache(maxsize=1)
 def event_publisher() -> EventPublisher:
     return EventPublisher(_env("EVENT_BUS_NAME"))
+
+
+@lru_cache(maxsize=1)
+def mail_sender() -> MailSender:
+    return MailSender()
 
 
 def checkout_base_url() -> str:

@@ -14,7 +14,8 @@ OrdersError
 ├── ConcurrentUpdateError       another writer changed the order first
 ├── StoreUnavailableError       DynamoDB failed: nothing is known to be written
 ├── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
-└── EventsUnavailableError      EventBridge did not take every event: publish them again
+├── EventsUnavailableError      EventBridge did not take every event: publish them again
+└── MailUnavailableError        SES did not take a mail: nothing is known to be sent
 """
 
 from __future__ import annotations
@@ -124,3 +125,7 @@ class QueueUnavailableError(OrdersError):
 
 class EventsUnavailableError(OrdersError):
     """EventBridge did not take every event of a batch: the batch is published again (event ids repeat)."""
+
+
+class MailUnavailableError(OrdersError):
+    """SES did not take a mail (throttled, unverified sender, unavailable): nothing is known to be sent."""

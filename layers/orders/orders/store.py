@@ -3,7 +3,8 @@
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
 (``DateIndex``, every order) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
 is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console
-requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items (removed by the table's TTL).
+requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
+``MAIL#<event id>#<recipient>`` items (both removed by the table's TTL).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+MAIL_SK = "MAIL"
 DEADLINE_SHARD = "DEFERRED"
 
 _serializer = TypeSerializer()
@@ -596,6 +598,29 @@ class OrderStore:
             ExpressionAttributeNames={"#claim": "claim"},
             ExpressionAttributeValues={":claim": _ser(claim)},
         )
+
+    # --- mails: one item per (event, recipient) sent, so an event delivered twice mails once ------------------
+
+    def claim_mail(self, event_id: str, kind: str, now: datetime, keep_days: int = 30) -> bool:
+        """Claim the mail of ``kind`` for ``event_id``; False when it was claimed already (sent, or being sent)."""
+        try:
+            self._call(
+                "put_item",
+                Item={
+                    "pk": _ser(f"MAIL#{event_id}#{kind}"),
+                    "sk": _ser(MAIL_SK),
+                    "claimed_at": _ser(_iso(now)),
+                    "expires_at": _ser(int(now.timestamp()) + keep_days * 86400),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ConcurrentUpdateError:
+            return False
+        return True
+
+    def release_mail(self, event_id: str, kind: str) -> None:
+        """Give the claim back when the mail was not sent: the event's retry sends it."""
+        self._call("delete_item", Key={"pk": _ser(f"MAIL#{event_id}#{kind}"), "sk": _ser(MAIL_SK)})
 
     # --- queries ------------------------------------------------------------------------------------------
 

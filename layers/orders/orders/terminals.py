@@ -21,7 +21,13 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
           "return_err_url": "https://shop.example/err",
           "payment_base_url": null,           # default: the bank's host (+ /test)
           "backoffice_base_url": null,        # default: the bank's host (+ /test)
-          "merchant_name": "La boutique du CD"
+          "merchant_name": "La boutique du CD",
+          "mail": {                           # optional: no e-mails without it
+            "sender": "boutique@shop.example",    # an SES-verified identity
+            "merchant": "orders@shop.example",    # told of each payment, refusal needing attention, review
+            "buyer": true,                        # the buyer's payment confirmation, in the order's language
+            "merchant_language": "FR"             # FR | EN | DE | IT | ES
+          }
         }
       }
     }
@@ -30,6 +36,7 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +44,19 @@ from typing import Any
 from sealing import Contract, EndPolicy, PaymentMode, SealingError, Terminal, config_url, terminal_from_mapping
 
 from .exceptions import ConfigurationError, UnknownTerminalError
+
+MAIL_LANGUAGES = ("FR", "EN", "DE", "IT", "ES")
+_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Who the terminal's e-mails come from and go to; empty ``merchant``: the merchant is not mailed."""
+
+    sender: str
+    merchant: str = ""
+    buyer: bool = True
+    merchant_language: str = "FR"
 
 
 @dataclass(frozen=True)
@@ -50,10 +70,40 @@ class TerminalConfig:
     return_ok_url: str = ""
     return_err_url: str = ""
     merchant_name: str = ""
+    mail: MailSettings | None = None
 
     @property
     def tpe(self) -> str:
         return self.terminal.tpe
+
+
+def _address(raw: Mapping[str, Any], name: str, where: str, *, required: bool) -> str:
+    value = raw.get(name)
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {value!r}")
+    return value
+
+
+def _mail(raw: Any, where: str) -> MailSettings | None:
+    if raw is None:
+        return None
+    where = f"{where}.mail"
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{where}: must be an object")
+    buyer = raw.get("buyer", True)
+    if not isinstance(buyer, bool):
+        raise ConfigurationError(f"{where}.buyer: must be true or false")
+    language = raw.get("merchant_language", "FR")
+    if language not in MAIL_LANGUAGES:
+        raise ConfigurationError(f"{where}.merchant_language: must be one of {', '.join(MAIL_LANGUAGES)}")
+    return MailSettings(
+        sender=_address(raw, "sender", where, required=True),
+        merchant=_address(raw, "merchant", where, required=False),
+        buyer=buyer,
+        merchant_language=language,
+    )
 
 
 def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
@@ -79,6 +129,7 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
         return_ok_url=return_ok_url,
         return_err_url=return_err_url,
         merchant_name=merchant_name,
+        mail=_mail(raw.get("mail"), where),
     )
 
 
@@ -118,4 +169,4 @@ class Terminals:
         return cls(by_tpe=by_tpe, default_tpe=default)
 
 
-__all__ = ["EndPolicy", "PaymentMode", "TerminalConfig", "Terminals"]
+__all__ = ["EndPolicy", "MailSettings", "PaymentMode", "TerminalConfig", "Terminals"]

@@ -101,3 +101,31 @@ def test_the_key_never_shows_in_a_repr() -> None:
     terminals = Terminals.from_mapping(terminals_config())
     assert TEST_KEY not in repr(terminals)
     assert "1234567890123456789012345678901234567890" not in repr(terminals)
+
+
+def test_mail_settings_are_optional_and_parsed() -> None:
+    terminals = Terminals.from_mapping(
+        terminals_config(**{"0900157": {"mail": {"sender": "shop@shop.example", "merchant": "me@shop.example"}}})
+    )
+    mail = terminals.get("0900157").mail
+    assert mail is not None
+    assert (mail.sender, mail.merchant, mail.buyer, mail.merchant_language) == (
+        "shop@shop.example", "me@shop.example", True, "FR",
+    )  # fmt: skip
+    assert terminals.get("0900158").mail is None
+
+
+@pytest.mark.parametrize(
+    ("mail", "field"),
+    [
+        ("shop@shop.example", "terminals.0900157.mail: must be an object"),
+        ({}, "terminals.0900157.mail.sender"),
+        ({"sender": "shop@shop.example\nBcc: all@victims.example"}, "terminals.0900157.mail.sender"),
+        ({"sender": "shop@shop.example", "merchant": "two@a.example, b@b.example"}, "terminals.0900157.mail.merchant"),
+        ({"sender": "shop@shop.example", "buyer": "yes"}, "terminals.0900157.mail.buyer"),
+        ({"sender": "shop@shop.example", "merchant_language": "NL"}, "terminals.0900157.mail.merchant_language"),
+    ],
+)
+def test_bad_mail_settings_name_their_field(mail: Any, field: str) -> None:
+    with pytest.raises(ConfigurationError, match=field):
+        Terminals.from_mapping(terminals_config(**{"0900157": {"mail": mail}}))

@@ -1,0 +1,292 @@
+"""The e-mails an order event sends: the buyer's payment confirmation in the order's language, and the merchant's
+notices (each payment, each refusal needing attention, each review marker), in plain text and HTML.
+
+Bodies are Jinja2 templates; the HTML one escapes every value (autoescape), the text one takes values with their
+control characters removed, and a subject is one line. Nothing of the card is ever in a mail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from email.message import EmailMessage
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
+
+from sealing import Money
+
+from .events import ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
+from .exceptions import MailUnavailableError
+from .model import Order
+from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
+
+# The bank's refusal reasons (motifrefus) the merchant should look at: a blocked card, the merchant's own
+# fraud filters or scoring, a call to the bank asked. An ordinary refusal or a failed 3-D Secure is the buyer's.
+ATTENTION_REASONS = frozenset({"interdit", "filtrage", "scoring", "appel phonie"})
+MAIL_EVENTS = (ORDER_PAID, ORDER_AUTHORIZED, PAYMENT_REFUSED, ORDER_NEEDS_REVIEW)
+
+PHRASES: dict[str, dict[str, str]] = {
+    "FR": {
+        "subject_paid": "Votre paiement à {merchant} est confirmé",
+        "hello": "Bonjour,",
+        "paid": "Votre paiement de {amount} pour la commande {reference} a été accepté.",
+        "authorized": "Votre paiement de {amount} pour la commande {reference} est autorisé ; "
+        "votre carte sera débitée à l'expédition.",
+        "bought": "Votre achat :",
+        "authorisation": "Numéro d'autorisation :",
+        "thanks": "Merci de votre confiance.",
+        "m_subject_paid": "Paiement reçu : {reference} ({amount})",
+        "m_subject_refused": "Paiement refusé à regarder : {reference}",
+        "m_subject_review": "Commande à vérifier : {reference}",
+        "m_paid": "La commande {reference} est payée : {amount}, terminal {tpe}.",
+        "m_refused": "La banque a refusé un paiement de la commande {reference} ({amount}) pour le motif « {reason} ».",
+        "m_review": "La commande {reference} ({amount}) demande votre attention : {reason}.",
+        "m_status": "État de la commande :",
+    },
+    "EN": {
+        "subject_paid": "Your payment to {merchant} is confirmed",
+        "hello": "Hello,",
+        "paid": "Your payment of {amount} for order {reference} was accepted.",
+        "authorized": "Your payment of {amount} for order {reference} is authorised; "
+        "your card will be charged when the order ships.",
+        "bought": "Your purchase:",
+        "authorisation": "Authorisation number:",
+        "thanks": "Thank you for your order.",
+        "m_subject_paid": "Payment received: {reference} ({amount})",
+        "m_subject_refused": "Refused payment to look at: {reference}",
+        "m_subject_review": "Order to review: {reference}",
+        "m_paid": "Order {reference} is paid: {amount}, terminal {tpe}.",
+        "m_refused": "The bank refused a payment for order {reference} ({amount}) with the reason “{reason}”.",
+        "m_review": "Order {reference} ({amount}) needs your attention: {reason}.",
+        "m_status": "Order status:",
+    },
+    "DE": {
+        "subject_paid": "Ihre Zahlung an {merchant} ist bestätigt",
+        "hello": "Guten Tag,",
+        "paid": "Ihre Zahlung von {amount} für die Bestellung {reference} wurde angenommen.",
+        "authorized": "Ihre Zahlung von {amount} für die Bestellung {reference} ist autorisiert; "
+        "Ihre Karte wird beim Versand belastet.",
+        "bought": "Ihr Einkauf:",
+        "authorisation": "Autorisierungsnummer:",
+        "thanks": "Vielen Dank für Ihre Bestellung.",
+        "m_subject_paid": "Zahlung erhalten: {reference} ({amount})",
+        "m_subject_refused": "Abgelehnte Zahlung prüfen: {reference}",
+        "m_subject_review": "Bestellung prüfen: {reference}",
+        "m_paid": "Die Bestellung {reference} ist bezahlt: {amount}, Terminal {tpe}.",
+        "m_refused": "Die Bank hat eine Zahlung der Bestellung {reference} ({amount}) abgelehnt: „{reason}“.",
+        "m_review": "Die Bestellung {reference} ({amount}) braucht Ihre Aufmerksamkeit: {reason}.",
+        "m_status": "Status der Bestellung:",
+    },
+    "IT": {
+        "subject_paid": "Il suo pagamento a {merchant} è confermato",
+        "hello": "Buongiorno,",
+        "paid": "Il suo pagamento di {amount} per l'ordine {reference} è stato accettato.",
+        "authorized": "Il suo pagamento di {amount} per l'ordine {reference} è autorizzato; "
+        "la carta sarà addebitata alla spedizione.",
+        "bought": "Il suo acquisto:",
+        "authorisation": "Numero di autorizzazione:",
+        "thanks": "Grazie per il suo ordine.",
+        "m_subject_paid": "Pagamento ricevuto: {reference} ({amount})",
+        "m_subject_refused": "Pagamento rifiutato da verificare: {reference}",
+        "m_subject_review": "Ordine da verificare: {reference}",
+        "m_paid": "L'ordine {reference} è pagato: {amount}, terminale {tpe}.",
+        "m_refused": "La banca ha rifiutato un pagamento dell'ordine {reference} ({amount}): «{reason}».",
+        "m_review": "L'ordine {reference} ({amount}) richiede attenzione: {reason}.",
+        "m_status": "Stato dell'ordine:",
+    },
+    "ES": {
+        "subject_paid": "Su pago a {merchant} está confirmado",
+        "hello": "Hola:",
+        "paid": "Su pago de {amount} para el pedido {reference} ha sido aceptado.",
+        "authorized": "Su pago de {amount} para el pedido {reference} está autorizado; "
+        "se cargará en su tarjeta al enviar el pedido.",
+        "bought": "Su compra:",
+        "authorisation": "Número de autorización:",
+        "thanks": "Gracias por su pedido.",
+        "m_subject_paid": "Pago recibido: {reference} ({amount})",
+        "m_subject_refused": "Pago rechazado que revisar: {reference}",
+        "m_subject_review": "Pedido que revisar: {reference}",
+        "m_paid": "El pedido {reference} está pagado: {amount}, terminal {tpe}.",
+        "m_refused": "El banco rechazó un pago del pedido {reference} ({amount}): «{reason}».",
+        "m_review": "El pedido {reference} ({amount}) requiere su atención: {reason}.",
+        "m_status": "Estado del pedido:",
+    },
+}
+
+_TEXT = """{{ t.hello }}
+
+{{ lead }}
+{% if description %}
+{{ t.bought }} {{ description }}
+{% endif %}{% if authorisation %}{{ t.authorisation }} {{ authorisation }}
+{% endif %}
+{{ closing }}
+{{ signature_rule }}
+{{ merchant }}
+"""
+_HTML = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ subject }}</title></head>
+<body style="font-family: sans-serif">
+<p>{{ t.hello }}</p>
+<p>{{ lead }}</p>
+{% if description %}<p>{{ t.bought }} {{ description }}</p>{% endif %}
+{% if authorisation %}<p>{{ t.authorisation }} <b>{{ authorisation }}</b></p>{% endif %}
+<p>{{ closing }}</p>
+<p style="color: #666">{{ merchant }}</p>
+</body></html>
+"""
+_html = Environment(
+    loader=DictLoader({"mail.html": _HTML}), autoescape=select_autoescape(default=True), undefined=StrictUndefined
+)
+_text = Environment(loader=DictLoader({"mail.txt": _TEXT}), autoescape=False, undefined=StrictUndefined)  # noqa: S701 - plain text
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SEPARATORS = {"EN": (",", "."), "FR": ("\u202f", ","), "DE": (".", ","), "IT": (".", ","), "ES": (".", ",")}
+
+
+@dataclass(frozen=True)
+class Mail:
+    kind: str  # buyer | merchant
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def display_amount(money: Money, language: str) -> str:
+    """``62,73 EUR`` (``62.73 EUR`` in English): what a person reads, never what goes on the wire."""
+    group, point = _SEPARATORS.get(language, _SEPARATORS["EN"])
+    whole, _, cents = f"{money.amount.quantize(Decimal('0.01')):,}".partition(".")
+    return f"{whole.replace(',', group)}{point}{cents} {money.currency}"
+
+
+def _clean(value: Any) -> str:
+    return _CONTROL.sub(" ", str(value))
+
+
+def _render(kind: str, to: str, language: str, subject: str, lead: str, closing: str, **values: Any) -> Mail:
+    context = {
+        "t": PHRASES[language],
+        "lang": language.lower(),
+        "subject": subject,
+        "lead": lead,
+        "closing": closing,
+        "signature_rule": "-- ",  # the mail signature separator, trailing space included
+        **{name: _clean(value) for name, value in values.items()},
+    }
+    return Mail(
+        kind=kind,
+        to=to,
+        subject=" ".join(_clean(subject).split()),
+        text=_text.get_template("mail.txt").render(context),
+        html=_html.get_template("mail.html").render(context),
+    )
+
+
+def buyer_mail(order: Order, terminal: TerminalConfig, event_type: str) -> Mail:
+    """The buyer's payment confirmation, in the order's language (English when it is not one we write)."""
+    language = order.language if order.language in MAIL_LANGUAGES else "EN"
+    t = PHRASES[language]
+    values = {"amount": display_amount(order.amount, language), "reference": order.reference}
+    lead = t["authorized" if event_type == ORDER_AUTHORIZED else "paid"].format(**values)
+    merchant = terminal.merchant_name or terminal.terminal.societe
+    return _render(
+        "buyer",
+        order.email,
+        language,
+        t["subject_paid"].format(merchant=merchant),
+        lead,
+        t["thanks"],
+        description=order.description,
+        authorisation=order.authorisation_number,
+        merchant=merchant,
+    )
+
+
+def _merchant_lead(order: Order, event_type: str, detail: Mapping[str, Any], t: Mapping[str, str]) -> tuple[str, str]:
+    values = {"amount": detail["amount_text"], "reference": order.reference, "tpe": order.tpe}
+    if event_type == PAYMENT_REFUSED:
+        reason = (detail.get("attempt") or {}).get("reason", "")
+        return t["m_subject_refused"].format(**values), t["m_refused"].format(reason=reason, **values)
+    if event_type == ORDER_NEEDS_REVIEW:
+        review = detail.get("review") or {}
+        reason = f"{review.get('reason', '')} {review.get('detail', '')}".strip()
+        return t["m_subject_review"].format(**values), t["m_review"].format(reason=reason, **values)
+    return t["m_subject_paid"].format(**values), t["m_paid"].format(**values)
+
+
+def merchant_mail(order: Order, settings: MailSettings, event_type: str, detail: Mapping[str, Any]) -> Mail:
+    language = settings.merchant_language
+    t = PHRASES[language]
+    subject, lead = _merchant_lead(
+        order, event_type, {**detail, "amount_text": display_amount(order.amount, language)}, t
+    )
+    return _render(
+        "merchant",
+        settings.merchant,
+        language,
+        subject,
+        lead,
+        f"{t['m_status']} {order.status.value}",
+        description=order.description,
+        authorisation=order.authorisation_number,
+        merchant=f"merchant-kit, terminal {order.tpe}",
+    )
+
+
+def needs_attention(detail: Mapping[str, Any]) -> bool:
+    reason = str((detail.get("attempt") or {}).get("reason", "")).strip().lower()
+    return reason in ATTENTION_REASONS
+
+
+def mails_for(event_type: str, detail: Mapping[str, Any], order: Order, terminal: TerminalConfig) -> list[Mail]:
+    """The mails one event sends under the terminal's settings (none without them)."""
+    settings = terminal.mail
+    if settings is None:
+        return []
+    mails = []
+    if event_type in (ORDER_PAID, ORDER_AUTHORIZED) and settings.buyer and order.email:
+        mails.append(buyer_mail(order, terminal, event_type))
+    wanted = event_type in (ORDER_PAID, ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW) or (
+        event_type == PAYMENT_REFUSED and needs_attention(detail)
+    )
+    if wanted and settings.merchant:
+        mails.append(merchant_mail(order, settings, event_type, detail))
+    return mails
+
+
+def mime(mail: Mail, sender: str) -> EmailMessage:
+    """The mail as sent: plain text with its HTML alternative, UTF-8, headers encoded by the standard library."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message.set_content(mail.text, cte="quoted-printable")  # 7-bit safe on every relay
+    message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
+    return message
+
+
+class MailSender:
+    """SES. ``send`` raises ``MailUnavailableError`` when SES did not take the mail."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("ses")
+        return self._client
+
+    def send(self, mail: Mail, sender: str) -> str:
+        try:
+            answer = self.client.send_raw_email(
+                Source=sender, Destinations=[mail.to], RawMessage={"Data": mime(mail, sender).as_bytes()}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise MailUnavailableError(f"SES SendEmail failed: {exc}") from exc
+        return str(answer["MessageId"])

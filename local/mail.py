@@ -1,0 +1,101 @@
+"""E-mail, locally: the terminals' senders verified in the embedded SES, and what it sent shown at /_local/mail.
+
+moto's SES keeps every message it accepted (``send_raw_email``: the whole MIME message); the local stack runs
+moto in this process, so the pages read them straight from its backend. Each mail opens on a page of its own,
+its HTML in a sandboxed frame (no script, no request anywhere) next to its plain text.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html
+import json
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from .apigw import HttpRequest, HttpResponse
+from .routes import Match
+
+if TYPE_CHECKING:
+    from .stack import LocalStack
+
+_PAGE = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
+    "<body style='font-family: sans-serif'><h1>{title}</h1>{body}</body></html>"
+)
+
+
+def senders(terminals_json: str) -> set[str]:
+    """Every sender address of the terminal configuration."""
+    data = json.loads(terminals_json)
+    return {str(t["mail"]["sender"]) for t in data["terminals"].values() if isinstance(t.get("mail"), dict)}
+
+
+class LocalMail:
+    name = "mail"
+
+    def __init__(self) -> None:
+        self._stack: LocalStack | None = None
+
+    def start(self, stack: LocalStack) -> None:
+        self._stack = stack
+        client: Any = boto3.client("ses", region_name=stack.config.region)
+        for sender in sorted(senders(stack.terminals_json)):
+            client.verify_email_identity(EmailAddress=sender)  # moto verifies at once; SES asks the owner
+        stack.add_route("GET", "/_local/mail", self._list)
+        stack.add_route("GET", "/_local/mail/{number}", self._show)
+
+    def stop(self) -> None:
+        self._stack = None
+
+    def describe(self) -> list[str]:
+        return [f"  mail         {self._stack.base_url}/_local/mail   (what SES sent)"] if self._stack else []
+
+    def messages(self) -> list[EmailMessage]:
+        """Every mail SES sent, oldest first."""
+        from moto.ses.models import ses_backends  # the embedded moto server runs in this process
+
+        assert self._stack is not None
+        backend = ses_backends[self._stack.config.account_id][self._stack.config.region]
+        found = []
+        for message in backend.sent_messages:
+            raw = getattr(message, "raw_data", None)
+            if raw is not None:
+                found.append(email.message_from_string(raw, policy=email.policy.default))
+            else:  # a SendEmail message: moto keeps one body
+                plain = EmailMessage()
+                plain["From"], plain["Subject"] = message.source, message.subject
+                plain["To"] = ", ".join(a for addresses in message.destinations.values() for a in addresses)
+                plain.set_content(message.body)
+                found.append(plain)
+        return found
+
+    def _list(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        rows = "".join(
+            f"<tr><td><a href='/_local/mail/{number}'>{number}</a></td><td>{html.escape(str(m['To']))}</td>"
+            f"<td>{html.escape(str(m['From']))}</td><td>{html.escape(str(m['Subject']))}</td></tr>"
+            for number, m in reversed(list(enumerate(self.messages())))
+        )
+        table = f"<table border='1'><tr><th>#</th><th>to</th><th>from</th><th>subject</th></tr>{rows}</table>"
+        page = _PAGE.format(title="E-mails sent", head="<meta http-equiv='refresh' content='5'>", body=table)
+        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
+
+    def _show(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        messages = self.messages()
+        number = match.path_parameters.get("number", "")
+        if not number.isdigit() or int(number) >= len(messages):
+            return HttpResponse.json(404, {"error": {"message": f"no mail {number!r}", "field": "number"}})
+        message = messages[int(number)]
+        text, rich = message.get_body(("plain",)), message.get_body(("html",))
+        parts = [
+            f"<p>From {html.escape(str(message['From']))} to {html.escape(str(message['To']))}</p>",
+            f"<pre>{html.escape(text.get_content())}</pre>" if text is not None else "",
+            f"<iframe sandbox srcdoc='{html.escape(rich.get_content())}' width='100%' height='400'></iframe>"
+            if rich is not None
+            else "",
+        ]
+        page = _PAGE.format(title=html.escape(str(message["Subject"])), head="", body="".join(parts))
+        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())

@@ -1,0 +1,165 @@
+"""E-mails of order events under moto's SES: the buyer's confirmation in each language, the merchant's notices,
+every value escaped, once per event however often it is delivered, and nothing without the terminal's settings."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+from typing import Any
+
+import boto3
+import pytest
+
+from orders.events import events_of_change
+from orders.model import Order
+from tests.functional.test_cgi2 import SAMPLE, confirm, stored_order
+from tests.support.aws import load_function, terminals_config
+
+mailer = load_function("order_mail")
+SENDER = "boutique@shop.example"
+MERCHANT = "commandes@shop.example"
+HOSTILE = '<script>alert("x")</script> & <b>Bach</b>'
+
+
+@pytest.fixture
+def ses(aws: Any) -> Any:
+    client = boto3.client("ses", region_name="eu-west-3")
+    client.verify_email_identity(EmailAddress=SENDER)
+    mail = {"sender": SENDER, "merchant": MERCHANT, "merchant_language": "EN"}
+    aws.set_terminals(terminals_config(**{"0900157": {"mail": mail}, "0900158": {"mail": mail}}))
+    return client
+
+
+def sent() -> list[EmailMessage]:
+    from moto.ses.models import ses_backends
+
+    messages = ses_backends["123456789012"]["eu-west-3"].sent_messages
+    return [email.message_from_string(m.raw_data, policy=email.policy.default) for m in messages]  # type: ignore[misc]
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    return text.get_content(), html.get_content()
+
+
+def deliver(lambda_context: Any, before: Order | None, after: Order) -> list[dict[str, Any]]:
+    """Hand every event of the change to the mail function, as the bus's rule does; its answers."""
+    answers = []
+    for event in events_of_change(before, after):
+        envelope = {"detail-type": event.type, "source": "merchant-kit.orders", "detail": event.detail}
+        answers.append(mailer.lambda_handler(envelope, lambda_context))
+    return answers
+
+
+def pay(aws: Any, lambda_context: Any, language: str = "FR", **order: Any) -> list[dict[str, Any]]:
+    stored_order(aws, SAMPLE, **order)
+    aws.dynamodb.update_item(
+        TableName=aws.store.table_name,
+        Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}},
+        UpdateExpression="SET #language = :language",
+        ExpressionAttributeNames={"#language": "language"},
+        ExpressionAttributeValues={":language": {"S": language}},
+    )
+    before = aws.store.get(SAMPLE)
+    amount = order.get("amount", "62.73")
+    confirm(lambda_context, tpe=order.get("tpe", "0900157"), amount=f"{amount}EUR")
+    return deliver(lambda_context, before, aws.store.get(SAMPLE))
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "lead", "amount"),
+    [
+        ("FR", "Votre paiement à La boutique du CD est confirmé", "a été accepté", "1\u202f062,73 EUR"),
+        ("EN", "Your payment to La boutique du CD is confirmed", "was accepted", "1,062.73 EUR"),
+        ("DE", "Ihre Zahlung an La boutique du CD ist bestätigt", "wurde angenommen", "1.062,73 EUR"),
+        ("IT", "Il suo pagamento a La boutique du CD è confermato", "è stato accettato", "1.062,73 EUR"),
+        ("ES", "Su pago a La boutique du CD está confirmado", "ha sido aceptado", "1.062,73 EUR"),
+    ],
+)
+def test_the_buyer_is_mailed_in_the_order_language_with_every_value_escaped(
+    aws: Any, lambda_context: Any, ses: Any, language: str, subject: str, lead: str, amount: str
+) -> None:
+    answers = pay(aws, lambda_context, language=language, amount="1062.73", description=HOSTILE)
+    assert {"sent": ["buyer", "merchant"]} in answers
+    buyer = next(m for m in sent() if m["To"] == "buyer@example.com")
+    assert buyer["Subject"] == subject
+    assert buyer["From"] == SENDER
+    text, html = parts(buyer)
+    assert lead in text
+    assert amount in text
+    assert amount in html
+    assert HOSTILE in text  # plain text: as written
+    assert "<script>" not in html  # HTML: escaped
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;Bach&lt;/b&gt;" in html
+    assert f'<html lang="{language.lower()}">' in html
+
+
+def test_the_merchant_is_told_of_each_payment(aws: Any, lambda_context: Any, ses: Any) -> None:
+    pay(aws, lambda_context)
+    merchant = next(m for m in sent() if m["To"] == MERCHANT)
+    assert merchant["Subject"] == f"Payment received: {SAMPLE} (62.73 EUR)"
+    text, _ = parts(merchant)
+    assert f"Order {SAMPLE} is paid: 62.73 EUR, terminal 0900157." in text
+    for card_data in ("411111", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45", "1228"):
+        assert card_data not in merchant.as_string()
+
+
+def test_a_deferred_payment_tells_the_buyer_when_the_card_is_charged(aws: Any, lambda_context: Any, ses: Any) -> None:
+    pay(aws, lambda_context, tpe="0900158", language="EN")
+    text, _ = parts(next(m for m in sent() if m["To"] == "buyer@example.com"))
+    assert "is authorised; your card will be charged when the order ships" in text
+
+
+@pytest.mark.parametrize(("reason", "mailed"), [("filtrage", True), ("Interdit", True), ("Refus", False)])
+def test_only_a_refusal_needing_attention_is_mailed_to_the_merchant(
+    aws: Any, lambda_context: Any, ses: Any, reason: str, mailed: bool
+) -> None:
+    before = stored_order(aws, SAMPLE)
+    before = aws.store.get(SAMPLE)
+    confirm(lambda_context, "Annulation", "", reason=reason)
+    deliver(lambda_context, before, aws.store.get(SAMPLE))
+    subjects = [m["Subject"] for m in sent()]
+    assert subjects == ([f"Refused payment to look at: {SAMPLE}"] if mailed else [])
+
+
+def test_a_review_marker_is_mailed_to_the_merchant(aws: Any, lambda_context: Any, ses: Any) -> None:
+    before = stored_order(aws, SAMPLE)
+    before = aws.store.get(SAMPLE)
+    confirm(lambda_context, amount="1.00EUR")
+    deliver(lambda_context, before, aws.store.get(SAMPLE))
+    (review,) = sent()
+    assert review["Subject"] == f"Order to review: {SAMPLE}"
+    assert "needs your attention: amount_mismatch bank confirmed 1.00 EUR" in parts(review)[0]
+
+
+def test_an_event_delivered_twice_mails_once(aws: Any, lambda_context: Any, ses: Any) -> None:
+    before = stored_order(aws, SAMPLE)
+    before = aws.store.get(SAMPLE)
+    confirm(lambda_context)
+    after = aws.store.get(SAMPLE)
+    deliver(lambda_context, before, after)
+    assert deliver(lambda_context, before, after)[-1] == {"sent": []}
+    assert len(sent()) == 2
+
+
+def test_a_mail_ses_refuses_is_sent_on_the_retry(aws: Any, lambda_context: Any, ses: Any) -> None:
+    ses.delete_identity(Identity=SENDER)  # an unverified sender: SES refuses
+    before = stored_order(aws, SAMPLE)
+    before = aws.store.get(SAMPLE)
+    confirm(lambda_context)
+    after = aws.store.get(SAMPLE)
+    with pytest.raises(Exception, match="SES"):
+        deliver(lambda_context, before, after)
+    ses.verify_email_identity(EmailAddress=SENDER)
+    deliver(lambda_context, before, after)
+    assert sorted(m["To"] for m in sent()) == sorted(["buyer@example.com", MERCHANT])
+
+
+def test_a_terminal_without_mail_settings_mails_nobody(aws: Any, lambda_context: Any, ses: Any) -> None:
+    aws.set_terminals(terminals_config())
+    assert pay(aws, lambda_context)[-1] == {"sent": []}
+    assert sent() == []
