@@ -247,3 +247,10 @@ def create_event_bus(name: str, region: str) -> str:
     """Create an EventBridge bus; its ARN."""
     client = boto3.client("events", region_name=region)
     return str(client.create_event_bus(Name=name)["EventBusArn"])
+
+
+def create_bucket(name: str, region: str) -> str:
+    """Create an S3 bucket; its ARN."""
+    client = boto3.client("s3", region_name=region)
+    client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    return f"arn:aws:s3:::{name}"

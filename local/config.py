@@ -37,6 +37,9 @@ class LocalConfig:
     serialize_invocations: bool = True
     # Scheduled functions (Schedule events) run every this many seconds locally; None: not at all.
     schedule_interval_seconds: float | None = 60.0
+    # Scheduled functions run only on demand locally (POST /_local/reconcile), not every interval: a daily
+    # comparison with the bank every minute would only hammer the sandbox bank.
+    on_demand_functions: tuple[str, ...] = ("ReconciliationFunction",)
     # Functions with SQS events receive their queues' messages (Lambda's event source mapping, locally).
     poll_queues: bool = True
     # Functions with DynamoDB events receive their tables' stream records (the event source mapping, locally).

@@ -41,6 +41,16 @@ def scheduled_event(
     }
 
 
+def run_schedules_of(stack: LocalStack, function: str, at: datetime | None = None) -> dict[str, Any]:
+    """Run one function's schedules once (an on-demand one too), as if at ``at``; results by function.event."""
+    config = stack.config
+    results: dict[str, Any] = {}
+    for schedule in stack.template.function(function).schedules:
+        event = scheduled_event(schedule, config.region, config.account_id, config.stack_name, at)
+        results[f"{function}.{schedule.event}"] = stack.invoke(function, event)
+    return results
+
+
 class ScheduleRunner:
     name = "schedules"
 
@@ -55,7 +65,13 @@ class ScheduleRunner:
     def schedules(self) -> list[ScheduleEvent]:
         if self._stack is None:
             return []
-        return [s for spec in self._stack.template.functions() for s in spec.schedules if s.enabled]
+        on_demand = self._stack.config.on_demand_functions
+        return [
+            s
+            for spec in self._stack.template.functions()
+            for s in spec.schedules
+            if s.enabled and spec.logical_id not in on_demand
+        ]
 
     def start(self, stack: LocalStack) -> None:
         self._stack = stack

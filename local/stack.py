@@ -29,13 +29,22 @@ from types import ModuleType
 from typing import Any, Protocol, Self
 
 from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
-from .aws import Environ, MotoServer, TableSetup, create_event_bus, create_table, point_at, put_secret
+from .aws import (
+    Environ,
+    MotoServer,
+    TableSetup,
+    create_bucket,
+    create_event_bus,
+    create_table,
+    point_at,
+    put_secret,
+)
 from .config import LocalConfig, terminals_json
 from .eventbridge import LocalEventBridge
 from .mail import LocalMail
 from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
 from .routes import Match
-from .schedules import ScheduleRunner
+from .schedules import ScheduleRunner, run_schedules_of
 from .server import Dispatcher, LocalHttpServer, Target
 from .streams import StreamPoller
 from .template import IMPLICIT_API, TEMPLATE_PATH, FunctionSpec, Resolver, Template, TemplateError, check_references
@@ -152,6 +161,7 @@ class LocalStack:
         self.tables: dict[str, TableSetup] = {}
         self.queues: dict[str, QueueSetup] = {}
         self.buses: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
+        self.buckets: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
         self.secret_arn = ""
         self.terminals_json = ""
         self.environment: dict[str, str] = {}
@@ -181,6 +191,9 @@ class LocalStack:
             self._create_tables()
             self._create_queues()
             self._create_buses()
+            for logical_id in self.template.resources_of_type("AWS::S3::Bucket"):
+                name = self.config.table_name(logical_id)
+                self.buckets[logical_id] = (name, create_bucket(name, self.config.region))
             self.terminals_json = terminals_json(
                 self.base_url, self.config.payment_base_url, self.config.backoffice_base_url
             )
@@ -305,6 +318,9 @@ class LocalStack:
             resources[logical_id] = queue.url
             attributes[f"{logical_id}.Arn"] = queue.arn
             attributes[f"{logical_id}.QueueName"] = queue.name
+        for logical_id, (name, arn) in self.buckets.items():
+            resources[logical_id] = name
+            attributes[f"{logical_id}.Arn"] = arn
         for logical_id, (name, arn) in self.buses.items():
             resources[logical_id] = name
             attributes[f"{logical_id}.Arn"] = arn
@@ -457,7 +473,12 @@ class LocalStack:
                         move(at)
             return HttpResponse.json(200, self.schedules.run_now(at))
 
+        def reconcile(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+            """Run the daily reconciliation with the bank now (its report: the answer, and the reports bucket)."""
+            return HttpResponse.json(200, run_schedules_of(self, "ReconciliationFunction"))
+
         self.add_route("GET", "/_local/health", health)
+        self.add_route("POST", "/_local/reconcile", reconcile)
         self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)
 

@@ -88,3 +88,22 @@ def test_the_buyer_and_the_merchant_mails_show_on_the_local_mail_page(system: Fu
     assert "654321" in shown  # the authorisation number, in the text and the sandboxed HTML
     assert "<iframe sandbox" in shown
     assert _request("GET", f"{system.api}/_local/mail/9999")[0] == 404
+
+
+def test_the_reconciliation_runs_on_demand_against_the_sandbox_and_imports_its_xml(system: FullStack) -> None:
+    created = create_order(system.api)
+    session = order(system.api, created["reference"])["sessions"][0]["bank_reference"]
+    confirm(system.api, confirmation(session, "payetest", "111111"))
+    status, text, _ = _request("POST", f"{system.api}/_local/reconcile", b"")
+    assert status == 200, text
+    (report,) = json.loads(text).values()
+    assert report["source"] == "schedule"
+    assert report["report_key"].startswith("reconciliation/")
+    assert report["checked"] >= 1
+    xml = (
+        b'<recouvrements tpe="0900157"><paiement><reference>NOSUCHORDER00</reference>'
+        b"<montant_recouvre>10.00EUR</montant_recouvre></paiement></recouvrements>"
+    )
+    status, text, _ = _request("POST", f"{system.api}/reconciliation/captures", xml, "application/xml")
+    assert status == 200, text
+    assert [d["kind"] for d in json.loads(text)["differences"]] == ["captured_unknown_order"]

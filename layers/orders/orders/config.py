@@ -12,6 +12,7 @@ from .confirmation_queue import ConfirmationQueue
 from .events import EventPublisher
 from .exceptions import ConfigurationError
 from .mail import MailSender
+from .reconciliation import ReportBucket
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
 
@@ -61,6 +62,11 @@ def event_publisher() -> EventPublisher:
 @lru_cache(maxsize=1)
 def mail_sender() -> MailSender:
     return MailSender()
+
+
+@lru_cache(maxsize=1)
+def report_bucket() -> ReportBucket:
+    return ReportBucket(_env("RECONCILIATION_BUCKET"))
 
 
 def checkout_base_url() -> str:

@@ -15,7 +15,8 @@ OrdersError
 ├── StoreUnavailableError       DynamoDB failed: nothing is known to be written
 ├── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
 ├── EventsUnavailableError      EventBridge did not take every event: publish them again
-└── MailUnavailableError        SES did not take a mail: nothing is known to be sent
+├── MailUnavailableError        SES did not take a mail: nothing is known to be sent
+└── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
 """
 
 from __future__ import annotations
@@ -129,3 +130,7 @@ class EventsUnavailableError(OrdersError):
 
 class MailUnavailableError(OrdersError):
     """SES did not take a mail (throttled, unverified sender, unavailable): nothing is known to be sent."""
+
+
+class ReportUnavailableError(OrdersError):
+    """S3 did not keep a reconciliation report, or give the bank's file to import."""

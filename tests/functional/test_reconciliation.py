@@ -1,0 +1,189 @@
+"""Reconciliation with the bank under moto and the fake bank: a missed confirmation and a dashboard refund
+repaired (once), a difference the books cannot be brought to reported and left alone, the bank's XML file of
+captures compared, and each run's report kept in S3 and told on the bus."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from orders import config
+from orders.events import EventPublisher
+from orders.model import APPLIED_OUTSIDE_API, OrderStatus
+from orders.reconciliation import Reconciler, ReportBucket, parse_captures
+from tests.functional.test_backoffice import bank  # noqa: F401 - the fixture
+from tests.functional.test_cgi2 import SAMPLE, SESSION, confirm, stored_order
+from tests.support.aws import load_function
+from tests.support.fakebank import Account, FakeBank
+
+reconciliation = load_function("reconciliation")
+CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+LATER = CREATED + timedelta(hours=2)
+DAY = date(2026, 11, 27)
+
+
+def reconciler(aws: Any) -> Reconciler:
+    return Reconciler(aws.store, config.load_terminals(), config.bank_client)
+
+
+def test_a_missed_confirmation_is_recorded_from_the_bank_status_once(
+    aws: Any,
+    lambda_context: Any,
+    bank: FakeBank,  # noqa: F811
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid, never confirmed
+    report = reconciler(aws).run([DAY], LATER, "test")
+    assert [(d.reference, d.kind, d.repaired) for d in report.differences] == [(SAMPLE, "missed_confirmation", True)]
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert (order.bank_reference, order.authorisation_number, order.captured) == (SESSION, "123456", Decimal("62.73"))
+    assert order.attempts[-1].confirmation_id == f"status:{SESSION}"
+    assert reconciler(aws).run([DAY], LATER, "test").differences == []  # nothing left to repair
+    # The late confirmation itself is the same acceptance: nothing more.
+    confirm(lambda_context)
+    assert aws.store.get(SAMPLE).reviews == ()
+
+
+def test_an_order_whose_buyer_may_still_be_paying_is_not_asked_about(aws: Any, bank: FakeBank) -> None:  # noqa: F811
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    report = reconciler(aws).run([DAY], CREATED + timedelta(minutes=30), "test")
+    assert (report.checked, report.differences, bank.calls) == (0, [], [])
+
+
+def test_an_unpaid_order_the_bank_never_saw_paid_is_no_difference(aws: Any, bank: FakeBank) -> None:  # noqa: F811
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    report = reconciler(aws).run([DAY], LATER, "test")
+    assert (report.checked, report.differences) == (1, [])
+    assert aws.store.get(SAMPLE).status is OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_refund_made_in_the_bank_dashboard_is_recorded(aws: Any, lambda_context: Any, bank: FakeBank) -> None:  # noqa: F811
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(lambda_context)
+    bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
+    report = reconciler(aws).run([DAY], LATER, "test")
+    assert [(d.kind, d.repaired) for d in report.differences] == [("done_at_the_bank", True)]
+    order = aws.store.get(SAMPLE)
+    assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("20.00"))
+    assert order.operations[-1].outcome == APPLIED_OUTSIDE_API
+    assert reconciler(aws).run([DAY], LATER, "test").differences == []
+
+
+def test_a_difference_the_books_cannot_be_brought_to_is_reported_not_overwritten(
+    aws: Any,
+    lambda_context: Any,
+    bank: FakeBank,  # noqa: F811
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(lambda_context)
+    bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("50.00"))
+    before = aws.store.get(SAMPLE)
+    report = reconciler(aws).run([DAY], LATER, "test")
+    assert [(d.kind, d.repaired) for d in report.differences] == [("status_differs", False)]
+    assert "the bank shows 50.00 EUR captured, the books 62.73 EUR" in report.differences[0].detail
+    assert aws.store.get(SAMPLE) == before
+
+
+CAPTURES_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<recouvrements tpe="0900157" societe="boutiqueducd" date="27/11/2026">
+  <paiement><reference>{session}</reference><date_commande>27/11/2026</date_commande><heure>10:15:00</heure>
+    <montant>62.73EUR</montant><montant_recouvre>62.73EUR</montant_recouvre><numauto>123456</numauto>
+    <carte>4111 11XX XXXX 1111</carte></paiement>
+  <paiement><reference>NOSUCHORDER00</reference><montant>10.00EUR</montant><montant_recouvre>10.00EUR</montant_recouvre>
+  </paiement>
+  <paiement><reference>EVTOTHER0000</reference><montant>30.00EUR</montant><montant_recouvre>30.00EUR</montant_recouvre>
+  </paiement>
+</recouvrements>
+"""
+
+
+def test_the_bank_file_of_captures_is_compared_and_differences_reported(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(lambda_context)
+    stored_order(aws, "EVTOTHER00", created_at=CREATED, amount="30.00")  # never paid in the books
+    before = aws.store.get("EVTOTHER00")
+    report = reconciler(aws).import_captures(CAPTURES_XML.format(session=SESSION), LATER, "file.xml")
+    assert report.checked == 3
+    assert [(d.reference, d.kind) for d in report.differences] == [
+        ("NOSUCHORDER00", "captured_unknown_order"),
+        ("EVTOTHER00", "captured_amount_differs"),
+    ]
+    assert aws.store.get("EVTOTHER00") == before
+
+
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        ("<html/>", "the root is <html>"),
+        ("<recouvrements><paiement><reference>A</reference></paiement>", "not the bank's XML"),
+        ("<recouvrements><paiement><reference>A</reference><montant_recouvre>1,00EUR</montant_recouvre>"
+         "</paiement></recouvrements>", r"paiement 1 \(A\): montant_recouvre"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_not_the_bank_one_is_refused_clearly(xml: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_captures(xml)
+
+
+@pytest.fixture
+def reports(aws: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
+    s3 = boto3.client("s3", region_name="eu-west-3")
+    s3.create_bucket(Bucket="reports-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    monkeypatch.setattr(config, "report_bucket", lambda: ReportBucket("reports-test", client=s3))
+    events = boto3.client("events", region_name="eu-west-3")
+    events.create_event_bus(Name="orders-test")
+    queue_url = aws.sqs.create_queue(QueueName="reported")["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="r", EventBusName="orders-test", EventPattern=json.dumps({"detail-type": ["ReconciliationReported"]})
+    )
+    events.put_targets(Rule="r", EventBusName="orders-test", Targets=[{"Id": "q", "Arn": arn}])
+    monkeypatch.setattr(config, "event_publisher", lambda: EventPublisher("orders-test", client=events))
+    return s3, aws.sqs, queue_url
+
+
+def test_the_console_import_keeps_its_report_in_s3_and_tells_the_bus(
+    aws: Any, lambda_context: Any, reports: tuple[Any, Any, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3, sqs, queue_url = reports
+    request = {
+        "httpMethod": "POST",
+        "resource": "/reconciliation/captures",
+        "headers": {"Content-Type": "application/xml"},
+        "body": CAPTURES_XML.format(session=SESSION),
+        "isBase64Encoded": False,
+    }
+    answer = reconciliation.lambda_handler(request, lambda_context)
+    assert answer["statusCode"] == 200
+    body = json.loads(answer["body"])
+    assert [d["kind"] for d in body["differences"]] == ["captured_unknown_order"] * 3
+    kept = json.loads(s3.get_object(Bucket="reports-test", Key=body["report_key"])["Body"].read())
+    assert kept["differences"] == body["differences"]
+    assert body["report_key"].startswith("reconciliation/")
+    (message,) = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    told = json.loads(message["Body"])
+    assert (told["detail"]["differences"], told["detail"]["report_key"]) == (3, body["report_key"])
+    assert '"ReconciliationDifferences":[3.0]' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("resource", "body", "field"),
+    [
+        ("/reconciliation", '{"day": "27/11/2026"}', "day"),
+        ("/reconciliation", '{"days": 3}', "days"),
+        ("/reconciliation/captures", "", "body"),
+    ],
+)
+def test_console_requests_with_bad_input_name_the_field(
+    aws: Any, lambda_context: Any, reports: Any, resource: str, body: str, field: str
+) -> None:
+    request = {"httpMethod": "POST", "resource": resource, "headers": {}, "body": body, "isBase64Encoded": False}
+    answer = reconciliation.lambda_handler(request, lambda_context)
+    assert answer["statusCode"] == 400
+    assert json.loads(answer["body"])["error"]["field"] == field
