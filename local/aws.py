@@ -254,3 +254,9 @@ def create_bucket(name: str, region: str) -> str:
     client = boto3.client("s3", region_name=region)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
     return f"arn:aws:s3:::{name}"
+
+
+def create_topic(name: str, region: str) -> str:
+    """Create an SNS topic; its ARN."""
+    client = boto3.client("sns", region_name=region)
+    return str(client.create_topic(Name=name)["TopicArn"])

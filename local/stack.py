@@ -36,6 +36,7 @@ from .aws import (
     create_bucket,
     create_event_bus,
     create_table,
+    create_topic,
     point_at,
     put_secret,
 )
@@ -162,6 +163,7 @@ class LocalStack:
         self.queues: dict[str, QueueSetup] = {}
         self.buses: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
         self.buckets: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
+        self.topics: dict[str, str] = {}  # logical id -> ARN
         self.secret_arn = ""
         self.terminals_json = ""
         self.environment: dict[str, str] = {}
@@ -191,6 +193,8 @@ class LocalStack:
             self._create_tables()
             self._create_queues()
             self._create_buses()
+            for logical_id in self.template.resources_of_type("AWS::SNS::Topic"):
+                self.topics[logical_id] = create_topic(self.config.table_name(logical_id), self.config.region)
             for logical_id in self.template.resources_of_type("AWS::S3::Bucket"):
                 name = self.config.table_name(logical_id)
                 self.buckets[logical_id] = (name, create_bucket(name, self.config.region))
@@ -318,6 +322,9 @@ class LocalStack:
             resources[logical_id] = queue.url
             attributes[f"{logical_id}.Arn"] = queue.arn
             attributes[f"{logical_id}.QueueName"] = queue.name
+        for logical_id, topic in self.topics.items():
+            resources[logical_id] = topic
+            attributes[f"{logical_id}.TopicArn"] = topic
         for logical_id, (name, arn) in self.buckets.items():
             resources[logical_id] = name
             attributes[f"{logical_id}.Arn"] = arn

@@ -1,0 +1,224 @@
+"""Is a terminal ready for production? Every point the bank's go-live asks, each with what to do when it fails.
+
+    python -m orders.golive --tpe 0900157 --cgi2-url https://api.shop.example/v1/confirmation
+
+reads the stack's configuration from the environment (``TERMINALS_SECRET_ARN``, ``ORDERS_TABLE``,
+``ALARM_TOPIC_ARN``) and exits 0 when every point passes. The console's ``GET /terminals/{tpe}/golive``
+answers the same checks as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sealing import MerchantKey, control_string
+
+from .calendar import local_day
+from .exceptions import OrdersError
+from .store import OrderStore
+from .terminals import TerminalConfig
+
+PUBLIC_TEST_KEY = "12345678901234567890123456789012345678P0"  # the kits' published key: never a real terminal's
+GARBAGE = b"TPE=0000000&reference=GOLIVE&MAC=0000000000000000000000000000000000000000"
+CDR_1 = "version=2\ncdr=1\n"
+TEST_PAYMENT_DAYS = 60  # how far back test payments are looked for
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""  # what to do when it fails
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Probe = Callable[[str, bytes], tuple[int, str]]  # POST body to URL, redirects not followed: (status, body)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is an answer of its own: the bank does not follow it
+
+
+def http_probe(url: str, body: bytes) -> tuple[int, str]:
+    """POST ``body`` to ``url`` as the bank does, without following a redirect."""
+    request = urllib.request.Request(  # noqa: S310 - the merchant's own CGI2 URL
+        url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return int(answer.status), answer.read(4096).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read(4096).decode("utf-8", "replace")
+
+
+def check_key(terminal: TerminalConfig) -> Check:
+    control = control_string(terminal.terminal.key, terminal.tpe)
+    if terminal.terminal.key == MerchantKey(PUBLIC_TEST_KEY):
+        return Check(
+            "key",
+            False,
+            "the terminal uses the kits' public test key",
+            "put the key the bank gave for this TPE in the terminal secret, then give the bank's support the "
+            "control string this check prints",
+        )
+    return Check("key", True, f"control string for the bank's support: {control}")
+
+
+def check_cgi2(url: str, probe: Probe) -> list[Check]:
+    checks = [
+        Check("cgi2_https", url.startswith("https://"), f"CGI2 URL {url or '(none)'}", "register an https:// URL")
+    ]
+    if not url:
+        return checks
+    try:
+        status, body = probe(url, GARBAGE)
+    except OSError as exc:
+        return [*checks, Check("cgi2_answers", False, f"no answer: {exc}", "deploy the stack; check the URL")]
+    if 300 <= status < 400:
+        fix = "register the final URL (no redirect: the bank does not follow one)"
+        return [*checks, Check("cgi2_answers", False, f"answered a redirect ({status})", fix)]
+    ok = status == 200 and body == CDR_1
+    detail = f"a garbage post got {status} {body!r}"
+    return [*checks, Check("cgi2_answers", ok, detail, "CGI2 must answer exactly version=2 / cdr=1 to a bad seal")]
+
+
+def check_return_urls(terminal: TerminalConfig) -> Check:
+    urls = {"return_ok_url": terminal.return_ok_url, "return_err_url": terminal.return_err_url}
+    bad = [name for name, url in urls.items() if not url.startswith("https://")]
+    detail = ", ".join(f"{name}={url or '(none)'}" for name, url in urls.items())
+    return Check("return_urls_https", not bad, detail, f"set {' and '.join(bad)} to https:// pages of the shop")
+
+
+def check_environment(terminal: TerminalConfig) -> Check:
+    protocol = terminal.terminal
+    urls = {"payment": protocol.payment_url, "back-office": protocol.url("etatpaiement.cgi")}
+    wrong = [name for name, url in urls.items() if ("/test/" in url) != protocol.is_test]
+    detail = f"environment {protocol.environment.value}: " + ", ".join(f"{k} {v}" for k, v in urls.items())
+    if wrong:
+        fix = f"make environment and the {' and '.join(wrong)} URL agree (only the test server's URLs have /test/)"
+        return Check("environment_and_hosts", False, detail, fix)
+    production = not protocol.is_test
+    return Check("environment_and_hosts", production, detail, "set environment to production once the bank says so")
+
+
+def check_test_payments(terminal: TerminalConfig, store: OrderStore, now: datetime) -> Check:
+    accepted = refused = 0
+    today = local_day(now, terminal.terminal.timezone)
+    for back in range(TEST_PAYMENT_DAYS):
+        start: dict[str, Any] | None = None
+        while True:
+            orders, start = store.orders_of_day((today - timedelta(days=back)).isoformat(), limit=100, start_key=start)
+            for order in (o for o in orders if o.tpe == terminal.tpe):
+                codes = [a.return_code.lower() for a in order.attempts]
+                accepted += codes.count("payetest")
+                refused += codes.count("annulation")
+            if not start:
+                break
+    ok = accepted > 0 and refused > 0
+    detail = f"{accepted} accepted and {refused} refused test payments confirmed in the last {TEST_PAYMENT_DAYS} days"
+    fix = "on the test configuration, pay once with an accepted and once with a refused test card"
+    return Check("test_payments", ok, detail, fix)
+
+
+def check_sender(terminal: TerminalConfig, ses: Any) -> Check:
+    if terminal.mail is None:
+        return Check("mail_sender_verified", True, "no e-mails configured for this terminal")
+    sender = terminal.mail.sender
+    identities = [sender, sender.rpartition("@")[2]]
+    try:
+        answer = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"]
+    except (ClientError, BotoCoreError) as exc:
+        return Check("mail_sender_verified", False, f"SES cannot be asked: {exc}", "allow ses:GetIdentity*")
+    ok = any((answer.get(i) or {}).get("VerificationStatus") == "Success" for i in identities)
+    fix = f"verify {sender} (or its domain) in SES: aws ses verify-email-identity --email-address {sender}"
+    return Check("mail_sender_verified", ok, f"sender {sender}", fix)
+
+
+def check_alarms(topic_arn: str, sns: Any) -> Check:
+    fix = "subscribe to the stack's AlarmTopicArn (AlarmEmail parameter) and confirm the subscription"
+    if not topic_arn:
+        return Check("alarms_subscribed", False, "no alarm topic known (ALARM_TOPIC_ARN)", fix)
+    try:
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    except (ClientError, BotoCoreError) as exc:
+        return Check("alarms_subscribed", False, f"SNS cannot be asked: {exc}", fix)
+    confirmed = [s for s in subscriptions if s.get("SubscriptionArn", "").startswith("arn:")]
+    return Check("alarms_subscribed", bool(confirmed), f"{len(confirmed)} confirmed subscription(s)", fix)
+
+
+def golive(
+    terminal: TerminalConfig,
+    *,
+    cgi2_url: str,
+    store: OrderStore,
+    now: datetime,
+    probe: Probe | None = None,
+    ses: Any = None,
+    sns: Any = None,
+    alarm_topic_arn: str = "",
+) -> list[Check]:
+    """Every go-live point for ``terminal``, in the order a merchant would fix them."""
+    return [
+        check_key(terminal),
+        *check_cgi2(cgi2_url, probe or http_probe),
+        check_return_urls(terminal),
+        check_environment(terminal),
+        check_test_payments(terminal, store, now),
+        check_sender(terminal, ses or boto3.client("ses")),
+        check_alarms(alarm_topic_arn, sns or boto3.client("sns")),
+    ]
+
+
+def render(checks: Sequence[Check], out: TextIO) -> bool:
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        print(f"{mark} {check.name}: {check.detail}", file=out)
+        if not check.ok and check.fix:
+            print(f"     -> {check.fix}", file=out)
+    ready = all(check.ok for check in checks)
+    print("ready for production" if ready else "not ready yet", file=out)
+    return ready
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    from datetime import UTC
+
+    from . import config
+
+    parser = argparse.ArgumentParser(prog="python -m orders.golive", description=__doc__.splitlines()[0])
+    parser.add_argument("--tpe", required=True, help="the terminal to check")
+    parser.add_argument("--cgi2-url", default=os.environ.get("CONFIRMATION_URL", ""), help="the stack's CGI2 URL")
+    args = parser.parse_args(argv)
+    try:
+        terminal = config.load_terminals().get(args.tpe)
+        checks = golive(
+            terminal,
+            cgi2_url=args.cgi2_url,
+            store=config.order_store(),
+            now=datetime.now(UTC),
+            alarm_topic_arn=os.environ.get("ALARM_TOPIC_ARN", ""),
+        )
+    except OrdersError as exc:
+        print(f"cannot check: {exc}", file=out)
+        return 2
+    return 0 if render(checks, out) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The go-live check: a terminal failing every point, each with what to do, then passing once they are fixed."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from orders import config, golive
+from orders.terminals import Terminals
+from tests.functional.test_cgi2 import confirm, stored_order
+from tests.support.aws import load_function, terminals_config
+
+golive_function = load_function("golive")
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+REAL_KEY = "0123456789ABCDEF0123456789ABCDEF01234567"
+CGI2 = "https://api.shop.example/v1/confirmation"
+
+
+def answering(status: int, body: str) -> golive.Probe:
+    def probe(url: str, sent: bytes) -> tuple[int, str]:
+        assert url == CGI2
+        return status, body
+
+    return probe
+
+
+def check(aws: Any, tpe: str, probe: golive.Probe, topic: str) -> dict[str, golive.Check]:
+    terminal = Terminals.from_json(aws.secrets.get_secret_value(SecretId=aws.secret_arn)["SecretString"]).get(tpe)
+    checks = golive.golive(
+        terminal,
+        cgi2_url=CGI2,
+        store=aws.store,
+        now=NOW,
+        probe=probe,
+        ses=boto3.client("ses", region_name="eu-west-3"),
+        sns=boto3.client("sns", region_name="eu-west-3"),
+        alarm_topic_arn=topic,
+    )
+    return {c.name: c for c in checks}
+
+
+def test_a_terminal_fails_then_passes_once_every_point_is_fixed(aws: Any, lambda_context: Any) -> None:
+    sns = boto3.client("sns", region_name="eu-west-3")
+    topic = sns.create_topic(Name="alarms")["TopicArn"]
+    mail = {"sender": "shop@shop.example"}
+    aws.set_terminals(terminals_config(**{"0900157": {"mail": mail, "return_ok_url": "http://shop.example/ok"}}))
+
+    failing = check(aws, "0900157", answering(302, ""), topic)
+    assert {name for name, c in failing.items() if not c.ok} == {
+        "key", "cgi2_answers", "return_urls_https", "environment_and_hosts", "test_payments",
+        "mail_sender_verified", "alarms_subscribed",
+    }  # fmt: skip
+    assert all(c.fix for c in failing.values() if not c.ok)
+    assert "redirect" in failing["cgi2_answers"].detail
+    assert "0 accepted and 0 refused" in failing["test_payments"].detail
+
+    # The merchant pays once and is refused once on the test configuration ...
+    stored_order(aws, "GOLIVE1")
+    confirm(lambda_context, reference="GOLIVE100")
+    stored_order(aws, "GOLIVE2")
+    confirm(lambda_context, "Annulation", "", reference="GOLIVE200", reason="Refus")
+    # ... the bank opens the terminal, its key goes in the secret, the rest is set up.
+    production = {
+        "key": REAL_KEY, "environment": "production", "mail": mail,
+        "return_ok_url": "https://shop.example/ok", "return_err_url": "https://shop.example/err",
+    }  # fmt: skip
+    aws.set_terminals(terminals_config(**{"0900157": production}))
+    boto3.client("ses", region_name="eu-west-3").verify_email_identity(EmailAddress="shop@shop.example")
+    sqs_arn = aws.sqs.get_queue_attributes(QueueUrl=aws.queue.url, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sqs_arn["QueueArn"])
+
+    passing = check(aws, "0900157", answering(200, "version=2\ncdr=1\n"), topic)
+    assert {name: c.ok for name, c in passing.items() if not c.ok} == {}
+    assert passing["key"].detail.startswith("control string for the bank's support: V1.04.sha1.py--[CtlHmac3.0")
+    assert "1 accepted and 1 refused" in passing["test_payments"].detail
+    out = io.StringIO()
+    assert golive.render(list(passing.values()), out)
+    assert out.getvalue().endswith("ready for production\n")
+
+
+def test_a_cgi2_answering_anything_but_cdr_1_to_garbage_fails(aws: Any) -> None:
+    checks = check(aws, "0900157", answering(200, "version=2\ncdr=0\n"), "")
+    assert not checks["cgi2_answers"].ok
+    assert not checks["alarms_subscribed"].ok
+
+
+def test_the_cli_prints_each_point_and_exits_non_zero_when_not_ready(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(golive, "http_probe", answering(200, "version=2\ncdr=1\n"))
+    out = io.StringIO()
+    assert golive.main(["--tpe", "0900157", "--cgi2-url", CGI2], out) == 1
+    text = out.getvalue()
+    assert "FAIL key: the terminal uses the kits' public test key" in text
+    assert "     -> put the key the bank gave" in text
+    assert text.endswith("not ready yet\n")
+    assert golive.main(["--tpe", "9999999"], io.StringIO()) == 2
+
+
+def test_the_console_route_answers_the_checks_as_json(aws: Any, lambda_context: Any) -> None:
+    request = {
+        "httpMethod": "GET",
+        "resource": "/terminals/{tpe}/golive",
+        "pathParameters": {"tpe": "0900157"},
+        "headers": {"Host": "127.0.0.1:9", "X-Forwarded-Proto": "http"},
+        "requestContext": {"stage": "v1"},
+    }
+    answer = golive_function.lambda_handler(request, lambda_context)
+    assert answer["statusCode"] == 200
+    body = json.loads(answer["body"])
+    assert body["ready"] is False
+    https = next(c for c in body["checks"] if c["name"] == "cgi2_https")
+    assert (https["ok"], https["detail"]) == (False, "CGI2 URL http://127.0.0.1:9/confirmation")
+    request["pathParameters"] = {"tpe": "9999999"}
+    missing = golive_function.lambda_handler(request, lambda_context)
+    assert (missing["statusCode"], json.loads(missing["body"])["error"]["field"]) == (404, "tpe")
+    assert config.load_terminals().get("0900157").tpe == "0900157"
