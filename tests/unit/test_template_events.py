@@ -1,0 +1,100 @@
+"""The template's part for what happens after the payment: the stream outbox, the bus, the webhook, mails,
+reconciliation, go-live; every new way to fail has its alarm."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import Template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load(ROOT / "template.yaml")
+
+
+def _alarms(template: Template) -> list[dict[str, Any]]:
+    return [resource["Properties"] for resource in template.resources_of_type("AWS::CloudWatch::Alarm").values()]
+
+
+def _alarmed_metrics(template: Template) -> set[str]:
+    names = set()
+    for alarm in _alarms(template):
+        names.add(str(alarm.get("MetricName")))
+        for metric in alarm.get("Metrics") or []:
+            names.add(str(((metric.get("MetricStat") or {}).get("Metric") or {}).get("MetricName")))
+    return names
+
+
+def test_the_orders_table_streams_both_images(template: Template) -> None:
+    assert template.properties_of("OrdersTable")["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def test_the_stream_consumer_loses_nothing(template: Template) -> None:
+    (stream,) = template.function("OrderEventsFunction").streams
+    assert (stream.table, stream.partial_failures) == ("OrdersTable", True)
+    event = template.function("OrderEventsFunction").properties["Events"]["Stream"]["Properties"]
+    assert event["MaximumRetryAttempts"] == -1
+    assert event["BisectBatchOnFunctionError"] is True
+    assert event["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["OrderEventsDeadLetterQueue", "Arn"]
+    }
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        "functions/order_events/app.py",
+        "functions/order_mail/app.py",
+        "functions/reconciliation/app.py",
+    ],
+)
+def test_every_failure_metric_of_the_new_functions_is_alarmed(template: Template, function: str) -> None:
+    emitted = set(re.findall(r'name="(\w+)"', (ROOT / function).read_text()))
+    failures = {name for name in emitted if re.search(r"Not|Differences|Failures", name)}
+    assert failures
+    assert failures <= _alarmed_metrics(template) | {"MailsNotSent"}  # a mail not sent lands on its alarmed DLQ
+
+
+@pytest.mark.parametrize(
+    "queue", ["OrderEventsDeadLetterQueue", "OrderMailDeadLetterQueue", "ShopWebhookDeadLetterQueue"]
+)
+def test_every_new_dead_letter_queue_is_alarmed(template: Template, queue: str) -> None:
+    watched = [
+        alarm
+        for alarm in _alarms(template)
+        if any(d.get("Value") == {"Fn::GetAtt": [queue, "QueueName"]} for d in alarm.get("Dimensions") or [])
+    ]
+    assert len(watched) == 1
+    assert watched[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_webhook_exists_only_with_its_url(template: Template) -> None:
+    conditional = {
+        name for name, resource in template.resources.items() if resource.get("Condition") == "HasShopWebhook"
+    }
+    assert {"ShopWebhookConnection", "ShopWebhookDestination", "ShopWebhookRule", "ShopWebhookDeadLetterQueue"} <= (
+        conditional
+    )
+    url = re.compile(template.parameters["ShopWebhookUrl"]["AllowedPattern"])
+    assert url.fullmatch("")
+    assert url.fullmatch("https://shop.example/webhook")
+    assert not url.fullmatch("http://shop.example/webhook")
+    assert template.parameters["ShopWebhookToken"]["NoEcho"] is True
+
+
+def test_the_mails_hear_only_what_they_mail(template: Template) -> None:
+    pattern = template.function("OrderMailFunction").properties["Events"]["OrderEvents"]["Properties"]["Pattern"]
+    assert pattern["detail-type"] == ["OrderPaid", "OrderAuthorized", "PaymentRefused", "OrderNeedsReview"]
+
+
+def test_the_new_console_routes_are_signed(template: Template) -> None:
+    routes = {(r.method, r.path): r for r in template.routes()}
+    for key in [("POST", "/reconciliation"), ("POST", "/reconciliation/captures"), ("GET", "/terminals/{tpe}/golive")]:
+        assert routes[key].authorizer == "AWS_IAM"
