@@ -463,14 +463,9 @@ class LocalStack:
             """Run the scheduled functions (the deferred sweeper) once, at ``{"now": "<ISO 8601>"}`` or now."""
             if self.schedules is None:
                 return HttpResponse.json(409, {"error": {"message": "scheduled functions are off in this stack"}})
-            try:
-                body = json.loads(request.body or b"{}")
-                at = datetime.fromisoformat(body["now"]) if isinstance(body, dict) and body.get("now") else None
-            except (ValueError, TypeError, RecursionError) as exc:
-                message = f'now: give an ISO 8601 time like "2026-12-24T09:00:00+01:00" ({exc})'
-                return HttpResponse.json(400, {"error": {"message": message, "field": "now"}})
-            if at is not None and at.tzinfo is None:
-                return HttpResponse.json(400, {"error": {"message": "now: give a time zone offset", "field": "now"}})
+            at, problem = _requested_time(request)
+            if problem is not None:
+                return problem
             if at is not None:
                 # The bank lives in the same time: a sandbox moves its clock forward, so its own end-of-period
                 # actions happen before the sweeper looks.
@@ -481,13 +476,29 @@ class LocalStack:
             return HttpResponse.json(200, self.schedules.run_now(at))
 
         def reconcile(request: HttpRequest, match: Match[Any]) -> HttpResponse:
-            """Run the daily reconciliation with the bank now (its report: the answer, and the reports bucket)."""
-            return HttpResponse.json(200, run_schedules_of(self, "ReconciliationFunction"))
+            """Run the daily reconciliation with the bank at ``{"now": "<ISO 8601>"}`` or now (its report)."""
+            at, problem = _requested_time(request)
+            if problem is not None:
+                return problem
+            return HttpResponse.json(200, run_schedules_of(self, "ReconciliationFunction", at))
 
         self.add_route("GET", "/_local/health", health)
         self.add_route("POST", "/_local/reconcile", reconcile)
         self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)
+
+
+def _requested_time(request: HttpRequest) -> tuple[datetime | None, HttpResponse | None]:
+    """``{"now": "<ISO 8601 with offset>"}`` of a local route's body: the time, or the 400 answer naming ``now``."""
+    try:
+        body = json.loads(request.body or b"{}")
+        at = datetime.fromisoformat(body["now"]) if isinstance(body, dict) and body.get("now") else None
+    except (ValueError, TypeError, RecursionError) as exc:
+        message = f'now: give an ISO 8601 time like "2026-12-24T09:00:00+01:00" ({exc})'
+        return None, HttpResponse.json(400, {"error": {"message": message, "field": "now"}})
+    if at is not None and at.tzinfo is None:
+        return None, HttpResponse.json(400, {"error": {"message": "now: give a time zone offset", "field": "now"}})
+    return at, None
 
 
 def _env_value(value: Any) -> str:
