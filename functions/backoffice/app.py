@@ -4,6 +4,8 @@ GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newe
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
 POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
+GET /books/captures?day=&format=json|csv|xml&tpe=      payments by capture date (xml: the bank's daily file)
+GET /books/refunds?day=&format=json|csv                 refunds by date
 
 An ``Idempotency-Key`` header makes a retried operation answer what the first one did instead of
 doing it again (``orders.idempotency``: 409 while the first is in flight, 422 for a key sent with another
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +24,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config
+from orders import books, config
 from orders.bank import BankError, BankRefusedError, BankUnavailableError
+from orders.calendar import local_day
 from orders.exceptions import (
     BankStateDifferedError,
     ConcurrentUpdateError,
@@ -38,11 +41,12 @@ from orders.exceptions import (
     TransitionNotAllowedError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, body_bytes, error_response, header, json_body, json_response
+from orders.http import BadRequest, body_bytes, error_response, header, json_body, json_response, text_response
 from orders.idempotency import IdempotencyKeys, Keep, fingerprint
 from orders.listing import list_orders
 from orders.model import Order
 from orders.operations import BackOffice
+from orders.terminals import TerminalConfig
 from sealing import FieldError, parse_decimal
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -79,6 +83,48 @@ def _list(event: dict[str, Any]) -> dict[str, Any]:
     zones = {terminal.terminal.timezone for terminal in config.load_terminals().by_tpe.values()}
     page = list_orders(config.order_store(), event.get("queryStringParameters") or {}, datetime.now(UTC), zones)
     return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
+
+
+def _books_query(event: dict[str, Any], kind: str) -> tuple[TerminalConfig, date, str]:
+    """The terminal (``tpe``, default the default one), the day (default today there) and the format asked."""
+    query = event.get("queryStringParameters") or {}
+    unknown = set(query) - {"day", "format", "tpe"}
+    if unknown:
+        raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (day, format, tpe)")
+    try:
+        terminal = config.load_terminals().get(query.get("tpe"))
+    except UnknownTerminalError as exc:
+        raise InvalidOrderError("tpe", str(exc)) from None
+    try:
+        today = local_day(datetime.now(UTC), terminal.terminal.timezone)
+        day = date.fromisoformat(query["day"]) if query.get("day") else today
+    except ValueError:
+        raise InvalidOrderError("day", f"{query['day']!r} is not a date like 2026-11-27") from None
+    shape = query.get("format") or "json"
+    if shape not in ("json", "csv", "xml") or (shape == "xml" and kind != "captures"):
+        raise InvalidOrderError("format", "json or csv (and xml for captures: the bank's daily file)")
+    return terminal, day, shape
+
+
+def _books(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def route(event: dict[str, Any]) -> dict[str, Any]:
+        terminal, day, shape = _books_query(event, kind)
+        entries = books.booked(config.order_store(), config.load_terminals(), day, kind)
+        if (event.get("queryStringParameters") or {}).get("tpe") or shape == "xml":
+            entries = [e for e in entries if e.tpe == terminal.tpe]
+        if shape == "csv":
+            name = f"{kind}-{day}.csv"
+            text, content_type = books.as_csv(entries), "text/csv; charset=utf-8"
+        elif shape == "xml":
+            name = f"recouvrements-{terminal.tpe}-{day}.xml"
+            text = books.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
+            content_type = "application/xml; charset=utf-8"
+        else:
+            return json_response(200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries]})
+        headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
+        return text_response(200, text, headers)
+
+    return route
 
 
 def _idempotency_key(event: dict[str, Any]) -> str | None:
@@ -141,6 +187,8 @@ def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
 
 ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("GET", "/orders"): _list,
+    ("GET", "/books/captures"): _books("captures"),
+    ("GET", "/books/refunds"): _books("refunds"),
     ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now, k: o.capture(r, _amount(e), now, k)),
     ("POST", "/orders/{reference}/cancel"): _operation(_cancel),
     ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now, k: o.refund(r, _amount(e), now, k)),

@@ -1,0 +1,123 @@
+"""The day's books as the bank's dashboard lists them: payments by capture date, refunds by date, and the daily
+export of what was captured (JSON, CSV, and the shape of the bank's own XML file).
+
+A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
+time zone; an immediate payment is captured the day it was paid. Orders are read by order day (``DateIndex``)
+over the ``window_days`` before the day asked: a capture or refund of an older order is not listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sealing import Money
+
+from .calendar import local_day, zone
+from .model import APPLIED_OUTCOMES, Order
+from .operations import CAPTURES, REFUNDS
+from .store import OrderStore
+from .terminals import PaymentMode, Terminals
+
+WINDOW_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One capture or refund, as booked."""
+
+    reference: str
+    bank_reference: str
+    tpe: str
+    at: datetime
+    day: date
+    amount: Money  # what this entry captured or refunded
+    order_amount: Money
+    order_date: date
+    authorisation_number: str
+    kind: str  # payment | capture_partial | capture_full | refund_partial | refund_full
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "bank_reference": self.bank_reference,
+            "tpe": self.tpe,
+            "time": self.at.isoformat(),
+            "day": self.day.isoformat(),
+            "amount": str(self.amount.amount),
+            "currency": self.amount.currency,
+            "order_amount": str(self.order_amount.amount),
+            "order_date": self.order_date.isoformat(),
+            "authorisation_number": self.authorisation_number,
+            "kind": self.kind,
+        }
+
+
+def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]:
+    def entry(at: datetime, day: date | None, amount: Money, kind: str) -> Entry:
+        return Entry(
+            order.reference, order.bank_payment_reference, order.tpe, at, day or local_day(at, timezone), amount,
+            order.amount, local_day(order.bank_ordered_at, timezone), order.authorisation_number, kind,
+        )  # fmt: skip
+
+    found = []
+    if "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
+        found.append(entry(order.paid_at, None, order.amount, "payment"))
+    for record in order.operations:
+        if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
+            found.append(entry(record.at, record.bank_day, record.amount, record.event))
+    return found
+
+
+def booked(
+    store: OrderStore, terminals: Terminals, day: date, kind: str, window_days: int = WINDOW_DAYS
+) -> list[Entry]:
+    """The captures (``kind="captures"``) or refunds (``"refunds"``) booked on ``day``, in time order."""
+    wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
+    entries: list[Entry] = []
+    for back in range(window_days + 1):
+        start: dict[str, Any] | None = None
+        while True:
+            orders, start = store.orders_of_day((day - timedelta(days=back)).isoformat(), limit=100, start_key=start)
+            for order in orders:
+                timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+                entries.extend(e for e in _entries(order, timezone, wanted) if e.day == day)
+            if not start:
+                break
+    return sorted(entries, key=lambda e: e.at)
+
+
+def as_csv(entries: list[Entry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = ["reference", "bank_reference", "tpe", "time", "day", "amount", "currency", "order_amount",
+               "order_date", "authorisation_number", "kind"]  # fmt: skip
+    writer.writerow(columns)
+    for entry in entries:
+        row = entry.as_json()
+        # A cell starting like a formula is kept as text by spreadsheets (CSV injection).
+        writer.writerow([("'" + v) if v[:1] in "=+-@" else v for v in (str(row[c]) for c in columns)])
+    return out.getvalue()
+
+
+def as_bank_xml(entries: list[Entry], tpe: str, societe: str, day: date, timezone: str) -> str:
+    """The captures of one terminal in the shape of the bank's daily file (``recouvrements``), card excepted."""
+    root = ElementTree.Element("recouvrements", {"tpe": tpe, "societe": societe, "date": f"{day:%d/%m/%Y}"})
+    for entry in (e for e in entries if e.tpe == tpe):
+        item = ElementTree.SubElement(root, "paiement")
+        moment = entry.at.astimezone(zone(timezone))
+        for tag, value in (
+            ("reference", entry.bank_reference),
+            ("date_commande", f"{entry.order_date:%d/%m/%Y}"),
+            ("heure", f"{moment:%H:%M:%S}"),
+            ("montant", entry.order_amount.wire()),
+            ("montant_recouvre", entry.amount.wire()),
+            ("numauto", entry.authorisation_number),
+        ):
+            ElementTree.SubElement(item, tag).text = value
+    ElementTree.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
