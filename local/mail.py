@@ -2,7 +2,8 @@
 
 moto's SES keeps every message it accepted (``send_raw_email``: the whole MIME message); the local stack runs
 moto in this process, so the pages read them straight from its backend. Each mail opens on a page of its own,
-its HTML in a sandboxed frame (no script, no request anywhere) next to its plain text.
+its HTML in a sandboxed frame (no script, no request anywhere) next to its plain text. The sandbox bank's own
+alert mails (a confirmation CGI2 did not acknowledge) are listed after them.
 """
 
 from __future__ import annotations
@@ -71,7 +72,26 @@ class LocalMail:
                 plain["To"] = ", ".join(a for addresses in message.destinations.values() for a in addresses)
                 plain.set_content(message.body)
                 found.append(plain)
-        return found
+        return found + self._bank_alerts()
+
+    def _bank_alerts(self) -> list[EmailMessage]:
+        """The sandbox bank's alert mails (a confirmation the merchant's CGI2 did not acknowledge), when it runs."""
+        assert self._stack is not None
+        mails = []
+        for service in self._stack.services:
+            ledger = getattr(getattr(service, "bank", None), "ledger", None)
+            for alert in getattr(ledger, "alerts", None) or []:
+                mail = EmailMessage()
+                mail["From"] = "alertes@sandbox-bank.example"
+                mail["To"] = f"the merchant of terminal {alert.tpe}"
+                mail["Subject"] = f"Alerte : la confirmation de la commande {alert.reference} n'a pas abouti"
+                mail.set_content(
+                    f"Le {alert.at:%d/%m/%Y à %H:%M:%S}, votre serveur n'a pas accusé réception de la confirmation "
+                    f"de paiement de la commande {alert.reference} (TPE {alert.tpe}) : {alert.detail}\n"
+                    "Le paiement est bien enregistré par la banque : vérifiez la commande.\n"
+                )
+                mails.append(mail)
+        return mails
 
     def _list(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
         rows = "".join(

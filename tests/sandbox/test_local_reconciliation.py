@@ -42,6 +42,8 @@ def test_a_missed_confirmation_and_a_dashboard_refund_are_repaired(system: FullS
     finally:
         cgi2.handler = handler
     assert merchant_order(system, missed["reference"])["status"] == "awaiting_payment"
+    _, _, mails = call(f"{system.api}/_local/mail")
+    assert "Alerte : la confirmation de la commande" in mails  # the bank's alert mail, shown locally
     # A paid order refunded in the bank's dashboard, not through the API.
     refunded, bank_reference = paid_order(system, "0900157")
     browser = dashboard(system, "0900157")
