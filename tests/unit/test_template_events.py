@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from local.template import Template
+from orders.events import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +99,8 @@ def test_the_new_console_routes_are_signed(template: Template) -> None:
     routes = {(r.method, r.path): r for r in template.routes()}
     for key in [("POST", "/reconciliation"), ("POST", "/reconciliation/captures"), ("GET", "/terminals/{tpe}/golive")]:
         assert routes[key].authorizer == "AWS_IAM"
+
+
+def test_the_webhook_gets_every_order_event_and_nothing_else(template: Template) -> None:
+    pattern = template.properties_of("ShopWebhookRule")["EventPattern"]
+    assert sorted(pattern["detail-type"]) == sorted(EVENT_TYPES)
