@@ -14,6 +14,7 @@ UV_VERSION := 0.13.9
 UV := $(ROOT)/.uv/bin/uv
 VENV := .venv
 TOOLS := .tools
+CHECKOV := .checkov
 # sam validate needs a region and some credentials; these are fake on purpose, never real ones.
 export AWS_DEFAULT_REGION ?= eu-west-3
 export AWS_ACCESS_KEY_ID ?= testing
@@ -29,7 +30,7 @@ LAYERS := SealingLayer OrdersLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
   DeferredSweeperFunction
 
-.PHONY: python run test lint typecheck template unit functional e2e bench build clean sandbox-vendor browser screenshots \
+.PHONY: python run test lint typecheck template policy unit functional e2e bench build clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYERS) $(FUNCTIONS))
 
 python:
@@ -52,10 +53,16 @@ $(TOOLS)/.stamp: requirements/tools.txt | $(UV)
 	$(UV) pip install -q --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
+# checkov pins a boto3 the SAM CLI cannot share: its own environment.
+$(CHECKOV)/.stamp: requirements/checkov.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(CHECKOV)
+	$(UV) pip install -q --python $(CHECKOV)/bin/python -r requirements/checkov.txt
+	touch $@
+
 run: $(VENV)/.stamp
 	$(VENV)/bin/python -m local
 
-test: lint typecheck template unit
+test: lint typecheck template policy unit
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check .
@@ -73,6 +80,12 @@ template: $(TOOLS)/.stamp
 	fi
 
 # The deployed template's tests read it through samtranslator, which lives in the tools environment.
+# checkov on the template and on what the SAM transform makes of it; skipped checks and why: .checkov.yaml.
+policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
+	mkdir -p .aws-sam
+	$(TOOLS)/bin/python tests/support/translate.py template.yaml > .aws-sam/transformed.json
+	$(CHECKOV)/bin/checkov --config-file .checkov.yaml -f template.yaml -f .aws-sam/transformed.json
+
 unit: $(VENV)/.stamp $(TOOLS)/.stamp browser
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
@@ -137,4 +150,4 @@ $(addprefix build-,$(FUNCTIONS)): | python
 	$(COMPILE) $(ARTIFACTS_DIR)
 
 clean:
-	rm -rf .uv $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .uv $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
