@@ -30,7 +30,7 @@ LAYERS := SealingLayer OrdersLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
   DeferredSweeperFunction
 
-.PHONY: python run test lint typecheck template policy unit functional e2e bench build clean sandbox-vendor browser screenshots \
+.PHONY: python run test lint typecheck template policy unit sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYERS) $(FUNCTIONS))
 
 python:
@@ -88,6 +88,21 @@ policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
 
 unit: $(VENV)/.stamp $(TOOLS)/.stamp browser
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
+
+# `sam local` against make run's embedded AWS (needs Docker): the exact commands. The functions get
+# local/sam-env.json (the local table, secret and queue, at an address containers reach).
+SAM_LOCAL = --env-vars local/sam-env.json --region $(AWS_DEFAULT_REGION) --add-host host.docker.internal:host-gateway
+sam-local:
+	@echo "# 1. the embedded AWS where containers reach it (0.0.0.0: your network too; on Linux the docker0"
+	@echo "#    address, from 'ip -4 addr show docker0', keeps it off the network: give that instead)"
+	@echo "LOCAL_AWS_HOST=0.0.0.0 LOCAL_AWS_PORT=4566 make run"
+	@echo "# 2. in another terminal: build, then invoke one function with a sample event, or serve the API"
+	@echo "make build"
+	@echo "$(TOOLS)/bin/sam local invoke Cgi1Function -e events/create_order.json $(SAM_LOCAL)"
+	@echo "$(TOOLS)/bin/sam local invoke Cgi1Function -e events/get_order.json $(SAM_LOCAL)"
+	@echo "$(TOOLS)/bin/sam local invoke CheckoutFunction -e events/checkout.json $(SAM_LOCAL)"
+	@echo "$(TOOLS)/bin/sam local invoke Cgi2Function -e events/confirmation_accepted.json $(SAM_LOCAL)"
+	@echo "$(TOOLS)/bin/sam local start-api --port 3100 $(SAM_LOCAL)"
 
 # Debian's chromium for the browser tests (tests/browser), installed when it is missing. The tests fail, never
 # skip, without it.
