@@ -248,3 +248,9 @@ def test_environment_comes_from_the_template(stack: LocalStack) -> None:
     assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-3"
+
+
+def test_the_functions_use_the_embedded_aws_whatever_the_template_declares(stack: LocalStack) -> None:
+    assert stack.template.globals_for("Function")["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+    assert stack.environment["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url
+    assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url
