@@ -10,6 +10,7 @@ the template names none by its short name.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def translate(path: Path, parameters: dict[str, str]) -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-3")  # the translator asks boto for the region
+    logging.basicConfig(level=logging.ERROR)  # not its notes about feature toggles it has no config for
     template = yaml_parse(path.read_text(encoding="utf-8"))
     for resource in template.get("Resources", {}).values():
         # What `sam package` does: local code becomes an S3 object (the translator accepts nothing else).
