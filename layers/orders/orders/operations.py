@@ -312,16 +312,26 @@ class BackOffice:
 
     # --- the end of the deferral period -------------------------------------------------------------------
 
-    def sweep(self, now: datetime) -> SweepReport:
-        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan)."""
+    def sweep(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
+        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan).
+
+        ``out_of_time`` is asked before each order: once it says so, the run stops there (``finished`` False) and
+        the orders not reached stay due, for the next run.
+        """
         report = SweepReport()
         start: dict[str, Any] | None = None
         while True:
             orders, start, read = self.store.due_orders(now, start)
             report.items_read += read
             for order in orders:
+                if out_of_time():
+                    report.finished = False
+                    return report
                 try:
                     report.outcomes[order.reference] = self._end_of_period(order, now)
+                except _Flagged as flagged:
+                    report.outcomes[order.reference] = str(flagged)
+                    report.flagged.append(order.reference)
                 except Exception as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
             if not start:
@@ -350,7 +360,7 @@ class BackOffice:
         try:
             self._call_bank(order, pending, now, end_of_period=True)
         except BankRefusedError as exc:
-            return f"{plan.event} refused by the bank, flagged for review: {exc}"
+            raise _Flagged(f"{plan.event} refused by the bank, flagged for review: {exc}") from exc
         except BankStateDifferedError:
             return f"{plan.event} refused: the bank's state differed, recorded what it shows"
         return plan.event
@@ -361,6 +371,12 @@ class SweepReport:
     items_read: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)  # orders now needing review (end_of_period_refused)
+    finished: bool = True  # False: out of time, the due orders left are the next run's
+
+
+class _Flagged(Exception):
+    """The end of the period left the order flagged for review (its message is the outcome)."""
 
 
 def _applied(plan: Plan, status: StatusAnswer, order: Order) -> bool | None:

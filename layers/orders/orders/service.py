@@ -253,6 +253,7 @@ class Receipt:
     tpe: str = ""
     reference: str = ""
     sealed: bool = False
+    reviews: tuple[str, ...] = ()  # why the order now needs a human look (ReviewReason values), for the alarm
 
     @property
     def acknowledgement(self) -> Acknowledgement:
@@ -297,8 +298,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
     tpe = terminal.tpe
     reference = form.text("reference") or ""
 
-    def receipt(kind: ConfirmationKind, detail: str) -> Receipt:
-        return Receipt(kind, detail, tpe, reference, sealed=True)
+    def receipt(kind: ConfirmationKind, detail: str, reviews: tuple[str, ...] = ()) -> Receipt:
+        return Receipt(kind, detail, tpe, reference, sealed=True, reviews=reviews)
 
     fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     try:
@@ -323,7 +324,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
                 store.apply(order, decision)
             except ConcurrentUpdateError:
                 continue  # another writer changed the order: read it again and decide again
-            return receipt(ConfirmationKind.APPLIED, decision.verdict.value)
+            reviews = tuple(review.reason.value for review in decision.reviews)
+            return receipt(ConfirmationKind.APPLIED, decision.verdict.value, reviews)
         raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
     except StoreUnavailableError as exc:
         return receipt(ConfirmationKind.NOT_STORED, f"not stored: {exc}")

@@ -301,18 +301,21 @@ class OrderStore:
             raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
 
     def open_session(self, order: Order, session: PaymentSession) -> Order:
-        """Add a payment session, conditional on the order still awaiting payment at the version read."""
+        """Add a payment session to ``order`` as read, conditional on its version: every write moves the version,
+        so an order still at that version still awaits payment. It names only ``sessions`` and ``version``, the
+        attributes the checkout's role may write."""
+        if order.status is not OrderStatus.AWAITING_PAYMENT:
+            raise ConcurrentUpdateError(f"order {order.reference} is {order.status.value}")
         self._call(
             "update_item",
             Key=order_key(order.reference),
             UpdateExpression="SET #sessions = list_append(if_not_exists(#sessions, :empty), :session), "
             "#version = :next_version",
-            ConditionExpression="#status = :awaiting AND #version = :version",
-            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version", "#status": "status"},
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version"},
             ExpressionAttributeValues={
                 ":session": _ser([_session_item(session)]),
                 ":empty": {"L": []},
-                ":awaiting": _ser(OrderStatus.AWAITING_PAYMENT.value),
                 ":version": _ser(order.version),
                 ":next_version": _ser(order.version + 1),
             },
