@@ -1,0 +1,75 @@
+"""Adversarial review of the money path: each test here pins a defect found by attacking main.
+
+Every test is ``xfail(strict=True)``: it fails on the code as it is, and the fix of the defect flips it (then the
+marker goes). What was tried and held is in the review's report, not here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from orders import config
+from orders.model import OrderStatus, PaymentSession
+from orders.sessions import bank_reference
+from tests.functional.test_backoffice import age_pending_operation, call, registered
+from tests.functional.test_cgi2 import ACK_OK, SAMPLE, confirm, stored_order
+from tests.support.fakebank import FakeBank
+
+CAPTURE = "/orders/{reference}/capture"
+REFUND = "/orders/{reference}/refund"
+
+
+@pytest.fixture
+def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
+    fake = FakeBank()
+    monkeypatch.setattr(config, "bank_transport", fake)
+    return fake
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a 409 'previous operation found applied' releases the Idempotency-Key: its retry performs the operation",
+)
+def test_retrying_a_request_told_the_previous_one_applied_never_captures_twice(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "ADV1")
+    bank.lose_answer_next = 1  # the first capture is applied by the bank, its answer lost
+    first = {"Idempotency-Key": "capture-attempt-1"}
+    assert call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=first)[0] == 502
+    age_pending_operation(aws, "ADV1")
+    # The caller, not knowing, sends the capture again under a new key: told the earlier one applied.
+    second = {"Idempotency-Key": "capture-attempt-2"}
+    told = call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
+    assert told[0] == 409
+    assert "found applied" in told[1]["error"]["message"]
+    # A client retries a 409 (the API answers 409 for "in flight, retry later"), same key, same request: an
+    # Idempotency-Key promises the same answer, never a second capture.
+    again = call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
+    assert bank.accounts["ADV100"].captured == Decimal("10.00")
+    assert bank.captures() == 1
+    assert again == told
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a second acceptance under another session with the same numauto is taken for a replay: never flagged",
+)
+def test_a_second_payment_under_another_session_is_flagged_whatever_its_authorisation_number(
+    aws: Any, lambda_context: Any
+) -> None:
+    opened = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    sessions = tuple(PaymentSession(n, bank_reference(SAMPLE, n), opened + timedelta(hours=n)) for n in (0, 1))
+    stored_order(aws, SAMPLE, sessions=sessions)
+    # The buyer paid in two tabs (session 00, then session 01 opened after the first one's 45 minutes): two
+    # payments, two debits. Authorisation numbers are the issuer's 6 characters: two payments can share one.
+    assert confirm(lambda_context, "paiement", reference=SAMPLE + "00")["body"] == ACK_OK
+    assert confirm(lambda_context, "paiement", reference=SAMPLE + "01", date="27/11/2026_a_10:20:00")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert [r.reason.value for r in order.reviews] == ["second_acceptance"]
+    assert [a.bank_reference for a in order.attempts] == [SAMPLE + "00", SAMPLE + "01"]
