@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from orders import config
 from orders.model import OrderStatus, PaymentSession
@@ -73,3 +74,50 @@ def test_a_second_payment_under_another_session_is_flagged_whatever_its_authoris
     assert order.status is OrderStatus.PAID
     assert [r.reason.value for r in order.reviews] == ["second_acceptance"]
     assert [a.bank_reference for a in order.attempts] == [SAMPLE + "00", SAMPLE + "01"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a key reused after its 24 h answers 200 from the order's journal and does nothing",
+)
+def test_a_key_reused_after_it_expired_is_not_answered_200_without_doing_anything(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "ADV3")
+    headers = {"Idempotency-Key": "weekly-capture-key"}
+    assert call(lambda_context, "POST", CAPTURE, "ADV3", {"amount": "10.00"}, headers=headers)[0] == 200
+    # A day later the key's item has expired (the table's TTL may not have removed it yet): the key is free.
+    aws.dynamodb.update_item(
+        TableName=aws.store.table_name,
+        Key={"pk": {"S": "IDEMPOTENCY#weekly-capture-key"}, "sk": {"S": "IDEMPOTENCY"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int((datetime.now(UTC) - timedelta(hours=1)).timestamp()))}},
+    )
+    status, answer = call(lambda_context, "POST", CAPTURE, "ADV3", {"amount": "5.00"}, headers=headers)
+    # Either it is a new request and captures 5.00, or it is refused as a reused key: never a 200 for nothing.
+    done = status == 200 and answer["captured"] == "15.00"
+    refused = status in (409, 422) and answer["error"]["field"] == "Idempotency-Key"
+    assert done or refused, (status, answer)
+    assert bank.accounts["ADV300"].captured == Decimal("15.00" if done else "10.00")
+
+
+def refuse_oversized_keys_as_dynamodb_does(aws: Any) -> None:
+    """moto takes any key; DynamoDB refuses a partition key over 2048 bytes with a ValidationException."""
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key") or params.get("Item") or {}
+        if len(key.get("pk", {}).get("S", "").encode()) > 2048:
+            error = {"Code": "ValidationException", "Message": "Hash primary key values must be under 2048 bytes"}
+            raise ClientError({"Error": error}, "GetItem")
+
+    aws.dynamodb.meta.events.register("provide-client-params.dynamodb.*", check)
+
+
+@pytest.mark.xfail(strict=True, reason="the console sends any reference to DynamoDB: an oversized one is a 503")
+@pytest.mark.parametrize("path", ["capture", "cancel", "refund"])
+def test_an_oversized_reference_on_the_console_is_a_404_not_a_store_outage(
+    aws: Any, lambda_context: Any, bank: FakeBank, path: str
+) -> None:
+    refuse_oversized_keys_as_dynamodb_does(aws)
+    status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "A" * 3000, {})
+    assert (status, answer["error"].get("field")) == (404, "reference")
