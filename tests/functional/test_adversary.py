@@ -14,7 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders import config
-from orders.model import OrderStatus, PaymentSession
+from orders.lifecycle import MAX_ATTEMPTS_KEPT
+from orders.model import Attempt, OrderStatus, PaymentSession
 from orders.sessions import bank_reference
 from tests.functional.test_backoffice import age_pending_operation, call, registered
 from tests.functional.test_cgi2 import ACK_OK, SAMPLE, confirm, stored_order
@@ -154,3 +155,23 @@ def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any
     assert body == ACK_OK
     order = aws.store.get(OLDER)
     assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="once an order holds 100 attempts, an acceptance that needs a human (wrong amount) is only counted",
+)
+def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(aws: Any, lambda_context: Any) -> None:
+    # A hundred refused trips (card testing through the buyer's checkout link: each refusal opens a new session)
+    refusals = tuple(
+        Attempt("Annulation", datetime(2026, 11, 27, 9, 1, tzinfo=UTC), "Refus", confirmation_id=f"{n:040x}")
+        for n in range(MAX_ATTEMPTS_KEPT)
+    )
+    stored_order(aws, SAMPLE, attempts=refusals)
+    # then the bank confirms a payment of another amount: the buyer was debited, the order is not paid.
+    assert confirm(lambda_context, "paiement", amount="6273.00EUR")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
+    raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
+    assert "expires_at" not in raw["Item"]  # else the TTL deletes the only trace of that debit
