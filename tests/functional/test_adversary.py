@@ -6,9 +6,12 @@ marker goes). What was tried and held is in the review's report, not here.
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,7 +21,9 @@ from orders.lifecycle import MAX_ATTEMPTS_KEPT
 from orders.model import Attempt, OrderStatus, PaymentSession
 from orders.sessions import bank_reference
 from tests.functional.test_backoffice import age_pending_operation, call, registered
-from tests.functional.test_cgi2 import ACK_OK, SAMPLE, confirm, stored_order
+from tests.functional.test_cgi1 import BILLING, _post, cgi1
+from tests.functional.test_cgi2 import ACK_OK, SAMPLE, cgi2, confirm, stored_order
+from tests.support.aws import event
 from tests.support.fakebank import FakeBank
 
 CAPTURE = "/orders/{reference}/capture"
@@ -189,3 +194,77 @@ def test_a_zero_amount_is_a_400_naming_it_and_leaves_the_key_free(
     assert (status, answer["error"].get("field")) == (400, "amount")
     status, _ = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "ADV7", {"amount": "1.00"}, headers)
     assert status == 200  # the corrected request, with the same key: nothing was done the first time
+
+
+def _created(lambda_context: Any, **fields: Any) -> dict[str, Any]:
+    body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **fields}
+    response = cgi1.lambda_handler(_post(body), lambda_context)
+    assert response["statusCode"] == 201, response["body"]
+    return json.loads(response["body"])  # type: ignore[no-any-return]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a public payment form, re-split at the '*' of its free text, passes CGI2's seal check as a payment",
+)
+@pytest.mark.parametrize("option", [{"three_ds_challenge": "challenge_preferred"}, {"card_alias": "client7"}])
+def test_a_sealed_payment_form_cannot_be_posted_back_as_a_confirmation(
+    aws: Any, lambda_context: Any, option: dict[str, str]
+) -> None:
+    victim = _created(lambda_context)["reference"]  # the order to mark paid without paying it
+    session = victim + "00"
+    # Another order whose free text the buyer wrote (a gift message, a note...); the merchant sets a 3-D Secure
+    # preference or the buyer's card alias, a field that sorts between TPE and code-retour.
+    injected = f"x*code-retour=paiement*montant=62.73EUR*reference={session}*zz="
+    form = _created(lambda_context, free_text=injected, **option)["form"]["fields"]  # as the checkout page shows it
+    names = sorted(name for name in form if name != "MAC")
+    sealed = "*".join(f"{name}={form[name]}" for name in names)
+    first = names[1]  # the field after TPE: ThreeDSecureChallenge or aliascb
+    head, tail = sealed.split(f"*code-retour=paiement*montant=62.73EUR*reference={session}*zz=", 1)
+    forged = [
+        ("TPE", form["TPE"]),
+        (first, head.removeprefix(f"TPE={form['TPE']}*{first}=")),
+        ("code-retour", "paiement"),
+        ("montant", "62.73EUR"),
+        ("reference", session),
+        ("zz", tail),
+        ("MAC", form["MAC"]),
+    ]
+    assert "*".join(f"{name}={value}" for name, value in sorted(forged[:-1])) == sealed  # the same sealed bytes
+    post = event("confirmation_accepted.json")
+    post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
+    cgi2.lambda_handler(post, lambda_context)
+    assert aws.store.get(victim).status is OrderStatus.AWAITING_PAYMENT
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a buyer's own checkout form, re-split at the '*' of the e-mail they typed, passes CGI2 as a payment",
+)
+def test_a_buyer_cannot_pay_their_order_with_its_own_checkout_form(aws: Any, lambda_context: Any) -> None:
+    # The e-mail is the buyer's to type, and the kit takes '*' and '=' in it; the merchant keeps returning
+    # buyers' cards (card_alias). Nothing else is needed: no other order's reference, no merchant free text.
+    email = "x*code-retour=paiement*d=@example.com"
+    created = _created(lambda_context, email=email, card_alias="client7")
+    form = created["form"]["fields"]  # what GET /checkout/{token} shows the buyer
+    names = sorted(name for name in form if name != "MAC")
+    sealed = "*".join(f"{name}={form[name]}" for name in names)
+    head, tail = sealed.split("*code-retour=paiement*d=", 1)
+    at_domain, after = tail.split("*montant=", 1)
+    amount, rest = after.split("*reference=", 1)
+    reference, later = rest.split("*", 1)
+    forged = [
+        ("TPE", form["TPE"]),
+        ("aliascb", head.removeprefix(f"TPE={form['TPE']}*aliascb=")),
+        ("code-retour", "paiement"),
+        ("d", at_domain),
+        ("montant", amount),
+        ("reference", reference),
+        *(tuple(field.split("=", 1)) for field in later.split("*")),  # societe, texte-libre, version
+        ("MAC", form["MAC"]),
+    ]
+    assert "*".join(f"{name}={value}" for name, value in sorted(forged[:-1])) == sealed
+    post = event("confirmation_accepted.json")
+    post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
+    cgi2.lambda_handler(post, lambda_context)
+    assert aws.store.get(created["reference"]).status is OrderStatus.AWAITING_PAYMENT
