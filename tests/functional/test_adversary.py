@@ -110,11 +110,11 @@ def test_a_key_reused_after_it_expired_is_not_answered_200_without_doing_anythin
 def refuse_oversized_keys_as_dynamodb_does(aws: Any) -> None:
     """moto takes any key; DynamoDB refuses a partition key over 2048 bytes with a ValidationException."""
 
-    def check(params: dict[str, Any], **_: Any) -> None:
-        key = params.get("Key") or params.get("Item") or {}
+    def check(params: dict[str, Any], model: Any, **_: Any) -> None:
+        key = params.get("Key") or params.get("Item") or params.get("ExclusiveStartKey") or {}
         if len(key.get("pk", {}).get("S", "").encode()) > 2048:
             error = {"Code": "ValidationException", "Message": "Hash primary key values must be under 2048 bytes"}
-            raise ClientError({"Error": error}, "GetItem")
+            raise ClientError({"Error": error}, model.name)
 
     aws.dynamodb.meta.events.register("provide-client-params.dynamodb.*", check)
 
@@ -268,3 +268,13 @@ def test_a_buyer_cannot_pay_their_order_with_its_own_checkout_form(aws: Any, lam
     post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
     cgi2.lambda_handler(post, lambda_context)
     assert aws.store.get(created["reference"]).status is OrderStatus.AWAITING_PAYMENT
+
+
+@pytest.mark.xfail(strict=True, reason="the list's cursor is checked for shape, not size: an oversized key is a 503")
+def test_an_oversized_cursor_is_a_400_naming_it(aws: Any, lambda_context: Any) -> None:
+    refuse_oversized_keys_as_dynamodb_does(aws)
+    day = datetime.now(UTC).date().isoformat()
+    key = {"pk": {"S": "ORDER#" + "A" * 3000}, "sk": {"S": "ORDER"}, "order_day": {"S": day}, "created_at": {"S": "x"}}
+    cursor = base64.urlsafe_b64encode(json.dumps({"day": day, "key": key}).encode()).decode().rstrip("=")
+    status, answer = call(lambda_context, "GET", "/orders", cursor=cursor)
+    assert (status, answer["error"].get("field")) == (400, "cursor")
