@@ -1,7 +1,6 @@
 """Adversarial review of the money path: each test here pins a defect found by attacking main.
 
-Every test is ``xfail(strict=True)``: it fails on the code as it is, and the fix of the defect flips it (then the
-marker goes). What was tried and held is in the review's report, not here.
+Each test failed on the code the review attacked and passes since its fix.
 """
 
 from __future__ import annotations
@@ -37,10 +36,6 @@ def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
     return fake
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 409 'previous operation found applied' releases the Idempotency-Key: its retry performs the operation",
-)
 def test_retrying_a_request_told_the_previous_one_applied_never_captures_twice(
     aws: Any, lambda_context: Any, bank: FakeBank
 ) -> None:
@@ -62,10 +57,6 @@ def test_retrying_a_request_told_the_previous_one_applied_never_captures_twice(
     assert again == told
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a second acceptance under another session with the same numauto is taken for a replay: never flagged",
-)
 def test_a_second_payment_under_another_session_is_flagged_whatever_its_authorisation_number(
     aws: Any, lambda_context: Any
 ) -> None:
@@ -82,10 +73,6 @@ def test_a_second_payment_under_another_session_is_flagged_whatever_its_authoris
     assert [a.bank_reference for a in order.attempts] == [SAMPLE + "00", SAMPLE + "01"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a key reused after its 24 h answers 200 from the order's journal and does nothing",
-)
 def test_a_key_reused_after_it_expired_is_not_answered_200_without_doing_anything(
     aws: Any, lambda_context: Any, bank: FakeBank
 ) -> None:
@@ -119,7 +106,6 @@ def refuse_oversized_keys_as_dynamodb_does(aws: Any) -> None:
     aws.dynamodb.meta.events.register("provide-client-params.dynamodb.*", check)
 
 
-@pytest.mark.xfail(strict=True, reason="the console sends any reference to DynamoDB: an oversized one is a 503")
 @pytest.mark.parametrize("path", ["capture", "cancel", "refund"])
 def test_an_oversized_reference_on_the_console_is_a_404_not_a_store_outage(
     aws: Any, lambda_context: Any, bank: FakeBank, path: str
@@ -132,9 +118,6 @@ def test_an_oversized_reference_on_the_console_is_a_404_not_a_store_outage(
 OLDER = "0JH2K3L00042"  # a reference as orders had before payment sessions: 7 digits of time, 5 of a counter
 
 
-@pytest.mark.xfail(
-    strict=True, reason="CGI2 cuts two characters off every reference: orders from before sessions are never found"
-)
 def test_a_payment_for_an_order_from_before_sessions_pays_it(aws: Any, lambda_context: Any) -> None:
     # Stored by the previous version: no sessions, the bank knows the payment by the order's own reference
     # (the buyer was on the bank's page during the deploy).
@@ -144,9 +127,6 @@ def test_a_payment_for_an_order_from_before_sessions_pays_it(aws: Any, lambda_co
     assert order.status is OrderStatus.PAID
 
 
-@pytest.mark.xfail(
-    strict=True, reason="CGI2 cuts two characters off every reference: later instalments of older orders are unmatched"
-)
 def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, OLDER, sessions=())
     aws.dynamodb.update_item(  # paid under the previous version, in instalments
@@ -162,10 +142,6 @@ def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any
     assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="once an order holds 100 attempts, an acceptance that needs a human (wrong amount) is only counted",
-)
 def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(aws: Any, lambda_context: Any) -> None:
     # A hundred refused trips (card testing through the buyer's checkout link: each refusal opens a new session)
     refusals = tuple(
@@ -182,7 +158,6 @@ def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(a
     assert "expires_at" not in raw["Item"]  # else the TTL deletes the only trace of that debit
 
 
-@pytest.mark.xfail(strict=True, reason="a zero amount is answered 409 (no field) and uses up the Idempotency-Key")
 @pytest.mark.parametrize(("path", "amount"), [("capture", "0.00"), ("refund", "0"), ("capture", "0")])
 def test_a_zero_amount_is_a_400_naming_it_and_leaves_the_key_free(
     aws: Any, lambda_context: Any, bank: FakeBank, path: str, amount: str
@@ -203,74 +178,38 @@ def _created(lambda_context: Any, **fields: Any) -> dict[str, Any]:
     return json.loads(response["body"])  # type: ignore[no-any-return]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a public payment form, re-split at the '*' of its free text, passes CGI2's seal check as a payment",
-)
 @pytest.mark.parametrize("option", [{"three_ds_challenge": "challenge_preferred"}, {"card_alias": "client7"}])
-def test_a_sealed_payment_form_cannot_be_posted_back_as_a_confirmation(
-    aws: Any, lambda_context: Any, option: dict[str, str]
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("free_text", "x*code-retour=paiement*montant=62.73EUR*reference={session}*zz="),
+        ("email", "x*code-retour=paiement*d=@example.com"),
+    ],
+)
+def test_no_order_can_carry_a_value_that_splits_its_seal(
+    aws: Any, lambda_context: Any, option: dict[str, str], field: str, value: str
 ) -> None:
-    victim = _created(lambda_context)["reference"]  # the order to mark paid without paying it
-    session = victim + "00"
-    # Another order whose free text the buyer wrote (a gift message, a note...); the merchant sets a 3-D Secure
-    # preference or the buyer's card alias, a field that sorts between TPE and code-retour.
-    injected = f"x*code-retour=paiement*montant=62.73EUR*reference={session}*zz="
-    form = _created(lambda_context, free_text=injected, **option)["form"]["fields"]  # as the checkout page shows it
-    names = sorted(name for name in form if name != "MAC")
-    sealed = "*".join(f"{name}={form[name]}" for name in names)
-    first = names[1]  # the field after TPE: ThreeDSecureChallenge or aliascb
-    head, tail = sealed.split(f"*code-retour=paiement*montant=62.73EUR*reference={session}*zz=", 1)
-    forged = [
-        ("TPE", form["TPE"]),
-        (first, head.removeprefix(f"TPE={form['TPE']}*{first}=")),
-        ("code-retour", "paiement"),
-        ("montant", "62.73EUR"),
-        ("reference", session),
-        ("zz", tail),
-        ("MAC", form["MAC"]),
-    ]
-    assert "*".join(f"{name}={value}" for name, value in sorted(forged[:-1])) == sealed  # the same sealed bytes
-    post = event("confirmation_accepted.json")
-    post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
-    cgi2.lambda_handler(post, lambda_context)
+    # The attack: a value holding "*" is sealed with the form; its sealed string, split at those "*", reads as a
+    # confirmation ("code-retour=paiement", the victim's reference) under the same MAC. No such value is taken.
+    victim = _created(lambda_context)["reference"]
+    body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **option}
+    body[field] = value.format(session=victim + "00")
+    response = cgi1.lambda_handler(_post(body), lambda_context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["field"] == field
     assert aws.store.get(victim).status is OrderStatus.AWAITING_PAYMENT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a buyer's own checkout form, re-split at the '*' of the e-mail they typed, passes CGI2 as a payment",
-)
-def test_a_buyer_cannot_pay_their_order_with_its_own_checkout_form(aws: Any, lambda_context: Any) -> None:
-    # The e-mail is the buyer's to type, and the kit takes '*' and '=' in it; the merchant keeps returning
-    # buyers' cards (card_alias). Nothing else is needed: no other order's reference, no merchant free text.
-    email = "x*code-retour=paiement*d=@example.com"
-    created = _created(lambda_context, email=email, card_alias="client7")
-    form = created["form"]["fields"]  # what GET /checkout/{token} shows the buyer
-    names = sorted(name for name in form if name != "MAC")
-    sealed = "*".join(f"{name}={form[name]}" for name in names)
-    head, tail = sealed.split("*code-retour=paiement*d=", 1)
-    at_domain, after = tail.split("*montant=", 1)
-    amount, rest = after.split("*reference=", 1)
-    reference, later = rest.split("*", 1)
-    forged = [
-        ("TPE", form["TPE"]),
-        ("aliascb", head.removeprefix(f"TPE={form['TPE']}*aliascb=")),
-        ("code-retour", "paiement"),
-        ("d", at_domain),
-        ("montant", amount),
-        ("reference", reference),
-        *(tuple(field.split("=", 1)) for field in later.split("*")),  # societe, texte-libre, version
-        ("MAC", form["MAC"]),
-    ]
-    assert "*".join(f"{name}={value}" for name, value in sorted(forged[:-1])) == sealed
+def test_a_buyers_own_checkout_form_posted_as_a_confirmation_is_refused(aws: Any, lambda_context: Any) -> None:
+    created = _created(lambda_context, card_alias="client7")
+    form = created["form"]["fields"]  # what GET /checkout/{token} shows the buyer, sealed with the same key
+    forged = [*form.items(), ("code-retour", "paiement")]  # even re-sealing is out of reach: the MAC stays the form's
     post = event("confirmation_accepted.json")
     post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
-    cgi2.lambda_handler(post, lambda_context)
+    assert cgi2.lambda_handler(post, lambda_context)["body"] == "version=2\ncdr=1\n"
     assert aws.store.get(created["reference"]).status is OrderStatus.AWAITING_PAYMENT
 
 
-@pytest.mark.xfail(strict=True, reason="the list's cursor is checked for shape, not size: an oversized key is a 503")
 def test_an_oversized_cursor_is_a_400_naming_it(aws: Any, lambda_context: Any) -> None:
     refuse_oversized_keys_as_dynamodb_does(aws)
     day = datetime.now(UTC).date().isoformat()
@@ -280,7 +219,6 @@ def test_an_oversized_cursor_is_a_400_naming_it(aws: Any, lambda_context: Any) -
     assert (status, answer["error"].get("field")) == (400, "cursor")
 
 
-@pytest.mark.xfail(strict=True, reason="past 100 attempts a confirmation's id is not kept: each replay counts again")
 def test_a_replayed_refusal_changes_nothing_on_a_full_order(aws: Any, lambda_context: Any) -> None:
     refusals = tuple(
         Attempt("Annulation", datetime(2026, 11, 27, 9, 1, tzinfo=UTC), "Refus", confirmation_id=f"{n:040x}")

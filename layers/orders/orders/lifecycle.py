@@ -143,15 +143,17 @@ def decide_confirmation(
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 
-    def flag(reason: ReviewReason, detail: str) -> Decision:
-        if full or len(order.reviews) >= MAX_REVIEWS_KEPT:
+    def flag(reason: ReviewReason, detail: str, *, money_moved: bool = True) -> Decision:
+        # An acceptance a human must look at is always listed (the buyer was debited), however full the order;
+        # a refused instalment is counted once the list is full.
+        if (full and not money_moved) or len(order.reviews) >= MAX_REVIEWS_KEPT:
             return Decision(Verdict.FLAGGED, order.status, order.status, attempt, counted_only=True)
         review = Review(reason, received_at, detail)
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
         if code.outcome is Outcome.REFUSED:
-            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused")
+            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused", money_moved=False)
         return Decision(Verdict.INSTALMENT, order.status, order.status, attempt, counted_only=full)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
@@ -160,8 +162,10 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        if confirmation.authorisation_number and confirmation.authorisation_number == order.authorisation_number:
-            # The same acceptance sent again (another date, same authorisation): nothing new.
+        same_payment = confirmation.reference == order.bank_payment_reference
+        if same_payment and confirmation.authorisation_number == order.authorisation_number != "":
+            # The same acceptance sent again (another date, same session, same authorisation): nothing new. Under
+            # another session it is another payment, whatever its authorisation number (the issuer's 6 characters).
             return Decision(Verdict.REPLAY, order.status, order.status)
         return flag(ReviewReason.SECOND_ACCEPTANCE, f"another acceptance for a {order.status.value} order")
 

@@ -35,10 +35,12 @@ from .calendar import local_day
 from .exceptions import (
     BankStateDifferedError,
     ConcurrentUpdateError,
+    IdempotencyKeyReusedError,
     OperationInProgressError,
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
 )
+from .idempotency import KEY_TTL as KEY_LIFETIME
 from .lifecycle import Event
 from .model import (
     APPLIED,
@@ -87,11 +89,15 @@ class BackOffice:
         bank: BankFactory = BankClient,
         *,
         lease: timedelta = OPERATION_LEASE,
+        fresh_key: bool = False,
     ) -> None:
+        """``fresh_key``: the request's Idempotency-Key was never claimed before, so no operation may already
+        bear it (one that does is a key reused for a new request, refused)."""
         self.store = store
         self.terminals = terminals
         self._bank = bank
         self.lease = lease
+        self.fresh_key = fresh_key
 
     def bank(self, order: Order) -> BankClient:
         return self._bank(self.terminals.get(order.tpe))
@@ -114,6 +120,9 @@ class BackOffice:
     def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
         order = self.store.get(reference)
         earlier = [record for record in order.operations if key and record.id == key]
+        if earlier and (self.fresh_key or now - earlier[-1].at > KEY_LIFETIME):
+            # The key named another request (its record expired after a day): a new request needs a new key.
+            raise IdempotencyKeyReusedError(key or "")
         if earlier and earlier[-1].outcome in APPLIED_OUTCOMES:
             return order  # the same request again: it took effect, answer what it did
         if order.pending is not None:

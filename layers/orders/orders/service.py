@@ -293,6 +293,20 @@ def receive_confirmation(
     return _apply_sealed(sealed, terminal, store, now)
 
 
+def _order_paid_under(bank_reference: str, store: OrderStore) -> Order | None:
+    """The order a bank reference is a session of; an order from before payment sessions is its own reference."""
+    for candidate in (order_reference_of(bank_reference), bank_reference):
+        if not candidate:
+            continue
+        try:
+            order = store.get(candidate)
+        except OrderNotFoundError:
+            continue
+        if order.session(bank_reference) is not None or (not order.sessions and order.reference == bank_reference):
+            return order
+    return None
+
+
 def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
     """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
@@ -308,13 +322,9 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
         except SealingError as exc:
             store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
             return receipt(ConfirmationKind.UNMATCHED, f"kept for reconciliation (unreadable: {exc})")
-        order_reference = order_reference_of(confirmation.reference)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            try:
-                order = store.get(order_reference) if order_reference else None
-            except OrderNotFoundError:
-                order = None
-            if order is None or order.tpe != tpe or order.session(confirmation.reference) is None:
+            order = _order_paid_under(confirmation.reference, store)
+            if order is None or order.tpe != tpe:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
             decision = decide_confirmation(order, confirmation, terminal, now)

@@ -22,7 +22,7 @@ from sealing import Instalment, Money, canonical_mac
 
 from .calendar import PARIS, zone
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
-from .lifecycle import Decision
+from .lifecycle import Decision, Verdict
 from .model import (
     DEFERRAL_STATES,
     Attempt,
@@ -351,7 +351,9 @@ class OrderStore:
             names["#last"], names["#not_kept"] = "last_attempt_not_kept", "attempts_not_kept"
             values[":attempt"], values[":one"] = _ser(_attempt_item(decision.attempt)), _ser(1)
             sets.append("#last = :attempt")
-            adds = "#not_kept :one"
+            # Its identity is still kept (40 characters): a replay of it is a replay, not one more to count.
+            values[":id"] = {"SS": [decision.attempt.confirmation_id]}
+            adds = "#not_kept :one, confirmation_ids :id"
         else:
             names["#attempts"] = "attempts"
             values[":attempt"] = _ser([_attempt_item(decision.attempt)])
@@ -368,7 +370,7 @@ class OrderStore:
         if decision.enters is not decision.leaves:
             values[":enters"] = _ser(decision.enters.value)
             sets.append("#status = :enters")
-        if decision.enters is not decision.leaves or decision.reviews:
+        if decision.enters is not decision.leaves or decision.reviews or decision.verdict is Verdict.FLAGGED:
             removes.append("expires_at")  # a paid order, or one a human must look at, is never expired
         for index, (name, value) in enumerate(decision.changes.items()):
             names[f"#c{index}"] = name

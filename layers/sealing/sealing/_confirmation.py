@@ -29,6 +29,11 @@ _NAME = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
 _NAMES = re.compile(rb"[A-Za-z0-9_.\-]{1,64}(?:&[A-Za-z0-9_.\-]{1,64})*")  # names joined by "&"
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _CVX = {"oui": True, "non": False}
+# Fields of the payment request that no confirmation holds. The same key seals both: a "confirmation" made of a
+# request's fields is a payment form posted back, never the bank's word.
+REQUEST_ONLY_FIELDS = frozenset(
+    {"mail", "societe", "lgue", "url_retour", "url_retour_ok", "url_retour_err", "contexte_commande", "nbrech"}
+)
 _CARD_SAVED = {"1": True, "0": False}
 
 
@@ -278,6 +283,9 @@ def verify_confirmation(
     rather than trusted.
     """
     mac = form.mac
+    request_fields = REQUEST_ONLY_FIELDS.intersection(form._by_name)
+    if request_fields:
+        raise MalformedMessageError(f"{min(request_fields)} is a field of a payment request, not of a confirmation")
     if variant is Variant.DSP2 and len(form._by_name) == len(form.fields):
         with contextlib.suppress(UnicodeEncodeError):  # a hand-built form's bad name: sealed_string names it
             check(key, received_dsp2_string(form._by_name), mac)
