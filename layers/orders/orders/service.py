@@ -24,6 +24,7 @@ from sealing import (
     SealMismatchError,
     acknowledgement,
     build_payment_form,
+    check_not_a_request,
     parse_decimal,
     parse_form,
     read_confirmation,
@@ -273,7 +274,7 @@ def receive_confirmation(
     caller must queue (the exact bytes) before it may answer ``cdr=0``.
     """
     try:
-        form = parse_form(body)
+        form = check_not_a_request(parse_form(body))
         tpe, _ = form.tpe, form.mac
     except SealingError as exc:  # unreadable, or no TPE or no MAC at all: nothing can be sealed
         return _rejected(f"malformed: {exc}")

@@ -267,6 +267,15 @@ def read_confirmation(form: ReceivedForm) -> Confirmation:
     )
 
 
+def check_not_a_request(form: ReceivedForm) -> ReceivedForm:
+    """``MalformedMessageError`` when ``form`` holds a field only a payment request has: the merchant's key seals
+    the requests too, so a sealed request posted back (or split differently) is never taken for the bank's word."""
+    request_fields = REQUEST_ONLY_FIELDS.intersection(form._by_name)
+    if request_fields:
+        raise MalformedMessageError(f"{min(request_fields)} is a field of a payment request, not of a confirmation")
+    return form
+
+
 def verify_confirmation(
     form: ReceivedForm,
     key: MerchantKey,
@@ -283,9 +292,6 @@ def verify_confirmation(
     rather than trusted.
     """
     mac = form.mac
-    request_fields = REQUEST_ONLY_FIELDS.intersection(form._by_name)
-    if request_fields:
-        raise MalformedMessageError(f"{min(request_fields)} is a field of a payment request, not of a confirmation")
     if variant is Variant.DSP2 and len(form._by_name) == len(form.fields):
         with contextlib.suppress(UnicodeEncodeError):  # a hand-built form's bad name: sealed_string names it
             check(key, received_dsp2_string(form._by_name), mac)
