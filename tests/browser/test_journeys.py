@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from chalicelib.ledger import Status
+from chalicelib.payments import Status
 from tests.support.full_stack import FullStack
 
 from .conftest import screenshot

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib.payments import Status
 from orders.bank import BankClient, BankRefusedError
 from sealing import (
     MalformedMessageError,
@@ -354,7 +354,7 @@ def test_a_legacy_terminal_over_http(sandbox: Sandbox) -> None:
     status messages the DSP2 one (protocol.md 7), as the merchant's client sends them."""
     client = sandbox.client("0900167")
     numauto = paid(sandbox, "LEG1", "0900167")
-    assert sandbox.bank.ledger.alerts == []  # its confirmation carried the legacy seal the merchant checks
+    assert sandbox.bank.ledger.alerts() == []  # its confirmation carried the legacy seal the merchant checks
     assert status(client, "LEG1").collected == eur("0")
     assert capture(client, "LEG1", "62.73").authorisation_number == numauto
     assert status(client, "LEG1").collected == TOTAL
@@ -419,6 +419,8 @@ def test_at_the_deadline_a_deferred_payment_is_validated_automatically(sandbox: 
     assert status(client, "END1").collected == eur("0")
     sandbox.clock.now = payment.deadline
     assert status(client, "END1").collected == TOTAL
+    payment = sandbox.bank.ledger.get("0900158", "END1")
+    assert payment is not None
     assert payment.captures[-1].by == "deadline"
     assert str(refused(lambda: capture(client, "END1", "62.73"))).endswith("commande deja traitee")
 
@@ -441,6 +443,8 @@ def test_at_the_deadline_what_is_left_of_a_partial_payment_is_cancelled(sandbox:
     sandbox.clock.now = payment.deadline
     answer = status(client, "END3")
     assert (answer.state, answer.collected) == (PaymentState.PAID, eur("12.73"))
+    payment = sandbox.bank.ledger.get("0900159", "END3")
+    assert payment is not None
     assert payment.cancelled == Decimal("50.00")
     assert refused(lambda: capture(client, "END3", "1.00", already="12.73")).code == 0
 

@@ -15,7 +15,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib import sessions
+from chalicelib.payments import Status
 
 from .conftest import Sandbox, pay
 
@@ -215,10 +216,14 @@ def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) ->
         assert payment.refunded == 0
     _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "5.00"})
     assert "Re-crédit de 5 EUR effectué." in page
+    payment = sandbox.bank.ledger.get("0900159", "PARTA")
+    assert payment is not None
     assert payment.refunded == Decimal("5.00")
     _, _, page = browser.open("/test/gestion/recredits")
     assert "26/11/2026" in page
     _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-PARTA": "annuler"})
+    payment = sandbox.bank.ledger.get("0900159", "PARTA")
+    assert payment is not None
     assert payment.status is Status.CAPTURED
     assert payment.cancelled == Decimal("42.23")
 
@@ -314,12 +319,12 @@ def test_an_old_cookie_is_refused_after_logout(sandbox: Sandbox, browser: Browse
     assert status == 401
     assert "Votre session a expiré" in page
     assert sandbox.bank.ledger.get("0900158", "OUT1").status is Status.AUTHORIZED  # type: ignore[union-attr]
-    assert sandbox.bank.ledger.dashboard_sessions == {}  # logout deleted it
+    assert sandbox.bank.ledger.records(sessions.SESSION) == {}  # logout deleted it
 
 
 def test_the_bank_keeps_a_hash_of_the_session_id_only(sandbox: Sandbox, browser: Browser) -> None:
     _, headers, _ = browser.login("0900157")
-    stored = sandbox.bank.ledger.dashboard_sessions
+    stored = sandbox.bank.ledger.records(sessions.SESSION)
     assert len(stored) == 1
     assert _cookie(headers).split("=", 1)[1] not in stored  # a copy of the store holds no usable cookie
 

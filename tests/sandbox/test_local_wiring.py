@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib.payments import Status
 from local.__main__ import banner
 from tests.support.full_stack import FullStack, full_stack
 
@@ -127,7 +127,7 @@ def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack
     paid = merchant_order(system, order["reference"])
     assert paid["status"] == "paid"
     assert [a["return_code"] for a in paid["attempts"]] == ["Annulation", "payetest"]
-    assert system.sandbox.bank.ledger.alerts == []  # CGI2 acknowledged every confirmation
+    assert system.sandbox.bank.ledger.alerts() == []  # CGI2 acknowledged every confirmation
 
 
 def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) -> None:
@@ -144,6 +144,8 @@ def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) ->
     status, _, body = call(f"{system.api}/orders/{reference}/refund", b'{"amount": "10.00"}', "application/json")
     assert status == 200, body
     assert json.loads(body)["status"] == "partially_refunded"
+    payment = system.sandbox.bank.ledger.get("0900158", reference)
+    assert payment is not None
     assert payment.refunded == 10
 
 
