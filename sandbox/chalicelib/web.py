@@ -86,6 +86,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         return run
 
     @app.route("/", methods=["GET"])
+    @settled
     def index() -> Response:
         return html(home_page(mount_prefix(current())))
 

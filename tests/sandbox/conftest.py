@@ -57,6 +57,14 @@ TERMINALS: dict[str, dict[str, Any]] = {
     "0900165": {"mode": "immediate", "backoffice_ips": ["192.0.2.7"]},
     "0900166": {"mode": "immediate", "backoffice_ips": ["127.0.0.2"]},  # a loopback address tests can call from
     "0900167": {"mode": "deferred", "deferral_days": 3, "seal": "legacy"},
+    # An American Express contract, Crédit Mutuel's branding and the merchant's own text for the link back.
+    "0900168": {
+        "mode": "immediate",
+        "bank": "creditmutuel",
+        "american_express": True,
+        "return_link_text": {"FR": "Retour à la boutique", "EN": "Back to the shop"},
+    },
+    "0900169": {"mode": "immediate", "bank": "obc", "return_link_text": "Revenir chez La boutique du CD"},
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Status
 from orders.bank import BankClient, BankRefusedError
 from sealing import (
@@ -251,6 +252,36 @@ def test_partial_captures_each_ask_an_authorisation_then_the_rest_is_cancelled(s
     assert payment.cancelled == Decimal("32.73")
     refund(client, "PART1", "30.00", "30.00", payment.authorisation_number)
     assert status(client, "PART1").refunded == eur("30.00")
+
+
+def test_each_validation_asks_its_authorisation_which_the_cards_bank_may_refuse(sandbox: Sandbox) -> None:
+    """Seed 1.4: "une autorisation de paiement est demandée au moment de votre validation (totale ou
+    partielle)". A card that registers at the order and is refused later: every validation is refused, nothing is
+    captured, the refusals are kept, and what is registered can still be cancelled."""
+    client = sandbox.client("0900159")
+    pay(sandbox, "LATE1", REFUSED_LATER, tpe="0900159")
+    assert sandbox.merchant.last()["code-retour"] == "payetest"  # registered at the order
+    partial = refused(lambda: capture(client, "LATE1", "20.00"))
+    assert (partial.code, str(partial)) == (0, "capture: autorisation refusee (Refus): rien n'a ete capture")
+    assert refused(lambda: capture(client, "LATE1", "62.73")).code == 0  # a total validation alike
+    answer = status(client, "LATE1")
+    assert (answer.state, answer.collected) == (PaymentState.PAID, eur("0"))  # registered, nothing collected
+    payment = sandbox.bank.ledger.get("0900159", "LATE1")
+    assert payment is not None
+    assert (payment.status, payment.captures, payment.open_amount) == (Status.REGISTERED, [], TOTAL.amount)
+    assert [(d.amount, d.refusal, d.by) for d in payment.declined] == [
+        (Decimal("20.00"), "Refus", "back-office"),
+        (Decimal("62.73"), "Refus", "back-office"),
+    ]
+    assert cancel(client, "LATE1")
+    assert status(client, "LATE1").state is PaymentState.CANCELLED
+
+
+def test_a_deferred_payment_was_authorised_at_the_order_so_its_validation_is_not_refused(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900158")
+    pay(sandbox, "LATE2", REFUSED_LATER, tpe="0900158")
+    assert capture(client, "LATE2", "62.73")
+    assert status(client, "LATE2").collected == TOTAL
 
 
 def _capture_fields(sandbox: Sandbox, reference: str, tpe: str, **amounts: str) -> list[tuple[str, str]]:
