@@ -168,3 +168,15 @@ def test_the_shop_orders_through_the_merchant_api(system: FullStack) -> None:
     assert order["amount"] == "12.99"
     status, _, page = call(f"{shop}/commande/{shop_order.id}", opener=browser)
     assert 'data-status="awaiting_payment"' in page
+
+
+@pytest.mark.parametrize(("outcome", "words"), [("ok", "Paiement accepté"), ("err", "Paiement non abouti")])
+def test_the_local_return_pages_look_like_the_shop(system: FullStack, outcome: str, words: str) -> None:
+    """Where the local terminals send the buyer back when an order was made without the shop's own URLs."""
+    status, headers, page = call(f"{system.api}/_local/return/{outcome}")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert "header{background:#7a1f3d" in page  # the shop's own style sheet
+    assert '<img src="data:image/svg+xml;base64,' in page  # its logo, carried in the page
+    assert f'data-outcome="{outcome}">{words}</div>' in page
+    assert f'<a href="{system.shop.base_url}/" id="shop-link">Continuer mes achats</a>' in page
