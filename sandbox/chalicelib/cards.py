@@ -13,8 +13,8 @@
 
 "Later" is what the bank asks after the order: each validation of a deferred authorisation, each later
 instalment of a split payment. Before any of that: the number passes Luhn, the expiry date is not past, and the
-visual cryptogram, which is optional (seed 1.3: "éventuellement"), has 3 digits (4 for American Express) when
-given. American Express is taken only on a terminal whose contract includes it (seed 1.2).
+visual cryptogram, which is optional (the bank's words: "éventuellement"), has 3 digits (4 for American Express)
+when given. American Express is taken only on a terminal whose contract includes it.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ class Dashboard:
             f"{logout}</aside>"
         )
         content = f"<style>{STYLE}</style>{nav}<h1>{escape(title)}</h1>{body}"
-        return Response(body=pages.layout(title, content, "fr", aside), status_code=status, headers=HTML)
+        return Response(body=pages.layout(title, content, "FR", aside, terminal.bank), status_code=status, headers=HTML)
 
     def local(self, terminal: BankTerminal, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(terminal.timezone))

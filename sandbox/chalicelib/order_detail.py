@@ -1,5 +1,5 @@
-"""The dashboard's "Détail de la commande" (seed 1.5): the payment, its attempts, instalments, captures (and the
-validations the card's bank refused), refunds with the refund form, and the order's description."""
+"""The dashboard's "Détail de la commande": the payment, its attempts, instalments, captures (and the validations
+the card's bank refused), refunds with the refund form, and the order's description."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ RED_LEGEND = (
 
 
 def red_legend(shown: bool) -> str:
-    """The legend of red references, on a page that shows one (seed 1.4)."""
+    """The legend of red references, on a page that shows one (Présentation générale 1.4)."""
     return RED_LEGEND if shown else ""
 
 

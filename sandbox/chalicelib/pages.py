@@ -1,4 +1,4 @@
-"""The buyer's pages of the sandbox bank (seed 1.2-1.3): payment form, refusals, receipt, errors.
+"""The buyer's pages of the sandbox bank (Présentation générale 1.2-1.3): payment form, refusals, receipt, errors.
 
 The merchant's name, TPE, reference and logo stay on screen, under the terminal's bank branding (CyberMUT
 P@iement, P@iement CIC, P@iement OBC, Monetico Paiement). Every word is in the page's language: FR EN DE IT ES
@@ -54,7 +54,7 @@ button{margin-top:1.2rem;font-size:1rem;padding:.55rem 1.6rem;border:0;border-ra
 color:#fff;cursor:pointer}button:disabled{background:#8a9bb0;cursor:wait}
 .note{color:#5b6b7f;font-size:.85rem;margin-top:1.2rem;font-style:italic}
 .cancel{display:inline-block;margin-top:1rem}
-.step{color:#123b6d;font-weight:bold;margin:1rem 0 .4rem}
+.step{color:#123b6d;font-weight:bold;margin:1rem 0 .4rem}.step.done{color:#5b6b7f;font-weight:normal}
 .error{background:#fdecea;border:1px solid #e0a39d;color:#8c1d13;padding:.6rem .8rem;border-radius:.3rem;
 margin-bottom:1rem}
 .ok{background:#e8f5ec;border:1px solid #9fd1ad;color:#135c2a;padding:.6rem .8rem;border-radius:.3rem;
@@ -62,8 +62,8 @@ margin-bottom:1rem}
 table.receipt td{padding:.25rem 1rem .25rem 0}table.receipt td:first-child{color:#5b6b7f}
 a{color:#1452a0}code{background:#eef1f5;padding:0 .2rem}
 """
-# The seed's "Demande d'autorisation carte en cours": shown while the bank asks for the authorisation, and the
-# button disabled so that one click is one attempt.
+# "Demande d'autorisation carte en cours", as the bank's receipt has it: shown while the bank asks for the
+# authorisation, and the button disabled so that one click is one attempt.
 AUTHORISING_SCRIPT = (
     "document.getElementById('card-form').addEventListener('submit',function(){"
     "document.getElementById('validate').disabled=true;"
@@ -85,7 +85,7 @@ def browser_language(accept_language: str) -> str:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    """An amount as the bank's pages write it (seed 1.3-1.5): ``1 EUR``, ``14.50 EUR``, ``464.53 EUR``."""
+    """An amount as the bank's pages write it: ``1 EUR``, ``14.50 EUR``, ``464.53 EUR``."""
     return f"{amount:.2f} {currency}" if amount % 1 else f"{amount:.0f} {currency}"
 
 
@@ -94,6 +94,7 @@ def brand_html(bank: Bank) -> str:
 
 
 def layout(title: str, body: str, language: str = "FR", aside: str = "", bank: Bank = Bank.CIC) -> str:
+    """A page under the bank's branding; ``language`` one of the pages' (``FR``...), English for any other."""
     t = texts(language)
     return (
         f'<!DOCTYPE html>\n<html lang="{escape(language.lower())}"><head><meta charset="utf-8">'
@@ -106,7 +107,7 @@ def layout(title: str, body: str, language: str = "FR", aside: str = "", bank: B
 
 
 def merchant_panel(terminal: BankTerminal, payment: Payment, t: dict[str, str]) -> str:
-    """The seed's permanent merchant information: logo, name, merchant ID, transaction reference."""
+    """The merchant's information, always on screen: logo, name, merchant ID, transaction reference."""
     logo = (
         f'<img src="{escape(terminal.logo_url)}" alt="{escape(terminal.merchant_name)}" width="120">'
         if terminal.logo_url
@@ -121,7 +122,8 @@ def merchant_panel(terminal: BankTerminal, payment: Payment, t: dict[str, str]) 
 
 def _amount_line(payment: Payment, t: dict[str, str]) -> str:
     shown = money(payment.amount.amount, payment.currency)
-    return f'<div class="amount">{escape(t["amount"])} : <strong id="amount">{escape(shown)}</strong></div>'
+    label = escape(t["amount"] + t["colon"])
+    return f'<div class="amount">{label} <strong id="amount">{escape(shown)}</strong></div>'
 
 
 def _page(terminal: BankTerminal, payment: Payment, title: str, body: str, language: str = "") -> str:
@@ -130,7 +132,7 @@ def _page(terminal: BankTerminal, payment: Payment, title: str, body: str, langu
 
 
 def _back_link(terminal: BankTerminal, language: str, url: str) -> str:
-    """The link back to the merchant, its text the merchant's own when the terminal sets one (seed 1.3)."""
+    """The link back to the merchant, its text the merchant's own when the terminal sets one."""
     text = terminal.link_text(language) or texts(language)["back"].format(merchant=terminal.merchant_name)
     return f'<p><a id="back" href="{escape(url)}">{escape(text)}</a></p>'
 
@@ -161,7 +163,7 @@ def _card_form(terminal: BankTerminal, payment: Payment, action: str, t: dict[st
 def payment_page(
     terminal: BankTerminal, payment: Payment, *, action: str, cancel_url: str, message: str = "", error: bool = True
 ) -> str:
-    """The card form (seed 1.3), posted back to ``paiement.cgi`` with the session in a hidden field."""
+    """The card form (Présentation générale 1.3), posted back to ``paiement.cgi`` with the session in a hidden field."""
     t = texts(payment.language)
     notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
     brand = BRANDS[terminal.bank]
@@ -185,7 +187,7 @@ def local_time(moment: datetime, terminal: BankTerminal) -> datetime:
 
 
 def receipt_page(terminal: BankTerminal, payment: Payment) -> str:
-    """The ticket after an accepted card (seed 1.2-1.3): amount, currency, date and time, authorisation
+    """The ticket after an accepted card (Présentation générale 1.2-1.3): amount, currency, date and time, authorisation
     number, masked card, with the link back to ``url_retour_ok``."""
     t = texts(payment.language)
     when = local_time(payment.authorised_at or payment.created_at, terminal)
@@ -199,7 +201,7 @@ def receipt_page(terminal: BankTerminal, payment: Payment) -> str:
     table = "".join(f'<tr><td>{escape(k)}</td><td id="receipt-{i}">{escape(v)}</td></tr>' for k, v, i in rows)
     body = (
         f"<h1>{escape(t['receipt'])}</h1>"
-        f'<p class="step" id="authorising">{escape(t["authorising"])}</p>'
+        f'<p class="step done" id="authorising">{escape(t["authorising"])}</p>'
         f'<div class="ok" id="message">{escape(t["accepted"].format(merchant=terminal.merchant_name))}</div>'
         f'<table class="receipt">{table}</table>{_back_link(terminal, payment.language, payment.return_ok_url)}'
     )

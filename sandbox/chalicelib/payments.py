@@ -104,7 +104,7 @@ class Instalment:
 
 @dataclass(frozen=True)
 class Alert:
-    """The seed's "mail d'alerte": the merchant's server did not (or not properly) acknowledge a confirmation."""
+    """The bank's "mail d'alerte": the merchant's server did not (or not properly) acknowledge a confirmation."""
 
     at: datetime
     tpe: str

@@ -1,4 +1,4 @@
-"""The bank's rules on a payment (protocol.md 7, seed 1.4-1.5), shared by the CGIs, the dashboard and the clock.
+"""The bank's rules on a payment, shared by the back-office CGIs, the dashboard and the bank's clock.
 
 Each function changes one ``Payment`` in memory and is run inside ``Ledger.update``, so it may run again on a
 fresher copy when another request wrote first: it reads only the payment and its arguments. A rule that refuses
@@ -28,7 +28,7 @@ class Refusal(Exception):
         self.label = label
 
 
-# -- working days and deadlines (seed 1.4: at most 7 working days) ---------------------------------------------
+# -- working days and deadlines (at most 7 working days) ---------------------------------------------
 
 
 @lru_cache(maxsize=64)
@@ -89,9 +89,9 @@ def not_pending(payment: Payment) -> Refusal:
 
 def capture(payment: Payment, amount: Decimal, now: datetime, by: str) -> Capture | Declined:
     """Capture ``amount`` of what is open. A deferred payment is captured in one go (the rest, if any, is
-    cancelled by a separate cancel); a deferred authorisation asks a new authorisation for each capture (seed 1.4:
-    "une autorisation de paiement est demandée au moment de votre validation"), which the card's bank may
-    refuse: then nothing is captured, the refusal is kept, and it is returned."""
+    cancelled by a separate cancel); a deferred authorisation asks a new authorisation for each capture ("une
+    autorisation de paiement est demandée au moment de votre validation"), which the card's bank may refuse:
+    then nothing is captured, the refusal is kept, and it is returned."""
     if not payment.status.pending:
         raise not_pending(payment)
     if amount <= 0:
@@ -129,7 +129,7 @@ def cancel(payment: Payment, now: datetime) -> Decimal:
 
 
 def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetime, by: str) -> Refund:
-    """Refund ``amount`` of what was captured, under the terminal's refund contract (codes of protocol.md 7)."""
+    """Refund ``amount`` of what was captured, under the terminal's refund contract (the back-office codes)."""
     if payment.status not in REFUNDABLE or payment.captured == 0:
         raise Refusal(-48, "recredit refuse: paiement non remis")
     if payment.refundable == 0:
@@ -153,9 +153,9 @@ def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetim
 
 
 def end_of_period(payment: Payment, terminal: BankTerminal, now: datetime) -> bool:
-    """The end of the deferral period, on the bank's side (seed 1.4): automatic validation or cancellation,
-    booked at the deadline itself however late it runs (a clock moved forward, a quiet sandbox). False when the
-    payment is not at its end (any more)."""
+    """The end of the deferral period, on the bank's side: automatic validation or cancellation, booked at the
+    deadline itself however late it runs (a clock moved forward, a quiet sandbox). False when the payment is not
+    at its end (any more)."""
     if not payment.status.pending or payment.deadline is None or payment.deadline > now:
         return False
     at = payment.deadline

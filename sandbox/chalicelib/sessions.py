@@ -10,8 +10,8 @@ once the lock has passed locks again for twice as long, up to ``LONGEST_DELAY``.
 even checked. A good password clears its terminal's count, never its address's (one's own terminal must not
 reset a guesser's count on the others).
 
-A merchant who changes the password ("Changez votre mot de passe", seed 1.4) gets it kept in the ledger as a
-salted PBKDF2 hash, which wins over the configuration's from then on.
+A merchant who changes the password ("Changez votre mot de passe") gets it kept in the ledger as a salted PBKDF2
+hash, which wins over the configuration's from then on.
 """
 
 from __future__ import annotations

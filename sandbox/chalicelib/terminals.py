@@ -10,7 +10,7 @@
           "deferral_days": 0,                  # 0-7 working days (deferred modes)
           "end_policy": "validate",            # validate | cancel (deferred_authorization always cancels)
           "cgi2_url": "http://127.0.0.1:3000/confirmation",
-          "logo_url": null,                    # the merchant's logo on the payment pages (seed 1.2)
+          "logo_url": null,                    # the merchant's logo on the payment pages (Présentation générale 1.2)
           "seal": "dsp2",                      # dsp2 | legacy
           "currencies": ["EUR"],               # the default; others only under a currency contract
           "timezone": "Europe/Paris",
@@ -18,7 +18,7 @@
           "refunds": "any",                    # any | full_only | partial_only | none
           "backoffice_ips": [],                # callers allowed on the back-office CGIs; empty: anyone
           "bank": "cic",                       # creditmutuel | cic | obc | monetico: the pages' branding
-          "american_express": false,           # an American Express contract (seed 1.2): AM cards taken
+          "american_express": false,           # an American Express contract: AM cards taken
           "return_link_text": null             # the receipt's link back: a text, or one per language
         }
       }

@@ -1,9 +1,10 @@
-"""Every word the buyer's pages say, in the seed's five languages (FR EN DE IT ES); French as the seed wrote it."""
+"""Every word the buyer's pages say, in the bank's five languages (FR EN DE IT ES); the French words its own."""
 
 from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "FR": {
+        "colon": " :",  # French puts a space before it
         "title": "Paiement sécurisé par carte bancaire",
         "badge": "SANDBOX · serveur de test",
         "amount": "Montant de la transaction",
@@ -55,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "post_only_text": "La page de paiement s'ouvre en POST, depuis le formulaire de paiement du commerçant.",
     },
     "EN": {
+        "colon": ":",
         "title": "Secure card payment",
         "badge": "SANDBOX · test server",
         "amount": "Transaction amount",
@@ -105,6 +107,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "post_only_text": "The payment page opens with POST, from the merchant's payment form.",
     },
     "DE": {
+        "colon": ":",
         "title": "Sichere Kartenzahlung",
         "badge": "SANDBOX · Testserver",
         "amount": "Betrag der Transaktion",
@@ -155,6 +158,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "post_only_text": "Die Zahlungsseite wird per POST aus dem Zahlungsformular des Händlers geöffnet.",
     },
     "IT": {
+        "colon": ":",
         "title": "Pagamento sicuro con carta",
         "badge": "SANDBOX · server di prova",
         "amount": "Importo della transazione",
@@ -206,6 +210,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "post_only_text": "La pagina di pagamento si apre con POST, dal modulo di pagamento dell'esercente.",
     },
     "ES": {
+        "colon": ":",
         "title": "Pago seguro con tarjeta",
         "badge": "SANDBOX · servidor de pruebas",
         "amount": "Importe de la transacción",

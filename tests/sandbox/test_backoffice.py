@@ -255,7 +255,7 @@ def test_partial_captures_each_ask_an_authorisation_then_the_rest_is_cancelled(s
 
 
 def test_each_validation_asks_its_authorisation_which_the_cards_bank_may_refuse(sandbox: Sandbox) -> None:
-    """Seed 1.4: "une autorisation de paiement est demandée au moment de votre validation (totale ou
+    """Présentation générale 1.4: "une autorisation de paiement est demandée au moment de votre validation (totale ou
     partielle)". A card that registers at the order and is refused later: every validation is refused, nothing is
     captured, the refusals are kept, and what is registered can still be cancelled."""
     client = sandbox.client("0900159")

@@ -1,5 +1,5 @@
-"""The cards the payment page takes (seed 1.2-1.3): the visual cryptogram is optional ("éventuellement") and a
-payment without it is confirmed ``cvx=non``; national CB cards beside Visa and MasterCard; American Express, with
+"""The cards the payment page takes: the visual cryptogram is optional ("éventuellement") and a payment without
+it is confirmed ``cvx=non``; national CB cards beside Visa and MasterCard; American Express, with
 its 4-digit code, only on a terminal whose contract includes it; the expiry date starts blank."""
 
 from __future__ import annotations

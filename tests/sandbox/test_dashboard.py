@@ -312,7 +312,7 @@ def test_a_refused_validation_is_said_and_kept_in_the_orders_detail(sandbox: San
     assert "en attente de validation" in page  # still registered: it can be validated again, or cancelled
 
 
-def test_the_orders_detail_shows_its_description_and_amounts_as_the_seed_writes_them(
+def test_the_orders_detail_shows_its_description_and_amounts_as_the_bank_writes_them(
     sandbox: Sandbox, browser: Browser
 ) -> None:
     pay(sandbox, "DESC1", amount="1.00")
@@ -502,3 +502,13 @@ def test_wrong_passwords_from_one_address_lock_that_address_on_every_terminal(sa
     assert _login_from("127.0.0.1", base, "0900157")[0] == 303  # nor were the terminals locked: one failure each
     sandbox.clock.advance(minutes=1)
     assert _login_from("127.0.0.2", base, "0900161")[0] == 303
+
+
+def test_the_dashboard_is_in_french_under_the_terminals_branding(sandbox: Sandbox, browser: Browser) -> None:
+    _, _, page = browser.open("/test/gestion/")
+    assert '<span class="sandbox" id="badge">SANDBOX · serveur de test</span>' in page  # the login page
+    browser.login("0900168")
+    _, _, page = browser.open("/test/gestion/")
+    assert '<html lang="fr">' in page
+    assert '<span class="sandbox" id="badge">SANDBOX · serveur de test</span>' in page
+    assert '<span class="brand" id="brand">CyberMUT P<em>@</em>iement</span>' in page

@@ -238,3 +238,27 @@ def test_two_wrong_passwords_at_once_both_count(ledger: Ledger) -> None:
     keys = [sessions.terminal_key("0900157")]
     _at_once(5, lambda _: sessions.failed(ledger, keys, START))
     assert sessions.locked_until(ledger, keys, START) == START + sessions.FIRST_DELAY
+
+
+def test_the_deployed_app_makes_its_table_at_its_first_cold_start(
+    ledger: Ledger, merchant: Merchant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``chalice deploy`` creates no table: the app's first cold start does, and the next ones find it."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    monkeypatch.setenv("SANDBOX_TABLE", "sandbox-deployed")
+    monkeypatch.setenv("SANDBOX_TERMINALS", json.dumps(bank_config(merchant.url)))
+    path = Path(__file__).resolve().parents[2] / "sandbox" / "app.py"
+    for start in range(2):
+        spec = importlib.util.spec_from_file_location(f"sandbox_app_cold_start_{start}", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.ledger.table_name == "sandbox-deployed"
+    described = ledger.client.describe_table(TableName="sandbox-deployed")["Table"]
+    assert [index["IndexName"] for index in described["GlobalSecondaryIndexes"]] == ["due"]
+    ttl = ledger.client.describe_time_to_live(TableName="sandbox-deployed")["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires")

@@ -1,6 +1,6 @@
-"""The buyer's pages as the seed shows them (1.2-1.3): the terminal's bank branding, "Demande d'autorisation carte
-en cours", the merchant's own text for the link back, amounts written ``1 EUR`` / ``14.50 EUR``; and every word,
-the header's badge and the error and refusal pages included, in the page's language."""
+"""The buyer's pages as the bank showed them: the terminal's bank branding, "Demande d'autorisation carte en
+cours", the merchant's own text for the link back, amounts written ``1 EUR`` / ``14.50 EUR``; and every word, the
+header's badge and the error and refusal pages included, in the page's language."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_the_link_back_says_what_the_merchant_configured(sandbox: Sandbox, tpe: 
 
 
 @pytest.mark.parametrize(("amount", "shown"), [("1.00", "1 EUR"), ("14.50", "14.50 EUR"), ("464.53", "464.53 EUR")])
-def test_amounts_are_written_as_the_seed_writes_them(sandbox: Sandbox, amount: str, shown: str) -> None:
+def test_amounts_are_written_as_the_bank_writes_them(sandbox: Sandbox, amount: str, shown: str) -> None:
     page = open_page(sandbox, f"AMT{amount.replace('.', '')}", amount=amount)
     assert f'<strong id="amount">{shown}</strong>' in page
     _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))

@@ -93,7 +93,7 @@ def test_an_accepted_card_confirms_payetest_and_shows_the_receipt(sandbox: Sandb
     assert fields["date"] == "26/11/2026_a_10:00:00"  # Paris time
     assert json.loads(base64.b64decode(fields["authentification"]))["status"] == "authenticated"
     assert len(confirmation.authorisation_number) == 6
-    # The receipt (seed 1.2): amount, currency, date and time, authorisation number, masked card.
+    # The receipt (Présentation générale 1.2): amount, currency, date and time, authorisation number, masked card.
     for text in ("62.73 EUR", "2026-11-26 10:00:00", confirmation.authorisation_number, "411111######1111"):
         assert text in page
     assert 'href="http://shop.example/ok"' in page
