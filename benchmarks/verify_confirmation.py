@@ -1,8 +1,9 @@
 """Micro-benchmark: verifying one DSP2 confirmation, as a ratio to a bare HMAC-SHA1 of the same string.
 
 Measures ``parse_form`` + ``verify_confirmation`` + ``read_confirmation`` on the urlencoded body of
-protocol.md's DSP2 confirmation vector against ``hmac.new(key, data, hashlib.sha1).hexdigest()`` +
-``hmac.compare_digest`` on the string that vector seals, both in the same run, best of several repeats.
+the DSP2 confirmation vector (docs/protocol.md, Test vectors) against
+``hmac.new(key, data, hashlib.sha1).hexdigest()`` + ``hmac.compare_digest`` on the string that vector seals,
+both in the same run, best of several repeats.
 Not a test: timings depend on the machine; the aim is a ratio of at most 3.
 
     .venv/bin/python benchmarks/verify_confirmation.py [--number N] [--repeat R]
@@ -26,7 +27,7 @@ if str(LAYER) not in sys.path:  # run as a script from a checkout: the layer is 
 
 from sealing import MerchantKey, parse_form, read_confirmation, verify_confirmation  # noqa: E402
 
-# protocol.md section 9: the kits' test key and the DSP2 confirmation vector.
+# docs/protocol.md, Test vectors: the kits' test key and the DSP2 confirmation vector.
 KEY_TEXT = "12345678901234567890123456789012345678P0"
 KEY_BYTES = bytes.fromhex("1234567890123456789012345678901234567890")
 SEALED = (

@@ -1,6 +1,7 @@
 """Regenerate the sample API Gateway events: `.venv/bin/python events/generate.py` (needs layers/sealing on the path).
 
-The confirmations are sealed with the kits' public test key for terminal 0900157 and order EVTSAMPLE001.
+The confirmations are sealed with the kits' public test key for terminal 0900157 and order EVTSAMPLE0, whose
+first payment session the bank knows as EVTSAMPLE000 (the order's reference and the session's number).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from sealing import MerchantKey, seal
 
 HERE = Path(__file__).resolve().parent
 TEST_KEY = "12345678901234567890123456789012345678P0"
-REFERENCE = "EVTSAMPLE001"
+REFERENCE = "EVTSAMPLE0"  # the order, as the merchant knows it
+BANK_REFERENCE = REFERENCE + "00"  # its first payment session, as the bank knows it
 
 
 def _event(method: str, resource: str, path: str, body: bytes | None, content_type: str, **extra: object) -> dict:
@@ -50,7 +52,7 @@ def _event(method: str, resource: str, path: str, body: bytes | None, content_ty
 
 def confirmation_fields(code: str, numauto: str, reason: str = "", amount: str = "62.73EUR") -> list[tuple[str, str]]:
     fields = [
-        ("TPE", "0900157"), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", REFERENCE),
+        ("TPE", "0900157"), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", BANK_REFERENCE),
         ("texte-libre", ""), ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"),
         ("status3ds", "1"), ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"),
         ("bincb", "411111"), ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"),
@@ -59,6 +61,17 @@ def confirmation_fields(code: str, numauto: str, reason: str = "", amount: str =
     ]  # fmt: skip
     fields.append(("MAC", seal(MerchantKey(TEST_KEY), fields)))
     return fields
+
+
+# The kits' public legacy (3.0) confirmation vector for terminal 1234567 (docs/protocol.md, Test vectors).
+LEGACY_CONFIRMATION = [
+    ("TPE", "1234567"), ("date", "05/12/2006_a_11:55:23"), ("montant", "62.73EUR"), ("reference", "ABERTPY00145"),
+    ("texte-libre", "ExempleTexteLibre"), ("version", "3.0"), ("code-retour", "payetest"), ("cvx", "oui"),
+    ("vld", "1208"), ("brand", "VI"), ("status3ds", "-1"), ("numauto", "010101"), ("motifrefus", ""),
+    ("originecb", "FRA"), ("bincb", "010101"), ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"),
+    ("ipclient", "127.0.0.1"), ("originetr", "FRA"), ("veres", ""), ("pares", ""),
+    ("MAC", "2a9198aac1ba0720b3de2d834a4d62dc5b715b1e"),
+]  # fmt: skip
 
 
 def main() -> None:
@@ -93,6 +106,8 @@ def main() -> None:
     for name, fields in (("accepted", accepted), ("refused", refused), ("tampered", tampered)):
         body = urlencode(fields).encode()
         events[f"confirmation_{name}.json"] = _event("POST", "/confirmation", "/confirmation", body, form)
+        (HERE / f"confirmation_{name}.txt").write_bytes(body)  # the bare body, for `python -m sealing verify`
+    (HERE / "confirmation_legacy.txt").write_bytes(urlencode(LEGACY_CONFIRMATION).encode())
     for name, event in events.items():
         (HERE / name).write_text(json.dumps(event, indent=2) + "\n")
 

@@ -1,13 +1,13 @@
 """The sandbox bank as a service of the local stack (``make run``): it plays the bank for the local terminals.
 
 Its port is bound when it is made, so the merchant's terminals can point at it (``payment_base_url`` and
-``backoffice_base_url``) before the stack writes the terminal secret; when the stack starts it, it writes its
-own terminal file — the three local terminals, their CGI2 URL the stack's ``/confirmation`` — and serves.
+``backoffice_base_url``) before the stack writes the terminal secret; when the stack starts it, it is given its
+terminals — the three local ones, their CGI2 URL the stack's ``/confirmation`` — in memory, and serves. Nothing
+holding a key is written to disk; the HTTPS mode's certificate lives in a temporary directory removed at stop.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 import sys
 import tempfile
@@ -112,8 +112,14 @@ class SandboxBankService:
         self.clock = MovableClock()
         # Its table is made in the stack's embedded AWS when the stack starts (the client is made on first use).
         self.bank = Bank(BankConfig({}), ledger=Ledger(TABLE), clock=self.clock)
-        self.server = SandboxServer(self.bank, host=host, port=port, tls=https, quiet=quiet)
-        self.config_file: Path | None = None
+        # TemporaryDirectory also removes itself at interpreter exit if stop() is never reached.
+        self._scratch = tempfile.TemporaryDirectory(prefix="sandbox-tls-") if https else None
+        try:
+            cert_dir = Path(self._scratch.name) if self._scratch else None
+            self.server = SandboxServer(self.bank, host=host, port=port, tls=https, cert_dir=cert_dir, quiet=quiet)
+        except BaseException:
+            self._remove_scratch()
+            raise
         self._saved_transport: Any = None
 
     @property
@@ -127,11 +133,7 @@ class SandboxBankService:
     def start(self, stack: LocalStack) -> None:
         from chalicelib.terminals import BankConfig
 
-        directory = Path(tempfile.mkdtemp(prefix="sandbox-bank-"))
-        self.config_file = directory / "terminals.json"
-        data = sandbox_terminals(stack.base_url, self.password, self.logo_url)
-        self.config_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        self.bank.config = BankConfig.from_file(self.config_file)
+        self.bank.config = BankConfig.from_mapping(sandbox_terminals(stack.base_url, self.password, self.logo_url))
         self.bank.ledger.ensure_table()
         if self.server.certificate is not None:
             # The merchant's back-office client must trust the sandbox's self-signed certificate: its transport
@@ -155,12 +157,17 @@ class SandboxBankService:
 
             orders_config.bank_transport = self._saved_transport
             self._saved_transport = None
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def describe(self) -> list[str]:
         lines = [
             f"  bank         {self.base_url}   (sandbox: payment page {self.test_url}/paiement.cgi)",
             f"  dashboard    {self.test_url}/gestion/   (TPE 0900157, 0900158 or 0900159, password {self.password})",
-            f"  bank config  {self.config_file}",
         ]
         if self.server.certificate is not None:
             lines.append(f"  certificate  {self.server.certificate}   (self-signed, for 127.0.0.1 and localhost)")

@@ -134,7 +134,7 @@ class LocalStack:
         self.queues: dict[str, QueueSetup] = {}
         self.secret_arn = ""
         self.environment: dict[str, str] = {}
-        self.moto = MotoServer(host=config.host, port=config.moto_port)
+        self.moto = MotoServer(host=config.moto_host or config.host, port=config.moto_port)
         self.http: LocalHttpServer | None = None
         self._environ = Environ()
         self._sys_path: list[str] = []
@@ -312,7 +312,8 @@ class LocalStack:
                         f"{spec.logical_id}: the local stack runs every function in one process"
                     )
                 merged[name], owners[name] = text, spec.logical_id
-        return {**merged, **LOCAL_ENVIRONMENT}
+        # The template's AWS_ENDPOINT_URL is empty (it exists for `sam local`): here every function uses moto.
+        return {**merged, **LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.moto.url}
 
     def _layer_dirs(self, spec: FunctionSpec) -> list[Path]:
         """The source directories of the template's layers the function uses (a Python layer's import root)."""

@@ -1,4 +1,4 @@
-"""The merchant console (the seed's "gestionnaire commerçant") as an API, IAM only.
+"""The merchant console (the bank's "gestionnaire commerçant") as an API, IAM only.
 
 GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newest first
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)

@@ -1,6 +1,7 @@
 """CGI1: the merchant creates and reads orders; the buyer gets the sealed payment form.
 
-POST /orders and GET /orders/{reference} (merchant, IAM); GET /checkout/{token} (buyer, public).
+POST /orders and GET /orders/{reference} (merchant, IAM). The buyer's checkout page has its own function
+(functions/checkout), whose role cannot change an order.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config, pages
+from orders import config
 from orders.exceptions import (
     ConfigurationError,
     InvalidOrderError,
@@ -20,9 +21,8 @@ from orders.exceptions import (
     StoreUnavailableError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
-from orders.model import OrderStatus
-from orders.service import create_order, order_for_checkout, payment_form
+from orders.http import BadRequest, api_base_url, error_response, json_body, json_response
+from orders.service import create_order
 from sealing import FieldError, check_reference
 
 logger = Logger()
@@ -50,19 +50,6 @@ def _create(event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _checkout(event: dict[str, Any]) -> dict[str, Any]:
-    token = (event.get("pathParameters") or {}).get("token", "")
-    try:
-        order = order_for_checkout(token, config.order_store())
-    except OrderNotFoundError:
-        return html_response(404, pages.not_found_page())
-    logger.append_keys(reference=order.reference)
-    if order.status is not OrderStatus.AWAITING_PAYMENT:
-        return html_response(409, pages.not_payable_page(order))
-    terminal = config.load_terminals().get(order.tpe)
-    return html_response(200, pages.checkout_page(order, payment_form(order, terminal), terminal.merchant_name))
-
-
 def _read(event: dict[str, Any]) -> dict[str, Any]:
     reference = (event.get("pathParameters") or {}).get("reference", "")
     try:
@@ -77,7 +64,6 @@ def _read(event: dict[str, Any]) -> dict[str, Any]:
 ROUTES = {
     ("POST", "/orders"): _create,
     ("GET", "/orders/{reference}"): _read,
-    ("GET", "/checkout/{token}"): _checkout,
 }
 
 

@@ -1,4 +1,4 @@
-"""The back-office CGIs (protocol.md 7), server to server: capture / cancel, refund, status.
+"""The back-office CGIs (docs/protocol.md, Back-office calls), server to server: capture / cancel, refund, status.
 
 Each takes the posted body, checks the seal and the fields, applies the bank's rules to the ledger and
 answers what the merchant's client parses (``sealing.parse_lines_answer`` / ``parse_status_answer``):

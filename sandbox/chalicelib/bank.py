@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .cards import CardError, read_card
-from .ledger import Ledger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .cards import AMEX, Card, CardError, read_card
+from .ledger import ConcurrentChangeError, Ledger
 from .payment import (
     ConfirmationFacts,
     KeptCard,
@@ -198,6 +200,8 @@ class Bank:
             instalments=[
                 Instalment(number, day, money.amount) for number, (day, money) in enumerate(request.instalments, 1)
             ],
+            card_alias=request.options.get("aliascb", ""),
+            force_card_entry=request.options.get("forcesaisiecb") == "1",
         )
         if self.ledger.create(new):
             return new
@@ -228,8 +232,43 @@ class Bank:
             raise SessionError(session)
         return payment
 
-    def pay(self, session: str, number: str, month: str, year: str, cvv: str, client_ip: str) -> AttemptResult:
-        """One card attempt; the confirmation goes to CGI2 whatever the outcome."""
+    def _card(self, payment: Payment, typed: tuple[str, str, str, str], saved: bool, now: datetime) -> Card:
+        """The card of this attempt: as typed, or the one on file with its cryptogram typed (the bank asks it
+        again when the card has one)."""
+        number, month, year, cvv = typed
+        if saved:
+            kept = self.ledger.card_on_file(payment)
+            if kept is None:
+                raise CardError("card_number", "no_saved_card")
+            if kept.cvv_entered and not cvv.strip():
+                raise CardError("cvv", "invalid_cid" if kept.brand == AMEX else "invalid_cvv")
+            number, month, year = kept.number, str(kept.expiry_month), str(kept.expiry_year)
+        american_express = self.terminal(payment.tpe).american_express
+        return read_card(number, month, year, cvv, now.date(), american_express=american_express)
+
+    def _keep_card(self, payment: Payment, card: Card) -> bool:
+        """Keep the accepted card under the payment's alias; whether a new one was kept (``cbenregistree``).
+
+        The payment is accepted already: a card that could not be kept is simply not kept (``cbenregistree=0``),
+        and the confirmation still goes."""
+        try:
+            return self.ledger.keep_card(payment, card)
+        except (ClientError, BotoCoreError, ConcurrentChangeError):
+            return False
+
+    def pay(
+        self,
+        session: str,
+        number: str,
+        month: str,
+        year: str,
+        cvv: str,
+        client_ip: str,
+        *,
+        saved: bool = False,
+    ) -> AttemptResult:
+        """One card attempt (``saved``: with the card on file under the request's alias); the confirmation goes
+        to CGI2 whatever the outcome."""
         now = self.now()
         payment = self.session(session)
         terminal = self.terminal(payment.tpe)
@@ -238,7 +277,7 @@ class Bank:
         if payment.session_expired(now):
             return AttemptResult(payment, expired=True)
         try:
-            card = read_card(number, month, year, cvv, now.date(), american_express=terminal.american_express)
+            card = self._card(payment, (number, month, year, cvv), saved, now)
         except CardError as error:
             return AttemptResult(payment, card_error=error.message_key)
         refusal = card.refusal
@@ -280,6 +319,7 @@ class Bank:
             authorisation_number=authorisation,
             client_ip=client_ip,
             instalment_amount=payment.first_instalment,
+            card_saved=not refusal and self._keep_card(payment, card),
         )
         # The confirmation travels outside any write: the merchant's CGI2 may take its time.
         problem = self._confirm(terminal, facts)

@@ -101,7 +101,8 @@ class Card:
 
     @property
     def masked(self) -> str:
-        """As the receipt shows it: the first six and last four digits (seed 1.3: ``513283#####26``)."""
+        """As the receipt shows it: the first six and last four digits, ``513283#####26``
+        (docs/protocol.md, The bank's pages)."""
         return self.number[:6] + "#" * (len(self.number) - 10) + self.number[-4:]
 
     @property

@@ -1,4 +1,5 @@
-"""The merchant dashboard, the seed's "gestionnaire commerçant" (1.4-1.5), under ``/test/gestion/``.
+"""The merchant dashboard, the bank's "gestionnaire commerçant" (docs/protocol.md, The bank's pages), under
+``/test/gestion/``.
 
 Per terminal, behind its password: today's summary; payments of the last 120 days by order date and by
 capture date (with the day's XML file of captured payments); refunds by date; pending deferred payments

@@ -13,6 +13,7 @@ One table (``SANDBOX_TABLE``, default ``sandbox-bank``), keys ``pk`` / ``sk``:
 | payment-page session | ``SESSION#<id>`` | ``-`` |
 | alert | ``ALERT#<tpe>`` | time and a random suffix |
 | dashboard record (sign-in, wrong passwords, password) | ``<KIND>#<key>`` | ``-`` |
+| card on file (``aliascb``) | ``CARD#<tpe>#<alias>`` | ``-`` |
 
 A payment with something due on the bank's side (the end of its deferral, an instalment) is in the sparse index
 ``due`` (``due`` = "due", ``due_at`` the UTC time), so the end-of-period work reads what is due, not the table.
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from .cards import Card
 from .payments import Alert, Payment, from_data, to_data
 
 if TYPE_CHECKING:
@@ -270,6 +272,44 @@ class Ledger:
             ConsistentRead=True,
         )
         return [self._alert_of(item) for item in items]
+
+    # -- cards on file --------------------------------------------------------------------------------------------
+
+    def card_on_file(self, payment: Payment) -> Card | None:
+        """The card kept under the payment's alias, unless the request asks for the card to be typed."""
+        if not payment.card_alias or payment.force_card_entry:
+            return None
+        found = self.read("card", f"{payment.tpe}#{payment.card_alias}")
+        if found is None:
+            return None
+        data = found[0]
+        return Card(data["number"], data["expiry_month"], data["expiry_year"], cvv_entered=data["cvv_entered"])
+
+    def keep_card(self, payment: Payment, card: Card) -> bool:
+        """Keep ``card`` under the payment's alias (after an accepted payment); whether it was not kept already.
+        A conditional write like every other: of two payments keeping a card under one alias at once, the second
+        re-reads and finds the first's (the same card: not kept anew). Whether it has a cryptogram is kept too:
+        the bank asks it again for a card that has one."""
+        if not payment.card_alias:
+            return False
+        key = f"{payment.tpe}#{payment.card_alias}"
+        data: dict[str, Any] = {
+            "number": card.number,
+            "expiry_month": card.expiry_month,
+            "expiry_year": card.expiry_year,
+            "cvv_entered": card.cvv_entered,
+        }
+        for _ in range(MAX_TRIES):
+            found = self.read("card", key)
+            if found is not None and (found[0]["number"], found[0]["expiry_month"], found[0]["expiry_year"]) == (
+                card.number,
+                card.expiry_month,
+                card.expiry_year,
+            ):
+                return False
+            if self.write("card", key, data, found[1] if found is not None else 0, None):
+                return True
+        raise ConcurrentChangeError(f"card {key} changed {MAX_TRIES} times while being kept")
 
     # -- the dashboard's records ------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ RED_LEGEND = (
 
 
 def red_legend(shown: bool) -> str:
-    """The legend of red references, on a page that shows one (Présentation générale 1.4)."""
+    """The legend of red references, on a page that shows one (docs/protocol.md, The bank's pages)."""
     return RED_LEGEND if shown else ""
 
 

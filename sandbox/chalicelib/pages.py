@@ -1,4 +1,5 @@
-"""The buyer's pages of the sandbox bank (Présentation générale 1.2-1.3): payment form, refusals, receipt, errors.
+"""The buyer's pages of the sandbox bank (docs/protocol.md, The bank's pages): payment form, refusals, receipt,
+errors.
 
 The merchant's name, TPE, reference and logo stay on screen, under the terminal's bank branding (CyberMUT
 P@iement, P@iement CIC, P@iement OBC, Monetico Paiement). Every word is in the page's language: FR EN DE IT ES
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sealing import Bank
 
+from .cards import AMEX, Card
 from .payments import MAX_ATTEMPTS, Attempt, Payment, Status
 from .terminals import BankTerminal
 from .texts import REFUSAL_REASONS, TEXTS
@@ -160,15 +162,44 @@ def _card_form(terminal: BankTerminal, payment: Payment, action: str, t: dict[st
     )
 
 
+def saved_card_form(payment: Payment, card: Card, action: str, t: dict[str, str]) -> str:
+    """Pay with the card on file under the request's alias: only its cryptogram is typed (when the card has one,
+    the bank asks it again)."""
+    expiry = f"{card.expiry_month:02d}/{card.expiry_year}"
+    length = 4 if card.brand == AMEX else 3
+    required = " required" if card.cvv_entered else ""
+    label = escape(t["saved_card"] + t["colon"])
+    return (
+        f'<form method="post" action="{escape(action)}" autocomplete="off" id="saved_card_form">'
+        f'<input type="hidden" name="session" value="{escape(payment.session)}">'
+        '<input type="hidden" name="saved_card" value="1">'
+        f'<p>{label} <strong id="saved_card">{escape(card.masked)}</strong> ({escape(expiry)})</p>'
+        f'<label for="saved_cvv">{escape(t["cid_hint"] if length == 4 else t["cvv"])}</label>'
+        f'<input type="password" id="saved_cvv" name="cvv" inputmode="numeric" maxlength="{length}"{required}>'
+        f'<div><button type="submit" id="pay_saved">{escape(t["pay_saved"])}</button></div></form>'
+        f'<p class="note">{escape(t["other_card"])}</p>'
+    )
+
+
 def payment_page(
-    terminal: BankTerminal, payment: Payment, *, action: str, cancel_url: str, message: str = "", error: bool = True
+    terminal: BankTerminal,
+    payment: Payment,
+    *,
+    action: str,
+    cancel_url: str,
+    message: str = "",
+    error: bool = True,
+    saved_card: Card | None = None,
 ) -> str:
-    """The card form (Présentation générale 1.3), posted back to ``paiement.cgi`` with the session in a hidden field."""
+    """The card form (docs/protocol.md, The bank's pages), posted back to ``paiement.cgi`` with the session in a
+    hidden field; above it, the card on file when the request's alias has one."""
     t = texts(payment.language)
     notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
+    on_file = saved_card_form(payment, saved_card, action, t) if saved_card else ""
     brand = BRANDS[terminal.bank]
     body = (
-        f"<h1>{escape(t['title'])}</h1>{_amount_line(payment, t)}{notice}{_card_form(terminal, payment, action, t)}"
+        f"<h1>{escape(t['title'])}</h1>{_amount_line(payment, t)}{notice}{on_file}"
+        f"{_card_form(terminal, payment, action, t)}"
         f'<p class="note" id="secure">{escape(t["secure"].format(brand=brand))}</p>'
         f'<a class="cancel" id="cancel" href="{escape(cancel_url)}">'
         f"{escape(t['cancel'].format(merchant=terminal.merchant_name))}</a>"
@@ -187,8 +218,8 @@ def local_time(moment: datetime, terminal: BankTerminal) -> datetime:
 
 
 def receipt_page(terminal: BankTerminal, payment: Payment) -> str:
-    """The ticket after an accepted card (Présentation générale 1.2-1.3): amount, currency, date and time, authorisation
-    number, masked card, with the link back to ``url_retour_ok``."""
+    """The ticket after an accepted card (docs/protocol.md, The bank's pages): amount, currency, date and time,
+    authorisation number, masked card, with the link back to ``url_retour_ok``."""
     t = texts(payment.language)
     when = local_time(payment.authorised_at or payment.created_at, terminal)
     rows = [

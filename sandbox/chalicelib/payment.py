@@ -1,8 +1,8 @@
 """The payment page's protocol side: reading the merchant's sealed request, and the confirmation (CGI2).
 
-``read_request`` checks the seal and every field of a request posted to ``paiement.cgi`` (protocol.md 4) and
-raises ``RequestError`` naming the first field at fault. ``confirmation_fields`` builds the sealed
-confirmation (protocol.md 5), ``post_confirmation`` posts it to the terminal's CGI2 URL and
+``read_request`` checks the seal and every field of a request posted to ``paiement.cgi`` (docs/protocol.md,
+Payment request) and raises ``RequestError`` naming the first field at fault. ``confirmation_fields`` builds the sealed
+confirmation (docs/protocol.md, Confirmation), ``post_confirmation`` posts it to the terminal's CGI2 URL and
 ``check_acknowledgement`` says whether the answer is the expected ``version=2 / cdr=0``.
 """
 
@@ -27,6 +27,8 @@ from sealing import (
     LANGUAGES,
     MAC_FIELD,
     MAX_FREE_TEXT,
+    OPTIONS,
+    THREE_DS_CHALLENGES,
     FieldError,
     MalformedMessageError,
     Money,
@@ -35,20 +37,20 @@ from sealing import (
     SealMismatchError,
     SealVariant,
     check_email,
+    check_option,
     check_reference,
     parse_form,
     parse_request_amount,
     seal,
+    unpacked_options,
     verify_confirmation,
 )
 
 from .terminals import BankConfig, BankTerminal, Mode
 
-THREE_DS_CHALLENGES = ("no_preference", "challenge_preferred", "challenge_mandated", "no_challenge_requested")
 BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
 _ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
 _DAY = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
-_OPTION = re.compile(r"[A-Za-z0-9_]+=[^&=*]*")
 
 
 class RequestError(ValueError):
@@ -75,6 +77,7 @@ class PaymentRequestIn:
     return_ok_url: str
     return_err_url: str
     instalments: tuple[tuple[date, Money], ...]  # nbrech's days and amounts, the first at the order
+    options: dict[str, str]  # aliascb, forcesaisiecb...: their own fields (DSP2) or the packed options (3.0)
 
     def difference(self, fields: tuple[tuple[str, str], ...]) -> str:
         """The first sealed field in which this request differs from ``fields`` (the first post for the
@@ -126,7 +129,7 @@ def _amount(text: str, name: str, currencies: tuple[str, ...]) -> Money:
     if "," in text:
         raise RequestError(name, f"{text[:30]!r}: la virgule n'est pas un séparateur décimal (62.73EUR)")
     try:
-        money = parse_request_amount(text, name)  # protocol.md 4: exactly two decimals and a dot
+        money = parse_request_amount(text, name)  # docs/protocol.md, Payment request: two decimals and a dot
     except FieldError:
         message = f"{text[:30]!r} n'est pas un montant comme 62.73EUR (deux décimales et un point)"
         raise RequestError(name, f"{message} / not an amount like 62.73EUR") from None
@@ -149,6 +152,23 @@ def _context(text: str) -> None:
         raise RequestError("contexte_commande", f"billing.{missing[0]} est obligatoire / is required")
     if "shipping" in data and not data["shipping"]:
         raise RequestError("contexte_commande", "shipping ne doit pas être vide / must not be empty")
+
+
+def _options(texts: dict[str, str], dsp2: bool) -> dict[str, str]:
+    """The request's options, each checked as the merchant's side checks it: on a DSP2 terminal each is its own
+    field, covered by the sorted seal; on a 3.0 terminal they are packed in ``options``, the last slot of the
+    fixed-order seal, which covers no field of its own."""
+    separate = [name for name in OPTIONS if name in texts]
+    try:
+        if dsp2:
+            if "options" in texts:
+                raise FieldError("options", "en DSP2 chaque option est un champ / on DSP2 each option is its own field")
+            return {name: check_option(name, texts[name], name) for name in separate}
+        if separate:
+            raise FieldError(separate[0], "non scellé en 3.0 : à mettre dans options / not sealed in 3.0: use options")
+        return unpacked_options(texts.get("options", ""))
+    except FieldError as error:
+        raise RequestError(error.field, error.reason) from None
 
 
 def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> tuple[tuple[date, Money], ...]:
@@ -186,7 +206,7 @@ def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> tupl
 
 
 def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
-    """The merchant's request, checked: seal first, then every field (protocol.md 4)."""
+    """The merchant's request, checked: seal first, then every field (docs/protocol.md, Payment request)."""
     try:
         form = parse_form(body)
     except MalformedMessageError as exc:
@@ -242,9 +262,7 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
     challenge = texts.get("ThreeDSecureChallenge")
     if challenge is not None and challenge not in THREE_DS_CHALLENGES:
         raise RequestError("ThreeDSecureChallenge", f"{challenge[:30]!r}: {', '.join(THREE_DS_CHALLENGES)}")
-    options = texts.get("options", "")
-    if options and not all(_OPTION.fullmatch(part) for part in options.split("&")):
-        raise RequestError("options", "nom=valeur&... attendu / name=value&... expected")
+    options = _options(texts, dsp2)
     instalments = _instalments(texts, amount, ordered_at.date())
     if instalments and terminal.mode is not Mode.IMMEDIATE:
         # Each instalment is captured on its day: the sandbox splits immediate payments only.
@@ -261,6 +279,7 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
         return_ok_url=ok_url,
         return_err_url=err_url,
         instalments=instalments,
+        options=options,
     )
 
 
@@ -322,6 +341,7 @@ class ConfirmationFacts:
     client_ip: str
     instalment_amount: Money | None = None  # ``montantech``: the first at the order, then each later one
     instalment: int | None = None  # 2 to 4 for a later instalment (``paiement_pfN`` / ``Annulation_pfN``)
+    card_saved: bool = False  # this payment kept the card under the request's aliascb
 
     @property
     def return_code(self) -> str:
@@ -331,9 +351,9 @@ class ConfirmationFacts:
 
 
 def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> list[tuple[str, str]]:
-    """The sealed confirmation for one attempt: every DSP2 field of protocol.md 5 (legacy terminals get the
-    3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``; a later instalment's
-    ``paiement_pfN`` or ``Annulation_pfN``."""
+    """The sealed confirmation for one attempt: every DSP2 field of docs/protocol.md, Confirmation (legacy
+    terminals get the 3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``; a
+    later instalment's ``paiement_pfN`` or ``Annulation_pfN``."""
     card = facts.card
     accepted = not facts.refusal
     moment = facts.at.astimezone(ZoneInfo(terminal.timezone))
@@ -360,7 +380,7 @@ def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> lis
         ("montantech", facts.instalment_amount.wire() if facts.instalment_amount else ""),
         ("filtragecause", ""),
         ("filtragevaleur", ""),
-        ("cbenregistree", "0"),
+        ("cbenregistree", "1" if facts.card_saved else "0"),
         ("cbmasquee", card.masked.replace("#", "*")),
     ]
     if terminal.terminal.seal is SealVariant.DSP2:
@@ -390,7 +410,7 @@ Poster = Callable[[str, bytes, float], PostResult]
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a CGI2 URL must answer itself (protocol.md 5): a redirect is an answer, not followed
+        return None  # a CGI2 URL must answer itself (docs/protocol.md, Confirmation): a redirect is not followed
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)

@@ -147,6 +147,8 @@ class Payment:
     # authorisation's validations, a split payment's later instalments.
     later_refusal: str = ""
     declined: list[Declined] = field(default_factory=list)
+    card_alias: str = ""  # aliascb: the buyer whose card the bank keeps on file
+    force_card_entry: bool = False  # forcesaisiecb=1: the card is typed even when one is on file
     version: int = 0  # the ledger's, for its conditional writes; not part of the data
 
     @property
@@ -298,6 +300,8 @@ def to_data(payment: Payment) -> dict[str, Any]:
         "declined": [
             {"at": _moment(d.at), "amount": str(d.amount), "refusal": d.refusal, "by": d.by} for d in payment.declined
         ],
+        "card_alias": payment.card_alias,
+        "force_card_entry": payment.force_card_entry,
     }
 
 
@@ -364,5 +368,7 @@ def from_data(data: dict[str, Any], version: int = 0) -> Payment:
         ],
         later_refusal=data["later_refusal"],
         declined=[Declined(_at(d["at"]), Decimal(d["amount"]), d["refusal"], d["by"]) for d in data["declined"]],
+        card_alias=data["card_alias"],
+        force_card_entry=data["force_card_entry"],
         version=version,
     )

@@ -10,7 +10,7 @@
           "deferral_days": 0,                  # 0-7 working days (deferred modes)
           "end_policy": "validate",            # validate | cancel (deferred_authorization always cancels)
           "cgi2_url": "http://127.0.0.1:3000/confirmation",
-          "logo_url": null,                    # the merchant's logo on the payment pages (Présentation générale 1.2)
+          "logo_url": null,                    # the merchant's logo (docs/protocol.md, The bank's pages)
           "seal": "dsp2",                      # dsp2 | legacy
           "currencies": ["EUR"],               # the default; others only under a currency contract
           "timezone": "Europe/Paris",

@@ -21,7 +21,7 @@ from . import backoffice, cards, dashboard, mount, pages
 from .bank import Bank, ClosedReference, SessionError
 from .mount import mount_prefix
 from .payment import RequestError
-from .payments import Status
+from .payments import Payment, Status
 from .terminals import Bank as BankName
 
 FORM = ["application/x-www-form-urlencoded"]
@@ -58,6 +58,18 @@ def home_page(prefix: str = "") -> str:
         f'<p><a href="{prefix}/test/gestion/">Gestionnaire commerçant</a></p>'
     )
     return pages.layout("Sandbox", body)
+
+
+def card_page(bank: Bank, payment: Payment, action: str, cancel_url: str, message: str = "") -> str:
+    """The card form of an open payment, with the card on file when there is one, and ``message`` above."""
+    return pages.payment_page(
+        bank.terminal(payment.tpe),
+        payment,
+        action=action,
+        cancel_url=cancel_url,
+        message=message,
+        saved_card=bank.ledger.card_on_file(payment),
+    )
 
 
 def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
@@ -107,8 +119,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             return html(page, 409)
         except RequestError as error:
             return html(request_error(fields, error), 400)
-        terminal = bank.terminal(payment.tpe)
-        return html(pages.payment_page(terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session)))
+        return html(card_page(bank, payment, payment_url(), cancel_url(payment.session)))
 
     def browser_language() -> str:
         return pages.browser_language(current().headers.get("accept-language") or "")
@@ -142,6 +153,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
                 fields.get("expiry_year", ""),
                 fields.get("cvv", ""),
                 client_ip(),
+                saved=fields.get("saved_card") == "1",
             )
         except SessionError:
             return unknown_session()
@@ -151,16 +163,10 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             return html(pages.final_page(terminal, payment, "session_expired"))
         if result.card_error:
             message = pages.texts(payment.language)[result.card_error]
-            page = pages.payment_page(
-                terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session), message=message
-            )
-            return html(page, 200)
+            return html(card_page(bank, payment, payment_url(), cancel_url(payment.session), message), 200)
         if payment.status is Status.OPEN and result.attempt is not None:
             message = pages.refusal_message(payment, result.attempt)
-            page = pages.payment_page(
-                terminal, payment, action=payment_url(), cancel_url=cancel_url(payment.session), message=message
-            )
-            return html(page)
+            return html(card_page(bank, payment, payment_url(), cancel_url(payment.session), message))
         if payment.status is Status.REFUSED:
             return html(pages.final_page(terminal, payment, "too_many"))
         return html(pages.done_page(terminal, payment))

@@ -1,4 +1,4 @@
-"""The buyer's pages in each of the seed's languages, in a real browser: the merchant API's checkout page (as a
+"""The buyer's pages in each of the bank's five languages, in a real browser: the merchant API's checkout page (as a
 browser without JavaScript shows it; with JavaScript it goes on to the bank by itself) and the bank's payment
 page, its refusal and its receipt. Screenshots of each go to ``test-artifacts/``."""
 

@@ -144,6 +144,7 @@ def confirm(base_url: str, body: bytes) -> str:
 def test_order_checkout_confirmations_status(base_url: str) -> None:
     created = create_order(base_url)
     reference = created["reference"]
+    session = created["form"]["fields"]["reference"]  # the bank knows the order's first payment session
 
     status, page, headers = _request("GET", created["checkout_url"])
     assert status == 200
@@ -153,23 +154,23 @@ def test_order_checkout_confirmations_status(base_url: str) -> None:
     form.feed(page)
     assert form.action.endswith("/paiement.cgi")
     fields = dict(form.fields)
-    assert fields["reference"] == reference
+    assert fields["reference"] == session == reference + "00"
     assert fields["montant"] == "62.73EUR"
     assert hmac.compare_digest(fields["MAC"], dsp2_mac(form.fields))  # the seal, checked independently
 
-    assert confirm(base_url, confirmation(reference, "Annulation", "", reason="Refus")) == "version=2\ncdr=0\n"
+    assert confirm(base_url, confirmation(session, "Annulation", "", reason="Refus")) == "version=2\ncdr=0\n"
     assert order(base_url, reference)["status"] == "awaiting_payment"
 
-    tampered = confirmation(reference, "payetest", "654321").replace(b"montant=62.73EUR", b"montant=0.01EUR")
+    tampered = confirmation(session, "payetest", "654321").replace(b"montant=62.73EUR", b"montant=0.01EUR")
     assert confirm(base_url, tampered) == "version=2\ncdr=1\n"
     assert order(base_url, reference)["status"] == "awaiting_payment"
 
-    assert confirm(base_url, confirmation(reference, "payetest", "654321", amount="6.27EUR")) == "version=2\ncdr=0\n"
+    assert confirm(base_url, confirmation(session, "payetest", "654321", amount="6.27EUR")) == "version=2\ncdr=0\n"
     flagged = order(base_url, reference)
     assert flagged["status"] == "awaiting_payment"
     assert [r["reason"] for r in flagged["reviews"]] == ["amount_mismatch"]
 
-    accepted = confirmation(reference, "payetest", "654321")
+    accepted = confirmation(session, "payetest", "654321")
     assert confirm(base_url, accepted) == "version=2\ncdr=0\n"
     paid = order(base_url, reference)
     assert paid["status"] == "paid"
@@ -182,7 +183,10 @@ def test_order_checkout_confirmations_status(base_url: str) -> None:
 
 def test_the_checkout_of_a_paid_order_is_not_payable(base_url: str) -> None:
     created = create_order(base_url)
-    assert confirm(base_url, confirmation(created["reference"], "payetest", "111111")) == "version=2\ncdr=0\n"
+    assert (
+        confirm(base_url, confirmation(created["form"]["fields"]["reference"], "payetest", "111111"))
+        == "version=2\ncdr=0\n"
+    )
     status, _, _ = _request("GET", created["checkout_url"])
     assert status == 409
 
@@ -190,7 +194,7 @@ def test_the_checkout_of_a_paid_order_is_not_payable(base_url: str) -> None:
 def test_local_sweep_runs_the_sweeper_at_the_given_time(base_url: str) -> None:
     created = create_order_on(base_url, "0900158")
     reference = created["reference"]
-    accepted = confirmation(reference, "payetest", "222222", tpe="0900158")
+    accepted = confirmation(created["form"]["fields"]["reference"], "payetest", "222222", tpe="0900158")
     assert confirm(base_url, accepted) == "version=2\ncdr=0\n"
     assert order(base_url, reference)["status"] == "authorized"
     status, text, _ = _request("POST", f"{base_url}/_local/sweep", b'{"now": "2020-01-01T09:00:00+01:00"}')

@@ -59,7 +59,7 @@ def call(
 
 def registered(aws: Any, lambda_context: Any, reference: str, tpe: str = "0900159") -> None:
     stored_order(aws, reference, tpe=tpe)
-    confirm(lambda_context, reference=reference, tpe=tpe)
+    confirm(lambda_context, reference=reference + "00", tpe=tpe)  # its first session, as the bank knows it
 
 
 def test_capture_partial_then_all_then_refund(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -79,7 +79,7 @@ def test_cancel_what_remains(aws: Any, lambda_context: Any, bank: FakeBank) -> N
     registered(aws, lambda_context, "BO2", "0900158")
     status, order = call(lambda_context, "POST", "/orders/{reference}/cancel", "BO2")
     assert (status, order["status"], order["cancelled"]) == (200, "cancelled", "62.73")
-    assert bank.accounts["BO2"].cancelled
+    assert bank.accounts["BO200"].cancelled
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_bank_refusal_and_silence_are_502_and_never_half_applied(aws: Any, lambd
     status, order = call(lambda_context, "POST", capture, "BO4", {"amount": "5.00"})
     assert status == 200
     assert order["captured"] == "15.00"
-    assert str(bank.accounts["BO4"].captured) == "15.00"
+    assert str(bank.accounts["BO400"].captured) == "15.00"
 
 
 def test_idempotency_key_header(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -198,7 +198,7 @@ def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_contex
     for number, days_ago in enumerate([0, 0, 1, 3, 130]):
         reference = f"LS{number}"
         stored_order(aws, reference, created_at=today - timedelta(days=days_ago, minutes=number))
-    confirm(lambda_context, reference="LS1")
+    confirm(lambda_context, reference="LS100")
     status, page = call(lambda_context, "GET", "/orders", limit="2")
     assert status == 200
     assert [o["reference"] for o in page["orders"]] == ["LS0", "LS1"]
@@ -318,7 +318,7 @@ def test_a_retry_performs_a_first_request_found_not_applied(aws: Any, lambda_con
     status, order = call(lambda_context, "POST", CAPTURE, "IK5", {"amount": "10.00"}, headers=headers)
     assert (status, order["captured"]) == (200, "10.00")
     assert [op["outcome"] for op in order["operations"]] == ["not_applied", "done"]
-    assert bank.accounts["IK5"].captured == Decimal("10.00")
+    assert bank.accounts["IK500"].captured == Decimal("10.00")
     assert call(lambda_context, "POST", CAPTURE, "IK5", {"amount": "10.00"}, headers=headers) == (status, order)
     assert bank.captures() == 2  # the one that never arrived, and its retry
 
@@ -338,7 +338,7 @@ def test_a_validation_in_the_banks_dashboard_is_recorded_then_refunds_work(
     aws: Any, lambda_context: Any, bank: FakeBank
 ) -> None:
     registered(aws, lambda_context, "DR1", "0900158")
-    bank.accounts["DR1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=date(2026, 11, 30))
+    bank.accounts["DR100"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=date(2026, 11, 30))
     status, answer = call(lambda_context, "POST", CAPTURE, "DR1", {})
     assert status == 409
     assert "capture_full of 62.73 EUR done outside this API" in answer["error"]["message"]
@@ -358,7 +358,7 @@ def test_a_refund_in_the_banks_dashboard_is_recorded_then_refunds_work(
     aws: Any, lambda_context: Any, bank: FakeBank
 ) -> None:
     registered(aws, lambda_context, "DR2", "0900157")
-    bank.accounts["DR2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
+    bank.accounts["DR200"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
     refund = "/orders/{reference}/refund"
     status, answer = call(lambda_context, "POST", refund, "DR2", {"amount": "5.00"})
     assert status == 409
@@ -367,7 +367,7 @@ def test_a_refund_in_the_banks_dashboard_is_recorded_then_refunds_work(
     assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("20.00"))
     status, answer = call(lambda_context, "POST", refund, "DR2", {"amount": "5.00"})
     assert (status, answer["refunded"]) == (200, "25.00")
-    assert bank.accounts["DR2"].refunded == Decimal("25.00")
+    assert bank.accounts["DR200"].refunded == Decimal("25.00")
 
 
 def test_a_plain_refusal_is_still_a_502(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -406,3 +406,15 @@ def test_the_default_list_ends_on_the_latest_today_of_the_terminals(aws: Any) ->
     zones = {terminal.terminal.timezone for terminal in kiritimati.by_tpe.values()}
     page = list_orders(aws.store, {}, noon, zones)
     assert [order.reference for order in page.orders] == [created.order.reference]
+
+
+def test_the_console_lists_each_orders_description(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    now = datetime.now(UTC)
+    stored_order(aws, "DESC1", created_at=now, description="2 BIC Bleu (par 10), 7 Calvados")
+    stored_order(aws, "DESC2", created_at=now - timedelta(minutes=1))
+    status, page = call(lambda_context, "GET", "/orders", limit="2")
+    assert status == 200
+    assert [(o["reference"], o["description"]) for o in page["orders"]] == [
+        ("DESC1", "2 BIC Bleu (par 10), 7 Calvados"),
+        ("DESC2", None),
+    ]

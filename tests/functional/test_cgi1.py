@@ -18,6 +18,7 @@ from sealing import MerchantKey, Variant, parse_form, verify_confirmation
 from tests.support.aws import TEST_KEY, event, load_function
 
 cgi1 = load_function("cgi1")
+checkout_function = load_function("checkout")
 
 
 def _post(body: dict[str, Any]) -> dict[str, Any]:
@@ -64,9 +65,9 @@ def test_create_order_answers_201_with_a_sealed_form(aws: Any, lambda_context: A
     assert answer["status"] == 201
     body = answer["json"]
     assert body["status"] == "awaiting_payment"
-    assert re.fullmatch(r"[A-Z0-9]{12}", body["reference"])
+    assert re.fullmatch(r"[A-Z0-9]{10}", body["reference"])
     fields = body["form"]["fields"]
-    assert fields["reference"] == body["reference"]
+    assert fields["reference"] == body["reference"] + "00"  # its first payment session, as the bank will know it
     assert fields["montant"] == "62.73EUR"
     assert fields["TPE"] == "0900157"
     assert body["form"]["action"] == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
@@ -123,7 +124,7 @@ EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
     ({"amount": "1234567890123.00"}, "amount"),
     ({"currency": "usd"}, "currency"),
     ({"email": "buyer@"}, "email"),
-    ({"language": "JA"}, "language"),
+    ({"language": "ja"}, "language"),
     ({"free_text": 42}, "free_text"),
     ({"billing": None}, "billing"),
     ({"billing": "1 rue de la Paix"}, "billing"),
@@ -146,6 +147,13 @@ EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
     ({"instalments": _split("31.37", due="2099-02-30")}, "instalments[1].due"),
     ({"instalments": _split("31.37", due=_today())}, "instalments[1].due"),
     ({"instalments": [{**_split("31.37")[0], "note": "x"}, _split("31.37")[1]]}, "instalments[0].note"),
+    ({"description": 42}, "description"),
+    ({"description": "x" * 501}, "description"),
+    ({"description": "2 BIC Bleu\n7 Calvados"}, "description"),
+    ({"description": "\ud800"}, "description"),
+    ({"card_alias": "client 7"}, "card_alias"),
+    ({"card_alias": "c" * 65}, "card_alias"),
+    ({"card_alias": ["client7"]}, "card_alias"),
 ]
 
 
@@ -212,7 +220,7 @@ def test_checkout_page_has_the_sealed_form_and_one_button(aws: Any, lambda_conte
     token = created["checkout_url"].rsplit("/", 1)[-1]
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token}
-    response = cgi1.lambda_handler(checkout, lambda_context)
+    response = checkout_function.lambda_handler(checkout, lambda_context)
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"].startswith("text/html")
     page = _Form()
@@ -227,7 +235,7 @@ def test_checkout_in_french_says_paiement_par_carte_bancaire(aws: Any, lambda_co
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token}
     page = _Form()
-    page.feed(cgi1.lambda_handler(checkout, lambda_context)["body"])
+    page.feed(checkout_function.lambda_handler(checkout, lambda_context)["body"])
     assert page.buttons == ["Paiement par carte bancaire"]
 
 
@@ -236,7 +244,7 @@ def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: 
     token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": mangle(token)}
-    assert cgi1.lambda_handler(checkout, lambda_context)["statusCode"] == 404
+    assert checkout_function.lambda_handler(checkout, lambda_context)["statusCode"] == 404
 
 
 @pytest.mark.parametrize(
@@ -247,7 +255,7 @@ def test_a_token_that_is_not_exactly_a_valid_one_is_the_404_page(aws: Any, lambd
     reference = create(aws, lambda_context)["json"]["reference"]  # the reference exists: only the secret is wrong
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token.format(ref=reference)}
-    response = cgi1.lambda_handler(checkout, lambda_context)
+    response = checkout_function.lambda_handler(checkout, lambda_context)
     assert response["statusCode"] == 404
     assert response["headers"]["Content-Type"].startswith("text/html")
 
@@ -268,7 +276,7 @@ def test_get_order_of_a_reference_that_cannot_exist_is_a_404(aws: Any, lambda_co
 
 
 def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:
-    assert cgi1.lambda_handler(event("checkout.json"), lambda_context)["statusCode"] == 404
+    assert checkout_function.lambda_handler(event("checkout.json"), lambda_context)["statusCode"] == 404
 
 
 def test_an_unusable_configuration_is_a_500_with_a_message(aws: Any, lambda_context: Any) -> None:
@@ -286,3 +294,35 @@ def test_shipping_and_the_3ds_preference_reach_the_sealed_form(aws: Any, lambda_
     assert fields["ThreeDSecureChallenge"] == "challenge_mandated"
     context = json.loads(base64.b64decode(fields["contexte_commande"]))
     assert context == {"billing": BILLING, "shipping": shipping}
+
+
+def _read(reference: str, lambda_context: Any) -> dict[str, Any]:
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": reference}
+    return json.loads(cgi1.lambda_handler(get, lambda_context)["body"])  # type: ignore[no-any-return]
+
+
+def test_the_description_is_kept_and_shown_but_not_sent_to_the_bank(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, description="2 BIC Bleu (par 10), 7 Calvados à 42°")
+    assert answer["status"] == 201
+    assert "2 BIC" not in json.dumps(answer["json"]["form"])  # no field of the request can carry it safely
+    order = _read(answer["json"]["reference"], lambda_context)
+    assert order["description"] == "2 BIC Bleu (par 10), 7 Calvados à 42°"
+    assert _read(create(aws, lambda_context)["json"]["reference"], lambda_context)["description"] is None
+
+
+def test_a_buyers_card_alias_reaches_the_bank_as_aliascb(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, card_alias="client7")
+    fields = answer["json"]["form"]["fields"]
+    assert fields["aliascb"] == "client7"
+    assert "options" not in fields  # a DSP2 terminal posts each option as its own sealed field
+    assert _read(answer["json"]["reference"], lambda_context)["card_alias"] == "client7"
+    legacy = create(aws, lambda_context, card_alias="client7", tpe="0900161")["json"]["form"]["fields"]
+    assert (legacy["options"], "aliascb" in legacy) == ("aliascb=client7", False)
+
+
+def test_blank_billing_values_are_left_out_of_the_order_context(aws: Any, lambda_context: Any) -> None:
+    answer = create(aws, lambda_context, billing={**BILLING, "addressLine2": "", "phone": " "})
+    assert answer["status"] == 201
+    context = json.loads(base64.b64decode(answer["json"]["form"]["fields"]["contexte_commande"]))
+    assert context == {"billing": BILLING}

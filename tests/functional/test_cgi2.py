@@ -1,4 +1,5 @@
-"""CGI2 under moto: every confirmation rule of protocol.md 5 and 6, and one write round trip per confirmation."""
+"""CGI2 under moto: every confirmation rule of docs/protocol.md, Confirmation, and one write round trip per
+confirmation."""
 
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ import pytest
 
 from orders.exceptions import ConcurrentUpdateError
 from orders.model import Order, OrderStatus
+from orders.sessions import first_session, new_order_reference
 from orders.terminals import PaymentMode
 from sealing import MerchantKey, Money, seal
 from tests.support.aws import TEST_KEY, event, load_function
 
 cgi2 = load_function("cgi2")
-SAMPLE = "EVTSAMPLE001"
+SAMPLE = "EVTSAMPLE0"  # the order; the bank knows its first payment session as SESSION
+SESSION = SAMPLE + "00"
 ACK_OK = "version=2\ncdr=0\n"
 ACK_BAD = "version=2\ncdr=1\n"
 
 
 def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "62.73", **changes: Any) -> Order:
+    created_at = changes.pop("created_at", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
     mode = {"0900158": PaymentMode.DEFERRED, "0900159": PaymentMode.DEFERRED_AUTHORIZATION}.get(
         tpe, PaymentMode.IMMEDIATE
     )
@@ -37,7 +41,11 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
         email="buyer@example.com",
         language="FR",
         checkout_token_hash="0" * 64,
-        **{"created_at": datetime(2026, 11, 27, 9, 0, tzinfo=UTC), **changes},
+        **{
+            "created_at": created_at,
+            "sessions": (first_session(reference, created_at),),
+            **changes,
+        },
     )
     aws.store.create(order)
     return order
@@ -48,7 +56,7 @@ def confirm(
     code: str = "payetest",
     numauto: str = "123456",
     *,
-    reference: str = SAMPLE,
+    reference: str = SESSION,
     tpe: str = "0900157",
     amount: str = "62.73EUR",
     date: str = "27/11/2026_a_10:15:00",
@@ -272,7 +280,7 @@ def test_a_lost_race_rereads_and_decides_again(aws: Any, lambda_context: Any, mo
 
 
 def test_reference_can_never_be_stored_twice(aws: Any) -> None:
-    reference = aws.store.allocate_reference()
+    reference = new_order_reference(datetime.now(UTC))
     stored_order(aws, reference)
     with pytest.raises(ConcurrentUpdateError):
         stored_order(aws, reference)
@@ -283,3 +291,23 @@ def test_a_refusal_keeps_the_expiry_of_an_unpaid_order(aws: Any, lambda_context:
     cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)
     raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
     assert "expires_at" in raw["Item"]
+
+
+@pytest.mark.parametrize("code", ["annulation", "ANNULATION"])
+def test_a_refusal_in_lower_case_is_a_refusal(aws: Any, lambda_context: Any, code: str) -> None:
+    stored_order(aws, SAMPLE)
+    assert confirm(lambda_context, code, "", reason="Refus")["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    assert [(a.return_code, a.reason) for a in order.attempts] == [("Annulation", "Refus")]
+
+
+@pytest.mark.parametrize(("value", "saved"), [("1", True), ("0", False)])
+def test_cbenregistree_is_recorded_on_the_attempt(aws: Any, lambda_context: Any, value: str, saved: bool) -> None:
+    stored_order(aws, SAMPLE, card_alias="client7")
+    assert confirm(lambda_context, extra=(("cbenregistree", value),))["body"] == ACK_OK
+    order = aws.store.get(SAMPLE)
+    assert order.status is OrderStatus.PAID
+    assert order.attempts[-1].card_saved is saved
+    assert order.as_json()["attempts"][-1]["card_saved"] is saved
+    assert order.as_json()["card_alias"] == "client7"

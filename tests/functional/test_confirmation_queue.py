@@ -19,7 +19,7 @@ from orders.confirmation_queue import RETRY_MAX_SECONDS, QueuedConfirmation, ret
 from orders.lifecycle import MAX_ATTEMPTS_KEPT
 from orders.model import Attempt, OrderStatus
 from sealing import MerchantKey, Variant, seal
-from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, SAMPLE, confirm, stored_order
+from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, SAMPLE, SESSION, confirm, stored_order
 from tests.support.aws import TEST_KEY, event, load_function
 
 cgi2 = load_function("cgi2")
@@ -273,7 +273,7 @@ def test_an_unmatched_confirmation_is_kept_once_whatever_its_spelling(aws: Any, 
     for spelt in (mac, mac.upper()):
         assert post(lambda_context, urlencode([*decoded, ("MAC", spelt)]).encode())["body"] == ACK_OK
     items = aws.dynamodb.scan(TableName="orders-test")["Items"]
-    assert [item["pk"]["S"] for item in items] == ["UNMATCHED#0900157#NOSUCHORDER1"]
+    assert [item["pk"]["S"] for item in items] == ["UNMATCHED#0900157#NOSUCHORDER100"]
 
 
 # --- legacy seals cover a fixed list of fields --------------------------------------------------------------------
@@ -282,7 +282,7 @@ def test_an_unmatched_confirmation_is_kept_once_whatever_its_spelling(aws: Any, 
 def test_a_legacy_confirmation_stores_only_what_its_seal_covers(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, tpe="0900161")
     fields = [
-        ("TPE", "0900161"), ("date", "27/11/2026_a_10:15:00"), ("montant", "62.73EUR"), ("reference", SAMPLE),
+        ("TPE", "0900161"), ("date", "27/11/2026_a_10:15:00"), ("montant", "62.73EUR"), ("reference", SESSION),
         ("texte-libre", ""), ("code-retour", "Annulation"), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"),
         ("status3ds", "1"), ("numauto", ""), ("motifrefus", ""),
     ]  # fmt: skip

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 
 from orders.bank import BankClient, BankRefusedError, BankUnavailableError
 from orders.exceptions import (
@@ -17,8 +17,9 @@ from orders.exceptions import (
 )
 from orders.model import Order, OrderStatus
 from orders.operations import BackOffice
-from orders.store import DEADLINE_SHARD, OrderStore
-from orders.terminals import Terminals
+from orders.store import DEADLINE_SHARD, OrderStore, order_to_item
+from orders.terminals import PaymentMode, Terminals
+from sealing import Money
 from tests.functional.test_cgi2 import confirm, stored_order
 from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
@@ -40,7 +41,7 @@ def office(aws: Any, bank: FakeBank) -> BackOffice:
 
 def paid(aws: Any, lambda_context: Any, reference: str, tpe: str) -> Order:
     stored_order(aws, reference, tpe=tpe)
-    confirm(lambda_context, reference=reference, tpe=tpe)
+    confirm(lambda_context, reference=reference + "00", tpe=tpe)  # its first session, as the bank knows it
     return aws.store.get(reference)  # type: ignore[no-any-return]
 
 
@@ -52,8 +53,8 @@ def test_partial_captures_then_refund(aws: Any, lambda_context: Any, office: Bac
     assert (order.status, order.captured) == (OrderStatus.CAPTURED, Decimal("62.73"))
     order = office.refund("DA1", Decimal("5.00"), NOW)
     assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("5.00"))
-    assert bank.accounts["DA1"].captured == Decimal("62.73")
-    assert bank.accounts["DA1"].refunded == Decimal("5.00")
+    assert bank.accounts["DA100"].captured == Decimal("62.73")
+    assert bank.accounts["DA100"].refunded == Decimal("5.00")
     assert [op.outcome for op in order.operations] == ["done", "done", "done"]
     assert order.pending is None
 
@@ -91,7 +92,7 @@ def test_a_lost_answer_is_settled_by_status_and_never_captured_twice(
     assert aws.store.get("DA3").captured == Decimal("10.00")
     order = office.capture("DA3", Decimal("20.00"), LATER)  # a request made knowing the first one succeeded
     assert order.captured == Decimal("30.00")
-    assert bank.accounts["DA3"].captured == Decimal("30.00")
+    assert bank.accounts["DA300"].captured == Decimal("30.00")
     assert [op.outcome for op in order.operations] == ["applied", "done"]
 
 
@@ -133,39 +134,52 @@ def test_while_the_status_is_unknown_nothing_else_happens(
     bank.status_down = True
     with pytest.raises(BankUnavailableError):
         office.cancel("DA5", LATER)
-    assert bank.accounts["DA5"].cancelled is False
+    assert bank.accounts["DA500"].cancelled is False
+
+
+def _authorized_orders(aws: Any, deadlines: dict[str, datetime]) -> None:
+    """Deferred orders ``authorized`` with these deadlines, written 25 to a request (BatchWriteItem's limit): one
+    request per order would make this test's set-up, not the sweeper, the slowest thing in the suite."""
+    serializer = TypeSerializer()
+    items = []
+    for reference, deadline in deadlines.items():
+        order = Order(
+            reference=reference,
+            tpe="0900158",
+            mode=PaymentMode.DEFERRED,
+            status=OrderStatus.AUTHORIZED,
+            amount=Money(Decimal("10.00"), "EUR"),
+            email="buyer@example.com",
+            language="FR",
+            created_at=NOW - timedelta(days=4),
+            checkout_token_hash="0" * 64,
+            version=1,
+        )
+        item = order_to_item(order) | {"deadline": deadline.isoformat(), "deadline_shard": DEADLINE_SHARD}
+        items.append({"PutRequest": {"Item": {name: serializer.serialize(value) for name, value in item.items()}}})
+    for start in range(0, len(items), 25):
+        batch = {aws.store.table_name: items[start : start + 25]}
+        while batch:  # what DynamoDB could not take this time comes back as UnprocessedItems
+            batch = aws.dynamodb.batch_write_item(RequestItems=batch)["UnprocessedItems"]
 
 
 def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: FakeBank) -> None:
-    client = aws.dynamodb
     many = 3000
-    deadline_past = (NOW - timedelta(hours=1)).isoformat()
-    deadline_later = (NOW + timedelta(days=3)).isoformat()
-    for number in range(many):
-        due = number % 300 == 0
-        reference = f"SW{number:05d}"
-        order = stored_order(aws, reference, tpe="0900158", amount="10.00").with_changes(version=1)
-        client.update_item(
-            TableName=aws.store.table_name,
-            Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}},
-            UpdateExpression="SET #s = :s, deadline = :d, deadline_shard = :shard, version = :v",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":s": {"S": "authorized"},
-                ":d": {"S": deadline_past if due else deadline_later},
-                ":shard": {"S": DEADLINE_SHARD},
-                ":v": {"N": str(order.version)},
-            },
-        )
-    started = time.monotonic()
+    due = {f"SW{n:05d}" for n in range(0, many, 300)}
+    _authorized_orders(
+        aws,
+        {
+            f"SW{n:05d}": NOW - timedelta(hours=1) if f"SW{n:05d}" in due else NOW + timedelta(days=3)
+            for n in range(many)
+        },
+    )
     report = office.sweep(NOW)
-    assert report.items_read == many // 300  # cost follows the due orders, not the table
+    assert report.items_read == len(due)  # cost follows the due orders, not the table
     assert report.failures == {}
-    assert set(report.outcomes) == {f"SW{n:05d}" for n in range(0, many, 300)}
+    assert set(report.outcomes) == due
     assert all(aws.store.get(ref).status is OrderStatus.CAPTURED for ref in report.outcomes)  # 0900158 validates
     again = office.sweep(NOW)
     assert (again.items_read, again.outcomes) == (0, {})  # done orders left the index
-    assert time.monotonic() - started < 60
 
 
 def test_deferred_authorization_is_cancelled_at_the_end(
@@ -183,7 +197,7 @@ def test_the_bank_own_end_of_period_action_is_recorded(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
     paid(aws, lambda_context, "DF1", "0900158")
-    bank.accounts["DF1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # validated by the bank
+    bank.accounts["DF100"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # validated by the bank
     report = office.sweep(NOW + timedelta(days=30))
     assert report.outcomes == {"DF1": "recorded the bank's capture_full"}
     order = aws.store.get("DF1")
@@ -233,7 +247,7 @@ def test_one_failing_order_does_not_stop_the_batch(
     failed = next(iter(report.failures))
     retry = office.sweep(NOW + timedelta(days=30, hours=1))  # retried on the next run, settled first
     assert failed in retry.outcomes
-    assert [bank.accounts[ref].captured for ref in ("DF3", "DF4")] == [Decimal("62.73")] * 2  # once each
+    assert [bank.accounts[ref + "00"].captured for ref in ("DF3", "DF4")] == [Decimal("62.73")] * 2  # once each
     assert bank.captures() == 3  # one call timed out before the bank applied it
 
 
@@ -250,14 +264,14 @@ def test_a_status_without_amounts_never_concludes_not_applied(
         office.refund("DA8", Decimal("5.00"), LATER)
     order = aws.store.get("DA8")
     assert order.pending is not None  # still open: a human, or a better status, decides
-    assert bank.accounts["DA8"].refunded == Decimal("5.00")
+    assert bank.accounts["DA800"].refunded == Decimal("5.00")
 
 
 def test_an_undocumented_refund_answer_leaves_the_outcome_open(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
     paid(aws, lambda_context, "IM2", "0900157")
-    bank.accounts["IM2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid at the order
+    bank.accounts["IM200"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid at the order
     bank.refund_cdr = 7
     with pytest.raises(BankUnavailableError, match="cdr=7"):
         office.refund("IM2", Decimal("5.00"), NOW)
@@ -266,7 +280,7 @@ def test_an_undocumented_refund_answer_leaves_the_outcome_open(
         office.refund("IM2", Decimal("5.00"), LATER)
     order = aws.store.get("IM2")
     assert (order.refunded, order.status) == (Decimal("5.00"), OrderStatus.PARTIALLY_REFUNDED)
-    assert bank.accounts["IM2"].refunded == Decimal("5.00")
+    assert bank.accounts["IM200"].refunded == Decimal("5.00")
 
 
 def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
@@ -302,7 +316,7 @@ def test_a_martinique_order_is_dated_in_martinique(aws: Any, lambda_context: Any
     )
     late_evening = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # Thursday 26 November, 22:30 in Martinique
     stored_order(aws, "MQ1", tpe="0900158", created_at=late_evening)
-    confirm(lambda_context, reference="MQ1", tpe="0900158")
+    confirm(lambda_context, reference="MQ100", tpe="0900158")
     order = aws.store.get("MQ1")
     # Three working days after Thursday 26: the end of Tuesday 1 December, Martinique time.
     assert order.deadline == datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
@@ -328,7 +342,7 @@ def test_a_refund_after_the_banks_own_validation_sends_its_capture_day(
 ) -> None:
     paid(aws, lambda_context, "RD2", "0900158")
     deadline_day = date(2026, 12, 3)  # ordered Friday 27: the period ends when Wednesday 2 December does
-    bank.accounts["RD2"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=deadline_day)
+    bank.accounts["RD200"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=deadline_day)
     report = office.sweep(NOW + timedelta(days=30))
     assert report.outcomes == {"RD2": "recorded the bank's capture_full"}
     office.refund("RD2", Decimal("5.00"), NOW + timedelta(days=31))
@@ -345,7 +359,9 @@ def test_the_sweeper_tells_a_validation_in_the_dashboard_from_the_banks_own(
 ) -> None:
     paid(aws, lambda_context, "SD1", "0900158")
     before_the_deadline = date(2026, 11, 30)  # the merchant validated it in the bank's dashboard
-    bank.accounts["SD1"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=before_the_deadline)
+    bank.accounts["SD100"] = Account(
+        Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=before_the_deadline
+    )
     report = office.sweep(NOW + timedelta(days=30))
     assert report.outcomes == {"SD1": "recorded a capture_full done outside the API"}
     order = aws.store.get("SD1")
@@ -376,7 +392,7 @@ def test_a_cancellation_in_the_banks_dashboard_is_recorded_when_a_capture_is_ref
     from orders.exceptions import BankStateDifferedError
 
     paid(aws, lambda_context, "DC1", "0900158")
-    bank.accounts["DC1"] = Account(Decimal("62.73"), "EUR", cancelled=True)
+    bank.accounts["DC100"] = Account(Decimal("62.73"), "EUR", cancelled=True)
     with pytest.raises(BankStateDifferedError, match=r"a cancel of 62\.73 EUR done outside this API"):
         office.capture("DC1", None, NOW)
     order = aws.store.get("DC1")

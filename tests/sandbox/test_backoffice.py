@@ -1,5 +1,6 @@
 """The sandbox's back-office CGIs over HTTP, called with the merchant's own client (``orders.bank``) and with
-hand-made messages: every rule of protocol.md 7 and its documented code, and the end of deferral periods."""
+hand-made messages: every rule of docs/protocol.md, Back-office calls, and its documented code, and the end of
+deferral periods."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Status
 from orders.bank import BankClient, BankRefusedError
 from sealing import (
-    MalformedMessageError,
+    BankAnswerError,
     Money,
     PaymentState,
     SealVariant,
@@ -255,9 +256,9 @@ def test_partial_captures_each_ask_an_authorisation_then_the_rest_is_cancelled(s
 
 
 def test_each_validation_asks_its_authorisation_which_the_cards_bank_may_refuse(sandbox: Sandbox) -> None:
-    """Présentation générale 1.4: "une autorisation de paiement est demandée au moment de votre validation (totale ou
-    partielle)". A card that registers at the order and is refused later: every validation is refused, nothing is
-    captured, the refusals are kept, and what is registered can still be cancelled."""
+    """Each validation of a deferred authorisation asks for an authorisation (docs/protocol.md, Payment modes).
+    A card that registers at the order and is refused later: every validation is refused, nothing is captured,
+    the refusals are kept, and what is registered can still be cancelled."""
     client = sandbox.client("0900159")
     pay(sandbox, "LATE1", REFUSED_LATER, tpe="0900159")
     assert sandbox.merchant.last()["code-retour"] == "payetest"  # registered at the order
@@ -382,7 +383,7 @@ def test_a_bad_seal_is_an_error_and_changes_nothing(sandbox: Sandbox, cgi: str) 
 
 def test_a_legacy_terminal_over_http(sandbox: Sandbox) -> None:
     """A terminal on the 3.0 seals: its capture and cancel messages carry the legacy capture seal; refund and
-    status messages the DSP2 one (protocol.md 7), as the merchant's client sends them."""
+    status messages the DSP2 one (docs/protocol.md, Back-office calls), as the merchant's client sends them."""
     client = sandbox.client("0900167")
     numauto = paid(sandbox, "LEG1", "0900167")
     assert sandbox.bank.ledger.alerts() == []  # its confirmation carried the legacy seal the merchant checks
@@ -418,8 +419,10 @@ def test_status_with_a_bad_seal_or_amount_has_no_state(sandbox: Sandbox) -> None
     _, headers, text = post(f"{sandbox.url}/etatpaiement.cgi", tampered)
     assert headers["Content-Type"].startswith("application/xml")
     assert "<cdr>-1</cdr>" in text
-    with pytest.raises(MalformedMessageError):
+    with pytest.raises(BankAnswerError) as error:  # the bank's error, said as such: not "etat '' is unknown"
         parse_status_answer(text)
+    assert error.value.cdr == "-1"
+    assert "sceau invalide" in error.value.label
     wrong = status_request(sandbox.terminal(), reference="STAT1", total=eur("1.00"), at=client_now())
     assert "<cdr>0</cdr>" in post(f"{sandbox.url}/etatpaiement.cgi", list(wrong.fields))[2]
 

@@ -19,6 +19,7 @@ import pytest
 
 from chalicelib import rules, sessions
 from chalicelib.bank import Bank
+from chalicelib.cards import ACCEPTED_MASTERCARD, ACCEPTED_VISA, Card
 from chalicelib.devserver import SandboxServer
 from chalicelib.ledger import Ledger
 from chalicelib.payments import Attempt, Capture, Declined, Instalment, Payment, Refund, Status, from_data, to_data
@@ -122,6 +123,37 @@ def test_a_cold_sandbox_finds_the_payment_session_alerts_and_dashboard_sign_in(
         assert status == 200
         assert "COLD1" in page  # the same sign-in, served by the new instance
         assert 'class="alert"' in page
+    finally:
+        second.stop()
+
+
+def test_a_cold_sandbox_offers_the_card_kept_on_file(merchant: Merchant, ledger: Ledger) -> None:
+    """The card on file is in the table with the rest of the book: an instance that never saw the first payment
+    offers it to the returning buyer."""
+    merchant.mode = "ok"
+    config = bank_config(merchant.url)
+    clock = Clock()
+
+    def instance() -> SandboxServer:
+        table = Ledger(ledger.table_name, boto3.client("dynamodb", region_name="eu-west-3"))
+        server = SandboxServer(Bank(BankConfig.from_mapping(config), ledger=table, clock=clock), port=0, quiet=True)
+        server.start()
+        return server
+
+    first = instance()
+    try:
+        fields = Sandbox(first, clock, merchant).request_fields("ALIASC1", card_alias="client20")
+        _, _, page = post(f"{first.test_url}/paiement.cgi", fields)
+        post(f"{first.test_url}/paiement.cgi", card(session_of(page), "5555555555554444"))
+    finally:
+        first.stop()
+    assert list(ledger.records("card")) == ["0900157#client20"]
+
+    second = instance()
+    try:
+        fields = Sandbox(second, clock, merchant).request_fields("ALIASC2", card_alias="client20")
+        _, _, page = post(f"{second.test_url}/paiement.cgi", fields)
+        assert 'id="saved_card">555555######4444</strong>' in page
     finally:
         second.stop()
 
@@ -262,3 +294,30 @@ def test_the_deployed_app_makes_its_table_at_its_first_cold_start(
     assert [index["IndexName"] for index in described["GlobalSecondaryIndexes"]] == ["due"]
     ttl = ledger.client.describe_time_to_live(TableName="sandbox-deployed")["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires")
+
+
+def test_one_card_kept_by_two_payments_at_once_is_kept_once(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two payments of one alias accepted at once: the other one keeps the card between this one's read and
+    its write. The write is conditional, so this one re-reads, finds the same card, and says it kept nothing
+    (``cbenregistree=0``): only one confirmation says the card was kept."""
+    buyer = payment(4)
+    buyer.card_alias = "client21"
+    kept = Card(ACCEPTED_VISA, 12, 2030, cvv_entered=True)
+    other_instance = Ledger(ledger.table_name, ledger.client)
+    read = ledger.read
+    reads: list[str] = []
+
+    def read_then_lose_the_race(kind: str, key: str) -> tuple[dict[str, Any], int] | None:
+        found = read(kind, key)
+        if not reads:
+            assert other_instance.keep_card(buyer, kept)
+        reads.append(key)
+        return found
+
+    monkeypatch.setattr(ledger, "read", read_then_lose_the_race)
+    assert ledger.keep_card(buyer, kept) is False
+    assert len(reads) == 2
+    assert ledger.card_on_file(buyer) == kept
+    newer = Card(ACCEPTED_MASTERCARD, 1, 2031, cvv_entered=False)
+    assert ledger.keep_card(buyer, newer)  # a new card replaces the old
+    assert ledger.card_on_file(buyer) == newer

@@ -38,19 +38,20 @@ def dashboard(system: FullStack, tpe: str) -> Browser:
     return browser
 
 
-def paid_order(system: FullStack, tpe: str) -> str:
+def paid_order(system: FullStack, tpe: str) -> tuple[str, str]:
+    """The merchant's reference of a paid order, and the reference the bank knows its payment by."""
     order = create(system, tpe=tpe)
     checkout_and_pay(system, order)
-    return str(order["reference"])
+    return str(order["reference"]), str(merchant_order(system, order["reference"])["bank_reference"])
 
 
 def test_a_validation_in_the_dashboard_is_recorded_by_the_next_api_call(system: FullStack) -> None:
-    reference = paid_order(system, "0900158")
+    reference, bank_reference = paid_order(system, "0900158")
     browser = dashboard(system, "0900158")
-    form = {"jeton": browser.token(), f"action-{reference}": "valider"}
+    form = {"jeton": browser.token(), f"action-{bank_reference}": "valider"}
     status, _, page = browser.open("/test/gestion/differes", form)
     assert status == 200
-    assert f"{reference} validé" in page
+    assert f"{bank_reference} validé" in page
     status, answer = api(system, reference, "capture", {})
     assert status == 409
     assert "done outside this API" in answer["error"]["message"]
@@ -62,10 +63,10 @@ def test_a_validation_in_the_dashboard_is_recorded_by_the_next_api_call(system: 
 
 
 def test_a_refund_in_the_dashboard_is_recorded_by_the_next_api_call(system: FullStack) -> None:
-    reference = paid_order(system, "0900157")
+    reference, bank_reference = paid_order(system, "0900157")
     browser = dashboard(system, "0900157")
     status, _, page = browser.open(
-        f"/test/gestion/commande/{reference}/recredit", {"jeton": browser.token(), "montant": "20.00"}
+        f"/test/gestion/commande/{bank_reference}/recredit", {"jeton": browser.token(), "montant": "20.00"}
     )
     assert "effectué" in page
     status, answer = api(system, reference, "refund", {"amount": "5.00"})
@@ -73,20 +74,20 @@ def test_a_refund_in_the_dashboard_is_recorded_by_the_next_api_call(system: Full
     assert "refund_partial of 20.00 EUR done outside this API" in answer["error"]["message"]
     status, order = api(system, reference, "refund", {"amount": "5.00"})
     assert (status, order["status"], order["refunded"]) == (200, "partially_refunded", "25.00")
-    payment = system.sandbox.bank.ledger.get("0900157", reference)
+    payment = system.sandbox.bank.ledger.get("0900157", bank_reference)
     assert payment is not None
     assert payment.refunded == Decimal("25.00")
 
 
 def test_a_sweep_in_the_future_lets_the_bank_end_the_period_first(system: FullStack) -> None:
     """Last in this module: the bank's clock only moves forward."""
-    reference = paid_order(system, "0900158")
+    reference, bank_reference = paid_order(system, "0900158")
     later = datetime.now(UTC) + timedelta(days=15)  # past any 3-working-day deadline, holidays included
     status, _, text = call(f"{system.api}/_local/sweep", json.dumps({"now": later.isoformat()}).encode())
     assert status == 200, text
     sweep = json.loads(text)["DeferredSweeperFunction.Sweep"]
     assert sweep["outcomes"][reference] == "recorded the bank's capture_full"
-    payment = system.sandbox.bank.ledger.get("0900158", reference)
+    payment = system.sandbox.bank.ledger.get("0900158", bank_reference)
     assert payment is not None
     assert (payment.status, payment.captures[-1].by) == (Status.CAPTURED, "deadline")
     order = merchant_order(system, reference)

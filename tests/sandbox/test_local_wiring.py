@@ -111,10 +111,7 @@ def test_the_sandbox_mirrors_the_local_terminals(system: FullStack) -> None:
     assert sorted(config.terminals) == ["0900157", "0900158", "0900159"]
     assert {t.cgi2_url for t in config.terminals.values()} == {f"{system.api}/confirmation"}
     assert config.terminals["0900158"].deferral_days == 3
-    assert system.sandbox.config_file is not None
-    assert json.loads(system.sandbox.config_file.read_text())["terminals"]["0900159"]["mode"] == (
-        "deferred_authorization"
-    )
+    assert config.terminals["0900159"].mode.value == "deferred_authorization"
 
 
 def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack) -> None:
@@ -130,6 +127,31 @@ def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack
     assert system.sandbox.bank.ledger.alerts() == []  # CGI2 acknowledged every confirmation
 
 
+def test_an_order_stays_payable_after_the_bank_exhausts_a_reference(system: FullStack) -> None:
+    order = create(system)
+    _, _, page = call(order["checkout_url"])
+    form = Form()
+    form.feed(page)
+    first = dict(form.fields)["reference"]
+    body = urlencode(form.fields).encode()
+    _, _, page = call(form.action, body, "application/x-www-form-urlencoded")
+    session = re.search(r'name="session" value="([^"]+)"', page)
+    assert session
+    year = str(date.today().year + 2)
+    # The bank's four attempts under one reference, all refused (four cards: four different confirmations).
+    for number in ("4000000000000002", "4000000000000069", "4012888888881881", "5105105105105100"):
+        card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
+        call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded")
+    status, _, page = call(form.action, body, "application/x-www-form-urlencoded")
+    assert status == 409  # the bank takes that reference no more
+    page = checkout_and_pay(system, order)  # back through the merchant's checkout: a new session, a new reference
+    assert "Votre carte bancaire a été acceptée" in page
+    paid = merchant_order(system, order["reference"])
+    assert paid["status"] == "paid"
+    assert paid["bank_reference"] == order["reference"] + "01" != first
+    assert [a["return_code"] for a in paid["attempts"]] == ["Annulation"] * 4 + ["payetest"]
+
+
 def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) -> None:
     order = create(system, tpe="0900158")
     checkout_and_pay(system, order)
@@ -138,13 +160,14 @@ def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) ->
     status, _, body = call(f"{system.api}/orders/{reference}/capture", b"{}", "application/json")
     assert status == 200, body
     assert json.loads(body)["status"] == "captured"
-    payment = system.sandbox.bank.ledger.get("0900158", reference)
+    bank_reference = merchant_order(system, reference)["bank_reference"]
+    payment = system.sandbox.bank.ledger.get("0900158", bank_reference)
     assert payment is not None
     assert payment.status is Status.CAPTURED
     status, _, body = call(f"{system.api}/orders/{reference}/refund", b'{"amount": "10.00"}', "application/json")
     assert status == 200, body
     assert json.loads(body)["status"] == "partially_refunded"
-    payment = system.sandbox.bank.ledger.get("0900158", reference)
+    payment = system.sandbox.bank.ledger.get("0900158", bank_reference)  # read again: the book is in DynamoDB
     assert payment is not None
     assert payment.refunded == 10
 

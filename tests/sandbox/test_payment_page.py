@@ -93,7 +93,7 @@ def test_an_accepted_card_confirms_payetest_and_shows_the_receipt(sandbox: Sandb
     assert fields["date"] == "26/11/2026_a_10:00:00"  # Paris time
     assert json.loads(base64.b64decode(fields["authentification"]))["status"] == "authenticated"
     assert len(confirmation.authorisation_number) == 6
-    # The receipt (Présentation générale 1.2): amount, currency, date and time, authorisation number, masked card.
+    # The receipt (docs/protocol.md, The bank's pages): amount, currency, date and time, authorisation, masked card.
     for text in ("62.73 EUR", "2026-11-26 10:00:00", confirmation.authorisation_number, "411111######1111"):
         assert text in page
     assert 'href="http://shop.example/ok"' in page
@@ -326,7 +326,7 @@ def test_cancel_returns_to_the_merchant_and_the_order_can_be_paid_later(sandbox:
         ("url_retour_ok", "http://elsewhere.example/ok"),
         ("montant", "1.00EUR"),
         ("date", "27/11/2026:10:00:00"),
-        ("options", "aliascb=client1"),  # a field the first post did not have
+        ("aliascb", "client1"),  # a field the first post did not have
     ],
 )
 def test_a_reference_posted_again_with_other_fields_is_refused(sandbox: Sandbox, field: str, value: str) -> None:
@@ -496,7 +496,7 @@ BAD_REQUESTS: list[tuple[str, Any]] = [
     ("montant", lambda f: _set(f, "montant", "0.00EUR")),
     ("montant", lambda f: _set(f, "montant", "62.73")),
     ("montant", lambda f: _set(f, "montant", "62.73JPY")),
-    ("montant", lambda f: _set(f, "montant", "62.7EUR")),  # protocol.md 4: exactly two decimals and a dot
+    ("montant", lambda f: _set(f, "montant", "62.7EUR")),  # docs/protocol.md, Payment request: two decimals, a dot
     ("montant", lambda f: _set(f, "montant", "62EUR")),
     ("montant", lambda f: _set(f, "montant", "0062.73EUR")),
     ("montant", lambda f: _set(f, "montant", "62.730EUR")),

@@ -1,5 +1,5 @@
 """A small stateful bank for tests of the merchant's back-office: it keeps each order's books and answers
-capture, cancel, refund and status like protocol.md section 7, with knobs to refuse, time out, or apply an
+capture, cancel, refund and status like docs/protocol.md, Back-office calls, with knobs to refuse, time out, or apply an
 operation and then lose its answer (the case that must never lead to a second capture)."""
 
 from __future__ import annotations

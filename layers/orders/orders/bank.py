@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from sealing import (
     REFUND_ERRORS,
     BackOfficeRequest,
+    BankAnswerError,
     CaptureResult,
     Money,
     SealingError,
@@ -54,6 +55,13 @@ class BankRefusedError(BankError):
 
 class BankUnavailableError(BankError):
     """No usable answer (timeout, network, garbage): whether the operation happened is unknown."""
+
+
+def _code(cdr: str) -> int | None:
+    try:
+        return int(cdr)
+    except ValueError:
+        return None
 
 
 class Transport(Protocol):
@@ -116,6 +124,10 @@ class BankClient:
                 return parse_status_answer(self._post("status", message))
             except BankUnavailableError as exc:
                 last = exc
+            except BankAnswerError as exc:
+                # The bank read the request and said no (a bad seal, an amount it does not know): asking again
+                # cannot change that, and the status stays unknown to whoever needed it.
+                raise BankUnavailableError("status", str(exc), _code(exc.cdr)) from None
             except SealingError as exc:
                 last = BankUnavailableError("status", f"unreadable answer: {exc}")
         assert last is not None

@@ -1,4 +1,4 @@
-"""What happens to an order: the transition table and the rules for a confirmation (protocol.md 5 and 6).
+"""What happens to an order: the transition table and the rules for a confirmation (docs/protocol.md, Confirmation).
 
 Everything here is pure: it decides, the store writes. A decision names the state the order leaves so the
 write can be conditional on it.
@@ -43,7 +43,7 @@ TRANSITIONS: dict[tuple[OrderStatus, Event], OrderStatus] = {
     (S.PARTIALLY_CAPTURED, E.CAPTURE_PARTIAL): S.PARTIALLY_CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CAPTURE_FULL): S.CAPTURED,
     (S.PARTIALLY_CAPTURED, E.CANCEL): S.CAPTURED,  # what was captured stays captured; the rest is cancelled
-    # What was captured can be refunded while the rest is still authorised (seed 1.5: refund a paid part).
+    # What was captured can be refunded while the rest is still authorised (docs/protocol.md, Payment modes: refunds).
     (S.PARTIALLY_CAPTURED, E.REFUND_PARTIAL): S.PARTIALLY_CAPTURED,
     (S.PARTIALLY_CAPTURED, E.REFUND_FULL): S.PARTIALLY_CAPTURED,
     (S.PAID, E.REFUND_PARTIAL): S.PARTIALLY_REFUNDED,
@@ -138,6 +138,8 @@ def decide_confirmation(
         amount=confirmation.amount.wire(),
         instalment=code.instalment,
         confirmation_id=identity,
+        bank_reference=confirmation.reference,
+        card_saved=confirmation.card_saved,
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 
@@ -167,11 +169,15 @@ def decide_confirmation(
     enters = next_status(order.status, event)
     assert enters is not None  # awaiting_payment accepts every acceptance event
     changes: dict[str, object] = {
+        "bank_reference": confirmation.reference,
         "authorisation_number": confirmation.authorisation_number,
         "paid_at": received_at,
     }
     if event is Event.PAYMENT_ACCEPTED:
         changes["captured"] = order.amount.amount
     else:
-        changes["deadline"] = deferral_deadline(order.created_at, terminal.deferral_days, terminal.terminal.timezone)
+        # The bank counts the period from the order date of the form the buyer paid (the session's).
+        session = order.session(confirmation.reference)
+        ordered_at = session.opened_at if session else order.created_at
+        changes["deadline"] = deferral_deadline(ordered_at, terminal.deferral_days, terminal.terminal.timezone)
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)

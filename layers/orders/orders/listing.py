@@ -19,7 +19,7 @@ from .exceptions import InvalidOrderError
 from .model import Order, OrderStatus
 from .store import OrderStore
 
-HISTORY_DAYS = 120  # the seed's bank kept 4 months; the default window
+HISTORY_DAYS = 120  # the bank's dashboard keeps 4 months (docs/protocol.md, The bank's pages); the default window
 MAX_RANGE_DAYS = 400
 MAX_LIMIT = 200
 

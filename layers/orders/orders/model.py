@@ -58,15 +58,19 @@ class Attempt:
     amount: str = ""
     instalment: int | None = None
     confirmation_id: str = ""
+    bank_reference: str = ""  # the payment session's reference, as the bank knows it
+    card_saved: bool | None = None  # cbenregistree: the bank kept the card under the order's card_alias
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "bank_reference": self.bank_reference,
             "return_code": self.return_code,
             "time": self.received_at.isoformat(),
             "reason": self.reason,
             "authorisation_number": self.authorisation_number,
             "card_brand": self.card_brand,
             "amount": self.amount,
+            "card_saved": self.card_saved,
         }
         if self.instalment is not None:
             data["instalment"] = self.instalment
@@ -150,6 +154,19 @@ DEFERRAL_STATES = frozenset({OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED
 
 
 @dataclass(frozen=True)
+class PaymentSession:
+    """One trip to the bank's payment page: its own bank reference (the bank caps attempts per reference and
+    keeps a reference for about 45 minutes), and the time its form was made (the form's order date)."""
+
+    number: int
+    bank_reference: str
+    opened_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"number": self.number, "bank_reference": self.bank_reference, "opened_at": self.opened_at.isoformat()}
+
+
+@dataclass(frozen=True)
 class Order:
     reference: str
     tpe: str
@@ -179,11 +196,34 @@ class Order:
     pending: PendingOperation | None = None
     operations: tuple[OperationRecord, ...] = ()
     attempts_not_kept: int = 0  # confirmations counted but not listed, once ``attempts`` is full
+    last_attempt_not_kept: Attempt | None = None
+    sessions: tuple[PaymentSession, ...] = ()
+    bank_reference: str = ""  # the session the bank accepted: what back-office calls name
     version: int = 0
+    description: str = ""  # what was bought (the bank kit's "Descriptif"); the merchant's own, not sent to the bank
+    card_alias: str = ""  # the buyer whose card the bank keeps on file (aliascb)
 
     @property
     def currency(self) -> str:
         return self.amount.currency
+
+    @property
+    def current_session(self) -> PaymentSession | None:
+        return self.sessions[-1] if self.sessions else None
+
+    def session(self, bank_reference: str) -> PaymentSession | None:
+        return next((s for s in self.sessions if s.bank_reference == bank_reference), None)
+
+    @property
+    def bank_ordered_at(self) -> datetime:
+        """The order date the bank holds for the payment: the paid session's form date (``date_commande``)."""
+        paid = self.session(self.bank_reference) if self.bank_reference else None
+        return paid.opened_at if paid else self.created_at
+
+    @property
+    def bank_payment_reference(self) -> str:
+        """The reference the bank knows the payment by (older orders have none of their own)."""
+        return self.bank_reference or self.reference
 
     def with_changes(self, **changes: Any) -> Order:
         return replace(self, **changes)
@@ -199,6 +239,8 @@ class Order:
             "mode": self.mode.value,
             "email": self.email,
             "language": self.language,
+            "description": self.description or None,
+            "card_alias": self.card_alias or None,
             "created_at": self.created_at.isoformat(),
             "paid_at": self.paid_at.isoformat() if self.paid_at else None,
             "authorisation_number": self.authorisation_number or None,
@@ -211,6 +253,8 @@ class Order:
             "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],
             "attempts": [attempt.as_json() for attempt in self.attempts],
             "attempts_not_kept": self.attempts_not_kept,
+            "bank_reference": self.bank_reference or None,
+            "sessions": [session.as_json() for session in self.sessions],
             "operations": [operation.as_json() for operation in self.operations],
             "pending_operation": (
                 {"event": self.pending.plan.event, "amount": str(self.pending.plan.amount.amount)}

@@ -136,19 +136,23 @@ class BackOffice:
 
     def _send(self, order: Order, plan: Plan, now: datetime) -> BankOutcome:
         bank = self.bank(order)
-        ordered_on = self._day(order, order.created_at)
+        ordered_on = self._day(order, order.bank_ordered_at)
         already = Money(order.captured, order.currency)
         if plan.event in CAPTURES:
             return bank.capture(
-                reference=order.reference, ordered_on=ordered_on, total=order.amount, to_capture=plan.amount,
-                already_captured=already, at=now, language=order.language,
+                reference=order.bank_payment_reference, ordered_on=ordered_on, total=order.amount,
+                to_capture=plan.amount, already_captured=already, at=now, language=order.language,
             )  # fmt: skip
         if plan.event == Event.CANCEL.value:
             return bank.cancel(
-                reference=order.reference, ordered_on=ordered_on, total=order.amount, already_captured=already, at=now
+                reference=order.bank_payment_reference,
+                ordered_on=ordered_on,
+                total=order.amount,
+                already_captured=already,
+                at=now,
             )
         return bank.refund(
-            reference=order.reference, ordered_on=ordered_on, captured_on=self._captured_on(order, now),
+            reference=order.bank_payment_reference, ordered_on=ordered_on, captured_on=self._captured_on(order, now),
             authorisation_number=order.authorisation_number, total=order.amount, refund=plan.amount,
             refundable=Money(order.captured - order.refunded, order.currency), at=now,
         )  # fmt: skip
@@ -163,7 +167,9 @@ class BackOffice:
         if captures and captures[-1].bank_day is not None:
             return captures[-1].bank_day
         try:
-            said = self.bank(order).status(reference=order.reference, total=order.amount, at=now).captured_on
+            said = (
+                self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now).captured_on
+            )
         except BankUnavailableError:
             said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
         if said is not None:
@@ -196,7 +202,7 @@ class BackOffice:
         plan = pending.plan
         record = OperationRecord(pending.id, plan.event, plan.amount, now, REFUSED, str(exc))
         try:
-            status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+            status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         except BankUnavailableError:
             status = None  # the refusal itself is certain: record it; a later call learns the rest
         found = self.bank_actions(order, status, now) if status is not None else None
@@ -290,7 +296,7 @@ class BackOffice:
             return order, None
         if now - pending.started_at < self.lease:
             raise OperationInProgressError(order.reference, pending.plan.event)
-        status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+        status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         applied = _applied(pending.plan, status, order)
         if applied is None:  # a cancel the status cannot confirm: cancelling again cannot move money
             record = self._call_bank(order, pending, now)
@@ -306,16 +312,26 @@ class BackOffice:
 
     # --- the end of the deferral period -------------------------------------------------------------------
 
-    def sweep(self, now: datetime) -> SweepReport:
-        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan)."""
+    def sweep(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
+        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan).
+
+        ``out_of_time`` is asked before each order: once it says so, the run stops there (``finished`` False) and
+        the orders not reached stay due, for the next run.
+        """
         report = SweepReport()
         start: dict[str, Any] | None = None
         while True:
             orders, start, read = self.store.due_orders(now, start)
             report.items_read += read
             for order in orders:
+                if out_of_time():
+                    report.finished = False
+                    return report
                 try:
                     report.outcomes[order.reference] = self._end_of_period(order, now)
+                except _Flagged as flagged:
+                    report.outcomes[order.reference] = str(flagged)
+                    report.flagged.append(order.reference)
                 except Exception as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
             if not start:
@@ -326,7 +342,7 @@ class BackOffice:
         if order.status not in DEFERRAL_STATES:
             return f"nothing to do ({order.status.value})"
         terminal = self.terminals.get(order.tpe)
-        status = self.bank(order).status(reference=order.reference, total=order.amount, at=now)
+        status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         found = self.bank_actions(order, status, now)
         if found is not None:
             first, *more = found.records
@@ -344,7 +360,7 @@ class BackOffice:
         try:
             self._call_bank(order, pending, now, end_of_period=True)
         except BankRefusedError as exc:
-            return f"{plan.event} refused by the bank, flagged for review: {exc}"
+            raise _Flagged(f"{plan.event} refused by the bank, flagged for review: {exc}") from exc
         except BankStateDifferedError:
             return f"{plan.event} refused: the bank's state differed, recorded what it shows"
         return plan.event
@@ -355,6 +371,12 @@ class SweepReport:
     items_read: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)  # orders now needing review (end_of_period_refused)
+    finished: bool = True  # False: out of time, the due orders left are the next run's
+
+
+class _Flagged(Exception):
+    """The end of the period left the order flagged for review (its message is the outcome)."""
 
 
 def _applied(plan: Plan, status: StatusAnswer, order: Order) -> bool | None:

@@ -126,7 +126,7 @@ def _texts(language: str) -> dict[str, str]:
 
 
 def display_amount(amount: Decimal, currency: str) -> str:
-    """As the bank's pages write it (Présentation générale 1.3): ``1 EUR``, ``14.50 EUR``."""
+    """As the bank's pages write it (docs/protocol.md, The bank's pages): ``1 EUR``, ``14.50 EUR``."""
     return f"{amount:.2f} {currency}" if amount % 1 else f"{amount:.0f} {currency}"
 
 

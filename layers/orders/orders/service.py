@@ -30,6 +30,7 @@ from sealing import (
     verify_confirmation,
 )
 
+from .description import read_description
 from .exceptions import (
     ConcurrentUpdateError,
     ConfigurationError,
@@ -39,14 +40,21 @@ from .exceptions import (
     UnknownTerminalError,
 )
 from .lifecycle import Verdict, decide_confirmation
-from .model import Order, OrderStatus
+from .model import Order, OrderStatus, PaymentSession
+from .sessions import (
+    ORDER_REFERENCE_LENGTH,
+    first_session,
+    new_order_reference,
+    order_reference_of,
+    session_for_checkout,
+)
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
 
 ORDER_FIELDS = frozenset(
     {
         "amount", "currency", "email", "language", "free_text", "billing", "shipping", "tpe",
-        "return_ok_url", "return_err_url", "three_ds_challenge", "instalments",
+        "return_ok_url", "return_err_url", "three_ds_challenge", "instalments", "description", "card_alias",
     }
 )  # fmt: skip
 MAX_WRITE_ATTEMPTS = 3
@@ -100,12 +108,12 @@ def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment,
     return tuple(_instalment(entry, f"instalments[{index}]", currency) for index, entry in enumerate(raw))
 
 
-def _payment_request(order: Order) -> PaymentRequest:
+def _payment_request(order: Order, session: PaymentSession) -> PaymentRequest:
     billing = order.billing or None
     return PaymentRequest(
         amount=order.amount,
-        reference=order.reference,
-        ordered_at=order.created_at,
+        reference=session.bank_reference,
+        ordered_at=session.opened_at,
         email=order.email,
         language=order.language,
         free_text=order.free_text,
@@ -115,12 +123,13 @@ def _payment_request(order: Order) -> PaymentRequest:
         shipping=order.shipping or None,
         instalments=order.instalments,
         three_ds_challenge=order.three_ds_challenge or None,
+        card_alias=order.card_alias,
     )
 
 
-def payment_form(order: Order, terminal: TerminalConfig) -> PaymentForm:
-    """The sealed form for ``order``: the same fields and MAC every time it is asked for."""
-    return build_payment_form(terminal.terminal, _payment_request(order))
+def payment_form(order: Order, terminal: TerminalConfig, session: PaymentSession) -> PaymentForm:
+    """The sealed form of one payment session: the same fields and MAC every time it is asked for."""
+    return build_payment_form(terminal.terminal, _payment_request(order, session))
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,7 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
         instalments = _instalments(payload, currency)
         secret = secrets.token_urlsafe(24)
         draft = Order(
-            reference="0",
+            reference="0" * ORDER_REFERENCE_LENGTH,
             tpe=terminal.tpe,
             mode=terminal.mode,
             status=OrderStatus.AWAITING_PAYMENT,
@@ -165,14 +174,21 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
             return_ok_url=_text(payload, "return_ok_url", terminal.return_ok_url),
             return_err_url=_text(payload, "return_err_url", terminal.return_err_url),
             instalments=instalments,
+            description=read_description(payload.get("description")),
+            card_alias=_text(payload, "card_alias", ""),
         )
-        payment_form(draft, terminal)  # every check the bank would make, before a reference is spent
-        order = draft.with_changes(reference=store.allocate_reference(now))
-        form = payment_form(order, terminal)
+        payment_form(draft, terminal, first_session(draft.reference, now))  # every check the bank makes
     except FieldError as exc:
         raise InvalidOrderError(exc.field, exc.reason) from None
-    store.create(order, terminal.terminal.timezone)
-    return NewOrder(order, f"{order.reference}.{secret}", form)
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        reference = new_order_reference(now)
+        order = draft.with_changes(reference=reference, sessions=(first_session(reference, now),))
+        try:
+            store.create(order, terminal.terminal.timezone)
+        except ConcurrentUpdateError:
+            continue  # another order drew the same reference in the same second: draw again
+        return NewOrder(order, f"{order.reference}.{secret}", payment_form(order, terminal, order.sessions[0]))
+    raise StoreUnavailableError(f"no free order reference after {MAX_WRITE_ATTEMPTS} draws")
 
 
 def order_for_checkout(token: str, store: OrderStore) -> Order:
@@ -185,6 +201,34 @@ def order_for_checkout(token: str, store: OrderStore) -> Order:
     if not hmac.compare_digest(order.checkout_token_hash, _token_hash(secret)):
         raise OrderNotFoundError(reference)
     return order
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the buyer's checkout page shows: the order and its current session's form (``None``: not payable)."""
+
+    order: Order
+    form: PaymentForm | None
+    merchant_name: str = ""
+
+
+def open_checkout(token: str, terminals: Terminals, store: OrderStore, now: datetime) -> Checkout:
+    """The form for the buyer: the current payment session's, or a new session's when the bank could no longer
+    take the current reference (its 45 minutes are over, or a confirmation came back for it)."""
+    order = order_for_checkout(token, store)
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        session = session_for_checkout(order, now)
+        if session is None:
+            return Checkout(order, None)
+        if session != order.current_session:
+            try:
+                order = store.open_session(order, session)
+            except ConcurrentUpdateError:
+                order = store.get(order.reference)  # a concurrent checkout or confirmation: decide again
+                continue
+        terminal = terminals.get(order.tpe)
+        return Checkout(order, payment_form(order, terminal, session), terminal.merchant_name)
+    raise StoreUnavailableError(f"order {order.reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
 
 
 class ConfirmationKind(enum.Enum):
@@ -209,6 +253,7 @@ class Receipt:
     tpe: str = ""
     reference: str = ""
     sealed: bool = False
+    reviews: tuple[str, ...] = ()  # why the order now needs a human look (ReviewReason values), for the alarm
 
     @property
     def acknowledgement(self) -> Acknowledgement:
@@ -253,8 +298,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
     tpe = terminal.tpe
     reference = form.text("reference") or ""
 
-    def receipt(kind: ConfirmationKind, detail: str) -> Receipt:
-        return Receipt(kind, detail, tpe, reference, sealed=True)
+    def receipt(kind: ConfirmationKind, detail: str, reviews: tuple[str, ...] = ()) -> Receipt:
+        return Receipt(kind, detail, tpe, reference, sealed=True, reviews=reviews)
 
     fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     try:
@@ -263,12 +308,13 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
         except SealingError as exc:
             store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
             return receipt(ConfirmationKind.UNMATCHED, f"kept for reconciliation (unreadable: {exc})")
+        order_reference = order_reference_of(confirmation.reference)
         for _ in range(MAX_WRITE_ATTEMPTS):
             try:
-                order = store.get(confirmation.reference)
+                order = store.get(order_reference) if order_reference else None
             except OrderNotFoundError:
                 order = None
-            if order is None or order.tpe != tpe:
+            if order is None or order.tpe != tpe or order.session(confirmation.reference) is None:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
             decision = decide_confirmation(order, confirmation, terminal, now)
@@ -278,7 +324,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
                 store.apply(order, decision)
             except ConcurrentUpdateError:
                 continue  # another writer changed the order: read it again and decide again
-            return receipt(ConfirmationKind.APPLIED, decision.verdict.value)
+            reviews = tuple(review.reason.value for review in decision.reviews)
+            return receipt(ConfirmationKind.APPLIED, decision.verdict.value, reviews)
         raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
     except StoreUnavailableError as exc:
         return receipt(ConfirmationKind.NOT_STORED, f"not stored: {exc}")

@@ -30,6 +30,7 @@ from .model import (
     OperationRecord,
     Order,
     OrderStatus,
+    PaymentSession,
     PendingOperation,
     Plan,
     Review,
@@ -43,20 +44,9 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 DEADLINE_SHARD = "DEFERRED"
-_REFERENCE_COUNTER = {"pk": {"S": "COUNTER#reference"}, "sk": {"S": "COUNTER"}}
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_EPOCH = 1577836800  # 2020-01-01T00:00:00Z: the reference's time part counts seconds from here
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-
-def _base36(number: int, width: int) -> str:
-    digits = ""
-    for _ in range(width):
-        number, digit = divmod(number, 36)
-        digits = _ALPHABET[digit] + digits
-    return digits
 
 
 def order_key(reference: str) -> dict[str, Any]:
@@ -76,10 +66,36 @@ def _attempt_item(attempt: Attempt) -> dict[str, Any]:
         "card_brand": attempt.card_brand,
         "amount": attempt.amount,
         "confirmation_id": attempt.confirmation_id,
+        "bank_reference": attempt.bank_reference,
     }
     if attempt.instalment is not None:
         item["instalment"] = attempt.instalment
+    if attempt.card_saved is not None:
+        item["card_saved"] = attempt.card_saved
     return item
+
+
+def _attempt(item: Mapping[str, Any], default_time: datetime) -> Attempt:
+    return Attempt(
+        return_code=item["return_code"],
+        received_at=_dt(item["received_at"]) or default_time,
+        reason=item.get("reason", ""),
+        authorisation_number=item.get("authorisation_number", ""),
+        card_brand=item.get("card_brand", ""),
+        amount=item.get("amount", ""),
+        instalment=int(item["instalment"]) if "instalment" in item else None,
+        confirmation_id=item.get("confirmation_id", ""),
+        bank_reference=item.get("bank_reference", ""),
+        card_saved=item.get("card_saved"),
+    )
+
+
+def _session_item(session: PaymentSession) -> dict[str, Any]:
+    return {"number": session.number, "bank_reference": session.bank_reference, "opened_at": _iso(session.opened_at)}
+
+
+def _session(item: Mapping[str, Any], default_time: datetime) -> PaymentSession:
+    return PaymentSession(int(item["number"]), item["bank_reference"], _dt(item["opened_at"]) or default_time)
 
 
 def _review_item(review: Review) -> dict[str, Any]:
@@ -150,6 +166,8 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "billing": dict(order.billing),
         "shipping": dict(order.shipping),
         "three_ds_challenge": order.three_ds_challenge,
+        "description": order.description,
+        "card_alias": order.card_alias,
         "return_ok_url": order.return_ok_url,
         "return_err_url": order.return_err_url,
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
@@ -161,6 +179,7 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "captured": order.captured,
         "refunded": order.refunded,
         "cancelled": order.cancelled,
+        "sessions": [_session_item(s) for s in order.sessions],
         "version": order.version,
     }
     if order.status is OrderStatus.AWAITING_PAYMENT:
@@ -193,19 +212,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
             Instalment(date.fromisoformat(i["due"]), Money(Decimal(i["amount"]), item["currency"]))
             for i in item.get("instalments", [])
         ),
-        attempts=tuple(
-            Attempt(
-                return_code=a["return_code"],
-                received_at=_dt(a["received_at"]) or created_at,
-                reason=a.get("reason", ""),
-                authorisation_number=a.get("authorisation_number", ""),
-                card_brand=a.get("card_brand", ""),
-                amount=a.get("amount", ""),
-                instalment=int(a["instalment"]) if "instalment" in a else None,
-                confirmation_id=a.get("confirmation_id", ""),
-            )
-            for a in item.get("attempts", [])
-        ),
+        attempts=tuple(_attempt(a, created_at) for a in item.get("attempts", [])),
         reviews=tuple(
             Review(ReviewReason(r["reason"]), _dt(r["at"]) or created_at, r.get("detail", ""))
             for r in item.get("reviews", [])
@@ -238,7 +245,14 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
             for o in item.get("operations", [])
         ),
         attempts_not_kept=int(item.get("attempts_not_kept", 0)),
+        last_attempt_not_kept=(
+            _attempt(item["last_attempt_not_kept"], created_at) if item.get("last_attempt_not_kept") else None
+        ),
+        sessions=tuple(_session(s, created_at) for s in item.get("sessions", [])),
+        bank_reference=item.get("bank_reference", ""),
         version=int(item.get("version", 0)),
+        description=item.get("description", ""),
+        card_alias=item.get("card_alias", ""),
     )
 
 
@@ -286,19 +300,27 @@ class OrderStore:
         except BotoCoreError as exc:
             raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
 
-    def allocate_reference(self, now: datetime | None = None) -> str:
-        """A reference never used before by this table: time (7 base36) + a counter (5 base36)."""
-        answer = self._call(
+    def open_session(self, order: Order, session: PaymentSession) -> Order:
+        """Add a payment session to ``order`` as read, conditional on its version: every write moves the version,
+        so an order still at that version still awaits payment. It names only ``sessions`` and ``version``, the
+        attributes the checkout's role may write."""
+        if order.status is not OrderStatus.AWAITING_PAYMENT:
+            raise ConcurrentUpdateError(f"order {order.reference} is {order.status.value}")
+        self._call(
             "update_item",
-            Key=_REFERENCE_COUNTER,
-            UpdateExpression="ADD #n :one",
-            ExpressionAttributeNames={"#n": "value"},
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
+            Key=order_key(order.reference),
+            UpdateExpression="SET #sessions = list_append(if_not_exists(#sessions, :empty), :session), "
+            "#version = :next_version",
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version"},
+            ExpressionAttributeValues={
+                ":session": _ser([_session_item(session)]),
+                ":empty": {"L": []},
+                ":version": _ser(order.version),
+                ":next_version": _ser(order.version + 1),
+            },
         )
-        counter = int(answer["Attributes"]["value"]["N"])
-        seconds = int((now or datetime.now(UTC)).timestamp()) - _EPOCH
-        return _base36(max(seconds, 0), 7) + _base36(counter, 5)
+        return order.with_changes(sessions=(*order.sessions, session), version=order.version + 1)
 
     def create(self, order: Order, timezone: str = "Europe/Paris") -> None:
         """Store a new order (``timezone``: its terminal's, for its order day); its reference must be new."""

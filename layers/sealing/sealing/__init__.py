@@ -61,10 +61,12 @@ from ._formats import (
 )
 from ._key import MerchantKey, canonical_mac
 from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
-from ._request import Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
+from ._options import OPTIONS, check_option, unpacked_options
+from ._request import THREE_DS_CHALLENGES, Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
+    BankAnswerError,
     FieldError,
     InvalidKeyError,
     MalformedMessageError,
@@ -88,6 +90,8 @@ __all__ = [
     "LANGUAGES",
     "MAC_FIELD",
     "MAX_FREE_TEXT",
+    "OPTIONS",
+    "THREE_DS_CHALLENGES",
     "PROTOCOL_VERSION",
     "RECEIVED",
     "REFUND_CGI",
@@ -96,6 +100,7 @@ __all__ = [
     "STATUS_CGI",
     "Acknowledgement",
     "BackOfficeRequest",
+    "BankAnswerError",
     "Bank",
     "CaptureResult",
     "Confirmation",
@@ -129,6 +134,7 @@ __all__ = [
     "check_email",
     "check_free_text",
     "check_language",
+    "check_option",
     "check_reference",
     "check_tpe",
     "control_string",
@@ -151,6 +157,7 @@ __all__ = [
     "seal",
     "sealed_string",
     "status_request",
+    "unpacked_options",
     "verify",
     "verify_confirmation",
 ]

@@ -1,4 +1,4 @@
-"""The acknowledgement CGI2 answers (the seed's ``CreerReponseCM``, protocol.md 5).
+"""The acknowledgement CGI2 answers (the kits' ``CreerReponseCM``, docs/protocol.md, Confirmation).
 
 ``cdr=0`` means only "the data arrived intact" (valid MAC), whatever the payment's outcome;
 ``cdr=1`` means the MAC did not hold. Never answer ``cdr=1`` for a business reason.

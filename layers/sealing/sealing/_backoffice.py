@@ -1,4 +1,5 @@
-"""Back-office messages (protocol.md 7): sealed capture, cancel, refund and status requests, and their answers.
+"""Back-office messages (docs/protocol.md, Back-office calls): sealed capture, cancel, refund and status
+requests, and their answers.
 
 Only the messages live here; sending them is the ``orders`` layer's bank client.
 """
@@ -16,7 +17,7 @@ from ._formats import check_reference, format_day, format_order_date, local_time
 from ._money import Money, parse_wire_amount
 from ._seal import MAC_FIELD, Variant, seal
 from ._terminal import Terminal
-from .exceptions import FieldError, MalformedMessageError
+from .exceptions import BankAnswerError, FieldError, MalformedMessageError
 
 CAPTURE_CGI = "capture_paiement.cgi"
 REFUND_CGI = "recredit_paiement.cgi"
@@ -155,7 +156,8 @@ def refund_request(
         ("lgue", language),
         ("societe", terminal.societe),
     ]
-    # No public source gives a legacy fixed-order refund string: refunds are sealed sorted (protocol.md 10).
+    # No public source gives a legacy fixed-order refund string: refunds are sealed sorted
+    # (docs/protocol.md, Open questions).
     return _sealed(terminal, REFUND_CGI, fields, Variant.DSP2)
 
 
@@ -295,8 +297,35 @@ class StatusAnswer:
     captured_on: date | None = None
 
 
+def _status_fields(root: ElementTree.Element) -> dict[str, str]:
+    """The answer's values by element name, found at any depth, the first of a name counting; what is inside
+    ``recredits`` (the refunds one by one, and their ``total``) is read apart, as ``recredits``."""
+    fields: dict[str, str] = {}
+    refunds: list[ElementTree.Element] = []
+    stack = [root]
+    while stack:  # depth-first, in document order, without recursion (answers may nest deeply)
+        element = stack.pop()
+        if element.tag == "recredits" and len(element):
+            refunds.append(element)
+            continue
+        if len(element) == 0:
+            fields.setdefault(element.tag, (element.text or "").strip())
+        stack.extend(reversed(element))
+    if refunds and "recredits" not in fields:
+        # <recredits><recredit>...</recredit><total>10.00EUR</total></recredits>: the total is what was refunded
+        total = refunds[0].find("total")
+        if total is None:
+            raise MalformedMessageError("the status answer lists refunds (recredits) without their total")
+        fields["recredits"] = (total.text or "").strip()
+    return fields
+
+
 def parse_status_answer(body: bytes | str) -> StatusAnswer:
-    """Parse the XML answer of ``etatpaiement.cgi`` (elements found at any depth)."""
+    """Parse the XML answer of ``etatpaiement.cgi`` (elements found at any depth).
+
+    An answer with a ``cdr`` and no ``etat`` is the bank's error (a bad seal, an unknown amount...):
+    ``BankAnswerError`` with its code and label.
+    """
     text = _read_text(body)
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise MalformedMessageError("the status answer declares a DTD or entities")
@@ -304,7 +333,9 @@ def parse_status_answer(body: bytes | str) -> StatusAnswer:
         root = ElementTree.fromstring(text)  # noqa: S314 - DTDs and entities are refused above
     except ElementTree.ParseError as exc:
         raise MalformedMessageError(f"the status answer is not XML: {exc}") from None
-    fields = {element.tag: (element.text or "").strip() for element in root.iter() if len(element) == 0}
+    fields = _status_fields(root)
+    if not fields.get("etat") and fields.get("cdr"):
+        raise BankAnswerError(fields["cdr"][:20], fields.get("lib", "")[:200])
     try:
         state = PaymentState(fields.get("etat", ""))
     except ValueError:

@@ -1,4 +1,4 @@
-"""The confirmation (CGI2, the seed's ``TestMAC``): the bank's sealed post, parsed and verified."""
+"""The confirmation (CGI2, the kits' ``TestMAC``): the bank's sealed post, parsed and verified."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ _NAME = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
 _NAMES = re.compile(rb"[A-Za-z0-9_.\-]{1,64}(?:&[A-Za-z0-9_.\-]{1,64})*")  # names joined by "&"
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _CVX = {"oui": True, "non": False}
+_CARD_SAVED = {"1": True, "0": False}
 
 
 class Outcome(enum.Enum):
@@ -52,18 +53,21 @@ class ReturnCode:
 
     @classmethod
     def parse(cls, text: str) -> ReturnCode:
+        """Letter case aside (``Annulation`` and ``annulation`` both appear): the seal, checked before, covers
+        the exact bytes; only the reading ignores case, and only in ASCII."""
         try:
-            return _RETURN_CODES[text]
-        except (KeyError, TypeError):
+            return _RETURN_CODES[text.lower() if text.isascii() else text]
+        except (KeyError, TypeError, AttributeError):
             raise FieldError("code-retour", f"{text!r} is not a return code the bank sends") from None
 
     def __str__(self) -> str:
         return self.outcome.value + (f"_pf{self.instalment}" if self.instalment else "")
 
 
-# Every code the bank sends: paiement, payetest, Annulation, each also with _pf2, _pf3 or _pf4.
+# Every code the bank sends, by its lower-case spelling: paiement, payetest, Annulation, each also with _pf2,
+# _pf3 or _pf4.
 _RETURN_CODES = {
-    str(code): code
+    str(code).lower(): code
     for code in (ReturnCode(outcome, instalment) for outcome in Outcome for instalment in (None, 2, 3, 4))
 }
 
@@ -188,6 +192,9 @@ class Confirmation:
     cvx_entered: bool | None
     free_text: str
     fields: tuple[tuple[str, str], ...]
+    # ``cbenregistree``: whether the bank kept the card under the request's alias (``None``: not said, or
+    # not covered by the seal, as on legacy terminals).
+    card_saved: bool | None = None
 
     @property
     def accepted(self) -> bool:
@@ -251,6 +258,7 @@ def read_confirmation(form: ReceivedForm) -> Confirmation:
         cvx_entered=_CVX.get(texts.get("cvx", "")),
         free_text=texts.get("texte-libre", ""),
         fields=fields,
+        card_saved=_CARD_SAVED.get(texts.get("cbenregistree", "")),
     )
 
 

@@ -70,7 +70,11 @@ SHIPPING_FIELDS: dict[str, _Rule] = {
 
 
 def check_block(block: Mapping[str, Any], name: str, rules: Mapping[str, _Rule]) -> dict[str, str]:
-    """``block`` (``billing`` or ``shipping``) as the bank takes it: known names, strings within its limits."""
+    """``block`` (``billing`` or ``shipping``) as the bank takes it: known names, strings within its limits.
+
+    A blank value is left out (the bank refuses an empty string in the order context): what a form left empty
+    is not sent at all; a required field left blank is then missing, which ``order_context`` names.
+    """
     if not isinstance(block, Mapping):
         raise FieldError(name, "must be an object")
     unknown = sorted(key for key in block if key not in rules)
@@ -82,7 +86,7 @@ def check_block(block: Mapping[str, Any], name: str, rules: Mapping[str, _Rule])
         if not isinstance(value, str):
             raise FieldError(field, "must be a string")
         if not value.strip():
-            raise FieldError(field, "must not be blank (leave it out instead)")
+            continue
         rules[key].check(value, field)
         checked[key] = value
     if "firstUseDate" in checked:
@@ -102,13 +106,14 @@ def check_order_context(billing: Mapping[str, Any] | None, shipping: Mapping[str
 
 
 def order_context(billing: Mapping[str, Any], shipping: Mapping[str, Any] | None = None) -> str:
-    """``contexte_commande``: base64 of the UTF-8 JSON order context (DSP2)."""
-    check_order_context(billing, shipping)
-    missing = [name for name in BILLING_REQUIRED if name not in billing]
+    """``contexte_commande``: base64 of the UTF-8 JSON order context (DSP2), blank values left out."""
+    sent_billing = check_block(billing, "billing", BILLING_FIELDS)
+    sent_shipping = check_block(shipping, "shipping", SHIPPING_FIELDS) if shipping else {}
+    missing = [name for name in BILLING_REQUIRED if name not in sent_billing]
     if missing:
         raise FieldError(f"billing.{missing[0]}", "is required for 3-D Secure v2")
-    context: dict[str, Any] = {"billing": dict(billing)}
-    if shipping:  # never an empty shipping block
-        context["shipping"] = dict(shipping)
+    context: dict[str, Any] = {"billing": sent_billing}
+    if sent_shipping:  # never an empty shipping block
+        context["shipping"] = sent_shipping
     raw = json.dumps(context, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.b64encode(raw).decode("ascii")

@@ -1,4 +1,4 @@
-"""A terminal's contract (protocol.md 8, seed 1.4) and its configuration, read the same way by both sides.
+"""A terminal's contract (docs/protocol.md, Payment modes) and its configuration, read the same way by both sides.
 
 The merchant's stack and the sandbox bank each keep a JSON description of their terminals; the protocol
 part of it (key, site code, bank, seal, ...) and the contract (payment mode, deferral, end policy) are read
@@ -86,7 +86,7 @@ class Contract:
             )
         end_policy = config_enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
         if mode is PaymentMode.DEFERRED_AUTHORIZATION:
-            end_policy = EndPolicy.CANCEL  # seed 1.4: what is left at the end is cancelled
+            end_policy = EndPolicy.CANCEL  # docs/protocol.md, Payment modes: what is left at the end is cancelled
         return cls(mode, days, end_policy)
 
 

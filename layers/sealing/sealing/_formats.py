@@ -1,4 +1,4 @@
-"""Wire formats of dates, references, languages and free text (protocol.md section 4)."""
+"""Wire formats of dates, references, languages and free text (docs/protocol.md, Payment request)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .exceptions import FieldError
 
-LANGUAGES: tuple[str, ...] = ("FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV")
+LANGUAGES: tuple[str, ...] = ("FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "JA")
 MAX_FREE_TEXT = 3200
 _REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
 _TPE = re.compile(r"[A-Za-z0-9]{1,12}")

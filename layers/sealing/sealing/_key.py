@@ -1,4 +1,4 @@
-"""The merchant key: 40 characters from the bank, 20 bytes for HMAC-SHA1 (protocol.md 3.1)."""
+"""The merchant key: 40 characters from the bank, 20 bytes for HMAC-SHA1 (docs/protocol.md, The key)."""
 
 from __future__ import annotations
 

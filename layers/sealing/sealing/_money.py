@@ -14,9 +14,9 @@ _CENT = Decimal("0.01")
 _ZERO = Decimal(0)
 _LIMIT = Decimal(10**12)  # the bank reads at most 12 digits before the dot
 # What the bank sends: digits, optionally a dot and one or two decimals, then the ISO-4217 code.
-# Never a comma, never a thousands separator (the seed's ``1.234,50EUR`` trap).
+# Never a comma, never a thousands separator (the ``1.234,50EUR`` trap of docs/protocol.md, Payment request).
 _WIRE_AMOUNT = re.compile(r"(?P<number>[0-9]{1,12}(?:\.[0-9]{1,2})?)(?P<currency>[A-Z]{3})")
-# What a merchant must send (protocol.md 4): exactly two decimals and a dot, no leading zeros.
+# What a merchant must send (docs/protocol.md, Payment request): exactly two decimals and a dot, no leading zeros.
 _REQUEST_AMOUNT = re.compile(r"(?P<number>(?:0|[1-9][0-9]{0,11})\.[0-9]{2})(?P<currency>[A-Z]{3})")
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
 

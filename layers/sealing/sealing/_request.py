@@ -1,4 +1,4 @@
-"""The payment request (CGI1, the seed's ``CreerFormulaireCM``): an order as sealed hidden fields."""
+"""The payment request (CGI1, the kits' ``CreerFormulaireCM``): an order as sealed hidden fields."""
 
 from __future__ import annotations
 
@@ -20,11 +20,21 @@ from ._formats import (
     local_time,
 )
 from ._money import Money, require_positive
+from ._options import check_option, check_options, packed_options
 from ._seal import MAC_FIELD, seal
 from ._terminal import SealVariant, Terminal
 from .exceptions import FieldError
 
-THREE_DS_CHALLENGES = ("no_preference", "challenge_preferred", "challenge_mandated", "no_challenge_requested")
+THREE_DS_CHALLENGES: tuple[str, ...] = (
+    "no_preference",
+    "challenge_preferred",
+    "challenge_mandated",
+    "no_challenge_requested",
+    # no challenge, and why: authenticated strongly already, by a trusted third party, or by the risk analysis
+    "no_challenge_requested_strong_authentication",
+    "no_challenge_requested_trusted_third_party",
+    "no_challenge_requested_risk_analysis",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,11 @@ class Instalment:
 
 @dataclass(frozen=True)
 class PaymentRequest:
-    """What the merchant asks the bank to collect. Attribute names are the domain's; see ``fields()``."""
+    """What the merchant asks the bank to collect. Attribute names are the domain's; see ``fields()``.
+
+    ``card_alias`` (the option ``aliascb``) names the buyer whose card the bank keeps on file; ``options`` are
+    the other options by their wire names (``forcesaisiecb``, ``libelleMonetique``...).
+    """
 
     amount: Money
     reference: str
@@ -52,6 +66,7 @@ class PaymentRequest:
     instalments: tuple[Instalment, ...] = ()
     options: Mapping[str, str] = field(default_factory=dict)
     three_ds_challenge: str | None = None
+    card_alias: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,11 +104,16 @@ def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
         raise FieldError("instalments", f"add up to {total}, the order is {request.amount.amount}")
 
 
-def _check_options(options: Mapping[str, str]) -> str:
-    for name, value in options.items():
-        if not name.isascii() or not str(value).isascii() or any(c in name + str(value) for c in "&=*"):
-            raise FieldError(f"options.{name}", "option names and values must be ASCII without & = *")
-    return "&".join(f"{name}={value}" for name, value in options.items())
+def _option_fields(request: PaymentRequest, dsp2: bool) -> list[tuple[str, str]]:
+    """DSP2: each option its own field, under the sorted seal; legacy: all in ``options``, its seal's last slot."""
+    options = check_options(request.options)
+    if request.card_alias:
+        if "aliascb" in request.options:
+            raise FieldError("options.aliascb", "is given twice (card_alias is the same option)")
+        options.append(("aliascb", check_option("aliascb", request.card_alias, "card_alias")))
+    if dsp2 or not options:
+        return options
+    return [("options", packed_options(options))]
 
 
 def _check_url(url: str, field: str) -> str:
@@ -133,9 +153,7 @@ def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentFo
         for number, instalment in enumerate(request.instalments, start=1):
             fields.append((f"dateech{number}", format_day(instalment.due)))
             fields.append((f"montantech{number}", instalment.amount.wire()))
-    options = _check_options(request.options)
-    if options:
-        fields.append(("options", options))
+    fields.extend(_option_fields(request, dsp2))
     check_order_context(request.billing, request.shipping)  # legacy terminals do not send it: still no bad one
     if dsp2:
         if request.billing is None:

@@ -1,4 +1,4 @@
-"""The strings to seal ("chaînes à sceller") and their MAC, in both protocol variants (protocol.md 3)."""
+"""The strings to seal ("chaînes à sceller") and their MAC, in both protocol variants (docs/protocol.md, The seal)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from .exceptions import FieldError
 
 
 class Bank(enum.Enum):
-    """The banks selling the service, with their payment servers (protocol.md 2)."""
+    """The banks selling the service, with their payment servers (docs/protocol.md, Servers)."""
 
     CREDIT_MUTUEL = "creditmutuel"
     CIC = "cic"

@@ -7,6 +7,7 @@ Every error the library raises is a ``SealingError``; each names the field at fa
     ├── FieldError                a value to send or a value received is not acceptable (``.field``)
     │   └── MissingFieldError     a required field is absent
     ├── MalformedMessageError     a body from the bank cannot be read at all
+    ├── BankAnswerError           the bank answered an error instead of what was asked (``.cdr``, ``.label``)
     └── SealMismatchError         the MAC does not match the data (``.sealed``)
 
 None of them ever carries the merchant key.
@@ -41,6 +42,15 @@ class MissingFieldError(FieldError):
 
 class MalformedMessageError(SealingError):
     """A message received from the bank cannot be parsed."""
+
+
+class BankAnswerError(SealingError):
+    """The bank read the request and answered an error (``cdr`` and its ``lib``) instead of what was asked."""
+
+    def __init__(self, cdr: str, label: str) -> None:
+        super().__init__(f"the bank answered an error: cdr={cdr}" + (f" ({label})" if label else ""))
+        self.cdr = cdr
+        self.label = label
 
 
 class SealMismatchError(SealingError):

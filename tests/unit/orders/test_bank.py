@@ -120,6 +120,18 @@ def test_status_gives_up_after_its_attempts() -> None:
         client(bank).status(reference="REF1", total=money("62.73"), at=AT)
 
 
+def test_a_status_error_answer_says_what_the_bank_answered_and_is_not_retried() -> None:
+    bank = FakeBank(
+        b"<etatpaiement><version>2.0</version><cdr>-1</cdr><lib>commande non authentifiee</lib></etatpaiement>"
+    )
+    with pytest.raises(BankUnavailableError) as error:
+        client(bank).status(reference="REF1", total=money("62.73"), at=AT)
+    assert "cdr=-1 (commande non authentifiee)" in str(error.value)
+    assert "unknown" not in str(error.value)
+    assert error.value.code == -1
+    assert len(bank.calls) == 1
+
+
 @pytest.mark.parametrize(
     ("line", "day"),
     [("date_remise=28/11/2026\n", date(2026, 11, 28)), ("", None), ("date_remise=2026-11-28\n", None)],

@@ -57,7 +57,7 @@ def test_unknown_terminal() -> None:
         ({"currencies": "EUR"}, "currencies"),
         ({"currencies": []}, "currencies"),
         ({"currencies": ["eur"]}, "currencies"),
-        ({"languages": ["FR", "JA"]}, "languages"),
+        ({"languages": ["FR", "ZH"]}, "languages"),
         ({"languages": "FR"}, "languages"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"timezone": 1}, "timezone"),

@@ -1,4 +1,4 @@
-"""The public test vectors of protocol.md section 9, and independent helpers to check MACs against.
+"""The public test vectors of docs/protocol.md, Test vectors, and independent helpers to check MACs against.
 
 The helpers here re-implement the protocol in the plainest way (no code from ``sealing``), so a test
 that compares ``sealing`` with them can fail.
@@ -60,7 +60,7 @@ SHORT_KEY_CONFIRMATION = (
 )
 SHORT_KEY_CONFIRMATION_MAC = "89b737eebe41200b32cd5f374310a0b509c73e47"
 
-# protocol.md 3.3: the slots of the legacy fixed-order strings.
+# docs/protocol.md, The seal: the slots of the legacy fixed-order strings.
 LEGACY_REQUEST_SLOTS = (
     "TPE", "date", "montant", "reference", "texte-libre", "version", "lgue", "societe", "mail",
     "nbrech", "dateech1", "montantech1", "dateech2", "montantech2", "dateech3", "montantech3",
@@ -104,7 +104,8 @@ def hmac_hex(key: bytes, data: str | bytes) -> str:
 
 
 def dsp2_string(fields: dict[str, str] | list[tuple[str, str]]) -> str:
-    """protocol.md 3.2, written independently: every field but MAC, sorted by name bytes, joined by ``*``."""
+    """docs/protocol.md, The seal (DSP2), written independently: every field but MAC, sorted by name bytes,
+    joined by ``*``."""
     pairs = list(fields.items()) if isinstance(fields, dict) else list(fields)
     kept = [(name, value) for name, value in pairs if name != "MAC"]
     kept.sort(key=lambda pair: pair[0].encode("utf-8"))

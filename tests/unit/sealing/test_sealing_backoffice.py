@@ -1,4 +1,4 @@
-"""Back-office messages (protocol.md 7): capture, cancel, refund, status, and the bank's answers."""
+"""Back-office messages (docs/protocol.md, Back-office calls): capture, cancel, refund, status, the answers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from sealing import (
     REFUND_CGI,
     STATUS_CGI,
     BackOfficeRequest,
+    Bank,
+    BankAnswerError,
     CaptureResult,
+    Environment,
     FieldError,
     MalformedMessageError,
     MerchantKey,
@@ -28,6 +31,7 @@ from sealing import (
     parse_status_answer,
     refund_request,
     status_request,
+    terminal_from_mapping,
 )
 from tests.unit.sealing import sealing_vectors as v
 
@@ -256,6 +260,30 @@ def test_the_back_office_host_is_configurable() -> None:
     assert terminal.payment_url == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
 
 
+@pytest.mark.parametrize(
+    ("environment", "url"),
+    [
+        (Environment.PRODUCTION, "https://p.monetico-services.com/capture_paiement.cgi"),
+        (Environment.TEST, "https://p.monetico-services.com/test/capture_paiement.cgi"),
+    ],
+)
+def test_monetico_back_office_calls_go_to_the_payment_host_unless_configured(
+    environment: Environment, url: str
+) -> None:
+    # What most public integrations do; the API host of some others is one setting away.
+    terminal = Terminal(tpe="1234567", key=KEY, societe="monSite1", bank=Bank.MONETICO, environment=environment)
+    assert terminal.url(CAPTURE_CGI) == url
+    assert terminal.url(REFUND_CGI) == url.replace(CAPTURE_CGI, REFUND_CGI)
+    api = terminal_from_mapping(
+        "1234567",
+        {"key": v.TEST_KEY, "societe": "monSite1", "bank": "monetico", "environment": environment.value,
+         "backoffice_base_url": "https://payment-api.e-i.com"},
+        "terminals.1234567",
+    )  # fmt: skip
+    assert api.url(CAPTURE_CGI) == "https://payment-api.e-i.com/capture_paiement.cgi"
+    assert api.payment_url == url.replace(CAPTURE_CGI, "paiement.cgi")
+
+
 # --- answers ---------------------------------------------------------------------------------------------
 
 
@@ -341,6 +369,43 @@ def test_status_states(etat: str, state: PaymentState, failed: bool) -> None:
     assert answer.state.failed is failed
     assert answer.collected is None
     assert answer.refunded is None
+
+
+def test_refunds_given_one_by_one_are_read_from_their_total() -> None:
+    body = b"""<etatpaiement><etat>PA</etat><montant>62.73EUR</montant><montantrecouvre>62.73EUR</montantrecouvre>
+      <recredits>
+        <recredit><date>11/12/2006</date><montant>10.00EUR</montant></recredit>
+        <recredit><date>12/12/2006</date><montant>5.50EUR</montant></recredit>
+        <total>15.50EUR</total>
+      </recredits></etatpaiement>"""
+    answer = parse_status_answer(body)
+    assert answer.refunded == eur("15.50")
+    assert answer.collected == eur("62.73")
+    assert answer.fields["montant"] == "62.73EUR"  # the order's, not a refund's
+    assert parse_status_answer(b"<r><etat>PA</etat><recredits><total>0EUR</total></recredits></r>").refunded == eur("0")
+
+
+def test_refunds_listed_without_their_total_are_malformed() -> None:
+    body = b"<r><etat>PA</etat><recredits><recredit><montant>10.00EUR</montant></recredit></recredits></r>"
+    with pytest.raises(MalformedMessageError, match="total"):
+        parse_status_answer(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "cdr", "label"),
+    [
+        (b"<etatpaiement><version>2.0</version><cdr>-1</cdr><lib>commande non authentifiee</lib></etatpaiement>",
+         "-1", "commande non authentifiee"),
+        (b"<r><cdr>0</cdr><lib>montant errone</lib></r>", "0", "montant errone"),
+        (b"<r><cdr>-30</cdr></r>", "-30", ""),
+    ],
+)  # fmt: skip
+def test_an_error_answer_is_a_clear_error(body: bytes, cdr: str, label: str) -> None:
+    with pytest.raises(BankAnswerError) as error:
+        parse_status_answer(body)
+    assert (error.value.cdr, error.value.label) == (cdr, label)
+    assert f"cdr={cdr}" in str(error.value)
+    assert "etat" not in str(error.value)
 
 
 def test_status_answer_in_latin1() -> None:

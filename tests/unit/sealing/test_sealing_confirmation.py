@@ -72,7 +72,28 @@ def test_return_codes(code: str, outcome: Outcome, instalment: int | None, accep
     assert confirmation.is_test_payment is (outcome is Outcome.ACCEPTED_TEST)
 
 
-@pytest.mark.parametrize("code", ["", "PAIEMENT", "paiement_pf1", "paiement_pf5", "Annulation_pf", "ok", "paiement "])
+@pytest.mark.parametrize(
+    ("code", "outcome", "instalment"),
+    [
+        ("annulation", Outcome.REFUSED, None),
+        ("ANNULATION", Outcome.REFUSED, None),
+        ("Paiement", Outcome.ACCEPTED, None),
+        ("PayeTest", Outcome.ACCEPTED_TEST, None),
+        ("annulation_pf3", Outcome.REFUSED, 3),
+        ("Paiement_PF2", Outcome.ACCEPTED, 2),
+    ],
+)
+def test_return_codes_are_read_whatever_their_letter_case(code: str, outcome: Outcome, instalment: int | None) -> None:
+    # Public integrations show both "Annulation" and "annulation"; the seal still covers the exact bytes.
+    body = sealed_body(confirmation_fields(**{"code-retour": code}))
+    assert received(body).return_code == ReturnCode(outcome, instalment)
+    with pytest.raises(SealMismatchError):
+        verify_confirmation(parse_form(body.replace(code.encode(), code.swapcase().encode())), KEY)
+
+
+@pytest.mark.parametrize(
+    "code", ["", "paiement_pf1", "paiement_pf5", "Annulation_pf", "ok", "paiement ", "paİement", "ANNULATİON"]
+)
 def test_unknown_return_codes_are_field_errors(code: str) -> None:
     form = parse_form(sealed_body(confirmation_fields(**{"code-retour": code})))
     verify_confirmation(form, KEY)
@@ -143,6 +164,12 @@ def test_instalment_and_refusal_fields() -> None:
     assert confirmation.authorisation_refusal_reason == "fonds insuffisants"
     assert confirmation.three_ds_status == 4
     assert confirmation.cvx_entered is False
+
+
+@pytest.mark.parametrize(("value", "saved"), [("1", True), ("0", False), ("", None), ("oui", None)])
+def test_cbenregistree_says_whether_the_card_was_kept_under_the_alias(value: str, saved: bool | None) -> None:
+    assert received(sealed_body(confirmation_fields(cbenregistree=value))).card_saved is saved
+    assert received(sealed_body(confirmation_fields())).card_saved is None
 
 
 def test_unknown_new_fields_are_sealed_too() -> None:
@@ -325,3 +352,7 @@ def test_a_legacy_confirmation_keeps_only_the_fields_its_seal_covers() -> None:
     confirmation = read_confirmation(form)
     assert confirmation.authorisation_refusal_reason == ""
     assert confirmation.instalment_amount is None
+    forged = verify_confirmation(
+        parse_form(body + b"&cbenregistree=1"), KEY, Variant.LEGACY_CONFIRMATION, tpe="1234567"
+    )
+    assert read_confirmation(forged).card_saved is None  # not covered by the legacy seal

@@ -1,4 +1,4 @@
-"""The merchant key (protocol.md 3.1): decoding as the official kits do, and never showing it."""
+"""The merchant key (docs/protocol.md, The key): decoding as the official kits do, and never showing it."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ def test_every_error_is_a_sealing_error_and_a_value_error() -> None:
         sealing.MissingFieldError,
         sealing.MalformedMessageError,
         sealing.SealMismatchError,
+        sealing.BankAnswerError,
     ):
         assert issubclass(error, sealing.SealingError)
     assert issubclass(sealing.SealingError, ValueError)

@@ -221,7 +221,8 @@ PIECES += [b"%3d", b"%41", b"%2B", b"%FF", b"%zz", b"*", b"\xff", b"\xc3\xa9", b
 
 
 def reference_fields(body: bytes) -> tuple[tuple[str, bytes], ...] | None:
-    """protocol.md 5 read field by field with the standard library; None when the body must be refused."""
+    """docs/protocol.md, Confirmation, read field by field with the standard library; None when the body must be
+    refused."""
     if not body.strip():
         return None
     fields: list[tuple[str, bytes]] = []

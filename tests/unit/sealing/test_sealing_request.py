@@ -218,7 +218,6 @@ SHIPPING = {"addressLine1": "2 rue de Rivoli", "city": "Paris", "postalCode": "7
         ({"billing": billing(phone="06 12 34 56 78")}, "billing.phone"),
         ({"billing": billing(mobilePhone="+33-612345678901234")}, "billing.mobilePhone"),
         ({"billing": billing(street="1 rue de la Paix")}, "billing.street"),
-        ({"billing": billing(addressLine3="")}, "billing.addressLine3"),
         ({"billing": ["1 rue de la Paix"]}, "billing"),
         ({"shipping": {**SHIPPING, "city": "x" * 51}}, "shipping.city"),
         ({"shipping": {**SHIPPING, "shipIndicator": "drone"}}, "shipping.shipIndicator"),
@@ -259,14 +258,104 @@ def test_legacy_terminals_need_no_billing_and_send_url_retour() -> None:
     assert fields["url_retour"] == "https://shop.example/ok"
 
 
-def test_three_ds_challenge_and_options_are_sent_and_sealed() -> None:
-    form = build_payment_form(
-        dsp2_terminal(), request(three_ds_challenge="challenge_preferred", options={"aliascb": "client1", "x": "1"})
-    )
-    fields = form.as_dict()
-    assert fields["ThreeDSecureChallenge"] == "challenge_preferred"
-    assert fields["options"] == "aliascb=client1&x=1"
+def test_blank_values_are_left_out_of_the_order_context() -> None:
+    # The bank refuses an empty string in contexte_commande: what a form left empty is not sent at all.
+    sent = billing(addressLine2="", addressLine3="   ", phone="")
+    shipping = {"addressLine1": "", "city": " "}
+    fields = build_payment_form(dsp2_terminal(), request(billing=sent, shipping=shipping)).as_dict()
+    assert json.loads(base64.b64decode(fields["contexte_commande"])) == {"billing": v.DSP2_BILLING}
+    assert field_error(dsp2_terminal(), request(billing=billing(postalCode=""))) == "billing.postalCode"
+
+
+def test_three_ds_challenge_is_sent_and_sealed() -> None:
+    form = build_payment_form(dsp2_terminal(), request(three_ds_challenge="challenge_preferred"))
+    assert form.as_dict()["ThreeDSecureChallenge"] == "challenge_preferred"
     assert form.mac == v.hmac_hex(v.TEST_KEY_BYTES, v.dsp2_string(list(form.fields)))
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        "no_challenge_requested_strong_authentication",
+        "no_challenge_requested_trusted_third_party",
+        "no_challenge_requested_risk_analysis",
+    ],
+)
+def test_every_3ds_preference_of_the_dsp2_documentation_is_taken(challenge: str) -> None:
+    assert (
+        build_payment_form(dsp2_terminal(), request(three_ds_challenge=challenge)).as_dict()["ThreeDSecureChallenge"]
+        == challenge
+    )
+
+
+def test_the_payment_page_speaks_japanese() -> None:
+    assert build_payment_form(dsp2_terminal(), request(language="JA")).as_dict()["lgue"] == "JA"
+
+
+OPTIONS = {
+    "3dsdebrayable": "0",
+    "aliascb": "client7",
+    "forcesaisiecb": "1",
+    "libelleMonetique": "La boutique du CD",
+    "libelleMonetiqueLocalite": "Strasbourg\\67000\\FRA",
+    "desactivemoyenpaiement": "paypal,4xcb",
+    "mode_affichage": "iframe",
+}
+
+
+def test_dsp2_terminals_post_each_option_as_its_own_sealed_field() -> None:
+    form = build_payment_form(dsp2_terminal(), request(options=OPTIONS))
+    fields = form.as_dict()
+    assert "options" not in fields
+    assert {name: fields[name] for name in OPTIONS} == OPTIONS
+    assert form.mac == v.hmac_hex(v.TEST_KEY_BYTES, v.dsp2_string(list(form.fields)))
+
+
+def test_legacy_terminals_pack_the_options_into_the_last_slot_of_their_seal() -> None:
+    form = build_payment_form(dsp2_terminal(seal=SealVariant.LEGACY), request(options=OPTIONS))
+    fields = form.as_dict()
+    assert not set(OPTIONS) & set(fields)
+    packed = "&".join(f"{name}={value}" for name, value in OPTIONS.items())
+    assert fields["options"] == packed
+    slots = [fields.get(name, "") for name in v.LEGACY_REQUEST_SLOTS]
+    assert slots[-1] == packed
+    assert form.mac == v.hmac_hex(v.TEST_KEY_BYTES, "*".join(slots))
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"x": "1"}, "options.x"),
+        ({"ALIASCB": "client7"}, "options.ALIASCB"),
+        ({"3dsdebrayable": "yes"}, "options.3dsdebrayable"),
+        ({"forcesaisiecb": ""}, "options.forcesaisiecb"),
+        ({"aliascb": "client-7"}, "options.aliascb"),
+        ({"aliascb": "c" * 65}, "options.aliascb"),
+        ({"libelleMonetique": "Café du coin"}, "options.libelleMonetique"),
+        ({"libelleMonetique": "x" * 33}, "options.libelleMonetique"),
+        ({"libelleMonetiqueLocalite": "Strasbourg"}, "options.libelleMonetiqueLocalite"),
+        ({"libelleMonetiqueLocalite": "Strasbourg\\67000\\FR"}, "options.libelleMonetiqueLocalite"),
+        ({"libelleMonetiqueLocalite": "S" * 24 + "\\67000\\FRA"}, "options.libelleMonetiqueLocalite"),
+        ({"desactivemoyenpaiement": "bitcoin"}, "options.desactivemoyenpaiement"),
+        ({"desactivemoyenpaiement": "paypal,"}, "options.desactivemoyenpaiement"),
+        ({"desactivemoyenpaiement": "paypal,paypal"}, "options.desactivemoyenpaiement"),
+        ({"mode_affichage": "popup"}, "options.mode_affichage"),
+        ({"aliascb": "a&b"}, "options.aliascb"),
+    ],
+)
+def test_each_option_is_checked_and_named(options: dict[str, str], field: str) -> None:
+    assert field_error(dsp2_terminal(), request(options=options)) == field
+    assert field_error(dsp2_terminal(seal=SealVariant.LEGACY), request(options=options)) == field
+
+
+def test_the_card_alias_is_the_aliascb_option() -> None:
+    fields = build_payment_form(dsp2_terminal(), request(card_alias="client7")).as_dict()
+    assert fields["aliascb"] == "client7"
+    legacy = build_payment_form(dsp2_terminal(seal=SealVariant.LEGACY), request(card_alias="client7")).as_dict()
+    assert legacy["options"] == "aliascb=client7"
+    assert field_error(dsp2_terminal(), request(card_alias="client 7")) == "card_alias"
+    twice = request(card_alias="client7", options={"aliascb": "client8"})
+    assert field_error(dsp2_terminal(), twice) == "options.aliascb"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Every vector of protocol.md section 9, through the public API."""
+"""Every vector of docs/protocol.md, Test vectors, through the public API."""
 
 from __future__ import annotations
 

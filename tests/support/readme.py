@@ -1,0 +1,44 @@
+"""The README's code blocks, found by the heading they stand under, so tests can run them as printed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+@dataclass(frozen=True)
+class Block:
+    heading: str  # the nearest heading above the block
+    language: str
+    text: str
+
+
+def blocks(language: str) -> list[Block]:
+    found, heading, fence, lines = [], "", "", []
+    for line in README.read_text().splitlines():
+        if fence:
+            if line.startswith("```"):
+                found.append(Block(heading, fence, "\n".join(lines)))
+                fence, lines = "", []
+            else:
+                lines.append(line)
+        elif line.startswith("```"):
+            fence = line[3:].strip() or "text"
+        elif line.startswith("#"):
+            heading = line.lstrip("#").strip()
+    return [block for block in found if block.language == language]
+
+
+def block_under(heading: str, language: str) -> Block:
+    (block,) = [block for block in blocks(language) if block.heading == heading]
+    return block
+
+
+def commands(text: str) -> list[str]:
+    """Shell command lines, a trailing backslash joining a line to the next; comment-only lines dropped."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
