@@ -134,7 +134,8 @@ screenshots: $(VENV)/.stamp browser
 	mkdir -p docs/screenshots
 	cp test-artifacts/payment-page.png test-artifacts/receipt.png test-artifacts/shop-order-paid.png \
 	  test-artifacts/payment-refused.png test-artifacts/dashboard-deferred.png test-artifacts/dashboard-refund.png \
-	  docs/screenshots/
+	  test-artifacts/checkout-de.png test-artifacts/payment-page-it.png test-artifacts/payment-refused-en.png \
+	  test-artifacts/receipt-es.png docs/screenshots/
 
 # `chalice deploy` (from sandbox/) packages sandbox/vendor/ at the function's root: put `sealing` there first.
 sandbox-vendor:

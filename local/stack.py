@@ -16,7 +16,6 @@ timer for scheduled functions, the sandbox bank, the demo shop) started with the
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import json
 import sys
@@ -101,13 +100,6 @@ def load_handler(spec: FunctionSpec) -> LambdaHandler:
     if not callable(handler):
         raise TemplateError(f"{spec.logical_id}: {path} has no callable {spec.handler_name!r}")
     return handler  # type: ignore[no-any-return]
-
-
-def _page(title: str, text: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
-    )
 
 
 class LocalStack:
@@ -401,13 +393,11 @@ class LocalStack:
             )
 
         def buyer_return(request: HttpRequest, match: Match[Any]) -> HttpResponse:
-            outcome = match.path_parameters.get("outcome", "")
-            text = {
-                "ok": "The bank sent the buyer back: payment accepted (the confirmation says the final word).",
-                "err": "The bank sent the buyer back: payment not completed.",
-            }.get(outcome, f"The bank sent the buyer back ({outcome}).")
-            body = _page("La boutique du CD", text).encode()
-            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body)
+            from shop.pages import bank_return  # the demo shop's look; imported here: the shop imports local
+
+            shop = next((service for service in self.services if service.name == "shop"), None)
+            page = bank_return(match.path_parameters.get("outcome", ""), str(getattr(shop, "base_url", "")))
+            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
 
         def sweep(request: HttpRequest, match: Match[Any]) -> HttpResponse:
             """Run the scheduled functions (the deferred sweeper) once, at ``{"now": "<ISO 8601>"}`` or now."""
