@@ -18,6 +18,11 @@ OrdersError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Order
+
 
 class OrdersError(Exception):
     """Base of the orders layer's errors."""
@@ -110,7 +115,15 @@ class IdempotencyKeyReusedError(OrdersError):
 
 
 class ConcurrentUpdateError(OrdersError):
-    """The conditional write lost against another writer."""
+    """The conditional write lost against another writer.
+
+    ``current`` is the item as the failed write found it, when the write asked for it back
+    (``ReturnValuesOnConditionCheckFailure``): the caller decides again from it without reading.
+    """
+
+    def __init__(self, message: str, current: Order | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class StoreUnavailableError(OrdersError):

@@ -8,12 +8,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from sealing import (
     Acknowledgement,
+    Confirmation,
     FieldError,
     Instalment,
     Money,
@@ -39,7 +40,7 @@ from .exceptions import (
     StoreUnavailableError,
     UnknownTerminalError,
 )
-from .lifecycle import Verdict, decide_confirmation
+from .lifecycle import Verdict, decide_confirmation, presume
 from .model import Order, OrderStatus, PaymentSession
 from .sessions import (
     ORDER_REFERENCE_LENGTH,
@@ -292,6 +293,43 @@ def receive_confirmation(
     return _apply_sealed(sealed, terminal, store, now)
 
 
+class _Presumed(enum.Enum):
+    """What ``_presumed_write`` came to when it has no order to hand back."""
+
+    APPLIED = "applied"  # written in the one call
+    NO_ORDER = "no_order"  # there is no order under that reference
+    READ = "read"  # the order must be read: no presumption could be made, or the write lost a race
+
+
+def _presumed_write(
+    order_reference: str, confirmation: Confirmation, terminal: TerminalConfig, store: OrderStore, now: datetime
+) -> Order | _Presumed:
+    """A first confirmation in ONE call: the decision made on the order it usually finds, written on the
+    condition that the order is that one (``lifecycle.Presumption``). Otherwise the order as the failed write
+    found it, to decide again from without reading it.
+    """
+    presumption = presume(order_reference, confirmation, terminal, now)
+    if presumption is None:
+        return _Presumed.READ
+    decision = decide_confirmation(presumption.order, confirmation, terminal, now)
+    if not decision.writes:
+        return _Presumed.READ
+    try:
+        store.apply(presumption.order, replace(decision, presumed=presumption))
+    except OrderNotFoundError:
+        return _Presumed.NO_ORDER
+    except ConcurrentUpdateError as exc:
+        return exc.current if exc.current is not None else _Presumed.READ
+    return _Presumed.APPLIED
+
+
+def _read(store: OrderStore, reference: str) -> Order | _Presumed:
+    try:
+        return store.get(reference)
+    except OrderNotFoundError:
+        return _Presumed.NO_ORDER
+
+
 def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
     """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
@@ -308,11 +346,17 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
             store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
             return receipt(ConfirmationKind.UNMATCHED, f"kept for reconciliation (unreadable: {exc})")
         order_reference = order_reference_of(confirmation.reference)
+        found = (
+            _presumed_write(order_reference, confirmation, terminal, store, now)
+            if order_reference
+            else _Presumed.NO_ORDER
+        )
+        if found is _Presumed.APPLIED:
+            return receipt(ConfirmationKind.APPLIED, "accepted or refused, written in one call")
         for _ in range(MAX_WRITE_ATTEMPTS):
-            try:
-                order = store.get(order_reference) if order_reference else None
-            except OrderNotFoundError:
-                order = None
+            if found is _Presumed.READ:
+                found = _read(store, order_reference or "")
+            order = found if isinstance(found, Order) else None
             if order is None or order.tpe != tpe or order.session(confirmation.reference) is None:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
@@ -322,7 +366,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
             try:
                 store.apply(order, decision)
             except ConcurrentUpdateError:
-                continue  # another writer changed the order: read it again and decide again
+                found = _Presumed.READ  # another writer changed the order: read it again and decide again
+                continue
             return receipt(ConfirmationKind.APPLIED, decision.verdict.value)
         raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
     except StoreUnavailableError as exc:
