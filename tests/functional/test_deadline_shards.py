@@ -86,3 +86,37 @@ def test_the_sweeper_finds_due_orders_in_every_shard_and_the_old_partition(aws: 
     assert set(report.outcomes) == due | {"OLDPART001"}
     assert report.items_read == len(due) + 1  # what is due, whatever the table holds
     assert office.sweep(NOW).items_read == 0
+
+
+def test_the_sweeper_reads_each_due_order_once(aws: Any, office: BackOffice) -> None:
+    due = {f"ONCE{n:06d}" for n in range(20)}
+    _write(aws, {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due})
+    aws.calls.clear()
+    report = office.sweep(NOW)
+    assert set(report.outcomes) == due
+    assert "GetItem" not in aws.calls  # the index copy is acted on: no second read of each order
+    assert report.items_read == len(due)
+
+
+def _all_due(aws: Any) -> list[Order]:
+    found: list[Order] = []
+    start = None
+    while True:
+        orders, start, _ = aws.store.due_orders(NOW, start)
+        found += orders
+        if not start:
+            return found
+
+
+def test_a_stale_index_copy_never_acts_twice(aws: Any, office: BackOffice, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(aws, {"STALE00001": (NOW - timedelta(hours=1), deadline_shard("STALE00001"))})
+    stale = _all_due(aws)
+    captured = office.sweep(NOW)
+    assert captured.outcomes == {"STALE00001": "capture_full"}
+    pages = iter([(stale, None, 1)])  # the index still shows the order as it was before the capture
+    monkeypatch.setattr(aws.store, "due_orders", lambda now, start=None: next(pages))
+    again = office.sweep(NOW)
+    assert "ConcurrentUpdateError" in again.failures["STALE00001"]  # the conditional write refused the old copy
+    order = aws.store.get("STALE00001")
+    assert order.status is OrderStatus.CAPTURED
+    assert [operation.event for operation in order.operations] == ["capture_full"]
