@@ -173,6 +173,10 @@ def _deferred_orders(client: Any, total: int, due: int) -> set[str]:
     return due_references
 
 
+def _bank_client(bank: FakeBank) -> Callable[[Any], BankClient]:
+    return lambda terminal: BankClient(terminal, bank, sleep=lambda _: None)
+
+
 def sweeper_reads(sizes: Sequence[int], due: int = 20) -> list[Figure]:
     """Items the sweeper reads (its index queries and its consistent reads) per due order, at each table size."""
     terminals = Terminals.from_mapping(terminals_config())
@@ -180,8 +184,7 @@ def sweeper_reads(sizes: Sequence[int], due: int = 20) -> list[Figure]:
     for size in sizes:
         with moto_store() as (store, client, calls):
             due_references = _deferred_orders(client, size, due)
-            bank = FakeBank()
-            office = BackOffice(store, terminals, lambda terminal: BankClient(terminal, bank, sleep=lambda _: None))
+            office = BackOffice(store, terminals, _bank_client(FakeBank()))
             calls.clear()
             report = office.sweep(NOW)
             if set(report.outcomes) != due_references or report.failures:
@@ -276,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_stack:
         from benchmarks.local_load import stack_figures
 
-        figures += stack_figures(seconds=2 if args.quick else 10)
+        figures += stack_figures(seconds=2 if args.quick else 10, orders=500 if args.quick else 2000)
     for figure in figures:
         print(figure.line(), flush=True)
     missed = [figure.name for figure in figures if not figure.met]
