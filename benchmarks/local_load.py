@@ -72,6 +72,8 @@ def local_stack() -> Iterator[tuple[str, str, str, float]]:
                 raise RuntimeError(f"the local stack exited: {banner}")
             banner += line
         seconds = time.monotonic() - started
+        # The stack logs every request: keep reading, or its pipe fills and it blocks on its next line.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         endpoint = re.search(r"AWS \(moto\)\s+(\S+)\s+tables: (.*)", banner)
         if endpoint is None:
             raise RuntimeError(f"no moto endpoint in the banner: {banner}")
@@ -132,7 +134,11 @@ def stack_figures(seconds: float = 10.0, orders: int = 2000) -> list[Any]:
                     return
                 body = sealed_confirmation(reference, "payetest")
                 began = time.perf_counter()
-                status, text = _post(f"{url}/confirmation", body)
+                try:
+                    status, text = _post(f"{url}/confirmation", body)
+                except OSError as exc:
+                    errors.append(f"no answer: {exc}")
+                    return
                 elapsed = time.perf_counter() - began
                 if (status, text) != (200, ACK_OK):
                     errors.append(f"{status} {text!r}")
