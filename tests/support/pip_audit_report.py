@@ -1,7 +1,7 @@
 """Read pip-audit's JSON report and say what it could NOT audit, loudly: a package its vulnerability database does
 not know (a version it has no record of, or no answer at all) is not a package shown safe.
 
-    python -m tests.support.pip_audit_report REPORT.json
+    python -m tests.support.pip_audit_report REPORT.json [REPORT.json ...]
 
 Exit 1 when a vulnerability is listed (pip-audit already fails then; this repeats it in words), 0 otherwise, with
 a WARNING naming every package left unaudited and why.
@@ -20,7 +20,7 @@ def summary(report: dict[str, Any]) -> tuple[list[str], list[str], int]:
     """(vulnerable ``name version: ids``, unaudited ``name version: reason``, audited count)."""
     vulnerable, unaudited, audited = [], [], 0
     for dependency in report.get("dependencies", []):
-        label = f"{dependency.get('name')} {dependency.get('version', '?')}"
+        label = " ".join(str(part) for part in (dependency.get("name"), dependency.get("version")) if part)
         if dependency.get("skip_reason"):
             unaudited.append(f"{label}: {dependency['skip_reason']}")
             continue
@@ -33,10 +33,13 @@ def summary(report: dict[str, Any]) -> tuple[list[str], list[str], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m tests.support.pip_audit_report REPORT.json", file=sys.stderr)
+    if not args:
+        print("usage: python -m tests.support.pip_audit_report REPORT.json [REPORT.json ...]", file=sys.stderr)
         return 2
-    vulnerable, unaudited, audited = summary(json.loads(Path(args[0]).read_text()))
+    vulnerable, unaudited, audited = [], [], 0
+    for path in args:
+        found = summary(json.loads(Path(path).read_text()))
+        vulnerable, unaudited, audited = vulnerable + found[0], unaudited + found[1], audited + found[2]
     print(f"pip-audit: {audited} pinned packages audited, {len(vulnerable)} with known vulnerabilities")
     for line in vulnerable:
         print(f"  VULNERABLE {line}")
