@@ -42,6 +42,8 @@ class InvalidOrderError(OrdersError, ValueError):
     """A field of an order request is not acceptable; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
+        if not field:  # a JSON key may be "": the answer must still name something the caller can find
+            field, message = "body", f'has a field with an empty name (""), which {message.removeprefix("is ")}'
         super().__init__(f"{field}: {message}")
         self.field = field
         self.reason = message
