@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from orders import config
 from orders.model import OrderStatus
+from orders.service import Receipt, receive_confirmation
+from sealing import MerchantKey, seal
 from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, SAMPLE, SESSION, confirm, stored_order
 from tests.functional.test_confirmation_queue import consume, consumer, post, sample_body, sqs_event
-from tests.support.aws import event, load_function, terminals_config
-
-cgi2 = load_function("cgi2")
+from tests.support.aws import TEST_KEY, terminals_config
 
 
 def throttled(**_: Any) -> None:
@@ -177,14 +180,18 @@ def test_a_key_rotated_with_a_confirmation_in_flight(aws: Any, lambda_context: A
     assert_paid_once(aws)
 
 
-def run_at_once(calls: list[Callable[[], dict[str, Any]]]) -> list[dict[str, Any]]:
+def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Every call in its own thread, released together; each one's answer, or the exception it raised."""
     barrier = threading.Barrier(len(calls))
-    answers: list[dict[str, Any]] = []
+    answers: list[Any] = []
     lock = threading.Lock()
 
-    def run(call: Callable[[], dict[str, Any]]) -> None:
+    def run(call: Callable[[], Any]) -> None:
         barrier.wait()
-        answer = call()
+        try:
+            answer = call()
+        except Exception as exc:  # kept, so that a failing copy is seen, not lost with its thread
+            answer = exc
         with lock:
             answers.append(answer)
 
@@ -196,25 +203,44 @@ def run_at_once(calls: list[Callable[[], dict[str, Any]]]) -> list[dict[str, Any
     return answers
 
 
-def test_200_copies_of_one_confirmation_make_exactly_one_transition(aws: Any, lambda_context: Any) -> None:
+def receive(body: bytes) -> Receipt:
+    """CGI2's service, as each Lambda execution environment runs it. (The handler's Powertools metrics are one
+    object per process, flushed per invocation: Lambda never runs two invocations at once in one process, so
+    threads calling the handler itself would race on that object, not on the order.)"""
+    return receive_confirmation(body, config.load_terminals, config.order_store(), datetime.now(UTC))
+
+
+def test_200_copies_of_one_confirmation_make_exactly_one_transition(aws: Any) -> None:
     stored_order(aws, SAMPLE)
-    answers = run_at_once([lambda: cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)] * 200)
-    assert [(a["statusCode"], a["body"]) for a in answers] == [(200, ACK_OK)] * 200  # every copy answered
+    receipts = run_at_once([lambda: receive(sample_body())] * 200)
+    kinds = sorted(receipt.kind.value for receipt in receipts)  # an exception would have no kind: it fails here
+    assert kinds == ["applied"] + ["replay"] * 199  # every copy answered, one transition
+    assert {receipt.acknowledgement.body for receipt in receipts} == {ACK_OK}
     assert aws.queued() == []
     assert_paid_once(aws)
 
 
+def refusal_body() -> bytes:
+    fields = [
+        ("TPE", "0900157"), ("date", "27/11/2026_a_10:00:00"), ("montant", "62.73EUR"), ("reference", SESSION),
+        ("texte-libre", ""), ("code-retour", "Annulation"), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"),
+        ("status3ds", "1"), ("numauto", ""), ("motifrefus", "Refus"), ("originecb", "FRA"), ("bincb", "411111"),
+        ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"),
+    ]  # fmt: skip
+    return urlencode([*fields, ("MAC", seal(MerchantKey(TEST_KEY), fields))]).encode()
+
+
 @pytest.mark.parametrize("first", ["refused", "accepted", "together"])
-def test_a_refusal_and_an_acceptance_in_any_order(aws: Any, lambda_context: Any, first: str) -> None:
+def test_a_refusal_and_an_acceptance_in_any_order(aws: Any, first: str) -> None:
     stored_order(aws, SAMPLE)
-    refusal = lambda: confirm(lambda_context, "Annulation", "", reason="Refus", date="27/11/2026_a_10:00:00")  # noqa: E731
-    acceptance = lambda: confirm(lambda_context)  # noqa: E731
+    refusal, acceptance = (lambda: receive(refusal_body())), (lambda: receive(sample_body()))
     if first == "together":
-        answers = run_at_once([refusal, acceptance] * 4)
+        receipts = run_at_once([refusal, acceptance] * 4)
     else:
         pair = [refusal, acceptance] if first == "refused" else [acceptance, refusal]
-        answers = [call() for call in pair * 2]
-    assert {a["body"] for a in answers} == {ACK_OK}
+        receipts = [call() for call in pair * 2]
+    assert sorted(receipt.kind.value for receipt in receipts) == ["applied"] * 2 + ["replay"] * (len(receipts) - 2)
+    assert {receipt.acknowledgement.body for receipt in receipts} == {ACK_OK}
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert sorted(a.return_code for a in order.attempts) == ["Annulation", "payetest"]  # each once

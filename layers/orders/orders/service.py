@@ -294,19 +294,18 @@ def receive_confirmation(
 
 
 class _Presumed(enum.Enum):
-    """What ``_presumed_write`` came to when it has no order to hand back."""
+    """What ``_presumed_write`` came to when it has neither written nor an order to hand back."""
 
-    APPLIED = "applied"  # written in the one call
     NO_ORDER = "no_order"  # there is no order under that reference
     READ = "read"  # the order must be read: no presumption could be made, or the write lost a race
 
 
 def _presumed_write(
     order_reference: str, confirmation: Confirmation, terminal: TerminalConfig, store: OrderStore, now: datetime
-) -> Order | _Presumed:
+) -> Verdict | Order | _Presumed:
     """A first confirmation in ONE call: the decision made on the order it usually finds, written on the
-    condition that the order is that one (``lifecycle.Presumption``). Otherwise the order as the failed write
-    found it, to decide again from without reading it.
+    condition that the order is that one (``lifecycle.Presumption``); its verdict when it was. Otherwise the
+    order as the failed write found it, to decide again from without reading it.
     """
     presumption = presume(order_reference, confirmation, terminal, now)
     if presumption is None:
@@ -320,7 +319,7 @@ def _presumed_write(
         return _Presumed.NO_ORDER
     except ConcurrentUpdateError as exc:
         return exc.current if exc.current is not None else _Presumed.READ
-    return _Presumed.APPLIED
+    return decision.verdict
 
 
 def _read(store: OrderStore, reference: str) -> Order | _Presumed:
@@ -351,8 +350,8 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
             if order_reference
             else _Presumed.NO_ORDER
         )
-        if found is _Presumed.APPLIED:
-            return receipt(ConfirmationKind.APPLIED, "accepted or refused, written in one call")
+        if isinstance(found, Verdict):
+            return receipt(ConfirmationKind.APPLIED, found.value)
         for _ in range(MAX_WRITE_ATTEMPTS):
             if found is _Presumed.READ:
                 found = _read(store, order_reference or "")
