@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 
 from .config import LocalConfig
+from .samples import SampleOrders
 from .stack import LocalStack, Service
 
 SAMPLE_ORDER = (
@@ -82,7 +83,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    stack = LocalStack(config, services=extra)
+    stack = LocalStack(config, services=[*extra, SampleOrders()])
     try:
         stack.start()
     except OSError as exc:

@@ -19,6 +19,8 @@ class LocalConfig:
     host: str = "127.0.0.1"
     port: int = 3000  # 0: a free port
     moto_port: int = 0  # 0: a free port
+    # Where the embedded AWS listens (None: ``host``). `sam local` containers need an address they can reach.
+    moto_host: str | None = None
     region: str = "eu-west-3"
     account_id: str = "123456789012"  # moto's default account
     stack_name: str = "merchant-kit"
@@ -51,10 +53,13 @@ class LocalConfig:
     @classmethod
     def from_environ(cls) -> LocalConfig:
         """``PORT`` (default 3000), ``LOCAL_PAYMENT_BASE_URL`` and ``LOCAL_BACKOFFICE_BASE_URL`` (default: none),
-        ``LOCAL_SCHEDULE_SECONDS`` (default 60; 0 turns the local schedules off)."""
+        ``LOCAL_SCHEDULE_SECONDS`` (default 60; 0 turns the local schedules off), ``LOCAL_AWS_HOST`` and
+        ``LOCAL_AWS_PORT`` (the embedded AWS: default 127.0.0.1 and a free port; `make sam-local` says what to give)."""
         interval = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
         return cls(
             port=int(os.environ.get("PORT", "3000")),
+            moto_host=os.environ.get("LOCAL_AWS_HOST") or None,
+            moto_port=int(os.environ.get("LOCAL_AWS_PORT", "0")),
             payment_base_url=os.environ.get("LOCAL_PAYMENT_BASE_URL") or None,
             backoffice_base_url=os.environ.get("LOCAL_BACKOFFICE_BASE_URL") or None,
             schedule_interval_seconds=interval if interval > 0 else None,

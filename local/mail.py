@@ -80,7 +80,7 @@ class LocalMail:
         mails = []
         for service in self._stack.services:
             ledger = getattr(getattr(service, "bank", None), "ledger", None)
-            for alert in getattr(ledger, "alerts", None) or []:
+            for alert in ledger.alerts() if ledger is not None else []:
                 mail = EmailMessage()
                 mail["From"] = "alertes@sandbox-bank.example"
                 mail["To"] = f"the merchant of terminal {alert.tpe}"

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 SANDBOX_DIR = ROOT / "sandbox"
 SEALING_DIR = ROOT / "layers" / "sealing"
+TABLE = "sandbox-bank"  # in the local stack's embedded DynamoDB
 DEFAULT_PASSWORD = "boutique"  # noqa: S105 - the local dashboard's password, printed in the banner
 
 
@@ -62,6 +63,7 @@ def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, 
             "societe": terminal["societe"],
             "merchant_name": terminal["merchant_name"],
             "seal": terminal["seal"],
+            "bank": terminal["bank"],
             "mode": terminal["mode"],
             "deferral_days": terminal.get("deferral_days", 0),
             "end_policy": terminal.get("end_policy", "validate"),
@@ -103,12 +105,14 @@ class SandboxBankService:
         _importable()
         from chalicelib.bank import Bank
         from chalicelib.devserver import SandboxServer
+        from chalicelib.ledger import Ledger
         from chalicelib.terminals import BankConfig
 
         self.password = password
         self.logo_url = logo_url
         self.clock = MovableClock()
-        self.bank = Bank(BankConfig({}), clock=self.clock)
+        # Its table is made in the stack's embedded AWS when the stack starts (the client is made on first use).
+        self.bank = Bank(BankConfig({}), ledger=Ledger(TABLE), clock=self.clock)
         # TemporaryDirectory also removes itself at interpreter exit if stop() is never reached.
         self._scratch = tempfile.TemporaryDirectory(prefix="sandbox-tls-") if https else None
         try:
@@ -131,6 +135,7 @@ class SandboxBankService:
         from chalicelib.terminals import BankConfig
 
         self.bank.config = BankConfig.from_mapping(sandbox_terminals(stack.base_url, self.password, self.logo_url))
+        self.bank.ledger.ensure_table()
         if self.server.certificate is not None:
             # The merchant's back-office client must trust the sandbox's self-signed certificate: its transport
             # seam (orders.config.bank_transport) gets one that does.
@@ -141,8 +146,10 @@ class SandboxBankService:
         self.server.start()
 
     def move_clock_to(self, at: datetime) -> None:
-        """Make it ``at`` for the bank (if that is later than its time): deadlines up to then are settled."""
+        """Make it ``at`` for the bank (if that is later than its time) and do what falls due up to then: the
+        end of deferral periods, and the later instalments of split payments (their confirmations sent now)."""
         self.clock.move_to(at)
+        self.bank.settle()
 
     def stop(self) -> None:
         self.server.stop()

@@ -16,7 +16,6 @@ timer for scheduled functions, the sandbox bank, the demo shop) started with the
 
 from __future__ import annotations
 
-import html
 import importlib.util
 import json
 import sys
@@ -116,13 +115,6 @@ def load_handler(spec: FunctionSpec) -> LambdaHandler:
     return handler  # type: ignore[no-any-return]
 
 
-def _page(title: str, text: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>"
-    )
-
-
 class LocalStack:
     def __init__(
         self,
@@ -167,7 +159,7 @@ class LocalStack:
         self.secret_arn = ""
         self.terminals_json = ""
         self.environment: dict[str, str] = {}
-        self.moto = MotoServer(host=config.host, port=config.moto_port)
+        self.moto = MotoServer(host=config.moto_host or config.host, port=config.moto_port)
         self.http: LocalHttpServer | None = None
         self._environ = Environ()
         self._sys_path: list[str] = []
@@ -371,7 +363,8 @@ class LocalStack:
                         f"{spec.logical_id}: the local stack runs every function in one process"
                     )
                 merged[name], owners[name] = text, spec.logical_id
-        return {**merged, **LOCAL_ENVIRONMENT}
+        # The template's AWS_ENDPOINT_URL is empty (it exists for `sam local`): here every function uses moto.
+        return {**merged, **LOCAL_ENVIRONMENT, "AWS_ENDPOINT_URL": self.moto.url}
 
     def _layer_dirs(self, spec: FunctionSpec) -> list[Path]:
         """The source directories of the template's layers the function uses (a Python layer's import root)."""
@@ -451,13 +444,11 @@ class LocalStack:
             )
 
         def buyer_return(request: HttpRequest, match: Match[Any]) -> HttpResponse:
-            outcome = match.path_parameters.get("outcome", "")
-            text = {
-                "ok": "The bank sent the buyer back: payment accepted (the confirmation says the final word).",
-                "err": "The bank sent the buyer back: payment not completed.",
-            }.get(outcome, f"The bank sent the buyer back ({outcome}).")
-            body = _page("La boutique du CD", text).encode()
-            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body)
+            from shop.pages import bank_return  # the demo shop's look; imported here: the shop imports local
+
+            shop = next((service for service in self.services if service.name == "shop"), None)
+            page = bank_return(match.path_parameters.get("outcome", ""), str(getattr(shop, "base_url", "")))
+            return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
 
         def sweep(request: HttpRequest, match: Match[Any]) -> HttpResponse:
             """Run the scheduled functions (the deferred sweeper) once, at ``{"now": "<ISO 8601>"}`` or now."""

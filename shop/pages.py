@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -42,12 +43,13 @@ input,select{font-family:inherit;font-size:1rem;padding:.3rem}
 """
 
 
-def _page(title: str, content: str, basket_count: int | None = None) -> str:
-    basket = f'<a href="/panier" id="basket-link">Panier ({basket_count})</a>' if basket_count is not None else ""
+def _page(title: str, content: str, basket_count: int | None = None, *, home: str = "", logo: str = "/logo.svg") -> str:
+    """A page of the shop; ``home`` and ``logo`` for a page served elsewhere in the shop's look."""
+    basket = f'<a href="{home}/panier" id="basket-link">Panier ({basket_count})</a>' if basket_count is not None else ""
     return (
         f'<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><header>"
-        '<img src="/logo.svg" alt=""><h1><a href="/" style="text-decoration:none">La boutique du CD</a></h1>'
+        f'<style>{STYLE}</style></head><body><header><img src="{escape(logo)}" alt="">'
+        f'<h1><a href="{escape(home)}/" style="text-decoration:none">La boutique du CD</a></h1>'
         f"{basket}</header><main>{content}</main></body></html>\n"
     )
 
@@ -156,3 +158,26 @@ def order(shop_order: ShopOrder, api_order: dict[str, Any], outcome: str) -> str
 
 def problem(message: str) -> str:
     return _page("La boutique du CD", f'<p class="status bad" id="problem">{escape(message)}</p>')
+
+
+RETURNS = {
+    "ok": ("Paiement accepté", "good", "La banque vous a renvoyé ici après un paiement accepté. La confirmation "
+           "qu'elle envoie au serveur du commerçant fait foi."),
+    "err": ("Paiement non abouti", "bad", "La banque vous a renvoyé ici sans paiement : la commande est conservée "
+            "et peut encore être payée."),
+}  # fmt: skip
+
+
+def bank_return(outcome: str, shop_url: str = "") -> str:
+    """The local terminals' own return pages (``url_retour_ok`` / ``url_retour_err`` of an order made without
+    the shop), in the shop's look; served by the local stack, so the logo travels inside the page."""
+    title, tone, text = RETURNS.get(
+        outcome, ("Retour de la banque", "wait", f"La banque vous a renvoyé ici ({outcome}).")
+    )
+    logo = "data:image/svg+xml;base64," + base64.b64encode(LOGO).decode("ascii")
+    back = f'<p><a href="{escape(shop_url)}/" id="shop-link">Continuer mes achats</a></p>' if shop_url else ""
+    content = (
+        f'<div class="status {tone}" id="status" data-outcome="{escape(outcome)}">{escape(title)}</div>'
+        f'<p class="muted" id="message">{escape(text)}</p>{back}'
+    )
+    return _page(title, content, home=shop_url, logo=logo)

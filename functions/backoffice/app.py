@@ -47,7 +47,7 @@ from orders.listing import list_orders
 from orders.model import Order
 from orders.operations import BackOffice
 from orders.terminals import TerminalConfig
-from sealing import FieldError, parse_decimal
+from sealing import FieldError, check_reference, parse_decimal
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 logger = Logger()
@@ -71,7 +71,10 @@ def _amount(event: dict[str, Any]) -> Decimal | None:
     value = body["amount"]
     if not isinstance(value, str):  # null included: only leaving the field out means "everything"
         raise InvalidOrderError("amount", 'must be a string like "10.00" (leave the field out for everything)')
-    return parse_decimal(value)
+    amount = parse_decimal(value)
+    if amount <= 0:
+        raise InvalidOrderError("amount", "must be more than zero (leave the field out for everything)")
+    return amount
 
 
 def _cancel(office: BackOffice, reference: str, event: dict[str, Any], now: datetime, key: str | None) -> Order:
@@ -138,7 +141,8 @@ def _idempotency_key(event: dict[str, Any]) -> str | None:
 
 Operation = Callable[[BackOffice, str, dict[str, Any], datetime, str | None], Order]
 # A request that ended this way has a definitive answer, replayed to every retry with its Idempotency-Key.
-DEFINITIVE = (BankRefusedError, TransitionNotAllowedError, BankStateDifferedError)
+# "The earlier one was found applied" is one too: a retry with this key must not then do it.
+DEFINITIVE = (BankRefusedError, TransitionNotAllowedError, BankStateDifferedError, PreviousOperationAppliedError)
 # One that ended this way changed nothing: its key may be sent again, with a corrected request.
 NOTHING_DONE = (BadRequest, InvalidOrderError, FieldError, OrderNotFoundError)
 
@@ -165,12 +169,17 @@ def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Ke
 def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
     def route(event: dict[str, Any]) -> dict[str, Any]:
         reference = (event.get("pathParameters") or {}).get("reference", "")
+        try:
+            check_reference(reference)  # no order has another form; DynamoDB would refuse an oversized key (503)
+        except FieldError:
+            raise OrderNotFoundError(reference[:40]) from None
         logger.append_keys(reference=reference)
         key = _idempotency_key(event)
         now = datetime.now(UTC)
 
-        def attempt() -> dict[str, Any]:
-            office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client)
+        def attempt(retry: bool = True) -> dict[str, Any]:
+            # A key's first request (retry False) may find nothing done under that key before.
+            office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client, fresh_key=not retry)
             order = run(office, reference, event, now, key)
             logger.info("back-office operation done", extra={"status": order.status.value})
             metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
@@ -180,7 +189,9 @@ def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
             return attempt()
         path = str(event.get("resource", "")).replace("{reference}", reference)
         request = fingerprint(str(event.get("httpMethod", "")), path, body_bytes(event))
-        return IdempotencyKeys(config.order_store()).run(key, request, now, lambda: _answered(attempt))
+        return IdempotencyKeys(config.order_store()).run(
+            key, request, now, lambda retry: _answered(lambda: attempt(retry))
+        )
 
     return route
 

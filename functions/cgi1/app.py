@@ -1,6 +1,7 @@
 """CGI1: the merchant creates and reads orders; the buyer gets the sealed payment form.
 
-POST /orders and GET /orders/{reference} (merchant, IAM); GET /checkout/{token} (buyer, public).
+POST /orders and GET /orders/{reference} (merchant, IAM). The buyer's checkout page has its own function
+(functions/checkout), whose role cannot change an order.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config, pages
+from orders import config
 from orders.exceptions import (
     ConfigurationError,
     InvalidOrderError,
@@ -20,8 +21,8 @@ from orders.exceptions import (
     StoreUnavailableError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, api_base_url, error_response, html_response, json_body, json_response
-from orders.service import create_order, open_checkout
+from orders.http import BadRequest, api_base_url, error_response, json_body, json_response
+from orders.service import create_order
 from sealing import FieldError, check_reference
 
 logger = Logger()
@@ -49,18 +50,6 @@ def _create(event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _checkout(event: dict[str, Any]) -> dict[str, Any]:
-    token = (event.get("pathParameters") or {}).get("token", "")
-    try:
-        checkout = open_checkout(token, config.load_terminals(), config.order_store(), datetime.now(UTC))
-    except OrderNotFoundError:
-        return html_response(404, pages.not_found_page())
-    logger.append_keys(reference=checkout.order.reference)
-    if checkout.form is None:
-        return html_response(409, pages.not_payable_page(checkout.order))
-    return html_response(200, pages.checkout_page(checkout.order, checkout.form, checkout.merchant_name))
-
-
 def _read(event: dict[str, Any]) -> dict[str, Any]:
     reference = (event.get("pathParameters") or {}).get("reference", "")
     try:
@@ -75,7 +64,6 @@ def _read(event: dict[str, Any]) -> dict[str, Any]:
 ROUTES = {
     ("POST", "/orders"): _create,
     ("GET", "/orders/{reference}"): _read,
-    ("GET", "/checkout/{token}"): _checkout,
 }
 
 

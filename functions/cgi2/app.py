@@ -79,4 +79,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     answer = ANSWERS[receipt.kind]
     getattr(logger, answer.level)("confirmation handled", extra={"kind": receipt.kind.value, "detail": receipt.detail})
     metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
+    if receipt.reviews:
+        metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
     return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)

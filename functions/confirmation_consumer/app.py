@@ -40,6 +40,8 @@ def _apply(record: dict[str, Any]) -> bool:
         return False
     logger.info("queued confirmation applied", extra={"kind": receipt.kind.value, "detail": receipt.detail})
     metrics.add_metric(name="QueuedConfirmationsApplied", unit=MetricUnit.Count, value=1)
+    if receipt.reviews:
+        metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
     return True
 
 

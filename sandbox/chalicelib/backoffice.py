@@ -6,7 +6,8 @@ answers what the merchant's client parses (``sealing.parse_lines_answer`` / ``pa
 - ``capture_paiement.cgi``: lines ``version=1.0``, ``reference``, ``cdr`` (1 accepted, 0 refused, -1 error),
   ``lib``, ``aut``, and ``date_remise`` (the day the capture is booked, in the terminal's zone: what a later
   refund must send; no public source shows this line, the sandbox adds it). Cancel is ``montant_a_capturer=0``
-  with ``montant_restant=0``.
+  with ``montant_restant=0``. A deferred authorisation's capture asks the card's bank first: a refused
+  authorisation is ``cdr=0`` and nothing is captured.
 - ``recredit_paiement.cgi``: ``cdr=0`` done; -30 caller not allowed, -46 already fully refunded, -48 refused
   (or a partial refund the contract does not allow), -51 a full refund the contract does not allow,
   -52 ``montant_possible`` is not what the bank can still refund; -1 a bad seal or field.
@@ -36,8 +37,10 @@ from sealing import (
     verify_confirmation,
 )
 
-from . import ledger
-from .ledger import Ledger, Payment, Refusal, Status
+from . import rules
+from .ledger import Ledger
+from .payments import Declined, Payment, Status
+from .rules import Refusal
 from .terminals import BankConfig, BankTerminal
 
 _ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
@@ -136,39 +139,65 @@ def _zero_or_amount(message: Message, name: str, currency: str) -> Decimal:
     return amount.amount
 
 
+def _capture(message: Message, payment: Payment, now: datetime, by: str) -> str:
+    """The capture (or cancel) on the payment as stored: the answer's lines, or ``Refusal``."""
+    reference = payment.reference
+    _check_order(message, payment, 0)
+    if not payment.status.pending:
+        raise rules.not_pending(payment)
+    currency = payment.currency
+    to_capture = _zero_or_amount(message, "montant_a_capturer", currency)
+    already = _zero_or_amount(message, "montant_deja_capture", currency)
+    left = _zero_or_amount(message, "montant_restant", currency)
+    if already != payment.captured:
+        raise Refusal(0, f"montant deja capture errone: la banque a capture {payment.captured} {currency}")
+    if to_capture == 0 and left == 0:
+        rules.cancel(payment, now)
+        return lines(version="1.0", reference=reference, cdr="1", lib="commande annulee", aut="")
+    if to_capture + already + left != payment.amount.amount:
+        raise Refusal(-1, "montant != montant_a_capturer + montant_deja_capture + montant_restant")
+    if to_capture == 0:
+        raise Refusal(-1, "montant a capturer nul")
+    if left != payment.open_amount - to_capture and payment.status.pending:
+        raise Refusal(0, f"montant restant errone: il reste {payment.open_amount} {currency}")
+    done = rules.capture(payment, to_capture, now, by or "back-office")
+    if isinstance(done, Declined):  # kept on the payment, so written: the answer is still a refusal
+        return lines(version="1.0", reference=reference, cdr="0", lib=rules.declined_label(done))
+    return lines(
+        version="1.0", reference=reference, cdr="1", lib="paiement accepte", aut=done.authorisation_number,
+        date_remise=_booked_on(payment, done.at),
+    )  # fmt: skip
+
+
 def capture_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, client_ip: str, by: str = "") -> str:
     """``capture_paiement.cgi``: capture, or cancel (``montant_a_capturer=0`` and ``montant_restant=0``)."""
     reference = ""
     try:
         message = _read(body, config, "capture", client_ip)
         reference = message.text("reference")
-        with store.lock:
-            payment = _payment(message, store, 0)
-            _check_order(message, payment, 0)
-            if not payment.status.pending:
-                raise ledger.not_pending(payment)
-            currency = payment.currency
-            to_capture = _zero_or_amount(message, "montant_a_capturer", currency)
-            already = _zero_or_amount(message, "montant_deja_capture", currency)
-            left = _zero_or_amount(message, "montant_restant", currency)
-            if already != payment.captured:
-                raise Refusal(0, f"montant deja capture errone: la banque a capture {payment.captured} {currency}")
-            if to_capture == 0 and left == 0:
-                ledger.cancel(payment, now)
-                return lines(version="1.0", reference=reference, cdr="1", lib="commande annulee", aut="")
-            if to_capture + already + left != payment.amount.amount:
-                raise Refusal(-1, "montant != montant_a_capturer + montant_deja_capture + montant_restant")
-            if to_capture == 0:
-                raise Refusal(-1, "montant a capturer nul")
-            if left != payment.open_amount - to_capture and payment.status.pending:
-                raise Refusal(0, f"montant restant errone: il reste {payment.open_amount} {currency}")
-            done = ledger.capture(payment, to_capture, now, by or "back-office")
-            return lines(
-                version="1.0", reference=reference, cdr="1", lib="paiement accepte", aut=done.authorisation_number,
-                date_remise=_booked_on(payment, done.at),
-            )  # fmt: skip
+        payment = _payment(message, store, 0)
+        _, answer = store.update(payment.tpe, payment.reference, lambda stored: _capture(message, stored, now, by))
+        return answer
     except Refusal as refusal:
         return lines(version="1.0", reference=reference, cdr=str(refusal.code), lib=refusal.label)
+
+
+def _refund(message: Message, payment: Payment, now: datetime) -> None:
+    _check_order(message, payment, -48)
+    if message.text("num_autorisation") != payment.authorisation_number:
+        raise Refusal(-48, "recredit refuse: numero d'autorisation errone")
+    capture_days = {_booked_on(payment, c.at) for c in payment.captures}
+    if payment.captures and message.day("date_remise") not in capture_days:
+        raise Refusal(-48, "recredit refuse: date de remise erronee")
+    amount = message.amount("montant_recredit")
+    possible = message.amount("montant_possible")
+    if amount.currency != payment.currency or possible.currency != payment.currency:
+        raise Refusal(-48, f"recredit refuse: devise autre que {payment.currency}")
+    if payment.captured and payment.refundable == 0 and payment.refunded:
+        raise Refusal(-46, "commande deja totalement recreditee")
+    if possible.amount != payment.refundable:
+        raise Refusal(-52, f"montant deja recredite errone: le montant possible est {payment.refundable}")
+    rules.refund(payment, amount.amount, message.terminal.refunds, now, "back-office")
 
 
 def refund_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, client_ip: str) -> str:
@@ -177,24 +206,9 @@ def refund_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
     try:
         message = _read(body, config, "refund", client_ip)
         reference = message.text("reference")
-        with store.lock:
-            payment = _payment(message, store, -48)
-            _check_order(message, payment, -48)
-            if message.text("num_autorisation") != payment.authorisation_number:
-                raise Refusal(-48, "recredit refuse: numero d'autorisation errone")
-            capture_days = {_booked_on(payment, c.at) for c in payment.captures}
-            if payment.captures and message.day("date_remise") not in capture_days:
-                raise Refusal(-48, "recredit refuse: date de remise erronee")
-            amount = message.amount("montant_recredit")
-            possible = message.amount("montant_possible")
-            if amount.currency != payment.currency or possible.currency != payment.currency:
-                raise Refusal(-48, f"recredit refuse: devise autre que {payment.currency}")
-            if payment.captured and payment.refundable == 0 and payment.refunded:
-                raise Refusal(-46, "commande deja totalement recreditee")
-            if possible.amount != payment.refundable:
-                raise Refusal(-52, f"montant deja recredite errone: le montant possible est {payment.refundable}")
-            ledger.refund(payment, amount.amount, message.terminal.refunds, now, "back-office")
-            return lines(version="1.0", reference=reference, cdr="0", lib="recredit effectue")
+        payment = _payment(message, store, -48)
+        store.update(payment.tpe, payment.reference, lambda stored: _refund(message, stored, now))
+        return lines(version="1.0", reference=reference, cdr="0", lib="recredit effectue")
     except Refusal as refusal:
         return lines(version="1.0", reference=reference, cdr=str(refusal.code), lib=refusal.label)
 
@@ -224,28 +238,27 @@ def status_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
         if message.text("version") != "2.0":
             raise Refusal(-1, "parametre incorrect: version (2.0)")
         requested = message.amount("montant")
-        with store.lock:
-            payment = store.get(message.terminal.tpe, reference)
-            if payment is None:
-                zero = f"0{requested.currency}"
-                return _xml(version="2.0", reference=reference, etat="AP", numauto="", montant=requested.wire(),
-                            montantrecouvre=zero, recredits=zero, lib="commande inconnue")  # fmt: skip
-            if requested != payment.amount:
-                raise Refusal(0, f"montant errone: la commande est de {payment.amount.wire()}")
-            state = "AN" if payment.status is Status.CAPTURED and payment.captured == 0 else _STATES[payment.status]
-            captured_on = _booked_on(payment, payment.captures[-1].at) if payment.captures else ""
-            return _xml(
-                version="2.0",
-                reference=reference,
-                etat=state,
-                numauto=payment.authorisation_number,
-                montant=payment.amount.wire(),
-                montantrecouvre=payment.money(payment.captured).wire(),
-                recredits=payment.money(payment.refunded).wire(),
-                montantrestant=payment.money(payment.open_amount).wire(),
-                datecommande=payment.ordered_at.strftime("%d/%m/%Y"),
-                dateremise=captured_on,
-                lib=payment.status.value,
-            )
+        payment = store.get(message.terminal.tpe, reference)
+        if payment is None:
+            zero = f"0{requested.currency}"
+            return _xml(version="2.0", reference=reference, etat="AP", numauto="", montant=requested.wire(),
+                        montantrecouvre=zero, recredits=zero, lib="commande inconnue")  # fmt: skip
+        if requested != payment.amount:
+            raise Refusal(0, f"montant errone: la commande est de {payment.amount.wire()}")
+        state = "AN" if payment.status is Status.CAPTURED and payment.captured == 0 else _STATES[payment.status]
+        captured_on = _booked_on(payment, payment.captures[-1].at) if payment.captures else ""
+        return _xml(
+            version="2.0",
+            reference=reference,
+            etat=state,
+            numauto=payment.authorisation_number,
+            montant=payment.amount.wire(),
+            montantrecouvre=payment.money(payment.captured).wire(),
+            recredits=payment.money(payment.refunded).wire(),
+            montantrestant=payment.money(payment.open_amount).wire(),
+            datecommande=payment.ordered_at.strftime("%d/%m/%Y"),
+            dateremise=captured_on,
+            lib=payment.status.value,
+        )
     except Refusal as refusal:
         return _xml(version="2.0", cdr=str(refusal.code), lib=refusal.label)

@@ -5,7 +5,7 @@ Per terminal, behind its password: today's summary; payments of the last 120 day
 capture date (with the day's XML file of captured payments); refunds by date; pending deferred payments
 (validate / leave / cancel, and the date of the automatic end); pending partial payments (total or partial
 validation, leave, cancel); search by reference; an order's detail with its refund form; alerts, and the
-references whose acknowledgement failed in red.
+references whose acknowledgement failed in red; "Changez votre mot de passe".
 """
 
 from __future__ import annotations
@@ -27,12 +27,15 @@ from chalice.app import Request
 
 from sealing import FieldError, parse_decimal
 
-from . import ledger, pages, sessions
+from . import pages, rules, sessions
 from .bank import Bank
-from .ledger import Payment, Refusal, Status
 from .mount import client_ip, mount_prefix
+from .order_detail import detail_body, red_legend
+from .pages import money
+from .payments import Declined, Payment, Status
+from .rules import Refusal
 from .sessions import DashboardSession
-from .terminals import BankTerminal, EndPolicy, RefundPolicy
+from .terminals import BankTerminal, EndPolicy
 
 BASE = "/test/gestion"
 COOKIE = "gestion"
@@ -49,10 +52,6 @@ table.list td,table.list th{border:1px solid #c9d3df;padding:.3rem .5rem}.alert,
 .legend{color:#c0160c;font-size:.85rem}.amount-input{width:6rem}
 h2{font-size:1.05rem;color:#123b6d;margin:1.2rem 0 .4rem}
 """
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount:.2f} {currency}" if amount % 1 else f"{amount:.0f} {currency}"
 
 
 def _same(expected: str, given: str) -> bool:
@@ -143,7 +142,7 @@ class Dashboard:
             f"{logout}</aside>"
         )
         content = f"<style>{STYLE}</style>{nav}<h1>{escape(title)}</h1>{body}"
-        return Response(body=pages.layout(title, content, "fr", aside), status_code=status, headers=HTML)
+        return Response(body=pages.layout(title, content, "FR", aside, terminal.bank), status_code=status, headers=HTML)
 
     def local(self, terminal: BankTerminal, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(terminal.timezone))
@@ -166,21 +165,6 @@ _MODE = {
     "deferred": "Paiement différé",
     "deferred_authorization": "Autorisation différée (paiement partiel)",
 }
-_STATUS = {
-    Status.OPEN: "en cours de paiement",
-    Status.REFUSED: "refusé",
-    Status.ABANDONED: "abandonné",
-    Status.PAID: "payé",
-    Status.AUTHORIZED: "autorisé, en attente de validation",
-    Status.REGISTERED: "en attente de validation",
-    Status.CAPTURED: "mis en recouvrement",
-    Status.CANCELLED: "annulé",
-}
-RED_LEGEND = (
-    '<p class="legend">Références de couleur rouge : votre serveur commerçant n\'a pas (ou mal) répondu à la '
-    "confirmation d'enregistrement des informations de paiement émise par notre serveur de paiement au moment de "
-    "l'achat.</p>"
-)
 
 
 def query(request: Request) -> dict[str, str]:
@@ -243,11 +227,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         if locked is not None:  # the password is not even looked at
             return locked_page(board.base, locked, now, timezone)
         password = form.get("password", "")
-        if (
-            terminal is None
-            or not terminal.dashboard_password
-            or not hmac.compare_digest(terminal.dashboard_password.encode(), password.encode())
-        ):
+        if terminal is None or not sessions.password_matches(bank.ledger, terminal, password):
             locked = sessions.failed(bank.ledger, keys, now)
             if locked is not None:
                 return locked_page(board.base, locked, now, timezone)
@@ -273,6 +253,49 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             headers={"Location": f"{board.base}/", "Set-Cookie": f"{COOKIE}=; Max-Age=0; {board.cookie_attributes()}"},
         )
 
+    def password_page(terminal: BankTerminal, message: str = "", error: bool = False, status: int = 200) -> Response:
+        notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
+        body = (
+            f'{notice}<form method="post" action="{board.base}/mot-de-passe">'
+            f'<input type="hidden" name="jeton" value="{board.token()}">'
+            '<label for="current-password">Mot de passe actuel</label>'
+            '<input type="password" id="current-password" name="actuel" required>'
+            f'<label for="new-password">Nouveau mot de passe (au moins {sessions.MIN_PASSWORD} caractères)</label>'
+            '<input type="password" id="new-password" name="nouveau" required>'
+            '<label for="new-password-again">Nouveau mot de passe, une seconde fois</label>'
+            '<input type="password" id="new-password-again" name="confirmation" required>'
+            '<div><button type="submit" id="change-password">Changer le mot de passe</button></div></form>'
+        )
+        return board.page(terminal, "Changez votre mot de passe", body, status)
+
+    @app.route(f"{BASE}/mot-de-passe", methods=["GET"])
+    @logged_in
+    def password_form(terminal: BankTerminal) -> Response:
+        return password_page(terminal)
+
+    @app.route(f"{BASE}/mot-de-passe", methods=["POST"], content_types=FORM)
+    @logged_in
+    def change_password(terminal: BankTerminal) -> Response:
+        form = board.checked_form()
+        if form is None:
+            return password_page(terminal, "Formulaire expiré : recommencez.", error=True, status=403)
+        now = bank.now()
+        keys = [sessions.address_key(client_ip(board.request())), sessions.terminal_key(terminal.tpe)]
+        locked = sessions.locked_until(bank.ledger, keys, now)
+        if locked is not None:  # the same brake as the login page: this form must not be a way to guess
+            return password_page(terminal, "Trop de mots de passe incorrects : réessayez plus tard.", True, 429)
+        if not sessions.password_matches(bank.ledger, terminal, form.get("actuel", "")):
+            sessions.failed(bank.ledger, keys, now)
+            return password_page(terminal, "Le mot de passe actuel est incorrect.", error=True, status=401)
+        new = form.get("nouveau", "")
+        if len(new) < sessions.MIN_PASSWORD:
+            message = f"Le nouveau mot de passe doit avoir au moins {sessions.MIN_PASSWORD} caractères."
+            return password_page(terminal, message, error=True, status=400)
+        if new != form.get("confirmation", ""):
+            return password_page(terminal, "Les deux saisies du nouveau mot de passe diffèrent.", True, 400)
+        sessions.set_password(bank.ledger, terminal.tpe, new)
+        return password_page(terminal, "Votre mot de passe a été changé.")
+
     @app.route(BASE, methods=["GET"])
     @logged_in
     def home(terminal: BankTerminal) -> Response:
@@ -286,7 +309,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             f'<p id="summary-pending">{len(pending)} paiement{"s" if len(pending) > 1 else ""} '
             "en attente de votre traitement.</p>"
         )
-        alerts = [a for a in bank.ledger.alerts if a.tpe == terminal.tpe]
+        alerts = bank.ledger.alerts(terminal.tpe)
         alert_rows = "".join(
             f'<tr><td>{board.local(terminal, a.at):%d/%m/%Y %H:%M:%S}</td><td class="alert">'
             f'<a href="{board.base}/commande/{quote(a.reference)}">{escape(a.reference)}</a></td>'
@@ -296,7 +319,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         alert_block = (
             f'<h2 class="alert">Alertes : confirmations non acquittées ({len(alerts)})</h2>'
             f'<table class="list" id="alerts"><tr><th>Date</th><th>Référence</th><th>Problème</th></tr>{alert_rows}'
-            f"</table>{RED_LEGEND}"
+            f"</table>{red_legend(True)}"
             if alerts
             else '<p id="alerts-none">Aucune alerte : votre serveur a acquitté toutes les confirmations.</p>'
         )
@@ -314,7 +337,9 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             "Présentation par date de re-crédit</a></li></ul><h2>Paiements en attente</h2><ul>"
             f'<li><a href="{base}/differes">Liste des paiements différés en attente de traitement</a></li>'
             f'<li><a href="{base}/partiels">Liste des paiements partiels en attente de traitement</a></li></ul>'
-            f"{search}{alert_block}"
+            f"{search}<h2>Gestion de votre identifiant</h2><ul>"
+            f'<li><a href="{base}/mot-de-passe" id="password-link">Changez votre mot de passe</a></li></ul>'
+            f"{alert_block}"
         )
         return board.page(terminal, "Tableau de bord commerçant", body)
 
@@ -377,14 +402,15 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
                             (board.local(terminal, capture.at), payment, capture.amount, capture.authorisation_number)
                         )
         table = "".join(
-            f"<tr><td>{when:%H:%M:%S}</td><td>{board.reference_link(p)}</td><td>{_money(amount, p.currency)}</td>"
-            f"<td>{escape(number)}</td><td>{_money(p.refunded, p.currency)}</td></tr>"
+            f"<tr><td>{when:%H:%M:%S}</td><td>{board.reference_link(p)}</td><td>{money(amount, p.currency)}</td>"
+            f"<td>{escape(number)}</td><td>{money(p.refunded, p.currency)}</td></tr>"
             for when, p, amount, number in rows
         )
         body = (
             "<p>Cliquez sur une référence de commande pour obtenir le détail.</p>"
             '<table class="list" id="payments"><tr><th>Heure</th><th>Référence</th><th>Montant TTC</th>'
-            f"<th>Autorisation</th><th>Montant re-crédité</th></tr>{table}</table>{RED_LEGEND}"
+            f"<th>Autorisation</th><th>Montant re-crédité</th></tr>{table}</table>"
+            + red_legend(any(p.acknowledgement_failed for _, p, _, _ in rows))
         )
         what = "paiements effectués" if kind == "commande" else "paiements mis en recouvrement"
         return board.page(terminal, f"Liste des {what} sur votre TPE le {_day_text(wanted)}", body)
@@ -449,7 +475,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         wanted = day_of(day)
         rows = "".join(
             f"<tr><td>{board.local(terminal, r.at):%H:%M:%S}</td><td>{board.reference_link(p)}</td>"
-            f"<td>{_money(p.amount.amount, p.currency)}</td><td>{_money(r.amount, p.currency)}</td></tr>"
+            f"<td>{money(p.amount.amount, p.currency)}</td><td>{money(r.amount, p.currency)}</td></tr>"
             for p in board.payments(terminal)
             for r in p.refunds
             if board.local(terminal, r.at).date() == wanted
@@ -478,7 +504,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
                 )
                 rows.append(
                     f"<tr><td>{_day_text(p.ordered_at.date())}</td><td>{board.reference_link(p)}</td>"
-                    f"<td>{_money(p.amount.amount, p.currency)}</td>{choice}"
+                    f"<td>{money(p.amount.amount, p.currency)}</td>{choice}"
                     f"<td>{_day_text(end.date()) if end else ''}</td></tr>"
                 )
             else:
@@ -493,7 +519,7 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
                 )
                 rows.append(
                     f"<tr><td>{_day_text(p.ordered_at.date())}</td><td>{board.reference_link(p)}</td>"
-                    f"<td>{_money(p.amount.amount, p.currency)}</td><td>{_money(p.open_amount, p.currency)}</td>"
+                    f"<td>{money(p.amount.amount, p.currency)}</td><td>{money(p.open_amount, p.currency)}</td>"
                     f"<td>{choice}</td><td>{_day_text(end.date()) if end else ''}</td></tr>"
                 )
         if status is Status.AUTHORIZED:
@@ -528,7 +554,8 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             else '<p id="pending-none">Aucun paiement en attente.</p>'
         )
         title = "Paiements différés en attente" if status is Status.AUTHORIZED else "Paiements partiels en attente"
-        return board.page(terminal, title, f"{notice}{intro}{table}{RED_LEGEND}")
+        legend = red_legend(any(p.acknowledgement_failed for p in payments))
+        return board.page(terminal, title, f"{notice}{intro}{table}{legend}")
 
     def amount_of(text: str) -> Decimal | None:
         """An amount as the merchant types it, read strictly (``62.73``: digits, a dot, at most two decimals):
@@ -539,6 +566,27 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
             return None
         return value if value > 0 else None
 
+    def validate(
+        terminal: BankTerminal, status: Status, reference: str, action: str, amount: Decimal | None, now: datetime
+    ) -> str | Declined:
+        """One row's choice, on the payment as stored: what was done, or the declined validation."""
+
+        def change(payment: Payment) -> str | Declined:
+            if payment.status is not status:
+                raise Refusal(0, "n'est plus en attente")
+            if action == "annuler":
+                rules.cancel(payment, now)
+                return "annulé"
+            done = rules.capture(payment, payment.open_amount if amount is None else amount, now, "dashboard")
+            if isinstance(done, Declined):
+                return done
+            return "validé" if amount is None else f"validé pour {money(amount, payment.currency)}"
+
+        try:
+            return bank.ledger.update(terminal.tpe, reference, change)[1]
+        except LookupError:
+            raise Refusal(0, "n'est plus en attente") from None
+
     def apply(terminal: BankTerminal, status: Status) -> Response:
         form = board.checked_form()
         if form is None:
@@ -546,31 +594,27 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         done: list[str] = []
         problems: list[str] = []
         now = bank.now()
-        with bank.ledger.lock:
-            for name, action in form.items():
-                if not name.startswith("action-") or action == "laisser":
+        for name, action in form.items():
+            if not name.startswith("action-") or action == "laisser":
+                continue
+            reference = name.removeprefix("action-")
+            amount: Decimal | None = None
+            if action == "vp":
+                amount = amount_of(form.get(f"montant-{reference}", ""))
+                if amount is None:
+                    problems.append(f"{reference} : montant à recouvrer invalide {AMOUNT_HINT}")
                     continue
-                reference = name.removeprefix("action-")
-                payment = bank.ledger.get(terminal.tpe, reference)
-                if payment is None or payment.status is not status:
-                    problems.append(f"{reference} : n'est plus en attente")
-                    continue
-                try:
-                    if action in ("valider", "vt"):
-                        ledger.capture(payment, payment.open_amount, now, "dashboard")
-                        done.append(f"{reference} validé")
-                    elif action == "vp":
-                        amount = amount_of(form.get(f"montant-{reference}", ""))
-                        if amount is None:
-                            problems.append(f"{reference} : montant à recouvrer invalide {AMOUNT_HINT}")
-                            continue
-                        ledger.capture(payment, amount, now, "dashboard")
-                        done.append(f"{reference} validé pour {_money(amount, payment.currency)}")
-                    elif action == "annuler":
-                        ledger.cancel(payment, now)
-                        done.append(f"{reference} annulé")
-                except Refusal as refusal:
-                    problems.append(f"{reference} : {refusal.label}")
+            elif action not in ("valider", "vt", "annuler"):
+                continue
+            try:
+                outcome = validate(terminal, status, reference, action, amount, now)
+            except Refusal as refusal:
+                problems.append(f"{reference} : {refusal.label}")
+                continue
+            if isinstance(outcome, Declined):
+                problems.append(f"{reference} : autorisation refusée ({outcome.refusal}), rien n'a été recouvré")
+            else:
+                done.append(f"{reference} {outcome}")
         message = "; ".join(problems or done) or "Aucun changement."
         return pending_page(terminal, status, message, error=bool(problems))
 
@@ -605,71 +649,9 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         return Response(body="", status_code=303, headers={"Location": f"{board.base}/commande/{quote(reference)}"})
 
     def detail_page(terminal: BankTerminal, payment: Payment, message: str = "", error: bool = False) -> Response:
-        currency = payment.currency
         notice = f'<div class="{"error" if error else "ok"}" id="message">{escape(message)}</div>' if message else ""
-        paid_at = board.local(terminal, payment.authorised_at) if payment.authorised_at else None
-        css = ' class="alert"' if payment.acknowledgement_failed else ""
-        details = (
-            f'<table class="list" id="detail"><tr><th colspan="2">Détail</th></tr>'
-            f"<tr><td>Paiement par carte effectué le</td><td>{f'{paid_at:%d/%m/%Y à %H:%M:%S}' if paid_at else '-'}"
-            f'</td></tr><tr><td>Référence de la commande</td><td{css} id="detail-reference">'
-            f"{escape(payment.reference)}</td></tr>"
-            f"<tr><td>Montant</td><td>{_money(payment.amount.amount, currency)}</td></tr>"
-            f"<tr><td>Type de carte utilisée</td><td>{escape(payment.brand)} {escape(payment.card)}</td></tr>"
-            f'<tr><td>État</td><td id="detail-status">{escape(_STATUS[payment.status])}</td></tr></table>'
-        )
-        attempts = "".join(
-            f"<tr><td>{board.local(terminal, a.at):%d/%m/%Y %H:%M:%S}</td><td>{escape(a.card)}</td>"
-            f"<td>{escape(a.return_code)}</td><td>{escape(a.refusal or '-')}</td>"
-            f"<td{' class="alert"' if a.acknowledged is False else ''}>"
-            f"{'acquittée' if a.acknowledged else escape(a.acknowledgement or 'en cours')}</td></tr>"
-            for a in payment.attempts
-        )
-        refundable = payment.refundable
-        captures = "".join(
-            f"<tr><td>{_day_text(board.local(terminal, c.at).date())}</td><td>{escape(c.authorisation_number)}</td>"
-            f"<td>{escape(payment.reference)}</td><td>{_money(c.amount, currency)}</td>"
-            f"<td>{_money(refundable, currency)}</td><td>"
-            + (
-                f'<a href="#recredit" id="refund-link-{i}">cliquer ici</a>'
-                if refundable > 0 and terminal.refunds is not RefundPolicy.NONE
-                else "-"
-            )
-            + "</td></tr>"
-            for i, c in enumerate(payment.captures)
-        )
-        refunds = "".join(
-            f"<tr><td>{board.local(terminal, r.at):%d/%m/%Y %H:%M:%S}</td><td>{_money(r.amount, currency)}</td></tr>"
-            for r in payment.refunds
-        )
-        refund_form = (
-            f'<form method="post" action="{board.base}/commande/{quote(payment.reference)}/recredit" id="recredit">'
-            f'<input type="hidden" name="jeton" value="{board.token()}">'
-            f'<label for="refund-amount">Montant à re-créditer (au plus {_money(refundable, currency)})</label>'
-            f'<input type="text" class="amount-input" id="refund-amount" name="montant" value="{refundable:.2f}"> '
-            '<button type="submit" id="refund">Re-créditer</button></form>'
-            if refundable > 0 and terminal.refunds is not RefundPolicy.NONE
-            else ""
-        )
-        if refundable > 0 and terminal.refunds is RefundPolicy.NONE:
-            refund_form = '<p id="refund-none">Le contrat de ce TPE ne permet pas de re-crédit.</p>'
-        body = (
-            f"{notice}{details}<h2>Tentatives de paiement</h2>"
-            '<table class="list" id="attempts"><tr><th>Date</th><th>Carte</th><th>Code retour</th><th>Motif</th>'
-            f"<th>Confirmation au CGI2</th></tr>{attempts}</table>"
-            '<h2>Recouvrement(s)</h2><table class="list" id="captures"><tr><th>Recouvré le</th>'
-            "<th>Numéro d'autorisation</th><th>Référence d'archivage</th><th>Montant</th><th>Re-crédit possible</th>"
-            f"<th>Re-crédit</th></tr>{captures}</table>"
-            + (f"<p>Montant annulé : {_money(payment.cancelled, currency)}</p>" if payment.cancelled else "")
-            + "<h2>Re-crédit</h2>"
-            + (
-                f'<table class="list" id="refunds"><tr><th>Date</th><th>Montant</th></tr>{refunds}</table>'
-                if payment.refunds
-                else "<p>Aucun re-crédit n'a été effectué pour cette commande.</p>"
-            )
-            + f"{refund_form}{RED_LEGEND}"
-        )
-        return board.page(terminal, "Détail de la commande", body)
+        body = detail_body(terminal, payment, base=board.base, token=board.token())
+        return board.page(terminal, "Détail de la commande", notice + body)
 
     @app.route(f"{BASE}/commande/{{reference}}", methods=["GET"])
     @logged_in
@@ -691,9 +673,12 @@ def register(app: Chalice, bank: Bank, settled: Callable[[Callable[..., Response
         amount = amount_of(form.get("montant", ""))
         if amount is None:
             return detail_page(terminal, payment, f"Montant à re-créditer invalide {AMOUNT_HINT}.", error=True)
+        now = bank.now()
         try:
-            with bank.ledger.lock:
-                ledger.refund(payment, amount, terminal.refunds, bank.now(), "dashboard")
+            payment, _ = bank.ledger.update(
+                terminal.tpe, reference, lambda stored: rules.refund(stored, amount, terminal.refunds, now, "dashboard")
+            )
         except Refusal as refusal:
+            payment = bank.ledger.get(terminal.tpe, reference) or payment
             return detail_page(terminal, payment, f"Re-crédit refusé ({refusal.code}) : {refusal.label}", error=True)
-        return detail_page(terminal, payment, f"Re-crédit de {_money(amount, payment.currency)} effectué.")
+        return detail_page(terminal, payment, f"Re-crédit de {money(amount, payment.currency)} effectué.")

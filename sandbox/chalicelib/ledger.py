@@ -1,349 +1,380 @@
-"""The bank's book of payments: what was asked, every card attempt, captures, cancellations and refunds.
+"""The bank's book, in DynamoDB: payments, their payment-page sessions, alerts, and the dashboard's records.
 
-One ``Payment`` per (TPE, reference). Every change happens under ``Ledger.lock``; the rules that refuse an
-operation raise ``Refusal`` with the code and label the back-office answers carry (docs/protocol.md, Back-office calls).
-Amounts are exact ``Decimal``; times are aware datetimes (UTC inside, the terminal's zone on the pages).
+A deployed sandbox forgets nothing when its Lambda instance goes cold, and two instances (or two threads of
+the dev server) can serve the same payment: every change is a conditional write naming the version it read
+(``update`` reads, applies a change, writes only if nobody wrote meanwhile, else reads again and re-applies).
+The rules that refuse a change raise before anything is written.
+
+One table (``SANDBOX_TABLE``, default ``sandbox-bank``), keys ``pk`` / ``sk``:
+
+| item | pk | sk |
+|---|---|---|
+| payment | ``PAYMENT#<tpe>`` | reference |
+| payment-page session | ``SESSION#<id>`` | ``-`` |
+| alert | ``ALERT#<tpe>`` | time and a random suffix |
+| dashboard record (sign-in, wrong passwords, password) | ``<KIND>#<key>`` | ``-`` |
+| card on file (``aliascb``) | ``CARD#<tpe>#<alias>`` | ``-`` |
+
+A payment with something due on the bank's side (the end of its deferral, an instalment) is in the sparse index
+``due`` (``due`` = "due", ``due_at`` the UTC time), so the end-of-period work reads what is due, not the table.
+Sessions and dashboard records carry ``expires`` (DynamoDB's time to live).
 """
 
 from __future__ import annotations
 
-import enum
+import contextlib
+import json
+import os
 import secrets
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-import holidays
-
-import sealing
-from sealing import Money
+import boto3
+from botocore.exceptions import ClientError
 
 from .cards import Card
-from .sessions import DashboardSession, LoginFailures
-from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
+from .payments import Alert, Payment, from_data, to_data
 
-ZERO = Decimal(0)
-MAX_ATTEMPTS = 4
-SESSION_MINUTES = 45
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
-
-class Status(enum.Enum):
-    OPEN = "open"  # on the payment page, no card accepted yet
-    REFUSED = "refused"  # every attempt was refused
-    ABANDONED = "abandoned"  # the buyer cancelled on the payment page
-    PAID = "paid"  # immediate: authorised and captured
-    AUTHORIZED = "authorized"  # deferred payment: waiting for validation
-    REGISTERED = "registered"  # deferred authorisation: waiting for (partial) validations
-    CAPTURED = "captured"  # deferred: validated (all, or in part and the rest cancelled)
-    CANCELLED = "cancelled"  # deferred: cancelled before anything was captured
-
-    @property
-    def accepted(self) -> bool:
-        return self in _ACCEPTED
-
-    @property
-    def pending(self) -> bool:
-        return self in (Status.AUTHORIZED, Status.REGISTERED)
+TABLE_VARIABLE = "SANDBOX_TABLE"
+DEFAULT_TABLE = "sandbox-bank"
+DUE_INDEX = "due"
+SESSION_DAYS = 1  # a payment-page session item outlives its 45 minutes, then DynamoDB drops it
+MAX_TRIES = 50  # conflicting writes on one payment before giving up (each try reads the latest)
 
 
-_ACCEPTED = frozenset({Status.PAID, Status.AUTHORIZED, Status.REGISTERED, Status.CAPTURED, Status.CANCELLED})
-_REFUNDABLE = frozenset({Status.PAID, Status.REGISTERED, Status.CAPTURED})
+class ConcurrentChangeError(RuntimeError):
+    """A payment kept changing under ``update``: ``MAX_TRIES`` writes in a row lost to other writers."""
 
 
-class Refusal(Exception):
-    """The bank refuses an operation: ``code`` is the answer's ``cdr``, ``label`` its ``lib``."""
-
-    def __init__(self, code: int, label: str) -> None:
-        super().__init__(label)
-        self.code = code
-        self.label = label
+def _conflict(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionConflictException",
+    )
 
 
-@dataclass
-class Attempt:
-    at: datetime
-    card: str  # masked
-    brand: str
-    refusal: str  # "" when accepted
-    authorisation_number: str
-    return_code: str
-    acknowledged: bool | None = None  # None while the confirmation is on its way
-    acknowledgement: str = ""  # what went wrong with it, when it did
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
 
 
-@dataclass(frozen=True)
-class Capture:
-    at: datetime
-    amount: Decimal
-    authorisation_number: str
-    by: str  # "payment", "back-office", "dashboard", "deadline"
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
 
 
-@dataclass(frozen=True)
-class Refund:
-    at: datetime
-    amount: Decimal
-    by: str
-
-
-@dataclass(frozen=True)
-class Alert:
-    """The bank's "mail d'alerte" (docs/protocol.md, The bank's pages): the merchant's server did not (or not
-    properly) acknowledge a confirmation."""
-
-    at: datetime
-    tpe: str
-    reference: str
-    detail: str
-
-
-@dataclass
-class Payment:
-    tpe: str
-    reference: str
-    amount: Money
-    ordered_at: datetime  # the request's ``date``, in the terminal's zone
-    language: str
-    email: str
-    free_text: str
-    return_ok_url: str
-    return_err_url: str
-    fields: tuple[tuple[str, str], ...]  # the request as posted, MAC included
-    session: str
-    created_at: datetime
-    status: Status = Status.OPEN
-    attempts: list[Attempt] = field(default_factory=list)
-    authorisation_number: str = ""
-    authorised_at: datetime | None = None
-    card: str = ""
-    brand: str = ""
-    deadline: datetime | None = None
-    captures: list[Capture] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
-    cancelled: Decimal = ZERO
-    cancelled_at: datetime | None = None
-    acknowledgement_failed: bool = False
-    first_instalment: Money | None = None
-    card_alias: str = ""  # aliascb: the buyer whose card the bank keeps on file
-    force_card_entry: bool = False  # forcesaisiecb=1: the card is typed even when one is on file
-
-    @property
-    def currency(self) -> str:
-        return self.amount.currency
-
-    @property
-    def captured(self) -> Decimal:
-        return sum((c.amount for c in self.captures), ZERO)
-
-    @property
-    def refunded(self) -> Decimal:
-        return sum((r.amount for r in self.refunds), ZERO)
-
-    @property
-    def open_amount(self) -> Decimal:
-        """What is authorised (or registered) and neither captured nor cancelled."""
-        return self.amount.amount - self.captured - self.cancelled if self.status.pending else ZERO
-
-    @property
-    def refundable(self) -> Decimal:
-        """What was captured and not refunded yet: a partial payment's captures are refundable while the rest
-        still waits for validation."""
-        return self.captured - self.refunded if self.status in _REFUNDABLE else ZERO
-
-    @property
-    def attempts_left(self) -> int:
-        return MAX_ATTEMPTS - len(self.attempts)
-
-    def money(self, amount: Decimal) -> Money:
-        return Money(amount, self.currency)
-
-    def session_expired(self, now: datetime) -> bool:
-        return now - self.created_at > timedelta(minutes=SESSION_MINUTES)
-
-
-def new_session() -> str:
-    return secrets.token_urlsafe(18)
-
-
-def new_authorisation_number() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 class Ledger:
-    """Every payment the sandbox knows, in memory (one process: ``make run``, the tests, a warm Lambda)."""
+    """Every payment the sandbox knows, and what its dashboard keeps, in one DynamoDB table."""
 
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self._payments: dict[tuple[str, str], Payment] = {}
-        self._sessions: dict[str, tuple[str, str]] = {}
-        self.alerts: list[Alert] = []
-        # The dashboard's sign-ins live with the payments, so whatever keeps the bank's state keeps them too.
-        self.dashboard_sessions: dict[str, DashboardSession] = {}  # by the SHA-256 of the cookie's id
-        self.login_failures: dict[str, LoginFailures] = {}  # by "tpe:<TPE>" and "ip:<address>"
-        # Cards on file, by (TPE, aliascb): a returning buyer pays with one, typing only its CVV.
-        self.cards: dict[tuple[str, str], Card] = {}
+    def __init__(self, table_name: str = DEFAULT_TABLE, client: DynamoDBClient | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+
+    @classmethod
+    def from_environment(cls) -> Ledger:
+        return cls(os.environ.get(TABLE_VARIABLE) or DEFAULT_TABLE)
+
+    @property
+    def client(self) -> DynamoDBClient:
+        # Made on first use: the local stack points the process at its moto server after the sandbox is made.
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- the table --------------------------------------------------------------------------------------------
+
+    def ensure_table(self) -> None:
+        """Create the table if it does not exist (at a cold start, the first time a sandbox is deployed)."""
+        try:
+            self.client.describe_table(TableName=self.table_name)
+            return
+        except self.client.exceptions.ResourceNotFoundException:
+            pass
+        with contextlib.suppress(self.client.exceptions.ResourceInUseException):  # another instance creates it
+            self.client.create_table(**table_definition(self.table_name))
+        self.client.get_waiter("table_exists").wait(
+            TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        try:
+            self.client.update_time_to_live(
+                TableName=self.table_name, TimeToLiveSpecification={"AttributeName": "expires", "Enabled": True}
+            )
+        except ClientError as exc:  # already on (another instance): expired records are also checked when read
+            if "already enabled" not in str(exc).lower():
+                raise
+
+    # -- payments ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _payment_key(tpe: str, reference: str) -> dict[str, Any]:
+        return {"pk": _s(f"PAYMENT#{tpe}"), "sk": _s(reference)}
+
+    @staticmethod
+    def _payment_of(item: dict[str, Any]) -> Payment:
+        return from_data(json.loads(item["data"]["S"]), int(item["version"]["N"]))
+
+    def _item(self, payment: Payment, version: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **self._payment_key(payment.tpe, payment.reference),
+            "version": _n(version),
+            "data": _s(json.dumps(to_data(payment), separators=(",", ":"))),
+        }
+        due = payment.next_due()
+        if due is not None:
+            item["due"] = _s("due")
+            item["due_at"] = _s(due.astimezone(UTC).isoformat())
+        return item
 
     def get(self, tpe: str, reference: str) -> Payment | None:
-        return self._payments.get((tpe, reference))
+        answer = self.client.get_item(
+            TableName=self.table_name, Key=self._payment_key(tpe, reference), ConsistentRead=True
+        )
+        return self._payment_of(answer["Item"]) if "Item" in answer else None
+
+    def create(self, payment: Payment) -> bool:
+        """Store a new payment; False (nothing written) if its reference is already in the book."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=self._item(payment, 1), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if _conflict(exc):
+                return False
+            raise
+        payment.version = 1
+        self._remember_session(payment)
+        return True
+
+    def update[T](self, tpe: str, reference: str, change: Callable[[Payment], T]) -> tuple[Payment, T]:
+        """Apply ``change`` to the payment as stored and write it back, unless someone wrote in between: then
+        read it again and apply ``change`` to that. What ``change`` raises propagates and nothing is written; a
+        change that changes nothing writes nothing. ``LookupError`` when there is no such payment."""
+        for _ in range(MAX_TRIES):
+            payment = self.get(tpe, reference)
+            if payment is None:
+                raise LookupError(f"{tpe}/{reference}")
+            before = to_data(payment)
+            result = change(payment)
+            if to_data(payment) == before:
+                return payment, result
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=self._item(payment, payment.version + 1),
+                    ConditionExpression="version = :read",
+                    ExpressionAttributeValues={":read": _n(payment.version)},
+                )
+            except ClientError as exc:
+                if _conflict(exc):
+                    continue
+                raise
+            payment.version += 1
+            if payment.session != before["session"]:
+                self._remember_session(payment)
+            return payment, result
+        raise ConcurrentChangeError(f"{tpe}/{reference} changed {MAX_TRIES} times while being updated")
+
+    def _remember_session(self, payment: Payment) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": _s(f"SESSION#{payment.session}"),
+                "sk": _s("-"),
+                "tpe": _s(payment.tpe),
+                "reference": _s(payment.reference),
+                "expires": _n(_epoch(payment.created_at) + SESSION_DAYS * 86_400),
+            },
+        )
 
     def by_session(self, session: str) -> Payment | None:
-        key = self._sessions.get(session)
-        return self._payments.get(key) if key else None
+        """The payment whose current payment-page session this is (an older session of it is unknown)."""
+        if not session:
+            return None
+        answer = self.client.get_item(
+            TableName=self.table_name, Key={"pk": _s(f"SESSION#{session}"), "sk": _s("-")}, ConsistentRead=True
+        )
+        item = answer.get("Item")
+        if item is None:
+            return None
+        payment = self.get(item["tpe"]["S"], item["reference"]["S"])
+        return payment if payment is not None and payment.session == session else None
 
-    def add(self, payment: Payment) -> None:
-        self._payments[(payment.tpe, payment.reference)] = payment
-        self._sessions[payment.session] = (payment.tpe, payment.reference)
-
-    def new_session(self, payment: Payment) -> None:
-        self._sessions.pop(payment.session, None)
-        payment.session = new_session()
-        self._sessions[payment.session] = (payment.tpe, payment.reference)
+    def _query(self, **request: Any) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(TableName=self.table_name, **request):
+            yield from page.get("Items", [])
 
     def of_terminal(self, tpe: str) -> list[Payment]:
-        # Under the lock: chalice's dev server is threaded, and a payment opened meanwhile would change the
-        # dict's size during the iteration (RuntimeError, a 500 on the dashboard).
-        with self.lock:
-            return [p for (t, _), p in self._payments.items() if t == tpe]
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"PAYMENT#{tpe}")},
+            ConsistentRead=True,
+        )
+        return [self._payment_of(item) for item in items]
+
+    def due(self, now: datetime) -> list[tuple[str, str]]:
+        """(TPE, reference) of the payments with something due by ``now`` (the index may lag a write: whoever
+        acts re-reads the payment)."""
+        items = self._query(
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="#due = :due AND due_at <= :now",
+            ExpressionAttributeNames={"#due": "due"},
+            ExpressionAttributeValues={":due": _s("due"), ":now": _s(now.astimezone(UTC).isoformat())},
+        )
+        return [(item["pk"]["S"].removeprefix("PAYMENT#"), item["sk"]["S"]) for item in items]
+
+    def _scan(self, prefix: str) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": _s(prefix)},
+            ConsistentRead=True,
+        ):
+            yield from page.get("Items", [])
 
     def __iter__(self) -> Iterator[Payment]:
-        with self.lock:
-            return iter(list(self._payments.values()))
+        """Every payment of every terminal (a scan: for tests and tools, never on a request's path)."""
+        return iter([self._payment_of(item) for item in self._scan("PAYMENT#")])
+
+    # -- alerts -----------------------------------------------------------------------------------------------
+
+    def alert(self, tpe: str, reference: str, at: datetime, detail: str) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": _s(f"ALERT#{tpe}"),
+                "sk": _s(f"{at.astimezone(UTC).isoformat()}#{secrets.token_hex(4)}"),
+                "reference": _s(reference),
+                "detail": _s(detail),
+            },
+        )
+
+    @staticmethod
+    def _alert_of(item: dict[str, Any]) -> Alert:
+        at = datetime.fromisoformat(item["sk"]["S"].rsplit("#", 1)[0])
+        return Alert(at, item["pk"]["S"].removeprefix("ALERT#"), item["reference"]["S"], item["detail"]["S"])
+
+    def alerts(self, tpe: str | None = None) -> list[Alert]:
+        """A terminal's alerts (every terminal's: a scan, for tests and tools), oldest first."""
+        if tpe is None:
+            found = [self._alert_of(item) for item in self._scan("ALERT#")]
+            return sorted(found, key=lambda alert: alert.at)
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"ALERT#{tpe}")},
+            ConsistentRead=True,
+        )
+        return [self._alert_of(item) for item in items]
+
+    # -- cards on file --------------------------------------------------------------------------------------------
 
     def card_on_file(self, payment: Payment) -> Card | None:
         """The card kept under the payment's alias, unless the request asks for the card to be typed."""
         if not payment.card_alias or payment.force_card_entry:
             return None
-        return self.cards.get((payment.tpe, payment.card_alias))
+        found = self.read("card", f"{payment.tpe}#{payment.card_alias}")
+        if found is None:
+            return None
+        data = found[0]
+        return Card(data["number"], data["expiry_month"], data["expiry_year"], cvv_entered=data["cvv_entered"])
 
     def keep_card(self, payment: Payment, card: Card) -> bool:
-        """Keep ``card`` under the payment's alias (after an accepted payment); whether it was not kept already."""
+        """Keep ``card`` under the payment's alias (after an accepted payment); whether it was not kept already.
+        A conditional write like every other: of two payments keeping a card under one alias at once, the second
+        re-reads and finds the first's (the same card: not kept anew). Whether it has a cryptogram is kept too:
+        the bank asks it again for a card that has one."""
         if not payment.card_alias:
             return False
-        key = (payment.tpe, payment.card_alias)
-        kept = self.cards.get(key)
-        if kept is not None and (kept.number, kept.expiry) == (card.number, card.expiry):
-            return False
-        self.cards[key] = card
+        key = f"{payment.tpe}#{payment.card_alias}"
+        data: dict[str, Any] = {
+            "number": card.number,
+            "expiry_month": card.expiry_month,
+            "expiry_year": card.expiry_year,
+            "cvv_entered": card.cvv_entered,
+        }
+        for _ in range(MAX_TRIES):
+            found = self.read("card", key)
+            if found is not None and (found[0]["number"], found[0]["expiry_month"], found[0]["expiry_year"]) == (
+                card.number,
+                card.expiry_month,
+                card.expiry_year,
+            ):
+                return False
+            if self.write("card", key, data, found[1] if found is not None else 0, None):
+                return True
+        raise ConcurrentChangeError(f"card {key} changed {MAX_TRIES} times while being kept")
+
+    # -- the dashboard's records ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _record_key(kind: str, key: str) -> dict[str, Any]:
+        return {"pk": _s(f"{kind.upper()}#{key}"), "sk": _s("-")}
+
+    def read(self, kind: str, key: str) -> tuple[dict[str, Any], int] | None:
+        """A record and its version, or None."""
+        answer = self.client.get_item(TableName=self.table_name, Key=self._record_key(kind, key), ConsistentRead=True)
+        item = answer.get("Item")
+        return (json.loads(item["data"]["S"]), int(item["version"]["N"])) if item else None
+
+    def write(self, kind: str, key: str, data: dict[str, Any], read_version: int, expires: datetime | None) -> bool:
+        """Write a record if it is still at ``read_version`` (0: if there is none); False when someone wrote it
+        meanwhile (nothing written)."""
+        item = {
+            **self._record_key(kind, key),
+            "data": _s(json.dumps(data, separators=(",", ":"))),
+            "version": _n(read_version + 1),
+        }
+        if expires is not None:
+            item["expires"] = _n(_epoch(expires))
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if read_version == 0
+            else {"ConditionExpression": "version = :read", "ExpressionAttributeValues": {":read": _n(read_version)}}
+        )
+        try:
+            self.client.put_item(TableName=self.table_name, Item=item, **condition)
+        except ClientError as exc:
+            if _conflict(exc):
+                return False
+            raise
         return True
 
-    def alert(self, payment: Payment, at: datetime, detail: str) -> None:
-        payment.acknowledgement_failed = True
-        self.alerts.append(Alert(at, payment.tpe, payment.reference, detail))
+    def delete(self, kind: str, key: str) -> None:
+        self.client.delete_item(TableName=self.table_name, Key=self._record_key(kind, key))
+
+    def records(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of a kind by key (a scan: for tests and tools)."""
+        prefix = f"{kind.upper()}#"
+        return {item["pk"]["S"].removeprefix(prefix): json.loads(item["data"]["S"]) for item in self._scan(prefix)}
 
 
-# -- working days and deadlines (docs/protocol.md, Payment modes: at most 7 working days) ------------------------------
-
-
-@lru_cache(maxsize=64)
-def _french_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("FR", years=year))
-
-
-def _is_holiday(day: date) -> bool:
-    return day in _french_holidays(day.year)
-
-
-def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the deferral period, by the protocol's own rule (``sealing.deferral_deadline``, the same
-    as the merchant's side), with France's public holidays."""
-    return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)
-
-
-# -- the rules of the back-office (docs/protocol.md, Back-office calls), shared by the CGIs and the dashboard ---------
-
-
-def accept(payment: Payment, terminal: BankTerminal, now: datetime, authorisation_number: str) -> None:
-    """A card was accepted: the payment takes the state of the terminal's mode."""
-    payment.authorisation_number = authorisation_number
-    payment.authorised_at = now
-    if terminal.mode is Mode.IMMEDIATE:
-        payment.status = Status.PAID
-        payment.captures.append(Capture(now, payment.amount.amount, authorisation_number, "payment"))
-        return
-    payment.status = Status.AUTHORIZED if terminal.mode is Mode.DEFERRED else Status.REGISTERED
-    payment.deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.timezone)
-
-
-def not_pending(payment: Payment) -> Refusal:
-    if payment.status is Status.PAID:
-        return Refusal(0, "paiement immediat deja remis, utilisez le recredit")
-    if payment.status in (Status.CAPTURED, Status.CANCELLED):
-        return Refusal(0, "commande deja traitee")
-    return Refusal(0, "commande non autorisee")  # never paid: open, refused or abandoned
-
-
-def capture(payment: Payment, amount: Decimal, now: datetime, by: str) -> Capture:
-    """Capture ``amount`` of what is open. A deferred payment is captured in one go (the rest, if any, is
-    cancelled by a separate cancel); a deferred authorisation asks a new authorisation for each capture."""
-    if not payment.status.pending:
-        raise not_pending(payment)
-    if amount <= 0:
-        raise Refusal(-1, "montant a capturer nul")
-    if amount > payment.open_amount:
-        raise Refusal(0, f"montant errone: {amount} depasse le montant restant {payment.open_amount}")
-    if payment.status is Status.AUTHORIZED and amount != payment.open_amount:
-        raise Refusal(0, "validation partielle impossible sur un paiement differe")
-    number = payment.authorisation_number if payment.status is Status.AUTHORIZED else new_authorisation_number()
-    done = Capture(now, amount, number, by)
-    payment.captures.append(done)
-    if payment.open_amount == 0:
-        payment.status = Status.CAPTURED
-    return done
-
-
-def cancel(payment: Payment, now: datetime) -> Decimal:
-    """Cancel what is open; what was captured stays captured. Returns the amount cancelled."""
-    if not payment.status.pending:
-        raise not_pending(payment)
-    left = payment.open_amount
-    payment.cancelled += left
-    payment.cancelled_at = now
-    payment.status = Status.CAPTURED if payment.captured > 0 else Status.CANCELLED
-    return left
-
-
-def refund(payment: Payment, amount: Decimal, policy: RefundPolicy, now: datetime, by: str) -> Refund:
-    """Refund ``amount`` of what was captured, under the terminal's refund contract (codes in docs/protocol.md,
-    Back-office calls)."""
-    if payment.status not in _REFUNDABLE or payment.captured == 0:
-        raise Refusal(-48, "recredit refuse: paiement non remis")
-    if payment.refundable == 0:
-        raise Refusal(-46, "commande deja totalement recreditee")
-    if amount <= 0:
-        raise Refusal(-48, "recredit refuse: montant nul")
-    if amount > payment.refundable:
-        raise Refusal(-48, f"recredit refuse: {amount} depasse le montant possible {payment.refundable}")
-    # A full refund gives back everything captured in one go; the last part of a refund made in parts is not one
-    # (or a partial_only contract could never refund it, and a full_only one would refund in parts).
-    full = not payment.refunds and amount == payment.captured
-    if policy is RefundPolicy.NONE:
-        raise Refusal(-48, "recredit non autorise pour ce TPE")
-    if policy is RefundPolicy.FULL_ONLY and not full:
-        raise Refusal(-48, "recredit partiel non autorise")
-    if policy is RefundPolicy.PARTIAL_ONLY and full:
-        raise Refusal(-51, "recredit total non autorise")
-    done = Refund(now, amount, by)
-    payment.refunds.append(done)
-    return done
-
-
-def settle_due(ledger: Ledger, terminals: dict[str, BankTerminal], now: datetime) -> list[Payment]:
-    """End of the deferral period, on the bank's side: automatic validation or cancellation (docs/protocol.md,
-    Payment modes)."""
-    settled = []
-    with ledger.lock:
-        for payment in ledger:
-            terminal = terminals.get(payment.tpe)
-            if terminal is None or not payment.status.pending or payment.deadline is None or payment.deadline > now:
-                continue
-            # Booked at the deadline itself, however late this runs (a clock moved forward, a quiet sandbox).
-            at = payment.deadline
-            if payment.status is Status.AUTHORIZED and terminal.end_policy is EndPolicy.VALIDATE:
-                capture(payment, payment.open_amount, at, "deadline")
-            else:
-                cancel(payment, at)
-            settled.append(payment)
-    return settled
+def table_definition(name: str) -> dict[str, Any]:
+    """The sandbox's table: on demand, ``pk``/``sk``, and the sparse ``due`` index."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "due", "AttributeType": "S"},
+            {"AttributeName": "due_at", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": DUE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "due", "KeyType": "HASH"},
+                    {"AttributeName": "due_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    }

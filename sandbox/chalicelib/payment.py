@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -46,8 +46,7 @@ from sealing import (
     verify_confirmation,
 )
 
-from .cards import Card
-from .terminals import BankConfig, BankTerminal
+from .terminals import BankConfig, BankTerminal, Mode
 
 BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
 _ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
@@ -77,7 +76,7 @@ class PaymentRequestIn:
     free_text: str
     return_ok_url: str
     return_err_url: str
-    first_instalment: Money | None
+    instalments: tuple[tuple[date, Money], ...]  # nbrech's days and amounts, the first at the order
     options: dict[str, str]  # aliascb, forcesaisiecb...: their own fields (DSP2) or the packed options (3.0)
 
     def difference(self, fields: tuple[tuple[str, str], ...]) -> str:
@@ -172,19 +171,19 @@ def _options(texts: dict[str, str], dsp2: bool) -> dict[str, str]:
         raise RequestError(error.field, error.reason) from None
 
 
-def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> Money | None:
+def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> tuple[tuple[date, Money], ...]:
     count_text = texts.get("nbrech", "")
     if not count_text:
         extra = [name for name in texts if re.fullmatch(r"(dateech|montantech)[1-4]", name) and texts[name]]
         if extra:
             raise RequestError(extra[0], "échéance sans nbrech / instalment without nbrech")
-        return None
+        return ()
     if count_text not in ("2", "3", "4"):
         raise RequestError("nbrech", f"{count_text!r}: 2 à 4 échéances / 2 to 4 instalments")
     count = int(count_text)
     total = Decimal(0)
     previous: date | None = None
-    first: Money | None = None
+    parts: list[tuple[date, Money]] = []
     for number in range(1, count + 1):
         day_text = _required(texts, f"dateech{number}")
         if not _DAY.fullmatch(day_text):
@@ -200,10 +199,10 @@ def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> Mone
         previous = day
         part = _amount(_required(texts, f"montantech{number}"), f"montantech{number}", (amount.currency,))
         total += part.amount
-        first = first or part
+        parts.append((day, part))
     if total != amount.amount:
         raise RequestError("montantech1", f"les échéances font {total}, la commande {amount.amount}")
-    return first
+    return tuple(parts)
 
 
 def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
@@ -264,7 +263,10 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
     if challenge is not None and challenge not in THREE_DS_CHALLENGES:
         raise RequestError("ThreeDSecureChallenge", f"{challenge[:30]!r}: {', '.join(THREE_DS_CHALLENGES)}")
     options = _options(texts, dsp2)
-    first = _instalments(texts, amount, ordered_at.date())
+    instalments = _instalments(texts, amount, ordered_at.date())
+    if instalments and terminal.mode is not Mode.IMMEDIATE:
+        # Each instalment is captured on its day: the sandbox splits immediate payments only.
+        raise RequestError("nbrech", "paiement fractionné : TPE en paiement immédiat seulement / immediate only")
     return PaymentRequestIn(
         terminal=terminal,
         fields=tuple((name, texts[name]) for name, _ in form.fields),
@@ -276,7 +278,7 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
         free_text=free_text,
         return_ok_url=ok_url,
         return_err_url=err_url,
-        first_instalment=first,
+        instalments=instalments,
         options=options,
     )
 
@@ -292,25 +294,66 @@ _AUTHENTICATION = base64.b64encode(
 _AUTHORISATION_REFUSALS = {"Refus": "refus_emetteur", "Interdit": "carte_en_opposition"}
 
 
+class CardFacts(Protocol):
+    """What a confirmation says of the card (``cards.Card`` as typed, or what the ledger kept of it)."""
+
+    @property
+    def brand(self) -> str: ...
+    @property
+    def masked(self) -> str: ...
+    @property
+    def bin(self) -> str: ...
+    @property
+    def hashed(self) -> str: ...
+    @property
+    def expiry(self) -> str: ...
+    @property
+    def cvv_entered(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class KeptCard:
+    """The card as the ledger keeps it for later confirmations (a split payment's instalments): never its
+    number."""
+
+    brand: str
+    masked: str
+    hashed: str
+    expiry: str
+    cvv_entered: bool
+
+    @property
+    def bin(self) -> str:
+        return self.masked[:6]
+
+
 @dataclass(frozen=True)
 class ConfirmationFacts:
-    """What one attempt produced, for the confirmation."""
+    """What one attempt (or one later instalment) produced, for the confirmation."""
 
     reference: str
     amount: Money
     free_text: str
     at: datetime
-    card: Card
+    card: CardFacts
     refusal: str
     authorisation_number: str
     client_ip: str
-    first_instalment: Money | None = None
+    instalment_amount: Money | None = None  # ``montantech``: the first at the order, then each later one
+    instalment: int | None = None  # 2 to 4 for a later instalment (``paiement_pfN`` / ``Annulation_pfN``)
     card_saved: bool = False  # this payment kept the card under the request's aliascb
+
+    @property
+    def return_code(self) -> str:
+        if self.instalment is None:
+            return "Annulation" if self.refusal else "payetest"
+        return f"{'Annulation' if self.refusal else 'paiement'}_pf{self.instalment}"
 
 
 def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> list[tuple[str, str]]:
     """The sealed confirmation for one attempt: every DSP2 field of docs/protocol.md, Confirmation (legacy
-    terminals get the 3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``."""
+    terminals get the 3.0 set), ``code-retour=payetest`` (the test server's acceptance) or ``Annulation``; a
+    later instalment's ``paiement_pfN`` or ``Annulation_pfN``."""
     card = facts.card
     accepted = not facts.refusal
     moment = facts.at.astimezone(ZoneInfo(terminal.timezone))
@@ -320,7 +363,7 @@ def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> lis
         ("montant", facts.amount.wire()),
         ("reference", facts.reference),
         ("texte-libre", facts.free_text),
-        ("code-retour", "payetest" if accepted else "Annulation"),
+        ("code-retour", facts.return_code),
         ("cvx", "oui" if card.cvv_entered else "non"),
         ("vld", card.expiry),
         ("brand", card.brand),
@@ -334,7 +377,7 @@ def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> lis
         ("originetr", "FRA"),
         ("veres", ""),
         ("pares", ""),
-        ("montantech", facts.first_instalment.wire() if facts.first_instalment else ""),
+        ("montantech", facts.instalment_amount.wire() if facts.instalment_amount else ""),
         ("filtragecause", ""),
         ("filtragevaleur", ""),
         ("cbenregistree", "1" if facts.card_saved else "0"),

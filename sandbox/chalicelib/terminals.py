@@ -16,7 +16,10 @@
           "timezone": "Europe/Paris",
           "dashboard_password": "boutique",    # the merchant dashboard ("gestionnaire commerçant")
           "refunds": "any",                    # any | full_only | partial_only | none
-          "backoffice_ips": []                 # callers allowed on the back-office CGIs; empty: anyone
+          "backoffice_ips": [],                # callers allowed on the back-office CGIs; empty: anyone
+          "bank": "cic",                       # creditmutuel | cic | obc | monetico: the pages' branding
+          "american_express": false,           # an American Express contract: AM cards taken
+          "return_link_text": null             # the receipt's link back: a text, or one per language
         }
       }
     }
@@ -35,11 +38,13 @@ import enum
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sealing import (
+    LANGUAGES,
+    Bank,
     ConfigurationError,
     Contract,
     EndPolicy,
@@ -80,6 +85,8 @@ class BankTerminal:
     dashboard_password: str = ""
     refunds: RefundPolicy = RefundPolicy.ANY
     backoffice_ips: tuple[str, ...] = ()
+    american_express: bool = False
+    return_link_text: Mapping[str, str] = field(default_factory=dict)  # by language, "*" for every language
 
     @property
     def tpe(self) -> str:
@@ -97,6 +104,14 @@ class BankTerminal:
     def timezone(self) -> str:
         return self.terminal.timezone
 
+    @property
+    def bank(self) -> Bank:
+        return self.terminal.bank
+
+    def link_text(self, language: str) -> str:
+        """The merchant's own text for the receipt's link back, in ``language`` if given, "" for the bank's."""
+        return self.return_link_text.get(language) or self.return_link_text.get("*", "")
+
 
 def _url(value: Any, where: str, *, required: bool) -> str:
     if value in (None, ""):
@@ -105,6 +120,27 @@ def _url(value: Any, where: str, *, required: bool) -> str:
         return ""
     if not isinstance(value, str) or not value.startswith(("http://", "https://")) or not value.isascii():
         raise ConfigurationError(f"{where}: {value!r} is not an http or https URL")
+    return value
+
+
+def _link_text(value: Any, where: str) -> dict[str, str]:
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        return {"*": value}
+    if (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) and k in LANGUAGES and isinstance(v, str) for k, v in value.items())
+        and value
+    ):
+        return dict(value)
+    raise ConfigurationError(f'{where}: must be a text, or texts by language like {{"FR": "...", "EN": "..."}}')
+
+
+def _flag(raw: Mapping[str, Any], name: str, where: str) -> bool:
+    value = raw.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{where}.{name}: {value!r} must be true or false")
     return value
 
 
@@ -128,6 +164,8 @@ def _terminal(tpe: str, raw: Any) -> BankTerminal:
         dashboard_password=str(raw.get("dashboard_password") or ""),
         refunds=config_enum(RefundPolicy, raw, "refunds", RefundPolicy.ANY, where),
         backoffice_ips=tuple(ips),
+        american_express=_flag(raw, "american_express", where),
+        return_link_text=_link_text(raw.get("return_link_text"), f"{where}.return_link_text"),
     )
 
 
@@ -173,4 +211,4 @@ class BankConfig:
         return cls.from_file(DEFAULT_FILE if DEFAULT_FILE.exists() or not EXAMPLE_FILE.exists() else EXAMPLE_FILE)
 
 
-__all__ = ["BankConfig", "BankTerminal", "ConfigurationError", "EndPolicy", "Mode", "RefundPolicy"]
+__all__ = ["Bank", "BankConfig", "BankTerminal", "ConfigurationError", "EndPolicy", "Mode", "RefundPolicy"]

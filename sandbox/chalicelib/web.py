@@ -19,9 +19,10 @@ from chalice.app import Request
 
 from . import backoffice, cards, dashboard, mount, pages
 from .bank import Bank, ClosedReference, SessionError
-from .ledger import Payment, Status
 from .mount import mount_prefix
 from .payment import RequestError
+from .payments import Payment, Status
+from .terminals import Bank as BankName
 
 FORM = ["application/x-www-form-urlencoded"]
 Headers = dict[str, str | list[str]]
@@ -41,15 +42,19 @@ def redirect(location: str, headers: Headers | None = None) -> Response:
 
 def home_page(prefix: str = "") -> str:
     rows = "".join(
-        f"<tr><td><code>{number}</code></td><td>{escape(reason or 'acceptée / accepted')}</td></tr>"
-        for number, reason in cards.TEST_CARDS.items()
+        f"<tr><td><code>{number}</code></td><td>{card.brand}</td>"
+        f"<td>{escape(card.refusal or 'acceptée')}</td><td>{escape(card.later_refusal or 'accordée')}</td></tr>"
+        for number, card in cards.TEST_CARDS.items()
     )
     body = (
         "<h1>Serveur de paiement de test (sandbox)</h1>"
         "<p>Ce serveur joue la banque : page de paiement <code>/test/paiement.cgi</code>, confirmation au CGI2 "
         "du commerçant, CGIs de back-office et gestionnaire commerçant.</p>"
-        f'<table class="receipt"><tr><td><b>Carte de test</b></td><td><b>Résultat</b></td></tr>{rows}</table>'
-        "<p>N'importe quelle date d'expiration future et un cryptogramme de 3 chiffres.</p>"
+        '<table class="receipt"><tr><td><b>Carte de test</b></td><td><b>Marque</b></td><td><b>À la commande</b>'
+        f"</td><td><b>Autorisations suivantes</b></td></tr>{rows}</table>"
+        "<p>N'importe quelle date d'expiration future ; le cryptogramme est facultatif (3 chiffres, 4 pour "
+        "American Express, sur les TPE dont le contrat l'inclut). Les autorisations suivantes sont celles des "
+        "validations d'une autorisation différée et des échéances d'un paiement fractionné.</p>"
         f'<p><a href="{prefix}/test/gestion/">Gestionnaire commerçant</a></p>'
     )
     return pages.layout("Sandbox", body)
@@ -93,6 +98,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         return run
 
     @app.route("/", methods=["GET"])
+    @settled
     def index() -> Response:
         return html(home_page(mount_prefix(current())))
 
@@ -112,8 +118,23 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
             )
             return html(page, 409)
         except RequestError as error:
-            return html(pages.request_error_page(error.field, error.reason), 400)
+            return html(request_error(fields, error), 400)
         return html(card_page(bank, payment, payment_url(), cancel_url(payment.session)))
+
+    def browser_language() -> str:
+        return pages.browser_language(current().headers.get("accept-language") or "")
+
+    def request_error(fields: dict[str, str], error: RequestError) -> str:
+        """The error page, in the form's language when it has a valid one, else the browser's, under the
+        terminal's branding when the form names a known one."""
+        language = fields.get("lgue", "")
+        language = language if language in pages.PAGE_LANGUAGES else browser_language()
+        terminal = bank.config.get(fields.get("TPE", ""))
+        branding = terminal.bank if terminal else BankName.CIC
+        return pages.request_error_page(error.field, error.reason, language, branding)
+
+    def unknown_session() -> Response:
+        return html(pages.simple_page(browser_language(), "unknown_session", "unknown_session_text"), 404)
 
     def payment_url() -> str:
         """``paiement.cgi`` as the browser sees it (after the stage when deployed): the card form's action."""
@@ -135,7 +156,7 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
                 saved=fields.get("saved_card") == "1",
             )
         except SessionError:
-            return html(pages.simple_page("Session inconnue / Unknown session", "Session de paiement inconnue."), 404)
+            return unknown_session()
         payment = result.payment
         terminal = bank.terminal(payment.tpe)
         if result.expired:
@@ -155,11 +176,11 @@ def create_app(bank: Bank, *, app_name: str = "sandbox-bank") -> Chalice:
         query: dict[str, str] = dict(current().query_params or {})
         session = query.get("session", "")
         if not session or query.get("annuler") != "1":
-            return html(pages.simple_page("Méthode non permise", "La page de paiement se demande en POST."), 405)
+            return html(pages.simple_page(browser_language(), "post_only", "post_only_text"), 405)
         try:
             payment = bank.abandon(session)
         except SessionError:
-            return html(pages.simple_page("Session inconnue / Unknown session", "Session de paiement inconnue."), 404)
+            return unknown_session()
         if payment.status is Status.ABANDONED:
             return redirect(payment.return_err_url)
         return html(pages.done_page(bank.terminal(payment.tpe), payment))

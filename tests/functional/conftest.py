@@ -26,6 +26,7 @@ class Aws:
     store: OrderStore
     sqs: Any
     queue: ConfirmationQueue
+    calls: list[str]  # every DynamoDB call made, reads and writes, whatever it came to
 
     def queued(self) -> list[dict[str, Any]]:
         """Every message on the confirmation queue, left there (visible again at once)."""
@@ -75,12 +76,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         parameters.clear_caches()
         parameters.base.DEFAULT_PROVIDERS.clear()
         writes: list[str] = []
+        calls: list[str] = []
 
-        def count(event_name: str, **_: Any) -> None:
-            writes.append(event_name.rsplit(".", 1)[-1])
+        def count(event_name: str, parsed: dict[str, Any], **_: Any) -> None:
+            # A write that took effect: a conditional one that failed changed nothing (it may have asked for
+            # the item back, which is how CGI2 decides the rare cases in the same call).
+            if "Error" not in parsed:
+                writes.append(event_name.rsplit(".", 1)[-1])
+
+        def call(event_name: str, **_: Any) -> None:
+            calls.append(event_name.rsplit(".", 1)[-1])
 
         for operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"):
-            dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", count)
+            dynamodb.meta.events.register(f"after-call.dynamodb.{operation}", count)
+        dynamodb.meta.events.register("before-call.dynamodb", call)
         store = OrderStore(TABLE, client=dynamodb)
         config.order_store.cache_clear()
         monkeypatch.setattr(config, "order_store", lambda: store)
@@ -88,6 +97,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-test")["QueueUrl"], client=sqs)
         monkeypatch.setenv("CONFIRMATION_QUEUE_URL", queue.url)
         monkeypatch.setattr(config, "confirmation_queue", lambda: queue)
-        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue)
+        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue, calls)
         parameters.clear_caches()
         parameters.base.DEFAULT_PROVIDERS.clear()

@@ -10,7 +10,7 @@ from orders import config
 from orders.model import OrderStatus, ReviewReason
 from orders.service import open_checkout
 from orders.sessions import MAX_SESSIONS, SESSION_LIFETIME, order_reference_of
-from tests.functional.test_cgi1 import _Form, cgi1, create
+from tests.functional.test_cgi1 import _Form, checkout_function, create
 from tests.functional.test_cgi2 import ACK_OK, confirm
 from tests.support.aws import event
 
@@ -23,7 +23,7 @@ def new_order(aws: Any, lambda_context: Any) -> tuple[str, str, dict[str, str]]:
 def checkout_form(lambda_context: Any, token: str) -> dict[str, str]:
     request = event("checkout.json")
     request["pathParameters"] = {"token": token}
-    response = cgi1.lambda_handler(request, lambda_context)
+    response = checkout_function.lambda_handler(request, lambda_context)
     assert response["statusCode"] == 200, response["body"]
     page = _Form()
     page.feed(response["body"])
@@ -88,7 +88,7 @@ def test_a_paid_order_opens_no_session(aws: Any, lambda_context: Any) -> None:
     confirm(lambda_context, reference=first["reference"])
     request = event("checkout.json")
     request["pathParameters"] = {"token": token}
-    assert cgi1.lambda_handler(request, lambda_context)["statusCode"] == 409
+    assert checkout_function.lambda_handler(request, lambda_context)["statusCode"] == 409
     assert len(aws.store.get(reference).sessions) == 1
 
 
@@ -150,3 +150,27 @@ def test_the_deadline_counts_from_the_paid_sessions_date(aws: Any, lambda_contex
     assert paid.deadline is not None
     assert paid.deadline > later  # from the second session's day, not the order's creation
     assert paid.bank_ordered_at == later  # the date_commande of back-office calls
+
+
+def test_a_checkout_writes_only_what_its_role_may_write(aws: Any, lambda_context: Any) -> None:
+    # The checkout's IAM role may update `sessions` and `version` and nothing else (template.yaml): its writes must
+    # name no other attribute, or DynamoDB would refuse them in AWS.
+
+    from local.template import TEMPLATE_PATH, load_yaml
+
+    policies = load_yaml(TEMPLATE_PATH.read_text())["Resources"]["CheckoutFunction"]["Properties"]["Policies"]
+    statements = [s for p in policies if isinstance(p, dict) and "Statement" in p for s in p["Statement"]]
+    [update] = [s for s in statements if s["Action"] == "dynamodb:UpdateItem"]
+    allowed = set(update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+    named: list[set[str]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        named.append(set(params.get("ExpressionAttributeNames", {}).values()))
+
+    aws.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", record)
+    _, token, first = new_order(aws, lambda_context)
+    refuse(lambda_context, first["reference"], times=1)
+    named.clear()
+    checkout_form(lambda_context, token)
+    assert named  # a session was opened
+    assert all(names <= allowed for names in named), named

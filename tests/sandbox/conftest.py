@@ -17,10 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import boto3
 import pytest
 
 from chalicelib.bank import Bank
 from chalicelib.devserver import SandboxServer
+from chalicelib.ledger import Ledger
 from chalicelib.terminals import BankConfig
 from orders.bank import BankClient, Transport, urllib_transport
 from orders.terminals import TerminalConfig
@@ -35,6 +37,7 @@ from sealing import (
     seal,
     verify_confirmation,
 )
+from tests.support.aws import serialised_mock_aws
 
 KEY_TEXT = "12345678901234567890123456789012345678P0"
 KEY = MerchantKey(KEY_TEXT)
@@ -54,6 +57,14 @@ TERMINALS: dict[str, dict[str, Any]] = {
     "0900165": {"mode": "immediate", "backoffice_ips": ["192.0.2.7"]},
     "0900166": {"mode": "immediate", "backoffice_ips": ["127.0.0.2"]},  # a loopback address tests can call from
     "0900167": {"mode": "deferred", "deferral_days": 3, "seal": "legacy"},
+    # An American Express contract, Crédit Mutuel's branding and the merchant's own text for the link back.
+    "0900168": {
+        "mode": "immediate",
+        "bank": "creditmutuel",
+        "american_express": True,
+        "return_link_text": {"FR": "Retour à la boutique", "EN": "Back to the shop"},
+    },
+    "0900169": {"mode": "immediate", "bank": "obc", "return_link_text": "Revenir chez La boutique du CD"},
 }
 
 
@@ -194,11 +205,22 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(merchant: Merchant) -> Iterator[Sandbox]:
+def ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
+    """The sandbox's book in moto's DynamoDB (one request at a time, as DynamoDB is atomic), a new table each test."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with serialised_mock_aws():
+        book = Ledger("sandbox-test", boto3.client("dynamodb", region_name="eu-west-3"))
+        book.ensure_table()
+        yield book
+
+
+@pytest.fixture
+def sandbox(merchant: Merchant, ledger: Ledger) -> Iterator[Sandbox]:
     merchant.mode = "ok"
     merchant.received.clear()
+    merchant.raw.clear()
     clock = Clock()
-    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), clock=clock, timeout=5)
+    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), ledger=ledger, clock=clock, timeout=5)
     server = SandboxServer(bank, port=0, quiet=True)
     server.start()
     try:

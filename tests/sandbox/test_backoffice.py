@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib.cards import REFUSED_LATER
+from chalicelib.payments import Status
 from orders.bank import BankClient, BankRefusedError
 from sealing import (
     BankAnswerError,
@@ -254,6 +255,36 @@ def test_partial_captures_each_ask_an_authorisation_then_the_rest_is_cancelled(s
     assert status(client, "PART1").refunded == eur("30.00")
 
 
+def test_each_validation_asks_its_authorisation_which_the_cards_bank_may_refuse(sandbox: Sandbox) -> None:
+    """Each validation of a deferred authorisation asks for an authorisation (docs/protocol.md, Payment modes).
+    A card that registers at the order and is refused later: every validation is refused, nothing is captured,
+    the refusals are kept, and what is registered can still be cancelled."""
+    client = sandbox.client("0900159")
+    pay(sandbox, "LATE1", REFUSED_LATER, tpe="0900159")
+    assert sandbox.merchant.last()["code-retour"] == "payetest"  # registered at the order
+    partial = refused(lambda: capture(client, "LATE1", "20.00"))
+    assert (partial.code, str(partial)) == (0, "capture: autorisation refusee (Refus): rien n'a ete capture")
+    assert refused(lambda: capture(client, "LATE1", "62.73")).code == 0  # a total validation alike
+    answer = status(client, "LATE1")
+    assert (answer.state, answer.collected) == (PaymentState.PAID, eur("0"))  # registered, nothing collected
+    payment = sandbox.bank.ledger.get("0900159", "LATE1")
+    assert payment is not None
+    assert (payment.status, payment.captures, payment.open_amount) == (Status.REGISTERED, [], TOTAL.amount)
+    assert [(d.amount, d.refusal, d.by) for d in payment.declined] == [
+        (Decimal("20.00"), "Refus", "back-office"),
+        (Decimal("62.73"), "Refus", "back-office"),
+    ]
+    assert cancel(client, "LATE1")
+    assert status(client, "LATE1").state is PaymentState.CANCELLED
+
+
+def test_a_deferred_payment_was_authorised_at_the_order_so_its_validation_is_not_refused(sandbox: Sandbox) -> None:
+    client = sandbox.client("0900158")
+    pay(sandbox, "LATE2", REFUSED_LATER, tpe="0900158")
+    assert capture(client, "LATE2", "62.73")
+    assert status(client, "LATE2").collected == TOTAL
+
+
 def _capture_fields(sandbox: Sandbox, reference: str, tpe: str, **amounts: str) -> list[tuple[str, str]]:
     message = capture_request(
         sandbox.terminal(tpe), reference=reference, ordered_on=DAY, total=TOTAL, to_capture=eur("10.00"),
@@ -355,7 +386,7 @@ def test_a_legacy_terminal_over_http(sandbox: Sandbox) -> None:
     status messages the DSP2 one (docs/protocol.md, Back-office calls), as the merchant's client sends them."""
     client = sandbox.client("0900167")
     numauto = paid(sandbox, "LEG1", "0900167")
-    assert sandbox.bank.ledger.alerts == []  # its confirmation carried the legacy seal the merchant checks
+    assert sandbox.bank.ledger.alerts() == []  # its confirmation carried the legacy seal the merchant checks
     assert status(client, "LEG1").collected == eur("0")
     assert capture(client, "LEG1", "62.73").authorisation_number == numauto
     assert status(client, "LEG1").collected == TOTAL
@@ -422,6 +453,8 @@ def test_at_the_deadline_a_deferred_payment_is_validated_automatically(sandbox: 
     assert status(client, "END1").collected == eur("0")
     sandbox.clock.now = payment.deadline
     assert status(client, "END1").collected == TOTAL
+    payment = sandbox.bank.ledger.get("0900158", "END1")
+    assert payment is not None
     assert payment.captures[-1].by == "deadline"
     assert str(refused(lambda: capture(client, "END1", "62.73"))).endswith("commande deja traitee")
 
@@ -444,6 +477,8 @@ def test_at_the_deadline_what_is_left_of_a_partial_payment_is_cancelled(sandbox:
     sandbox.clock.now = payment.deadline
     answer = status(client, "END3")
     assert (answer.state, answer.collected) == (PaymentState.PAID, eur("12.73"))
+    payment = sandbox.bank.ledger.get("0900159", "END3")
+    assert payment is not None
     assert payment.cancelled == Decimal("50.00")
     assert refused(lambda: capture(client, "END3", "1.00", already="12.73")).code == 0
 

@@ -15,7 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib import sessions
+from chalicelib.cards import REFUSED_LATER
+from chalicelib.payments import Status
 
 from .conftest import Sandbox, pay
 
@@ -215,10 +217,14 @@ def test_partial_validation_then_a_refund(sandbox: Sandbox, browser: Browser) ->
         assert payment.refunded == 0
     _, _, page = browser.open("/test/gestion/commande/PARTA/recredit", {"jeton": token, "montant": "5.00"})
     assert "Re-crédit de 5 EUR effectué." in page
+    payment = sandbox.bank.ledger.get("0900159", "PARTA")
+    assert payment is not None
     assert payment.refunded == Decimal("5.00")
     _, _, page = browser.open("/test/gestion/recredits")
     assert "26/11/2026" in page
     _, _, page = browser.open("/test/gestion/partiels", {"jeton": token, "action-PARTA": "annuler"})
+    payment = sandbox.bank.ledger.get("0900159", "PARTA")
+    assert payment is not None
     assert payment.status is Status.CAPTURED
     assert payment.cancelled == Decimal("42.23")
 
@@ -279,6 +285,78 @@ def test_references_whose_acknowledgement_failed_are_red(sandbox: Sandbox, brows
     assert "Références de couleur rouge" in page
 
 
+def test_the_red_legend_is_shown_only_where_a_reference_is_red(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "GREEN2", tpe="0900158")
+    browser.login("0900158")
+    pages = [browser.open(path)[2] for path in ("/test/gestion/", "/test/gestion/differes")]
+    pages += [browser.open("/test/gestion/paiements/commande/2026-11-26")[2]]
+    pages += [browser.open("/test/gestion/commande/GREEN2")[2]]
+    assert ["Références de couleur rouge" in page for page in pages] == [False] * 4
+    sandbox.merchant.mode = "cdr1"
+    pay(sandbox, "RED2", tpe="0900158")
+    sandbox.merchant.mode = "ok"
+    for path in ("/", "/differes", "/paiements/commande/2026-11-26", "/commande/RED2"):
+        assert "Références de couleur rouge" in browser.open(f"/test/gestion{path}")[2], path
+    assert "Références de couleur rouge" not in browser.open("/test/gestion/commande/GREEN2")[2]
+
+
+def test_a_refused_validation_is_said_and_kept_in_the_orders_detail(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "LATE3", REFUSED_LATER, tpe="0900159")
+    browser.login("0900159")
+    _, _, page = browser.open("/test/gestion/partiels", {"jeton": browser.token(), "action-LATE3": "vt"})
+    assert "LATE3 : autorisation refusée (Refus), rien n&#x27;a été recouvré" in page
+    assert 'class="error"' in page
+    _, _, page = browser.open("/test/gestion/commande/LATE3")
+    assert 'id="declined"' in page
+    assert "<td>62.73 EUR</td><td>Refus</td>" in page
+    assert "en attente de validation" in page  # still registered: it can be validated again, or cancelled
+
+
+def test_the_orders_detail_shows_its_description_and_amounts_as_the_bank_writes_them(
+    sandbox: Sandbox, browser: Browser
+) -> None:
+    pay(sandbox, "DESC1", amount="1.00")
+    pay(sandbox, "DESC2", amount="14.50")
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/commande/DESC1")
+    assert '<h2>Descriptif</h2><p id="description">panier 42</p>' in page
+    assert "<td>Montant</td><td>1 EUR</td>" in page
+    _, _, page = browser.open("/test/gestion/commande/DESC2")
+    assert "<td>Montant</td><td>14.50 EUR</td>" in page
+
+
+def test_changez_votre_mot_de_passe(sandbox: Sandbox, browser: Browser) -> None:
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/")
+    assert '<a href="/test/gestion/mot-de-passe" id="password-link">Changez votre mot de passe</a>' in page
+    _, _, page = browser.open("/test/gestion/mot-de-passe")
+    token = re.search(r'name="jeton" value="([^"]+)"', page)[1]  # type: ignore[index]
+    change = {"jeton": token, "actuel": "secret", "nouveau": "nouveau-secret", "confirmation": "nouveau-secret"}
+    assert browser.open("/test/gestion/mot-de-passe", {**change, "jeton": "x"})[0] == 403
+    assert browser.open("/test/gestion/mot-de-passe", {**change, "actuel": "faux"})[0] == 401
+    assert browser.open("/test/gestion/mot-de-passe", {**change, "nouveau": "court", "confirmation": "court"})[0] == 400
+    assert browser.open("/test/gestion/mot-de-passe", {**change, "confirmation": "autre-chose"})[0] == 400
+    status, _, page = browser.open("/test/gestion/mot-de-passe", change)
+    assert (status, "Votre mot de passe a été changé." in page) == (200, True)
+    other = Browser(browser.base)
+    assert other.login("0900157", "secret")[0] == 401  # the configuration's password no longer opens it
+    assert other.login("0900157", "nouveau-secret")[0] == 303
+    assert other.login("0900158", "secret")[0] == 303  # another terminal keeps its own
+    stored = sandbox.bank.ledger.records(sessions.PASSWORD)["0900157"]
+    assert "nouveau-secret" not in str(stored)  # a salted hash, never the password
+
+
+def test_a_wrong_current_password_counts_as_a_wrong_password(sandbox: Sandbox, browser: Browser) -> None:
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/mot-de-passe")
+    token = re.search(r'name="jeton" value="([^"]+)"', page)[1]  # type: ignore[index]
+    wrong = {"jeton": token, "actuel": "faux", "nouveau": "nouveau-secret", "confirmation": "nouveau-secret"}
+    for _ in range(sessions.MAX_FAILURES):
+        assert browser.open("/test/gestion/mot-de-passe", wrong)[0] == 401
+    assert browser.open("/test/gestion/mot-de-passe", {**wrong, "actuel": "secret"})[0] == 429
+    assert Browser(browser.base).login("0900157")[0] == 429  # the same brake as the login page
+
+
 def _cookie(headers: dict[str, str]) -> str:
     """``gestion=<id>`` from a login's ``Set-Cookie``."""
     return headers["Set-Cookie"].split(";")[0]
@@ -314,12 +392,12 @@ def test_an_old_cookie_is_refused_after_logout(sandbox: Sandbox, browser: Browse
     assert status == 401
     assert "Votre session a expiré" in page
     assert sandbox.bank.ledger.get("0900158", "OUT1").status is Status.AUTHORIZED  # type: ignore[union-attr]
-    assert sandbox.bank.ledger.dashboard_sessions == {}  # logout deleted it
+    assert sandbox.bank.ledger.records(sessions.SESSION) == {}  # logout deleted it
 
 
 def test_the_bank_keeps_a_hash_of_the_session_id_only(sandbox: Sandbox, browser: Browser) -> None:
     _, headers, _ = browser.login("0900157")
-    stored = sandbox.bank.ledger.dashboard_sessions
+    stored = sandbox.bank.ledger.records(sessions.SESSION)
     assert len(stored) == 1
     assert _cookie(headers).split("=", 1)[1] not in stored  # a copy of the store holds no usable cookie
 
@@ -424,3 +502,13 @@ def test_wrong_passwords_from_one_address_lock_that_address_on_every_terminal(sa
     assert _login_from("127.0.0.1", base, "0900157")[0] == 303  # nor were the terminals locked: one failure each
     sandbox.clock.advance(minutes=1)
     assert _login_from("127.0.0.2", base, "0900161")[0] == 303
+
+
+def test_the_dashboard_is_in_french_under_the_terminals_branding(sandbox: Sandbox, browser: Browser) -> None:
+    _, _, page = browser.open("/test/gestion/")
+    assert '<span class="sandbox" id="badge">SANDBOX · serveur de test</span>' in page  # the login page
+    browser.login("0900168")
+    _, _, page = browser.open("/test/gestion/")
+    assert '<html lang="fr">' in page
+    assert '<span class="sandbox" id="badge">SANDBOX · serveur de test</span>' in page
+    assert '<span class="brand" id="brand">CyberMUT P<em>@</em>iement</span>' in page

@@ -21,6 +21,7 @@ from cryptography import x509
 
 from chalicelib.bank import Bank
 from chalicelib.devserver import SandboxServer
+from chalicelib.ledger import Ledger
 from chalicelib.terminals import BankConfig
 from local.sandbox import trusting_transport
 from orders.bank import BankClient, BankUnavailableError, urllib_transport
@@ -33,8 +34,8 @@ from .test_local_wiring import call, checkout_and_pay, create
 
 
 @pytest.fixture
-def https_server(merchant: Merchant, tmp_path: Path) -> Iterator[SandboxServer]:
-    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), clock=lambda: START)
+def https_server(merchant: Merchant, ledger: Ledger, tmp_path: Path) -> Iterator[SandboxServer]:
+    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), ledger=ledger, clock=lambda: START)
     server = SandboxServer(bank, port=0, tls=True, cert_dir=tmp_path, quiet=True)
     server.start()
     try:
@@ -126,8 +127,10 @@ def test_an_idle_connection_does_not_hold_up_other_requests(https_server: Sandbo
         assert answer.status == 200
 
 
-def test_a_connection_silent_past_the_handshake_timeout_is_closed(merchant: Merchant, tmp_path: Path) -> None:
-    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), clock=lambda: START)
+def test_a_connection_silent_past_the_handshake_timeout_is_closed(
+    merchant: Merchant, ledger: Ledger, tmp_path: Path
+) -> None:
+    bank = Bank(BankConfig.from_mapping(bank_config(merchant.url)), ledger=ledger, clock=lambda: START)
     server = SandboxServer(bank, port=0, tls=True, cert_dir=tmp_path, quiet=True, handshake_timeout=0.3)
     server.start()
     try:

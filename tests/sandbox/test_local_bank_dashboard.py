@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib.payments import Status
 from local.sandbox import DEFAULT_PASSWORD
 from tests.support.full_stack import FullStack, full_stack
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.ledger import Status
+from chalicelib.payments import Status
 from local.__main__ import banner
 from tests.support.full_stack import FullStack, full_stack
 
@@ -124,7 +124,7 @@ def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack
     paid = merchant_order(system, order["reference"])
     assert paid["status"] == "paid"
     assert [a["return_code"] for a in paid["attempts"]] == ["Annulation", "payetest"]
-    assert system.sandbox.bank.ledger.alerts == []  # CGI2 acknowledged every confirmation
+    assert system.sandbox.bank.ledger.alerts() == []  # CGI2 acknowledged every confirmation
 
 
 def test_an_order_stays_payable_after_the_bank_exhausts_a_reference(system: FullStack) -> None:
@@ -160,12 +160,15 @@ def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) ->
     status, _, body = call(f"{system.api}/orders/{reference}/capture", b"{}", "application/json")
     assert status == 200, body
     assert json.loads(body)["status"] == "captured"
-    payment = system.sandbox.bank.ledger.get("0900158", merchant_order(system, reference)["bank_reference"])
+    bank_reference = merchant_order(system, reference)["bank_reference"]
+    payment = system.sandbox.bank.ledger.get("0900158", bank_reference)
     assert payment is not None
     assert payment.status is Status.CAPTURED
     status, _, body = call(f"{system.api}/orders/{reference}/refund", b'{"amount": "10.00"}', "application/json")
     assert status == 200, body
     assert json.loads(body)["status"] == "partially_refunded"
+    payment = system.sandbox.bank.ledger.get("0900158", bank_reference)  # read again: the book is in DynamoDB
+    assert payment is not None
     assert payment.refunded == 10
 
 
@@ -188,3 +191,15 @@ def test_the_shop_orders_through_the_merchant_api(system: FullStack) -> None:
     assert order["amount"] == "12.99"
     status, _, page = call(f"{shop}/commande/{shop_order.id}", opener=browser)
     assert 'data-status="awaiting_payment"' in page
+
+
+@pytest.mark.parametrize(("outcome", "words"), [("ok", "Paiement accepté"), ("err", "Paiement non abouti")])
+def test_the_local_return_pages_look_like_the_shop(system: FullStack, outcome: str, words: str) -> None:
+    """Where the local terminals send the buyer back when an order was made without the shop's own URLs."""
+    status, headers, page = call(f"{system.api}/_local/return/{outcome}")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
+    assert "header{background:#7a1f3d" in page  # the shop's own style sheet
+    assert '<img src="data:image/svg+xml;base64,' in page  # its logo, carried in the page
+    assert f'data-outcome="{outcome}">{words}</div>' in page
+    assert f'<a href="{system.shop.base_url}/" id="shop-link">Continuer mes achats</a>' in page

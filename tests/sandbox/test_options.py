@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from sealing import THREE_DS_CHALLENGES, MerchantKey, Variant, parse_form, read_confirmation, seal
 
@@ -145,3 +147,28 @@ def test_a_legacy_terminal_keeps_the_card_of_a_packed_alias(sandbox: Sandbox) ->
     _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "", cvv="123") | {"saved_card": "1"})
     assert confirmation(sandbox)["reference"] == "LEGA2"
     assert confirmation(sandbox)["code-retour"] == "payetest"
+
+
+def test_a_card_kept_without_a_cryptogram_is_paid_without_one(sandbox: Sandbox) -> None:
+    # The cryptogram is optional on this bank's form: a card kept without one is not asked for one later.
+    page = open_page(sandbox, "NOCVX1", card_alias="client13")
+    post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111", cvv=""))
+    assert confirmation(sandbox)["cbenregistree"] == "1"
+    page = open_page(sandbox, "NOCVX2", card_alias="client13")
+    assert re.search(r'id="saved_cvv"[^>]*maxlength="3">', page), page  # not required
+    post(f"{sandbox.url}/paiement.cgi", saved(session_of(page), cvv=""))
+    fields = confirmation(sandbox)
+    assert (fields["reference"], fields["code-retour"], fields["cvx"]) == ("NOCVX2", "payetest", "non")
+
+
+def test_a_card_that_cannot_be_kept_still_confirms_the_payment(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_: object) -> bool:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "PutItem")
+
+    monkeypatch.setattr(sandbox.bank.ledger, "keep_card", unavailable)
+    page = pay(sandbox, "DOWN1", card_alias="client14")
+    assert "Votre carte bancaire a été acceptée" in page
+    fields = confirmation(sandbox)
+    assert (fields["reference"], fields["code-retour"], fields["cbenregistree"]) == ("DOWN1", "payetest", "0")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import ledger
-from chalicelib.ledger import Status
+from chalicelib import rules
 from chalicelib.payment import PostResult, post_confirmation
+from chalicelib.payments import Status
 from sealing import (
     Instalment,
     Money,
@@ -101,14 +101,14 @@ def test_an_accepted_card_confirms_payetest_and_shows_the_receipt(sandbox: Sandb
     assert payment is not None
     assert payment.status is Status.PAID
     assert payment.attempts[-1].acknowledged is True
-    assert sandbox.bank.ledger.alerts == []
+    assert sandbox.bank.ledger.alerts() == []
 
 
 def test_a_refused_card_then_an_accepted_one(sandbox: Sandbox) -> None:
     _, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("RETRY1"))
     session = session_of(page)
     _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session, "4000000000000002"))
-    assert "Paiement refusé (Refus)" in page
+    assert "Paiement refusé (refus de la banque de la carte)" in page
     assert "tentative 2 sur 4" in page
     refused = _confirmation(sandbox)
     assert refused.return_code.outcome is Outcome.REFUSED
@@ -135,7 +135,7 @@ def test_ipclient_is_the_buyers_real_address_never_x_forwarded_for(sandbox: Sand
 
 def test_a_card_in_opposition_is_refused_interdit(sandbox: Sandbox) -> None:
     page = pay(sandbox, "STOLEN1", "4000000000000069")
-    assert "Paiement refusé (Interdit)" in page
+    assert "Paiement refusé (carte en opposition)" in page
     assert _confirmation(sandbox).refusal_reason == "Interdit"
 
 
@@ -198,7 +198,7 @@ def test_a_bad_acknowledgement_is_an_alert_and_the_payment_stands(sandbox: Sandb
     assert payment is not None
     assert payment.status is Status.PAID
     assert payment.acknowledgement_failed
-    [alert] = sandbox.bank.ledger.alerts
+    [alert] = sandbox.bank.ledger.alerts()
     assert alert.reference == "ALERT1"
     assert problem in alert.detail
 
@@ -210,7 +210,7 @@ def test_an_unreachable_cgi2_is_an_alert(sandbox: Sandbox) -> None:
     url = f"http://127.0.0.1:{port}/confirmation"
     sandbox.bank.poster = lambda _url, body, timeout: post_confirmation(url, body, 2)
     pay(sandbox, "DOWN1")
-    [alert] = sandbox.bank.ledger.alerts
+    [alert] = sandbox.bank.ledger.alerts()
     assert "pas de réponse" in alert.detail
 
 
@@ -279,7 +279,7 @@ def test_a_cgi2_that_does_not_speak_http_is_an_alert_and_the_buyer_gets_the_rece
     assert payment is not None
     assert payment.status is Status.PAID
     assert payment.attempts[-1].acknowledged is False
-    [alert] = sandbox.bank.ledger.alerts
+    [alert] = sandbox.bank.ledger.alerts()
     assert "pas de réponse" in alert.detail
     assert error in alert.detail
 
@@ -295,7 +295,7 @@ def test_any_failure_of_the_post_is_an_alert_and_the_payment_stands(sandbox: San
     assert payment is not None
     assert payment.status is Status.PAID
     assert payment.attempts[-1].acknowledged is False
-    [alert] = sandbox.bank.ledger.alerts
+    [alert] = sandbox.bank.ledger.alerts()
     assert "RuntimeError: the poster broke" in alert.detail
 
 
@@ -427,8 +427,7 @@ def test_a_cancelled_order_cannot_be_paid_again(sandbox: Sandbox) -> None:
     post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))
     payment = sandbox.bank.ledger.get("0900158", "VOID1")
     assert payment is not None
-    with sandbox.bank.ledger.lock:
-        ledger.cancel(payment, sandbox.clock.now)
+    sandbox.bank.ledger.update("0900158", "VOID1", lambda stored: rules.cancel(stored, sandbox.clock.now))
     status, _, page = post(f"{sandbox.url}/paiement.cgi", fields)
     assert status == 409
     assert "Cette commande a été annulée par le commerçant" in _closed_message(page)

@@ -36,7 +36,7 @@ def create_orders_table(client: Any, name: str) -> None:
 
 def terminals_config(**overrides: dict[str, Any]) -> dict[str, Any]:
     common = {"key": TEST_KEY, "societe": "boutiqueducd", "bank": "cic", "environment": "test", "seal": "dsp2"}
-    terminals = {
+    terminals: dict[str, dict[str, Any]] = {
         "0900157": {**common, "mode": "immediate", "merchant_name": "La boutique du CD"},
         "0900158": {**common, "mode": "deferred", "deferral_days": 3, "end_policy": "validate"},
         "0900159": {**common, "mode": "deferred_authorization", "deferral_days": 7, "end_policy": "cancel"},

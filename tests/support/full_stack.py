@@ -22,6 +22,8 @@ def forget_clients() -> None:
     parameters.base.DEFAULT_PROVIDERS.clear()
     config.order_store.cache_clear()
     config.event_publisher.cache_clear()
+    config.mail_sender.cache_clear()
+    config.report_bucket.cache_clear()
 
 
 @dataclass

@@ -4,6 +4,7 @@ docs/protocol.md, every relative link of the README and docs/ to a file (and hea
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,14 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def _text_files() -> list[Path]:
+    """The project's own text files: what git tracks, and what it would (new files), never an environment."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],  # noqa: S607 - git on PATH
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
     files = []
-    for path in ROOT.rglob("*"):
+    for name in filter(None, listed):
+        path = ROOT / name
         if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in path.relative_to(ROOT).parts):
             continue
         if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name == "Makefile") and path != Path(__file__):

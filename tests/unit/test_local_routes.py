@@ -95,7 +95,7 @@ def test_routes_come_from_the_template() -> None:
     assert _match(router, "GET", "/orders/ABC123").path_parameters == {"reference": "ABC123"}
     checkout = _match(router, "GET", "/checkout/tok.en")
     assert (checkout.target, checkout.resource, checkout.path_parameters) == (
-        "Cgi1Function",
+        "CheckoutFunction",
         "/checkout/{token}",
         {"token": "tok.en"},
     )

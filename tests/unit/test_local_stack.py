@@ -66,7 +66,9 @@ def recorder() -> Recorder:
 @pytest.fixture(scope="module")
 def stack(recorder: Recorder) -> Iterator[LocalStack]:
     config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)
-    with LocalStack(config, handlers={"Cgi1Function": recorder, "Cgi2Function": recorder}) as stack:
+    with LocalStack(
+        config, handlers={"Cgi1Function": recorder, "CheckoutFunction": recorder, "Cgi2Function": recorder}
+    ) as stack:
         yield stack
 
 
@@ -124,10 +126,10 @@ def test_path_and_query_parameters(stack: LocalStack, recorder: Recorder) -> Non
 def test_context_comes_from_the_template(stack: LocalStack, recorder: Recorder) -> None:
     _call("GET", f"{stack.base_url}/checkout/tok")
     context = recorder.contexts[-1]
-    assert context.function_name == "merchant-kit-Cgi1Function"
+    assert context.function_name == "merchant-kit-CheckoutFunction"
     assert context.memory_limit_in_mb == 256
     assert 0 < context.get_remaining_time_in_millis() <= 10_000
-    assert context.invoked_function_arn.endswith(":function:merchant-kit-Cgi1Function")
+    assert context.invoked_function_arn.endswith(":function:merchant-kit-CheckoutFunction")
 
 
 def test_multi_value_response_headers(stack: LocalStack) -> None:
@@ -246,3 +248,9 @@ def test_environment_comes_from_the_template(stack: LocalStack) -> None:
     assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-3"
+
+
+def test_the_functions_use_the_embedded_aws_whatever_the_template_declares(stack: LocalStack) -> None:
+    assert stack.template.globals_for("Function")["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+    assert stack.environment["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url
+    assert os.environ["AWS_ENDPOINT_URL"] == stack.aws_endpoint_url

@@ -50,6 +50,7 @@ def test_environment_resolves_to_local_values(template: Template) -> None:
         "TERMINALS_SECRET_ARN": "arn:local:secret",
         "CHECKOUT_BASE_URL": "http://127.0.0.1:3000",
         "PENDING_ORDER_RETENTION_DAYS": 180,
+        "AWS_ENDPOINT_URL": "",  # declared for `sam local --env-vars`; the local stack sets its own
     }
 
 

@@ -7,8 +7,6 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
-
 import sealing
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -26,6 +24,9 @@ def local_day(moment: datetime, timezone: str) -> date:
 
 @lru_cache(maxsize=64)
 def _french_holidays(year: int) -> frozenset[date]:
+    # Imported here: only deadlines need it, and it weighs on every cold start (all its countries' calendars).
+    import holidays
+
     return frozenset(holidays.country_holidays("FR", years=year))
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from aws_lambda_powertools.utilities import parameters
-
 from .bank import BankClient, Transport, urllib_transport
 from .confirmation_queue import ConfirmationQueue
 from .events import EventPublisher
@@ -30,6 +28,10 @@ def _env(name: str) -> str:
 
 def load_terminals() -> Terminals:
     """The terminal configuration from Secrets Manager, cached for five minutes (Powertools Parameters)."""
+    # Imported here, not with the module: Parameters brings its AppConfig provider with it, a cost on every
+    # cold start of a function, whether or not its first request reads the secret.
+    from aws_lambda_powertools.utilities import parameters
+
     try:
         text = parameters.get_secret(_env("TERMINALS_SECRET_ARN"), max_age=SECRET_CACHE_SECONDS)
     except parameters.exceptions.GetParameterError as exc:

@@ -21,6 +21,11 @@ OrdersError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model import Order
+
 
 class OrdersError(Exception):
     """Base of the orders layer's errors."""
@@ -40,6 +45,8 @@ class InvalidOrderError(OrdersError, ValueError):
     """A field of an order request is not acceptable; ``field`` names it."""
 
     def __init__(self, field: str, message: str) -> None:
+        if not field:  # a JSON key may be "": the answer must still name something the caller can find
+            field, message = "body", f'has a field with an empty name (""), which {message.removeprefix("is ")}'
         super().__init__(f"{field}: {message}")
         self.field = field
         self.reason = message
@@ -113,7 +120,15 @@ class IdempotencyKeyReusedError(OrdersError):
 
 
 class ConcurrentUpdateError(OrdersError):
-    """The conditional write lost against another writer."""
+    """The conditional write lost against another writer.
+
+    ``current`` is the item as the failed write found it, when the write asked for it back
+    (``ReturnValuesOnConditionCheckFailure``): the caller decides again from it without reading.
+    """
+
+    def __init__(self, message: str, current: Order | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class StoreUnavailableError(OrdersError):

@@ -9,6 +9,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from .pages import SUBMIT_SCRIPT_HASH
+
 MAX_JSON_BYTES = 64 * 1024
 # No request of this API nests deeper than 3; the parser recurses once per level, so a 64 KiB body of
 # brackets would exhaust the interpreter's stack (RecursionError) instead of being refused.
@@ -129,7 +131,10 @@ def html_response(status: int, body: str) -> dict[str, Any]:
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action https: http:",
+        # The one script a page may run is the checkout's self-submitting form, named by its hash.
+        "Content-Security-Policy": (
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src {SUBMIT_SCRIPT_HASH}; form-action https: http:"
+        ),
     }
     return text_response(status, body, headers)
 

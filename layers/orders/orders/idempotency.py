@@ -83,27 +83,34 @@ class IdempotencyKeys:
         self.lease = lease
         self.ttl = ttl
 
-    def run(self, key: str, fingerprint: str, now: datetime, attempt: Callable[[], tuple[Response, Keep]]) -> Response:
-        """Answer the request ``key`` names: the kept answer, or ``attempt``'s (kept as its ``Keep`` says)."""
+    def run(
+        self, key: str, fingerprint: str, now: datetime, attempt: Callable[[bool], tuple[Response, Keep]]
+    ) -> Response:
+        """Answer the request ``key`` names: the kept answer, or ``attempt``'s (kept as its ``Keep`` says).
+
+        ``attempt`` is told whether it retries a request this key already started (``True``), or is the key's
+        first request (``False``: then nothing may have been done under this key before).
+        """
         claim = secrets.token_hex(16)
-        kept = self._claim(key, fingerprint, claim, now)
+        kept, retry = self._claim(key, fingerprint, claim, now)
         if kept is not None:
             return replayed(kept)
         try:
-            response, keep = attempt()
+            response, keep = attempt(retry)
         except BaseException:
             self._end(key, claim, Keep.RETRY, {})
             raise
         self._end(key, claim, keep, response)
         return response
 
-    def _claim(self, key: str, fingerprint: str, claim: str, now: datetime) -> IdempotencyRecord | None:
-        """Hold the key for this request; the kept record when the key already has an answer."""
+    def _claim(self, key: str, fingerprint: str, claim: str, now: datetime) -> tuple[IdempotencyRecord | None, bool]:
+        """Hold the key for this request: the kept record when the key already has an answer, and whether this
+        request retries one the key already started."""
         seen = None
         for _ in range(2):  # once more if the key was dropped between the put and the read
             try:
                 self.store.claim_key(IdempotencyRecord(key, fingerprint, IN_FLIGHT, claim, now), now + self.ttl)
-                return None
+                return None, False
             except ConcurrentUpdateError:
                 seen = self.store.key_record(key)
             if seen is not None:
@@ -113,14 +120,14 @@ class IdempotencyKeys:
         if seen.fingerprint != fingerprint:
             raise IdempotencyKeyReusedError(key)
         if seen.state == DONE:
-            return seen
+            return seen, True
         if seen.state == IN_FLIGHT and now - seen.claimed_at < self.lease:
             raise IdempotencyKeyInUseError(key)
         try:
             self.store.take_over_key(key, seen.claim, claim, now)
         except ConcurrentUpdateError:
             raise IdempotencyKeyInUseError(key) from None  # another retry took it first
-        return None
+        return None, True
 
     def _end(self, key: str, claim: str, keep: Keep, response: Response) -> None:
         try:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sealing import Confirmation, Outcome, canonical_mac
 
-from .calendar import deferral_deadline
-from .model import Attempt, Order, OrderStatus, Review, ReviewReason
+from .calendar import deferral_deadline, local_day, zone
+from .model import Attempt, Order, OrderStatus, PaymentSession, Review, ReviewReason
 from .terminals import PaymentMode, TerminalConfig
 
 
@@ -83,6 +83,23 @@ class Verdict(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Presumption:
+    """What CGI2 takes for granted about an order it has not read, so that a first confirmation costs one call.
+
+    The usual order a confirmation finds: awaiting payment on that terminal and mode, for the amount and
+    currency the bank confirmed, with the confirmation's session at its number, nothing seen under that MAC,
+    room for one more attempt and review. A deferred acceptance also presumes the session was opened on the
+    confirmation's local day (its deadline counts from that day). The store writes the decision made on
+    ``order`` on exactly these conditions, and gets the real item back when one of them does not hold.
+    """
+
+    order: Order
+    session_number: int
+    opened_from: datetime  # the local day the session is presumed opened on, as UTC bounds
+    opened_until: datetime
+
+
+@dataclass(frozen=True)
 class Decision:
     """The outcome of a confirmation for one order: what to append and where the order goes."""
 
@@ -94,6 +111,8 @@ class Decision:
     changes: dict[str, object] = field(default_factory=dict)
     # The order keeps as many attempts as it can hold: this one is counted (``attempts_not_kept``), not kept.
     counted_only: bool = False
+    # Made on a presumed order (one call, no read): written only if the presumption holds.
+    presumed: Presumption | None = None
 
     @property
     def writes(self) -> bool:
@@ -115,6 +134,34 @@ def confirmation_id(confirmation: Confirmation) -> str:
     """
     mac = confirmation.field("MAC") or ""
     return canonical_mac(mac) or mac.strip().lower()[:40]
+
+
+def presume(
+    order_reference: str, confirmation: Confirmation, terminal: TerminalConfig, received_at: datetime
+) -> Presumption | None:
+    """The order a first confirmation usually finds (see ``Presumption``); ``None`` when the bank reference
+    names no session number (the order must be read)."""
+    try:
+        number = int(confirmation.reference[len(order_reference) :], 36)
+    except ValueError:
+        return None
+    timezone = terminal.terminal.timezone
+    day = local_day(received_at, timezone)
+    opened_from = datetime.combine(day, time(0, 0), tzinfo=zone(timezone))
+    opened_until = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone(timezone))
+    order = Order(
+        reference=order_reference,
+        tpe=terminal.tpe,
+        mode=terminal.mode,
+        status=OrderStatus.AWAITING_PAYMENT,
+        amount=confirmation.amount,
+        email="",
+        language="",
+        created_at=received_at,
+        checkout_token_hash="",
+        sessions=(PaymentSession(number, confirmation.reference, received_at),),
+    )
+    return Presumption(order, number, opened_from, opened_until)
 
 
 def _short(text: str) -> str:
@@ -143,15 +190,17 @@ def decide_confirmation(
     )
     full = len(order.attempts) >= MAX_ATTEMPTS_KEPT
 
-    def flag(reason: ReviewReason, detail: str) -> Decision:
-        if full or len(order.reviews) >= MAX_REVIEWS_KEPT:
+    def flag(reason: ReviewReason, detail: str, *, money_moved: bool = True) -> Decision:
+        # An acceptance a human must look at is always listed (the buyer was debited), however full the order;
+        # a refused instalment is counted once the list is full.
+        if (full and not money_moved) or len(order.reviews) >= MAX_REVIEWS_KEPT:
             return Decision(Verdict.FLAGGED, order.status, order.status, attempt, counted_only=True)
         review = Review(reason, received_at, detail)
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
         if code.outcome is Outcome.REFUSED:
-            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused")
+            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused", money_moved=False)
         return Decision(Verdict.INSTALMENT, order.status, order.status, attempt, counted_only=full)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
@@ -160,8 +209,10 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        if confirmation.authorisation_number and confirmation.authorisation_number == order.authorisation_number:
-            # The same acceptance sent again (another date, same authorisation): nothing new.
+        same_payment = confirmation.reference == order.bank_payment_reference
+        if same_payment and confirmation.authorisation_number == order.authorisation_number != "":
+            # The same acceptance sent again (another date, same session, same authorisation): nothing new. Under
+            # another session it is another payment, whatever its authorisation number (the issuer's 6 characters).
             return Decision(Verdict.REPLAY, order.status, order.status)
         return flag(ReviewReason.SECOND_ACCEPTANCE, f"another acceptance for a {order.status.value} order")
 

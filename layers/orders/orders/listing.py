@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,6 +46,7 @@ def _encode(day: date, key: dict[str, Any] | None) -> str:
 
 
 _KEY_ATTRIBUTES = {"pk", "sk", "order_day", "created_at"}
+_ORDER_KEY = re.compile(r"ORDER#[A-Za-z0-9]{1,12}")
 
 
 def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
@@ -56,6 +58,7 @@ def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
             and set(key) == _KEY_ATTRIBUTES
             and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
             and key["order_day"]["S"] == day.isoformat()
+            and _ORDER_KEY.fullmatch(key["pk"]["S"])  # DynamoDB refuses an oversized key as if it were down
         ):
             raise ValueError("not a key of the date index")
         return day, key

@@ -35,10 +35,12 @@ from .calendar import local_day
 from .exceptions import (
     BankStateDifferedError,
     ConcurrentUpdateError,
+    IdempotencyKeyReusedError,
     OperationInProgressError,
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
 )
+from .idempotency import KEY_TTL as KEY_LIFETIME
 from .lifecycle import Event
 from .model import (
     APPLIED,
@@ -87,11 +89,15 @@ class BackOffice:
         bank: BankFactory = BankClient,
         *,
         lease: timedelta = OPERATION_LEASE,
+        fresh_key: bool = False,
     ) -> None:
+        """``fresh_key``: the request's Idempotency-Key was never claimed before, so no operation may already
+        bear it (one that does is a key reused for a new request, refused)."""
         self.store = store
         self.terminals = terminals
         self._bank = bank
         self.lease = lease
+        self.fresh_key = fresh_key
 
     def bank(self, order: Order) -> BankClient:
         return self._bank(self.terminals.get(order.tpe))
@@ -114,6 +120,9 @@ class BackOffice:
     def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
         order = self.store.get(reference)
         earlier = [record for record in order.operations if key and record.id == key]
+        if earlier and (self.fresh_key or now - earlier[-1].at > KEY_LIFETIME):
+            # The key named another request (its record expired after a day): a new request needs a new key.
+            raise IdempotencyKeyReusedError(key or "")
         if earlier and earlier[-1].outcome in APPLIED_OUTCOMES:
             return order  # the same request again: it took effect, answer what it did
         if order.pending is not None:
@@ -312,23 +321,37 @@ class BackOffice:
 
     # --- the end of the deferral period -------------------------------------------------------------------
 
-    def sweep(self, now: datetime) -> SweepReport:
-        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan)."""
+    def sweep(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
+        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan).
+
+        ``out_of_time`` is asked before each order: once it says so, the run stops there (``finished`` False) and
+        the orders not reached stay due, for the next run.
+        """
         report = SweepReport()
         start: dict[str, Any] | None = None
         while True:
             orders, start, read = self.store.due_orders(now, start)
             report.items_read += read
             for order in orders:
+                if out_of_time():
+                    report.finished = False
+                    return report
                 try:
                     report.outcomes[order.reference] = self._end_of_period(order, now)
+                except _Flagged as flagged:
+                    report.outcomes[order.reference] = str(flagged)
+                    report.flagged.append(order.reference)
                 except Exception as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
             if not start:
                 return report
 
     def _end_of_period(self, order: Order, now: datetime) -> str:
-        order, _ = self.settle(order, now)
+        # The index copy is acted on as it is (one item read per due order): every write below is conditional on
+        # its status and version, so a stale copy makes the write fail (retried next run), never act twice. Only
+        # a journal entry to settle needs the consistent read.
+        if order.pending is not None:
+            order, _ = self.settle(order, now)
         if order.status not in DEFERRAL_STATES:
             return f"nothing to do ({order.status.value})"
         terminal = self.terminals.get(order.tpe)
@@ -350,7 +373,7 @@ class BackOffice:
         try:
             self._call_bank(order, pending, now, end_of_period=True)
         except BankRefusedError as exc:
-            return f"{plan.event} refused by the bank, flagged for review: {exc}"
+            raise _Flagged(f"{plan.event} refused by the bank, flagged for review: {exc}") from exc
         except BankStateDifferedError:
             return f"{plan.event} refused: the bank's state differed, recorded what it shows"
         return plan.event
@@ -361,6 +384,12 @@ class SweepReport:
     items_read: int = 0
     outcomes: dict[str, str] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    flagged: list[str] = field(default_factory=list)  # orders now needing review (end_of_period_refused)
+    finished: bool = True  # False: out of time, the due orders left are the next run's
+
+
+class _Flagged(Exception):
+    """The end of the period left the order flagged for review (its message is the outcome)."""
 
 
 def _applied(plan: Plan, status: StatusAnswer, order: Order) -> bool | None:

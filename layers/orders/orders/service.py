@@ -8,12 +8,13 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from sealing import (
     Acknowledgement,
+    Confirmation,
     FieldError,
     Instalment,
     Money,
@@ -24,6 +25,7 @@ from sealing import (
     SealMismatchError,
     acknowledgement,
     build_payment_form,
+    check_not_a_request,
     parse_decimal,
     parse_form,
     read_confirmation,
@@ -39,7 +41,7 @@ from .exceptions import (
     StoreUnavailableError,
     UnknownTerminalError,
 )
-from .lifecycle import Verdict, decide_confirmation
+from .lifecycle import Verdict, decide_confirmation, presume
 from .model import Order, OrderStatus, PaymentSession
 from .sessions import (
     ORDER_REFERENCE_LENGTH,
@@ -253,6 +255,7 @@ class Receipt:
     tpe: str = ""
     reference: str = ""
     sealed: bool = False
+    reviews: tuple[str, ...] = ()  # why the order now needs a human look (ReviewReason values), for the alarm
 
     @property
     def acknowledgement(self) -> Acknowledgement:
@@ -272,7 +275,7 @@ def receive_confirmation(
     caller must queue (the exact bytes) before it may answer ``cdr=0``.
     """
     try:
-        form = parse_form(body)
+        form = check_not_a_request(parse_form(body))
         tpe, _ = form.tpe, form.mac
     except SealingError as exc:  # unreadable, or no TPE or no MAC at all: nothing can be sealed
         return _rejected(f"malformed: {exc}")
@@ -292,13 +295,58 @@ def receive_confirmation(
     return _apply_sealed(sealed, terminal, store, now)
 
 
+class _Presumed(enum.Enum):
+    """What ``_presumed_write`` came to when it has neither written nor an order to hand back."""
+
+    NO_ORDER = "no_order"  # there is no order under that reference
+    READ = "read"  # the order must be read: no presumption could be made, or the write lost a race
+
+
+def _presumed_write(
+    order_reference: str, confirmation: Confirmation, terminal: TerminalConfig, store: OrderStore, now: datetime
+) -> Verdict | Order | _Presumed:
+    """A first confirmation in ONE call: the decision made on the order it usually finds, written on the
+    condition that the order is that one (``lifecycle.Presumption``); its verdict when it was. Otherwise the
+    order as the failed write found it, to decide again from without reading it.
+    """
+    presumption = presume(order_reference, confirmation, terminal, now)
+    if presumption is None:
+        return _Presumed.READ
+    decision = decide_confirmation(presumption.order, confirmation, terminal, now)
+    if not decision.writes:
+        return _Presumed.READ
+    try:
+        store.apply(presumption.order, replace(decision, presumed=presumption))
+    except OrderNotFoundError:
+        return _Presumed.NO_ORDER
+    except ConcurrentUpdateError as exc:
+        return exc.current if exc.current is not None else _Presumed.READ
+    return decision.verdict
+
+
+def _read(store: OrderStore, reference: str) -> Order | _Presumed:
+    try:
+        return store.get(reference)
+    except OrderNotFoundError:
+        return _Presumed.NO_ORDER
+
+
+def _order_from_before_sessions(bank_reference: str, store: OrderStore) -> Order | None:
+    """An order stored before payment sessions: the bank knows its payment by the order's own reference."""
+    try:
+        order = store.get(bank_reference)
+    except OrderNotFoundError:
+        return None
+    return order if not order.sessions and order.reference == bank_reference else None
+
+
 def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
     """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
     reference = form.text("reference") or ""
 
-    def receipt(kind: ConfirmationKind, detail: str) -> Receipt:
-        return Receipt(kind, detail, tpe, reference, sealed=True)
+    def receipt(kind: ConfirmationKind, detail: str, reviews: tuple[str, ...] = ()) -> Receipt:
+        return Receipt(kind, detail, tpe, reference, sealed=True, reviews=reviews)
 
     fields = tuple((name, value.decode("utf-8", "replace")) for name, value in form.fields)
     try:
@@ -308,12 +356,20 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
             store.keep_unmatched(tpe, reference or "-", fields, f"unreadable: {exc}", now)
             return receipt(ConfirmationKind.UNMATCHED, f"kept for reconciliation (unreadable: {exc})")
         order_reference = order_reference_of(confirmation.reference)
+        found = (
+            _presumed_write(order_reference, confirmation, terminal, store, now)
+            if order_reference
+            else _Presumed.NO_ORDER
+        )
+        if isinstance(found, Verdict):
+            return receipt(ConfirmationKind.APPLIED, found.value)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            try:
-                order = store.get(order_reference) if order_reference else None
-            except OrderNotFoundError:
-                order = None
-            if order is None or order.tpe != tpe or order.session(confirmation.reference) is None:
+            if found is _Presumed.READ:
+                found = _read(store, order_reference or "")
+            order = found if isinstance(found, Order) else None
+            if order is None or order.session(confirmation.reference) is None:
+                order = _order_from_before_sessions(confirmation.reference, store)
+            if order is None or order.tpe != tpe:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
             decision = decide_confirmation(order, confirmation, terminal, now)
@@ -322,8 +378,10 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
             try:
                 store.apply(order, decision)
             except ConcurrentUpdateError:
-                continue  # another writer changed the order: read it again and decide again
-            return receipt(ConfirmationKind.APPLIED, decision.verdict.value)
+                found = _Presumed.READ  # another writer changed the order: read it again and decide again
+                continue
+            reviews = tuple(review.reason.value for review in decision.reviews)
+            return receipt(ConfirmationKind.APPLIED, decision.verdict.value, reviews)
         raise StoreUnavailableError(f"order {reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
     except StoreUnavailableError as exc:
         return receipt(ConfirmationKind.NOT_STORED, f"not stored: {exc}")

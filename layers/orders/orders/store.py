@@ -10,6 +10,7 @@ requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and th
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from sealing import Instalment, Money, canonical_mac
 
 from .calendar import PARIS, zone
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
-from .lifecycle import Decision
+from .lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, Decision, Verdict
 from .model import (
     DEFERRAL_STATES,
     Attempt,
@@ -45,7 +46,22 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 MAIL_SK = "MAIL"
+# The deadline index is spread over DEADLINE_SHARDS partitions (by a hash of the order's reference), so that no
+# one partition takes every deferred order's writes; the sweeper queries each. DEADLINE_SHARD is the single
+# partition orders used before: it is still swept, so that nothing written then is forgotten.
 DEADLINE_SHARD = "DEFERRED"
+DEADLINE_SHARDS = 16
+
+
+def deadline_shard(reference: str) -> str:
+    """The deadline index partition of an order (stable: crc32 of its reference)."""
+    return f"{DEADLINE_SHARD}#{zlib.crc32(reference.encode()) % DEADLINE_SHARDS:02d}"
+
+
+def deadline_partitions() -> tuple[str, ...]:
+    """Every partition the sweeper reads: the shards, and the one from before them."""
+    return (DEADLINE_SHARD, *(f"{DEADLINE_SHARD}#{number:02d}" for number in range(DEADLINE_SHARDS)))
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -278,6 +294,99 @@ def idempotency_key(key: str) -> dict[str, Any]:
     return {"pk": {"S": f"IDEMPOTENCY#{key}"}, "sk": {"S": IDEMPOTENCY_SK}}
 
 
+def _decision_clauses(
+    decision: Decision, reference: str, names: dict[str, str], values: dict[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """The SET, ADD and REMOVE clauses that write a confirmation's ``decision`` (``:one`` is 1)."""
+    assert decision.attempt is not None
+    sets: list[str] = []
+    if decision.counted_only:
+        # The order holds all the attempts it may: count this one and keep only the latest, in bounded space.
+        names["#last"], names["#not_kept"] = "last_attempt_not_kept", "attempts_not_kept"
+        values[":attempt"] = _ser(_attempt_item(decision.attempt))
+        sets.append("#last = :attempt")
+        # Its identity is still kept (40 characters): a replay of it is a replay, not one more to count.
+        values[":id"] = {"SS": [decision.attempt.confirmation_id]}
+        adds = ["#not_kept :one", "confirmation_ids :id"]
+    else:
+        names["#attempts"] = "attempts"
+        values[":attempt"] = _ser([_attempt_item(decision.attempt)])
+        values[":id"] = {"SS": [decision.attempt.confirmation_id]}
+        values[":empty"] = {"L": []}
+        sets.append("#attempts = list_append(if_not_exists(#attempts, :empty), :attempt)")
+        adds = ["confirmation_ids :id"]
+    removes: list[str] = []
+    if decision.reviews:
+        names["#reviews"] = "reviews"
+        values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
+        values[":empty"] = {"L": []}
+        sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
+    if decision.enters is not decision.leaves:
+        values[":enters"] = _ser(decision.enters.value)
+        sets.append("#status = :enters")
+    if decision.enters is not decision.leaves or decision.reviews or decision.verdict is Verdict.FLAGGED:
+        removes.append("expires_at")  # a paid order, or one a human must look at, is never expired
+    for index, (name, value) in enumerate(decision.changes.items()):
+        names[f"#c{index}"] = name
+        values[f":c{index}"] = _ser(_iso(value) if isinstance(value, datetime) else value)
+        sets.append(f"#c{index} = :c{index}")
+    deadline = decision.changes.get("deadline")
+    if isinstance(deadline, datetime):
+        names["#shard"] = "deadline_shard"
+        values[":shard"] = _ser(deadline_shard(reference))
+        sets.append("#shard = :shard")
+    return sets, adds, removes
+
+
+def _presumption_condition(decision: Decision, names: dict[str, str], values: dict[str, Any]) -> str:
+    """The condition that holds when the order is as ``decision.presumed`` takes it to be."""
+    presumed = decision.presumed
+    assert presumed is not None
+    assert decision.attempt is not None
+    order = presumed.order
+    session = f"#sessions[{presumed.session_number}]"
+    names.update({"#tpe": "tpe", "#mode": "mode", "#amount": "amount", "#currency": "currency"})
+    names.update({"#sessions": "sessions", "#bref": "bank_reference", "#ids": "confirmation_ids"})
+    names.update({"#attempts": "attempts", "#reviews": "reviews"})
+    values.update(
+        {
+            ":presumed_status": _ser(order.status.value),
+            ":tpe": _ser(order.tpe),
+            ":mode": _ser(order.mode.value),
+            ":amount": _ser(order.amount.amount),
+            ":currency": _ser(order.currency),
+            ":session": _ser(order.sessions[0].bank_reference),
+            ":seen": _ser(decision.attempt.confirmation_id),
+            ":max_attempts": _ser(MAX_ATTEMPTS_KEPT),
+            ":max_reviews": _ser(MAX_REVIEWS_KEPT),
+        }
+    )
+    terms = [
+        "#status = :presumed_status",
+        "#tpe = :tpe",
+        "#mode = :mode",
+        "#amount = :amount",
+        "#currency = :currency",
+        f"{session}.#bref = :session",
+        "NOT contains(#ids, :seen)",
+        "(attribute_not_exists(#attempts) OR size(#attempts) < :max_attempts)",
+        "(attribute_not_exists(#reviews) OR size(#reviews) < :max_reviews)",
+    ]
+    if "deadline" in decision.changes:  # the deadline counts from the session's local day
+        names["#opened"] = "opened_at"
+        values[":opened_from"] = _ser(_iso(presumed.opened_from))
+        values[":opened_until"] = _ser(_iso(presumed.opened_until))
+        terms.append(f"{session}.#opened >= :opened_from AND {session}.#opened < :opened_until")
+    return " AND ".join(terms)
+
+
+def _returned_order(exc: ConcurrentUpdateError) -> Order | None:
+    """The item a failed conditional write sent back (``ReturnValuesOnConditionCheckFailure``), if any."""
+    cause = exc.__cause__
+    item: Mapping[str, Any] | None = cause.response.get("Item") if isinstance(cause, ClientError) else None  # type: ignore[assignment]
+    return item_to_order(item) if item else None
+
+
 class OrderStore:
     """The orders table. Every method maps DynamoDB failures to ``StoreUnavailableError``."""
 
@@ -303,18 +412,21 @@ class OrderStore:
             raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
 
     def open_session(self, order: Order, session: PaymentSession) -> Order:
-        """Add a payment session, conditional on the order still awaiting payment at the version read."""
+        """Add a payment session to ``order`` as read, conditional on its version: every write moves the version,
+        so an order still at that version still awaits payment. It names only ``sessions`` and ``version``, the
+        attributes the checkout's role may write."""
+        if order.status is not OrderStatus.AWAITING_PAYMENT:
+            raise ConcurrentUpdateError(f"order {order.reference} is {order.status.value}")
         self._call(
             "update_item",
             Key=order_key(order.reference),
             UpdateExpression="SET #sessions = list_append(if_not_exists(#sessions, :empty), :session), "
             "#version = :next_version",
-            ConditionExpression="#status = :awaiting AND #version = :version",
-            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version", "#status": "status"},
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version"},
             ExpressionAttributeValues={
                 ":session": _ser([_session_item(session)]),
                 ":empty": {"L": []},
-                ":awaiting": _ser(OrderStatus.AWAITING_PAYMENT.value),
                 ":version": _ser(order.version),
                 ":next_version": _ser(order.version + 1),
             },
@@ -333,64 +445,45 @@ class OrderStore:
         return item_to_order(answer["Item"])
 
     def apply(self, order: Order, decision: Decision) -> None:
-        """Write ``decision`` in ONE conditional update naming the state and version the order leaves.
+        """Write ``decision`` in ONE conditional update naming the state and version the order leaves, or, for
+        a decision made on a presumed order, the presumption itself (``Decision.presumed``).
 
-        ``ConcurrentUpdateError`` when another writer got there first: re-read and decide again.
+        ``ConcurrentUpdateError`` when the condition does not hold: another writer got there first, or the
+        order is not as presumed. A presumed write gets the item back in the same call (``.current``; ``None``
+        when there is no such order): decide again from it.
         """
         assert decision.attempt is not None
         names: dict[str, str] = {"#status": "status", "#version": "version"}
-        values: dict[str, Any] = {
-            ":leaves": _ser(decision.leaves.value),
-            ":version": _ser(order.version),
-            ":next_version": _ser(order.version + 1),
-        }
-        sets = ["#version = :next_version"]
-        if decision.counted_only:
-            # The order holds all the attempts it may: count this one and keep only the latest, in bounded space.
-            names["#last"], names["#not_kept"] = "last_attempt_not_kept", "attempts_not_kept"
-            values[":attempt"], values[":one"] = _ser(_attempt_item(decision.attempt)), _ser(1)
-            sets.append("#last = :attempt")
-            adds = "#not_kept :one"
+        values: dict[str, Any] = {":one": _ser(1)}
+        sets, adds, removes = _decision_clauses(decision, order.reference, names, values)
+        extra: dict[str, Any] = {}
+        if decision.presumed is None:
+            values[":leaves"] = _ser(decision.leaves.value)
+            values[":version"] = _ser(order.version)
+            condition = "#status = :leaves AND #version = :version"
         else:
-            names["#attempts"] = "attempts"
-            values[":attempt"] = _ser([_attempt_item(decision.attempt)])
-            values[":id"] = {"SS": [decision.attempt.confirmation_id]}
-            values[":empty"] = {"L": []}
-            sets.append("#attempts = list_append(if_not_exists(#attempts, :empty), :attempt)")
-            adds = "confirmation_ids :id"
-        removes: list[str] = []
-        if decision.reviews:
-            names["#reviews"] = "reviews"
-            values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
-            values[":empty"] = {"L": []}
-            sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
-        if decision.enters is not decision.leaves:
-            values[":enters"] = _ser(decision.enters.value)
-            sets.append("#status = :enters")
-        if decision.enters is not decision.leaves or decision.reviews:
-            removes.append("expires_at")  # a paid order, or one a human must look at, is never expired
-        for index, (name, value) in enumerate(decision.changes.items()):
-            names[f"#c{index}"] = name
-            if isinstance(value, datetime):
-                values[f":c{index}"] = _ser(_iso(value))
-            else:
-                values[f":c{index}"] = _ser(value)
-            sets.append(f"#c{index} = :c{index}")
-            if name == "deadline":
-                names["#shard"] = "deadline_shard"
-                values[":shard"] = _ser(DEADLINE_SHARD)
-                sets.append("#shard = :shard")
-        expression = "SET " + ", ".join(sets) + " ADD " + adds
+            condition = _presumption_condition(decision, names, values)
+            extra["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        expression = "SET " + ", ".join(sets) + " ADD " + ", ".join([*adds, "#version :one"])
         if removes:
             expression += " REMOVE " + ", ".join(removes)
-        self._call(
-            "update_item",
-            Key=order_key(order.reference),
-            UpdateExpression=expression,
-            ConditionExpression="#status = :leaves AND #version = :version",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        try:
+            self._call(
+                "update_item",
+                Key=order_key(order.reference),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                **extra,
+            )
+        except ConcurrentUpdateError as exc:
+            if decision.presumed is None:
+                raise
+            current = _returned_order(exc)
+            if current is None:  # the condition failed on no item at all
+                raise OrderNotFoundError(order.reference) from exc
+            raise ConcurrentUpdateError(str(exc), current) from exc
 
     def keep_unmatched(
         self, tpe: str, reference: str, fields: tuple[tuple[str, str], ...], reason: str, received_at: datetime
@@ -647,14 +740,24 @@ class OrderStore:
     def due_orders(
         self, now: datetime, start_key: dict[str, Any] | None = None
     ) -> tuple[list[Order], dict[str, Any] | None, int]:
-        """Orders whose deferral deadline has passed (``DeadlineIndex``): one page, and the items it read."""
+        """Orders whose deferral deadline has passed (``DeadlineIndex``): one page, and the items it read.
+
+        The paging key names the partition as well: pass it back until it is ``None`` to have read them all.
+        """
+        partitions = deadline_partitions()
+        key = dict(start_key or {})
+        partition = key.get("deadline_shard", {}).get("S", partitions[0])
+        index = partitions.index(partition) if partition in partitions else 0
         kwargs: dict[str, Any] = {
             "IndexName": "DeadlineIndex",
             "KeyConditionExpression": "deadline_shard = :shard AND deadline <= :now",
-            "ExpressionAttributeValues": {":shard": {"S": DEADLINE_SHARD}, ":now": {"S": _iso(now)}},
+            "ExpressionAttributeValues": {":shard": {"S": partitions[index]}, ":now": {"S": _iso(now)}},
         }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
+        if key.get("deadline"):  # a page within the partition, not only its name
+            kwargs["ExclusiveStartKey"] = key
         answer = self._call("query", **kwargs)
         orders = [item_to_order(item) for item in answer.get("Items", [])]
-        return orders, answer.get("LastEvaluatedKey"), int(answer.get("ScannedCount", 0))
+        following = answer.get("LastEvaluatedKey")
+        if following is None and index + 1 < len(partitions):
+            following = {"deadline_shard": {"S": partitions[index + 1]}}
+        return orders, following, int(answer.get("ScannedCount", 0))

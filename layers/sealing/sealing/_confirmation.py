@@ -29,6 +29,11 @@ _NAME = re.compile(rb"[A-Za-z0-9_.\-]{1,64}")
 _NAMES = re.compile(rb"[A-Za-z0-9_.\-]{1,64}(?:&[A-Za-z0-9_.\-]{1,64})*")  # names joined by "&"
 _INTEGER = re.compile(r"-?[0-9]{1,9}")
 _CVX = {"oui": True, "non": False}
+# Fields of the payment request that no confirmation holds. The same key seals both: a "confirmation" made of a
+# request's fields is a payment form posted back, never the bank's word.
+REQUEST_ONLY_FIELDS = frozenset(
+    {"mail", "societe", "lgue", "url_retour", "url_retour_ok", "url_retour_err", "contexte_commande", "nbrech"}
+)
 _CARD_SAVED = {"1": True, "0": False}
 
 
@@ -260,6 +265,15 @@ def read_confirmation(form: ReceivedForm) -> Confirmation:
         fields=fields,
         card_saved=_CARD_SAVED.get(texts.get("cbenregistree", "")),
     )
+
+
+def check_not_a_request(form: ReceivedForm) -> ReceivedForm:
+    """``MalformedMessageError`` when ``form`` holds a field only a payment request has: the merchant's key seals
+    the requests too, so a sealed request posted back (or split differently) is never taken for the bank's word."""
+    request_fields = REQUEST_ONLY_FIELDS.intersection(form._by_name)
+    if request_fields:
+        raise MalformedMessageError(f"{min(request_fields)} is a field of a payment request, not of a confirmation")
+    return form
 
 
 def verify_confirmation(

@@ -40,10 +40,21 @@ def check_language(language: str, allowed: tuple[str, ...] = LANGUAGES, field: s
     return language
 
 
+# The sealed strings join fields with "*": a value holding one could be read as other fields under the same seal
+# (a buyer's e-mail made into "x*code-retour=paiement*..." would seal a confirmation). No value sent has one.
+SEAL_SEPARATOR = "*"
+
+
+def check_sealable(value: str, field: str) -> str:
+    if SEAL_SEPARATOR in value:
+        raise FieldError(field, f"must not contain {SEAL_SEPARATOR!r}: the bank's seal separates fields with it")
+    return value
+
+
 def check_email(email: str, field: str = "email") -> str:
     if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email) or not email.isascii():
         raise FieldError(field, f"{email!r} is not an e-mail address")
-    return email
+    return check_sealable(email, field)
 
 
 def check_free_text(text: str, field: str = "free_text") -> str:
@@ -56,7 +67,7 @@ def check_free_text(text: str, field: str = "free_text") -> str:
         raise FieldError(
             field, "must be printable ASCII: encode structured or accented text with sealing.encode_free_text"
         )
-    return text
+    return check_sealable(text, field)
 
 
 def encode_free_text(data: Any) -> str:

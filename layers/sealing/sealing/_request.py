@@ -15,6 +15,7 @@ from ._formats import (
     check_free_text,
     check_language,
     check_reference,
+    check_sealable,
     format_day,
     format_order_date,
     local_time,
@@ -119,7 +120,7 @@ def _option_fields(request: PaymentRequest, dsp2: bool) -> list[tuple[str, str]]
 def _check_url(url: str, field: str) -> str:
     if not url.isascii() or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
         raise FieldError(field, f"{url!r} is not an http(s) URL")
-    return url
+    return check_sealable(url, field)
 
 
 def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentForm:
@@ -170,6 +171,8 @@ def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentFo
             fields.append((name, _check_url(url, attribute)))
     if not dsp2 and request.return_ok_url:
         fields.append(("url_retour", request.return_ok_url))
+    for name, value in fields:  # every value was checked by its own rule; none may hold the seal's separator
+        check_sealable(value, name)
     mac = seal(terminal.key, fields, terminal.seal.for_request())
     fields.append((MAC_FIELD, mac))
     return PaymentForm(action=terminal.payment_url, fields=tuple(fields))

@@ -22,6 +22,7 @@ from sealing import (
     SealMismatchError,
     Variant,
     acknowledgement,
+    check_not_a_request,
     parse_form,
     read_confirmation,
     verify_confirmation,
@@ -356,3 +357,12 @@ def test_a_legacy_confirmation_keeps_only_the_fields_its_seal_covers() -> None:
         parse_form(body + b"&cbenregistree=1"), KEY, Variant.LEGACY_CONFIRMATION, tpe="1234567"
     )
     assert read_confirmation(forged).card_saved is None  # not covered by the legacy seal
+
+
+@pytest.mark.parametrize("name", ["mail", "societe", "lgue", "url_retour_ok", "contexte_commande"])
+def test_a_payment_requests_field_never_makes_a_confirmation(name: str) -> None:
+    # The same key seals the request and the confirmation: a request's fields posted back are refused unread.
+    body = sealed_body(confirmation_fields(**{name: "x"}))
+    with pytest.raises(MalformedMessageError, match=name):
+        check_not_a_request(parse_form(body))
+    check_not_a_request(parse_form(sealed_body(confirmation_fields())))  # the bank's own fields pass

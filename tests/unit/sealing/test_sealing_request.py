@@ -377,8 +377,23 @@ def test_the_payment_url_can_be_overridden() -> None:
 
 
 def test_form_body_is_what_a_browser_posts() -> None:
-    form = build_payment_form(dsp2_terminal(), request(free_text="a&b=c*d+e"))
+    form = build_payment_form(dsp2_terminal(), request(free_text="a&b=c%d+e"))
     assert parse_qsl(form_body(form).decode("ascii"), keep_blank_values=True, strict_parsing=True) == list(form.fields)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"email": "x*code-retour=paiement*d=@example.com"},
+        {"free_text": "basket*code-retour=paiement"},
+        {"return_ok_url": "https://shop.example/ok?a=1*code-retour=paiement"},
+    ],
+)
+def test_no_value_may_hold_the_seals_separator(changes: dict[str, Any]) -> None:
+    # "name=value" pairs are joined by "*": a value with one could be read as other fields under the same seal.
+    with pytest.raises(FieldError, match=r"must not contain '\*'") as error:
+        build_payment_form(dsp2_terminal(), request(**changes))
+    assert error.value.field == next(iter(changes))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,50 @@
+"""The buyer's checkout page (GET /checkout/{token}, public): the sealed payment form of an order awaiting payment.
+
+A function of its own because its route is public: its role may read the orders table and the terminal secret,
+and write one thing only, a new payment session (``sessions`` and ``version``, an IAM condition on the attributes
+it may touch), so nothing a buyer (or a flood of requests) sends to it can change an order's state or money.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders import config, pages
+from orders.exceptions import ConfigurationError, OrderNotFoundError, StoreUnavailableError, UnknownTerminalError
+from orders.http import error_response, html_response
+from orders.service import open_checkout
+
+logger = Logger()
+
+
+def _checkout(event: dict[str, Any]) -> dict[str, Any]:
+    token = (event.get("pathParameters") or {}).get("token", "")
+    try:
+        checkout = open_checkout(token, config.load_terminals(), config.order_store(), datetime.now(UTC))
+    except OrderNotFoundError:
+        return html_response(404, pages.not_found_page())
+    logger.append_keys(reference=checkout.order.reference)
+    if checkout.form is None:
+        return html_response(409, pages.not_payable_page(checkout.order))
+    return html_response(200, pages.checkout_page(checkout.order, checkout.form, checkout.merchant_name))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
+        return error_response(404, "no such route")
+    try:
+        return _checkout(event)
+    except StoreUnavailableError:
+        logger.exception("the orders table is unavailable")
+        return error_response(503, "the order store is unavailable, try again")
+    except UnknownTerminalError as exc:
+        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
+        return error_response(500, "the order's terminal is no longer configured")
+    except ConfigurationError as exc:
+        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
+        return error_response(500, "the terminal configuration is unusable; see the function's log")

@@ -1,0 +1,39 @@
+"""Adversarial review, over HTTP on the local system (``make run``): only what a buyer can reach.
+
+Each test failed on the code the review attacked and passes since its fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.sandbox.test_local_wiring import ORDER, Form, call, create, merchant_order
+from tests.support.full_stack import FullStack, full_stack
+
+
+@pytest.fixture(scope="module")
+def system() -> Iterator[FullStack]:
+    with full_stack() as running:
+        yield running
+
+
+def test_a_buyer_cannot_mark_their_order_paid_from_its_checkout_page(system: FullStack) -> None:
+    # The attack: an e-mail typed as "x*code-retour=paiement*d=@example.com" is sealed with the form; split at its
+    # "*", the form's sealed string reads as a confirmation under the same MAC. Such a value is never taken.
+    body = {**ORDER, "email": "x*code-retour=paiement*d=@example.com", "card_alias": "client7"}
+    status, _, text = call(f"{system.api}/orders", json.dumps(body).encode(), "application/json")
+    assert status == 400
+    assert json.loads(text)["error"]["field"] == "email"
+    # And a genuine checkout form posted back to CGI2 is not a confirmation, whatever is added to it.
+    order = create(system, card_alias="client7")
+    _, _, page = call(order["checkout_url"])  # public: the link the buyer is sent to
+    form = Form()
+    form.feed(page)
+    forged = [*form.fields, ("code-retour", "paiement")]
+    _, _, answer = call(f"{system.api}/confirmation", urlencode(forged).encode(), "application/x-www-form-urlencoded")
+    assert answer == "version=2\ncdr=1\n"
+    assert merchant_order(system, order["reference"])["status"] == "awaiting_payment"

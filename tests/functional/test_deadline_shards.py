@@ -1,0 +1,122 @@
+"""The deadline index spread over shards: no partition takes every deferred order, and the sweeper still finds
+every due order (in every shard, and in the single partition used before) reading only what is due."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from orders.bank import BankClient
+from orders.model import Order, OrderStatus
+from orders.operations import BackOffice
+from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard, order_to_item
+from orders.terminals import PaymentMode, Terminals
+from sealing import Money
+from tests.functional.test_cgi2 import ACK_OK, confirm, stored_order
+from tests.support.aws import terminals_config
+from tests.support.fakebank import FakeBank
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def test_deferred_acceptances_spread_over_the_shards(aws: Any, lambda_context: Any) -> None:
+    shards = set()
+    for number in range(40):
+        reference = f"SHARD{number:05d}"
+        stored_order(aws, reference, tpe="0900158", created_at=datetime.now(UTC))
+        assert confirm(lambda_context, reference=reference + "00", tpe="0900158")["body"] == ACK_OK
+        raw = aws.dynamodb.get_item(
+            TableName="orders-test", Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}}
+        )["Item"]
+        assert raw["deadline_shard"]["S"] == deadline_shard(reference)
+        shards.add(raw["deadline_shard"]["S"])
+    assert len(shards) >= DEADLINE_SHARDS // 2  # 40 orders land on many partitions, not one
+    assert DEADLINE_SHARD not in shards
+
+
+def test_the_shard_of_a_reference_is_stable() -> None:
+    assert deadline_shard("ABCDEF0123") == deadline_shard("ABCDEF0123")
+    assert set(deadline_partitions()) >= {deadline_shard(f"R{n:09d}") for n in range(200)}
+    assert deadline_partitions()[0] == DEADLINE_SHARD
+
+
+def _write(aws: Any, orders: dict[str, tuple[datetime, str]]) -> None:
+    serializer = TypeSerializer()
+    requests = []
+    for reference, (deadline, shard) in orders.items():
+        order = Order(
+            reference=reference,
+            tpe="0900158",
+            mode=PaymentMode.DEFERRED,
+            status=OrderStatus.AUTHORIZED,
+            amount=Money(Decimal("10.00"), "EUR"),
+            email="buyer@example.com",
+            language="FR",
+            created_at=NOW - timedelta(days=4),
+            checkout_token_hash="0" * 64,
+            version=1,
+        )
+        item = order_to_item(order) | {"deadline": deadline.isoformat(), "deadline_shard": shard}
+        requests.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in item.items()}}})
+    for start in range(0, len(requests), 25):
+        batch = {aws.store.table_name: requests[start : start + 25]}
+        while batch:
+            batch = aws.dynamodb.batch_write_item(RequestItems=batch)["UnprocessedItems"]
+
+
+@pytest.fixture
+def office(aws: Any) -> BackOffice:
+    bank = FakeBank()
+    terminals = Terminals.from_mapping(terminals_config())
+    return BackOffice(aws.store, terminals, lambda terminal: BankClient(terminal, bank, sleep=lambda _: None))
+
+
+def test_the_sweeper_finds_due_orders_in_every_shard_and_the_old_partition(aws: Any, office: BackOffice) -> None:
+    due = {f"DUE{n:07d}" for n in range(60)}
+    orders = {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due}
+    orders |= {f"LATE{n:06d}": (NOW + timedelta(days=2), deadline_shard(f"LATE{n:06d}")) for n in range(100)}
+    orders["OLDPART001"] = (NOW - timedelta(hours=1), DEADLINE_SHARD)  # written before the shards
+    _write(aws, orders)
+    report = office.sweep(NOW)
+    assert report.failures == {}
+    assert set(report.outcomes) == due | {"OLDPART001"}
+    assert report.items_read == len(due) + 1  # what is due, whatever the table holds
+    assert office.sweep(NOW).items_read == 0
+
+
+def test_the_sweeper_reads_each_due_order_once(aws: Any, office: BackOffice) -> None:
+    due = {f"ONCE{n:06d}" for n in range(20)}
+    _write(aws, {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due})
+    aws.calls.clear()
+    report = office.sweep(NOW)
+    assert set(report.outcomes) == due
+    assert "GetItem" not in aws.calls  # the index copy is acted on: no second read of each order
+    assert report.items_read == len(due)
+
+
+def _all_due(aws: Any) -> list[Order]:
+    found: list[Order] = []
+    start = None
+    while True:
+        orders, start, _ = aws.store.due_orders(NOW, start)
+        found += orders
+        if not start:
+            return found
+
+
+def test_a_stale_index_copy_never_acts_twice(aws: Any, office: BackOffice, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(aws, {"STALE00001": (NOW - timedelta(hours=1), deadline_shard("STALE00001"))})
+    stale = _all_due(aws)
+    captured = office.sweep(NOW)
+    assert captured.outcomes == {"STALE00001": "capture_full"}
+    pages = iter([(stale, None, 1)])  # the index still shows the order as it was before the capture
+    monkeypatch.setattr(aws.store, "due_orders", lambda now, start=None: next(pages))
+    again = office.sweep(NOW)
+    assert "ConcurrentUpdateError" in again.failures["STALE00001"]  # the conditional write refused the old copy
+    order = aws.store.get("STALE00001")
+    assert order.status is OrderStatus.CAPTURED
+    assert [operation.event for operation in order.operations] == ["capture_full"]

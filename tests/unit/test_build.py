@@ -1,0 +1,83 @@
+"""What `sam build` ships (the Makefile's build-<LogicalId> targets), and what a cold start imports.
+
+Lambda's code directories are read-only: a module without its ``.pyc`` is compiled again on every cold start.
+The build targets compile everything, hash-based and unchecked; the handlers leave what only some requests
+need (the holiday calendars, Powertools Parameters and its AppConfig provider) to those requests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.template import ROOT, Template
+
+# A hash-based .pyc whose source is never checked (PEP 552): flags 0b01 in the header's second word.
+UNCHECKED_HASH = 0b01
+
+
+def build(logical_id: str, tmp_path: Path) -> Path:
+    """Run the target as `sam build` does: from a scratch copy of the code, ARTIFACTS_DIR set."""
+    template = Template.load()
+    resource = template.resources[logical_id]["Properties"]
+    source = ROOT / (resource.get("CodeUri") or resource["ContentUri"])
+    scratch, artifacts = tmp_path / "scratch", tmp_path / "artifacts"
+    shutil.copytree(source, scratch, ignore=shutil.ignore_patterns("__pycache__"))
+    answer = subprocess.run(  # noqa: S603 - make, with our own Makefile
+        ["make", "--no-print-directory", "--makefile", str(ROOT / "Makefile"), f"build-{logical_id}"],  # noqa: S607
+        cwd=scratch,
+        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    return artifacts
+
+
+def assert_compiled(directory: Path) -> None:
+    sources = list(directory.rglob("*.py"))
+    assert sources
+    for source in sources:
+        (compiled,) = (source.parent / "__pycache__").glob(f"{source.stem}.cpython-313*.pyc")
+        flags = int.from_bytes(compiled.read_bytes()[4:8], "little")
+        assert flags == UNCHECKED_HASH, f"{compiled}: flags {flags:#b}"
+
+
+@pytest.mark.parametrize(("logical_id", "package"), [("SealingLayer", "sealing"), ("Cgi2Function", None)])
+def test_the_build_ships_unchecked_hash_bytecode(logical_id: str, package: str | None, tmp_path: Path) -> None:
+    artifacts = build(logical_id, tmp_path)
+    root = artifacts / "python" if package else artifacts
+    if package:
+        assert (root / package / "__init__.py").is_file()
+    else:
+        assert sorted(p.name for p in root.iterdir()) == ["__pycache__", "app.py"]
+    assert_compiled(root)
+
+
+def test_the_orders_layer_carries_its_dependencies_compiled(tmp_path: Path) -> None:
+    root = build("OrdersLayer", tmp_path) / "python"
+    for package in ("orders", "aws_lambda_powertools", "holidays", "tzdata"):
+        assert (root / package).is_dir(), package
+    assert not (root / "boto3").exists(), "boto3 comes from the Lambda runtime"
+    assert_compiled(root / "orders")
+    assert_compiled(root / "holidays")
+
+
+def test_a_cold_start_imports_neither_the_calendars_nor_parameters() -> None:
+    layers = [str(ROOT / "layers" / "sealing"), str(ROOT / "layers" / "orders")]
+    for function in Template.load().functions():
+        code = (
+            "import sys; sys.path[:0] = %r; import app; "
+            "print(sorted(m for m in sys.modules if m == 'holidays' or m.endswith('utilities.parameters')))"
+        ) % [str(function.code_uri), *layers]
+        answer = subprocess.run(  # noqa: S603 - this interpreter, our own code
+            [sys.executable, "-B", "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+        )
+        assert answer.returncode == 0, answer.stderr
+        assert answer.stdout.strip() == "[]", f"{function.logical_id} imports {answer.stdout.strip()}"
