@@ -91,10 +91,12 @@ def test_a_wrong_amount_is_flagged_from_the_returned_item(aws: Any, lambda_conte
     assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
 
 
-def test_an_unknown_order_is_kept_without_a_read(aws: Any, lambda_context: Any) -> None:
+def test_an_unknown_order_is_kept_with_one_read(aws: Any, lambda_context: Any) -> None:
     aws.calls.clear()
     assert confirm(lambda_context, reference=SESSION)["body"] == ACK_OK
-    assert aws.calls == ["UpdateItem", "PutItem"]  # the failed write found no item; kept for reconciliation
+    # The failed write found no item; one read looks for an order from before payment sessions (the bank knew
+    # its payment by the order's own reference); none: kept for reconciliation.
+    assert aws.calls == ["UpdateItem", "GetItem", "PutItem"]
     assert "Item" not in aws.dynamodb.get_item(
         TableName="orders-test", Key={"pk": {"S": f"ORDER#{ORDER}"}, "sk": {"S": "ORDER"}}
     )
