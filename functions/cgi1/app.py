@@ -15,13 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
 from orders.exceptions import (
-    ConfigurationError,
     InvalidOrderError,
     OrderNotFoundError,
-    StoreUnavailableError,
-    UnknownTerminalError,
 )
-from orders.http import BadRequest, api_base_url, error_response, json_body, json_response
+from orders.http import BadRequest, answer_shared_failures, api_base_url, error_response, json_body, json_response
 from orders.service import create_order
 from sealing import FieldError, check_reference
 
@@ -73,14 +70,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
     if route is None:
         return error_response(404, "no such route")
-    try:
-        return route(event)
-    except StoreUnavailableError:
-        logger.exception("the orders table is unavailable")
-        return error_response(503, "the order store is unavailable, try again")
-    except UnknownTerminalError as exc:
-        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
-        return error_response(500, "the order's terminal is no longer configured")
-    except ConfigurationError as exc:
-        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
-        return error_response(500, "the terminal configuration is unusable; see the function's log")
+    return answer_shared_failures(logger, lambda: route(event))

@@ -14,8 +14,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config, pages
-from orders.exceptions import ConfigurationError, OrderNotFoundError, StoreUnavailableError, UnknownTerminalError
-from orders.http import error_response, html_response
+from orders.exceptions import OrderNotFoundError
+from orders.http import answer_shared_failures, error_response, html_response
 from orders.service import open_checkout
 
 logger = Logger()
@@ -37,14 +37,4 @@ def _checkout(event: dict[str, Any]) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
         return error_response(404, "no such route")
-    try:
-        return _checkout(event)
-    except StoreUnavailableError:
-        logger.exception("the orders table is unavailable")
-        return error_response(503, "the order store is unavailable, try again")
-    except UnknownTerminalError as exc:
-        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
-        return error_response(500, "the order's terminal is no longer configured")
-    except ConfigurationError as exc:
-        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
-        return error_response(500, "the terminal configuration is unusable; see the function's log")
+    return answer_shared_failures(logger, lambda: _checkout(event))

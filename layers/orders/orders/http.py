@@ -6,10 +6,15 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .exceptions import ConfigurationError, StoreUnavailableError, UnknownTerminalError
 from .pages import SUBMIT_SCRIPT_HASH
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 MAX_JSON_BYTES = 64 * 1024
 # No request of this API nests deeper than 3; the parser recurses once per level, so a 64 KiB body of
@@ -148,3 +153,19 @@ def api_base_url(event: dict[str, Any]) -> str:
     # execute-api hosts carry the stage in the path; a custom domain maps it away.
     with_stage = stage and host.endswith(".amazonaws.com")
     return f"{proto}://{host}" + (f"/{stage}" if with_stage else "")
+
+
+def answer_shared_failures(logger: Logger, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``call``'s response, or the answer to the failures every buyer and merchant route shares: the orders table
+    down (503, try again), the order's terminal gone or the configuration unusable (500, details in the log)."""
+    try:
+        return call()
+    except StoreUnavailableError:
+        logger.exception("the orders table is unavailable")
+        return error_response(503, "the order store is unavailable, try again")
+    except UnknownTerminalError as exc:
+        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
+        return error_response(500, "the order's terminal is no longer configured")
+    except ConfigurationError as exc:
+        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
+        return error_response(500, "the terminal configuration is unusable; see the function's log")
