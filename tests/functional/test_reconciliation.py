@@ -13,9 +13,11 @@ import boto3
 import pytest
 
 from orders import config
+from orders.bookkeeping import plan_refund
 from orders.events import EventPublisher
-from orders.model import APPLIED_OUTSIDE_API, Order, OrderStatus
+from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
 from orders.reconciliation import Reconciler, ReportBucket, parse_captures
+from orders.store import order_key
 from orders.terminals import PaymentMode
 from sealing import Money
 from tests.functional.test_backoffice import bank  # noqa: F401 - the fixture
@@ -159,6 +161,30 @@ def test_the_run_reads_only_the_orders_changed_or_awaiting_not_the_table(
     assert sum(read) == 3, "the refunded order and the waiting one (changed that day), the waiting one by its day"
     assert report.checked == 2
     assert len(bank.calls) == 2, "one status asked per order checked"
+
+
+def changed_day_of(aws: Any, reference: str) -> str:
+    item = aws.dynamodb.get_item(TableName=aws.store.table_name, Key=order_key(reference), ConsistentRead=True)["Item"]
+    return str(item.get("changed_day", {}).get("S", ""))
+
+
+def test_every_order_write_but_a_new_session_stamps_its_utc_day(aws: Any, lambda_context: Any) -> None:
+    day = [OLD + timedelta(days=n) for n in range(5)]
+    order = stored_order(aws, SAMPLE, created_at=OLD.replace(hour=23, minute=30))  # 00:30 in Paris: UTC's day
+    assert changed_day_of(aws, SAMPLE) == "2026-10-28"
+    order = aws.store.open_session(order, PaymentSession(1, f"{SAMPLE}01", day[1]))
+    assert changed_day_of(aws, SAMPLE) == "2026-10-28", "a new payment session is no change the bank knows of"
+    confirm(lambda_context)  # applied at the real clock
+    assert changed_day_of(aws, SAMPLE) == datetime.now(UTC).date().isoformat()
+    order = aws.store.get(SAMPLE)
+    pending = PendingOperation("op1", plan_refund(order, Decimal("5.00")), day[2])
+    order = aws.store.begin_operation(order, pending)
+    assert changed_day_of(aws, SAMPLE) == day[2].date().isoformat()
+    done = OperationRecord("op1", pending.plan.event, pending.plan.amount, day[3], "done")
+    aws.store.finish_operation(order, done, pending.plan, "op1")
+    assert changed_day_of(aws, SAMPLE) == day[3].date().isoformat()
+    aws.store.record_conflict(SAMPLE, done, day[4])
+    assert changed_day_of(aws, SAMPLE) == day[4].date().isoformat()
 
 
 CAPTURES_XML = """<?xml version="1.0" encoding="UTF-8"?>
