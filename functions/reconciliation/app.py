@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from orders import config
 from orders.events import DomainEvent
 from orders.http import BadRequest, body_bytes, error_response, json_body, json_response
-from orders.reconciliation import Reconciler, Report, reconciliation_days
+from orders.reconciliation import Reconciler, Report, changed_days, reconciliation_days
 
 logger = Logger()
 metrics = Metrics()
@@ -33,6 +33,7 @@ def _reconciler() -> Reconciler:
 
 
 def _days_back() -> int:
+    """How many order days back an order still awaiting payment is looked for (changed ones: ChangedIndex)."""
     return int(os.environ.get("RECONCILIATION_DAYS", "7") or 7)
 
 
@@ -57,7 +58,8 @@ def _finish(report: Report) -> dict[str, Any]:
 def _scheduled(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     terminals = config.load_terminals()
     timezone = terminals.get().terminal.timezone
-    return _finish(_reconciler().run(reconciliation_days(now, timezone, _days_back()), now, "schedule"))
+    awaiting = reconciliation_days(now, timezone, _days_back())
+    return _finish(_reconciler().run(changed_days(now), now, "schedule", awaiting))
 
 
 def _uploaded(event: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -77,9 +79,11 @@ def _console_run(event: dict[str, Any], now: datetime) -> dict[str, Any]:
             days = [date.fromisoformat(str(body["day"]))]
         except ValueError:
             raise BadRequest("day", "give a date like 2026-11-27") from None
+        awaiting = days
     else:
-        days = reconciliation_days(now, config.load_terminals().get().terminal.timezone, _days_back())
-    return json_response(200, _finish(_reconciler().run(days, now, "console")))
+        days = changed_days(now)
+        awaiting = reconciliation_days(now, config.load_terminals().get().terminal.timezone, _days_back())
+    return json_response(200, _finish(_reconciler().run(days, now, "console", awaiting)))
 
 
 def _console_import(event: dict[str, Any], now: datetime) -> dict[str, Any]:

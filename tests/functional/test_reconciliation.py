@@ -13,9 +13,13 @@ import boto3
 import pytest
 
 from orders import config
+from orders.bookkeeping import plan_refund
 from orders.events import EventPublisher
-from orders.model import APPLIED_OUTSIDE_API, OrderStatus
+from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
 from orders.reconciliation import Reconciler, ReportBucket, parse_captures
+from orders.store import order_key
+from orders.terminals import PaymentMode
+from sealing import Money
 from tests.functional.test_backoffice import bank  # noqa: F401 - the fixture
 from tests.functional.test_cgi2 import SAMPLE, SESSION, confirm, stored_order
 from tests.support.aws import load_function
@@ -25,6 +29,11 @@ reconciliation = load_function("reconciliation")
 CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(hours=2)
 DAY = date(2026, 11, 27)
+
+
+def through_today() -> list[date]:
+    """The order day, and today: ``confirm`` writes the order at the real clock, the day it is changed on."""
+    return [DAY, datetime.now(UTC).date()]
 
 
 def reconciler(aws: Any) -> Reconciler:
@@ -67,12 +76,12 @@ def test_a_refund_made_in_the_bank_dashboard_is_recorded(aws: Any, lambda_contex
     stored_order(aws, SAMPLE, created_at=CREATED)
     confirm(lambda_context)
     bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
-    report = reconciler(aws).run([DAY], LATER, "test")
+    report = reconciler(aws).run(through_today(), LATER, "test")
     assert [(d.kind, d.repaired) for d in report.differences] == [("done_at_the_bank", True)]
     order = aws.store.get(SAMPLE)
     assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("20.00"))
     assert order.operations[-1].outcome == APPLIED_OUTSIDE_API
-    assert reconciler(aws).run([DAY], LATER, "test").differences == []
+    assert reconciler(aws).run(through_today(), LATER, "test").differences == []
 
 
 def test_a_difference_the_books_cannot_be_brought_to_is_reported_not_overwritten(
@@ -84,10 +93,98 @@ def test_a_difference_the_books_cannot_be_brought_to_is_reported_not_overwritten
     confirm(lambda_context)
     bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("50.00"))
     before = aws.store.get(SAMPLE)
-    report = reconciler(aws).run([DAY], LATER, "test")
+    report = reconciler(aws).run(through_today(), LATER, "test")
     assert [(d.kind, d.repaired) for d in report.differences] == [("status_differs", False)]
     assert "the bank shows 50.00 EUR captured, the books 62.73 EUR" in report.differences[0].detail
     assert aws.store.get(SAMPLE) == before
+
+
+OLD = datetime(2026, 10, 28, 9, 0, tzinfo=UTC)  # 30 days before the console refund
+REFUNDED_AT = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+NEXT_RUN = datetime(2026, 11, 28, 5, 30, tzinfo=UTC)  # the daily schedule, the morning after
+
+
+def paid_long_ago(aws: Any, reference: str) -> None:
+    """An order paid 30 days ago (the bank knows it by its own reference, as older orders)."""
+    order = Order(
+        reference=reference,
+        tpe="0900157",
+        mode=PaymentMode.IMMEDIATE,
+        status=OrderStatus.PAID,
+        amount=Money(Decimal("62.73"), "EUR"),
+        email="buyer@example.com",
+        language="FR",
+        checkout_token_hash="0" * 64,
+        created_at=OLD,
+        captured=Decimal("62.73"),
+    )
+    aws.store.create(order)
+
+
+def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaired_by_the_daily_run(
+    aws: Any,
+    lambda_context: Any,
+    bank: FakeBank,  # noqa: F811
+    reports: Any,
+) -> None:
+    paid_long_ago(aws, SAMPLE)
+    bank.accounts[SAMPLE] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
+    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)  # through the console: a change
+    bank.accounts[SAMPLE].refunded += Decimal("20.00")  # and more in the bank's dashboard, after it
+    schedule = {"detail-type": "Scheduled Event", "source": "aws.events", "time": NEXT_RUN.isoformat()}
+    answer = reconciliation.lambda_handler(schedule, lambda_context)
+    assert [(d["reference"], d["kind"], d["repaired"]) for d in answer["differences"]] == [
+        (SAMPLE, "done_at_the_bank", True)
+    ]
+    order = aws.store.get(SAMPLE)
+    assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("30.00"))
+    assert order.operations[-1].outcome == APPLIED_OUTSIDE_API
+
+
+def test_the_run_reads_only_the_orders_changed_or_awaiting_not_the_table(
+    aws: Any,
+    bank: FakeBank,  # noqa: F811
+) -> None:
+    for number in range(6):  # paid long ago, never changed since: nothing to ask the bank
+        paid_long_ago(aws, f"EVTQUIET{number:02d}")
+    paid_long_ago(aws, SAMPLE)
+    bank.accounts[SAMPLE] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
+    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)
+    stored_order(aws, "EVTWAITING", created_at=REFUNDED_AT)  # awaiting payment, of the order day read
+    read: list[int] = []
+    aws.dynamodb.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: read.append(int(parsed.get("ScannedCount", 0)))
+    )
+    bank.calls.clear()
+    report = reconciler(aws).run([REFUNDED_AT.date()], NEXT_RUN, "test")
+    assert "Scan" not in aws.calls
+    assert sum(read) == 3, "the refunded order and the waiting one (changed that day), the waiting one by its day"
+    assert report.checked == 2
+    assert len(bank.calls) == 2, "one status asked per order checked"
+
+
+def changed_day_of(aws: Any, reference: str) -> str:
+    item = aws.dynamodb.get_item(TableName=aws.store.table_name, Key=order_key(reference), ConsistentRead=True)["Item"]
+    return str(item.get("changed_day", {}).get("S", ""))
+
+
+def test_every_order_write_but_a_new_session_stamps_its_utc_day(aws: Any, lambda_context: Any) -> None:
+    day = [OLD + timedelta(days=n) for n in range(5)]
+    order = stored_order(aws, SAMPLE, created_at=OLD.replace(hour=23, minute=30))  # 00:30 in Paris: UTC's day
+    assert changed_day_of(aws, SAMPLE) == "2026-10-28"
+    order = aws.store.open_session(order, PaymentSession(1, f"{SAMPLE}01", day[1]))
+    assert changed_day_of(aws, SAMPLE) == "2026-10-28", "a new payment session is no change the bank knows of"
+    confirm(lambda_context)  # applied at the real clock
+    assert changed_day_of(aws, SAMPLE) == datetime.now(UTC).date().isoformat()
+    order = aws.store.get(SAMPLE)
+    pending = PendingOperation("op1", plan_refund(order, Decimal("5.00")), day[2])
+    order = aws.store.begin_operation(order, pending)
+    assert changed_day_of(aws, SAMPLE) == day[2].date().isoformat()
+    done = OperationRecord("op1", pending.plan.event, pending.plan.amount, day[3], "done")
+    aws.store.finish_operation(order, done, pending.plan, "op1")
+    assert changed_day_of(aws, SAMPLE) == day[3].date().isoformat()
+    aws.store.record_conflict(SAMPLE, done, day[4])
+    assert changed_day_of(aws, SAMPLE) == day[4].date().isoformat()
 
 
 CAPTURES_XML = """<?xml version="1.0" encoding="UTF-8"?>

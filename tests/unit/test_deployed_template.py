@@ -77,7 +77,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "ReconciliationFunction": {
         "dynamodb:GetItem": "the order compared",
         "dynamodb:UpdateItem": "a missed confirmation or a dashboard action repaired",
-        "dynamodb:Query": "orders by day (DateIndex)",
+        "dynamodb:Query": "orders changed that day (ChangedIndex), orders awaiting payment by day (DateIndex)",
         "s3:GetObject": "the bank's uploaded file of captures",
         "s3:PutObject": "the report",
         "events:PutEvents": "ReconciliationReported",

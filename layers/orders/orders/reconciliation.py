@@ -1,6 +1,7 @@
 """Reconciliation with the bank: the books against the bank's status, and against its daily file of captures.
 
-Every order of the days checked is compared with what the bank's status (``etatpaiement``) says of it. Two
+Every order changed on the days checked (its last write, ``ChangedIndex``) and every order of the recent order
+days still awaiting payment is compared with what the bank's status (``etatpaiement``) says of it. Two
 differences are repaired, each in one conditional write the stream turns into the usual events:
 
 - a missed confirmation: an order still ``awaiting_payment`` after its session's 45 minutes that the bank
@@ -18,10 +19,11 @@ from __future__ import annotations
 import json
 import secrets
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import boto3
@@ -94,21 +96,31 @@ class Reconciler:
 
     # --- against the bank's status ----------------------------------------------------------------------
 
-    def run(self, days: Iterable[date], now: datetime, source: str) -> Report:
-        """Check every order of ``days`` (their order day) with the bank's status."""
+    def run(
+        self, days: Iterable[date], now: datetime, source: str, awaiting_days: Iterable[date] | None = None
+    ) -> Report:
+        """Check with the bank's status every order changed on ``days`` (UTC days of their last write), and every
+        order of ``awaiting_days`` (order days; ``days`` when not given) still awaiting payment. Each is read
+        through an index that holds only those orders, and checked once."""
         report = Report(source, now)
-        for day in days:
+        changed = list(days)
+        fetches: list[Callable[..., tuple[list[Order], dict[str, Any] | None]]] = []
+        for day in changed:
             report.days.append(day.isoformat())
-            start: dict[str, Any] | None = None
-            while True:
-                orders, start = self.store.orders_of_day(day.isoformat(), limit=100, start_key=start)
-                for order in orders:
-                    try:
-                        self.check(order, now, report)
-                    except (OrdersError, SealingError) as exc:
-                        report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
-                if not start:
-                    break
+            fetches.append(partial(self.store.orders_changed_on, day.isoformat(), limit=100))
+        for day in changed if awaiting_days is None else awaiting_days:
+            status = OrderStatus.AWAITING_PAYMENT.value
+            fetches.append(partial(self.store.orders_of_day, day.isoformat(), limit=100, status=status))
+        seen: set[str] = set()
+        for fetch in fetches:
+            for order in _pages(fetch):
+                if order.reference in seen:
+                    continue
+                seen.add(order.reference)
+                try:
+                    self.check(order, now, report)
+                except (OrdersError, SealingError) as exc:
+                    report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
         return report
 
     def check(self, order: Order, now: datetime, report: Report) -> None:
@@ -246,6 +258,23 @@ def _differs(order: Order, status: StatusAnswer) -> str:
         if said is not None and (said.currency != order.currency or said.amount != books):
             found.append(f"the bank shows {said} {name}, the books {Money(Decimal(books), order.currency)}")
     return "; ".join(found)
+
+
+def _pages(fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]]) -> Iterator[Order]:
+    """Every order of a paged query, page by page (``fetch(start_key=...)`` answers a page and the next key)."""
+    start: dict[str, Any] | None = None
+    while True:
+        orders, start = fetch(start_key=start)
+        yield from orders
+        if not start:
+            return
+
+
+def changed_days(now: datetime) -> list[date]:
+    """The UTC days a daily run reads changed orders of: yesterday and today, so that what changed after the
+    previous run (yesterday, later than it) is not missed."""
+    today = now.astimezone(UTC).date()
+    return [today - timedelta(days=1), today]
 
 
 def reconciliation_days(now: datetime, timezone: str, back: int = 1) -> list[date]:

@@ -1,7 +1,8 @@
 """Orders in DynamoDB: one item per order, every change a conditional write.
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
-(``DateIndex``, every order) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
+(``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write
+but a new payment session) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
 is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console
 requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
 ``MAIL#<event id>#<recipient>`` items (both removed by the table's TTL).
@@ -73,6 +74,12 @@ def order_key(reference: str) -> dict[str, Any]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def changed_day(moment: datetime) -> str:
+    """The ``ChangedIndex`` day of a write made at ``moment``: UTC, so that every writer agrees without knowing
+    the order's terminal (the reconciliation asks for UTC days)."""
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def _attempt_item(attempt: Attempt) -> dict[str, Any]:
@@ -191,6 +198,7 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "instalments": [{"due": i.due.isoformat(), "amount": i.amount.amount} for i in order.instalments],
         "created_at": _iso(order.created_at),
         "order_day": order.created_at.astimezone(zone(timezone)).date().isoformat(),
+        "changed_day": changed_day(order.created_at),
         "checkout_token_hash": order.checkout_token_hash,
         "attempts": [_attempt_item(a) for a in order.attempts],
         "reviews": [_review_item(r) for r in order.reviews],
@@ -456,6 +464,9 @@ class OrderStore:
         names: dict[str, str] = {"#status": "status", "#version": "version"}
         values: dict[str, Any] = {":one": _ser(1)}
         sets, adds, removes = _decision_clauses(decision, order.reference, names, values)
+        names["#changed"] = "changed_day"
+        values[":changed"] = _ser(changed_day(decision.attempt.received_at))
+        sets.append("#changed = :changed")
         extra: dict[str, Any] = {}
         if decision.presumed is None:
             values[":leaves"] = _ser(decision.leaves.value)
@@ -514,10 +525,16 @@ class OrderStore:
         self._call(
             "update_item",
             Key=order_key(order.reference),
-            UpdateExpression="SET #pending = :pending, #version = :next_version",
+            UpdateExpression="SET #pending = :pending, #version = :next_version, #changed = :changed",
             ConditionExpression="#status = :leaves AND #version = :version AND attribute_not_exists(#pending)",
-            ExpressionAttributeNames={"#pending": "pending", "#version": "version", "#status": "status"},
+            ExpressionAttributeNames={
+                "#pending": "pending",
+                "#version": "version",
+                "#status": "status",
+                "#changed": "changed_day",
+            },
             ExpressionAttributeValues={
+                ":changed": _ser(changed_day(pending.started_at)),
                 ":pending": _ser(
                     {"id": pending.id, "started_at": _iso(pending.started_at), **_plan_item(pending.plan)}
                 ),
@@ -547,10 +564,11 @@ class OrderStore:
         ``also`` are more records written with it (what the bank shows was done outside this API), ``review``
         flags the order, ``leave_deadline_index`` takes it out of the sweeper's reach.
         """
-        names = {"#version": "version", "#operations": "operations"}
+        names = {"#version": "version", "#operations": "operations", "#changed": "changed_day"}
         records = [_operation_item(r) for r in (record, *also)]
         values: dict[str, Any] = {":record": _ser(records), ":empty": {"L": []}, ":one": _ser(1)}
-        sets = ["#operations = list_append(if_not_exists(#operations, :empty), :record)"]
+        values[":changed"] = _ser(changed_day(record.at))
+        sets = ["#operations = list_append(if_not_exists(#operations, :empty), :record)", "#changed = :changed"]
         removes = ["deadline_shard"] if leave_deadline_index else []
         if pending_id:
             names["#pending"] = "pending"
@@ -589,11 +607,18 @@ class OrderStore:
             Key=order_key(reference),
             UpdateExpression=(
                 "SET #operations = list_append(if_not_exists(#operations, :empty), :record), "
-                "#reviews = list_append(if_not_exists(#reviews, :empty), :review) ADD #version :one"
+                "#reviews = list_append(if_not_exists(#reviews, :empty), :review), #changed = :changed "
+                "ADD #version :one"
             ),
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#operations": "operations", "#reviews": "reviews", "#version": "version"},
+            ExpressionAttributeNames={
+                "#operations": "operations",
+                "#reviews": "reviews",
+                "#version": "version",
+                "#changed": "changed_day",
+            },
             ExpressionAttributeValues={
+                ":changed": _ser(changed_day(at)),
                 ":record": _ser([_operation_item(record)]),
                 ":review": _ser([_review_item(review)]),
                 ":empty": {"L": []},
@@ -732,6 +757,21 @@ class OrderStore:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._call("query", **kwargs)
+        return [item_to_order(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+
+    def orders_changed_on(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Orders whose last write was on ``day`` (UTC), one page (``ChangedIndex``: one read per such order)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "ChangedIndex",
+            "KeyConditionExpression": "changed_day = :day",
+            "ExpressionAttributeValues": {":day": {"S": day}},
+            "Limit": limit,
+        }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         answer = self._call("query", **kwargs)
