@@ -3,7 +3,8 @@
 moto's SES keeps every message it accepted (``send_raw_email``: the whole MIME message); the local stack runs
 moto in this process, so the pages read them straight from its backend. Each mail opens on a page of its own,
 its HTML in a sandboxed frame (no script, no request anywhere) next to its plain text. The sandbox bank's own
-alert mails (a confirmation CGI2 did not acknowledge) are listed after them.
+mails are listed after them: its alerts (a confirmation CGI2 did not acknowledge), then the payment confirmations
+it sends the merchant of a terminal that asks for them.
 """
 
 from __future__ import annotations
@@ -72,15 +73,18 @@ class LocalMail:
                 plain["To"] = ", ".join(a for addresses in message.destinations.values() for a in addresses)
                 plain.set_content(message.body)
                 found.append(plain)
-        return found + self._bank_alerts()
+        return found + self._bank_mails()
 
-    def _bank_alerts(self) -> list[EmailMessage]:
-        """The sandbox bank's alert mails (a confirmation the merchant's CGI2 did not acknowledge), when it runs."""
+    def _bank_mails(self) -> list[EmailMessage]:
+        """The sandbox bank's mails, when it runs: its alerts (a confirmation the merchant's CGI2 did not
+        acknowledge), then its payment confirmations to the merchant."""
         assert self._stack is not None
         mails = []
         for service in self._stack.services:
             ledger = getattr(getattr(service, "bank", None), "ledger", None)
-            for alert in ledger.alerts() if ledger is not None else []:
+            if ledger is None:
+                continue
+            for alert in ledger.alerts():
                 mail = EmailMessage()
                 mail["From"] = "alertes@sandbox-bank.example"
                 mail["To"] = f"the merchant of terminal {alert.tpe}"
@@ -90,6 +94,11 @@ class LocalMail:
                     f"de paiement de la commande {alert.reference} (TPE {alert.tpe}) : {alert.detail}\n"
                     "Le paiement est bien enregistré par la banque : vérifiez la commande.\n"
                 )
+                mails.append(mail)
+            for sent in ledger.merchant_mails():
+                mail = EmailMessage()
+                mail["From"], mail["To"], mail["Subject"] = "paiements@sandbox-bank.example", sent.to, sent.subject
+                mail.set_content(sent.text)
                 mails.append(mail)
         return mails
 

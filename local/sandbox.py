@@ -70,6 +70,9 @@ def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, 
             "cgi2_url": f"{merchant_base_url}/confirmation",
             "logo_url": logo_url or None,
             "dashboard_password": password,
+            # The bank's own confirmation mail, shown at /_local/mail next to what the stack's SES sent.
+            "merchant_email": terminal["mail"]["merchant"],
+            "confirmation_mail": True,
         }
     return {"terminals": bank}
 

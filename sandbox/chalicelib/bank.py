@@ -2,13 +2,15 @@
 
 ``open_payment`` takes the merchant's sealed request (nothing is recorded when it is refused), ``pay`` one
 card attempt (the confirmation is posted to the terminal's CGI2 and its acknowledgement checked; a bad one is
-an alert and the payment stands), ``abandon`` the buyer's "cancel and return". ``settle`` does what falls due on
-the bank's side — the end of deferral periods, a split payment's later instalments (their confirmations posted
-like the first) — and runs before every request.
+an alert and the payment stands; an accepted one is mailed to the merchant when the terminal asks for it),
+``abandon`` the buyer's "cancel and return". ``settle`` does what falls due on the bank's side — the end of
+deferral periods, a split payment's later instalments (their confirmations posted like the first) — and runs
+before every request.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .cards import AMEX, Card, CardError, read_card
 from .ledger import ConcurrentChangeError, Ledger
+from .mails import payment_confirmation
 from .payment import (
     ConfirmationFacts,
     KeptCard,
@@ -332,7 +335,15 @@ class Bank:
         payment, _ = self.ledger.update(payment.tpe, payment.reference, record)
         if problem:
             self._alert(payment, now, f"{payment.attempts[index].return_code}: {problem}")
+        if not refusal and terminal.confirmation_mail:
+            self._mail_merchant(terminal, payment, now)
         return AttemptResult(payment, payment.attempts[index])
+
+    def _mail_merchant(self, terminal: BankTerminal, payment: Payment, at: datetime) -> None:
+        """The optional confirmation mail to the merchant. The payment is accepted and confirmed already: a mail
+        that could not be recorded is not sent, and the buyer still gets the receipt."""
+        with contextlib.suppress(ClientError, BotoCoreError):
+            self.ledger.merchant_mail(payment_confirmation(terminal, payment, at))
 
     def abandon(self, session: str) -> Payment:
         """The buyer's "cancel and return to the merchant": no card, no confirmation; the order may be paid later."""

@@ -1,4 +1,5 @@
-"""The bank's book, in DynamoDB: payments, their payment-page sessions, alerts, and the dashboard's records.
+"""The bank's book, in DynamoDB: payments, their payment-page sessions, alerts, mails to the merchant, and the
+dashboard's records.
 
 A deployed sandbox forgets nothing when its Lambda instance goes cold, and two instances (or two threads of
 the dev server) can serve the same payment: every change is a conditional write naming the version it read
@@ -12,6 +13,7 @@ One table (``SANDBOX_TABLE``, default ``sandbox-bank``), keys ``pk`` / ``sk``:
 | payment | ``PAYMENT#<tpe>`` | reference |
 | payment-page session | ``SESSION#<id>`` | ``-`` |
 | alert | ``ALERT#<tpe>`` | time and a random suffix |
+| mail to the merchant | ``MAIL#<tpe>`` | time and a random suffix |
 | dashboard record (sign-in, wrong passwords, password) | ``<KIND>#<key>`` | ``-`` |
 | card on file (``aliascb``) | ``CARD#<tpe>#<alias>`` | ``-`` |
 
@@ -34,7 +36,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from .cards import Card
-from .payments import Alert, Payment, from_data, to_data
+from .payments import Alert, MerchantMail, Payment, from_data, to_data
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -272,6 +274,39 @@ class Ledger:
             ConsistentRead=True,
         )
         return [self._alert_of(item) for item in items]
+
+    # -- mails to the merchant ---------------------------------------------------------------------------------
+
+    def merchant_mail(self, mail: MerchantMail) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": _s(f"MAIL#{mail.tpe}"),
+                "sk": _s(f"{mail.at.astimezone(UTC).isoformat()}#{secrets.token_hex(4)}"),
+                "reference": _s(mail.reference),
+                "to": _s(mail.to),
+                "subject": _s(mail.subject),
+                "text": _s(mail.text),
+            },
+        )
+
+    @staticmethod
+    def _mail_of(item: dict[str, Any]) -> MerchantMail:
+        at = datetime.fromisoformat(item["sk"]["S"].rsplit("#", 1)[0])
+        tpe = item["pk"]["S"].removeprefix("MAIL#")
+        fields = (item[name]["S"] for name in ("reference", "to", "subject", "text"))
+        return MerchantMail(at, tpe, *fields)
+
+    def merchant_mails(self, tpe: str | None = None) -> list[MerchantMail]:
+        """The mails sent to a terminal's merchant (every terminal's: a scan, for tests and tools), oldest first."""
+        if tpe is None:
+            return sorted((self._mail_of(item) for item in self._scan("MAIL#")), key=lambda mail: mail.at)
+        items = self._query(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"MAIL#{tpe}")},
+            ConsistentRead=True,
+        )
+        return [self._mail_of(item) for item in items]
 
     # -- cards on file --------------------------------------------------------------------------------------------
 

@@ -112,6 +112,18 @@ class Alert:
     detail: str
 
 
+@dataclass(frozen=True)
+class MerchantMail:
+    """A mail the bank sent the merchant (the optional payment confirmation), as the bank composed it."""
+
+    at: datetime
+    tpe: str
+    reference: str
+    to: str
+    subject: str
+    text: str
+
+
 @dataclass
 class Payment:
     tpe: str

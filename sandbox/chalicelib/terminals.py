@@ -19,7 +19,9 @@
           "backoffice_ips": [],                # callers allowed on the back-office CGIs; empty: anyone
           "bank": "cic",                       # creditmutuel | cic | obc | monetico: the pages' branding
           "american_express": false,           # an American Express contract: AM cards taken
-          "return_link_text": null             # the receipt's link back: a text, or one per language
+          "return_link_text": null,            # the receipt's link back: a text, or one per language
+          "merchant_email": null,              # where the bank mails the merchant (required by the next)
+          "confirmation_mail": false           # mail the merchant each accepted payment (the bank's option)
         }
       }
     }
@@ -52,6 +54,7 @@ from sealing import (
     MerchantKey,
     PaymentMode,
     Terminal,
+    check_email,
     config_enum,
     terminal_from_mapping,
 )
@@ -87,6 +90,8 @@ class BankTerminal:
     backoffice_ips: tuple[str, ...] = ()
     american_express: bool = False
     return_link_text: Mapping[str, str] = field(default_factory=dict)  # by language, "*" for every language
+    merchant_email: str = ""
+    confirmation_mail: bool = False
 
     @property
     def tpe(self) -> str:
@@ -144,6 +149,18 @@ def _flag(raw: Mapping[str, Any], name: str, where: str) -> bool:
     return value
 
 
+def _merchant_email(raw: Mapping[str, Any], where: str) -> str:
+    value = raw.get("merchant_email") or ""
+    if value:
+        try:
+            check_email(value if isinstance(value, str) else "", f"{where}.merchant_email")
+        except ValueError:
+            raise ConfigurationError(f"{where}.merchant_email: {value!r} is not an e-mail address") from None
+    elif _flag(raw, "confirmation_mail", where):
+        raise ConfigurationError(f"{where}.merchant_email: is required when confirmation_mail is true")
+    return str(value)
+
+
 def _terminal(tpe: str, raw: Any) -> BankTerminal:
     where = f"terminals.{tpe}"
     if not isinstance(raw, Mapping):
@@ -166,6 +183,8 @@ def _terminal(tpe: str, raw: Any) -> BankTerminal:
         backoffice_ips=tuple(ips),
         american_express=_flag(raw, "american_express", where),
         return_link_text=_link_text(raw.get("return_link_text"), f"{where}.return_link_text"),
+        merchant_email=_merchant_email(raw, where),
+        confirmation_mail=_flag(raw, "confirmation_mail", where),
     )
 
 

@@ -65,6 +65,8 @@ TERMINALS: dict[str, dict[str, Any]] = {
         "return_link_text": {"FR": "Retour à la boutique", "EN": "Back to the shop"},
     },
     "0900169": {"mode": "immediate", "bank": "obc", "return_link_text": "Revenir chez La boutique du CD"},
+    # The bank mails the merchant each accepted payment.
+    "0900170": {"mode": "immediate", "merchant_email": "commandes@boutiqueducd.example", "confirmation_mail": True},
 }
 
 

@@ -203,3 +203,30 @@ def test_the_local_return_pages_look_like_the_shop(system: FullStack, outcome: s
     assert '<img src="data:image/svg+xml;base64,' in page  # its logo, carried in the page
     assert f'data-outcome="{outcome}">{words}</div>' in page
     assert f'<a href="{system.shop.base_url}/" id="shop-link">Continuer mes achats</a>' in page
+
+
+def test_the_banks_payment_confirmation_to_the_merchant_shows_on_the_mail_page(system: FullStack) -> None:
+    order = create(system)
+
+    def mailed() -> list[str]:  # the bank's references (the order's payment sessions) it mailed the merchant
+        return [
+            m.reference for m in system.sandbox.bank.ledger.merchant_mails() if m.reference[:-2] == order["reference"]
+        ]
+
+    checkout_and_pay(system, order, "4000000000000002")
+    assert mailed() == []  # refused: the bank mails nothing
+    checkout_and_pay(system, order)
+    [reference] = mailed()  # accepted: once
+    status, _, page = call(f"{system.api}/_local/mail")
+    assert status == 200, page
+    subject = f"Paiement accepté : commande {reference},"
+    row = rf"<a href='/_local/mail/(\d+)'>[^<]*</a></td>(?:<td>[^<]*</td>){{2}}<td>{subject}"
+    listed = re.findall(row, page)
+    assert len(listed) == 1
+    status, _, shown = call(f"{system.api}/_local/mail/{listed[0]}")
+    assert status == 200, shown
+    assert f"Paiement accepté : commande {reference}, 62.73 EUR" in shown
+    assert "to commandes@boutiqueducd.example" in shown
+    for text in (f"Référence de la commande : {reference}", "Montant : 62.73 EUR", "Carte : 411111######1111"):
+        assert text in shown
+    assert "4111111111111111" not in shown
