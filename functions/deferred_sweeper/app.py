@@ -8,7 +8,6 @@ reported (metric + log) and retried on the next run. A run stops taking orders b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -16,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
+from orders.calendar import scheduled_time
 from orders.operations import BackOffice
 from orders.sweep_lease import SweepLease
 
@@ -26,18 +26,10 @@ metrics = Metrics()
 RESERVE_MS = 60_000
 
 
-def _now(event: dict[str, Any]) -> datetime:
-    """The schedule's own time (``time`` of the EventBridge event), so a run can be replayed at a moment."""
-    try:
-        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return datetime.now(UTC)
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    now = _now(event)
+    now = scheduled_time(event)
     budget_ms = context.get_remaining_time_in_millis()
     reserve_ms = min(RESERVE_MS, budget_ms // 4)  # a short timeout keeps a quarter of it in hand
     lease = SweepLease(config.order_store())

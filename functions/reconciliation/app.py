@@ -19,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import config
+from orders.calendar import scheduled_time
 from orders.events import DomainEvent
 from orders.http import BadRequest, body_bytes, error_response, json_body, json_response
 from orders.reconciliation import Reconciler, Report, changed_days, reconciliation_days
@@ -99,13 +100,6 @@ ROUTES: dict[tuple[str, str], Callable[[dict[str, Any], datetime], dict[str, Any
 }
 
 
-def _now(event: dict[str, Any]) -> datetime:
-    try:
-        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return datetime.now(UTC)
-
-
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -120,6 +114,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
         return _uploaded(event, datetime.now(UTC))
     if event.get("detail-type") == "Scheduled Event":
-        return _scheduled(event, _now(event))
+        return _scheduled(event, scheduled_time(event))
     logger.error("unknown event: nothing done", extra={"source": event.get("source"), "keys": sorted(event)})
     return {"error": "unknown event"}

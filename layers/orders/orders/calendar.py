@@ -3,8 +3,9 @@ without French public holidays."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sealing
@@ -51,3 +52,11 @@ def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetim
     (``sealing.deferral_deadline``), shared with the sandbox bank.
     """
     return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)
+
+
+def scheduled_time(event: dict[str, Any]) -> datetime:
+    """An EventBridge event's own ``time`` (so a scheduled run can be replayed at a moment), else now."""
+    try:
+        return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return datetime.now(UTC)
