@@ -93,3 +93,23 @@ def test_every_relative_link_resolves(document: str) -> None:
 def test_the_slugs_match_githubs() -> None:
     assert _slug("The bank's pages") == "the-banks-pages"
     assert _slug("Back-office calls") == "back-office-calls"
+
+
+def _layout_entries() -> list[str]:
+    """The paths the README's layout section names, one per line that starts with one."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    return [line.split()[0] for line in block.splitlines() if line and not line.startswith(" ")]
+
+
+def test_the_readme_layout_names_only_what_exists() -> None:
+    missing = [entry for entry in _layout_entries() if not (ROOT / entry.rstrip("/")).exists()]
+    assert not missing, f"the README's layout names what the tree does not have: {missing}"
+
+
+def test_the_readme_layout_names_every_top_level_part() -> None:
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)  # noqa: S607
+    tracked = listing.stdout.decode().split("\0")
+    tops = {name.split("/", 1)[0] for name in filter(None, tracked) if "/" in name and not name.startswith(".")}
+    named = {entry.rstrip("/").split("/", 1)[0] for entry in _layout_entries()}
+    assert not tops - named, f"top-level directories the README's layout does not describe: {sorted(tops - named)}"
