@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -24,52 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .routes import Match
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A request as the local HTTP server received it."""
-
-    method: str
-    target: str  # path and query string, as received (percent-encoded)
-    headers: Sequence[tuple[str, str]] = ()
-    body: bytes = b""
-    client_ip: str = "127.0.0.1"
-    host: str = "127.0.0.1"
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0] or "/"
-
-    @property
-    def query(self) -> str:
-        return self.target.partition("?")[2]
-
-    def header(self, name: str) -> str | None:
-        """The last value of a header, by case-insensitive name."""
-        found = None
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                found = value
-        return found
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
-        return cls(status, [("Content-Type", "application/json"), *headers], json.dumps(payload).encode())
-
-    def header(self, name: str) -> str | None:
-        for key, value in reversed(self.headers):
-            if key.lower() == name.lower():
-                return value
-        return None
+from devhttp import HttpRequest, HttpResponse, Match
 
 
 def decode_media_type(declared: str) -> str:
@@ -235,14 +189,6 @@ def http_response(result: Any) -> HttpResponse:
     else:
         payload = body.encode("utf-8")
     return HttpResponse(status, headers, payload)
-
-
-INTERNAL_SERVER_ERROR = 502
-
-
-def internal_server_error() -> HttpResponse:
-    """What API Gateway answers when the Lambda integration fails or returns something malformed."""
-    return HttpResponse.json(INTERNAL_SERVER_ERROR, {"message": "Internal server error"})
 
 
 @dataclass

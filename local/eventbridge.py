@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .apigw import HttpRequest, HttpResponse
-from .routes import Match
+from devhttp import HttpRequest, HttpResponse, Match
 
 if TYPE_CHECKING:
     from .stack import LocalStack
