@@ -153,42 +153,51 @@ def _header_value(value: Any) -> str:
     raise BadProxyResponse(f"a header value must be a string or a number, got {type(value).__name__}")
 
 
-def http_response(result: Any) -> HttpResponse:
-    """The HTTP response API Gateway makes of a Lambda proxy response; ``BadProxyResponse`` if malformed."""
-    if not isinstance(result, Mapping):
-        raise BadProxyResponse(f"the handler returned {type(result).__name__}, not a mapping")
+def _status(result: Mapping[str, Any]) -> int:
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise BadProxyResponse(f"statusCode {status!r} is not an HTTP status")
+    return status
+
+
+def _headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``headers`` and ``multiValueHeaders`` merged; for a name in both, ``multiValueHeaders`` wins."""
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
         raise BadProxyResponse("headers and multiValueHeaders must be mappings")
-    headers: list[tuple[str, str]] = []
     multi_names = {str(name).lower() for name in multi}
-    for name, value in single.items():
-        if str(name).lower() not in multi_names:
-            headers.append((str(name), _header_value(value)))
+    headers = [
+        (str(name), _header_value(value)) for name, value in single.items() if str(name).lower() not in multi_names
+    ]
     for name, values in multi.items():
         if not isinstance(values, list):
             raise BadProxyResponse(f"multiValueHeaders[{name!r}] must be a list")
         headers.extend((str(name), _header_value(value)) for value in values)
+    return headers
 
+
+def _body(result: Mapping[str, Any]) -> bytes:
     body = result.get("body")
     if body is None:
-        payload = b""
-    elif not isinstance(body, str):
+        return b""
+    if not isinstance(body, str):
         raise BadProxyResponse(f"body must be a string, got {type(body).__name__}")
-    elif result.get("isBase64Encoded"):
-        try:
-            payload = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadProxyResponse("isBase64Encoded is true but the body is not base64") from None
-    else:
-        payload = body.encode("utf-8")
-    return HttpResponse(status, headers, payload)
+    if not result.get("isBase64Encoded"):
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadProxyResponse("isBase64Encoded is true but the body is not base64") from None
+
+
+def http_response(result: Any) -> HttpResponse:
+    """The HTTP response API Gateway makes of a Lambda proxy response; ``BadProxyResponse`` if malformed."""
+    if not isinstance(result, Mapping):
+        raise BadProxyResponse(f"the handler returned {type(result).__name__}, not a mapping")
+    return HttpResponse(_status(result), _headers(result), _body(result))
 
 
 @dataclass
