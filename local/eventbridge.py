@@ -23,6 +23,8 @@ import boto3
 
 from devhttp import HttpRequest, HttpResponse, Match
 
+from .polling import Loops
+
 if TYPE_CHECKING:
     from .stack import LocalStack
 
@@ -121,13 +123,11 @@ class LocalEventBridge:
         self._queues: list[tuple[str, Webhook | FunctionRule | None]] = []
         self._attempts: dict[tuple[str, str], int] = {}
         self._stack: LocalStack | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loops = Loops()
         self._lock = threading.Lock()
 
     def start(self, stack: LocalStack) -> None:
         self._stack = stack
-        self._stopping.clear()
         for bus, _ in stack.buses.values():
             self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))
         for hook in webhooks(stack):
@@ -137,14 +137,12 @@ class LocalEventBridge:
             self._queues.append((self._subscribe(rule.bus, name, rule.pattern), rule))
         stack.add_route("GET", "/_local/events", self._page)
         stack.add_route("GET", "/_local/events.json", self._json)
-        self._thread = threading.Thread(target=self._loop, name="local-eventbridge", daemon=True)
-        self._thread.start()
+        self._loops.start(
+            "local-eventbridge", self.poll_once, idle_seconds=self.interval_seconds, what="reading the order events"
+        )
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loops.stop()
         self._queues.clear()
 
     def describe(self) -> list[str]:
@@ -270,13 +268,3 @@ class LocalEventBridge:
             f"{deliveries}</table></body></html>"
         )
         return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body.encode())
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self.poll_once() == 0:
-                    self._stopping.wait(self.interval_seconds)
-            except Exception as exc:  # moto stopping under us, mostly: say it and keep polling until stopped
-                if not self._stopping.is_set():
-                    print(f"local: reading the order events failed: {exc}", file=sys.stderr)
-                    self._stopping.wait(1)
