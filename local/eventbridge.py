@@ -26,7 +26,7 @@ from devhttp import HttpRequest, HttpResponse, Match
 from .polling import Loops
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 KEEP = 500  # events and deliveries kept for the page
 
@@ -68,7 +68,7 @@ def _target(value: Any) -> str | None:
     return str(parts[0]) if isinstance(parts, list) and len(parts) == 2 else None
 
 
-def webhooks(stack: LocalStack) -> list[Webhook]:
+def webhooks(stack: Host) -> list[Webhook]:
     """The template's rules to an API destination, as they are with the stack's parameters (conditions held)."""
     template, resolver = stack.template, stack.resolver()
     found = []
@@ -97,7 +97,7 @@ def webhooks(stack: LocalStack) -> list[Webhook]:
     return found
 
 
-def function_rules(stack: LocalStack) -> list[FunctionRule]:
+def function_rules(stack: Host) -> list[FunctionRule]:
     """The template's functions with an ``EventBridgeRule`` event (enabled), as this stack resolves them."""
     resolver = stack.resolver()
     found = []
@@ -122,11 +122,11 @@ class LocalEventBridge:
         # (queue URL, what it feeds: a webhook, a function's rule, or None for the page's log)
         self._queues: list[tuple[str, Webhook | FunctionRule | None]] = []
         self._attempts: dict[tuple[str, str], int] = {}
-        self._stack: LocalStack | None = None
+        self._stack: Host | None = None
         self._loops = Loops()
         self._lock = threading.Lock()
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
         for bus, _ in stack.buses.values():
             self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))

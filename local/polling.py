@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 
 class Loops:
@@ -65,10 +65,10 @@ class SourcePoller[S]:
     idle_seconds = 0.0  # the pause after a poll that found nothing
 
     def __init__(self) -> None:
-        self._stack: LocalStack | None = None
+        self._stack: Host | None = None
         self._loops = Loops()
 
-    def sources(self, stack: LocalStack) -> list[S]:
+    def sources(self, stack: Host) -> list[S]:
         raise NotImplementedError
 
     def poll_once(self, source: S) -> int:
@@ -79,7 +79,7 @@ class SourcePoller[S]:
         raise NotImplementedError
 
     @property
-    def stack(self) -> LocalStack:
+    def stack(self) -> Host:
         if self._stack is None:
             raise RuntimeError(f"the {self.name} poller is not started")
         return self._stack
@@ -88,7 +88,7 @@ class SourcePoller[S]:
     def stopping(self) -> threading.Event:
         return self._loops.stopping
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
         for source in self.sources(stack):
             thread, what = self.label(source)

@@ -12,16 +12,16 @@ import json
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .aws import QueueSetup
 from .polling import SourcePoller
 from .template import QueueEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 # CloudFormation property -> SQS attribute, for the properties a queue takes as they are.
 _ATTRIBUTES = (
@@ -33,13 +33,6 @@ _ATTRIBUTES = (
     "SqsManagedSseEnabled",
     "KmsMasterKeyId",
 )
-
-
-@dataclass(frozen=True)
-class QueueSetup:
-    name: str
-    url: str
-    arn: str
 
 
 def _attribute(value: Any) -> str:
@@ -94,7 +87,7 @@ class QueuePoller(SourcePoller[QueueEvent]):
         super().__init__()
         self.wait_seconds = wait_seconds  # receive_message waits this long for a message: no pause of its own
 
-    def sources(self, stack: LocalStack) -> list[QueueEvent]:
+    def sources(self, stack: Host) -> list[QueueEvent]:
         return [event for spec in stack.template.functions() for event in spec.queues if event.enabled]
 
     def label(self, event: QueueEvent) -> tuple[str, str]:

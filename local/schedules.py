@@ -19,7 +19,7 @@ from .polling import Loops
 from .template import ScheduleEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 
 def scheduled_event(
@@ -42,7 +42,7 @@ def scheduled_event(
     }
 
 
-def run_schedules_of(stack: LocalStack, function: str, at: datetime | None = None) -> dict[str, Any]:
+def run_schedules_of(stack: Host, function: str, at: datetime | None = None) -> dict[str, Any]:
     """Run one function's schedules once (an on-demand one too), as if at ``at``; results by function.event."""
     config = stack.config
     results: dict[str, Any] = {}
@@ -57,7 +57,7 @@ class ScheduleRunner:
 
     def __init__(self, interval_seconds: float) -> None:
         self.interval_seconds = interval_seconds
-        self._stack: LocalStack | None = None
+        self._stack: Host | None = None
         self._loops = Loops()
         self._lock = threading.Lock()
 
@@ -73,7 +73,7 @@ class ScheduleRunner:
             if s.enabled and spec.logical_id not in on_demand
         ]
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
         if self.schedules:
             self._loops.start(

@@ -34,6 +34,7 @@ from .apigw import ApiContext, LambdaContext, http_response, proxy_event
 from .aws import (
     Environ,
     MotoServer,
+    QueueSetup,
     TableSetup,
     create_bucket,
     create_event_bus,
@@ -45,7 +46,7 @@ from .aws import (
 from .config import LocalConfig, terminals_json
 from .eventbridge import LocalEventBridge
 from .mail import LocalMail
-from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
+from .queues import QueuePoller, create_queue, set_redrive
 from .schedules import ScheduleRunner, run_schedules_of
 from .streams import StreamPoller
 from .template import IMPLICIT_API, TEMPLATE_PATH, FunctionSpec, Resolver, Template, TemplateError, check_references

@@ -20,7 +20,7 @@ from .polling import SourcePoller
 from .template import StreamEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 
 def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -52,7 +52,7 @@ class StreamPoller(SourcePoller[StreamEvent]):
         self._iterators: dict[tuple[str, str], str] = {}  # (function.event, shard id) -> next iterator
         self._lock = threading.Lock()
 
-    def sources(self, stack: LocalStack) -> list[StreamEvent]:
+    def sources(self, stack: Host) -> list[StreamEvent]:
         return [event for spec in stack.template.functions() for event in spec.streams if event.enabled]
 
     def label(self, event: StreamEvent) -> tuple[str, str]:
