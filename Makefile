@@ -155,7 +155,7 @@ $(SECURITY)/.stamp: requirements/security.txt | $(UV_BIN)
 	touch $@
 
 security: $(SECURITY)/.stamp $(VENV)/.stamp
-	$(SECURITY)/bin/bandit -q -c pyproject.toml -r layers functions local sandbox shop benchmarks -ll
+	$(SECURITY)/bin/bandit -q -c pyproject.toml -r layers functions local devhttp sandbox shop benchmarks -ll
 	@# One run per environment: .tools pins its own boto3, which pip-audit would take for a conflict.
 	for set in dev tools security; do \
 	  $(SECURITY)/bin/pip-audit -r requirements/$$set.txt --no-deps --disable-pip --progress-spinner off \

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parents[1]
 for _path in (ROOT, ROOT / "layers" / "sealing", ROOT / "layers" / "orders"):
@@ -43,6 +43,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import boto3  # noqa: E402
 from boto3.dynamodb.types import TypeSerializer  # noqa: E402
 
+from benchmarks.figures import Figure, sealed_confirmation  # noqa: E402
 from benchmarks.verify_confirmation import KEY_BYTES, KEY_TEXT, confirmation_body  # noqa: E402
 from orders.bank import BankClient  # noqa: E402
 from orders.model import Order, OrderStatus  # noqa: E402
@@ -50,8 +51,8 @@ from orders.operations import BackOffice  # noqa: E402
 from orders.service import create_order, receive_confirmation  # noqa: E402
 from orders.store import OrderStore, deadline_shard, order_to_item  # noqa: E402
 from orders.terminals import PaymentMode, Terminals  # noqa: E402
-from sealing import MerchantKey, Money, parse_form, seal, verify_confirmation  # noqa: E402
-from tests.support.aws import TEST_KEY, create_orders_table, serialised_mock_aws, terminals_config  # noqa: E402
+from sealing import MerchantKey, Money, parse_form, verify_confirmation  # noqa: E402
+from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config  # noqa: E402
 from tests.support.fakebank import FakeBank  # noqa: E402
 
 TABLE = "orders-bench"
@@ -63,19 +64,6 @@ ORDER = {
     "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
 }
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
-
-
-@dataclass
-class Figure:
-    name: str
-    value: float
-    goal: str = ""  # empty: for information
-    met: bool = True
-
-    def line(self) -> str:
-        value = f"{self.value:.0f}" if float(self.value).is_integer() else f"{self.value:.2f}"
-        goal = f"  (goal {self.goal}: {'met' if self.met else 'MISSED'})" if self.goal else ""
-        return f"{self.name}: {value}{goal}"
 
 
 @dataclass
@@ -115,18 +103,6 @@ def moto_store() -> Iterator[tuple[OrderStore, Any, Calls]]:
         calls = Calls()
         calls.watch(client)
         yield OrderStore(TABLE, client=client), client, calls
-
-
-def sealed_confirmation(reference: str, code: str, tpe: str = "0900157", amount: str = "62.73EUR") -> bytes:
-    fields = [
-        ("TPE", tpe), ("date", "27/11/2026_a_12:05:00"), ("montant", amount), ("reference", reference),
-        ("texte-libre", ""), ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"),
-        ("status3ds", "1"), ("numauto", "123456" if code != "Annulation" else ""),
-        ("motifrefus", "Refus" if code == "Annulation" else ""), ("originecb", "FRA"), ("bincb", "411111"),
-        ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"),
-    ]  # fmt: skip
-    fields.append(("MAC", seal(MerchantKey(TEST_KEY), fields)))
-    return urlencode(fields).encode()
 
 
 def confirmation_round_trips() -> list[Figure]:

@@ -116,7 +116,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def stack_figures(seconds: float = 10.0, orders: int = 2000) -> list[Any]:
-    from benchmarks.bench import Figure, sealed_confirmation
+    from benchmarks.figures import Figure, sealed_confirmation
 
     with local_stack() as (url, endpoint, table, start_seconds):
         references = iter(_orders(endpoint, table, orders, datetime.now(UTC)))

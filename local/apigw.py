@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -24,52 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .routes import Match
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A request as the local HTTP server received it."""
-
-    method: str
-    target: str  # path and query string, as received (percent-encoded)
-    headers: Sequence[tuple[str, str]] = ()
-    body: bytes = b""
-    client_ip: str = "127.0.0.1"
-    host: str = "127.0.0.1"
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0] or "/"
-
-    @property
-    def query(self) -> str:
-        return self.target.partition("?")[2]
-
-    def header(self, name: str) -> str | None:
-        """The last value of a header, by case-insensitive name."""
-        found = None
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                found = value
-        return found
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @classmethod
-    def json(cls, status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> HttpResponse:
-        return cls(status, [("Content-Type", "application/json"), *headers], json.dumps(payload).encode())
-
-    def header(self, name: str) -> str | None:
-        for key, value in reversed(self.headers):
-            if key.lower() == name.lower():
-                return value
-        return None
+from devhttp import HttpRequest, HttpResponse, Match
 
 
 def decode_media_type(declared: str) -> str:
@@ -199,50 +153,51 @@ def _header_value(value: Any) -> str:
     raise BadProxyResponse(f"a header value must be a string or a number, got {type(value).__name__}")
 
 
-def http_response(result: Any) -> HttpResponse:
-    """The HTTP response API Gateway makes of a Lambda proxy response; ``BadProxyResponse`` if malformed."""
-    if not isinstance(result, Mapping):
-        raise BadProxyResponse(f"the handler returned {type(result).__name__}, not a mapping")
+def _status(result: Mapping[str, Any]) -> int:
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise BadProxyResponse(f"statusCode {status!r} is not an HTTP status")
+    return status
+
+
+def _headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``headers`` and ``multiValueHeaders`` merged; for a name in both, ``multiValueHeaders`` wins."""
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
         raise BadProxyResponse("headers and multiValueHeaders must be mappings")
-    headers: list[tuple[str, str]] = []
     multi_names = {str(name).lower() for name in multi}
-    for name, value in single.items():
-        if str(name).lower() not in multi_names:
-            headers.append((str(name), _header_value(value)))
+    headers = [
+        (str(name), _header_value(value)) for name, value in single.items() if str(name).lower() not in multi_names
+    ]
     for name, values in multi.items():
         if not isinstance(values, list):
             raise BadProxyResponse(f"multiValueHeaders[{name!r}] must be a list")
         headers.extend((str(name), _header_value(value)) for value in values)
+    return headers
 
+
+def _body(result: Mapping[str, Any]) -> bytes:
     body = result.get("body")
     if body is None:
-        payload = b""
-    elif not isinstance(body, str):
+        return b""
+    if not isinstance(body, str):
         raise BadProxyResponse(f"body must be a string, got {type(body).__name__}")
-    elif result.get("isBase64Encoded"):
-        try:
-            payload = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadProxyResponse("isBase64Encoded is true but the body is not base64") from None
-    else:
-        payload = body.encode("utf-8")
-    return HttpResponse(status, headers, payload)
+    if not result.get("isBase64Encoded"):
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadProxyResponse("isBase64Encoded is true but the body is not base64") from None
 
 
-INTERNAL_SERVER_ERROR = 502
-
-
-def internal_server_error() -> HttpResponse:
-    """What API Gateway answers when the Lambda integration fails or returns something malformed."""
-    return HttpResponse.json(INTERNAL_SERVER_ERROR, {"message": "Internal server error"})
+def http_response(result: Any) -> HttpResponse:
+    """The HTTP response API Gateway makes of a Lambda proxy response; ``BadProxyResponse`` if malformed."""
+    if not isinstance(result, Mapping):
+        raise BadProxyResponse(f"the handler returned {type(result).__name__}, not a mapping")
+    return HttpResponse(_status(result), _headers(result), _body(result))
 
 
 @dataclass

@@ -184,6 +184,13 @@ class TableSetup:
     skipped: list[str] = field(default_factory=list)  # what moto would not do, said out loud
 
 
+@dataclass(frozen=True)
+class QueueSetup:
+    name: str
+    url: str
+    arn: str
+
+
 def create_table(name: str, properties: Mapping[str, Any], region: str) -> TableSetup:
     """Create a table from its resolved CloudFormation properties, then TTL and point-in-time recovery.
 

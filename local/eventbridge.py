@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .apigw import HttpRequest, HttpResponse
-from .routes import Match
+from devhttp import HttpRequest, HttpResponse, Match
+
+from .polling import Loops
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 KEEP = 500  # events and deliveries kept for the page
 
@@ -67,7 +68,7 @@ def _target(value: Any) -> str | None:
     return str(parts[0]) if isinstance(parts, list) and len(parts) == 2 else None
 
 
-def webhooks(stack: LocalStack) -> list[Webhook]:
+def webhooks(stack: Host) -> list[Webhook]:
     """The template's rules to an API destination, as they are with the stack's parameters (conditions held)."""
     template, resolver = stack.template, stack.resolver()
     found = []
@@ -96,7 +97,7 @@ def webhooks(stack: LocalStack) -> list[Webhook]:
     return found
 
 
-def function_rules(stack: LocalStack) -> list[FunctionRule]:
+def function_rules(stack: Host) -> list[FunctionRule]:
     """The template's functions with an ``EventBridgeRule`` event (enabled), as this stack resolves them."""
     resolver = stack.resolver()
     found = []
@@ -121,14 +122,12 @@ class LocalEventBridge:
         # (queue URL, what it feeds: a webhook, a function's rule, or None for the page's log)
         self._queues: list[tuple[str, Webhook | FunctionRule | None]] = []
         self._attempts: dict[tuple[str, str], int] = {}
-        self._stack: LocalStack | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stack: Host | None = None
+        self._loops = Loops()
         self._lock = threading.Lock()
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
-        self._stopping.clear()
         for bus, _ in stack.buses.values():
             self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))
         for hook in webhooks(stack):
@@ -138,14 +137,12 @@ class LocalEventBridge:
             self._queues.append((self._subscribe(rule.bus, name, rule.pattern), rule))
         stack.add_route("GET", "/_local/events", self._page)
         stack.add_route("GET", "/_local/events.json", self._json)
-        self._thread = threading.Thread(target=self._loop, name="local-eventbridge", daemon=True)
-        self._thread.start()
+        self._loops.start(
+            "local-eventbridge", self.poll_once, idle_seconds=self.interval_seconds, what="reading the order events"
+        )
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loops.stop()
         self._queues.clear()
 
     def describe(self) -> list[str]:
@@ -271,13 +268,3 @@ class LocalEventBridge:
             f"{deliveries}</table></body></html>"
         )
         return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body.encode())
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self.poll_once() == 0:
-                    self._stopping.wait(self.interval_seconds)
-            except Exception as exc:  # moto stopping under us, mostly: say it and keep polling until stopped
-                if not self._stopping.is_set():
-                    print(f"local: reading the order events failed: {exc}", file=sys.stderr)
-                    self._stopping.wait(1)

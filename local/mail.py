@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from .apigw import HttpRequest, HttpResponse
-from .routes import Match
+from devhttp import HttpRequest, HttpResponse, Match
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 _PAGE = (
     "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
@@ -40,9 +39,9 @@ class LocalMail:
     name = "mail"
 
     def __init__(self) -> None:
-        self._stack: LocalStack | None = None
+        self._stack: Host | None = None
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
         client: Any = boto3.client("ses", region_name=stack.config.region)
         for sender in sorted(senders(stack.terminals_json)):

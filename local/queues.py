@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .aws import QueueSetup
+from .polling import SourcePoller
 from .template import QueueEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 # CloudFormation property -> SQS attribute, for the properties a queue takes as they are.
 _ATTRIBUTES = (
@@ -33,13 +33,6 @@ _ATTRIBUTES = (
     "SqsManagedSseEnabled",
     "KmsMasterKeyId",
 )
-
-
-@dataclass(frozen=True)
-class QueueSetup:
-    name: str
-    url: str
-    arn: str
 
 
 def _attribute(value: Any) -> str:
@@ -85,39 +78,24 @@ def sqs_event(messages: list[dict[str, Any]], queue: QueueSetup, region: str) ->
     }
 
 
-class QueuePoller:
+class QueuePoller(SourcePoller[QueueEvent]):
     """Lambda's SQS event source mapping, locally: one thread polls each queue a function listens to."""
 
     name = "queues"
 
     def __init__(self, wait_seconds: int = 1) -> None:
-        self.wait_seconds = wait_seconds
-        self._stack: LocalStack | None = None
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        super().__init__()
+        self.wait_seconds = wait_seconds  # receive_message waits this long for a message: no pause of its own
 
-    def start(self, stack: LocalStack) -> None:
-        self._stack = stack
-        self._stopping.clear()
-        for spec in stack.template.functions():
-            for event in spec.queues:
-                if event.enabled:
-                    thread = threading.Thread(target=self._loop, args=(event,), name=f"local-sqs-{event.queue}")
-                    thread.daemon = True
-                    thread.start()
-                    self._threads.append(thread)
+    def sources(self, stack: Host) -> list[QueueEvent]:
+        return [event for spec in stack.template.functions() for event in spec.queues if event.enabled]
 
-    def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
+    def label(self, event: QueueEvent) -> tuple[str, str]:
+        return f"local-sqs-{event.queue}", f"polling {event.queue}"
 
     def poll_once(self, event: QueueEvent) -> int:
         """Receive one batch and hand it to the function; the number of messages handed over."""
-        stack = self._stack
-        if stack is None:
-            raise RuntimeError("the queue poller is not started")
+        stack = self.stack
         queue = stack.queues[event.queue]
         client: Any = boto3.client("sqs", region_name=stack.config.region)
         answer = client.receive_message(
@@ -143,12 +121,3 @@ class QueuePoller:
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:][:10])]
             client.delete_message_batch(QueueUrl=queue.url, Entries=entries)
         return len(messages)
-
-    def _loop(self, event: QueueEvent) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.poll_once(event)
-            except Exception as exc:  # moto stopping under us, mostly: say it and keep polling until stopped
-                if not self._stopping.is_set():
-                    print(f"local: polling {event.queue} failed: {exc}", file=sys.stderr)
-                    self._stopping.wait(1)

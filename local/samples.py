@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from .template import ROOT
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 EVENTS = ROOT / "events"
 
@@ -97,7 +97,7 @@ class SampleOrders:
     def __init__(self) -> None:
         self.reference = ""
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self.reference = seed(stack.table_name("OrdersTable"))
 
     def stop(self) -> None:

@@ -15,10 +15,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .polling import Loops
 from .template import ScheduleEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 
 def scheduled_event(
@@ -41,7 +42,7 @@ def scheduled_event(
     }
 
 
-def run_schedules_of(stack: LocalStack, function: str, at: datetime | None = None) -> dict[str, Any]:
+def run_schedules_of(stack: Host, function: str, at: datetime | None = None) -> dict[str, Any]:
     """Run one function's schedules once (an on-demand one too), as if at ``at``; results by function.event."""
     config = stack.config
     results: dict[str, Any] = {}
@@ -56,9 +57,8 @@ class ScheduleRunner:
 
     def __init__(self, interval_seconds: float) -> None:
         self.interval_seconds = interval_seconds
-        self._stack: LocalStack | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._stack: Host | None = None
+        self._loops = Loops()
         self._lock = threading.Lock()
 
     @property
@@ -73,18 +73,19 @@ class ScheduleRunner:
             if s.enabled and spec.logical_id not in on_demand
         ]
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Host) -> None:
         self._stack = stack
-        self._stopping.clear()
         if self.schedules:
-            self._thread = threading.Thread(target=self._loop, name="local-schedules", daemon=True)
-            self._thread.start()
+            self._loops.start(
+                "local-schedules",
+                self._tick,
+                idle_seconds=self.interval_seconds,
+                what="a scheduled run",
+                wait_first=True,
+            )
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._loops.stop()
 
     def run_now(self, at: datetime | None = None) -> dict[str, Any]:
         """Run every enabled schedule once, as if at ``at`` (default now); each function's result by function.event."""
@@ -105,6 +106,6 @@ class ScheduleRunner:
                     results[key] = {"error": f"{type(exc).__name__}: {exc}"}
         return results
 
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.interval_seconds):
-            self.run_now()
+    def _tick(self) -> int:
+        self.run_now()
+        return 0  # then wait the interval

@@ -27,10 +27,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, Self
 
-from .apigw import ApiContext, HttpRequest, HttpResponse, LambdaContext, http_response, proxy_event
+from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
+from shop.pages import bank_return  # the demo shop's look for the buyer's return page
+
+from .apigw import ApiContext, LambdaContext, http_response, proxy_event
 from .aws import (
     Environ,
     MotoServer,
+    QueueSetup,
     TableSetup,
     create_bucket,
     create_event_bus,
@@ -42,10 +46,8 @@ from .aws import (
 from .config import LocalConfig, terminals_json
 from .eventbridge import LocalEventBridge
 from .mail import LocalMail
-from .queues import QueuePoller, QueueSetup, create_queue, set_redrive
-from .routes import Match
+from .queues import QueuePoller, create_queue, set_redrive
 from .schedules import ScheduleRunner, run_schedules_of
-from .server import Dispatcher, LocalHttpServer, Target
 from .streams import StreamPoller
 from .template import IMPLICIT_API, TEMPLATE_PATH, FunctionSpec, Resolver, Template, TemplateError, check_references
 
@@ -444,8 +446,6 @@ class LocalStack:
             )
 
         def buyer_return(request: HttpRequest, match: Match[Any]) -> HttpResponse:
-            from shop.pages import bank_return  # the demo shop's look; imported here: the shop imports local
-
             shop = next((service for service in self.services if service.name == "shop"), None)
             page = bank_return(match.path_parameters.get("outcome", ""), str(getattr(shop, "base_url", "")))
             return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .polling import SourcePoller
 from .template import StreamEvent
 
 if TYPE_CHECKING:
-    from .stack import LocalStack
+    from .host import Host
 
 
 def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -39,41 +40,31 @@ def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     }
 
 
-class StreamPoller:
+class StreamPoller(SourcePoller[StreamEvent]):
     """One thread per stream event; ``drain()`` hands every pending record over at once (tests, local routes)."""
 
     name = "streams"
 
     def __init__(self, interval_seconds: float = 0.5, retry_seconds: float = 2.0) -> None:
-        self.interval_seconds = interval_seconds
+        super().__init__()
+        self.idle_seconds = interval_seconds
         self.retry_seconds = retry_seconds
-        self._stack: LocalStack | None = None
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._iterators: dict[tuple[str, str], str] = {}  # (function.event, shard id) -> next iterator
         self._lock = threading.Lock()
 
-    def start(self, stack: LocalStack) -> None:
-        self._stack = stack
-        self._stopping.clear()
-        for event in self.events:
-            thread = threading.Thread(target=self._loop, args=(event,), name=f"local-stream-{event.table}")
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
+    def sources(self, stack: Host) -> list[StreamEvent]:
+        return [event for spec in stack.template.functions() for event in spec.streams if event.enabled]
+
+    def label(self, event: StreamEvent) -> tuple[str, str]:
+        return f"local-stream-{event.table}", f"reading {event.table}'s stream"
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join()
-        self._threads.clear()
+        super().stop()
         self._iterators.clear()
 
     @property
     def events(self) -> list[StreamEvent]:
-        if self._stack is None:
-            return []
-        return [event for spec in self._stack.template.functions() for event in spec.streams if event.enabled]
+        return [] if self._stack is None else self.sources(self._stack)
 
     def drain(self, max_batches: int = 100) -> int:
         """Hand the records in the streams over now, up to ``max_batches`` batches per stream (a failing record
@@ -89,9 +80,7 @@ class StreamPoller:
 
     def poll_once(self, event: StreamEvent) -> int:
         """One batch per shard of the event's stream; the number of records handed to the function."""
-        stack = self._stack
-        if stack is None:
-            raise RuntimeError("the stream poller is not started")
+        stack = self.stack
         stream_arn = stack.tables[event.table].stream_arn
         if not stream_arn:
             raise RuntimeError(f"{event.function}.{event.event}: table {event.table} has no stream")
@@ -104,8 +93,7 @@ class StreamPoller:
         return handed
 
     def _poll_shard(self, client: Any, event: StreamEvent, stream_arn: str, shard: str) -> int:
-        stack = self._stack
-        assert stack is not None
+        stack = self.stack
         key = (f"{event.function}.{event.event}", shard)
         iterator = self._iterators.get(key)
         if not iterator:
@@ -130,15 +118,5 @@ class StreamPoller:
             self._iterators[key] = client.get_shard_iterator(
                 StreamArn=stream_arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=failed
             )["ShardIterator"]
-            self._stopping.wait(self.retry_seconds)
+            self.stopping.wait(self.retry_seconds)
         return len(records)
-
-    def _loop(self, event: StreamEvent) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self.poll_once(event) == 0:
-                    self._stopping.wait(self.interval_seconds)
-            except Exception as exc:  # moto stopping under us, mostly: say it and keep polling until stopped
-                if not self._stopping.is_set():
-                    print(f"local: reading {event.table}'s stream failed: {exc}", file=sys.stderr)
-                    self._stopping.wait(1)

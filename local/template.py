@@ -585,65 +585,99 @@ def _walk(value: Any, where: str) -> Iterator[tuple[str, str, Any]]:
             yield from _walk(item, f"{where}[{index}]")
 
 
-def check_references(data: Mapping[str, Any]) -> list[str]:
-    """Problems with the names a template refers to; an empty list when every reference exists."""
-    parameters = set(data.get("Parameters") or {})
-    declared = {name: str(res.get("Type")) for name, res in (data.get("Resources") or {}).items()}
-    generated, dotted_refs = _generated_resources(data)
-    resources = {**generated, **declared}
-    conditions = set(data.get("Conditions") or {})
-    problems: list[str] = []
+@dataclass
+class _References:
+    """What a template declares, and the problems found so far with the names it refers to."""
 
-    def check_ref(where: str, name: Any, local: Mapping[str, Any] | None = None) -> None:
+    parameters: set[str]
+    declared: set[str]  # the template's own resources
+    resources: dict[str, str]  # logical id -> type, the ones SAM generates included
+    dotted_refs: set[str]  # names with a dot that a Ref may use (SAM's generated ones)
+    conditions: set[str]
+    problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> _References:
+        declared = {name: str(res.get("Type")) for name, res in (data.get("Resources") or {}).items()}
+        generated, dotted_refs = _generated_resources(data)
+        return cls(
+            parameters=set(data.get("Parameters") or {}),
+            declared=set(declared),
+            resources={**generated, **declared},
+            dotted_refs=set(dotted_refs),
+            conditions=set(data.get("Conditions") or {}),
+        )
+
+    def ref(self, where: str, name: Any) -> None:
         if not isinstance(name, str):
-            problems.append(f"{where}: Ref of a non-name {name!r}")
+            self.problems.append(f"{where}: Ref of a non-name {name!r}")
         elif not (
-            name in parameters
-            or name in resources
-            or name in PSEUDO_PARAMETERS
-            or name in dotted_refs
-            or (local is not None and name in local)
+            name in self.parameters or name in self.resources or name in PSEUDO_PARAMETERS or name in self.dotted_refs
         ):
-            problems.append(f"{where}: Ref {name!r} names no parameter, resource or pseudo parameter")
+            self.problems.append(f"{where}: Ref {name!r} names no parameter, resource or pseudo parameter")
 
-    def check_get_att(where: str, resource: Any, attribute: Any) -> None:
-        if resource not in resources:
-            problems.append(f"{where}: GetAtt {resource!r} names no resource")
+    def attribute(self, where: str, resource: Any, attribute: Any) -> None:
+        if resource not in self.resources:
+            self.problems.append(f"{where}: GetAtt {resource!r} names no resource")
             return
-        known = KNOWN_ATTRIBUTES.get(resources[resource])
+        kind = self.resources[resource]
+        known = KNOWN_ATTRIBUTES.get(kind)
         if known is not None and isinstance(attribute, str) and attribute not in known:
-            problems.append(f"{where}: GetAtt {resource}.{attribute}: a {resources[resource]} has no such attribute")
+            self.problems.append(f"{where}: GetAtt {resource}.{attribute}: a {kind} has no such attribute")
 
-    for where, key, arg in _walk(data, "$"):
-        if key == "Ref":
-            check_ref(where, arg)
-        elif key == "Fn::GetAtt":
-            parts = arg.split(".", 1) if isinstance(arg, str) else arg
-            if not isinstance(parts, list) or len(parts) != 2:
-                problems.append(f"{where}: GetAtt needs Resource.Attribute, got {arg!r}")
+    def get_att(self, where: str, arg: Any) -> None:
+        parts = arg.split(".", 1) if isinstance(arg, str) else arg
+        if not isinstance(parts, list) or len(parts) != 2:
+            self.problems.append(f"{where}: GetAtt needs Resource.Attribute, got {arg!r}")
+        else:
+            self.attribute(where, parts[0], parts[1])
+
+    def sub(self, where: str, arg: Any) -> None:
+        text, variables = (arg[0], arg[1] if len(arg) > 1 else {}) if isinstance(arg, list) else (arg, {})
+        for name in _SUB_VARIABLE.findall(str(text)):
+            if name.startswith("!") or name in variables:
+                continue  # ${!Literal}, or a variable the Sub itself defines
+            if "." in name and name not in self.dotted_refs and name not in PSEUDO_PARAMETERS:
+                resource, _, attribute = name.partition(".")
+                self.attribute(f"{where}.${{{name}}}", resource, attribute)
             else:
-                check_get_att(where, parts[0], parts[1])
-        elif key == "Fn::Sub":
-            text, variables = (arg[0], arg[1] if len(arg) > 1 else {}) if isinstance(arg, list) else (arg, {})
-            for name in _SUB_VARIABLE.findall(str(text)):
-                if name.startswith("!") or name in variables:
-                    continue
-                if "." in name and name not in dotted_refs and name not in PSEUDO_PARAMETERS:
-                    resource, _, attribute = name.partition(".")
-                    check_get_att(f"{where}.${{{name}}}", resource, attribute)
-                else:
-                    check_ref(f"{where}.${{{name}}}", name)
-        elif key == "Fn::If":
-            if not isinstance(arg, list) or not arg or arg[0] not in conditions:
-                problems.append(f"{where}: If names no condition: {arg!r}")
-        elif key == "Condition" and arg not in conditions:
-            problems.append(f"{where}: Condition {arg!r} is not declared")
+                self.ref(f"{where}.${{{name}}}", name)
 
-    for name, resource in (data.get("Resources") or {}).items():
+    def if_(self, where: str, arg: Any) -> None:
+        if not isinstance(arg, list) or not arg or arg[0] not in self.conditions:
+            self.problems.append(f"{where}: If names no condition: {arg!r}")
+
+    def condition(self, where: str, arg: Any) -> None:
+        if arg not in self.conditions:
+            self.problems.append(f"{where}: Condition {arg!r} is not declared")
+
+    def resource(self, name: str, resource: Mapping[str, Any]) -> None:
+        """A resource's own attributes that name others: ``DependsOn`` and ``Condition``."""
         depends = resource.get("DependsOn") or []
         for dependency in [depends] if isinstance(depends, str) else depends:
-            if dependency not in declared:
-                problems.append(f"$.Resources.{name}.DependsOn: {dependency!r} is not a resource")
-        if "Condition" in resource and resource["Condition"] not in conditions:
-            problems.append(f"$.Resources.{name}.Condition: {resource['Condition']!r} is not declared")
-    return problems
+            if dependency not in self.declared:
+                self.problems.append(f"$.Resources.{name}.DependsOn: {dependency!r} is not a resource")
+        if "Condition" in resource and resource["Condition"] not in self.conditions:
+            self.problems.append(f"$.Resources.{name}.Condition: {resource['Condition']!r} is not declared")
+
+
+# The intrinsic functions (and the Condition key) whose argument names something, and how each is checked.
+_REFERENCE_CHECKS: dict[str, Callable[[_References, str, Any], None]] = {
+    "Ref": _References.ref,
+    "Fn::GetAtt": _References.get_att,
+    "Fn::Sub": _References.sub,
+    "Fn::If": _References.if_,
+    "Condition": _References.condition,
+}
+
+
+def check_references(data: Mapping[str, Any]) -> list[str]:
+    """Problems with the names a template refers to; an empty list when every reference exists."""
+    references = _References.of(data)
+    for where, key, arg in _walk(data, "$"):
+        check = _REFERENCE_CHECKS.get(key)
+        if check is not None:
+            check(references, where, arg)
+    for name, resource in (data.get("Resources") or {}).items():
+        references.resource(name, resource)
+    return references.problems

@@ -1,6 +1,6 @@
 """The demo shop's web side: catalogue, basket, order through the merchant API, status after payment.
 
-Served by the local stack's own HTTP server (``local.server``) on a port of its own; state (baskets, the
+Served by the dev HTTP server (``devhttp``) on a port of its own; state (baskets, the
 shop's orders) lives in memory for the life of ``make run``.
 """
 
@@ -17,9 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from local.apigw import HttpRequest, HttpResponse
-from local.routes import Match
-from local.server import Dispatcher, LocalHttpServer, Target
+from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
 
 from . import pages
 from .catalogue import BY_ID, Cd

@@ -11,63 +11,28 @@ deployed app.
 from __future__ import annotations
 
 import functools
-import socket
 import ssl
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+
+from devhttp import HANDSHAKE_SECONDS, ServerThread, ThreadingServer, TlsPerConnection
 
 from .bank import Bank
 from .web import create_app
 
-HANDSHAKE_SECONDS = 10.0
 
-
-class _Handler(ChaliceRequestHandler):
+class _Handler(TlsPerConnection, ChaliceRequestHandler):
     """Chalice's handler, with the event's ``requestContext.identity.sourceIp`` the connection's real peer, as
-    API Gateway sets it (chalice's own handler writes 127.0.0.1 for everyone).
-
-    With ``tls``, the connection is wrapped here, in its own thread, the handshake bounded by
-    ``handshake_timeout``: a client that connects and says nothing holds up only its own thread (wrapping the
-    listening socket would run every handshake inside ``accept()``, and one idle connection would freeze the
-    server)."""
-
-    request: Any  # socketserver's: the connection's socket
-
-    def __init__(
-        self,
-        *args: Any,
-        tls: ssl.SSLContext | None = None,
-        handshake_timeout: float = HANDSHAKE_SECONDS,
-        **kwargs: Any,
-    ) -> None:
-        self.tls = tls
-        self.handshake_timeout = handshake_timeout
-        self.secured = True
-        super().__init__(*args, **kwargs)
+    API Gateway sets it (chalice's own handler writes 127.0.0.1 for everyone); served over TLS with ``tls``."""
 
     def setup(self) -> None:
         # One gateway (and event converter) per connection: this sets this connection's address only.
         self.local_gateway.event_converter.LOCAL_SOURCE_IP = str(self.client_address[0])
-        if self.tls is not None:
-            connection: socket.socket = self.request
-            try:
-                connection.settimeout(self.handshake_timeout)
-                secure = self.tls.wrap_socket(connection, server_side=True)
-                secure.settimeout(None)
-            except OSError:  # not TLS, gone, or silent too long: drop it quietly
-                self.secured = False
-                return
-            self.request = secure  # what StreamRequestHandler.setup reads and writes through
         super().setup()
-
-    def handle(self) -> None:
-        if self.secured:
-            super().handle()
 
     def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
         """The request's headers with ``X-Forwarded-Proto`` the connection's real scheme, as API Gateway sets
@@ -76,13 +41,6 @@ class _Handler(ChaliceRequestHandler):
         headers = {name: value for name, value in headers.items() if name.lower() != "x-forwarded-proto"}
         headers["X-Forwarded-Proto"] = "https" if self.tls is not None else "http"
         return headers, body
-
-    def finish(self) -> None:
-        if not self.secured:
-            return
-        super().finish()
-        if self.tls is not None:  # the server closes the plain socket it accepted; this one is ours
-            self.request.close()
 
 
 class _QuietHandler(_Handler):
@@ -93,12 +51,6 @@ class _QuietHandler(_Handler):
 class _LoggingHandler(_Handler):
     def log_message(self, format: str, *args: Any) -> None:
         print(f"sandbox: {self.address_string()} {format % args}", file=sys.stderr, flush=True)
-
-
-class _Server(ThreadedHTTPServer):
-    # Connections the kernel queues while the server is busy; socketserver's 5 made the 7th concurrent client
-    # wait for a SYN retry (1 s, 3 s...) or be reset.
-    request_queue_size = 128
 
 
 class SandboxServer:
@@ -134,8 +86,8 @@ class SandboxServer:
         handler = functools.partial(
             _QuietHandler if quiet else _LoggingHandler, tls=context, handshake_timeout=handshake_timeout
         )
-        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler, server_cls=_Server)
-        self._thread: threading.Thread | None = None
+        self.dev = LocalDevServer(self.app, config, host, port, handler_cls=handler, server_cls=ThreadingServer)
+        self._serving = ServerThread(self.dev.server, "sandbox-http")
 
     @property
     def port(self) -> int:
@@ -151,12 +103,7 @@ class SandboxServer:
         return f"{self.base_url}/test"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.dev.server.serve_forever, name="sandbox-http", daemon=True)
-        self._thread.start()
+        self._serving.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self.dev.server.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.dev.server.server_close()
+        self._serving.stop()

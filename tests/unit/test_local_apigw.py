@@ -9,17 +9,15 @@ from typing import Any
 
 import pytest
 
+from devhttp import HttpRequest, Match, internal_server_error
 from local.apigw import (
     ApiContext,
     BadProxyResponse,
-    HttpRequest,
     LambdaContext,
     http_response,
-    internal_server_error,
     is_binary,
     proxy_event,
 )
-from local.routes import Match
 
 BINARY = ("application~1x-www-form-urlencoded", "*~1*")
 API = ApiContext(stage="v1", binary_media_types=BINARY, domain_name="127.0.0.1:3000")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.routes import Match, MethodNotAllowed, Router, parse_resource_path
+from devhttp.routes import Match, MethodNotAllowed, Router, parse_resource_path
 from local.template import ROOT, Template
 
 

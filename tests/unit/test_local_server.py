@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.server import Dispatcher, LocalHttpServer
+from devhttp import Dispatcher, LocalHttpServer
 from tests.support.backlog import answers_to_waiting_clients
 
 

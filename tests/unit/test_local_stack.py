@@ -15,10 +15,9 @@ from typing import Any
 import boto3
 import pytest
 
+from devhttp import HttpRequest, HttpResponse, Match
 from local import LocalConfig, LocalStack
 from local.__main__ import banner
-from local.apigw import HttpRequest, HttpResponse
-from local.routes import Match
 from local.template import ROOT, Template
 
 Answer = tuple[int, dict[str, str], bytes]

@@ -1,12 +1,17 @@
-"""The local HTTP server: requests in, ``Dispatcher`` decides, responses out. Bound to 127.0.0.1 only.
+"""The dev HTTP server: requests in, ``Dispatcher`` decides, responses out. Bound to 127.0.0.1 by its callers.
 
-The dispatcher holds two routers: the template's routes (each one invokes a function with a proxy event, as
-API Gateway would) and local-only routes (``/_local/...``: dev conveniences, never deployed). Unknown path →
-404, known path without that method → 405, a failing handler → API Gateway's 502.
+The dispatcher holds two routers: the template's routes (for the local stack, each one invokes a function with a
+proxy event, as API Gateway would) and local-only routes (``/_local/...``: dev conveniences, never deployed; the
+demo shop's pages). Unknown path → 404, known path without that method → 405, a failing handler → API Gateway's
+502, so a local failure looks like a deployed one.
+
+``ThreadingServer`` and ``ServerThread`` are the parts every dev server here shares, the sandbox bank's
+Chalice server included: a listen backlog that holds a burst of clients, served from a daemon thread.
 """
 
 from __future__ import annotations
 
+import socketserver
 import sys
 import threading
 import time
@@ -16,11 +21,19 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .apigw import HttpRequest, HttpResponse, internal_server_error
+from .messages import HttpRequest, HttpResponse
 from .routes import Match, MethodNotAllowed, Router
 
 # A route's target: what answers a matched request.
 RouteHandler = Callable[[HttpRequest, Match[Any]], HttpResponse]
+
+
+INTERNAL_SERVER_ERROR = 502
+
+
+def internal_server_error() -> HttpResponse:
+    """What API Gateway answers when the Lambda integration fails or returns something malformed."""
+    return HttpResponse.json(INTERNAL_SERVER_ERROR, {"message": "Internal server error"})
 
 
 @dataclass(frozen=True)
@@ -116,18 +129,42 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
-class LocalHttpServer(ThreadingHTTPServer):
-    """Binds at construction (so the port is known before the handlers are configured); serves on ``start()``."""
+class ThreadingServer(ThreadingHTTPServer):
+    """One thread per connection, none of them holding up the process's exit."""
 
     daemon_threads = True
     # Connections the kernel queues while the server is busy; socketserver's 5 made the 7th concurrent client
     # wait for a SYN retry (1 s, 3 s...) or be reset. The browser, the shop and the sandbox call at once.
     request_queue_size = 128
 
+
+class ServerThread:
+    """Serves a bound server from a daemon thread: ``start()``; ``stop()`` ends it and closes its socket."""
+
+    def __init__(self, server: socketserver.BaseServer, name: str) -> None:
+        self.server = server
+        self.name = name
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server.server_close()
+
+
+class LocalHttpServer(ThreadingServer):
+    """Binds at construction (so the port is known before the handlers are configured); serves on ``start()``."""
+
     def __init__(self, host: str, port: int, dispatcher: Dispatcher) -> None:
         super().__init__((host, port), _RequestHandler)
         self.dispatcher = dispatcher
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread(self, "local-http")
 
     @property
     def port(self) -> int:
@@ -143,12 +180,7 @@ class LocalHttpServer(ThreadingHTTPServer):
         return f"http://{self.authority}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)
-        self._thread.start()
+        self._serving.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join()
-            self._thread = None
-        self.server_close()
+        self._serving.stop()
