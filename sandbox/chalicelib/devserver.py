@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import ssl
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,10 +78,13 @@ class SandboxServer:
         self.tls = tls
         self.certificate: Path | None = None
         context: ssl.SSLContext | None = None
+        # A certificate directory of its own when none is given, removed by stop() (or at interpreter exit).
+        self._scratch = tempfile.TemporaryDirectory(prefix="sandbox-tls-") if tls and cert_dir is None else None
         if tls:
             from .tls import self_signed_certificate
 
-            self.certificate, key = self_signed_certificate(cert_dir, hosts=(host, "localhost"))
+            directory = Path(self._scratch.name) if self._scratch else cert_dir
+            self.certificate, key = self_signed_certificate(directory, hosts=(host, "localhost"))
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.certificate, key)
         handler = functools.partial(
@@ -107,3 +111,5 @@ class SandboxServer:
 
     def stop(self) -> None:
         self._serving.stop()
+        if self._scratch is not None:
+            self._scratch.cleanup()
