@@ -12,18 +12,16 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
 from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
 
 from . import pages
 from .catalogue import BY_ID, Cd
-
-if TYPE_CHECKING:
-    from local.stack import LocalStack
 
 COOKIE = "panier"
 # The three local terminals (local/config.py), as the shop offers them.
@@ -238,6 +236,21 @@ class DemoShop:
         return HttpResponse(204, [])
 
 
+class StackSettings(Protocol):
+    @property
+    def parameter_overrides(self) -> Mapping[str, str]: ...
+
+
+class Stack(Protocol):
+    """What the shop needs of the stack that runs it (the local stack), without importing it."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def config(self) -> StackSettings: ...
+
+
 class ShopService:
     """The demo shop as a service of the local stack: bound when made, serving once the stack starts."""
 
@@ -267,7 +280,7 @@ class ShopService:
     def logo_url(self) -> str:
         return f"{self.base_url}/logo.svg"
 
-    def start(self, stack: LocalStack) -> None:
+    def start(self, stack: Stack) -> None:
         self.shop.api_base_url = stack.base_url
         self.shop.webhook_token = stack.config.parameter_overrides.get("ShopWebhookToken", "")
         self.http.start()

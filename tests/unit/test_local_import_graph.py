@@ -47,16 +47,17 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _imports(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import statement under ``node`` (functions and classes included), but not under TYPE_CHECKING."""
+def _imports(node: ast.AST, typing_too: bool = False) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement under ``node`` (functions and classes included); under TYPE_CHECKING only if
+    ``typing_too``."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.Import | ast.ImportFrom):
             yield child
-        elif isinstance(child, ast.If) and _is_type_checking(child.test):
+        elif isinstance(child, ast.If) and _is_type_checking(child.test) and not typing_too:
             for other in child.orelse:
                 yield from _imports(ast.Module(body=[other], type_ignores=[]))
         else:
-            yield from _imports(child)
+            yield from _imports(child, typing_too)
 
 
 def _resolve(name: str, modules: dict[str, Path]) -> str | None:
@@ -70,10 +71,10 @@ def _resolve(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
-def imports_of(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+def imports_of(module: str, path: Path, modules: dict[str, Path], typing_too: bool = False) -> set[str]:
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for statement in _imports(ast.parse(path.read_text(), str(path))):
+    for statement in _imports(ast.parse(path.read_text(), str(path)), typing_too):
         if isinstance(statement, ast.Import):
             names = [alias.name for alias in statement.names]
         else:
@@ -87,9 +88,9 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(typing_too: bool = False) -> dict[str, set[str]]:
     modules = module_files()
-    return {module: imports_of(module, path, modules) for module, path in modules.items()}
+    return {module: imports_of(module, path, modules, typing_too) for module, path in modules.items()}
 
 
 def unit_of(module: str) -> str:
@@ -157,6 +158,12 @@ def test_no_import_cycle(kind: str) -> None:
     assert found == [], "import cycles: " + "; ".join(" <-> ".join(cycle) for cycle in found)
 
 
+def test_packages_do_not_even_name_each_others_types_in_a_cycle() -> None:
+    # Inside a package, modules may name each other's types; packages stay layered, type hints included.
+    found = cycles(package_graph(import_graph(typing_too=True)))
+    assert found == [], "package cycles through type-only imports: " + "; ".join(" <-> ".join(c) for c in found)
+
+
 def test_the_dev_http_server_imports_no_other_first_party_package() -> None:
     graph = package_graph(import_graph())
     assert STANDALONE in graph
@@ -174,6 +181,7 @@ def test_type_checking_imports_and_deferred_imports_are_told_apart(tmp_path: Pat
     )
     modules = {name: Path() for name in ("local", "local.stack", "local.config", "shop", "shop.pages", "pkg.sibling")}
     assert imports_of("pkg.mod", source, modules) == {"local.config", "shop.pages", "pkg.sibling"}
+    assert "local.stack" in imports_of("pkg.mod", source, modules, typing_too=True)
 
 
 def test_a_cycle_is_found() -> None:
