@@ -16,6 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 KEY = bytes.fromhex("1234567890123456789012345678901234567890")  # the public test key, decoded by hand
+ORDER = {
+    "amount": "62.73",
+    "currency": "EUR",
+    "email": "buyer@example.com",
+    "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
+}
 
 Answer = tuple[int, str, dict[str, str]]
 
@@ -64,18 +70,12 @@ def confirmation(
     return urlencode([*fields, ("MAC", dsp2_mac(fields))]).encode()
 
 
-def create_order(base_url: str) -> dict[str, Any]:
-    return create_order_on(base_url, "0900157")
+def create_order(base_url: str, **extra: Any) -> dict[str, Any]:
+    return create_order_on(base_url, "0900157", **extra)
 
 
-def create_order_on(base_url: str, tpe: str) -> dict[str, Any]:
-    body = {
-        "tpe": tpe,
-        "amount": "62.73",
-        "currency": "EUR",
-        "email": "buyer@example.com",
-        "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
-    }
+def create_order_on(base_url: str, tpe: str, **extra: Any) -> dict[str, Any]:
+    body = {**ORDER, "tpe": tpe, **extra}
     status, text, _ = request("POST", f"{base_url}/orders", json.dumps(body).encode(), "application/json")
     assert status == 201, text
     return json.loads(text)  # type: ignore[no-any-return]

@@ -103,10 +103,10 @@ def test_a_sweeper_that_scans_the_table_reads_more_as_the_table_grows_and_misses
             return super().sweep(*args, **kwargs)
 
     monkeypatch.setattr(bench, "BackOffice", ScanningBackOffice)
-    found = figures(bench.sweeper_reads([40, 400], due=10))
+    found = figures(bench.sweeper_reads([20, 100], due=10))
     # every item scanned, then one read per due order: (size + 10) / 10
-    assert (found["sweeper_reads_per_due_order_40"], found["sweeper_reads_per_due_order_400"]) == (5, 41)
-    assert found["sweeper_reads_per_due_order"] == 41
+    assert (found["sweeper_reads_per_due_order_20"], found["sweeper_reads_per_due_order_100"]) == (3, 11)
+    assert found["sweeper_reads_per_due_order"] == 11
 
 
 def test_a_counter_item_every_order_writes_is_a_shared_write(
