@@ -32,7 +32,7 @@ LAYER_IDS := SealingLayer OrdersLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
   DeferredSweeperFunction OrderEventsFunction OrderMailFunction ReconciliationFunction GoLiveFunction
 
-.PHONY: python run test lint typecheck template policy unit sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
+.PHONY: python run test test-fast lint typecheck template policy pytest sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))
 
 python:
@@ -77,7 +77,13 @@ $(CHECKOV)/.stamp: requirements/checkov.txt | $(UV_BIN)
 run: $(VENV)/.run-stamp
 	$(VENV)/bin/python -m local
 
-test: lint typecheck template policy unit security
+test: lint typecheck template policy pytest security
+
+# The edit-test loop: ruff and the unit tier (tests/unit: in process, no network, no subprocess, no moto server,
+# nothing built), in about 20 s. `make test` runs it again with every other tier.
+test-fast: $(VENV)/.stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest tests/unit
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check .
@@ -102,7 +108,8 @@ policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
 	$(TOOLS)/bin/python tests/support/translate.py template.yaml > .aws-sam/transformed.json
 	$(CHECKOV)/bin/checkov --config-file .checkov.yaml -f template.yaml -f .aws-sam/transformed.json
 
-unit: $(VENV)/.stamp $(TOOLS)/.stamp browser
+# Every tier: unit, integration, functional, sandbox, e2e, browser (pyproject's testpaths).
+pytest: $(VENV)/.stamp $(TOOLS)/.stamp browser
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # `sam local` against make run's embedded AWS (needs Docker): the exact commands. The functions get

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.sandbox.test_local_wiring import ORDER, Form, call, create, merchant_order
 from tests.support.full_stack import FullStack, full_stack
+from tests.support.local_api import ORDER, Form, create_order, order, request
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +25,16 @@ def test_a_buyer_cannot_mark_their_order_paid_from_its_checkout_page(system: Ful
     # The attack: an e-mail typed as "x*code-retour=paiement*d=@example.com" is sealed with the form; split at its
     # "*", the form's sealed string reads as a confirmation under the same MAC. Such a value is never taken.
     body = {**ORDER, "email": "x*code-retour=paiement*d=@example.com", "card_alias": "client7"}
-    status, _, text = call(f"{system.api}/orders", json.dumps(body).encode(), "application/json")
+    status, text, _ = request("POST", f"{system.api}/orders", json.dumps(body).encode(), "application/json")
     assert status == 400
     assert json.loads(text)["error"]["field"] == "email"
     # And a genuine checkout form posted back to CGI2 is not a confirmation, whatever is added to it.
-    order = create(system, card_alias="client7")
-    _, _, page = call(order["checkout_url"])  # public: the link the buyer is sent to
+    created = create_order(system.api, card_alias="client7")
+    _, page, _ = request("GET", created["checkout_url"])  # public: the link the buyer is sent to
     form = Form()
     form.feed(page)
     forged = [*form.fields, ("code-retour", "paiement")]
-    _, _, answer = call(f"{system.api}/confirmation", urlencode(forged).encode(), "application/x-www-form-urlencoded")
+    form_type = "application/x-www-form-urlencoded"
+    _, answer, _ = request("POST", f"{system.api}/confirmation", urlencode(forged).encode(), form_type)
     assert answer == "version=2\ncdr=1\n"
-    assert merchant_order(system, order["reference"])["status"] == "awaiting_payment"
+    assert order(system.api, created["reference"])["status"] == "awaiting_payment"

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_local_stack import _request, confirm, confirmation, create_order, order
 from tests.support.full_stack import FullStack, full_stack
+from tests.support.local_api import confirm, confirmation, create_order, order, request
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +54,7 @@ def test_a_payment_reaches_the_bus_the_events_page_and_the_shop_webhook(system: 
     assert sorted(listed) == sorted(kind for kind, _ in expected)
     deliveries = [d for d in local_events(system)["deliveries"] if d["reference"] == reference]
     assert {d["status"] for d in deliveries} == {"delivered (204)"}
-    status, page, _ = _request("GET", f"{system.api}/_local/events")
+    status, page, _ = request("GET", f"{system.api}/_local/events")
     assert status == 200
     assert "OrderPaid" in page
     assert reference in page
@@ -62,7 +62,7 @@ def test_a_payment_reaches_the_bus_the_events_page_and_the_shop_webhook(system: 
 
 def test_the_shop_refuses_a_webhook_call_without_its_token(system: FullStack) -> None:
     body = json.dumps({"detail-type": "OrderPaid", "detail": {"event_id": "x", "reference": "FAKE", "status": "paid"}})
-    status, _, _ = _request("POST", system.shop.webhook_url, body.encode(), "application/json")
+    status, _, _ = request("POST", system.shop.webhook_url, body.encode(), "application/json")
     assert status == 401
     assert "FAKE" not in system.shop.shop.state.notifications
 
@@ -74,7 +74,7 @@ def test_the_buyer_and_the_merchant_mails_show_on_the_local_mail_page(system: Fu
     assert confirm(system.api, confirmation(session, "payetest", "654321")) == "version=2\ncdr=0\n"
 
     def listed() -> str:
-        status, page, _ = _request("GET", f"{system.api}/_local/mail")
+        status, page, _ = request("GET", f"{system.api}/_local/mail")
         assert status == 200
         return page if f"Paiement reçu : {reference}" in page else ""
 
@@ -83,18 +83,18 @@ def test_the_buyer_and_the_merchant_mails_show_on_the_local_mail_page(system: Fu
     assert "buyer@example.com" in page
     assert "commandes@boutiqueducd.example" in page
     number = max(int(n) for n in re.findall(r"/_local/mail/(\d+)", page))
-    status, shown, _ = _request("GET", f"{system.api}/_local/mail/{number}")
+    status, shown, _ = request("GET", f"{system.api}/_local/mail/{number}")
     assert status == 200
     assert "654321" in shown  # the authorisation number, in the text and the sandboxed HTML
     assert "<iframe sandbox" in shown
-    assert _request("GET", f"{system.api}/_local/mail/9999")[0] == 404
+    assert request("GET", f"{system.api}/_local/mail/9999")[0] == 404
 
 
 def test_the_reconciliation_runs_on_demand_against_the_sandbox_and_imports_its_xml(system: FullStack) -> None:
     created = create_order(system.api)
     session = order(system.api, created["reference"])["sessions"][0]["bank_reference"]
     confirm(system.api, confirmation(session, "payetest", "111111"))
-    status, text, _ = _request("POST", f"{system.api}/_local/reconcile", b"")
+    status, text, _ = request("POST", f"{system.api}/_local/reconcile", b"")
     assert status == 200, text
     (report,) = json.loads(text).values()
     assert report["source"] == "schedule"
@@ -104,6 +104,6 @@ def test_the_reconciliation_runs_on_demand_against_the_sandbox_and_imports_its_x
         b'<recouvrements tpe="0900157"><paiement><reference>NOSUCHORDER00</reference>'
         b"<montant_recouvre>10.00EUR</montant_recouvre></paiement></recouvrements>"
     )
-    status, text, _ = _request("POST", f"{system.api}/reconciliation/captures", xml, "application/xml")
+    status, text, _ = request("POST", f"{system.api}/reconciliation/captures", xml, "application/xml")
     assert status == 200, text
     assert [d["kind"] for d in json.loads(text)["differences"]] == ["captured_unknown_order"]

@@ -6,7 +6,6 @@ independent of the code under test.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -14,18 +13,23 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
+from tests.support.local_api import (
+    Form,
+    confirm,
+    confirmation,
+    create_order,
+    create_order_on,
+    dsp2_mac,
+    order,
+    request,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
-KEY = bytes.fromhex("1234567890123456789012345678901234567890")  # the public test key, decoded by hand
 pytestmark = pytest.mark.e2e
 
 
@@ -33,20 +37,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-Answer = tuple[int, str, dict[str, str]]
-
-
-def _request(method: str, url: str, body: bytes | None = None, content_type: str = "") -> Answer:
-    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - 127.0.0.1 only
-    if content_type:
-        request.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-            return answer.status, answer.read().decode(), dict(answer.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(), dict(error.headers)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +54,7 @@ def base_url() -> Iterator[str]:
             if process.poll() is not None:
                 pytest.fail(f"the local stack exited: {process.stdout.read() if process.stdout else ''}")
             try:
-                status, _, _ = _request("GET", f"{url}/orders/NOPE")
+                status, _, _ = request("GET", f"{url}/orders/NOPE")
                 if status == 404:
                     break
             except OSError:
@@ -80,77 +70,16 @@ def base_url() -> Iterator[str]:
             process.kill()
 
 
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values["action"]
-        if tag == "input" and values.get("type") == "hidden":
-            self.fields.append((values["name"], values["value"]))
-
-
-def dsp2_mac(fields: list[tuple[str, str]]) -> str:
-    sealed = "*".join(f"{name}={value}" for name, value in sorted(fields) if name != "MAC")
-    return hmac.new(KEY, sealed.encode(), hashlib.sha1).hexdigest()
-
-
-def confirmation(
-    reference: str, code: str, numauto: str, amount: str = "62.73EUR", reason: str = "", tpe: str = "0900157"
-) -> bytes:
-    fields = [
-        ("TPE", tpe), ("date", "27/11/2026_a_10:15:00"), ("montant", amount), ("reference", reference),
-        ("texte-libre", ""), ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "MC"),
-        ("status3ds", "1"), ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"),
-        ("bincb", "555555"), ("hpancb", "00"), ("ipclient", "203.0.113.9"), ("originetr", "FRA"),
-    ]  # fmt: skip
-    return urlencode([*fields, ("MAC", dsp2_mac(fields))]).encode()
-
-
-def create_order(base_url: str) -> dict[str, Any]:
-    return create_order_on(base_url, "0900157")
-
-
-def create_order_on(base_url: str, tpe: str) -> dict[str, Any]:
-    body = {
-        "tpe": tpe,
-        "amount": "62.73",
-        "currency": "EUR",
-        "email": "buyer@example.com",
-        "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
-    }
-    status, text, _ = _request("POST", f"{base_url}/orders", json.dumps(body).encode(), "application/json")
-    assert status == 201, text
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-def order(base_url: str, reference: str) -> dict[str, Any]:
-    status, text, _ = _request("GET", f"{base_url}/orders/{reference}")
-    assert status == 200, text
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-def confirm(base_url: str, body: bytes) -> str:
-    status, text, headers = _request("POST", f"{base_url}/confirmation", body, "application/x-www-form-urlencoded")
-    assert status == 200
-    assert headers["Content-Type"].startswith("text/plain")
-    return text
-
-
 def test_order_checkout_confirmations_status(base_url: str) -> None:
     created = create_order(base_url)
     reference = created["reference"]
     session = created["form"]["fields"]["reference"]  # the bank knows the order's first payment session
 
-    status, page, headers = _request("GET", created["checkout_url"])
+    status, page, headers = request("GET", created["checkout_url"])
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
     assert "Paiement par carte bancaire" in page
-    form = _Form()
+    form = Form()
     form.feed(page)
     assert form.action.endswith("/paiement.cgi")
     fields = dict(form.fields)
@@ -187,7 +116,7 @@ def test_the_checkout_of_a_paid_order_is_not_payable(base_url: str) -> None:
         confirm(base_url, confirmation(created["form"]["fields"]["reference"], "payetest", "111111"))
         == "version=2\ncdr=0\n"
     )
-    status, _, _ = _request("GET", created["checkout_url"])
+    status, _, _ = request("GET", created["checkout_url"])
     assert status == 409
 
 
@@ -197,19 +126,19 @@ def test_local_sweep_runs_the_sweeper_at_the_given_time(base_url: str) -> None:
     accepted = confirmation(created["form"]["fields"]["reference"], "payetest", "222222", tpe="0900158")
     assert confirm(base_url, accepted) == "version=2\ncdr=0\n"
     assert order(base_url, reference)["status"] == "authorized"
-    status, text, _ = _request("POST", f"{base_url}/_local/sweep", b'{"now": "2020-01-01T09:00:00+01:00"}')
+    status, text, _ = request("POST", f"{base_url}/_local/sweep", b'{"now": "2020-01-01T09:00:00+01:00"}')
     assert status == 200
     early = json.loads(text)["DeferredSweeperFunction.Sweep"]
     assert early["time"] == "2020-01-01T08:00:00+00:00"
     assert reference not in early["outcomes"]
     assert reference not in early["failures"]
-    status, text, _ = _request("POST", f"{base_url}/_local/sweep", b'{"now": "2099-01-01T09:00:00+01:00"}')
+    status, text, _ = request("POST", f"{base_url}/_local/sweep", b'{"now": "2099-01-01T09:00:00+01:00"}')
     late = json.loads(text)["DeferredSweeperFunction.Sweep"]
     assert reference in late["outcomes"] or reference in late["failures"]  # due now: handled, or reported
 
 
 @pytest.mark.parametrize("body", [b'{"now": "tomorrow"}', b'{"now": "2026-12-24T09:00:00"}', b"not json"])
 def test_local_sweep_refuses_a_bad_time(base_url: str, body: bytes) -> None:
-    status, text, _ = _request("POST", f"{base_url}/_local/sweep", body)
+    status, text, _ = request("POST", f"{base_url}/_local/sweep", body)
     assert status == 400
     assert json.loads(text)["error"]["field"] == "now"

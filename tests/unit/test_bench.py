@@ -1,10 +1,19 @@
-"""make bench's counted figures, at small sizes: the goals the README states hold on the real code paths."""
+"""make bench's figures, at small sizes: the goals the README states hold on the real code paths, and each
+figure follows what it measures (a worse code path gives a worse figure)."""
 
 from __future__ import annotations
 
+import hmac
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
-from benchmarks import bench
+import sealing
+from benchmarks import bench, verify_confirmation
 
 
 def figures(found: list[bench.Figure]) -> dict[str, float]:
@@ -43,3 +52,114 @@ def test_a_missed_goal_fails_the_run(monkeypatch: pytest.MonkeyPatch, capsys: py
     assert bench.main(["--quick", "--no-stack"]) == 1
     out = capsys.readouterr().out
     assert out.splitlines() == ["x: 2  (goal 1: MISSED)", "y: 0.50  (goal <= 1.0: met)"]
+
+
+# --- each figure moves with what it measures ----------------------------------------------------------------------
+# The figures above hold on today's code; these make the code worse on purpose and check that the figure sees it,
+# so that a figure cannot pass whatever the code does.
+
+
+@pytest.fixture
+def table_client(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The watched DynamoDB client of each ``moto_store`` the run opens, for the worsened code to call."""
+    opened: dict[str, Any] = {}
+    real = bench.moto_store
+
+    @contextmanager
+    def remembered() -> Iterator[tuple[Any, Any, Any]]:
+        with real() as (store, client, calls):
+            opened["client"] = client
+            yield store, client, calls
+
+    monkeypatch.setattr(bench, "moto_store", remembered)
+    return opened
+
+
+def test_one_more_call_in_the_confirmation_path_is_counted_and_misses_the_goal(
+    monkeypatch: pytest.MonkeyPatch, table_client: dict[str, Any]
+) -> None:
+    real = bench.receive_confirmation
+
+    def with_one_more_call(*args: Any, **kwargs: Any) -> Any:
+        table_client["client"].describe_table(TableName=bench.TABLE)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "receive_confirmation", with_one_more_call)
+    found = {figure.name: figure for figure in bench.confirmation_round_trips()}
+    assert {name: figure.value for name, figure in found.items()} == {
+        "confirmation_round_trips": 2,
+        "confirmation_round_trips_acceptance": 2,
+        "confirmation_round_trips_refusal": 2,
+    }
+    assert not any(figure.met for figure in found.values())
+
+
+def test_a_sweeper_that_scans_the_table_reads_more_as_the_table_grows_and_misses_the_goal(
+    monkeypatch: pytest.MonkeyPatch, table_client: dict[str, Any]
+) -> None:
+    class ScanningBackOffice(bench.BackOffice):
+        def sweep(self, *args: Any, **kwargs: Any) -> Any:
+            table_client["client"].scan(TableName=bench.TABLE)
+            return super().sweep(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "BackOffice", ScanningBackOffice)
+    found = figures(bench.sweeper_reads([20, 100], due=10))
+    # every item scanned, then one read per due order: (size + 10) / 10
+    assert (found["sweeper_reads_per_due_order_20"], found["sweeper_reads_per_due_order_100"]) == (3, 11)
+    assert found["sweeper_reads_per_due_order"] == 11
+
+
+def test_a_counter_item_every_order_writes_is_a_shared_write(
+    monkeypatch: pytest.MonkeyPatch, table_client: dict[str, Any]
+) -> None:
+    real = bench.create_order
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counter = {"pk": {"S": "COUNTER"}, "sk": {"S": "COUNTER"}}
+        table_client["client"].put_item(TableName=bench.TABLE, Item=counter)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "create_order", counting)
+    (shared, _) = bench.shared_item_writes(4)
+    assert (shared.name, shared.value, shared.met) == ("shared_item_writes_per_order", 1, False)
+
+
+def slowed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, at least 2 ms a call: far above what either verifier takes (tens of microseconds)."""
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.002)
+        return function(*args, **kwargs)
+
+    return slow
+
+
+def test_verify_vs_minimal_is_our_verifier_over_the_minimal_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(bench, "verify_confirmation", slowed(bench.verify_confirmation))
+        (ours_slow,) = bench.verify_vs_minimal(number=5, repeat=2)
+    with monkeypatch.context() as patched:
+        patched.setattr(bench, "hmac", SimpleNamespace(new=slowed(hmac.new), compare_digest=hmac.compare_digest))
+        (minimal_slow,) = bench.verify_vs_minimal(number=5, repeat=2)
+    assert (ours_slow.value > 1, ours_slow.met) == (True, False)
+    assert (minimal_slow.value < 1, minimal_slow.met) == (True, True)
+
+
+def test_the_verify_benchmark_times_the_verification_against_the_bare_hmac(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(verify_confirmation, "verify_confirmation", slowed(verify_confirmation.verify_confirmation))
+        verify_slow = verify_confirmation.measure(number=5, repeat=2)
+    with monkeypatch.context() as patched:
+        fake_hmac = SimpleNamespace(new=slowed(hmac.new), compare_digest=hmac.compare_digest)
+        patched.setattr(verify_confirmation, "hmac", fake_hmac)
+        bare_slow = verify_confirmation.measure(number=5, repeat=2)
+    assert verify_slow.verify_seconds >= 0.002
+    assert bare_slow.bare_hmac_seconds >= 0.002
+    assert verify_slow.ratio > 1 > bare_slow.ratio
+
+
+def test_the_verify_benchmark_refuses_to_time_a_verification_that_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Timing a verifier that rejects the vector would time an early exit, not the work.
+    monkeypatch.setattr(verify_confirmation, "KEY_TEXT", "0" * 40)
+    with pytest.raises(sealing.SealMismatchError):
+        verify_confirmation.measure(number=1, repeat=1)

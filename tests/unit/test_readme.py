@@ -1,55 +1,20 @@
-"""The README's examples run as printed: the `sealing` command lines and the terminal configuration.
-(The curl lines run against the local stack in tests/e2e/test_readme_examples.py.)"""
+"""The README's examples hold as printed: the terminal configuration and the bodies it verifies.
+(The `sealing` command lines run in tests/integration/test_readme_commands.py, the curl lines against the local
+stack in tests/e2e/test_readme_examples.py.)"""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import re
-import shlex
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from orders.exceptions import ConfigurationError
 from orders.terminals import PaymentMode, Terminals
-from tests.support.readme import ROOT, block_under, commands
+from tests.support.readme import ROOT, block_under
 
 TEST_KEY = "12345678901234567890123456789012345678P0"
-
-
-def _run(script: str) -> subprocess.CompletedProcess[str]:
-    # What the editable install of layers/sealing gives .venv, for whichever interpreter runs the tests.
-    environ = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "sealing")}
-    environ.pop("SEALING_KEY", None)
-    return subprocess.run(  # noqa: S603 - the README's own lines
-        ["bash", "-c", script],  # noqa: S607 - bash on PATH
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def test_the_sealing_command_lines_work_as_printed() -> None:
-    lines = commands(block_under("The `sealing` command line", "sh").text)
-    exports = [line for line in lines if line.startswith("export ")]
-    runs = [line for line in lines if not line.startswith("export ")]
-    assert any("verify" in line for line in runs)
-    for line in runs:
-        expected = 1 if re.search(r"#\s*exit 1\b", line) else 0
-        script = "\n".join([*exports, line.replace(".venv/bin/python", shlex.quote(sys.executable))])
-        answer = _run(script)
-        assert (answer.returncode, answer.stderr) == (expected, ""), line
-        if "-m sealing verify" in line:
-            assert answer.stdout.startswith("valid" if expected == 0 else "sealed: "), line
-        if "-m sealing seal" in line:
-            assert re.fullmatch(r"[0-9a-f]{40}\n", answer.stdout), line
 
 
 def _documented_configuration() -> dict[str, Any]:

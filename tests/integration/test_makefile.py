@@ -1,10 +1,8 @@
-"""The Makefile finds python3.13 whatever the caller's pyenv state, says what is missing, and keeps the
-environments it builds consistent with the Lambda layers."""
+"""The Makefile finds python3.13 whatever the caller's pyenv state, and says what is missing when it cannot."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,25 +60,3 @@ def test_without_python313_make_says_what_is_missing_and_how_to_name_it(tmp_path
 def test_python_names_the_interpreter(tmp_path: Path) -> None:
     answer = _make_python({**os.environ, "HOME": str(tmp_path)}, f"PYTHON={sys.executable}")
     assert (answer.returncode, answer.stdout.strip()) == (0, f"python: {sys.executable}")
-
-
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        requirement = line.split("#", 1)[0].strip()
-        if requirement:
-            name, version = requirement.split("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
-
-
-def test_make_run_and_the_layers_use_the_versions_the_tests_use() -> None:
-    """`make run` (requirements/run.txt) and the deployed layers (layers/*/requirements.txt) run on exactly the
-    versions `make test` checks (requirements/dev.txt); pip and setuptools come with chalice and are not in the
-    dev freeze."""
-    dev = _pins(ROOT / "requirements" / "dev.txt")
-    for path in [ROOT / "requirements" / "run.txt", *sorted(ROOT.glob("layers/*/requirements.txt"))]:
-        pins = _pins(path)
-        assert {name: version for name, version in pins.items() if name not in {"pip", "setuptools"}} == {
-            name: dev.get(name) for name in pins if name not in {"pip", "setuptools"}
-        }, path

@@ -1,0 +1,70 @@
+"""The test tiers keep their shape: the unit tier stays fast and in process (`make test-fast`), integration tests
+live in tests/integration. Read from the test files' imports, so that a new test is held to it the day it lands."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+# What starts a process or a server, opens a connection, or stands for one: an integration test's tools.
+OUT_OF_PROCESS_MODULES = {
+    "subprocess", "socket", "socketserver", "http.server", "http.client", "urllib.request",
+    "tests.support.backlog", "tests.support.full_stack", "tests.support.local_api",
+}  # fmt: skip
+OUT_OF_PROCESS_NAMES = {"ThreadedMotoServer", "MotoServer", "LocalStack", "LocalHttpServer", "Popen"}
+# Unit tests of another team's area that still run the sealing CLI in a fresh interpreter; to split into
+# tests/integration (each entry goes once it is).
+NOT_YET_SPLIT = {"tests/unit/sealing/test_sealing_cli.py", "tests/unit/sealing/test_sealing_package.py"}
+
+
+def imports(path: Path) -> Iterator[tuple[int, str, str, int]]:
+    """Each import of ``path``, anywhere in it: (line, module, imported name or "", relative level)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, "", 0
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                yield node.lineno, node.module or "", alias.name, node.level
+
+
+def out_of_process(path: Path, root: Path = ROOT) -> list[str]:
+    found = []
+    for line, module, name, _ in sorted(imports(path)):
+        dotted = f"{module}.{name}" if name else module
+        if module in OUT_OF_PROCESS_MODULES or dotted in OUT_OF_PROCESS_MODULES or name in OUT_OF_PROCESS_NAMES:
+            found.append(f"{path.relative_to(root)}:{line}: {dotted}")
+    return found
+
+
+def test_the_unit_tier_starts_no_process_no_server_and_opens_no_connection() -> None:
+    unit = sorted((TESTS / "unit").rglob("*.py"))
+    assert unit
+    found = [
+        problem for path in unit if str(path.relative_to(ROOT)) not in NOT_YET_SPLIT for problem in out_of_process(path)
+    ]
+    assert found == [], "move these tests to tests/integration:\n" + "\n".join(found)
+
+
+def test_the_check_sees_each_way_out_of_process(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "import subprocess\nfrom socket import create_connection\nimport urllib.request\n"
+        "from urllib import request\nfrom local import LocalStack\n"
+        "def test_x():\n    from moto.server import ThreadedMotoServer\n"
+        "import json\nfrom urllib.parse import urlencode\n"
+    )
+    found = [problem.rpartition(": ")[2] for problem in out_of_process(sample, tmp_path)]
+    assert found == [
+        "subprocess", "socket.create_connection", "urllib.request", "urllib.request", "local.LocalStack",
+        "moto.server.ThreadedMotoServer",
+    ]  # fmt: skip
+
+
+def test_every_split_out_file_still_needs_its_exception() -> None:
+    # An entry left behind would let a new out-of-process test into the unit tier unseen.
+    for name in sorted(NOT_YET_SPLIT):
+        assert out_of_process(ROOT / name), f"{name} no longer leaves the process: remove it from NOT_YET_SPLIT"
