@@ -11,12 +11,6 @@ from typing import Any
 import pytest
 
 from local import LocalConfig, LocalStack
-from local.template import ROOT
-
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "functions" / "cgi1" / "app.py").is_file() or not (ROOT / "functions" / "cgi2" / "app.py").is_file(),
-    reason="the handlers are not there yet",
-)
 
 ORDER = {
     "amount": "62.73",

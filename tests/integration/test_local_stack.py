@@ -19,6 +19,7 @@ from devhttp import HttpRequest, HttpResponse, Match
 from local import LocalConfig, LocalStack
 from local.__main__ import banner
 from local.template import ROOT, Template
+from orders.terminals import EndPolicy, PaymentMode, Terminals
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -231,10 +232,9 @@ def test_the_terminal_secret(stack: LocalStack) -> None:
         )
         assert terminal["return_ok_url"].startswith(stack.base_url)
         assert "payment_base_url" not in terminal
-    terminals = pytest.importorskip("orders.terminals")
-    parsed = terminals.Terminals.from_json(secret["SecretString"])
-    assert parsed.get().mode is terminals.PaymentMode.IMMEDIATE
-    assert parsed.get("0900159").end_policy is terminals.EndPolicy.CANCEL
+    parsed = Terminals.from_json(secret["SecretString"])
+    assert parsed.get().mode is PaymentMode.IMMEDIATE
+    assert parsed.get("0900159").end_policy is EndPolicy.CANCEL
 
 
 def test_environment_comes_from_the_template(stack: LocalStack) -> None:
