@@ -135,6 +135,11 @@ class OperationRecord:
         }
 
 
+# An Idempotency-Key's states (``IdempotencyRecord.state``): a request holds it, let it go without an answer to
+# keep, or answered (every retry gets that answer again).
+KEY_IN_FLIGHT, KEY_RELEASED, KEY_DONE = "in_flight", "released", "done"
+
+
 @dataclass(frozen=True)
 class IdempotencyRecord:
     """What the orders table keeps for one ``Idempotency-Key``: the request's fingerprint, who holds the key
@@ -142,7 +147,7 @@ class IdempotencyRecord:
 
     key: str
     fingerprint: str
-    state: str  # in_flight | released | done
+    state: str  # KEY_IN_FLIGHT, KEY_RELEASED or KEY_DONE
     claim: str
     claimed_at: datetime
     status_code: int = 0
