@@ -191,7 +191,7 @@ build-SealingLayer: | python
 	$(NO_PYCACHE)
 	$(COMPILE) $(ARTIFACTS_DIR)/python
 
-# The layer's dependencies (Powertools, holidays, tzdata) for Lambda's platform, whatever this machine is.
+# The layer's dependencies (Powertools, tzdata, Jinja2) for Lambda's platform, whatever this machine is.
 build-OrdersLayer: | python $(UV_BIN)
 	mkdir -p $(ARTIFACTS_DIR)/python
 	$(UV) pip install -q --target $(ARTIFACTS_DIR)/python --python-platform aarch64-manylinux2014 \

@@ -24,6 +24,8 @@ from datetime import datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from sealing import DAY_PATTERN as _DAY
+from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 from sealing import (
     FieldError,
     MalformedMessageError,
@@ -43,8 +45,6 @@ from .payments import Declined, Payment, Status
 from .rules import Refusal
 from .terminals import BankConfig, BankTerminal
 
-_ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
-_DAY = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 _ZERO_AMOUNT = re.compile(r"0[A-Z]{3}")
 
 

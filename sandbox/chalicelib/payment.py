@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from sealing import (
+    BILLING_REQUIRED,
     LANGUAGES,
     MAC_FIELD,
     MAX_FREE_TEXT,
@@ -45,12 +46,10 @@ from sealing import (
     unpacked_options,
     verify_confirmation,
 )
+from sealing import DAY_PATTERN as _DAY
+from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 
 from .terminals import BankConfig, BankTerminal, Mode
-
-BILLING_REQUIRED = ("addressLine1", "city", "postalCode", "country")
-_ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
-_DAY = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 
 
 class RequestError(ValueError):

@@ -7,11 +7,8 @@ raises ``Refusal`` with the code and label the back-office answers carry.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
-
-import holidays
 
 import sealing
 
@@ -26,24 +23,6 @@ class Refusal(Exception):
         super().__init__(label)
         self.code = code
         self.label = label
-
-
-# -- working days and deadlines (at most 7 working days) ---------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _french_holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("FR", years=year))
-
-
-def _is_holiday(day: date) -> bool:
-    return day in _french_holidays(day.year)
-
-
-def deferral_deadline(ordered_at: datetime, days: int, timezone: str) -> datetime:
-    """The end of the deferral period, by the protocol's own rule (``sealing.deferral_deadline``, the same
-    as the merchant's side), with France's public holidays."""
-    return sealing.deferral_deadline(ordered_at, days, timezone, _is_holiday)
 
 
 # -- the card accepted at the order ------------------------------------------------------------------------------
@@ -63,7 +42,8 @@ def accept(payment: Payment, terminal: BankTerminal, now: datetime, authorisatio
         payment.captures.append(Capture(now, paid_now, authorisation_number, "payment"))
         return
     payment.status = Status.AUTHORIZED if terminal.mode is Mode.DEFERRED else Status.REGISTERED
-    payment.deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.timezone)
+    # The protocol's rule and calendar, the same as the merchant's side.
+    payment.deadline = sealing.deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.timezone)
 
 
 def ask_instalment(payment: Payment, instalment: Instalment, now: datetime) -> None:

@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .exceptions import EventsUnavailableError
-from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, PaymentSession, Review
+from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, Review
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -109,16 +109,6 @@ def _common(order: Order, previous: Order | None) -> dict[str, Any]:
     }
 
 
-def _attempt(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "bank_reference": attempt.bank_reference,
-        "return_code": attempt.return_code,
-        "reason": attempt.reason,
-        "amount": attempt.amount,
-        "instalment": attempt.instalment,
-    }
-
-
 def _operation(record: OperationRecord) -> dict[str, Any]:
     return {
         "kind": record.event,
@@ -130,10 +120,6 @@ def _operation(record: OperationRecord) -> dict[str, Any]:
 
 def _review(review: Review) -> dict[str, Any]:
     return {"reason": review.reason.value, "detail": review.detail}
-
-
-def _session(session: PaymentSession) -> dict[str, Any]:
-    return {"number": session.number, "bank_reference": session.bank_reference, "opened_at": _iso(session.opened_at)}
 
 
 def _new_attempts(previous: Order | None, order: Order) -> list[Attempt]:
@@ -148,16 +134,16 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
     """(type, time, specific detail) of every change from ``previous`` (None: a new item) to ``order``."""
     old_sessions = len(previous.sessions) if previous else 0
     for session in order.sessions[old_sessions:]:
-        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": _session(session)}
+        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json()}
     attempts = _new_attempts(previous, order)
     entered = _ENTERED.get(order.status) if previous and previous.status is not order.status else None
     for attempt in attempts:
         if entered and attempt.return_code.lower() != _REFUSED and attempt.instalment is None:
-            detail = {"attempt": _attempt(attempt), "authorisation_number": order.authorisation_number}
+            detail = {"attempt": attempt.as_json(), "authorisation_number": order.authorisation_number}
             yield entered, attempt.received_at, detail
             entered = None
         elif attempt.return_code.lower() == _REFUSED and attempt.instalment is None:
-            yield PAYMENT_REFUSED, attempt.received_at, {"attempt": _attempt(attempt)}
+            yield PAYMENT_REFUSED, attempt.received_at, {"attempt": attempt.as_json()}
     if entered:  # entered without a confirmation of its own (set right from the bank's status)
         yield entered, order.paid_at or order.created_at, {"authorisation_number": order.authorisation_number}
     old_operations = len(previous.operations) if previous else 0

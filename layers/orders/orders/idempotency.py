@@ -33,12 +33,11 @@ from .exceptions import (
     StoreUnavailableError,
 )
 from .http import MAX_JSON_BYTES
-from .model import IdempotencyRecord
+from .model import KEY_DONE, KEY_IN_FLIGHT, IdempotencyRecord
 from .store import OrderStore
 
 KEY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
-IN_FLIGHT, RELEASED, DONE = "in_flight", "released", "done"
 
 Response = dict[str, Any]
 
@@ -109,7 +108,7 @@ class IdempotencyKeys:
         seen = None
         for _ in range(2):  # once more if the key was dropped between the put and the read
             try:
-                self.store.claim_key(IdempotencyRecord(key, fingerprint, IN_FLIGHT, claim, now), now + self.ttl)
+                self.store.claim_key(IdempotencyRecord(key, fingerprint, KEY_IN_FLIGHT, claim, now), now + self.ttl)
                 return None, False
             except ConcurrentUpdateError:
                 seen = self.store.key_record(key)
@@ -119,9 +118,9 @@ class IdempotencyKeys:
             raise IdempotencyKeyInUseError(key)
         if seen.fingerprint != fingerprint:
             raise IdempotencyKeyReusedError(key)
-        if seen.state == DONE:
+        if seen.state == KEY_DONE:
             return seen, True
-        if seen.state == IN_FLIGHT and now - seen.claimed_at < self.lease:
+        if seen.state == KEY_IN_FLIGHT and now - seen.claimed_at < self.lease:
             raise IdempotencyKeyInUseError(key)
         try:
             self.store.take_over_key(key, seen.claim, claim, now)

@@ -28,7 +28,6 @@ from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
 # The bank's refusal reasons (motifrefus) the merchant should look at: a blocked card, the merchant's own
 # fraud filters or scoring, a call to the bank asked. An ordinary refusal or a failed 3-D Secure is the buyer's.
 ATTENTION_REASONS = frozenset({"interdit", "filtrage", "scoring", "appel phonie"})
-MAIL_EVENTS = (ORDER_PAID, ORDER_AUTHORIZED, PAYMENT_REFUSED, ORDER_NEEDS_REVIEW)
 
 PHRASES: dict[str, dict[str, str]] = {
     "FR": {

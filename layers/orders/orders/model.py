@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -62,19 +62,18 @@ class Attempt:
     card_saved: bool | None = None  # cbenregistree: the bank kept the card under the order's card_alias
 
     def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        """The attempt as the merchant API and the order events show it (no card data, no confirmation id)."""
+        return {
             "bank_reference": self.bank_reference,
             "return_code": self.return_code,
-            "time": self.received_at.isoformat(),
+            "time": self.received_at.astimezone(UTC).isoformat(),
             "reason": self.reason,
             "authorisation_number": self.authorisation_number,
             "card_brand": self.card_brand,
             "amount": self.amount,
+            "instalment": self.instalment,
             "card_saved": self.card_saved,
         }
-        if self.instalment is not None:
-            data["instalment"] = self.instalment
-        return data
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,11 @@ class OperationRecord:
         }
 
 
+# An Idempotency-Key's states (``IdempotencyRecord.state``): a request holds it, let it go without an answer to
+# keep, or answered (every retry gets that answer again).
+KEY_IN_FLIGHT, KEY_RELEASED, KEY_DONE = "in_flight", "released", "done"
+
+
 @dataclass(frozen=True)
 class IdempotencyRecord:
     """What the orders table keeps for one ``Idempotency-Key``: the request's fingerprint, who holds the key
@@ -143,7 +147,7 @@ class IdempotencyRecord:
 
     key: str
     fingerprint: str
-    state: str  # in_flight | released | done
+    state: str  # KEY_IN_FLIGHT, KEY_RELEASED or KEY_DONE
     claim: str
     claimed_at: datetime
     status_code: int = 0
@@ -163,7 +167,9 @@ class PaymentSession:
     opened_at: datetime
 
     def as_json(self) -> dict[str, Any]:
-        return {"number": self.number, "bank_reference": self.bank_reference, "opened_at": self.opened_at.isoformat()}
+        """The session as the merchant API, the order events and the orders table keep it."""
+        opened_at = self.opened_at.astimezone(UTC).isoformat()
+        return {"number": self.number, "bank_reference": self.bank_reference, "opened_at": opened_at}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavaila
 from .lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, Decision, Verdict
 from .model import (
     DEFERRAL_STATES,
+    KEY_DONE,
+    KEY_IN_FLIGHT,
+    KEY_RELEASED,
     Attempt,
     IdempotencyRecord,
     OperationRecord,
@@ -250,13 +253,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         captured=Decimal(item.get("captured", 0)),
         refunded=Decimal(item.get("refunded", 0)),
         cancelled=Decimal(item.get("cancelled", 0)),
-        pending=(
-            PendingOperation(
-                item["pending"]["id"], _plan(item["pending"]), _dt(item["pending"]["started_at"]) or created_at
-            )
-            if item.get("pending")
-            else None
-        ),
+        pending=_pending(item["pending"], created_at) if item.get("pending") else None,
         operations=tuple(
             OperationRecord(
                 id=o["id"],
@@ -665,46 +662,32 @@ class OrderStore:
 
     def take_over_key(self, key: str, seen_claim: str, claim: str, now: datetime) -> None:
         """Claim a key whose earlier request ended without an answer to keep, or died holding it."""
-        self._call(
-            "update_item",
-            Key=idempotency_key(key),
-            UpdateExpression="SET #state = :in_flight, #claim = :claim, claimed_at = :now",
-            ConditionExpression="#claim = :seen AND #state <> :done",
-            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
-            ExpressionAttributeValues={
-                ":in_flight": _ser("in_flight"),
-                ":claim": _ser(claim),
-                ":now": _ser(_iso(now)),
-                ":seen": _ser(seen_claim),
-                ":done": _ser("done"),
-            },
-        )
+        changes = {"state": KEY_IN_FLIGHT, "claim": claim, "claimed_at": _iso(now)}
+        self._change_key(key, seen_claim, changes, unless_answered=True)
 
     def answer_key(self, key: str, claim: str, status_code: int, body: str) -> None:
         """Keep the response a key's request answered; every retry with that key answers it again."""
-        self._call(
-            "update_item",
-            Key=idempotency_key(key),
-            UpdateExpression="SET #state = :done, status_code = :status, body = :body",
-            ConditionExpression="#claim = :claim",
-            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
-            ExpressionAttributeValues={
-                ":done": _ser("done"),
-                ":status": _ser(status_code),
-                ":body": _ser(body),
-                ":claim": _ser(claim),
-            },
-        )
+        self._change_key(key, claim, {"state": KEY_DONE, "status_code": status_code, "body": body})
 
     def release_key(self, key: str, claim: str) -> None:
         """Let a retry with the same request take the key (the outcome is not known yet)."""
+        self._change_key(key, claim, {"state": KEY_RELEASED})
+
+    def _change_key(self, key: str, holder: str, changes: dict[str, Any], unless_answered: bool = False) -> None:
+        """Set ``changes`` on a key's item while ``holder`` holds it (and, ``unless_answered``, it has no kept
+        answer); ``ConcurrentUpdateError`` otherwise."""
+        values = {f":{name}": _ser(value) for name, value in changes.items()} | {":holder": _ser(holder)}
+        condition = "#claim = :holder"
+        if unless_answered:
+            condition += " AND #state <> :done"
+            values[":done"] = _ser(KEY_DONE)
         self._call(
             "update_item",
             Key=idempotency_key(key),
-            UpdateExpression="SET #state = :released",
-            ConditionExpression="#claim = :claim",
-            ExpressionAttributeNames={"#state": "state", "#claim": "claim"},
-            ExpressionAttributeValues={":released": _ser("released"), ":claim": _ser(claim)},
+            UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in changes),
+            ConditionExpression=condition,
+            ExpressionAttributeNames={f"#{name}": name for name in changes} | {"#claim": "claim", "#state": "state"},
+            ExpressionAttributeValues=values,
         )
 
     def forget_key(self, key: str, claim: str) -> None:

@@ -23,6 +23,7 @@ from ._backoffice import (
     refund_request,
     status_request,
 )
+from ._calendar import add_working_days, deferral_deadline, easter_sunday, french_public_holidays, is_french_holiday
 from ._confirmation import (
     Confirmation,
     Outcome,
@@ -33,21 +34,21 @@ from ._confirmation import (
     read_confirmation,
     verify_confirmation,
 )
-from ._context import order_context
+from ._context import BILLING_REQUIRED, order_context
 from ._contract import (
     ConfigurationError,
     Contract,
     EndPolicy,
     PaymentMode,
-    add_working_days,
     config_enum,
     config_url,
-    deferral_deadline,
     terminal_from_mapping,
 )
 from ._formats import (
+    DAY_PATTERN,
     LANGUAGES,
     MAX_FREE_TEXT,
+    ORDER_DATE_PATTERN,
     check_email,
     check_free_text,
     check_language,
@@ -82,6 +83,12 @@ __all__ = [
     "config_enum",
     "config_url",
     "add_working_days",
+    "easter_sunday",
+    "french_public_holidays",
+    "is_french_holiday",
+    "BILLING_REQUIRED",
+    "DAY_PATTERN",
+    "ORDER_DATE_PATTERN",
     "PaymentMode",
     "EndPolicy",
     "Contract",

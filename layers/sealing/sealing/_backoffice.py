@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from ._formats import check_reference, format_day, format_order_date, local_time, parse_day
+from ._formats import DAY_FORMAT, check_reference, format_day, format_order_date, local_time
 from ._money import Money, parse_wire_amount
 from ._seal import MAC_FIELD, Variant, seal
 from ._terminal import Terminal
@@ -214,7 +214,7 @@ class LinesAnswer:
         No public source documents this line; the sandbox bank sends it. Absent or unreadable, it is
         ``None``: the capture itself stands, only its date is unknown.
         """
-        return _optional_day(self.fields.get("date_remise", ""), "date_remise")
+        return _optional_day(self.fields.get("date_remise", ""))
 
 
 def _read_text(body: bytes | str) -> str:
@@ -228,10 +228,11 @@ def _read_text(body: bytes | str) -> str:
         return body.decode("latin-1")
 
 
-def _optional_day(text: str, name: str) -> date | None:
+def _optional_day(text: str) -> date | None:
+    """A ``dd/mm/yyyy`` day of the bank's answer; absent or unreadable, ``None``."""
     try:
-        return parse_day(text, name) if text else None
-    except FieldError:
+        return datetime.strptime(text, DAY_FORMAT).date() if text else None
+    except ValueError:
         return None
 
 
@@ -357,5 +358,5 @@ def parse_status_answer(body: bytes | str) -> StatusAnswer:
         refunded=money("recredits"),
         fields=fields,
         remaining=money("montantrestant"),
-        captured_on=_optional_day(fields.get("dateremise", ""), "dateremise"),
+        captured_on=_optional_day(fields.get("dateremise", "")),
     )

@@ -2,18 +2,17 @@
 
 The merchant's stack and the sandbox bank each keep a JSON description of their terminals; the protocol
 part of it (key, site code, bank, seal, ...) and the contract (payment mode, deferral, end policy) are read
-here, and the end of a deferral period is computed here, so the two sides cannot drift apart.
+here, so the two sides cannot drift apart (the end of a deferral period: ``_calendar``).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ._formats import LANGUAGES, zone
+from ._formats import LANGUAGES
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES
 from ._terminal import Bank, Environment, SealVariant, Terminal
@@ -144,25 +143,3 @@ def terminal_from_mapping(
         )
     except FieldError as exc:
         raise ConfigurationError(f"{where}.{exc.field}: {exc.reason}") from None
-
-
-def add_working_days(start: date, days: int, is_holiday: Callable[[date], bool]) -> date:
-    """The day ``days`` working days after ``start`` (``start`` itself for 0): Monday-Friday, not holidays."""
-    if days < 0:
-        raise ValueError("days must not be negative")
-    day = start
-    while days:
-        day += timedelta(days=1)
-        if day.weekday() < 5 and not is_holiday(day):
-            days -= 1
-    return day
-
-
-def deferral_deadline(ordered_at: datetime, days: int, timezone: str, is_holiday: Callable[[date], bool]) -> datetime:
-    """End of the deferral period: midnight after the ``days``-th working day following the order's day,
-    in ``timezone`` (a naive ``ordered_at`` is taken as already local). ``is_holiday`` names the public
-    holidays (the merchant and the sandbox both pass the ``holidays`` package's French calendar)."""
-    local = zone(timezone)
-    day = ordered_at.astimezone(local).date() if ordered_at.tzinfo else ordered_at.date()
-    last = add_working_days(day, days, is_holiday)
-    return datetime.combine(last + timedelta(days=1), time(0, 0), tzinfo=local)

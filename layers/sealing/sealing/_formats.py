@@ -17,9 +17,14 @@ MAX_FREE_TEXT = 3200
 _REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
 _TPE = re.compile(r"[A-Za-z0-9]{1,12}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-_ORDER_DATE = "%d/%m/%Y:%H:%M:%S"
+# The bank's dates: a request's and a back-office message's ``date`` (dd/mm/yyyy:hh:mm:ss), a day (dd/mm/yyyy:
+# ``date_commande``, ``dateech1``...), a confirmation's ``date`` (dd/mm/yyyy_a_hh:mm:ss). The patterns check the
+# shape only; whether it is a real date is the parser's to say.
+ORDER_DATE_FORMAT = "%d/%m/%Y:%H:%M:%S"
+ORDER_DATE_PATTERN = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
+DAY_FORMAT = "%d/%m/%Y"
+DAY_PATTERN = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 _CONFIRMATION_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})_a_([0-9]{2}):([0-9]{2}):([0-9]{2})")
-_DAY = "%d/%m/%Y"
 
 
 def check_reference(reference: str, field: str = "reference") -> str:
@@ -102,12 +107,12 @@ def local_time(moment: datetime, timezone: str) -> datetime:
 
 def format_order_date(moment: datetime) -> str:
     """``dd/mm/yyyy:hh:mm:ss``: 4-digit year, as the bank requires."""
-    return moment.strftime(_ORDER_DATE) if moment.year >= 1000 else _too_early("date", moment)
+    return moment.strftime(ORDER_DATE_FORMAT) if moment.year >= 1000 else _too_early("date", moment)
 
 
 def format_day(day: date) -> str:
     """``dd/mm/yyyy``."""
-    return day.strftime(_DAY) if day.year >= 1000 else _too_early("date", day)
+    return day.strftime(DAY_FORMAT) if day.year >= 1000 else _too_early("date", day)
 
 
 def _too_early(field: str, value: date) -> str:
@@ -124,10 +129,3 @@ def parse_confirmation_date(text: str, field: str = "date") -> datetime:
         return datetime(year, month, day, hour, minute, second)
     except ValueError:
         raise FieldError(field, f"{text!r} is not a real date") from None
-
-
-def parse_day(text: str, field: str) -> date:
-    try:
-        return datetime.strptime(text, _DAY).date()
-    except ValueError:
-        raise FieldError(field, f"{text!r} is not a date like 05/12/2006") from None

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ._context import check_order_context, order_context
+from ._context import BILLING_REQUIRED, check_order_context, order_context
 from ._formats import (
     check_email,
     check_free_text,
@@ -158,7 +158,7 @@ def build_payment_form(terminal: Terminal, request: PaymentRequest) -> PaymentFo
     check_order_context(request.billing, request.shipping)  # legacy terminals do not send it: still no bad one
     if dsp2:
         if request.billing is None:
-            raise FieldError("billing", "is required for 3-D Secure v2 (addressLine1, city, postalCode, country)")
+            raise FieldError("billing", f"is required for 3-D Secure v2 ({', '.join(BILLING_REQUIRED)})")
         fields.append(("contexte_commande", order_context(request.billing, request.shipping)))
         if request.three_ds_challenge:
             fields.append(("ThreeDSecureChallenge", request.three_ds_challenge))

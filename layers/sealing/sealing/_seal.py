@@ -11,7 +11,8 @@ from .exceptions import FieldError, SealMismatchError
 PROTOCOL_VERSION = "3.0"
 MAC_FIELD = "MAC"
 
-Fields = Mapping[str, str] | Iterable[tuple[str, str]]
+# What is sealed: name/value pairs, by name or in the order they are sent.
+Fields = Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]
 
 
 class Variant(enum.Enum):
@@ -51,7 +52,7 @@ def _as_bytes(value: str | bytes, field: str) -> bytes:
 
 
 def _by_name(
-    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    fields: Fields,
 ) -> dict[str, str | bytes]:
     """The fields by name, ``MAC`` left out; a name given twice is an error."""
     if isinstance(fields, dict):  # names are unique already
@@ -82,7 +83,7 @@ def received_dsp2_string(by_name: Mapping[str, bytes]) -> bytes:
 
 
 def sealed_string(
-    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    fields: Fields,
     variant: Variant = Variant.DSP2,
     *,
     tpe: str | None = None,
@@ -113,7 +114,7 @@ def sealed_string(
 
 def seal(
     key: MerchantKey,
-    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    fields: Fields,
     variant: Variant = Variant.DSP2,
     *,
     tpe: str | None = None,
@@ -125,7 +126,7 @@ def seal(
 
 def verify(
     key: MerchantKey,
-    fields: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]],
+    fields: Fields,
     mac: str,
     variant: Variant = Variant.DSP2,
     *,
