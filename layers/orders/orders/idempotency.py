@@ -32,9 +32,9 @@ from .exceptions import (
     IdempotencyKeyReusedError,
     StoreUnavailableError,
 )
-from .http import MAX_JSON_BYTES
 from .model import IdempotencyRecord
 from .store import OrderStore
+from .web.http import MAX_JSON_BYTES
 
 KEY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
