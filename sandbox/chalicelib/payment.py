@@ -53,13 +53,8 @@ _ORDER_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}
 _DAY = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 
 
-class RequestError(ValueError):
-    """The request cannot be taken: the bank shows its error page and records nothing."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
+class RequestError(FieldError):
+    """The request cannot be taken (``field``, ``reason``): the bank shows its error page and records nothing."""
 
 
 @dataclass(frozen=True)
