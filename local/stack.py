@@ -93,9 +93,9 @@ class LocalFunction:
             return self.handler(event, context)
 
 
-def load_handler(spec: FunctionSpec, deps: Any = None) -> LambdaHandler:
-    """Import the function's module from its file under a name of its own, and return its handler: with
-    ``deps`` (an ``orders.dependencies.Dependencies``), the one its ``create_handler`` makes on them."""
+def load_handler(spec: FunctionSpec, deps: Callable[[], Any] | None = None) -> LambdaHandler:
+    """Import the function's module from its file under a name of its own, and return its handler: with ``deps``
+    (giving an ``orders.dependencies.Dependencies``), the one its ``create_handler`` makes on them."""
     path = spec.module_path
     if not path.is_file():
         raise TemplateError(f"{spec.logical_id}: handler {spec.handler} needs {path}, which does not exist")
@@ -111,7 +111,7 @@ def load_handler(spec: FunctionSpec, deps: Any = None) -> LambdaHandler:
         del sys.modules[module_name]
         raise
     factory = getattr(module, "create_handler", None)
-    handler = factory(deps) if deps is not None and callable(factory) else getattr(module, spec.handler_name, None)
+    handler = factory(deps()) if deps is not None and callable(factory) else getattr(module, spec.handler_name, None)
     if not callable(handler):
         raise TemplateError(f"{spec.logical_id}: {path} has no callable {spec.handler_name!r}")
     return handler  # type: ignore[no-any-return]
@@ -399,13 +399,18 @@ class LocalStack:
 
     def _load_functions(self) -> None:
         lock_each = self.config.serialize_invocations
-        deps = None
+        built: list[Any] = []
+
+        def deps() -> Any:  # built for the first function that takes them (a template may have none)
+            if not built:
+                built.append(self._dependencies())
+            return built[0]
+
         for spec in self.template.functions():
             handler = self._handler_overrides.get(spec.logical_id)
             if handler is None:
                 for directory in [*self._layer_dirs(spec), spec.code_uri]:
                     self._add_to_path(directory)
-                deps = deps or self._dependencies()
                 handler = load_handler(spec, deps)
             function = LocalFunction(
                 spec=spec,

@@ -8,7 +8,7 @@
 The use cases: ``create_order``, ``open_checkout`` (the buyer's form), ``receive_confirmation`` (CGI2),
 ``BackOffice`` (capture, cancel, refund, the end of deferral), ``Reconciler`` (against the bank's status and its
 files), ``list_orders`` and ``booked`` (the console's lists and books), ``mails_for`` and ``events_of_change``
-(what an order's change tells), ``golive`` (the checks before production). Their errors are
+(what an order's change tells); ``orders.golive`` holds the checks before production. Their errors are
 ``orders.exceptions``' (each with its HTTP status); API Gateway and the HTML pages are ``orders.web``'s.
 """
 
@@ -16,7 +16,6 @@ from .books import booked
 from .dependencies import Dependencies
 from .events import events_of_change
 from .exceptions import OrdersError
-from .golive import golive
 from .listing import list_orders
 from .mail import mails_for
 from .operations import BackOffice
@@ -31,7 +30,6 @@ __all__ = [
     "booked",
     "create_order",
     "events_of_change",
-    "golive",
     "list_orders",
     "mails_for",
     "open_checkout",
