@@ -124,7 +124,14 @@ class SandboxBankService:
         except BaseException:
             self._remove_scratch()
             raise
-        self._saved_transport: Any = None
+
+    @property
+    def bank_transport(self) -> Transport | None:
+        """How the merchant's back-office client reaches this bank: over TLS, trusting its self-signed
+        certificate (the local stack builds the functions' dependencies with it); None for plain HTTP."""
+        if self.server.certificate is None:
+            return None
+        return trusting_transport(self.server.certificate)
 
     @property
     def base_url(self) -> str:
@@ -139,13 +146,6 @@ class SandboxBankService:
 
         self.bank.config = BankConfig.from_mapping(sandbox_terminals(stack.base_url, self.password, self.logo_url))
         self.bank.ledger.ensure_table()
-        if self.server.certificate is not None:
-            # The merchant's back-office client must trust the sandbox's self-signed certificate: its transport
-            # seam (orders.config.bank_transport) gets one that does.
-            from orders import config as orders_config
-
-            self._saved_transport = orders_config.bank_transport
-            orders_config.bank_transport = trusting_transport(self.server.certificate)
         self.server.start()
 
     def move_clock_to(self, at: datetime) -> None:
@@ -156,11 +156,6 @@ class SandboxBankService:
 
     def stop(self) -> None:
         self.server.stop()
-        if self._saved_transport is not None:
-            from orders import config as orders_config
-
-            orders_config.bank_transport = self._saved_transport
-            self._saved_transport = None
         self._remove_scratch()
 
     def _remove_scratch(self) -> None:

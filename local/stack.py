@@ -95,8 +95,9 @@ class LocalFunction:
             return self.handler(event, context)
 
 
-def load_handler(spec: FunctionSpec) -> LambdaHandler:
-    """Import the function's module from its file under a name of its own, and return its handler."""
+def load_handler(spec: FunctionSpec, deps: Callable[[], Any] | None = None) -> LambdaHandler:
+    """Import the function's module from its file under a name of its own, and return its handler: with ``deps``
+    (giving an ``orders.dependencies.Dependencies``), the one its ``create_handler`` makes on them."""
     path = spec.module_path
     if not path.is_file():
         raise TemplateError(f"{spec.logical_id}: handler {spec.handler} needs {path}, which does not exist")
@@ -111,7 +112,8 @@ def load_handler(spec: FunctionSpec) -> LambdaHandler:
     except BaseException:
         del sys.modules[module_name]
         raise
-    handler = getattr(module, spec.handler_name, None)
+    factory = getattr(module, "create_handler", None)
+    handler = factory(deps()) if deps is not None and callable(factory) else getattr(module, spec.handler_name, None)
     if not callable(handler):
         raise TemplateError(f"{spec.logical_id}: {path} has no callable {spec.handler_name!r}")
     return handler  # type: ignore[no-any-return]
@@ -387,14 +389,31 @@ class LocalStack:
             sys.path.insert(0, entry)
             self._sys_path.append(entry)
 
+    def _dependencies(self) -> Any:
+        """The functions' dependencies, built from their environment as Lambda's would be, with the bank
+        transport a service gives (the sandbox bank over TLS trusts its own certificate)."""
+        from orders.bank import urllib_transport
+        from orders.dependencies import Dependencies
+
+        given = (getattr(service, "bank_transport", None) for service in self.services)
+        transport = next((t for t in given if t is not None), urllib_transport)
+        return Dependencies.from_environment(self.environment, bank_transport=transport)
+
     def _load_functions(self) -> None:
         lock_each = self.config.serialize_invocations
+        built: list[Any] = []
+
+        def deps() -> Any:  # built for the first function that takes them (a template may have none)
+            if not built:
+                built.append(self._dependencies())
+            return built[0]
+
         for spec in self.template.functions():
             handler = self._handler_overrides.get(spec.logical_id)
             if handler is None:
                 for directory in [*self._layer_dirs(spec), spec.code_uri]:
                     self._add_to_path(directory)
-                handler = load_handler(spec)
+                handler = load_handler(spec, deps)
             function = LocalFunction(
                 spec=spec,
                 handler=handler,

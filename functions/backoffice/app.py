@@ -16,42 +16,51 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import books, config
-from orders.bank import BankError, BankRefusedError, BankUnavailableError
+from orders import books
+from orders.bank import BankRefusedError
 from orders.calendar import local_day
+from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import (
     BankStateDifferedError,
-    ConcurrentUpdateError,
-    ConfigurationError,
-    IdempotencyKeyInUseError,
-    IdempotencyKeyReusedError,
     InvalidOrderError,
-    OperationInProgressError,
     OrderNotFoundError,
+    OrdersError,
     PreviousOperationAppliedError,
     StoreUnavailableError,
     TransitionNotAllowedError,
     UnknownTerminalError,
 )
-from orders.http import BadRequest, body_bytes, error_response, header, json_body, json_response, text_response
 from orders.idempotency import IdempotencyKeys, Keep, fingerprint
 from orders.listing import list_orders
 from orders.model import Order
 from orders.operations import BackOffice
-from orders.terminals import TerminalConfig
+from orders.terminals import TerminalConfig, Terminals
+from orders.web import errors
+from orders.web.http import body_bytes, header, json_body, json_response, text_response
+from orders.web.resolver import resolve, resolver, response
 from sealing import FieldError, check_reference, parse_decimal
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 logger = Logger()
 metrics = Metrics()
+# What the console says where the API's general answer would mislead: after a store failure the bank may have
+# done it (the order's journal settles it before anything else), and any terminal missing is a configuration
+# to repair.
+MESSAGES: errors.Messages = {
+    StoreUnavailableError: (
+        "the order store is unavailable; read the order before retrying (an open operation is settled first)"
+    ),
+    UnknownTerminalError: "the terminal configuration is unusable; see the function's log",
+}
 
 
 def _fields(event: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -82,24 +91,19 @@ def _cancel(office: BackOffice, reference: str, event: dict[str, Any], now: date
     return office.cancel(reference, now, key)
 
 
-def _list(event: dict[str, Any]) -> dict[str, Any]:
-    zones = {terminal.terminal.timezone for terminal in config.load_terminals().by_tpe.values()}
-    page = list_orders(config.order_store(), event.get("queryStringParameters") or {}, datetime.now(UTC), zones)
-    return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
-
-
-def _books_query(event: dict[str, Any], kind: str) -> tuple[TerminalConfig, date, str]:
+def _books_query(
+    terminals: Terminals, query: dict[str, str], now: datetime, kind: str
+) -> tuple[TerminalConfig, date, str]:
     """The terminal (``tpe``, default the default one), the day (default today there) and the format asked."""
-    query = event.get("queryStringParameters") or {}
     unknown = set(query) - {"day", "format", "tpe"}
     if unknown:
         raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (day, format, tpe)")
     try:
-        terminal = config.load_terminals().get(query.get("tpe"))
+        terminal = terminals.get(query.get("tpe"))
     except UnknownTerminalError as exc:
         raise InvalidOrderError("tpe", str(exc)) from None
     try:
-        today = local_day(datetime.now(UTC), terminal.terminal.timezone)
+        today = local_day(now, terminal.terminal.timezone)
         day = date.fromisoformat(query["day"]) if query.get("day") else today
     except ValueError:
         raise InvalidOrderError("day", f"{query['day']!r} is not a date like 2026-11-27") from None
@@ -109,25 +113,23 @@ def _books_query(event: dict[str, Any], kind: str) -> tuple[TerminalConfig, date
     return terminal, day, shape
 
 
-def _books(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def route(event: dict[str, Any]) -> dict[str, Any]:
-        terminal, day, shape = _books_query(event, kind)
-        entries = books.booked(config.order_store(), config.load_terminals(), day, kind)
-        if (event.get("queryStringParameters") or {}).get("tpe") or shape == "xml":
-            entries = [e for e in entries if e.tpe == terminal.tpe]
-        if shape == "csv":
-            name = f"{kind}-{day}.csv"
-            text, content_type = books.as_csv(entries), "text/csv; charset=utf-8"
-        elif shape == "xml":
-            name = f"recouvrements-{terminal.tpe}-{day}.xml"
-            text = books.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
-            content_type = "application/xml; charset=utf-8"
-        else:
-            return json_response(200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries]})
-        headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
-        return text_response(200, text, headers)
-
-    return route
+def _books(deps: Dependencies, query: dict[str, str], kind: str) -> dict[str, Any]:
+    terminals = deps.terminals()
+    terminal, day, shape = _books_query(terminals, query, deps.clock(), kind)
+    entries = books.booked(deps.store, terminals, day, kind)
+    if query.get("tpe") or shape == "xml":
+        entries = [e for e in entries if e.tpe == terminal.tpe]
+    if shape == "csv":
+        name = f"{kind}-{day}.csv"
+        text, content_type = books.as_csv(entries), "text/csv; charset=utf-8"
+    elif shape == "xml":
+        name = f"recouvrements-{terminal.tpe}-{day}.xml"
+        text = books.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
+        content_type = "application/xml; charset=utf-8"
+    else:
+        return json_response(200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries]})
+    headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
+    return text_response(200, text, headers)
 
 
 def _idempotency_key(event: dict[str, Any]) -> str | None:
@@ -144,110 +146,83 @@ Operation = Callable[[BackOffice, str, dict[str, Any], datetime, str | None], Or
 # "The earlier one was found applied" is one too: a retry with this key must not then do it.
 DEFINITIVE = (BankRefusedError, TransitionNotAllowedError, BankStateDifferedError, PreviousOperationAppliedError)
 # One that ended this way changed nothing: its key may be sent again, with a corrected request.
-NOTHING_DONE = (BadRequest, InvalidOrderError, FieldError, OrderNotFoundError)
+NOTHING_DONE = (FieldError, OrderNotFoundError)  # InvalidOrderError is a FieldError
 
 
 def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Keep]:
-    """``attempt``'s response, errors mapped as the handler maps them, and what its key keeps of it."""
-    failures: list[Exception] = []
-
-    def watched() -> dict[str, Any]:
-        try:
-            return attempt()
-        except Exception as exc:
-            failures.append(exc)
-            raise
-
-    response = _guarded(watched)
-    if not failures:
-        return response, Keep.ANSWER
-    failure = failures[0]
-    keep = Keep.ANSWER if isinstance(failure, DEFINITIVE) else Keep.RETRY
-    return response, Keep.NOTHING if isinstance(failure, NOTHING_DONE) else keep
+    """``attempt``'s response, or the API's answer to its error, and what its key keeps of it."""
+    try:
+        return attempt(), Keep.ANSWER
+    except (OrdersError, FieldError) as exc:
+        answer = errors.answer(exc, logger, metrics, MESSAGES)
+        if isinstance(exc, NOTHING_DONE):
+            return answer, Keep.NOTHING
+        return answer, Keep.ANSWER if isinstance(exc, DEFINITIVE) else Keep.RETRY
 
 
-def _operation(run: Operation) -> Callable[..., dict[str, Any]]:
-    def route(event: dict[str, Any]) -> dict[str, Any]:
-        reference = (event.get("pathParameters") or {}).get("reference", "")
-        try:
-            check_reference(reference)  # no order has another form; DynamoDB would refuse an oversized key (503)
-        except FieldError:
-            raise OrderNotFoundError(reference[:40]) from None
-        logger.append_keys(reference=reference)
-        key = _idempotency_key(event)
-        now = datetime.now(UTC)
-
-        def attempt(retry: bool = True) -> dict[str, Any]:
-            # A key's first request (retry False) may find nothing done under that key before.
-            office = BackOffice(config.order_store(), config.load_terminals(), config.bank_client, fresh_key=not retry)
-            order = run(office, reference, event, now, key)
-            logger.info("back-office operation done", extra={"status": order.status.value})
-            metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
-            return json_response(200, order.as_json())
-
-        if key is None:
-            return attempt()
-        path = str(event.get("resource", "")).replace("{reference}", reference)
-        request = fingerprint(str(event.get("httpMethod", "")), path, body_bytes(event))
-        return IdempotencyKeys(config.order_store()).run(
-            key, request, now, lambda retry: _answered(lambda: attempt(retry))
-        )
-
-    return route
-
-
-ROUTES: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
-    ("GET", "/orders"): _list,
-    ("GET", "/books/captures"): _books("captures"),
-    ("GET", "/books/refunds"): _books("refunds"),
-    ("POST", "/orders/{reference}/capture"): _operation(lambda o, r, e, now, k: o.capture(r, _amount(e), now, k)),
-    ("POST", "/orders/{reference}/cancel"): _operation(_cancel),
-    ("POST", "/orders/{reference}/refund"): _operation(lambda o, r, e, now, k: o.refund(r, _amount(e), now, k)),
+OPERATIONS: dict[str, Operation] = {
+    "capture": lambda o, r, e, now, k: o.capture(r, _amount(e), now, k),
+    "cancel": _cancel,
+    "refund": lambda o, r, e, now, k: o.refund(r, _amount(e), now, k),
 }
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
-    if route is None:
-        return error_response(404, "no such route")
-    return _guarded(lambda: route(event))
-
-
-def _guarded(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``call``'s response, or the API's answer to the error it raised (anything else propagates)."""
+def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[str, Any]:
+    reference = (event.get("pathParameters") or {}).get("reference", "")
     try:
-        return call()
-    except (BadRequest, InvalidOrderError, FieldError) as exc:
-        return error_response(400, str(exc), exc.field)
-    except OrderNotFoundError as exc:
-        return error_response(404, str(exc), "reference")
-    except IdempotencyKeyReusedError as exc:
-        return error_response(422, str(exc), exc.field)
-    except IdempotencyKeyInUseError as exc:
-        return error_response(409, str(exc), exc.field)
-    except BankStateDifferedError as exc:
-        logger.warning("the bank's state differed; recorded what it shows", extra={"detail": str(exc)})
-        metrics.add_metric(name="BankStateDiffered", unit=MetricUnit.Count, value=1)
-        return error_response(409, str(exc))
-    except (TransitionNotAllowedError, OperationInProgressError, PreviousOperationAppliedError) as exc:
-        return error_response(409, str(exc))
-    except ConcurrentUpdateError:
-        return error_response(409, "the order changed meanwhile; read it again before deciding")
-    except BankUnavailableError as exc:
-        logger.warning("the bank's answer is unknown", extra={"detail": str(exc)})
-        metrics.add_metric(name="BankUnavailable", unit=MetricUnit.Count, value=1)
-        message = f"{exc}; the outcome will be checked with the bank before anything else is done to this order"
-        return error_response(502, message)
-    except BankError as exc:
-        logger.warning("the bank refused", extra={"detail": str(exc)})
-        return error_response(502, f"the bank refused: {exc}")
-    except (ConfigurationError, UnknownTerminalError) as exc:
-        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
-        return error_response(500, "the terminal configuration is unusable; see the function's log")
-    except StoreUnavailableError:
-        logger.exception("the orders table is unavailable")
-        # Not "try again": the bank may have done it; the order's journal settles it before anything else.
-        message = "the order store is unavailable; read the order before retrying (an open operation is settled first)"
-        return error_response(503, message)
+        check_reference(reference)  # no order has another form; DynamoDB would refuse an oversized key (503)
+    except FieldError:
+        raise OrderNotFoundError(reference[:40]) from None
+    logger.append_keys(reference=reference)
+    key = _idempotency_key(event)
+    now = deps.clock()
+
+    def attempt(retry: bool = True) -> dict[str, Any]:
+        # A key's first request (retry False) may find nothing done under that key before.
+        office = BackOffice(deps.store, deps.terminals(), deps.bank_client, fresh_key=not retry)
+        order = run(office, reference, event, now, key)
+        logger.info("back-office operation done", extra={"status": order.status.value})
+        metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
+        return json_response(200, order.as_json())
+
+    if key is None:
+        return attempt()
+    path = str(event.get("resource", "")).replace("{reference}", reference)
+    request = fingerprint(str(event.get("httpMethod", "")), path, body_bytes(event))
+    return IdempotencyKeys(deps.store).run(key, request, now, lambda retry: _answered(lambda: attempt(retry)))
+
+
+def create_handler(deps: Dependencies) -> Handler:
+    """The console's handler on ``deps``."""
+    app = resolver(logger, metrics, MESSAGES)
+
+    def query() -> dict[str, str]:
+        return dict(app.current_event.query_string_parameters or {})
+
+    @app.get("/orders")
+    def listed() -> Response[str]:
+        zones = {terminal.terminal.timezone for terminal in deps.terminals().by_tpe.values()}
+        page = list_orders(deps.store, query(), deps.clock(), zones)
+        return response(json_response(200, {"orders": [o.as_json() for o in page.orders], "next": page.cursor}))
+
+    def books_of(kind: str) -> Callable[[], Response[str]]:
+        return lambda: response(_books(deps, query(), kind))
+
+    def operation(run: Operation) -> Callable[[str], Response[str]]:
+        # The reference is read as API Gateway decoded it (pathParameters), not from the matched path.
+        return lambda reference: response(_operate(deps, run, app.current_event.raw_event))
+
+    for kind in ("captures", "refunds"):
+        app.get(f"/books/{kind}")(books_of(kind))
+    for name, run in OPERATIONS.items():
+        app.post(f"/orders/<reference>/{name}")(operation(run))
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return resolve(app, event, context)
+
+    return handler
+
+
+lambda_handler = environment_handler(create_handler)

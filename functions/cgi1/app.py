@@ -6,68 +6,60 @@ POST /orders and GET /orders/{reference} (merchant, IAM). The buyer's checkout p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config
-from orders.exceptions import (
-    InvalidOrderError,
-    OrderNotFoundError,
-)
-from orders.http import BadRequest, answer_shared_failures, api_base_url, error_response, json_body, json_response
+from orders.dependencies import Dependencies, Handler, environment_handler
+from orders.exceptions import OrderNotFoundError
 from orders.service import create_order
+from orders.web.http import api_base_url, json_body, json_response
+from orders.web.resolver import resolve, resolver, response
 from sealing import FieldError, check_reference
 
 logger = Logger()
 metrics = Metrics()
 
 
-def _create(event: dict[str, Any]) -> dict[str, Any]:
-    try:
-        new = create_order(json_body(event), config.load_terminals(), config.order_store(), datetime.now(UTC))
-    except (BadRequest, InvalidOrderError) as exc:
-        return error_response(400, str(exc), exc.field)
-    logger.append_keys(reference=new.order.reference)
-    logger.info("order created", extra={"tpe": new.order.tpe, "amount": str(new.order.amount)})
-    metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
-    base = config.checkout_base_url() or api_base_url(event)
-    return json_response(
-        201,
-        {
+def create_handler(deps: Dependencies) -> Handler:
+    """CGI1's handler on ``deps``."""
+    app = resolver(logger, metrics)
+
+    @app.post("/orders")
+    def create() -> Response[str]:
+        event = app.current_event.raw_event
+        new = create_order(json_body(event), deps.terminals(), deps.store, deps.clock())
+        logger.append_keys(reference=new.order.reference)
+        logger.info("order created", extra={"tpe": new.order.tpe, "amount": str(new.order.amount)})
+        metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
+        base = deps.checkout_base_url or api_base_url(event)
+        created = {
             "reference": new.order.reference,
             "status": new.order.status.value,
             "checkout_url": f"{base}/checkout/{new.checkout_token}",
             "form": {"action": new.form.action, "fields": dict(new.form.fields)},
-        },
-        headers={"Location": f"/orders/{new.order.reference}"},
-    )
+        }
+        return response(json_response(201, created, headers={"Location": f"/orders/{new.order.reference}"}))
+
+    @app.get("/orders/<path_reference>")
+    def read(path_reference: str) -> Response[str]:
+        reference = (app.current_event.path_parameters or {}).get("reference", "")  # as API Gateway decoded it
+        try:
+            # No order has another form; DynamoDB would refuse a key over 2048 bytes as if it were down (503).
+            check_reference(reference)
+        except FieldError:
+            raise OrderNotFoundError(reference[:40]) from None
+        return response(json_response(200, deps.store.get(reference).as_json()))
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return resolve(app, event, context)
+
+    return handler
 
 
-def _read(event: dict[str, Any]) -> dict[str, Any]:
-    reference = (event.get("pathParameters") or {}).get("reference", "")
-    try:
-        # No order has another form; DynamoDB would refuse a key over 2048 bytes as if it were down (503).
-        check_reference(reference)
-        order = config.order_store().get(reference)
-    except (FieldError, OrderNotFoundError):
-        return error_response(404, f"no order {reference[:40]!r}", "reference")
-    return json_response(200, order.as_json())
-
-
-ROUTES = {
-    ("POST", "/orders"): _create,
-    ("GET", "/orders/{reference}"): _read,
-}
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    route = ROUTES.get((event.get("httpMethod", ""), event.get("resource", "")))
-    if route is None:
-        return error_response(404, "no such route")
-    return answer_shared_failures(logger, lambda: route(event))
+lambda_handler = environment_handler(create_handler)

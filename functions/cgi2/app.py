@@ -8,18 +8,18 @@ If neither holds it, the answer is an error status, so the bank keeps the paymen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config
 from orders.confirmation_queue import QueuedConfirmation
-from orders.exceptions import OrdersError
-from orders.http import BadRequest, body_bytes, text_response
+from orders.dependencies import Dependencies, Handler, environment_handler
+from orders.exceptions import InvalidOrderError, OrdersError
 from orders.service import ConfirmationKind, Receipt, receive_confirmation
+from orders.web.http import body_bytes, text_response
 
 logger = Logger()
 metrics = Metrics()
@@ -43,10 +43,10 @@ ANSWERS: dict[ConfirmationKind, Answer] = {
 NOT_STORED = {"Content-Type": "text/plain"}
 
 
-def _queue(body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
+def _queue(deps: Dependencies, body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
     """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
     try:
-        message_id = config.confirmation_queue().put(QueuedConfirmation(body, now))
+        message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now))
     except OrdersError as exc:
         logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
@@ -58,27 +58,39 @@ def _queue(body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
     return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    now = datetime.now(UTC)
+def _received(deps: Dependencies, event: dict[str, Any], now: datetime) -> tuple[bytes, Receipt]:
+    """The exact bytes posted, and what became of them (never an exception: the bytes must not be lost)."""
     try:
         body = body_bytes(event)
-    except BadRequest:
-        receipt = Receipt(ConfirmationKind.REJECTED, "the body is not valid base64")
-        body = b""
-    else:
-        try:
-            receipt = receive_confirmation(body, config.load_terminals, config.order_store(), now)
-        except Exception as exc:  # a surprise: never cdr=0 for it, never lose the bytes
-            logger.exception("confirmation failed")
-            receipt = Receipt(ConfirmationKind.NOT_STORED, f"unexpected {type(exc).__name__}")
-    logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
-    if receipt.kind is ConfirmationKind.NOT_STORED:
-        return _queue(body, receipt, now)
-    answer = ANSWERS[receipt.kind]
-    getattr(logger, answer.level)("confirmation handled", extra={"kind": receipt.kind.value, "detail": receipt.detail})
-    metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
-    if receipt.reviews:
-        metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
-    return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
+    except InvalidOrderError:
+        return b"", Receipt(ConfirmationKind.REJECTED, "the body is not valid base64")
+    try:
+        return body, receive_confirmation(body, deps.terminals, deps.store, now)
+    except Exception as exc:  # a surprise: never cdr=0 for it, never lose the bytes
+        logger.exception("confirmation failed")
+        return body, Receipt(ConfirmationKind.NOT_STORED, f"unexpected {type(exc).__name__}")
+
+
+def create_handler(deps: Dependencies) -> Handler:
+    """CGI2's handler on ``deps``."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        now = deps.clock()
+        body, receipt = _received(deps, event, now)
+        logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+        if receipt.kind is ConfirmationKind.NOT_STORED:
+            return _queue(deps, body, receipt, now)
+        answer = ANSWERS[receipt.kind]
+        extra = {"kind": receipt.kind.value, "detail": receipt.detail}
+        getattr(logger, answer.level)("confirmation handled", extra=extra)
+        metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
+        if receipt.reviews:
+            metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
+        return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
+
+    return handler
+
+
+lambda_handler = environment_handler(create_handler)

@@ -7,24 +7,24 @@ it may touch), so nothing a buyer (or a flood of requests) sends to it can chang
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config, pages
-from orders.exceptions import OrderNotFoundError
-from orders.http import answer_shared_failures, error_response, html_response
+from orders.dependencies import Dependencies, Handler, environment_handler
+from orders.exceptions import OrderNotFoundError, OrdersError
 from orders.service import open_checkout
+from orders.web import errors, pages
+from orders.web.http import error_response, html_response
 
 logger = Logger()
 
 
-def _checkout(event: dict[str, Any]) -> dict[str, Any]:
+def _checkout(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
     token = (event.get("pathParameters") or {}).get("token", "")
     try:
-        checkout = open_checkout(token, config.load_terminals(), config.order_store(), datetime.now(UTC))
+        checkout = open_checkout(token, deps.terminals(), deps.store, deps.clock())
     except OrderNotFoundError:
         return html_response(404, pages.not_found_page())
     logger.append_keys(reference=checkout.order.reference)
@@ -33,8 +33,19 @@ def _checkout(event: dict[str, Any]) -> dict[str, Any]:
     return html_response(200, pages.checkout_page(checkout.order, checkout.form, checkout.merchant_name))
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
-        return error_response(404, "no such route")
-    return answer_shared_failures(logger, lambda: _checkout(event))
+def create_handler(deps: Dependencies) -> Handler:
+    """The checkout page's handler on ``deps``."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
+            return error_response(404, "no such route")
+        try:
+            return _checkout(deps, event)
+        except OrdersError as exc:  # the table down (503), the order's terminal gone (500)...
+            return errors.answer(exc, logger)
+
+    return handler
+
+
+lambda_handler = environment_handler(create_handler)

@@ -14,8 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config
 from orders.confirmation_queue import QueuedConfirmation
+from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrdersError
 from orders.service import ConfirmationKind, receive_confirmation
 
@@ -23,14 +23,14 @@ logger = Logger()
 metrics = Metrics()
 
 
-def _apply(record: dict[str, Any]) -> bool:
+def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
     """Whether the queued confirmation is now applied (or known to be a replay, or kept as unmatched)."""
     try:
         queued = QueuedConfirmation.from_message(record["body"])
     except ValueError as exc:
         logger.error("unreadable queue message", extra={"detail": str(exc)})
         return False
-    receipt = receive_confirmation(queued.body, config.load_terminals, config.order_store(), queued.received_at)
+    receipt = receive_confirmation(queued.body, deps.terminals, deps.store, queued.received_at)
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
     if receipt.kind in (ConfirmationKind.NOT_STORED, ConfirmationKind.REJECTED):
         # Rejected now may hold after a key rotation completes; never drop it: retry, then the dead letters.
@@ -45,26 +45,34 @@ def _apply(record: dict[str, Any]) -> bool:
     return True
 
 
-def _retry_later(record: dict[str, Any]) -> None:
+def _retry_later(deps: Dependencies, record: dict[str, Any]) -> None:
     count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     try:
-        config.confirmation_queue().retry_later(record["receiptHandle"], count)
+        deps.confirmation_queue().retry_later(record["receiptHandle"], count)
     except OrdersError as exc:  # the message still comes back, after the queue's own visibility timeout
         logger.warning("could not delay the retry", extra={"detail": str(exc)})
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failures = []
-    for record in event.get("Records") or []:
-        try:
-            applied = _apply(record)
-        except Exception:  # one message's surprise must not fail the others
-            logger.exception("queued confirmation failed")
-            applied = False
-        if not applied:
-            metrics.add_metric(name="QueuedConfirmationsRetried", unit=MetricUnit.Count, value=1)
-            _retry_later(record)
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+def create_handler(deps: Dependencies) -> Handler:
+    """The queue consumer's handler on ``deps``."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        failures = []
+        for record in event.get("Records") or []:
+            try:
+                applied = _apply(deps, record)
+            except Exception:  # one message's surprise must not fail the others
+                logger.exception("queued confirmation failed")
+                applied = False
+            if not applied:
+                metrics.add_metric(name="QueuedConfirmationsRetried", unit=MetricUnit.Count, value=1)
+                _retry_later(deps, record)
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    return handler
+
+
+lambda_handler = environment_handler(create_handler)

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders import config
+from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.events import DomainEvent, events_of_change
 from orders.store import ORDER_SK, item_to_order
 
@@ -33,21 +33,29 @@ def record_events(record: dict[str, Any]) -> list[DomainEvent]:
     return events_of_change(item_to_order(old) if old else None, item_to_order(change["NewImage"]))
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    publisher = config.event_publisher()
-    for record in event.get("Records") or []:
-        sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
-        try:
-            events = record_events(record)
-            publisher.publish(events)
-        except Exception:  # this record and every later one are retried, in order
-            logger.exception("order events not published", extra={"sequence_number": sequence})
-            metrics.add_metric(name="OrderEventsNotPublished", unit=MetricUnit.Count, value=1)
-            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-        for published in events:
-            logger.info("order event published", extra={"type": published.type, "event_id": published.id})
-        if events:
-            metrics.add_metric(name="OrderEventsPublished", unit=MetricUnit.Count, value=len(events))
-    return {"batchItemFailures": []}
+def create_handler(deps: Dependencies) -> Handler:
+    """The stream consumer's handler on ``deps``."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        publisher = deps.event_publisher()
+        for record in event.get("Records") or []:
+            sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
+            try:
+                events = record_events(record)
+                publisher.publish(events)
+            except Exception:  # this record and every later one are retried, in order
+                logger.exception("order events not published", extra={"sequence_number": sequence})
+                metrics.add_metric(name="OrderEventsNotPublished", unit=MetricUnit.Count, value=1)
+                return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+            for published in events:
+                logger.info("order event published", extra={"type": published.type, "event_id": published.id})
+            if events:
+                metrics.add_metric(name="OrderEventsPublished", unit=MetricUnit.Count, value=len(events))
+        return {"batchItemFailures": []}
+
+    return handler
+
+
+lambda_handler = environment_handler(create_handler)

@@ -52,13 +52,8 @@ from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 from .terminals import BankConfig, BankTerminal, Mode
 
 
-class RequestError(ValueError):
-    """The request cannot be taken: the bank shows its error page and records nothing."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
+class RequestError(FieldError):
+    """The request cannot be taken (``field``, ``reason``): the bank shows its error page and records nothing."""
 
 
 @dataclass(frozen=True)

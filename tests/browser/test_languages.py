@@ -11,8 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from chalicelib.texts import REFUSAL_REASONS
 from chalicelib.texts import TEXTS as BANK_TEXTS
-from orders.pages import PAY_BUTTON
-from orders.pages import TEXTS as CHECKOUT_TEXTS
+from orders.web.pages import PAY_BUTTON
+from orders.web.pages import TEXTS as CHECKOUT_TEXTS
 from tests.support.full_stack import FullStack
 
 from .conftest import screenshot

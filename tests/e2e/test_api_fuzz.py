@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from local import LocalConfig, LocalStack
-from tests.support.full_stack import forget_clients
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -35,12 +34,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    forget_clients()
-    try:
-        with LocalStack(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)) as stack:
-            yield stack.base_url
-    finally:
-        forget_clients()
+    with LocalStack(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)) as stack:
+        yield stack.base_url
 
 
 # A path parameter is any string: these routes have no invalid input to generate, only valid ones.

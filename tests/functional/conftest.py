@@ -2,17 +2,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 
-from orders import config
 from orders.confirmation_queue import ConfirmationQueue
+from orders.dependencies import Dependencies, SecretTerminals
 from orders.store import OrderStore
-from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config
+from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
+from tests.support.fakebank import FakeBank
 
 TABLE = "orders-test"
 
@@ -27,6 +29,16 @@ class Aws:
     sqs: Any
     queue: ConfirmationQueue
     calls: list[str]  # every DynamoDB call made, reads and writes, whatever it came to
+    terminals: SecretTerminals
+    deps: Dependencies  # what every handler a test invokes is built on
+
+    def use(self, **changes: Any) -> None:
+        """Build the handlers invoked from now on with these dependencies changed (a fake bank, a fixed clock...)."""
+        self.deps = replace(self.deps, **changes)
+
+    def invoke(self, function: str, event: dict[str, Any], context: Any) -> Any:
+        """Invoke the function (its directory's name) on this test's dependencies, as a cold start would."""
+        return _function(function).create_handler(self.deps)(event, context)
 
     def queued(self) -> list[dict[str, Any]]:
         """Every message on the confirmation queue, left there (visible again at once)."""
@@ -35,7 +47,12 @@ class Aws:
 
     def set_terminals(self, data: dict[str, Any]) -> None:
         self.secrets.put_secret_value(SecretId=self.secret_arn, SecretString=json.dumps(data))
-        parameters.clear_caches()
+        self.terminals.clear_cache()
+
+
+@cache
+def _function(name: str) -> ModuleType:
+    return load_function(name)
 
 
 class Context:
@@ -73,8 +90,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         secrets = boto3.client("secretsmanager")
         arn = secrets.create_secret(Name="merchant-kit/terminals", SecretString=json.dumps(terminals_config()))["ARN"]
         monkeypatch.setenv("TERMINALS_SECRET_ARN", arn)
-        parameters.clear_caches()
-        parameters.base.DEFAULT_PROVIDERS.clear()
         writes: list[str] = []
         calls: list[str] = []
 
@@ -91,12 +106,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             dynamodb.meta.events.register(f"after-call.dynamodb.{operation}", count)
         dynamodb.meta.events.register("before-call.dynamodb", call)
         store = OrderStore(TABLE, client=dynamodb)
-        config.order_store.cache_clear()
-        monkeypatch.setattr(config, "order_store", lambda: store)
         sqs = boto3.client("sqs")
         queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-test")["QueueUrl"], client=sqs)
         monkeypatch.setenv("CONFIRMATION_QUEUE_URL", queue.url)
-        monkeypatch.setattr(config, "confirmation_queue", lambda: queue)
-        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue, calls)
-        parameters.clear_caches()
-        parameters.base.DEFAULT_PROVIDERS.clear()
+        terminals = SecretTerminals(arn, client=secrets)
+        deps = Dependencies(store=store, terminals=terminals, queue=queue)
+        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue, calls, terminals, deps)
+
+
+@pytest.fixture
+def bank(aws: Aws) -> FakeBank:
+    """The bank the back-office calls reach, for the handlers this test invokes."""
+    fake = FakeBank()
+    aws.use(bank_transport=fake)
+    return fake

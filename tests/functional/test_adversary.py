@@ -15,25 +15,25 @@ from urllib.parse import urlencode
 import pytest
 from botocore.exceptions import ClientError
 
-from orders import config
 from orders.lifecycle import MAX_ATTEMPTS_KEPT
 from orders.model import Attempt, OrderStatus, PaymentSession
 from orders.sessions import bank_reference
-from tests.functional.test_backoffice import age_pending_operation, call, registered
-from tests.functional.test_cgi1 import BILLING, _post, cgi1
-from tests.functional.test_cgi2 import ACK_OK, SAMPLE, cgi2, confirm, stored_order
 from tests.support.aws import event
 from tests.support.fakebank import FakeBank
+from tests.support.merchant import (
+    ACK_OK,
+    BILLING,
+    SAMPLE,
+    age_pending_operation,
+    call,
+    confirm,
+    create_request,
+    registered,
+    stored_order,
+)
 
 CAPTURE = "/orders/{reference}/capture"
 REFUND = "/orders/{reference}/refund"
-
-
-@pytest.fixture
-def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
-    fake = FakeBank()
-    monkeypatch.setattr(config, "bank_transport", fake)
-    return fake
 
 
 def test_retrying_a_request_told_the_previous_one_applied_never_captures_twice(
@@ -42,16 +42,16 @@ def test_retrying_a_request_told_the_previous_one_applied_never_captures_twice(
     registered(aws, lambda_context, "ADV1")
     bank.lose_answer_next = 1  # the first capture is applied by the bank, its answer lost
     first = {"Idempotency-Key": "capture-attempt-1"}
-    assert call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=first)[0] == 502
+    assert call(aws, lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=first)[0] == 502
     age_pending_operation(aws, "ADV1")
     # The caller, not knowing, sends the capture again under a new key: told the earlier one applied.
     second = {"Idempotency-Key": "capture-attempt-2"}
-    told = call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
+    told = call(aws, lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
     assert told[0] == 409
     assert "found applied" in told[1]["error"]["message"]
     # A client retries a 409 (the API answers 409 for "in flight, retry later"), same key, same request: an
     # Idempotency-Key promises the same answer, never a second capture.
-    again = call(lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
+    again = call(aws, lambda_context, "POST", CAPTURE, "ADV1", {"amount": "10.00"}, headers=second)
     assert bank.accounts["ADV100"].captured == Decimal("10.00")
     assert bank.captures() == 1
     assert again == told
@@ -65,8 +65,11 @@ def test_a_second_payment_under_another_session_is_flagged_whatever_its_authoris
     stored_order(aws, SAMPLE, sessions=sessions)
     # The buyer paid in two tabs (session 00, then session 01 opened after the first one's 45 minutes): two
     # payments, two debits. Authorisation numbers are the issuer's 6 characters: two payments can share one.
-    assert confirm(lambda_context, "paiement", reference=SAMPLE + "00")["body"] == ACK_OK
-    assert confirm(lambda_context, "paiement", reference=SAMPLE + "01", date="27/11/2026_a_10:20:00")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "paiement", reference=SAMPLE + "00")["body"] == ACK_OK
+    assert (
+        confirm(aws, lambda_context, "paiement", reference=SAMPLE + "01", date="27/11/2026_a_10:20:00")["body"]
+        == ACK_OK
+    )
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert [r.reason.value for r in order.reviews] == ["second_acceptance"]
@@ -78,7 +81,7 @@ def test_a_key_reused_after_it_expired_is_not_answered_200_without_doing_anythin
 ) -> None:
     registered(aws, lambda_context, "ADV3")
     headers = {"Idempotency-Key": "weekly-capture-key"}
-    assert call(lambda_context, "POST", CAPTURE, "ADV3", {"amount": "10.00"}, headers=headers)[0] == 200
+    assert call(aws, lambda_context, "POST", CAPTURE, "ADV3", {"amount": "10.00"}, headers=headers)[0] == 200
     # A day later the key's item has expired (the table's TTL may not have removed it yet): the key is free.
     aws.dynamodb.update_item(
         TableName=aws.store.table_name,
@@ -86,7 +89,7 @@ def test_a_key_reused_after_it_expired_is_not_answered_200_without_doing_anythin
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int((datetime.now(UTC) - timedelta(hours=1)).timestamp()))}},
     )
-    status, answer = call(lambda_context, "POST", CAPTURE, "ADV3", {"amount": "5.00"}, headers=headers)
+    status, answer = call(aws, lambda_context, "POST", CAPTURE, "ADV3", {"amount": "5.00"}, headers=headers)
     # Either it is a new request and captures 5.00, or it is refused as a reused key: never a 200 for nothing.
     done = status == 200 and answer["captured"] == "15.00"
     refused = status in (409, 422) and answer["error"]["field"] == "Idempotency-Key"
@@ -111,7 +114,7 @@ def test_an_oversized_reference_on_the_console_is_a_404_not_a_store_outage(
     aws: Any, lambda_context: Any, bank: FakeBank, path: str
 ) -> None:
     refuse_oversized_keys_as_dynamodb_does(aws)
-    status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "A" * 3000, {})
+    status, answer = call(aws, lambda_context, "POST", f"/orders/{{reference}}/{path}", "A" * 3000, {})
     assert (status, answer["error"].get("field")) == (404, "reference")
 
 
@@ -122,7 +125,7 @@ def test_a_payment_for_an_order_from_before_sessions_pays_it(aws: Any, lambda_co
     # Stored by the previous version: no sessions, the bank knows the payment by the order's own reference
     # (the buyer was on the bank's page during the deploy).
     stored_order(aws, OLDER, sessions=())
-    assert confirm(lambda_context, "paiement", reference=OLDER)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "paiement", reference=OLDER)["body"] == ACK_OK
     order = aws.store.get(OLDER)
     assert order.status is OrderStatus.PAID
 
@@ -136,7 +139,7 @@ def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":paid": {"S": "paid"}},
     )
-    body = confirm(lambda_context, "Annulation_pf2", "", reference=OLDER, date="27/12/2026_a_10:15:00")["body"]
+    body = confirm(aws, lambda_context, "Annulation_pf2", "", reference=OLDER, date="27/12/2026_a_10:15:00")["body"]
     assert body == ACK_OK
     order = aws.store.get(OLDER)
     assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
@@ -150,7 +153,7 @@ def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(a
     )
     stored_order(aws, SAMPLE, attempts=refusals)
     # then the bank confirms a payment of another amount: the buyer was debited, the order is not paid.
-    assert confirm(lambda_context, "paiement", amount="6273.00EUR")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "paiement", amount="6273.00EUR")["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
@@ -163,17 +166,19 @@ def test_a_zero_amount_is_a_400_naming_it_and_leaves_the_key_free(
     aws: Any, lambda_context: Any, bank: FakeBank, path: str, amount: str
 ) -> None:
     registered(aws, lambda_context, "ADV7")
-    assert call(lambda_context, "POST", CAPTURE, "ADV7", {"amount": "20.00"})[0] == 200
+    assert call(aws, lambda_context, "POST", CAPTURE, "ADV7", {"amount": "20.00"})[0] == 200
     headers = {"Idempotency-Key": f"zero-{path}-1"}
-    status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "ADV7", {"amount": amount}, headers)
+    status, answer = call(
+        aws, lambda_context, "POST", f"/orders/{{reference}}/{path}", "ADV7", {"amount": amount}, headers
+    )
     assert (status, answer["error"].get("field")) == (400, "amount")
-    status, _ = call(lambda_context, "POST", f"/orders/{{reference}}/{path}", "ADV7", {"amount": "1.00"}, headers)
+    status, _ = call(aws, lambda_context, "POST", f"/orders/{{reference}}/{path}", "ADV7", {"amount": "1.00"}, headers)
     assert status == 200  # the corrected request, with the same key: nothing was done the first time
 
 
-def _created(lambda_context: Any, **fields: Any) -> dict[str, Any]:
+def _created(aws: Any, lambda_context: Any, **fields: Any) -> dict[str, Any]:
     body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **fields}
-    response = cgi1.lambda_handler(_post(body), lambda_context)
+    response = aws.invoke("cgi1", create_request(body), lambda_context)
     assert response["statusCode"] == 201, response["body"]
     return json.loads(response["body"])  # type: ignore[no-any-return]
 
@@ -191,22 +196,22 @@ def test_no_order_can_carry_a_value_that_splits_its_seal(
 ) -> None:
     # The attack: a value holding "*" is sealed with the form; its sealed string, split at those "*", reads as a
     # confirmation ("code-retour=paiement", the victim's reference) under the same MAC. No such value is taken.
-    victim = _created(lambda_context)["reference"]
+    victim = _created(aws, lambda_context)["reference"]
     body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **option}
     body[field] = value.format(session=victim + "00")
-    response = cgi1.lambda_handler(_post(body), lambda_context)
+    response = aws.invoke("cgi1", create_request(body), lambda_context)
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == field
     assert aws.store.get(victim).status is OrderStatus.AWAITING_PAYMENT
 
 
 def test_a_buyers_own_checkout_form_posted_as_a_confirmation_is_refused(aws: Any, lambda_context: Any) -> None:
-    created = _created(lambda_context, card_alias="client7")
+    created = _created(aws, lambda_context, card_alias="client7")
     form = created["form"]["fields"]  # what GET /checkout/{token} shows the buyer, sealed with the same key
     forged = [*form.items(), ("code-retour", "paiement")]  # even re-sealing is out of reach: the MAC stays the form's
     post = event("confirmation_accepted.json")
     post["body"] = base64.b64encode(urlencode(forged).encode()).decode()
-    assert cgi2.lambda_handler(post, lambda_context)["body"] == "version=2\ncdr=1\n"
+    assert aws.invoke("cgi2", post, lambda_context)["body"] == "version=2\ncdr=1\n"
     assert aws.store.get(created["reference"]).status is OrderStatus.AWAITING_PAYMENT
 
 
@@ -215,7 +220,7 @@ def test_an_oversized_cursor_is_a_400_naming_it(aws: Any, lambda_context: Any) -
     day = datetime.now(UTC).date().isoformat()
     key = {"pk": {"S": "ORDER#" + "A" * 3000}, "sk": {"S": "ORDER"}, "order_day": {"S": day}, "created_at": {"S": "x"}}
     cursor = base64.urlsafe_b64encode(json.dumps({"day": day, "key": key}).encode()).decode().rstrip("=")
-    status, answer = call(lambda_context, "GET", "/orders", cursor=cursor)
+    status, answer = call(aws, lambda_context, "GET", "/orders", cursor=cursor)
     assert (status, answer["error"].get("field")) == (400, "cursor")
 
 
@@ -225,9 +230,9 @@ def test_a_replayed_refusal_changes_nothing_on_a_full_order(aws: Any, lambda_con
         for n in range(MAX_ATTEMPTS_KEPT)
     )
     stored_order(aws, SAMPLE, attempts=refusals)
-    assert confirm(lambda_context, "Annulation", "", reason="Refus")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "Annulation", "", reason="Refus")["body"] == ACK_OK
     before = aws.store.get(SAMPLE)
     for _ in range(3):  # the bank (or anyone who saw it) posts the same confirmation again
-        assert confirm(lambda_context, "Annulation", "", reason="Refus")["body"] == ACK_OK
+        assert confirm(aws, lambda_context, "Annulation", "", reason="Refus")["body"] == ACK_OK
     after = aws.store.get(SAMPLE)
     assert (after.attempts_not_kept, after.version) == (before.attempts_not_kept, before.version)

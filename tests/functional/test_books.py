@@ -14,55 +14,54 @@ import pytest
 
 from orders.reconciliation import parse_captures
 from sealing import Money, parse_wire_amount
-from tests.functional.test_backoffice import backoffice, bank, call, registered  # noqa: F401 - the bank fixture
-from tests.functional.test_cgi2 import confirm, stored_order
 from tests.support.fakebank import Account, FakeBank
+from tests.support.merchant import call, confirm, registered, stored_order
 
 TODAY = datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
 
 
-def raw(lambda_context: Any, resource: str, **query: str) -> dict[str, Any]:
+def raw(aws: Any, lambda_context: Any, resource: str, **query: str) -> dict[str, Any]:
     request = {"httpMethod": "GET", "resource": resource, "path": resource, "queryStringParameters": query or None}
     request.update(headers={}, pathParameters=None, body=None, isBase64Encoded=False)
-    return backoffice.lambda_handler(request, lambda_context)  # type: ignore[no-any-return]
+    return aws.invoke("backoffice", request, lambda_context)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def books(aws: Any, lambda_context: Any, bank: FakeBank) -> None:  # noqa: F811
+def books(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     stored_order(aws, "EVBK1")
-    confirm(lambda_context, reference="EVBK100")  # an immediate payment: captured as it is paid
+    confirm(aws, lambda_context, reference="EVBK100")  # an immediate payment: captured as it is paid
     registered(aws, lambda_context, "EVBK2")  # a deferred authorisation, captured in part below
-    call(lambda_context, "POST", "/orders/{reference}/capture", "EVBK2", {"amount": "10.00"})
+    call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVBK2", {"amount": "10.00"})
     bank.accounts["EVBK100"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # the bank's side of it
-    assert call(lambda_context, "POST", "/orders/{reference}/refund", "EVBK1", {"amount": "5.00"})[0] == 200
+    assert call(aws, lambda_context, "POST", "/orders/{reference}/refund", "EVBK1", {"amount": "5.00"})[0] == 200
     stored_order(aws, "EVBK3")  # never paid: in no list
 
 
 def test_payments_by_capture_date_and_refunds_by_date(aws: Any, lambda_context: Any, books: None) -> None:
-    status, captures = call(lambda_context, "GET", "/books/captures", day=TODAY)
+    status, captures = call(aws, lambda_context, "GET", "/books/captures", day=TODAY)
     assert status == 200
     assert [(c["reference"], c["kind"], c["amount"], c["day"]) for c in captures["captures"]] == [
         ("EVBK1", "payment", "62.73", TODAY),
         ("EVBK2", "capture_partial", "10.00", TODAY),
     ]
     assert captures["captures"][0]["bank_reference"] == "EVBK100"
-    status, refunds = call(lambda_context, "GET", "/books/refunds", day=TODAY)
+    status, refunds = call(aws, lambda_context, "GET", "/books/refunds", day=TODAY)
     assert [(r["reference"], r["kind"], r["amount"]) for r in refunds["refunds"]] == [
         ("EVBK1", "refund_partial", "5.00")
     ]
-    status, other_day = call(lambda_context, "GET", "/books/captures", day="2026-01-01")
+    status, other_day = call(aws, lambda_context, "GET", "/books/captures", day="2026-01-01")
     assert other_day["captures"] == []
 
 
 def test_the_daily_export_as_csv_and_as_the_bank_xml(aws: Any, lambda_context: Any, books: None) -> None:
-    answer = raw(lambda_context, "/books/captures", day=TODAY, format="csv")
+    answer = raw(aws, lambda_context, "/books/captures", day=TODAY, format="csv")
     assert answer["headers"]["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(answer["body"])))
     assert [(r["reference"], r["amount"], r["currency"]) for r in rows] == [
         ("EVBK1", "62.73", "EUR"),
         ("EVBK2", "10.00", "EUR"),
     ]
-    xml = raw(lambda_context, "/books/captures", day=TODAY, format="xml", tpe="0900157")
+    xml = raw(aws, lambda_context, "/books/captures", day=TODAY, format="xml", tpe="0900157")
     assert xml["headers"]["Content-Disposition"] == f"attachment; filename=recouvrements-0900157-{TODAY}.xml"
     assert parse_captures(xml["body"]) == {"EVBK100": Money(parse_wire_amount("62.73EUR").amount, "EUR")}
     assert "<numauto>123456</numauto>" in xml["body"]
@@ -81,6 +80,6 @@ def test_the_daily_export_as_csv_and_as_the_bank_xml(aws: Any, lambda_context: A
 def test_bad_queries_name_their_field(
     aws: Any, lambda_context: Any, resource: str, query: dict[str, str], field: str
 ) -> None:
-    status, body = call(lambda_context, "GET", resource, **query)
+    status, body = call(aws, lambda_context, "GET", resource, **query)
     assert status == 400
     assert body["error"]["field"] == field

@@ -6,7 +6,6 @@ import base64
 import json
 import re
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,100 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders.service import ORDER_FIELDS
-from sealing import MerchantKey
-from tests.support.aws import TEST_KEY, event, load_function
-
-cgi1 = load_function("cgi1")
-checkout_function = load_function("checkout")
-
-
-def _post(body: dict[str, Any]) -> dict[str, Any]:
-    created = event("create_order.json")
-    created["body"] = base64.b64encode(json.dumps(body).encode()).decode()
-    return created
-
-
-BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
-
-
-def create(aws: Any, lambda_context: Any, **fields: Any) -> dict[str, Any]:
-    body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **fields}
-    response = cgi1.lambda_handler(_post(body), lambda_context)
-    return {"status": response["statusCode"], "json": json.loads(response["body"]), "headers": response["headers"]}
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: list[tuple[str, str]] = []
-        self.buttons: list[str] = []
-        self._in_button = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values["action"]
-        if tag == "input" and values.get("type") == "hidden":
-            self.fields.append((values["name"], values["value"]))
-        self._in_button = tag == "button"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_button:
-            self.buttons.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_button = False
-
-
-def test_create_order_answers_201_with_a_sealed_form(aws: Any, lambda_context: Any) -> None:
-    answer = create(aws, lambda_context)
-    assert answer["status"] == 201
-    body = answer["json"]
-    assert body["status"] == "awaiting_payment"
-    assert re.fullmatch(r"[A-Z0-9]{10}", body["reference"])
-    fields = body["form"]["fields"]
-    assert fields["reference"] == body["reference"] + "00"  # its first payment session, as the bank will know it
-    assert fields["montant"] == "62.73EUR"
-    assert fields["TPE"] == "0900157"
-    assert body["form"]["action"] == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
-    assert body["checkout_url"].startswith("https://abcdef1234.execute-api.eu-west-3.amazonaws.com/v1/checkout/")
-    # The seal is checked independently of the code that made it: MerchantKey + the sorted DSP2 string.
-    sealed = "*".join(f"{name}={fields[name]}" for name in sorted(fields) if name != "MAC")
-    assert MerchantKey(TEST_KEY).matches(sealed.encode(), fields["MAC"])
-
-
-def test_references_are_unique(aws: Any, lambda_context: Any) -> None:
-    references = {create(aws, lambda_context)["json"]["reference"] for _ in range(25)}
-    assert len(references) == 25
-
-
-@pytest.mark.parametrize(
-    ("fields", "field"),
-    [
-        ({"amount": "1.234,50"}, "amount"),
-        ({"amount": "62.731"}, "amount"),
-        ({"amount": 62.73}, "amount"),
-        ({"amount": "0"}, "amount"),
-        ({"amount": "-5.00"}, "amount"),
-        ({"currency": "JPY"}, "currency"),
-        ({"currency": "USD"}, "currency"),  # the test terminals have no currency contract
-        ({"email": "not-an-email"}, "email"),
-        ({"language": "XX"}, "language"),
-        ({"free_text": "é" * 3}, "free_text"),
-        ({"free_text": "a" * 3201}, "free_text"),
-        ({"billing": {"city": "Paris"}}, "billing.addressLine1"),
-        ({"tpe": "9999999"}, "tpe"),
-        ({"three_ds_challenge": "bogus"}, "three_ds_challenge"),
-        ({"shipping": {"city": 75}}, "shipping.city"),
-        ({"ammount": "1.00"}, "ammount"),
-    ],
-)
-def test_bad_input_is_a_400_naming_the_field(aws: Any, lambda_context: Any, fields: dict[str, Any], field: str) -> None:
-    answer = create(aws, lambda_context, **fields)
-    assert answer["status"] == 400
-    assert answer["json"]["error"]["field"] == field
-    assert aws.writes == []  # nothing stored, no reference spent
+from tests.support.aws import event
+from tests.support.merchant import BILLING, CheckoutForm, create
 
 
 def _today() -> str:
@@ -173,7 +80,7 @@ def test_every_field_of_the_request_is_covered_by_that_test() -> None:
 def test_body_that_is_not_json_is_a_400(aws: Any, lambda_context: Any) -> None:
     created = event("create_order.json")
     created["body"] = base64.b64encode(b"{not json").decode()
-    response = cgi1.lambda_handler(created, lambda_context)
+    response = aws.invoke("cgi1", created, lambda_context)
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == "body"
 
@@ -189,7 +96,7 @@ def test_body_that_is_not_json_is_a_400(aws: Any, lambda_context: Any) -> None:
 def test_a_body_that_cannot_be_read_exactly_is_a_400_naming_the_body(aws: Any, lambda_context: Any, raw: bytes) -> None:
     created = event("create_order.json")
     created["body"] = base64.b64encode(raw).decode()
-    response = cgi1.lambda_handler(created, lambda_context)
+    response = aws.invoke("cgi1", created, lambda_context)
     assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (400, "body")
     assert aws.writes == []
 
@@ -198,7 +105,7 @@ def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) ->
     reference = create(aws, lambda_context, tpe="0900158")["json"]["reference"]
     get = event("get_order.json")
     get["pathParameters"] = {"reference": reference}
-    response = cgi1.lambda_handler(get, lambda_context)
+    response = aws.invoke("cgi1", get, lambda_context)
     assert response["statusCode"] == 200
     order = json.loads(response["body"])
     assert order["reference"] == reference
@@ -211,7 +118,7 @@ def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) ->
 def test_get_unknown_order_is_a_404(aws: Any, lambda_context: Any) -> None:
     get = event("get_order.json")
     get["pathParameters"] = {"reference": "NOPE"}
-    assert cgi1.lambda_handler(get, lambda_context)["statusCode"] == 404
+    assert aws.invoke("cgi1", get, lambda_context)["statusCode"] == 404
 
 
 def test_checkout_page_has_the_sealed_form_and_one_button(aws: Any, lambda_context: Any) -> None:
@@ -219,10 +126,10 @@ def test_checkout_page_has_the_sealed_form_and_one_button(aws: Any, lambda_conte
     token = created["checkout_url"].rsplit("/", 1)[-1]
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token}
-    response = checkout_function.lambda_handler(checkout, lambda_context)
+    response = aws.invoke("checkout", checkout, lambda_context)
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"].startswith("text/html")
-    page = _Form()
+    page = CheckoutForm()
     page.feed(response["body"])
     assert page.action == created["form"]["action"]
     assert dict(page.fields) == created["form"]["fields"]
@@ -233,8 +140,8 @@ def test_checkout_in_french_says_paiement_par_carte_bancaire(aws: Any, lambda_co
     token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token}
-    page = _Form()
-    page.feed(checkout_function.lambda_handler(checkout, lambda_context)["body"])
+    page = CheckoutForm()
+    page.feed(aws.invoke("checkout", checkout, lambda_context)["body"])
     assert page.buttons == ["Paiement par carte bancaire"]
 
 
@@ -243,7 +150,7 @@ def test_a_wrong_checkout_token_is_a_404(aws: Any, lambda_context: Any, mangle: 
     token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": mangle(token)}
-    assert checkout_function.lambda_handler(checkout, lambda_context)["statusCode"] == 404
+    assert aws.invoke("checkout", checkout, lambda_context)["statusCode"] == 404
 
 
 @pytest.mark.parametrize(
@@ -254,7 +161,7 @@ def test_a_token_that_is_not_exactly_a_valid_one_is_the_404_page(aws: Any, lambd
     reference = create(aws, lambda_context)["json"]["reference"]  # the reference exists: only the secret is wrong
     checkout = event("checkout.json")
     checkout["pathParameters"] = {"token": token.format(ref=reference)}
-    response = checkout_function.lambda_handler(checkout, lambda_context)
+    response = aws.invoke("checkout", checkout, lambda_context)
     assert response["statusCode"] == 404
     assert response["headers"]["Content-Type"].startswith("text/html")
 
@@ -270,12 +177,12 @@ def test_get_order_of_a_reference_that_cannot_exist_is_a_404(aws: Any, lambda_co
     aws.dynamodb.meta.events.register("provide-client-params.dynamodb.GetItem", dynamodb_key_limit)
     get = event("get_order.json")
     get["pathParameters"] = {"reference": reference}
-    response = cgi1.lambda_handler(get, lambda_context)
+    response = aws.invoke("cgi1", get, lambda_context)
     assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (404, "reference")
 
 
 def test_sample_checkout_event_is_a_404_without_its_order(aws: Any, lambda_context: Any) -> None:
-    assert checkout_function.lambda_handler(event("checkout.json"), lambda_context)["statusCode"] == 404
+    assert aws.invoke("checkout", event("checkout.json"), lambda_context)["statusCode"] == 404
 
 
 def test_an_unusable_configuration_is_a_500_with_a_message(aws: Any, lambda_context: Any) -> None:
@@ -295,19 +202,19 @@ def test_shipping_and_the_3ds_preference_reach_the_sealed_form(aws: Any, lambda_
     assert context == {"billing": BILLING, "shipping": shipping}
 
 
-def _read(reference: str, lambda_context: Any) -> dict[str, Any]:
+def _read(aws: Any, reference: str, lambda_context: Any) -> dict[str, Any]:
     get = event("get_order.json")
     get["pathParameters"] = {"reference": reference}
-    return json.loads(cgi1.lambda_handler(get, lambda_context)["body"])  # type: ignore[no-any-return]
+    return json.loads(aws.invoke("cgi1", get, lambda_context)["body"])  # type: ignore[no-any-return]
 
 
 def test_the_description_is_kept_and_shown_but_not_sent_to_the_bank(aws: Any, lambda_context: Any) -> None:
     answer = create(aws, lambda_context, description="2 BIC Bleu (par 10), 7 Calvados à 42°")
     assert answer["status"] == 201
     assert "2 BIC" not in json.dumps(answer["json"]["form"])  # no field of the request can carry it safely
-    order = _read(answer["json"]["reference"], lambda_context)
+    order = _read(aws, answer["json"]["reference"], lambda_context)
     assert order["description"] == "2 BIC Bleu (par 10), 7 Calvados à 42°"
-    assert _read(create(aws, lambda_context)["json"]["reference"], lambda_context)["description"] is None
+    assert _read(aws, create(aws, lambda_context)["json"]["reference"], lambda_context)["description"] is None
 
 
 def test_a_buyers_card_alias_reaches_the_bank_as_aliascb(aws: Any, lambda_context: Any) -> None:
@@ -315,7 +222,7 @@ def test_a_buyers_card_alias_reaches_the_bank_as_aliascb(aws: Any, lambda_contex
     fields = answer["json"]["form"]["fields"]
     assert fields["aliascb"] == "client7"
     assert "options" not in fields  # a DSP2 terminal posts each option as its own sealed field
-    assert _read(answer["json"]["reference"], lambda_context)["card_alias"] == "client7"
+    assert _read(aws, answer["json"]["reference"], lambda_context)["card_alias"] == "client7"
     legacy = create(aws, lambda_context, card_alias="client7", tpe="0900161")["json"]["form"]["fields"]
     assert (legacy["options"], "aliascb" in legacy) == ("aliascb=client7", False)
 

@@ -8,72 +8,15 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from orders.exceptions import ConcurrentUpdateError
 from orders.model import Order, OrderStatus
-from orders.sessions import first_session, new_order_reference
-from orders.terminals import PaymentMode
-from sealing import MerchantKey, Money, seal
-from tests.support.aws import TEST_KEY, event, load_function
-
-cgi2 = load_function("cgi2")
-SAMPLE = "EVTSAMPLE0"  # the order; the bank knows its first payment session as SESSION
-SESSION = SAMPLE + "00"
-ACK_OK = "version=2\ncdr=0\n"
-ACK_BAD = "version=2\ncdr=1\n"
-
-
-def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "62.73", **changes: Any) -> Order:
-    created_at = changes.pop("created_at", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
-    mode = {"0900158": PaymentMode.DEFERRED, "0900159": PaymentMode.DEFERRED_AUTHORIZATION}.get(
-        tpe, PaymentMode.IMMEDIATE
-    )
-    order = Order(
-        reference=reference,
-        tpe=tpe,
-        mode=mode,
-        status=OrderStatus.AWAITING_PAYMENT,
-        amount=Money(Decimal(amount), "EUR"),
-        email="buyer@example.com",
-        language="FR",
-        checkout_token_hash="0" * 64,
-        **{
-            "created_at": created_at,
-            "sessions": (first_session(reference, created_at),),
-            **changes,
-        },
-    )
-    aws.store.create(order)
-    return order
-
-
-def confirm(
-    lambda_context: Any,
-    code: str = "payetest",
-    numauto: str = "123456",
-    *,
-    reference: str = SESSION,
-    tpe: str = "0900157",
-    amount: str = "62.73EUR",
-    date: str = "27/11/2026_a_10:15:00",
-    reason: str = "",
-    key: str = TEST_KEY,
-    extra: tuple[tuple[str, str], ...] = (),
-) -> dict[str, Any]:
-    fields = [
-        ("TPE", tpe), ("date", date), ("montant", amount), ("reference", reference), ("texte-libre", ""),
-        ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"), ("status3ds", "1"),
-        ("numauto", numauto), ("motifrefus", reason), ("originecb", "FRA"), ("bincb", "411111"),
-        ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"), *extra,
-    ]  # fmt: skip
-    fields.append(("MAC", seal(MerchantKey(key), fields)))
-    post = event("confirmation_accepted.json")
-    post["body"] = base64.b64encode(urlencode(fields).encode()).decode()
-    return cgi2.lambda_handler(post, lambda_context)  # type: ignore[no-any-return]
+from orders.sessions import new_order_reference
+from tests.support.aws import event
+from tests.support.merchant import ACK_BAD, ACK_OK, SAMPLE, confirm, stored_order
 
 
 def status(aws: Any, reference: str = SAMPLE) -> OrderStatus:
@@ -83,7 +26,7 @@ def status(aws: Any, reference: str = SAMPLE) -> OrderStatus:
 def test_sample_accepted_event_pays_the_order_in_one_write(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
     aws.writes.clear()
-    response = cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    response = aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)
     assert response["statusCode"] == 200
     assert response["body"] == ACK_OK
     assert response["headers"]["Content-Type"] == "text/plain"
@@ -97,11 +40,11 @@ def test_sample_accepted_event_pays_the_order_in_one_write(aws: Any, lambda_cont
 
 def test_refusal_keeps_the_order_payable_then_a_payment_pays_it(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    assert cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)["body"] == ACK_OK
+    assert aws.invoke("cgi2", event("confirmation_refused.json"), lambda_context)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [(a.return_code, a.reason) for a in order.attempts] == [("Annulation", "Refus")]
-    assert cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
+    assert aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert [a.return_code for a in order.attempts] == ["Annulation", "payetest"]
@@ -109,26 +52,26 @@ def test_refusal_keeps_the_order_payable_then_a_payment_pays_it(aws: Any, lambda
 
 def test_replay_is_acknowledged_and_changes_nothing(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)
+    aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)
     before = aws.store.get(SAMPLE)
     aws.writes.clear()
-    assert cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
+    assert aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)["body"] == ACK_OK
     assert aws.store.get(SAMPLE) == before
     assert aws.writes == []
 
 
 def test_same_acceptance_resent_with_another_date_changes_nothing(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     before = aws.store.get(SAMPLE)
-    assert confirm(lambda_context, date="27/11/2026_a_10:16:00")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, date="27/11/2026_a_10:16:00")["body"] == ACK_OK
     assert aws.store.get(SAMPLE) == before
 
 
 def test_a_second_different_acceptance_is_flagged(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
-    assert confirm(lambda_context, numauto="999999")["body"] == ACK_OK
+    confirm(aws, lambda_context)
+    assert confirm(aws, lambda_context, numauto="999999")["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert order.authorisation_number == "123456"
@@ -138,7 +81,7 @@ def test_a_second_different_acceptance_is_flagged(aws: Any, lambda_context: Any)
 def test_tampered_confirmation_gets_cdr_1_and_changes_nothing(aws: Any, lambda_context: Any) -> None:
     before = stored_order(aws, SAMPLE)
     aws.writes.clear()
-    response = cgi2.lambda_handler(event("confirmation_tampered.json"), lambda_context)
+    response = aws.invoke("cgi2", event("confirmation_tampered.json"), lambda_context)
     assert response["body"] == ACK_BAD
     assert aws.store.get(SAMPLE) == before
     assert aws.writes == []
@@ -146,7 +89,7 @@ def test_tampered_confirmation_gets_cdr_1_and_changes_nothing(aws: Any, lambda_c
 
 def test_wrong_key_gets_cdr_1(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    assert confirm(lambda_context, key="0" * 40)["body"] == ACK_BAD
+    assert confirm(aws, lambda_context, key="0" * 40)["body"] == ACK_BAD
     assert status(aws) is OrderStatus.AWAITING_PAYMENT
 
 
@@ -155,7 +98,7 @@ def test_amount_or_currency_mismatch_is_acknowledged_not_paid_and_flagged(
     aws: Any, lambda_context: Any, amount: str
 ) -> None:
     stored_order(aws, SAMPLE)
-    assert confirm(lambda_context, amount=amount)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, amount=amount)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [r.reason.value for r in order.reviews] == ["amount_mismatch"]
@@ -165,16 +108,16 @@ def test_amount_or_currency_mismatch_is_acknowledged_not_paid_and_flagged(
 
 def test_payetest_on_a_production_terminal_is_not_a_payment(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, tpe="0900160")
-    assert confirm(lambda_context, tpe="0900160")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, tpe="0900160")["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [r.reason.value for r in order.reviews] == ["test_payment_on_production"]
-    assert confirm(lambda_context, "paiement", tpe="0900160")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "paiement", tpe="0900160")["body"] == ACK_OK
     assert status(aws) is OrderStatus.PAID
 
 
 def test_unknown_reference_with_a_valid_seal_is_kept_for_reconciliation(aws: Any, lambda_context: Any) -> None:
-    assert confirm(lambda_context, reference="NOSUCHORDER1")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference="NOSUCHORDER1")["body"] == ACK_OK
     item = aws.dynamodb.query(
         TableName="orders-test",
         KeyConditionExpression="pk = :pk",
@@ -186,12 +129,12 @@ def test_unknown_reference_with_a_valid_seal_is_kept_for_reconciliation(aws: Any
 
 def test_order_of_another_terminal_is_kept_for_reconciliation(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, tpe="0900158")
-    assert confirm(lambda_context, tpe="0900157")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, tpe="0900157")["body"] == ACK_OK
     assert status(aws) is OrderStatus.AWAITING_PAYMENT
 
 
 def test_unconfigured_terminal_cannot_be_verified(aws: Any, lambda_context: Any) -> None:
-    assert confirm(lambda_context, tpe="1234567")["body"] == ACK_BAD
+    assert confirm(aws, lambda_context, tpe="1234567")["body"] == ACK_BAD
 
 
 @pytest.mark.parametrize(
@@ -200,20 +143,20 @@ def test_unconfigured_terminal_cannot_be_verified(aws: Any, lambda_context: Any)
 def test_malformed_bodies_get_cdr_1(aws: Any, lambda_context: Any, body: bytes) -> None:
     post = event("confirmation_accepted.json")
     post["body"] = base64.b64encode(body).decode()
-    response = cgi2.lambda_handler(post, lambda_context)
+    response = aws.invoke("cgi2", post, lambda_context)
     assert (response["statusCode"], response["body"]) == (200, ACK_BAD)
 
 
 def test_new_fields_from_the_bank_are_sealed_too(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
     extra = (("motifrefusautorisation", ""), ("nouveau_champ_2027", "x"))
-    assert confirm(lambda_context, extra=extra)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, extra=extra)["body"] == ACK_OK
     assert status(aws) is OrderStatus.PAID
 
 
 def test_deferred_terminal_authorizes_with_a_deadline(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, tpe="0900158")
-    assert confirm(lambda_context, tpe="0900158")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, tpe="0900158")["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AUTHORIZED
     # Ordered Friday 27/11/2026 at 10:00 Paris: 3 working days end on Wednesday 2/12 at midnight.
@@ -222,15 +165,15 @@ def test_deferred_terminal_authorizes_with_a_deadline(aws: Any, lambda_context: 
 
 def test_deferred_authorization_terminal_registers_the_card(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, tpe="0900159")
-    assert confirm(lambda_context, tpe="0900159")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, tpe="0900159")["body"] == ACK_OK
     assert status(aws) is OrderStatus.CARD_REGISTERED
 
 
 def test_instalment_confirmations_are_recorded(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context, "paiement")
-    confirm(lambda_context, "paiement_pf2", numauto="222222", date="27/12/2026_a_10:15:00")
-    confirm(lambda_context, "Annulation_pf3", numauto="", date="27/01/2027_a_10:15:00")
+    confirm(aws, lambda_context, "paiement")
+    confirm(aws, lambda_context, "paiement_pf2", numauto="222222", date="27/12/2026_a_10:15:00")
+    confirm(aws, lambda_context, "Annulation_pf3", numauto="", date="27/01/2027_a_10:15:00")
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert [(a.return_code, a.instalment) for a in order.attempts] == [
@@ -246,7 +189,7 @@ def test_concurrent_duplicates_make_exactly_one_transition(aws: Any, lambda_cont
 
     def post() -> None:
         barrier.wait()
-        answers.append(cgi2.lambda_handler(event("confirmation_accepted.json"), lambda_context)["body"])
+        answers.append(aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)["body"])
 
     threads = [threading.Thread(target=post) for _ in range(6)]
     for thread in threads:
@@ -268,12 +211,12 @@ def test_a_lost_race_rereads_and_decides_again(aws: Any, lambda_context: Any, mo
     def apply_after_a_competitor(order: Order, decision: Any) -> None:
         if not calls:
             calls.append(1)
-            confirm(lambda_context, "Annulation", numauto="", reason="Refus")  # the competitor wins first
+            confirm(aws, lambda_context, "Annulation", numauto="", reason="Refus")  # the competitor wins first
             raise ConcurrentUpdateError("lost")
         real_apply(order, decision)
 
     monkeypatch.setattr(aws.store, "apply", apply_after_a_competitor)
-    assert confirm(lambda_context)["body"] == ACK_OK
+    assert confirm(aws, lambda_context)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert [a.return_code for a in order.attempts] == ["Annulation", "payetest"]
@@ -288,7 +231,7 @@ def test_reference_can_never_be_stored_twice(aws: Any) -> None:
 
 def test_a_refusal_keeps_the_expiry_of_an_unpaid_order(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    cgi2.lambda_handler(event("confirmation_refused.json"), lambda_context)
+    aws.invoke("cgi2", event("confirmation_refused.json"), lambda_context)
     raw = aws.dynamodb.get_item(TableName="orders-test", Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}})
     assert "expires_at" in raw["Item"]
 
@@ -296,7 +239,7 @@ def test_a_refusal_keeps_the_expiry_of_an_unpaid_order(aws: Any, lambda_context:
 @pytest.mark.parametrize("code", ["annulation", "ANNULATION"])
 def test_a_refusal_in_lower_case_is_a_refusal(aws: Any, lambda_context: Any, code: str) -> None:
     stored_order(aws, SAMPLE)
-    assert confirm(lambda_context, code, "", reason="Refus")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, code, "", reason="Refus")["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.AWAITING_PAYMENT
     assert [(a.return_code, a.reason) for a in order.attempts] == [("Annulation", "Refus")]
@@ -305,7 +248,7 @@ def test_a_refusal_in_lower_case_is_a_refusal(aws: Any, lambda_context: Any, cod
 @pytest.mark.parametrize(("value", "saved"), [("1", True), ("0", False)])
 def test_cbenregistree_is_recorded_on_the_attempt(aws: Any, lambda_context: Any, value: str, saved: bool) -> None:
     stored_order(aws, SAMPLE, card_alias="client7")
-    assert confirm(lambda_context, extra=(("cbenregistree", value),))["body"] == ACK_OK
+    assert confirm(aws, lambda_context, extra=(("cbenregistree", value),))["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert order.attempts[-1].card_saved is saved

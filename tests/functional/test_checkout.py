@@ -6,33 +6,30 @@ import base64
 import json
 from typing import Any
 
-from tests.support.aws import event, load_function
-
-cgi1 = load_function("cgi1")
-checkout = load_function("checkout")
+from tests.support.aws import event
 
 BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
 
 
-def _order(lambda_context: Any, **fields: Any) -> dict[str, Any]:
+def _order(aws: Any, lambda_context: Any, **fields: Any) -> dict[str, Any]:
     created = event("create_order.json")
     body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING, **fields}
     created["body"] = base64.b64encode(json.dumps(body).encode()).decode()
-    response = cgi1.lambda_handler(created, lambda_context)
+    response = aws.invoke("cgi1", created, lambda_context)
     assert response["statusCode"] == 201, response
     return dict(json.loads(response["body"]))
 
 
-def _checkout(token: str, lambda_context: Any) -> dict[str, Any]:
+def _checkout(aws: Any, token: str, lambda_context: Any) -> dict[str, Any]:
     request = event("checkout.json")
     request["pathParameters"] = {"token": token}
-    return dict(checkout.lambda_handler(request, lambda_context))
+    return dict(aws.invoke("checkout", request, lambda_context))
 
 
 def test_the_page_holds_the_orders_sealed_form_and_nothing_is_written(aws: Any, lambda_context: Any) -> None:
-    order = _order(lambda_context, language="EN")
+    order = _order(aws, lambda_context, language="EN")
     aws.writes.clear()
-    response = _checkout(order["checkout_url"].rsplit("/", 1)[-1], lambda_context)
+    response = _checkout(aws, order["checkout_url"].rsplit("/", 1)[-1], lambda_context)
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"].startswith("text/html")
     assert order["form"]["action"] in response["body"]
@@ -42,12 +39,12 @@ def test_the_page_holds_the_orders_sealed_form_and_nothing_is_written(aws: Any, 
 
 
 def test_a_wrong_token_is_the_404_page(aws: Any, lambda_context: Any) -> None:
-    token = _order(lambda_context)["checkout_url"].rsplit("/", 1)[-1]
-    response = _checkout(token[:-1] + ("A" if token[-1] != "A" else "B"), lambda_context)
+    token = _order(aws, lambda_context)["checkout_url"].rsplit("/", 1)[-1]
+    response = _checkout(aws, token[:-1] + ("A" if token[-1] != "A" else "B"), lambda_context)
     assert response["statusCode"] == 404
     assert response["headers"]["Content-Type"].startswith("text/html")
 
 
 def test_other_routes_are_not_served(aws: Any, lambda_context: Any) -> None:
     request = event("create_order.json")
-    assert checkout.lambda_handler(request, lambda_context)["statusCode"] == 404
+    assert aws.invoke("checkout", request, lambda_context)["statusCode"] == 404

@@ -6,7 +6,6 @@ legacy seal does not cover. Nothing unsealed is applied by any path.
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -19,21 +18,19 @@ from orders.confirmation_queue import RETRY_MAX_SECONDS, QueuedConfirmation, ret
 from orders.lifecycle import MAX_ATTEMPTS_KEPT
 from orders.model import Attempt, OrderStatus
 from sealing import MerchantKey, Variant, seal
-from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, SAMPLE, SESSION, confirm, stored_order
-from tests.support.aws import TEST_KEY, event, load_function
-
-cgi2 = load_function("cgi2")
-consumer = load_function("confirmation_consumer")
-
-
-def post(lambda_context: Any, body: bytes) -> dict[str, Any]:
-    request = event("confirmation_accepted.json")
-    request["body"] = base64.b64encode(body).decode()
-    return cgi2.lambda_handler(request, lambda_context)  # type: ignore[no-any-return]
-
-
-def sample_body() -> bytes:
-    return base64.b64decode(event("confirmation_accepted.json")["body"])
+from tests.support.aws import TEST_KEY
+from tests.support.merchant import (
+    ACK_BAD,
+    ACK_OK,
+    SAMPLE,
+    SESSION,
+    confirm,
+    consume,
+    post_confirmation,
+    sample_body,
+    sqs_event,
+    stored_order,
+)
 
 
 def failing(aws: Any, operation: str = "UpdateItem") -> Any:
@@ -42,26 +39,6 @@ def failing(aws: Any, operation: str = "UpdateItem") -> Any:
 
     aws.dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", fail)
     return lambda: aws.dynamodb.meta.events.unregister(f"before-call.dynamodb.{operation}", fail)
-
-
-def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-            }
-            for m in messages
-        ]
-    }
-
-
-def consume(aws: Any, lambda_context: Any) -> dict[str, Any]:
-    messages = aws.queued()
-    assert messages
-    return consumer.lambda_handler(sqs_event(messages), lambda_context)  # type: ignore[no-any-return]
 
 
 def metrics(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -78,7 +55,7 @@ def metrics(capsys: pytest.CaptureFixture[str]) -> list[str]:
 def test_a_store_failure_queues_the_exact_bytes_then_acknowledges(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
     restore = failing(aws)
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert (response["statusCode"], response["body"]) == (200, ACK_OK)  # durable: SQS holds it
     [message] = aws.queued()
     queued = QueuedConfirmation.from_message(message["Body"])
@@ -95,7 +72,7 @@ def test_no_cdr_0_when_neither_the_table_nor_the_queue_takes_it(
     stored_order(aws, SAMPLE)
     failing(aws)
     aws.sqs.delete_queue(QueueUrl=aws.queue.url)
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert response["statusCode"] == 503
     assert "cdr" not in response["body"]
     records = [r for r in caplog.records if r.getMessage() == "confirmation NOT stored"]
@@ -109,7 +86,7 @@ def test_no_cdr_0_when_neither_the_table_nor_the_queue_takes_it(
 def test_an_unusable_configuration_queues_but_never_says_intact(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
     aws.set_terminals({"terminals": {}})
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert response["statusCode"] == 503  # the seal could not be checked: no cdr at all
     assert "cdr" not in response["body"]
     assert len(aws.queued()) == 1
@@ -130,7 +107,7 @@ def test_an_unexpected_failure_queues_and_is_never_cdr_0(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(aws.store, "apply", broken)
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert response["statusCode"] == 503
     assert "cdr" not in response["body"]
     assert len(aws.queued()) == 1
@@ -163,7 +140,7 @@ def test_the_consumer_backs_off_and_leaves_other_messages_alone(aws: Any, lambda
     aws.queue.put(QueuedConfirmation(b"not a confirmation", datetime.now(UTC)))
     aws.queue.put(QueuedConfirmation(sample_body(), datetime.now(UTC)))
     messages = aws.queued()
-    answer = consumer.lambda_handler(sqs_event(messages), lambda_context)
+    answer = aws.invoke("confirmation_consumer", sqs_event(messages), lambda_context)
     bad = next(m for m in messages if QueuedConfirmation.from_message(m["Body"]).body == b"not a confirmation")
     assert answer == {"batchItemFailures": [{"itemIdentifier": bad["MessageId"]}]}
     assert aws.store.get(SAMPLE).status is OrderStatus.PAID
@@ -199,7 +176,7 @@ def test_a_body_without_a_mac_is_refused_cdr_1_with_one_warning(
 ) -> None:
     stored_order(aws, SAMPLE)
     body = sample_body().replace(b"MAC=", b"mac=") if rename == b"mac=" else sample_body().split(b"&MAC=")[0]
-    response = post(lambda_context, body)
+    response = post_confirmation(aws, lambda_context, body)
     assert (response["statusCode"], response["body"]) == (200, ACK_BAD)
     assert [r.levelname for r in caplog.records] == ["WARNING"]
     assert "ConfirmationsRejected" in metrics(capsys)
@@ -210,20 +187,23 @@ def test_a_body_without_a_mac_is_refused_cdr_1_with_one_warning(
 @pytest.mark.parametrize("padding", ["%20", "%09", "%0A", "%0D%0A", "%A0", "%C2%A0", "+", "0"])
 def test_a_padded_mac_is_no_new_confirmation(aws: Any, lambda_context: Any, padding: str) -> None:
     stored_order(aws, SAMPLE)
-    assert post(lambda_context, sample_body())["body"] == ACK_OK
+    assert post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK
     before = aws.store.get(SAMPLE)
     aws.writes.clear()
     for copy in range(3):
         padded = sample_body() + padding.encode() * (copy + 1)  # MAC is the last field of the sample
-        assert post(lambda_context, padded)["body"] == ACK_BAD
+        assert post_confirmation(aws, lambda_context, padded)["body"] == ACK_BAD
     mac = sample_body().split(b"&MAC=")[1]
-    assert post(lambda_context, sample_body().replace(mac, mac.upper()))["body"] == ACK_OK  # the same seal
+    assert (
+        post_confirmation(aws, lambda_context, sample_body().replace(mac, mac.upper()))["body"] == ACK_OK
+    )  # the same seal
     assert aws.store.get(SAMPLE) == before
     assert aws.writes == []
 
 
-def refusal(lambda_context: Any, number: int, reason: str = "Refus") -> dict[str, Any]:
+def refusal(aws: Any, lambda_context: Any, number: int, reason: str = "Refus") -> dict[str, Any]:
     return confirm(
+        aws,
         lambda_context,
         "Annulation",
         numauto="",
@@ -237,8 +217,8 @@ def test_long_sealed_values_cannot_fill_an_order(aws: Any, lambda_context: Any) 
     # the genuine payment after them could never be recorded.
     stored_order(aws, SAMPLE)
     for number in range(8):
-        assert refusal(lambda_context, number, reason="R" * 60_000)["body"] == ACK_OK
-    assert confirm(lambda_context)["body"] == ACK_OK
+        assert refusal(aws, lambda_context, number, reason="R" * 60_000)["body"] == ACK_OK
+    assert confirm(aws, lambda_context)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert max(len(a.reason) for a in order.attempts) <= 200
@@ -253,10 +233,10 @@ def test_an_order_keeps_a_bounded_number_of_attempts_and_still_gets_paid(aws: An
     )
     stored_order(aws, SAMPLE, attempts=kept)
     for number in range(3):
-        assert refusal(lambda_context, number)["body"] == ACK_OK
+        assert refusal(aws, lambda_context, number)["body"] == ACK_OK
     order = aws.store.get(SAMPLE)
     assert (len(order.attempts), order.attempts_not_kept, order.status) == (100, 3, OrderStatus.AWAITING_PAYMENT)
-    assert confirm(lambda_context)["body"] == ACK_OK  # an acceptance is always recorded
+    assert confirm(aws, lambda_context)["body"] == ACK_OK  # an acceptance is always recorded
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert len(order.attempts) == MAX_ATTEMPTS_KEPT + 1
@@ -271,7 +251,7 @@ def test_an_unmatched_confirmation_is_kept_once_whatever_its_spelling(aws: Any, 
     decoded = [(name, unquote_plus(value)) for name, value in fields]
     mac = seal(MerchantKey(TEST_KEY), decoded)
     for spelt in (mac, mac.upper()):
-        assert post(lambda_context, urlencode([*decoded, ("MAC", spelt)]).encode())["body"] == ACK_OK
+        assert post_confirmation(aws, lambda_context, urlencode([*decoded, ("MAC", spelt)]).encode())["body"] == ACK_OK
     items = aws.dynamodb.scan(TableName="orders-test")["Items"]
     assert [item["pk"]["S"] for item in items] == ["UNMATCHED#0900157#NOSUCHORDER100"]
 
@@ -289,7 +269,7 @@ def test_a_legacy_confirmation_stores_only_what_its_seal_covers(aws: Any, lambda
     mac = seal(MerchantKey(TEST_KEY), fields, Variant.LEGACY_CONFIRMATION, tpe="0900161")
     unsealed = [("motifrefusautorisation", "forged by a proxy"), ("montantech", "1.00EUR")]
     body = urlencode([*fields, *unsealed, ("MAC", mac)], quote_via=quote).encode()
-    assert post(lambda_context, body)["body"] == ACK_OK
+    assert post_confirmation(aws, lambda_context, body)["body"] == ACK_OK
     [attempt] = aws.store.get(SAMPLE).attempts
     assert attempt.return_code == "Annulation"
     assert attempt.reason == ""  # not "forged by a proxy": that field is outside the legacy seal

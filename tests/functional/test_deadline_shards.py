@@ -16,9 +16,9 @@ from orders.operations import BackOffice
 from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard, order_to_item
 from orders.terminals import PaymentMode, Terminals
 from sealing import Money
-from tests.functional.test_cgi2 import ACK_OK, confirm, stored_order
 from tests.support.aws import terminals_config
 from tests.support.fakebank import FakeBank
+from tests.support.merchant import ACK_OK, confirm, stored_order
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -28,7 +28,7 @@ def test_deferred_acceptances_spread_over_the_shards(aws: Any, lambda_context: A
     for number in range(40):
         reference = f"SHARD{number:05d}"
         stored_order(aws, reference, tpe="0900158", created_at=datetime.now(UTC))
-        assert confirm(lambda_context, reference=reference + "00", tpe="0900158")["body"] == ACK_OK
+        assert confirm(aws, lambda_context, reference=reference + "00", tpe="0900158")["body"] == ACK_OK
         raw = aws.dynamodb.get_item(
             TableName="orders-test", Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}}
         )["Item"]

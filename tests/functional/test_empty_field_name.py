@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.functional.test_backoffice import call
-from tests.functional.test_cgi1 import BILLING, _post, cgi1
+from tests.support.merchant import BILLING, call, create_request
 
 
 def test_an_order_with_an_empty_field_name_is_a_400_naming_the_body(aws: Any, lambda_context: Any) -> None:
     body = {"amount": "10.00", "email": "buyer@example.com", "billing": BILLING, "": "x"}
-    response = cgi1.lambda_handler(_post(body), lambda_context)
+    response = aws.invoke("cgi1", create_request(body), lambda_context)
     assert response["statusCode"] == 400
     error = json.loads(response["body"])["error"]
     assert error["field"] == "body"
@@ -25,6 +24,6 @@ def test_an_order_with_an_empty_field_name_is_a_400_naming_the_body(aws: Any, la
 def test_an_operation_with_an_empty_field_name_is_a_400_naming_the_body(
     aws: Any, lambda_context: Any, operation: str
 ) -> None:
-    status, answer = call(lambda_context, "POST", f"/orders/{{reference}}/{operation}", "NOPE000001", body={"": 1})
+    status, answer = call(aws, lambda_context, "POST", f"/orders/{{reference}}/{operation}", "NOPE000001", body={"": 1})
     assert status == 400
     assert answer["error"]["field"] == "body"

@@ -11,17 +11,25 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
-from orders import config
 from orders.model import OrderStatus
 from orders.service import Receipt, receive_confirmation
 from sealing import MerchantKey, seal
-from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, SAMPLE, SESSION, confirm, stored_order
-from tests.functional.test_confirmation_queue import consume, consumer, post, sample_body, sqs_event
 from tests.support.aws import TEST_KEY, terminals_config
+from tests.support.merchant import (
+    ACK_BAD,
+    ACK_OK,
+    SAMPLE,
+    SESSION,
+    confirm,
+    consume,
+    post_confirmation,
+    sample_body,
+    sqs_event,
+    stored_order,
+)
 
 
 def throttled(**_: Any) -> None:
@@ -77,12 +85,12 @@ def assert_paid_once(aws: Any) -> None:
 def test_a_fault_on_the_write_is_queued_then_applied_once(aws: Any, lambda_context: Any, fault: str) -> None:
     stored_order(aws, SAMPLE)
     made = inject(aws, fault)
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert made == [0]
     assert (response["statusCode"], response["body"]) == (200, ACK_OK)  # said only once the queue holds it
     assert len(aws.queued()) == 1
     assert consume(aws, lambda_context) == {"batchItemFailures": []}
-    assert post(lambda_context, sample_body())["body"] == ACK_OK  # the bank's own retry: a replay
+    assert post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK  # the bank's own retry: a replay
     assert_paid_once(aws)
 
 
@@ -91,25 +99,25 @@ def test_a_fault_on_the_write_and_on_the_queue_is_never_cdr_0(aws: Any, lambda_c
     stored_order(aws, SAMPLE)
     inject(aws, fault)
     queue_down = aws.sqs.meta.events.register("before-call.sqs.SendMessage", unreachable)
-    response = post(lambda_context, sample_body())
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert response["statusCode"] == 503
     assert "cdr" not in response["body"]
     aws.sqs.meta.events.unregister("before-call.sqs.SendMessage", queue_down)
-    assert post(lambda_context, sample_body())["body"] == ACK_OK  # the bank retries: now it is stored
+    assert post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK  # the bank retries: now it is stored
     assert_paid_once(aws)
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_a_fault_on_the_fallback_write_is_queued_then_applied_once(aws: Any, lambda_context: Any, fault: str) -> None:
     stored_order(aws, SAMPLE)
-    assert confirm(lambda_context)["body"] == ACK_OK
+    assert confirm(aws, lambda_context)["body"] == ACK_OK
     # Another acceptance for a paid order: the presumed write fails its condition, the decision (flag it) is made
     # from the returned item, and that second write is the one that fails.
     made = inject(aws, fault, skip=1)
-    assert confirm(lambda_context, numauto="999999")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, numauto="999999")["body"] == ACK_OK
     assert made == [1, 0]
     assert consume(aws, lambda_context) == {"batchItemFailures": []}
-    assert confirm(lambda_context, numauto="999999")["body"] == ACK_OK  # the bank's retry: a replay
+    assert confirm(aws, lambda_context, numauto="999999")["body"] == ACK_OK  # the bank's retry: a replay
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID
     assert [a.authorisation_number for a in order.attempts] == ["123456", "999999"]
@@ -117,64 +125,58 @@ def test_a_fault_on_the_fallback_write_is_queued_then_applied_once(aws: Any, lam
     assert order.version == 2
 
 
-def secrets_manager(down: bool) -> None:
-    """Secrets Manager out of reach (``down``) or back, for the provider Powertools reads the secret with (its
+def secrets_manager(aws: Any, down: bool) -> None:
+    """Secrets Manager out of reach (``down``) or back, for the client the functions read the secret with (their
     cache kept: a warm function has the terminals already)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    providers = parameters.base.DEFAULT_PROVIDERS
-    if "secrets" not in providers:
-        providers["secrets"] = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-    events = providers["secrets"].client.meta.events
+    events = aws.secrets.meta.events
     events.unregister("before-call.secrets-manager.GetSecretValue", unreachable)
     if down:
         events.register("before-call.secrets-manager.GetSecretValue", unreachable)
 
 
 def test_secrets_manager_down_at_cold_start_is_never_cdr_0(aws: Any, lambda_context: Any) -> None:
-    from aws_lambda_powertools.utilities import parameters
-
     stored_order(aws, SAMPLE)
-    parameters.clear_caches()  # a cold start: nothing cached
-    secrets_manager(down=True)
-    response = post(lambda_context, sample_body())
+    aws.terminals.clear_cache()  # a cold start: nothing cached
+    secrets_manager(aws, down=True)
+    response = post_confirmation(aws, lambda_context, sample_body())
     assert response["statusCode"] == 503  # the seal cannot be checked: no cdr at all
     assert "cdr" not in response["body"]
     assert len(aws.queued()) == 1  # the bytes are kept all the same
     assert aws.store.get(SAMPLE).status is OrderStatus.AWAITING_PAYMENT
-    secrets_manager(down=False)
+    secrets_manager(aws, down=False)
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the queued bytes, sealed, applied
-    assert post(lambda_context, sample_body())["body"] == ACK_OK
+    assert post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK
     assert_paid_once(aws)
 
 
 def test_secrets_manager_down_when_warm_uses_the_cached_terminals(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
     stored_order(aws, "EVTSAMPLE1")
-    confirm(lambda_context, reference="EVTSAMPLE100")  # warm: the terminals are cached
-    secrets_manager(down=True)
-    assert post(lambda_context, sample_body())["body"] == ACK_OK
+    confirm(aws, lambda_context, reference="EVTSAMPLE100")  # warm: the terminals are cached
+    secrets_manager(aws, down=True)
+    assert post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK
     assert aws.queued() == []
     assert_paid_once(aws)
 
 
 def test_a_key_rotated_with_a_confirmation_in_flight(aws: Any, lambda_context: Any) -> None:
-    from aws_lambda_powertools.utilities import parameters
-
     stored_order(aws, SAMPLE)
     inject(aws, "throttled")
-    assert post(lambda_context, sample_body())["body"] == ACK_OK  # on the queue, sealed with the old key
+    assert (
+        post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_OK
+    )  # on the queue, sealed with the old key
     new_key = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
     aws.set_terminals(terminals_config(**{"0900157": {"key": new_key}}))
-    parameters.clear_caches()
     [message] = aws.queued()
-    answer = consumer.lambda_handler(sqs_event([message]), lambda_context)
+    answer = aws.invoke("confirmation_consumer", sqs_event([message]), lambda_context)
     assert len(answer["batchItemFailures"]) == 1  # kept for later, not applied, not dropped
     aws.sqs.change_message_visibility(
         QueueUrl=aws.queue.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
     )
     assert aws.store.get(SAMPLE).status is OrderStatus.AWAITING_PAYMENT
-    assert post(lambda_context, sample_body())["body"] == ACK_BAD  # the old seal does not hold with the new key
+    assert (
+        post_confirmation(aws, lambda_context, sample_body())["body"] == ACK_BAD
+    )  # the old seal does not hold with the new key
     aws.set_terminals(terminals_config())  # the operator puts back the key the bank still uses
     assert consume(aws, lambda_context) == {"batchItemFailures": []}
     assert_paid_once(aws)
@@ -203,16 +205,16 @@ def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
     return answers
 
 
-def receive(body: bytes) -> Receipt:
+def receive(aws: Any, body: bytes) -> Receipt:
     """CGI2's service, as each Lambda execution environment runs it. (The handler's Powertools metrics are one
     object per process, flushed per invocation: Lambda never runs two invocations at once in one process, so
     threads calling the handler itself would race on that object, not on the order.)"""
-    return receive_confirmation(body, config.load_terminals, config.order_store(), datetime.now(UTC))
+    return receive_confirmation(body, aws.deps.terminals, aws.deps.store, datetime.now(UTC))
 
 
 def test_200_copies_of_one_confirmation_make_exactly_one_transition(aws: Any) -> None:
     stored_order(aws, SAMPLE)
-    receipts = run_at_once([lambda: receive(sample_body())] * 200)
+    receipts = run_at_once([lambda: receive(aws, sample_body())] * 200)
     kinds = sorted(receipt.kind.value for receipt in receipts)  # an exception would have no kind: it fails here
     assert kinds == ["applied"] + ["replay"] * 199  # every copy answered, one transition
     assert {receipt.acknowledgement.body for receipt in receipts} == {ACK_OK}
@@ -233,7 +235,7 @@ def refusal_body() -> bytes:
 @pytest.mark.parametrize("first", ["refused", "accepted", "together"])
 def test_a_refusal_and_an_acceptance_in_any_order(aws: Any, first: str) -> None:
     stored_order(aws, SAMPLE)
-    refusal, acceptance = (lambda: receive(refusal_body())), (lambda: receive(sample_body()))
+    refusal, acceptance = (lambda: receive(aws, refusal_body())), (lambda: receive(aws, sample_body()))
     if first == "together":
         receipts = run_at_once([refusal, acceptance] * 4)
     else:

@@ -18,16 +18,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from orders.service import ConfirmationKind
-from tests.functional.test_cgi2 import ACK_BAD, ACK_OK, stored_order
 from tests.fuzz.cgi2_target import REFERENCE, check, sealed_by_oracle, valid_body
-from tests.support.aws import event, load_function
+from tests.support.aws import event
+from tests.support.merchant import ACK_BAD, ACK_OK, stored_order
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 # libFuzzer's own memory grows with its corpus and coverage maps (2 GB past 15,000 inputs here): the suite runs a
 # few thousand; FUZZ_RUNS runs it longer.
 RUNS = int(os.environ.get("FUZZ_RUNS", "6000"))
-cgi2 = load_function("cgi2")
 
 
 def fields_of(body: bytes) -> list[tuple[bytes, bytes]]:
@@ -98,7 +97,7 @@ def test_the_handler_on_moto_answers_and_changes_nothing_without_a_seal(
     aws.writes.clear()
     request = event("confirmation_accepted.json")
     request["body"] = base64.b64encode(body).decode()
-    answer = cgi2.lambda_handler(request, lambda_context)
+    answer = aws.invoke("cgi2", request, lambda_context)
     assert (answer["statusCode"], answer["body"]) in {(200, ACK_OK), (200, ACK_BAD)} or (
         answer["statusCode"] == 503 and "cdr" not in answer["body"]
     )

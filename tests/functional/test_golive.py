@@ -10,12 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from orders import config, golive
+from orders import golive
 from orders.terminals import Terminals
-from tests.functional.test_cgi2 import confirm, stored_order
-from tests.support.aws import load_function, terminals_config
+from tests.support.aws import terminals_config
+from tests.support.merchant import confirm, stored_order
 
-golive_function = load_function("golive")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 REAL_KEY = "0123456789ABCDEF0123456789ABCDEF01234567"
 CGI2 = "https://api.shop.example/v1/confirmation"
@@ -61,9 +60,9 @@ def test_a_terminal_fails_then_passes_once_every_point_is_fixed(aws: Any, lambda
 
     # The merchant pays once and is refused once on the test configuration ...
     stored_order(aws, "GOLIVE1")
-    confirm(lambda_context, reference="GOLIVE100")
+    confirm(aws, lambda_context, reference="GOLIVE100")
     stored_order(aws, "GOLIVE2")
-    confirm(lambda_context, "Annulation", "", reference="GOLIVE200", reason="Refus")
+    confirm(aws, lambda_context, "Annulation", "", reference="GOLIVE200", reason="Refus")
     # ... the bank opens the terminal, its key goes in the secret, the rest is set up.
     production = {
         "key": REAL_KEY, "environment": "production", "mail": mail,
@@ -108,13 +107,13 @@ def test_the_console_route_answers_the_checks_as_json(aws: Any, lambda_context: 
         "headers": {"Host": "127.0.0.1:9", "X-Forwarded-Proto": "http"},
         "requestContext": {"stage": "v1"},
     }
-    answer = golive_function.lambda_handler(request, lambda_context)
+    answer = aws.invoke("golive", request, lambda_context)
     assert answer["statusCode"] == 200
     body = json.loads(answer["body"])
     assert body["ready"] is False
     https = next(c for c in body["checks"] if c["name"] == "cgi2_https")
     assert (https["ok"], https["detail"]) == (False, "CGI2 URL http://127.0.0.1:9/confirmation")
     request["pathParameters"] = {"tpe": "9999999"}
-    missing = golive_function.lambda_handler(request, lambda_context)
+    missing = aws.invoke("golive", request, lambda_context)
     assert (missing["statusCode"], json.loads(missing["body"])["error"]["field"]) == (404, "tpe")
-    assert config.load_terminals().get("0900157").tpe == "0900157"
+    assert aws.deps.terminals().get("0900157").tpe == "0900157"

@@ -21,9 +21,9 @@ from orders.model import Order, OrderStatus
 from orders.operations import BackOffice
 from orders.store import OrderStore
 from orders.terminals import Terminals
-from tests.functional.test_operations import LATER, NOW, paid
 from tests.support.aws import terminals_config
 from tests.support.fakebank import FakeBank
+from tests.support.merchant import LATER, NOW, paid
 
 MONEY_CGIS = ("capture_paiement.cgi", "recredit_paiement.cgi")
 STEPS = ("before_the_bank_call", "after_the_bank_applied_it", "before_the_outcome_is_written")

@@ -20,12 +20,9 @@ from orders.operations import BackOffice
 from orders.store import DEADLINE_SHARD, OrderStore, order_to_item
 from orders.terminals import PaymentMode, Terminals
 from sealing import Money
-from tests.functional.test_cgi2 import confirm, stored_order
 from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
-
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-LATER = NOW + timedelta(minutes=10)  # past the lease of an operation's journal entry
+from tests.support.merchant import LATER, NOW, confirm, paid, stored_order
 
 
 @pytest.fixture
@@ -37,12 +34,6 @@ def bank() -> FakeBank:
 def office(aws: Any, bank: FakeBank) -> BackOffice:
     terminals = Terminals.from_mapping(terminals_config())
     return BackOffice(aws.store, terminals, lambda terminal: BankClient(terminal, bank, sleep=lambda _: None))
-
-
-def paid(aws: Any, lambda_context: Any, reference: str, tpe: str) -> Order:
-    stored_order(aws, reference, tpe=tpe)
-    confirm(lambda_context, reference=reference + "00", tpe=tpe)  # its first session, as the bank knows it
-    return aws.store.get(reference)  # type: ignore[no-any-return]
 
 
 def test_partial_captures_then_refund(aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank) -> None:
@@ -316,7 +307,7 @@ def test_a_martinique_order_is_dated_in_martinique(aws: Any, lambda_context: Any
     )
     late_evening = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # Thursday 26 November, 22:30 in Martinique
     stored_order(aws, "MQ1", tpe="0900158", created_at=late_evening)
-    confirm(lambda_context, reference="MQ100", tpe="0900158")
+    confirm(aws, lambda_context, reference="MQ100", tpe="0900158")
     order = aws.store.get("MQ1")
     # Three working days after Thursday 26: the end of Tuesday 1 December, Martinique time.
     assert order.deadline == datetime(2026, 12, 2, 4, 0, tzinfo=UTC)

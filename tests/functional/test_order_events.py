@@ -13,14 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.streams import stream_record
-from orders import config
 from orders.events import SOURCE, EventPublisher
-from tests.functional.test_backoffice import bank, call, registered  # noqa: F401 - the bank fixture
-from tests.functional.test_cgi2 import SAMPLE, SESSION, confirm, stored_order
-from tests.support.aws import TABLE_STREAM_ENDPOINT, load_function
+from tests.support.aws import TABLE_STREAM_ENDPOINT
 from tests.support.fakebank import FakeBank
+from tests.support.merchant import SAMPLE, SESSION, call, confirm, registered, stored_order
 
-consumer = load_function("order_events")
 REGION = "eu-west-3"
 
 
@@ -62,8 +59,8 @@ class Outbox:
         return [kind for kind, _ in self.published()]
 
 
-def publish(lambda_context: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
-    return consumer.lambda_handler({"Records": records}, lambda_context)  # type: ignore[no-any-return]
+def publish(aws: Any, lambda_context: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    return aws.invoke("order_events", {"Records": records}, lambda_context)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -75,7 +72,7 @@ def outbox(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Outbox:
     queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="all", EventBusName="orders-test", EventPattern=json.dumps({"source": [SOURCE]}))
     events.put_targets(Rule="all", EventBusName="orders-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    monkeypatch.setattr(config, "event_publisher", lambda: EventPublisher("orders-test", client=events))
+    aws.use(publisher=EventPublisher("orders-test", client=events))
     streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=TABLE_STREAM_ENDPOINT)
     return Outbox(streams, stream_arn, aws.sqs, queue_url, events)
 
@@ -84,9 +81,9 @@ def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
     aws: Any, lambda_context: Any, outbox: Outbox
 ) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context, "Annulation", "", reason="Refus")
-    confirm(lambda_context)
-    assert publish(lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    confirm(aws, lambda_context, "Annulation", "", reason="Refus")
+    confirm(aws, lambda_context)
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
     assert outbox.types() == ["PaymentSessionOpened", "PaymentRefused", "OrderPaid"]
     paid = outbox.published()[-1][1]
     assert paid["reference"] == SAMPLE
@@ -102,19 +99,19 @@ def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
 
 def test_a_replayed_confirmation_publishes_nothing(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
-    publish(lambda_context, outbox.new_records())
-    confirm(lambda_context)  # the bank sends it again: acknowledged, nothing written
+    confirm(aws, lambda_context)
+    publish(aws, lambda_context, outbox.new_records())
+    confirm(aws, lambda_context)  # the bank sends it again: acknowledged, nothing written
     assert outbox.new_records() == []
     assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
 
 
 def test_a_record_delivered_again_repeats_its_event_ids(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     records = outbox.new_records()
-    publish(lambda_context, records)
-    publish(lambda_context, records)  # the stream delivers at least once
+    publish(aws, lambda_context, records)
+    publish(aws, lambda_context, records)  # the stream delivers at least once
     ids = [detail["event_id"] for _, detail in outbox.published()]
     assert len(ids) == 4
     assert len(set(ids)) == 2
@@ -124,7 +121,7 @@ def test_a_failed_publication_is_retried_from_its_record_and_nothing_is_lost(
     aws: Any, lambda_context: Any, outbox: Outbox
 ) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     records = outbox.new_records()
     calls = []
 
@@ -134,25 +131,25 @@ def test_a_failed_publication_is_retried_from_its_record_and_nothing_is_lost(
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
 
     outbox.events_client.meta.events.register("before-call.events.PutEvents", fail_the_second)
-    answer = publish(lambda_context, records)
+    answer = publish(aws, lambda_context, records)
     # The write happened (the order is paid) but its event did not go out: the stream keeps it.
     assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
     assert outbox.types() == ["PaymentSessionOpened"]
     # Lambda retries from the failed record.
-    assert publish(lambda_context, records[1:]) == {"batchItemFailures": []}
+    assert publish(aws, lambda_context, records[1:]) == {"batchItemFailures": []}
     assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
 
 
 def test_refused_entries_are_a_failure_too(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     records = outbox.new_records()
 
-    def refuse(**kwargs: Any) -> dict[str, Any]:
+    def refuse(aws, **kwargs: Any) -> dict[str, Any]:
         return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "x"}]}
 
     outbox.events_client.meta.events.register("before-call.events.PutEvents", refuse)
-    answer = publish(lambda_context, records)
+    answer = publish(aws, lambda_context, records)
     assert answer == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
 
 
@@ -160,15 +157,15 @@ def test_back_office_operations_publish_captured_refunded_cancelled(
     aws: Any,
     lambda_context: Any,
     outbox: Outbox,
-    bank: FakeBank,  # noqa: F811 - the fixture
+    bank: FakeBank,
 ) -> None:
     registered(aws, lambda_context, "EVBO1")
-    call(lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {"amount": "10.00"})
-    call(lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {})
-    call(lambda_context, "POST", "/orders/{reference}/refund", "EVBO1", {"amount": "5.00"})
+    call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {"amount": "10.00"})
+    call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVBO1", {})
+    call(aws, lambda_context, "POST", "/orders/{reference}/refund", "EVBO1", {"amount": "5.00"})
     registered(aws, lambda_context, "EVBO2", "0900158")
-    call(lambda_context, "POST", "/orders/{reference}/cancel", "EVBO2")
-    assert publish(lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    call(aws, lambda_context, "POST", "/orders/{reference}/cancel", "EVBO2")
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
     by_order = [(detail["reference"], kind) for kind, detail in outbox.published()]
     assert by_order == [
         ("EVBO1", "PaymentSessionOpened"),
@@ -191,8 +188,8 @@ def test_back_office_operations_publish_captured_refunded_cancelled(
 
 def test_a_review_marker_publishes_order_needs_review(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
-    confirm(lambda_context, amount="1.00EUR")
-    publish(lambda_context, outbox.new_records())
+    confirm(aws, lambda_context, amount="1.00EUR")
+    publish(aws, lambda_context, outbox.new_records())
     kind, detail = outbox.published()[-1]
     assert kind == "OrderNeedsReview"
     assert detail["review"]["reason"] == "amount_mismatch"

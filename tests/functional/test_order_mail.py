@@ -13,10 +13,9 @@ import pytest
 
 from orders.events import events_of_change
 from orders.model import Order
-from tests.functional.test_cgi2 import SAMPLE, confirm, stored_order
-from tests.support.aws import load_function, terminals_config
+from tests.support.aws import terminals_config
+from tests.support.merchant import SAMPLE, confirm, stored_order
 
-mailer = load_function("order_mail")
 SENDER = "boutique@shop.example"
 MERCHANT = "commandes@shop.example"
 HOSTILE = '<script>alert("x")</script> & <b>Bach</b>'
@@ -46,12 +45,12 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return text.get_content(), html.get_content()
 
 
-def deliver(lambda_context: Any, before: Order | None, after: Order) -> list[dict[str, Any]]:
+def deliver(aws: Any, lambda_context: Any, before: Order | None, after: Order) -> list[dict[str, Any]]:
     """Hand every event of the change to the mail function, as the bus's rule does; its answers."""
     answers = []
     for event in events_of_change(before, after):
         envelope = {"detail-type": event.type, "source": "merchant-kit.orders", "detail": event.detail}
-        answers.append(mailer.lambda_handler(envelope, lambda_context))
+        answers.append(aws.invoke("order_mail", envelope, lambda_context))
     return answers
 
 
@@ -66,8 +65,8 @@ def pay(aws: Any, lambda_context: Any, language: str = "FR", **order: Any) -> li
     )
     before = aws.store.get(SAMPLE)
     amount = order.get("amount", "62.73")
-    confirm(lambda_context, tpe=order.get("tpe", "0900157"), amount=f"{amount}EUR")
-    return deliver(lambda_context, before, aws.store.get(SAMPLE))
+    confirm(aws, lambda_context, tpe=order.get("tpe", "0900157"), amount=f"{amount}EUR")
+    return deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
 
 
 @pytest.mark.parametrize(
@@ -120,8 +119,8 @@ def test_only_a_refusal_needing_attention_is_mailed_to_the_merchant(
 ) -> None:
     before = stored_order(aws, SAMPLE)
     before = aws.store.get(SAMPLE)
-    confirm(lambda_context, "Annulation", "", reason=reason)
-    deliver(lambda_context, before, aws.store.get(SAMPLE))
+    confirm(aws, lambda_context, "Annulation", "", reason=reason)
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
     subjects = [m["Subject"] for m in sent()]
     assert subjects == ([f"Refused payment to look at: {SAMPLE}"] if mailed else [])
 
@@ -129,8 +128,8 @@ def test_only_a_refusal_needing_attention_is_mailed_to_the_merchant(
 def test_a_review_marker_is_mailed_to_the_merchant(aws: Any, lambda_context: Any, ses: Any) -> None:
     before = stored_order(aws, SAMPLE)
     before = aws.store.get(SAMPLE)
-    confirm(lambda_context, amount="1.00EUR")
-    deliver(lambda_context, before, aws.store.get(SAMPLE))
+    confirm(aws, lambda_context, amount="1.00EUR")
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
     (review,) = sent()
     assert review["Subject"] == f"Order to review: {SAMPLE}"
     assert "needs your attention: amount_mismatch bank confirmed 1.00 EUR" in parts(review)[0]
@@ -139,10 +138,10 @@ def test_a_review_marker_is_mailed_to_the_merchant(aws: Any, lambda_context: Any
 def test_an_event_delivered_twice_mails_once(aws: Any, lambda_context: Any, ses: Any) -> None:
     before = stored_order(aws, SAMPLE)
     before = aws.store.get(SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     after = aws.store.get(SAMPLE)
-    deliver(lambda_context, before, after)
-    assert deliver(lambda_context, before, after)[-1] == {"sent": []}
+    deliver(aws, lambda_context, before, after)
+    assert deliver(aws, lambda_context, before, after)[-1] == {"sent": []}
     assert len(sent()) == 2
 
 
@@ -150,12 +149,12 @@ def test_a_mail_ses_refuses_is_sent_on_the_retry(aws: Any, lambda_context: Any, 
     ses.delete_identity(Identity=SENDER)  # an unverified sender: SES refuses
     before = stored_order(aws, SAMPLE)
     before = aws.store.get(SAMPLE)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     after = aws.store.get(SAMPLE)
     with pytest.raises(Exception, match="SES"):
-        deliver(lambda_context, before, after)
+        deliver(aws, lambda_context, before, after)
     ses.verify_email_identity(EmailAddress=SENDER)
-    deliver(lambda_context, before, after)
+    deliver(aws, lambda_context, before, after)
     assert sorted(m["To"] for m in sent()) == sorted(["buyer@example.com", MERCHANT])
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 
-from orders import config
 from orders.bookkeeping import plan_refund
 from orders.events import EventPublisher
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
@@ -20,12 +19,9 @@ from orders.reconciliation import Reconciler, ReportBucket, parse_captures
 from orders.store import order_key
 from orders.terminals import PaymentMode
 from sealing import Money
-from tests.functional.test_backoffice import bank  # noqa: F401 - the fixture
-from tests.functional.test_cgi2 import SAMPLE, SESSION, confirm, stored_order
-from tests.support.aws import load_function
 from tests.support.fakebank import Account, FakeBank
+from tests.support.merchant import SAMPLE, SESSION, confirm, stored_order
 
-reconciliation = load_function("reconciliation")
 CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(hours=2)
 DAY = date(2026, 11, 27)
@@ -37,13 +33,13 @@ def through_today() -> list[date]:
 
 
 def reconciler(aws: Any) -> Reconciler:
-    return Reconciler(aws.store, config.load_terminals(), config.bank_client)
+    return Reconciler(aws.store, aws.deps.terminals(), aws.deps.bank_client)
 
 
 def test_a_missed_confirmation_is_recorded_from_the_bank_status_once(
     aws: Any,
     lambda_context: Any,
-    bank: FakeBank,  # noqa: F811
+    bank: FakeBank,
 ) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
     bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid, never confirmed
@@ -55,26 +51,26 @@ def test_a_missed_confirmation_is_recorded_from_the_bank_status_once(
     assert order.attempts[-1].confirmation_id == f"status:{SESSION}"
     assert reconciler(aws).run([DAY], LATER, "test").differences == []  # nothing left to repair
     # The late confirmation itself is the same acceptance: nothing more.
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     assert aws.store.get(SAMPLE).reviews == ()
 
 
-def test_an_order_whose_buyer_may_still_be_paying_is_not_asked_about(aws: Any, bank: FakeBank) -> None:  # noqa: F811
+def test_an_order_whose_buyer_may_still_be_paying_is_not_asked_about(aws: Any, bank: FakeBank) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
     report = reconciler(aws).run([DAY], CREATED + timedelta(minutes=30), "test")
     assert (report.checked, report.differences, bank.calls) == (0, [], [])
 
 
-def test_an_unpaid_order_the_bank_never_saw_paid_is_no_difference(aws: Any, bank: FakeBank) -> None:  # noqa: F811
+def test_an_unpaid_order_the_bank_never_saw_paid_is_no_difference(aws: Any, bank: FakeBank) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
     report = reconciler(aws).run([DAY], LATER, "test")
     assert (report.checked, report.differences) == (1, [])
     assert aws.store.get(SAMPLE).status is OrderStatus.AWAITING_PAYMENT
 
 
-def test_a_refund_made_in_the_bank_dashboard_is_recorded(aws: Any, lambda_context: Any, bank: FakeBank) -> None:  # noqa: F811
+def test_a_refund_made_in_the_bank_dashboard_is_recorded(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), refunded=Decimal("20.00"))
     report = reconciler(aws).run(through_today(), LATER, "test")
     assert [(d.kind, d.repaired) for d in report.differences] == [("done_at_the_bank", True)]
@@ -87,10 +83,10 @@ def test_a_refund_made_in_the_bank_dashboard_is_recorded(aws: Any, lambda_contex
 def test_a_difference_the_books_cannot_be_brought_to_is_reported_not_overwritten(
     aws: Any,
     lambda_context: Any,
-    bank: FakeBank,  # noqa: F811
+    bank: FakeBank,
 ) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("50.00"))
     before = aws.store.get(SAMPLE)
     report = reconciler(aws).run(through_today(), LATER, "test")
@@ -124,7 +120,7 @@ def paid_long_ago(aws: Any, reference: str) -> None:
 def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaired_by_the_daily_run(
     aws: Any,
     lambda_context: Any,
-    bank: FakeBank,  # noqa: F811
+    bank: FakeBank,
     reports: Any,
 ) -> None:
     paid_long_ago(aws, SAMPLE)
@@ -132,7 +128,7 @@ def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaire
     reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)  # through the console: a change
     bank.accounts[SAMPLE].refunded += Decimal("20.00")  # and more in the bank's dashboard, after it
     schedule = {"detail-type": "Scheduled Event", "source": "aws.events", "time": NEXT_RUN.isoformat()}
-    answer = reconciliation.lambda_handler(schedule, lambda_context)
+    answer = aws.invoke("reconciliation", schedule, lambda_context)
     assert [(d["reference"], d["kind"], d["repaired"]) for d in answer["differences"]] == [
         (SAMPLE, "done_at_the_bank", True)
     ]
@@ -143,7 +139,7 @@ def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaire
 
 def test_the_run_reads_only_the_orders_changed_or_awaiting_not_the_table(
     aws: Any,
-    bank: FakeBank,  # noqa: F811
+    bank: FakeBank,
 ) -> None:
     for number in range(6):  # paid long ago, never changed since: nothing to ask the bank
         paid_long_ago(aws, f"EVTQUIET{number:02d}")
@@ -174,7 +170,7 @@ def test_every_order_write_but_a_new_session_stamps_its_utc_day(aws: Any, lambda
     assert changed_day_of(aws, SAMPLE) == "2026-10-28"
     order = aws.store.open_session(order, PaymentSession(1, f"{SAMPLE}01", day[1]))
     assert changed_day_of(aws, SAMPLE) == "2026-10-28", "a new payment session is no change the bank knows of"
-    confirm(lambda_context)  # applied at the real clock
+    confirm(aws, lambda_context)  # applied at the real clock
     assert changed_day_of(aws, SAMPLE) == datetime.now(UTC).date().isoformat()
     order = aws.store.get(SAMPLE)
     pending = PendingOperation("op1", plan_refund(order, Decimal("5.00")), day[2])
@@ -202,7 +198,7 @@ CAPTURES_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_the_bank_file_of_captures_is_compared_and_differences_reported(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
-    confirm(lambda_context)
+    confirm(aws, lambda_context)
     stored_order(aws, "EVTOTHER00", created_at=CREATED, amount="30.00")  # never paid in the books
     before = aws.store.get("EVTOTHER00")
     report = reconciler(aws).import_captures(CAPTURES_XML.format(session=SESSION), LATER, "file.xml")
@@ -232,7 +228,7 @@ def test_a_file_that_is_not_the_bank_one_is_refused_clearly(xml: str, message: s
 def reports(aws: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
     s3 = boto3.client("s3", region_name="eu-west-3")
     s3.create_bucket(Bucket="reports-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
-    monkeypatch.setattr(config, "report_bucket", lambda: ReportBucket("reports-test", client=s3))
+    aws.use(reports=ReportBucket("reports-test", client=s3))
     events = boto3.client("events", region_name="eu-west-3")
     events.create_event_bus(Name="orders-test")
     queue_url = aws.sqs.create_queue(QueueName="reported")["QueueUrl"]
@@ -241,7 +237,7 @@ def reports(aws: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
         Name="r", EventBusName="orders-test", EventPattern=json.dumps({"detail-type": ["ReconciliationReported"]})
     )
     events.put_targets(Rule="r", EventBusName="orders-test", Targets=[{"Id": "q", "Arn": arn}])
-    monkeypatch.setattr(config, "event_publisher", lambda: EventPublisher("orders-test", client=events))
+    aws.use(publisher=EventPublisher("orders-test", client=events))
     return s3, aws.sqs, queue_url
 
 
@@ -256,7 +252,7 @@ def test_the_console_import_keeps_its_report_in_s3_and_tells_the_bus(
         "body": CAPTURES_XML.format(session=SESSION),
         "isBase64Encoded": False,
     }
-    answer = reconciliation.lambda_handler(request, lambda_context)
+    answer = aws.invoke("reconciliation", request, lambda_context)
     assert answer["statusCode"] == 200
     body = json.loads(answer["body"])
     assert [d["kind"] for d in body["differences"]] == ["captured_unknown_order"] * 3
@@ -281,6 +277,6 @@ def test_console_requests_with_bad_input_name_the_field(
     aws: Any, lambda_context: Any, reports: Any, resource: str, body: str, field: str
 ) -> None:
     request = {"httpMethod": "POST", "resource": resource, "headers": {}, "body": body, "isBase64Encoded": False}
-    answer = reconciliation.lambda_handler(request, lambda_context)
+    answer = aws.invoke("reconciliation", request, lambda_context)
     assert answer["statusCode"] == 400
     assert json.loads(answer["body"])["error"]["field"] == field

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.test_cgi2 import confirm, stored_order
+from tests.support.merchant import confirm, stored_order
 
 
 def emitted(output: str) -> dict[str, float]:
@@ -31,7 +31,7 @@ def test_an_amount_mismatch_counts_an_order_needing_review(
 ) -> None:
     stored_order(aws, "RV1")
     capsys.readouterr()
-    assert confirm(lambda_context, reference="RV100", amount="1.00EUR")["statusCode"] == 200
+    assert confirm(aws, lambda_context, reference="RV100", amount="1.00EUR")["statusCode"] == 200
     metrics = emitted(capsys.readouterr().out)
     assert metrics.get("OrdersNeedingReview") == 1
     assert aws.store.get("RV1").reviews
@@ -40,7 +40,7 @@ def test_an_amount_mismatch_counts_an_order_needing_review(
 def test_a_plain_payment_counts_none(aws: Any, lambda_context: Any, capsys: pytest.CaptureFixture[str]) -> None:
     stored_order(aws, "RV2")
     capsys.readouterr()
-    confirm(lambda_context, reference="RV200")
+    confirm(aws, lambda_context, reference="RV200")
     metrics = emitted(capsys.readouterr().out)
     assert metrics.get("Confirmations") == 1
     assert "OrdersNeedingReview" not in metrics

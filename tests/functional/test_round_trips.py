@@ -12,7 +12,7 @@ import pytest
 from orders.calendar import deferral_deadline
 from orders.model import OrderStatus, PaymentSession
 from orders.sessions import bank_reference, first_session
-from tests.functional.test_cgi2 import ACK_OK, confirm, stored_order
+from tests.support.merchant import ACK_OK, confirm, stored_order
 
 ORDER = "RTRIPORD01"
 SESSION = ORDER + "00"
@@ -27,7 +27,7 @@ def now() -> datetime:
 def test_a_first_acceptance_is_one_call(aws: Any, lambda_context: Any, tpe: str) -> None:
     stored = stored_order(aws, ORDER, tpe=tpe, created_at=now())
     aws.calls.clear()
-    assert confirm(lambda_context, reference=SESSION, tpe=tpe)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=SESSION, tpe=tpe)["body"] == ACK_OK
     assert aws.calls == ["UpdateItem"]
     order = aws.store.get(ORDER)
     assert order.status in {OrderStatus.PAID, OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED}
@@ -42,7 +42,7 @@ def test_a_first_acceptance_is_one_call(aws: Any, lambda_context: Any, tpe: str)
 def test_a_first_refusal_is_one_call(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, ORDER, created_at=now())
     aws.calls.clear()
-    assert confirm(lambda_context, "Annulation", "", reference=SESSION, reason="Refus")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, "Annulation", "", reference=SESSION, reason="Refus")["body"] == ACK_OK
     assert aws.calls == ["UpdateItem"]
     order = aws.store.get(ORDER)
     assert order.status is OrderStatus.AWAITING_PAYMENT
@@ -54,7 +54,7 @@ def test_a_later_session_is_one_call_too(aws: Any, lambda_context: Any) -> None:
     later = PaymentSession(1, bank_reference(ORDER, 1), opened)
     stored_order(aws, ORDER, created_at=opened, sessions=(first_session(ORDER, opened), later))
     aws.calls.clear()
-    assert confirm(lambda_context, reference=later.bank_reference)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=later.bank_reference)["body"] == ACK_OK
     assert aws.calls == ["UpdateItem"]
     assert aws.store.get(ORDER).bank_reference == later.bank_reference
 
@@ -63,7 +63,7 @@ def test_a_session_opened_the_day_before_gets_its_own_days_deadline(aws: Any, la
     yesterday = datetime.now(PARIS).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(minutes=5)
     stored_order(aws, ORDER, tpe="0900158", created_at=yesterday.astimezone(UTC))
     aws.calls.clear()
-    assert confirm(lambda_context, reference=SESSION, tpe="0900158")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=SESSION, tpe="0900158")["body"] == ACK_OK
     assert aws.calls == ["UpdateItem", "UpdateItem"]  # the presumption failed: decided from the returned item
     order = aws.store.get(ORDER)
     assert order.status is OrderStatus.AUTHORIZED
@@ -72,11 +72,11 @@ def test_a_session_opened_the_day_before_gets_its_own_days_deadline(aws: Any, la
 
 def test_a_replay_is_decided_from_the_returned_item(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, ORDER, created_at=now())
-    confirm(lambda_context, reference=SESSION)
+    confirm(aws, lambda_context, reference=SESSION)
     before = aws.store.get(ORDER)
     aws.calls.clear()
     aws.writes.clear()
-    assert confirm(lambda_context, reference=SESSION)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=SESSION)["body"] == ACK_OK
     assert (aws.calls, aws.writes) == (["UpdateItem"], [])  # one failed conditional write, nothing written
     assert aws.store.get(ORDER) == before
 
@@ -84,7 +84,7 @@ def test_a_replay_is_decided_from_the_returned_item(aws: Any, lambda_context: An
 def test_a_wrong_amount_is_flagged_from_the_returned_item(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, ORDER, amount="10.00", created_at=now())
     aws.calls.clear()
-    assert confirm(lambda_context, reference=SESSION)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=SESSION)["body"] == ACK_OK
     assert aws.calls == ["UpdateItem", "UpdateItem"]
     order = aws.store.get(ORDER)
     assert order.status is OrderStatus.AWAITING_PAYMENT
@@ -93,7 +93,7 @@ def test_a_wrong_amount_is_flagged_from_the_returned_item(aws: Any, lambda_conte
 
 def test_an_unknown_order_is_kept_with_one_read(aws: Any, lambda_context: Any) -> None:
     aws.calls.clear()
-    assert confirm(lambda_context, reference=SESSION)["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=SESSION)["body"] == ACK_OK
     # The failed write found no item; one read looks for an order from before payment sessions (the bank knew
     # its payment by the order's own reference); none: kept for reconciliation.
     assert aws.calls == ["UpdateItem", "GetItem", "PutItem"]
@@ -104,6 +104,6 @@ def test_an_unknown_order_is_kept_with_one_read(aws: Any, lambda_context: Any) -
 
 def test_an_unknown_session_of_a_known_order_is_kept_for_reconciliation(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, ORDER, created_at=now())
-    assert confirm(lambda_context, reference=ORDER + "05")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=ORDER + "05")["body"] == ACK_OK
     order = aws.store.get(ORDER)
     assert (order.status, order.attempts) == (OrderStatus.AWAITING_PAYMENT, ())

@@ -6,13 +6,11 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from orders import config
 from orders.model import OrderStatus, ReviewReason
 from orders.service import open_checkout
 from orders.sessions import MAX_SESSIONS, SESSION_LIFETIME, order_reference_of
-from tests.functional.test_cgi1 import _Form, checkout_function, create
-from tests.functional.test_cgi2 import ACK_OK, confirm
 from tests.support.aws import event
+from tests.support.merchant import ACK_OK, CheckoutForm, confirm, create
 
 
 def new_order(aws: Any, lambda_context: Any) -> tuple[str, str, dict[str, str]]:
@@ -20,20 +18,22 @@ def new_order(aws: Any, lambda_context: Any) -> tuple[str, str, dict[str, str]]:
     return created["reference"], created["checkout_url"].rsplit("/", 1)[-1], created["form"]["fields"]
 
 
-def checkout_form(lambda_context: Any, token: str) -> dict[str, str]:
+def checkout_form(aws: Any, lambda_context: Any, token: str) -> dict[str, str]:
     request = event("checkout.json")
     request["pathParameters"] = {"token": token}
-    response = checkout_function.lambda_handler(request, lambda_context)
+    response = aws.invoke("checkout", request, lambda_context)
     assert response["statusCode"] == 200, response["body"]
-    page = _Form()
+    page = CheckoutForm()
     page.feed(response["body"])
     return dict(page.fields)
 
 
-def refuse(lambda_context: Any, bank_reference: str, times: int = 4) -> None:
+def refuse(aws: Any, lambda_context: Any, bank_reference: str, times: int = 4) -> None:
     for attempt in range(times):
         date = f"27/11/2026_a_10:15:{attempt:02}"
-        answer = confirm(lambda_context, "Annulation", numauto="", reason="Refus", reference=bank_reference, date=date)
+        answer = confirm(
+            aws, lambda_context, "Annulation", numauto="", reason="Refus", reference=bank_reference, date=date
+        )
         assert answer["body"] == ACK_OK
 
 
@@ -41,13 +41,13 @@ def test_after_refusals_the_next_checkout_opens_a_session_with_a_new_bank_refere
     aws: Any, lambda_context: Any
 ) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    assert checkout_form(lambda_context, token) == first  # nothing came back yet: the same form, the same seal
-    refuse(lambda_context, first["reference"])
-    second = checkout_form(lambda_context, token)
+    assert checkout_form(aws, lambda_context, token) == first  # nothing came back yet: the same form, the same seal
+    refuse(aws, lambda_context, first["reference"])
+    second = checkout_form(aws, lambda_context, token)
     assert second["reference"] == reference + "01"  # never a reference the bank has seen
     assert second["reference"] != first["reference"]
     assert second["MAC"] != first["MAC"]
-    assert confirm(lambda_context, reference=second["reference"], amount=second["montant"])["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=second["reference"], amount=second["montant"])["body"] == ACK_OK
     order = aws.store.get(reference)
     assert order.status is OrderStatus.PAID
     assert order.reference == reference  # the merchant's reference never changes
@@ -60,7 +60,7 @@ def test_after_refusals_the_next_checkout_opens_a_session_with_a_new_bank_refere
 def test_a_session_is_not_reused_after_its_45_minutes(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
     opened = aws.store.get(reference).sessions[0].opened_at
-    terminals = config.load_terminals()
+    terminals = aws.deps.terminals()
     same = open_checkout(token, terminals, aws.store, opened + SESSION_LIFETIME - timedelta(seconds=1))
     assert same.form is not None
     assert dict(same.form.fields)["reference"] == first["reference"]
@@ -72,11 +72,11 @@ def test_a_session_is_not_reused_after_its_45_minutes(aws: Any, lambda_context: 
 
 def test_an_acceptance_on_an_older_session_after_payment_is_a_second_acceptance(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    refuse(lambda_context, first["reference"], times=1)
-    second = checkout_form(lambda_context, token)
-    assert confirm(lambda_context, reference=second["reference"], numauto="222222")["body"] == ACK_OK
+    refuse(aws, lambda_context, first["reference"], times=1)
+    second = checkout_form(aws, lambda_context, token)
+    assert confirm(aws, lambda_context, reference=second["reference"], numauto="222222")["body"] == ACK_OK
     # The buyer had also paid in the first session's page, still open in another tab.
-    assert confirm(lambda_context, reference=first["reference"], numauto="111111")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=first["reference"], numauto="111111")["body"] == ACK_OK
     order = aws.store.get(reference)
     assert order.status is OrderStatus.PAID
     assert order.authorisation_number == "222222"
@@ -85,16 +85,16 @@ def test_an_acceptance_on_an_older_session_after_payment_is_a_second_acceptance(
 
 def test_a_paid_order_opens_no_session(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    confirm(lambda_context, reference=first["reference"])
+    confirm(aws, lambda_context, reference=first["reference"])
     request = event("checkout.json")
     request["pathParameters"] = {"token": token}
-    assert checkout_function.lambda_handler(request, lambda_context)["statusCode"] == 409
+    assert aws.invoke("checkout", request, lambda_context)["statusCode"] == 409
     assert len(aws.store.get(reference).sessions) == 1
 
 
 def test_a_confirmation_for_a_session_never_opened_is_kept_unmatched(aws: Any, lambda_context: Any) -> None:
     reference, _, _ = new_order(aws, lambda_context)
-    assert confirm(lambda_context, reference=reference + "05")["body"] == ACK_OK
+    assert confirm(aws, lambda_context, reference=reference + "05")["body"] == ACK_OK
     assert aws.store.get(reference).status is OrderStatus.AWAITING_PAYMENT
     items = aws.dynamodb.scan(TableName="orders-test")["Items"]
     assert any(item["pk"]["S"] == f"UNMATCHED#0900157#{reference}05" for item in items)
@@ -102,13 +102,13 @@ def test_a_confirmation_for_a_session_never_opened_is_kept_unmatched(aws: Any, l
 
 def test_concurrent_checkouts_open_one_session(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    refuse(lambda_context, first["reference"], times=1)
+    refuse(aws, lambda_context, first["reference"], times=1)
     forms: list[dict[str, str]] = []
     barrier = threading.Barrier(5)
 
     def load() -> None:
         barrier.wait()
-        forms.append(checkout_form(lambda_context, token))
+        forms.append(checkout_form(aws, lambda_context, token))
 
     threads = [threading.Thread(target=load) for _ in range(5)]
     for thread in threads:
@@ -141,10 +141,10 @@ def test_the_deadline_counts_from_the_paid_sessions_date(aws: Any, lambda_contex
     reference, token = created["reference"], created["checkout_url"].rsplit("/", 1)[-1]
     order = aws.store.get(reference)
     later = order.sessions[0].opened_at + timedelta(days=3)
-    checkout = open_checkout(token, config.load_terminals(), aws.store, later)
+    checkout = open_checkout(token, aws.deps.terminals(), aws.store, later)
     assert checkout.form is not None
     fields = dict(checkout.form.fields)
-    confirm(lambda_context, reference=fields["reference"], tpe="0900158")
+    confirm(aws, lambda_context, reference=fields["reference"], tpe="0900158")
     paid = aws.store.get(reference)
     assert paid.status is OrderStatus.AUTHORIZED
     assert paid.deadline is not None
@@ -169,8 +169,8 @@ def test_a_checkout_writes_only_what_its_role_may_write(aws: Any, lambda_context
 
     aws.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", record)
     _, token, first = new_order(aws, lambda_context)
-    refuse(lambda_context, first["reference"], times=1)
+    refuse(aws, lambda_context, first["reference"], times=1)
     named.clear()
-    checkout_form(lambda_context, token)
+    checkout_form(aws, lambda_context, token)
     assert named  # a session was opened
     assert all(names <= allowed for names in named), named

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from orders import config
 from orders.model import OrderStatus
 from orders.sweep_lease import SweepLease
-from tests.functional.test_backoffice import registered
-from tests.support.aws import load_function
 from tests.support.fakebank import FakeBank
+from tests.support.merchant import registered
 
-sweeper = load_function("deferred_sweeper")
 DUE = {"source": "aws.events", "detail-type": "Scheduled Event", "time": "2026-12-24T08:00:00Z"}
-
-
-@pytest.fixture
-def bank(monkeypatch: pytest.MonkeyPatch) -> FakeBank:
-    fake = FakeBank()
-    monkeypatch.setattr(config, "bank_transport", fake)
-    return fake
 
 
 class Clock:
@@ -45,11 +33,11 @@ def test_a_run_out_of_time_stops_and_the_next_one_finishes(aws: Any, lambda_cont
     for reference in ("TB1", "TB2", "TB3"):
         registered(aws, lambda_context, reference, "0900158")
     # 300 s at the start, 60 s kept in hand, 150 s gone by each question: one order, then the run stops.
-    first = sweeper.lambda_handler(DUE, Clock(300_000, 150_000))
+    first = aws.invoke("deferred_sweeper", DUE, Clock(300_000, 150_000))
     assert first["finished"] is False
     assert len(first["outcomes"]) == 1
     assert first["failures"] == {}
-    second = sweeper.lambda_handler(DUE, lambda_context)
+    second = aws.invoke("deferred_sweeper", DUE, lambda_context)
     assert second["finished"] is True
     assert set(first["outcomes"]) | set(second["outcomes"]) == {"TB1", "TB2", "TB3"}
     assert all(aws.store.get(ref).status is OrderStatus.CAPTURED for ref in ("TB1", "TB2", "TB3"))
@@ -62,11 +50,11 @@ def test_a_run_stands_aside_while_another_holds_the_lease(aws: Any, lambda_conte
     lease = SweepLease(aws.store)
     token = lease.take(seconds=300)
     assert token is not None
-    skipped = sweeper.lambda_handler(DUE, lambda_context)
+    skipped = aws.invoke("deferred_sweeper", DUE, lambda_context)
     assert "skipped" in skipped
     assert aws.store.get("LS1").status is OrderStatus.AUTHORIZED
     lease.give_back(token)
-    done = sweeper.lambda_handler(DUE, lambda_context)
+    done = aws.invoke("deferred_sweeper", DUE, lambda_context)
     assert done["outcomes"] == {"LS1": "capture_full"}
 
 
@@ -83,4 +71,4 @@ def test_a_lease_whose_time_is_over_is_taken_over(aws: Any) -> None:
 
 def test_the_lease_never_enters_the_sweepers_index(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     SweepLease(aws.store).take(seconds=1, now=0.0)
-    assert sweeper.lambda_handler(DUE, lambda_context)["items_read"] == 0
+    assert aws.invoke("deferred_sweeper", DUE, lambda_context)["items_read"] == 0

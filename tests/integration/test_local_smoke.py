@@ -31,25 +31,11 @@ def _call(method: str, url: str, body: bytes | None = None, content_type: str = 
         return error.code, dict(error.headers), error.read().decode()
 
 
-def _forget_clients() -> None:
-    """A local stack is a cold start: drop what earlier tests cached (boto3 clients bound to other endpoints)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from orders import config
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
-    config.order_store.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    _forget_clients()
-    try:
-        with LocalStack(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)) as stack:
-            yield stack
-    finally:
-        _forget_clients()
+    # Each local stack builds its functions' dependencies (clients bound to its own moto): nothing to forget.
+    with LocalStack(LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,6 @@ from local.sandbox import SandboxBankService, with_sandbox_and_shop
 from shop import ShopService
 
 
-def forget_clients() -> None:
-    """A local stack is a cold start: drop what earlier tests cached (boto3 clients bound to other endpoints)."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from orders import config
-
-    parameters.clear_caches()
-    parameters.base.DEFAULT_PROVIDERS.clear()
-    config.order_store.cache_clear()
-    config.event_publisher.cache_clear()
-    config.mail_sender.cache_clear()
-    config.report_bucket.cache_clear()
-
-
 @dataclass
 class FullStack:
     stack: LocalStack
@@ -40,14 +26,11 @@ class FullStack:
 @contextmanager
 def full_stack(*, https: bool = False, schedule_interval_seconds: float | None = None) -> Iterator[FullStack]:
     """``schedule_interval_seconds``: None turns the scheduled functions (and ``POST /_local/sweep``) off."""
-    forget_clients()
+    # A local stack is a cold start: it builds its functions' dependencies, clients bound to its own moto.
     config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=schedule_interval_seconds)
     config, services = with_sandbox_and_shop(config, https=https)
     sandbox, shop = services
     assert isinstance(sandbox, SandboxBankService)
     assert isinstance(shop, ShopService)
-    try:
-        with LocalStack(config, services=services) as stack:
-            yield FullStack(stack, sandbox, shop)
-    finally:
-        forget_clients()
+    with LocalStack(config, services=services) as stack:
+        yield FullStack(stack, sandbox, shop)

@@ -153,7 +153,8 @@ def test_every_function_code_uri_holds_its_handler_module(template: Template) ->
         assert function.code_uri.is_relative_to(ROOT)
         assert function.module_path.is_file(), f"{function.logical_id}: {function.module_path} is missing"
         source = function.module_path.read_text(encoding="utf-8")
-        assert re.search(rf"^def {function.handler_name}\(", source, re.MULTILINE), function.handler
+        defined = rf"^(def {function.handler_name}\(|{function.handler_name} = )"
+        assert re.search(defined, source, re.MULTILINE), function.handler
 
 
 def test_python313_arm64_everywhere(template: Template) -> None:

@@ -43,10 +43,16 @@ from .terminals import TerminalConfig
 class BankError(OrdersError):
     """The bank did not do what was asked (refused, or answered an error)."""
 
+    status = 502
+    log = "the bank refused"
+
     def __init__(self, operation: str, message: str, code: int | None = None) -> None:
         super().__init__(f"{operation}: {message}")
         self.operation = operation
         self.code = code
+
+    def answer(self) -> str:
+        return f"the bank refused: {self}"
 
 
 class BankRefusedError(BankError):
@@ -55,6 +61,12 @@ class BankRefusedError(BankError):
 
 class BankUnavailableError(BankError):
     """No usable answer (timeout, network, garbage): whether the operation happened is unknown."""
+
+    log = "the bank's answer is unknown"
+    metric = "BankUnavailable"
+
+    def answer(self) -> str:
+        return f"{self}; the outcome will be checked with the bank before anything else is done to this order"
 
 
 def _code(cdr: str) -> int | None:

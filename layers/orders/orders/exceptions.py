@@ -17,11 +17,20 @@ OrdersError
 ├── EventsUnavailableError      EventBridge did not take every event: publish them again
 ├── MailUnavailableError        SES did not take a mail: nothing is known to be sent
 └── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
+
+(``orders.bank`` adds ``BankError``, ``BankRefusedError`` and ``BankUnavailableError``.)
+
+Each error says how an API answers it: ``status`` (HTTP), ``field`` (which one, when there is one), ``answer``
+(what the caller is told, when not the error's own text), and what the function logs (``log``, at
+``log_level``) and counts (``metric``) when it happens, so a handler needs one ``except OrdersError``
+(``orders.web.errors``). ``InvalidOrderError`` is a ``sealing.FieldError``: "which field" is read one way.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
+
+from sealing import FieldError
 
 if TYPE_CHECKING:
     from .model import Order
@@ -30,29 +39,54 @@ if TYPE_CHECKING:
 class OrdersError(Exception):
     """Base of the orders layer's errors."""
 
+    status: ClassVar[int] = 500
+    field: str | None = None
+    log: ClassVar[str | None] = None  # None: nothing to log (the caller's mistake, answered)
+    log_level: ClassVar[str] = "warning"  # or "error", or "exception" (with the traceback)
+    metric: ClassVar[str | None] = None
+
+    def answer(self) -> str:
+        """What an API tells its caller: the error's own text unless it holds what only the log may."""
+        return str(self)
+
 
 class ConfigurationError(OrdersError):
     """The terminal configuration cannot be used."""
 
+    log = "the terminal configuration is unusable"
+    log_level = "error"
+
+    def answer(self) -> str:
+        return "the terminal configuration is unusable; see the function's log"
+
 
 class UnknownTerminalError(OrdersError, LookupError):
+    log = "order of an unconfigured terminal"
+    log_level = "error"
+
     def __init__(self, tpe: str) -> None:
         super().__init__(f"no terminal {tpe!r} is configured")
         self.tpe = tpe
 
+    def answer(self) -> str:
+        return "the order's terminal is no longer configured"
 
-class InvalidOrderError(OrdersError, ValueError):
-    """A field of an order request is not acceptable; ``field`` names it."""
+
+class InvalidOrderError(FieldError, OrdersError):  # type: ignore[misc]  # its field is never None
+    """A field of a request is not acceptable; ``field`` names it (``body`` for the body as a whole)."""
+
+    status = 400
 
     def __init__(self, field: str, message: str) -> None:
         if not field:  # a JSON key may be "": the answer must still name something the caller can find
             field, message = "body", f'has a field with an empty name (""), which {message.removeprefix("is ")}'
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
+        super().__init__(field, message)
 
 
 class OrderNotFoundError(OrdersError, LookupError):
+    status = 404
+    field = "reference"
+
     def __init__(self, reference: str) -> None:
         super().__init__(f"no order {reference!r}")
         self.reference = reference
@@ -60,6 +94,8 @@ class OrderNotFoundError(OrdersError, LookupError):
 
 class TransitionNotAllowedError(OrdersError):
     """The order's current state does not allow what was asked."""
+
+    status = 409
 
     def __init__(self, reference: str, state: str, event: str, detail: str = "") -> None:
         message = f"order {reference} is {state}: {event} is not allowed"
@@ -72,6 +108,8 @@ class TransitionNotAllowedError(OrdersError):
 class OperationInProgressError(OrdersError):
     """Another back-office operation on this order is under way (its journal entry is still fresh)."""
 
+    status = 409
+
     def __init__(self, reference: str, event: str) -> None:
         super().__init__(f"order {reference}: a {event} is in progress, try again in a few minutes")
         self.reference = reference
@@ -79,6 +117,8 @@ class OperationInProgressError(OrdersError):
 
 class PreviousOperationAppliedError(OrdersError):
     """An operation whose outcome was unknown turned out applied; the new request was not carried out."""
+
+    status = 409
 
     def __init__(self, reference: str, event: str, amount: str) -> None:
         super().__init__(
@@ -92,6 +132,10 @@ class BankStateDifferedError(OrdersError):
     """The bank refused an operation because the order is not where its books say: what the bank shows was done
     (in its dashboard, or at the end of the period) is now recorded on the order; nothing else was done."""
 
+    status = 409
+    log = "the bank's state differed; recorded what it shows"
+    metric = "BankStateDiffered"
+
     def __init__(self, reference: str, event: str, refusal: str, found: str) -> None:
         super().__init__(
             f"order {reference}: the bank refused the {event} ({refusal}); its status shows {found} done outside "
@@ -103,6 +147,8 @@ class BankStateDifferedError(OrdersError):
 class IdempotencyKeyInUseError(OrdersError):
     """The first request sent with this ``Idempotency-Key`` is still being carried out."""
 
+    status = 409
+
     def __init__(self, key: str) -> None:
         super().__init__(f"the request sent with Idempotency-Key {key!r} is still in progress; retry in a moment")
         self.field = "Idempotency-Key"
@@ -110,6 +156,8 @@ class IdempotencyKeyInUseError(OrdersError):
 
 class IdempotencyKeyReusedError(OrdersError):
     """This ``Idempotency-Key`` was sent with another request (another order, operation or body)."""
+
+    status = 422
 
     def __init__(self, key: str) -> None:
         super().__init__(
@@ -126,26 +174,55 @@ class ConcurrentUpdateError(OrdersError):
     (``ReturnValuesOnConditionCheckFailure``): the caller decides again from it without reading.
     """
 
+    status = 409
+
     def __init__(self, message: str, current: Order | None = None) -> None:
         super().__init__(message)
         self.current = current
+
+    def answer(self) -> str:
+        return "the order changed meanwhile; read it again before deciding"
 
 
 class StoreUnavailableError(OrdersError):
     """DynamoDB did not take the write (throttled, unavailable, denied): nothing is known to be stored."""
 
+    status = 503
+    log_level = "exception"
+
+    log = "the orders table is unavailable"
+
+    def answer(self) -> str:
+        return "the order store is unavailable, try again"
+
 
 class QueueUnavailableError(OrdersError):
     """The confirmation queue did not take a message: nothing is known to be queued."""
+
+    status = 503
+    log_level = "exception"
+    log = "the confirmation queue is unavailable"
 
 
 class EventsUnavailableError(OrdersError):
     """EventBridge did not take every event of a batch: the batch is published again (event ids repeat)."""
 
+    status = 503
+    log_level = "exception"
+    log = "the event bus is unavailable"
+
 
 class MailUnavailableError(OrdersError):
     """SES did not take a mail (throttled, unverified sender, unavailable): nothing is known to be sent."""
 
+    status = 503
+    log_level = "exception"
+    log = "the mail service is unavailable"
+
 
 class ReportUnavailableError(OrdersError):
     """S3 did not keep a reconciliation report, or give the bank's file to import."""
+
+    status = 503
+    log_level = "exception"
+    log = "the reports bucket is unavailable"

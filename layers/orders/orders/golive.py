@@ -197,22 +197,21 @@ def render(checks: Sequence[Check], out: TextIO) -> bool:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
-    from datetime import UTC
-
-    from . import config
+    from .dependencies import Dependencies
 
     parser = argparse.ArgumentParser(prog="python -m orders.golive", description=__doc__.splitlines()[0])
     parser.add_argument("--tpe", required=True, help="the terminal to check")
     parser.add_argument("--cgi2-url", default=os.environ.get("CONFIRMATION_URL", ""), help="the stack's CGI2 URL")
     args = parser.parse_args(argv)
     try:
-        terminal = config.load_terminals().get(args.tpe)
+        deps = Dependencies.from_environment()
+        terminal = deps.terminals().get(args.tpe)
         checks = golive(
             terminal,
             cgi2_url=args.cgi2_url,
-            store=config.order_store(),
-            now=datetime.now(UTC),
-            alarm_topic_arn=os.environ.get("ALARM_TOPIC_ARN", ""),
+            store=deps.store,
+            now=deps.clock(),
+            alarm_topic_arn=deps.alarm_topic_arn,
         )
     except OrdersError as exc:
         print(f"cannot check: {exc}", file=out)

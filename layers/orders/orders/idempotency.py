@@ -32,9 +32,9 @@ from .exceptions import (
     IdempotencyKeyReusedError,
     StoreUnavailableError,
 )
-from .http import MAX_JSON_BYTES
 from .model import KEY_DONE, KEY_IN_FLIGHT, IdempotencyRecord
 from .store import OrderStore
+from .web.http import MAX_JSON_BYTES
 
 KEY_TTL = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)

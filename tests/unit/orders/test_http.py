@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from orders.http import MAX_JSON_DEPTH, BadRequest, json_body, json_depth
+from orders.exceptions import InvalidOrderError
+from orders.web.http import MAX_JSON_DEPTH, json_body, json_depth
 
 
 def nested(depth: int) -> str:
@@ -21,7 +22,7 @@ def read(body: str | bytes) -> dict[str, Any]:
 
 
 def refusal(body: str | bytes) -> str:
-    with pytest.raises(BadRequest) as error:
+    with pytest.raises(InvalidOrderError) as error:
         read(body)
     assert error.value.field == "body"
     return error.value.reason

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import pytest
 
-from orders.http import html_response
 from orders.model import Order, OrderStatus
-from orders.pages import LANGUAGES, PAY_BUTTON, SUBMIT_SCRIPT, TEXTS, checkout_page, not_payable_page
 from orders.terminals import PaymentMode
+from orders.web.http import html_response
+from orders.web.pages import LANGUAGES, PAY_BUTTON, SUBMIT_SCRIPT, TEXTS, checkout_page, not_payable_page
 from sealing import Money, PaymentForm
 
 FORM = PaymentForm("https://bank.example/test/paiement.cgi", (("TPE", "0900157"), ("MAC", "ab" * 20)))

@@ -6,15 +6,11 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .exceptions import ConfigurationError, StoreUnavailableError, UnknownTerminalError
+from ..exceptions import InvalidOrderError
 from .pages import SUBMIT_SCRIPT_HASH
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
 
 MAX_JSON_BYTES = 64 * 1024
 # No request of this API nests deeper than 3; the parser recurses once per level, so a 64 KiB body of
@@ -25,15 +21,6 @@ MAX_JSON_DEPTH = 32
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
 
 
-class BadRequest(ValueError):
-    """The request cannot be read; ``field`` names what is wrong (``body`` for the body as a whole)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
-
-
 def body_bytes(event: dict[str, Any]) -> bytes:
     """The request body exactly as sent: API Gateway base64-encodes binary media types (all of ours)."""
     body = event.get("body") or ""
@@ -41,12 +28,12 @@ def body_bytes(event: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise BadRequest("body", "is not valid base64") from None
+            raise InvalidOrderError("body", "is not valid base64") from None
     if isinstance(body, str):
         try:
             return body.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: no byte sequence could have sent it
-            raise BadRequest("body", "is not UTF-8 text") from None
+            raise InvalidOrderError("body", "is not UTF-8 text") from None
     return bytes(body)
 
 
@@ -66,34 +53,34 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, value in pairs:
         if name in data:  # keeping the first or the last would be a guess
-            raise BadRequest("body", f"{name!r} appears twice in one object: send each name once")
+            raise InvalidOrderError("body", f"{name!r} appears twice in one object: send each name once")
         data[name] = value
     return data
 
 
 def _no_constant(name: str) -> Any:
-    raise BadRequest("body", f"{name} is not a JSON value")
+    raise InvalidOrderError("body", f"{name} is not a JSON value")
 
 
 def json_body(event: dict[str, Any]) -> dict[str, Any]:
     """The body as a JSON object: UTF-8, at most 64 KiB, nested at most 32 deep, no name twice in an object."""
     raw = body_bytes(event)
     if len(raw) > MAX_JSON_BYTES:
-        raise BadRequest("body", f"is larger than {MAX_JSON_BYTES} bytes")
+        raise InvalidOrderError("body", f"is larger than {MAX_JSON_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("body", "is not UTF-8 text") from None
+        raise InvalidOrderError("body", "is not UTF-8 text") from None
     if json_depth(text) > MAX_JSON_DEPTH:
-        raise BadRequest("body", f"nests arrays or objects more than {MAX_JSON_DEPTH} deep")
+        raise InvalidOrderError("body", f"nests arrays or objects more than {MAX_JSON_DEPTH} deep")
     try:
         data = json.loads(text or "{}", object_pairs_hook=_unique_names, parse_constant=_no_constant)
-    except BadRequest:
+    except InvalidOrderError:
         raise
     except ValueError:
-        raise BadRequest("body", "is not JSON") from None
+        raise InvalidOrderError("body", "is not JSON") from None
     if not isinstance(data, dict):
-        raise BadRequest("body", "must be a JSON object")
+        raise InvalidOrderError("body", "must be a JSON object")
     return data
 
 
@@ -153,19 +140,3 @@ def api_base_url(event: dict[str, Any]) -> str:
     # execute-api hosts carry the stage in the path; a custom domain maps it away.
     with_stage = stage and host.endswith(".amazonaws.com")
     return f"{proto}://{host}" + (f"/{stage}" if with_stage else "")
-
-
-def answer_shared_failures(logger: Logger, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``call``'s response, or the answer to the failures every buyer and merchant route shares: the orders table
-    down (503, try again), the order's terminal gone or the configuration unusable (500, details in the log)."""
-    try:
-        return call()
-    except StoreUnavailableError:
-        logger.exception("the orders table is unavailable")
-        return error_response(503, "the order store is unavailable, try again")
-    except UnknownTerminalError as exc:
-        logger.error("order of an unconfigured terminal", extra={"tpe": exc.tpe})
-        return error_response(500, "the order's terminal is no longer configured")
-    except ConfigurationError as exc:
-        logger.error("the terminal configuration is unusable", extra={"detail": str(exc)})
-        return error_response(500, "the terminal configuration is unusable; see the function's log")

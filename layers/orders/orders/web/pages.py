@@ -2,7 +2,7 @@
 
 The form submits itself as soon as the page is read, so the buyer's one press of "Paiement par carte bancaire"
 on the merchant's site leads straight to the bank; its button stays for a browser that runs no script. The
-script is fixed text, allowed by its hash in the page's Content-Security-Policy (``orders.http``).
+script is fixed text, allowed by its hash in the page's Content-Security-Policy (``orders.web.http``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from html import escape
 
 from sealing import PaymentForm
 
-from .model import Order, OrderStatus
+from ..model import Order, OrderStatus
 
 PAY_BUTTON = {
     "FR": "Paiement par carte bancaire",

@@ -1,0 +1,37 @@
+"""The merchant's orders: what the functions do, each a use case on the orders table, the terminals and the bank.
+
+    from orders import Dependencies, create_order
+
+    deps = Dependencies.from_environment()
+    new = create_order(payload, deps.terminals(), deps.store, deps.clock())
+
+The use cases: ``create_order``, ``open_checkout`` (the buyer's form), ``receive_confirmation`` (CGI2),
+``BackOffice`` (capture, cancel, refund, the end of deferral), ``Reconciler`` (against the bank's status and its
+files), ``list_orders`` and ``booked`` (the console's lists and books), ``mails_for`` and ``events_of_change``
+(what an order's change tells); ``orders.golive`` holds the checks before production. Their errors are
+``orders.exceptions``' (each with its HTTP status); API Gateway and the HTML pages are ``orders.web``'s.
+"""
+
+from .books import booked
+from .dependencies import Dependencies
+from .events import events_of_change
+from .exceptions import OrdersError
+from .listing import list_orders
+from .mail import mails_for
+from .operations import BackOffice
+from .reconciliation import Reconciler
+from .service import create_order, open_checkout, receive_confirmation
+
+__all__ = [
+    "BackOffice",
+    "Dependencies",
+    "OrdersError",
+    "Reconciler",
+    "booked",
+    "create_order",
+    "events_of_change",
+    "list_orders",
+    "mails_for",
+    "open_checkout",
+    "receive_confirmation",
+]

@@ -1,0 +1,169 @@
+"""What the functions work with, in one frozen object: the orders table, the terminals, the bank, the clock...
+
+Built once per cold start from the environment (``Dependencies.from_environment``); the local stack and the
+tests build their own (a moto table, a fake bank transport, a fixed clock) and hand it to each handler's
+``create_handler``. Nothing here is a module global that anything swaps at runtime.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from .bank import BankClient, Transport, urllib_transport
+from .confirmation_queue import ConfirmationQueue
+from .events import EventPublisher
+from .exceptions import ConfigurationError
+from .mail import MailSender
+from .reconciliation import ReportBucket
+from .store import OrderStore
+from .terminals import TerminalConfig, Terminals
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+SECRET_CACHE_SECONDS = 300
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SecretTerminals:
+    """The terminal configuration from a Secrets Manager secret, read again at most every five minutes.
+
+    Each instance has its own Powertools ``SecretsProvider`` (and so its own boto3 client and cache): a new set
+    of dependencies starts cold, whatever another one (an earlier test, another local stack) cached.
+    """
+
+    def __init__(self, secret_arn: str, max_age: int = SECRET_CACHE_SECONDS, client: Any = None) -> None:
+        """``client``: the Secrets Manager client to read with (made on the first read when not given)."""
+        self.secret_arn = secret_arn
+        self.max_age = max_age
+        self._client = client
+        self._provider: SecretsProvider | None = None
+
+    def __call__(self) -> Terminals:
+        if not self.secret_arn:
+            raise ConfigurationError("the environment variable TERMINALS_SECRET_ARN is not set")
+        # Imported here, not with the module: Parameters brings its AppConfig provider with it, a cost on every
+        # cold start of a function, whether or not its first request reads the secret.
+        from aws_lambda_powertools.utilities import parameters
+
+        if self._provider is None:
+            self._provider = parameters.SecretsProvider(boto3_client=self._client)
+        try:
+            text = self._provider.get(self.secret_arn, max_age=self.max_age)
+        except parameters.exceptions.GetParameterError as exc:
+            raise ConfigurationError(f"the terminal secret cannot be read: {exc}") from None
+        return _parsed(str(text))
+
+    def clear_cache(self) -> None:
+        """Read the secret again at the next call (after a rotation the caller knows of)."""
+        if self._provider is not None:
+            self._provider.clear_cache()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> Terminals:
+    # The secret's text is cached by the provider; parse it (keys, enums, zones) once per text, not per request.
+    return Terminals.from_json(text)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Everything a handler reaches outside its own code. The optional resources are those only some functions
+    have (the template gives each its variables): asking for one that is not configured is a
+    ``ConfigurationError`` naming the variable, raised when it is used, as it always was."""
+
+    store: OrderStore
+    terminals: Callable[[], Terminals]  # the provider: called per request, it caches on its own
+    bank_transport: Transport = urllib_transport
+    clock: Callable[[], datetime] = utc_now
+    queue: ConfirmationQueue | None = None
+    publisher: EventPublisher | None = None
+    reports: ReportBucket | None = None
+    mail_sender: MailSender = field(default_factory=MailSender)
+    checkout_base_url: str = ""  # the checkout links' base; "" for the API's own
+    bank_timeout_seconds: float = 8.0
+    alarm_topic_arn: str = ""
+    reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, *, bank_transport: Transport = urllib_transport
+    ) -> Dependencies:
+        """The dependencies Lambda's environment describes (template.yaml's variables)."""
+        env = os.environ if environ is None else environ
+        days = int(env.get("PENDING_ORDER_RETENTION_DAYS", "180") or 180)
+        queue, bus, bucket = (
+            env.get(name, "") for name in ("CONFIRMATION_QUEUE_URL", "EVENT_BUS_NAME", "RECONCILIATION_BUCKET")
+        )
+        return cls(
+            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days),
+            terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", "")),
+            bank_transport=bank_transport,
+            queue=ConfirmationQueue(queue) if queue else None,
+            publisher=EventPublisher(bus) if bus else None,
+            reports=ReportBucket(bucket) if bucket else None,
+            checkout_base_url=env.get("CHECKOUT_BASE_URL", "").rstrip("/"),
+            bank_timeout_seconds=float(env.get("BANK_TIMEOUT_SECONDS", "8") or 8),
+            alarm_topic_arn=env.get("ALARM_TOPIC_ARN", ""),
+            reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
+        )
+
+    def bank_client(self, terminal: TerminalConfig) -> BankClient:
+        """The bank client the functions use: two status attempts and one operation fit API Gateway's 29 s."""
+        return BankClient(terminal, self.bank_transport, timeout=self.bank_timeout_seconds, status_attempts=2)
+
+    def confirmation_queue(self) -> ConfirmationQueue:
+        return _configured(self.queue, "CONFIRMATION_QUEUE_URL")
+
+    def event_publisher(self) -> EventPublisher:
+        return _configured(self.publisher, "EVENT_BUS_NAME")
+
+    def report_bucket(self) -> ReportBucket:
+        return _configured(self.reports, "RECONCILIATION_BUCKET")
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ConfigurationError(f"the environment variable {name} is not set")
+    return value
+
+
+def _configured[Resource](resource: Resource | None, variable: str) -> Resource:
+    if resource is None:
+        raise ConfigurationError(f"the environment variable {variable} is not set")
+    return resource
+
+
+def environment_handler(create_handler: Callable[[Dependencies], Handler]) -> Handler:
+    """Lambda's entry point: ``create_handler`` applied to the environment's dependencies, built at the first
+    invocation and kept for the life of the instance.
+
+    Built then rather than at import so that importing a function's module needs no environment: the tests and
+    the local stack import the modules and build their own dependencies, and a missing variable fails the
+    invocation with a ``ConfigurationError`` naming it (tried again at the next one) instead of failing the
+    import, which Lambda reports as ``Runtime.ImportModuleError`` with nothing of ours in the log. The boto3
+    clients are made on first use either way, so nothing of the cold start moves.
+    """
+    built: list[Handler] = []
+    lock = threading.Lock()
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if not built:
+            with lock:
+                if not built:
+                    built.append(create_handler(Dependencies.from_environment()))
+        return built[0](event, context)
+
+    lambda_handler.__doc__ = create_handler.__doc__
+    return lambda_handler

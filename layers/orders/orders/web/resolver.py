@@ -1,0 +1,92 @@
+"""Powertools' REST API resolver, set up as every merchant API of the kit answers: the error body
+``{"error": {"message", "field"}}`` for the orders layer's errors and for an unknown route (404), and the
+responses single-valued, as the handlers always gave them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from sealing import FieldError
+
+from ..exceptions import OrdersError
+from . import errors
+from .http import error_response
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+
+
+class ThreadSafeResolver(APIGatewayRestResolver):
+    """Powertools' resolver with the request it is answering kept per thread.
+
+    Powertools keeps the current event on a class attribute, shared by every resolver of the process: right for
+    Lambda, which runs one invocation at a time, wrong for the local stack and the tests, which run invocations
+    in threads (two requests would read each other's path). Here what the routes and the resolver read is this
+    thread's.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def current_event(self) -> APIGatewayProxyEvent:
+        event: APIGatewayProxyEvent = self._local.event
+        return event
+
+    @current_event.setter
+    def current_event(self, value: APIGatewayProxyEvent) -> None:
+        self._local.event = value
+
+    @property
+    def context(self) -> dict[str, Any]:
+        if not hasattr(self._local, "context"):
+            self._local.context = {}
+        context: dict[str, Any] = self._local.context
+        return context
+
+    @context.setter
+    def context(self, value: dict[str, Any]) -> None:
+        self._local.context = value
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        self._local.event = APIGatewayProxyEvent(dict(event))
+        return super().resolve(event, context)
+
+
+def response(answer: dict[str, Any]) -> Response[str]:
+    """One of ``orders.web.http``'s API Gateway responses, as the resolver takes them."""
+    return Response(status_code=answer["statusCode"], body=answer["body"], headers=dict(answer["headers"]))
+
+
+def resolver(
+    logger: Logger, metrics: Metrics | None = None, messages: errors.Messages | None = None
+) -> ThreadSafeResolver:
+    """A resolver whose routes may raise any error of the orders layer (or a ``sealing.FieldError``)."""
+    app = ThreadSafeResolver()
+
+    @app.not_found
+    def no_such_route(_: NotFoundError) -> Response[str]:
+        return response(error_response(404, "no such route"))
+
+    @app.exception_handler([OrdersError, FieldError])  # type: ignore[untyped-decorator]
+    def failed(exc: OrdersError | FieldError) -> Response[str]:
+        return response(errors.answer(exc, logger, metrics, messages))
+
+    return app
+
+
+def resolve(app: ThreadSafeResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``app``'s answer to ``event``, with single-valued headers."""
+    answer = app.resolve(event, context)
+    # A REST API takes either form; ours never repeats a header, so the single-valued one says the same.
+    multi = answer.pop("multiValueHeaders", None) or {}
+    answer["headers"] = {name: values[-1] for name, values in multi.items() if values}
+    return answer
