@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
+from html import unescape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -74,7 +75,7 @@ def test_the_dashboard_is_behind_a_password(sandbox: Sandbox, browser: Browser) 
     assert "HttpOnly" in headers["Set-Cookie"]
     _, _, page = browser.open("/test/gestion/")
     assert "Tableau de bord commerçant" in page
-    assert "Aujourd'hui, aucun paiement mis en recouvrement." in page.replace("&#x27;", "'")
+    assert "Aujourd'hui, aucun paiement mis en recouvrement." in unescape(page)
 
 
 def test_the_cookie_is_not_secure_over_plain_http_whatever_the_client_says(browser: Browser) -> None:
@@ -141,7 +142,7 @@ def test_summary_histories_and_the_daily_xml(sandbox: Sandbox, browser: Browser)
     pay(sandbox, "OTHER1", tpe="0900158")  # another terminal: not on this one's dashboard
     browser.login("0900157")
     _, _, page = browser.open("/test/gestion/")
-    assert "Aujourd'hui, 2 paiements mis en recouvrement." in page.replace("&#x27;", "'")
+    assert "Aujourd'hui, 2 paiements mis en recouvrement." in unescape(page)
     _, _, page = browser.open("/test/gestion/paiements?par=commande")
     assert '<a href="/test/gestion/paiements/commande/2026-11-26">26/11/2026</a></td><td>2</td>' in page
     _, _, page = browser.open("/test/gestion/paiements/commande/2026-11-26")
@@ -304,7 +305,7 @@ def test_a_refused_validation_is_said_and_kept_in_the_orders_detail(sandbox: San
     pay(sandbox, "LATE3", REFUSED_LATER, tpe="0900159")
     browser.login("0900159")
     _, _, page = browser.open("/test/gestion/partiels", {"jeton": browser.token(), "action-LATE3": "vt"})
-    assert "LATE3 : autorisation refusée (Refus), rien n&#x27;a été recouvré" in page
+    assert "LATE3 : autorisation refusée (Refus), rien n'a été recouvré" in unescape(page)
     assert 'class="error"' in page
     _, _, page = browser.open("/test/gestion/commande/LATE3")
     assert 'id="declined"' in page
