@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.sandbox.test_local_wiring import ORDER, Form, call, create, merchant_order
 from tests.support.full_stack import FullStack, full_stack
+from tests.support.sandbox_stack import ORDER, Form, call, create, merchant_order
 
 
 @pytest.fixture(scope="module")

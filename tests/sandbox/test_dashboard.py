@@ -11,7 +11,6 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
 from html import unescape
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -19,42 +18,7 @@ import pytest
 from chalicelib import sessions
 from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Status
-
-from .conftest import Sandbox, pay
-
-Answer = tuple[int, dict[str, str], str]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class Browser:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
-
-    def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
-        data = urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(f"{self.base}{path}", data=data)  # noqa: S310 - 127.0.0.1 only
-        if data is not None:
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        try:
-            with self.opener.open(request, timeout=10) as answer:
-                return answer.status, dict(answer.headers), answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-
-    def login(self, tpe: str, password: str = "secret") -> Answer:  # noqa: S107 - the test terminals' password
-        return self.open("/test/gestion/connexion", {"tpe": tpe, "password": password})
-
-    def token(self) -> str:
-        _, _, page = self.open("/test/gestion/differes")
-        match = re.search(r'name="jeton" value="([^"]+)"', page)
-        assert match
-        return match.group(1)
+from tests.support.sandbox import Answer, Browser, NoRedirect, Sandbox, pay
 
 
 @pytest.fixture
@@ -370,7 +334,7 @@ def _with_cookie(base: str, path: str, cookie: str, form: dict[str, str] | None 
     if data is not None:
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
-        with urllib.request.build_opener(_NoRedirect).open(request, timeout=10) as answer:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as answer:
             return answer.status, dict(answer.headers), answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()

@@ -11,8 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sealing import THREE_DS_CHALLENGES, MerchantKey, Variant, parse_form, read_confirmation, seal
-
-from .conftest import KEY_TEXT, Sandbox, card, pay, post, resealed, session_of
+from tests.support.sandbox import KEY_TEXT, Sandbox, card, pay, post, resealed, session_of
 
 
 def confirmation(sandbox: Sandbox) -> dict[str, str]:

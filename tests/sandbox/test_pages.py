@@ -13,8 +13,7 @@ import urllib.request
 import pytest
 
 from chalicelib.texts import TEXTS
-
-from .conftest import Sandbox, card, get, pay, post, resealed, session_of
+from tests.support.sandbox import Sandbox, card, get, pay, post, resealed, session_of
 
 LANGUAGES = ["FR", "EN", "DE", "IT", "ES"]
 # What the card form shows, whatever happens on it.

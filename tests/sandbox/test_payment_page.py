@@ -28,8 +28,7 @@ from sealing import (
     read_confirmation,
     verify_confirmation,
 )
-
-from .conftest import KEY, START, Sandbox, card, get, pay, post, post_from, resealed, session_of
+from tests.support.sandbox import KEY, START, Sandbox, card, get, pay, post, post_from, resealed, session_of
 
 DSP2_FIELDS = {
     "TPE", "date", "montant", "reference", "texte-libre", "code-retour", "cvx", "vld", "brand", "status3ds",
