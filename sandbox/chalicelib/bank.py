@@ -285,6 +285,20 @@ class Bank:
             return AttemptResult(payment, card_error=error.message_key)
         refusal = card.refusal
         authorisation = "" if refusal else new_authorisation_number()
+        attempt = self._attempt(terminal, session, card, authorisation, client_ip, now)
+        payment, index = self.ledger.update(payment.tpe, payment.reference, attempt)
+        if index is None:
+            if payment.status is Status.OPEN:
+                return AttemptResult(payment, expired=True)
+            return AttemptResult(payment, payment.attempts[-1] if payment.attempts else None)
+        payment, attempted = self._confirm_attempt(terminal, payment, index, card, authorisation, client_ip, now)
+        return AttemptResult(payment, attempted)
+
+    def _attempt(
+        self, terminal: BankTerminal, session: str, card: Card, authorisation: str, client_ip: str, now: datetime
+    ) -> Callable[[Payment], int | None]:
+        """The change an attempt makes to the stored payment: the attempt's index, None when it came too late."""
+        refusal = card.refusal
 
         def attempt(stored: Payment) -> int | None:
             if stored.session != session:
@@ -307,11 +321,20 @@ class Bank:
                 accept(stored, terminal, now, authorisation)
             return len(stored.attempts) - 1
 
-        payment, index = self.ledger.update(payment.tpe, payment.reference, attempt)
-        if index is None:
-            if payment.status is Status.OPEN:
-                return AttemptResult(payment, expired=True)
-            return AttemptResult(payment, payment.attempts[-1] if payment.attempts else None)
+        return attempt
+
+    def _confirm_attempt(
+        self,
+        terminal: BankTerminal,
+        payment: Payment,
+        index: int,
+        card: Card,
+        authorisation: str,
+        client_ip: str,
+        now: datetime,
+    ) -> tuple[Payment, Attempt]:
+        """The confirmation of the attempt recorded at ``index`` to the merchant's CGI2, and what came of it."""
+        refusal = card.refusal
         facts = ConfirmationFacts(
             reference=payment.reference,
             amount=payment.amount,
@@ -337,7 +360,7 @@ class Bank:
             self._alert(payment, now, f"{payment.attempts[index].return_code}: {problem}")
         if not refusal and terminal.confirmation_mail:
             self._mail_merchant(terminal, payment, now)
-        return AttemptResult(payment, payment.attempts[index])
+        return payment, payment.attempts[index]
 
     def _mail_merchant(self, terminal: BankTerminal, payment: Payment, at: datetime) -> None:
         """The optional confirmation mail to the merchant. The payment is accepted and confirmed already: a mail

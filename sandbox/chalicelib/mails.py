@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .pages import local_time, money
+from .pages import local_time
 from .payments import MerchantMail, Payment
+from .templating import money
 from .terminals import BankTerminal
 
 

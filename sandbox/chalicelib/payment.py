@@ -199,8 +199,8 @@ def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> tupl
     return tuple(parts)
 
 
-def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
-    """The merchant's request, checked: seal first, then every field (docs/protocol.md, Payment request)."""
+def _sealed_form(body: bytes, config: BankConfig) -> tuple[ReceivedForm, BankTerminal]:
+    """The form posted and its terminal, once its seal is checked with that terminal's key."""
     try:
         form = parse_form(body)
     except MalformedMessageError as exc:
@@ -219,14 +219,11 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
         raise RequestError("MAC", "le sceau ne correspond pas aux données / the seal does not match") from None
     except SealingError as exc:
         raise RequestError("MAC", f"sceau illisible / unreadable seal: {exc}") from None
-    texts = _texts(form)
-    dsp2 = terminal.terminal.seal is SealVariant.DSP2
+    return form, terminal
 
-    version = _required(texts, "version")
-    if version != "3.0":
-        raise RequestError("version", f"{version[:10]!r}: la version attendue est 3.0 / expected 3.0")
-    ordered_at = _order_date(_required(texts, "date"), terminal.timezone)
-    amount = _amount(_required(texts, "montant"), "montant", terminal.terminal.currencies)
+
+def _order_fields(texts: dict[str, str], terminal: BankTerminal) -> tuple[str, str, str, str]:
+    """The order's reference, free text, language and the buyer's e-mail, each checked."""
     reference = _required(texts, "reference")
     try:
         check_reference(reference)
@@ -247,10 +244,30 @@ def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
         check_email(email, "mail")
     except FieldError:
         raise RequestError("mail", f"{email[:40]!r} n'est pas une adresse e-mail / not an e-mail address") from None
+    return reference, free_text, language, email
+
+
+def _return_urls(texts: dict[str, str], dsp2: bool) -> tuple[str, str]:
     ok_url = _url(texts, "url_retour_ok", dsp2) or _url(texts, "url_retour", False)
     err_url = _url(texts, "url_retour_err", dsp2) or ok_url
     if not ok_url:
         raise RequestError("url_retour_ok", "champ obligatoire absent / required field missing")
+    return ok_url, err_url
+
+
+def read_request(body: bytes, config: BankConfig) -> PaymentRequestIn:
+    """The merchant's request, checked: seal first, then every field (docs/protocol.md, Payment request)."""
+    form, terminal = _sealed_form(body, config)
+    texts = _texts(form)
+    dsp2 = terminal.terminal.seal is SealVariant.DSP2
+
+    version = _required(texts, "version")
+    if version != "3.0":
+        raise RequestError("version", f"{version[:10]!r}: la version attendue est 3.0 / expected 3.0")
+    ordered_at = _order_date(_required(texts, "date"), terminal.timezone)
+    amount = _amount(_required(texts, "montant"), "montant", terminal.terminal.currencies)
+    reference, free_text, language, email = _order_fields(texts, terminal)
+    ok_url, err_url = _return_urls(texts, dsp2)
     if dsp2:
         _context(_required(texts, "contexte_commande"))
     challenge = texts.get("ThreeDSecureChallenge")

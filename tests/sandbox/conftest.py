@@ -4,18 +4,10 @@ own client (``orders.bank.BankClient``)."""
 
 from __future__ import annotations
 
-import http.client
-import re
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import boto3
 import pytest
@@ -24,96 +16,10 @@ from chalicelib.bank import Bank
 from chalicelib.devserver import SandboxServer
 from chalicelib.ledger import Ledger
 from chalicelib.terminals import BankConfig
-from orders.bank import BankClient, Transport, urllib_transport
-from orders.terminals import TerminalConfig
-from sealing import (
-    MerchantKey,
-    Money,
-    PaymentRequest,
-    SealVariant,
-    Terminal,
-    build_payment_form,
-    parse_form,
-    seal,
-    verify_confirmation,
-)
 from tests.support.aws import serialised_mock_aws
+from tests.support.sandbox import Clock, Merchant, Sandbox, bank_config
 
-KEY_TEXT = "12345678901234567890123456789012345678P0"
-KEY = MerchantKey(KEY_TEXT)
-BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
 # 2026-11-26 is a Thursday: 3 working days later is Tuesday 2026-12-01, 7 is Monday 2026-12-07.
-START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-TERMINALS: dict[str, dict[str, Any]] = {
-    "0900157": {"mode": "immediate"},
-    "0900158": {"mode": "deferred", "deferral_days": 3, "end_policy": "validate"},
-    "0900159": {"mode": "deferred_authorization", "deferral_days": 7},
-    "0900160": {"mode": "deferred", "deferral_days": 3, "end_policy": "cancel"},
-    "0900161": {"mode": "immediate", "seal": "legacy"},
-    "0900162": {"mode": "immediate", "refunds": "partial_only"},
-    "0900163": {"mode": "immediate", "refunds": "full_only"},
-    "0900164": {"mode": "immediate", "refunds": "none"},
-    "0900165": {"mode": "immediate", "backoffice_ips": ["192.0.2.7"]},
-    "0900166": {"mode": "immediate", "backoffice_ips": ["127.0.0.2"]},  # a loopback address tests can call from
-    "0900167": {"mode": "deferred", "deferral_days": 3, "seal": "legacy"},
-    # An American Express contract, Crédit Mutuel's branding and the merchant's own text for the link back.
-    "0900168": {
-        "mode": "immediate",
-        "bank": "creditmutuel",
-        "american_express": True,
-        "return_link_text": {"FR": "Retour à la boutique", "EN": "Back to the shop"},
-    },
-    "0900169": {"mode": "immediate", "bank": "obc", "return_link_text": "Revenir chez La boutique du CD"},
-    # The bank mails the merchant each accepted payment.
-    "0900170": {"mode": "immediate", "merchant_email": "commandes@boutiqueducd.example", "confirmation_mail": True},
-}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class Merchant:
-    """A stand-in CGI2: checks the seal like the real one and answers the acknowledgement, or misbehaves."""
-
-    url: str = ""
-    mode: str = "ok"  # ok | cdr1 | html | garbage | error500 | redirect
-    received: list[list[tuple[str, str]]] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-
-    def answer(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        self.raw.append(body)
-        form = parse_form(body)
-        self.received.append([(name, value.decode()) for name, value in form.fields])
-        variant = SealVariant.LEGACY if TERMINALS.get(form.tpe, {}).get("seal") == "legacy" else SealVariant.DSP2
-        try:
-            verify_confirmation(form, KEY, variant.for_confirmation(), tpe=form.tpe)
-            ack = b"version=2\ncdr=0\n"
-        except ValueError:
-            ack = b"version=2\ncdr=1\n"
-        if self.mode == "cdr1":
-            ack = b"version=2\ncdr=1\n"
-        if self.mode == "html":  # the right words, the wrong type
-            return 200, {"Content-Type": "text/html"}, ack
-        if self.mode == "garbage":
-            return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"merci\n"
-        if self.mode == "error500":
-            return 500, {"Content-Type": "text/plain"}, b"oops"
-        if self.mode == "redirect":
-            return 302, {"Location": "https://elsewhere.example/"}, b""
-        return 200, {"Content-Type": "text/plain", "Pragma": "no-cache"}, ack
-
-    def last(self) -> dict[str, str]:
-        return dict(self.received[-1])
 
 
 @pytest.fixture(scope="session")
@@ -143,69 +49,6 @@ def merchant() -> Iterator[Merchant]:
     server.server_close()
 
 
-def bank_config(cgi2_url: str, **extra: dict[str, Any]) -> dict[str, Any]:
-    terminals = {}
-    for tpe, settings in {**TERMINALS, **extra}.items():
-        terminals[tpe] = {
-            "key": KEY_TEXT,
-            "societe": "boutiqueducd",
-            "merchant_name": "La boutique du CD",
-            "cgi2_url": cgi2_url,
-            "logo_url": "http://127.0.0.1:9/logo.svg",
-            "dashboard_password": "secret",
-            **settings,
-        }
-    return {"terminals": terminals}
-
-
-@dataclass
-class Sandbox:
-    server: SandboxServer
-    clock: Clock
-    merchant: Merchant
-
-    @property
-    def bank(self) -> Bank:
-        return self.server.bank
-
-    @property
-    def url(self) -> str:
-        return self.server.test_url
-
-    def terminal(self, tpe: str = "0900157") -> Terminal:
-        legacy = TERMINALS.get(tpe, {}).get("seal") == "legacy"
-        return Terminal(
-            tpe=tpe,
-            key=KEY,
-            societe="boutiqueducd",
-            seal=SealVariant.LEGACY if legacy else SealVariant.DSP2,
-            payment_base_url=self.url,
-            backoffice_base_url=self.url,
-        )
-
-    def client(self, tpe: str = "0900157", transport: Transport = urllib_transport) -> BankClient:
-        return BankClient(
-            TerminalConfig(self.terminal(tpe)), transport, timeout=5, status_attempts=1, sleep=lambda _: None
-        )
-
-    def request_fields(
-        self, reference: str, amount: str = "62.73", tpe: str = "0900157", language: str = "FR", **kw: Any
-    ) -> list[tuple[str, str]]:
-        request = PaymentRequest(
-            amount=Money(Decimal(amount), "EUR"),
-            reference=reference,
-            ordered_at=self.clock.now,
-            email="buyer@example.com",
-            language=language,
-            free_text="panier 42",
-            return_ok_url="http://shop.example/ok",
-            return_err_url="http://shop.example/err",
-            billing=BILLING,
-            **kw,
-        )
-        return list(build_payment_form(self.terminal(tpe), request).fields)
-
-
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
     """The sandbox's book in moto's DynamoDB (one request at a time, as DynamoDB is atomic), a new table each test."""
@@ -229,82 +72,3 @@ def sandbox(merchant: Merchant, ledger: Ledger) -> Iterator[Sandbox]:
         yield Sandbox(server, clock, merchant)
     finally:
         server.stop()
-
-
-Answer = tuple[int, dict[str, str], str]
-
-
-def post(url: str, fields: list[tuple[str, str]] | Mapping[str, str] | bytes) -> Answer:
-    body = fields if isinstance(fields, bytes) else urlencode(fields).encode()
-    request = urllib.request.Request(  # noqa: S310 - 127.0.0.1 only
-        url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
-    return _open(request)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def from_address(source: str, headers: Mapping[str, str] | None = None) -> Transport:
-    """A back-office transport whose connections leave from ``source`` (127.0.0.2: loopback, but not
-    127.0.0.1), sending ``headers`` too."""
-
-    def transport(url: str, body: bytes, timeout: float) -> bytes:
-        parts = urlsplit(url)
-        connection = http.client.HTTPConnection(
-            parts.hostname or "", parts.port, timeout=timeout, source_address=(source, 0)
-        )
-        try:
-            connection.request(
-                "POST", parts.path, body, {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-            )
-            return connection.getresponse().read()
-        finally:
-            connection.close()
-
-    return transport
-
-
-def post_from(source: str, url: str, fields: Mapping[str, str], headers: Mapping[str, str] | None = None) -> str:
-    """POST a form from ``source``: the page."""
-    return from_address(source, headers)(url, urlencode(fields).encode(), 10).decode()
-
-
-def get(url: str) -> Answer:
-    return _open(urllib.request.Request(url))  # noqa: S310
-
-
-def _open(request: urllib.request.Request) -> Answer:
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=10) as answer:
-            return answer.status, dict(answer.headers), answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
-
-
-def resealed(fields: list[tuple[str, str]], tpe_key: MerchantKey = KEY) -> list[tuple[str, str]]:
-    """The fields with a fresh DSP2 seal (after a test changed one)."""
-    fields = [(name, value) for name, value in fields if name != "MAC"]
-    return [*fields, ("MAC", seal(tpe_key, fields))]
-
-
-def session_of(page: str) -> str:
-    match = re.search(r'name="session" value="([^"]+)"', page)
-    assert match, page
-    return match.group(1)
-
-
-def card(session: str, number: str, month: str = "12", year: str = "2030", cvv: str = "123") -> dict[str, str]:
-    return {"session": session, "card_number": number, "expiry_month": month, "expiry_year": year, "cvv": cvv}
-
-
-def pay(sandbox: Sandbox, reference: str, number: str = "4111111111111111", **kw: Any) -> str:
-    """Post the merchant's form, then one card: the page after the card."""
-    status, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields(reference, **kw))
-    assert status == 200, page
-    status, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(page), number))
-    assert status == 200, page
-    return page

@@ -26,32 +26,24 @@ from sealing import (
     refund_request,
     status_request,
 )
-
-from .conftest import START, Sandbox, card, from_address, pay, post, resealed, session_of
-
-TOTAL = Money(Decimal("62.73"), "EUR")
-DAY = date(2026, 11, 26)
-
-
-def eur(amount: str) -> Money:
-    return Money(Decimal(amount), "EUR")
-
-
-def paid(sandbox: Sandbox, reference: str, tpe: str = "0900157") -> str:
-    """Pay ``reference`` on ``tpe``; its authorisation number."""
-    pay(sandbox, reference, tpe=tpe)
-    payment = sandbox.bank.ledger.get(tpe, reference)
-    assert payment is not None
-    assert payment.status.accepted
-    return payment.authorisation_number
+from tests.support.sandbox import (
+    DAY,
+    TOTAL,
+    Sandbox,
+    card,
+    client_now,
+    eur,
+    from_address,
+    paid,
+    pay,
+    post,
+    resealed,
+    session_of,
+)
 
 
 def status(client: BankClient, reference: str, total: Money = TOTAL) -> Any:
     return client.status(reference=reference, total=total, at=client_now())
-
-
-def client_now() -> datetime:
-    return START + timedelta(hours=1)
 
 
 def capture(client: BankClient, reference: str, amount: str, already: str = "0") -> Any:

@@ -11,8 +11,7 @@ import pytest
 
 from chalicelib.cards import ACCEPTED_AMEX, ACCEPTED_CB, CardError, read_card
 from chalicelib.payments import Status
-
-from .conftest import START, Sandbox, card, post, session_of
+from tests.support.sandbox import START, Sandbox, card, post, session_of
 
 
 def open_page(sandbox: Sandbox, reference: str, tpe: str = "0900157") -> str:

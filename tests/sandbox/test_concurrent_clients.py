@@ -7,8 +7,7 @@ from chalicelib.devserver import SandboxServer
 from chalicelib.ledger import Ledger
 from chalicelib.terminals import BankConfig
 from tests.support.backlog import answers_to_waiting_clients
-
-from .conftest import START, Merchant, bank_config
+from tests.support.sandbox import START, Merchant, bank_config
 
 
 def test_fifty_clients_waiting_at_once_all_get_an_answer(merchant: Merchant, ledger: Ledger) -> None:

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
-from typing import Any
+from html import unescape
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -18,42 +18,7 @@ import pytest
 from chalicelib import sessions
 from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Status
-
-from .conftest import Sandbox, pay
-
-Answer = tuple[int, dict[str, str], str]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class Browser:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
-
-    def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
-        data = urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(f"{self.base}{path}", data=data)  # noqa: S310 - 127.0.0.1 only
-        if data is not None:
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        try:
-            with self.opener.open(request, timeout=10) as answer:
-                return answer.status, dict(answer.headers), answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-
-    def login(self, tpe: str, password: str = "secret") -> Answer:  # noqa: S107 - the test terminals' password
-        return self.open("/test/gestion/connexion", {"tpe": tpe, "password": password})
-
-    def token(self) -> str:
-        _, _, page = self.open("/test/gestion/differes")
-        match = re.search(r'name="jeton" value="([^"]+)"', page)
-        assert match
-        return match.group(1)
+from tests.support.sandbox import Answer, Browser, NoRedirect, Sandbox, pay
 
 
 @pytest.fixture
@@ -74,7 +39,7 @@ def test_the_dashboard_is_behind_a_password(sandbox: Sandbox, browser: Browser) 
     assert "HttpOnly" in headers["Set-Cookie"]
     _, _, page = browser.open("/test/gestion/")
     assert "Tableau de bord commerçant" in page
-    assert "Aujourd'hui, aucun paiement mis en recouvrement." in page.replace("&#x27;", "'")
+    assert "Aujourd'hui, aucun paiement mis en recouvrement." in unescape(page)
 
 
 def test_the_cookie_is_not_secure_over_plain_http_whatever_the_client_says(browser: Browser) -> None:
@@ -141,7 +106,7 @@ def test_summary_histories_and_the_daily_xml(sandbox: Sandbox, browser: Browser)
     pay(sandbox, "OTHER1", tpe="0900158")  # another terminal: not on this one's dashboard
     browser.login("0900157")
     _, _, page = browser.open("/test/gestion/")
-    assert "Aujourd'hui, 2 paiements mis en recouvrement." in page.replace("&#x27;", "'")
+    assert "Aujourd'hui, 2 paiements mis en recouvrement." in unescape(page)
     _, _, page = browser.open("/test/gestion/paiements?par=commande")
     assert '<a href="/test/gestion/paiements/commande/2026-11-26">26/11/2026</a></td><td>2</td>' in page
     _, _, page = browser.open("/test/gestion/paiements/commande/2026-11-26")
@@ -304,7 +269,7 @@ def test_a_refused_validation_is_said_and_kept_in_the_orders_detail(sandbox: San
     pay(sandbox, "LATE3", REFUSED_LATER, tpe="0900159")
     browser.login("0900159")
     _, _, page = browser.open("/test/gestion/partiels", {"jeton": browser.token(), "action-LATE3": "vt"})
-    assert "LATE3 : autorisation refusée (Refus), rien n&#x27;a été recouvré" in page
+    assert "LATE3 : autorisation refusée (Refus), rien n'a été recouvré" in unescape(page)
     assert 'class="error"' in page
     _, _, page = browser.open("/test/gestion/commande/LATE3")
     assert 'id="declined"' in page
@@ -369,7 +334,7 @@ def _with_cookie(base: str, path: str, cookie: str, form: dict[str, str] | None 
     if data is not None:
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     try:
-        with urllib.request.build_opener(_NoRedirect).open(request, timeout=10) as answer:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as answer:
             return answer.status, dict(answer.headers), answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()

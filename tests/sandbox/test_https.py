@@ -28,9 +28,8 @@ from orders.bank import BankClient, BankUnavailableError
 from orders.terminals import TerminalConfig
 from sealing import Money, PaymentState, Terminal
 from tests.support.full_stack import full_stack
-
-from .conftest import KEY, START, Merchant, bank_config
-from .test_local_wiring import call, checkout_and_pay, create
+from tests.support.sandbox import KEY, START, Merchant, bank_config
+from tests.support.sandbox_stack import call, checkout_and_pay, create
 
 
 @pytest.fixture

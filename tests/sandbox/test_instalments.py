@@ -9,9 +9,7 @@ from decimal import Decimal
 
 from chalicelib.cards import REFUSED_LATER
 from sealing import Instalment, Money, Outcome, parse_form, read_confirmation
-
-from .conftest import START, Sandbox, get, pay, post
-from .test_ledger import _at_once
+from tests.support.sandbox import START, Sandbox, at_once, get, pay, post
 
 PARTS = (
     Instalment(date(2026, 11, 26), Money(Decimal("20.91"), "EUR")),
@@ -101,7 +99,7 @@ def test_an_unacknowledged_instalment_is_an_alert(sandbox: Sandbox) -> None:
 def test_two_requests_at_once_send_an_instalment_once(sandbox: Sandbox) -> None:
     pay(sandbox, "SPLIT6", instalments=PARTS)
     sandbox.clock.now = datetime(2026, 12, 27, tzinfo=UTC)
-    _at_once(4, lambda _: sandbox.bank.settle())
+    at_once(4, lambda _: sandbox.bank.settle())
     assert [dict(f)["code-retour"] for f in sandbox.merchant.received] == ["payetest", "paiement_pf2"]
 
 

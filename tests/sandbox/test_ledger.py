@@ -5,10 +5,9 @@ once are both applied, one after the other (conditional writes), never one lost 
 from __future__ import annotations
 
 import http.client
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,9 +24,22 @@ from chalicelib.ledger import Ledger
 from chalicelib.payments import Attempt, Capture, Declined, Instalment, Payment, Refund, Status, from_data, to_data
 from chalicelib.terminals import BankConfig, RefundPolicy
 from sealing import Money, capture_request
-
-from .conftest import START, Clock, Merchant, Sandbox, bank_config, card, post, session_of
-from .test_backoffice import DAY, TOTAL, client_now, eur, paid
+from tests.support.sandbox import (
+    DAY,
+    START,
+    TOTAL,
+    Clock,
+    Merchant,
+    Sandbox,
+    at_once,
+    bank_config,
+    card,
+    client_now,
+    eur,
+    paid,
+    post,
+    session_of,
+)
 
 
 def capture_fields(sandbox: Sandbox, reference: str, tpe: str, amount: str) -> list[tuple[str, str]]:
@@ -186,26 +198,6 @@ def _get(base: str, path: str, cookie: str) -> tuple[int, str]:
 # -- two requests at once ---------------------------------------------------------------------------------------
 
 
-def _at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """``work(i)`` in ``count`` threads released together; their results (or exceptions) in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        except Exception as exc:  # the test looks at it
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
-
-
 @pytest.fixture
 def fast_switching() -> Iterator[None]:
     """Threads switch as often as the interpreter allows: a race shows at once."""
@@ -229,7 +221,7 @@ def test_concurrent_changes_to_one_payment_are_all_applied(ledger: Ledger, fast_
         for _ in range(5):
             ledger.update("0900157", "T3", lambda p: rules.refund(p, Decimal("0.10"), RefundPolicy.ANY, START, "x"))
 
-    _at_once(8, refund_ten_cents)
+    at_once(8, refund_ten_cents)
     found = ledger.get("0900157", "T3")
     assert found is not None
     assert (len(found.refunds), found.refunded) == (40, Decimal("4.00"))
@@ -238,7 +230,7 @@ def test_concurrent_changes_to_one_payment_are_all_applied(ledger: Ledger, fast_
 def test_two_identical_captures_at_once_capture_once(sandbox: Sandbox, fast_switching: None) -> None:
     paid(sandbox, "RACE1", "0900158")
     fields = capture_fields(sandbox, "RACE1", "0900158", "62.73")
-    answers = _at_once(4, lambda _: post(f"{sandbox.url}/capture_paiement.cgi", fields)[2])
+    answers = at_once(4, lambda _: post(f"{sandbox.url}/capture_paiement.cgi", fields)[2])
     accepted = [answer for answer in answers if "cdr=1" in answer]
     assert len(accepted) == 1, answers
     found = sandbox.bank.ledger.get("0900158", "RACE1")
@@ -248,7 +240,7 @@ def test_two_identical_captures_at_once_capture_once(sandbox: Sandbox, fast_swit
 
 def test_two_buyers_opening_one_new_reference_at_once_make_one_payment(sandbox: Sandbox) -> None:
     fields = sandbox.request_fields("RACE2")
-    answers = _at_once(4, lambda _: post(f"{sandbox.url}/paiement.cgi", fields))
+    answers = at_once(4, lambda _: post(f"{sandbox.url}/paiement.cgi", fields))
     assert [status for status, _, _ in answers] == [200] * 4
     assert [p.reference for p in sandbox.bank.ledger] == ["RACE2"]
     live = [session_of(page) for _, _, page in answers if sandbox.bank.ledger.by_session(session_of(page))]
@@ -258,7 +250,7 @@ def test_two_buyers_opening_one_new_reference_at_once_make_one_payment(sandbox: 
 def test_a_double_click_on_validate_is_one_attempt(sandbox: Sandbox, fast_switching: None) -> None:
     _, _, page = post(f"{sandbox.url}/paiement.cgi", sandbox.request_fields("RACE3"))
     session = session_of(page)
-    answers = _at_once(3, lambda _: post(f"{sandbox.url}/paiement.cgi", card(session, "4111111111111111")))
+    answers = at_once(3, lambda _: post(f"{sandbox.url}/paiement.cgi", card(session, "4111111111111111")))
     assert all("Votre carte bancaire a été acceptée" in page for _, _, page in answers)
     found = sandbox.bank.ledger.get("0900157", "RACE3")
     assert found is not None
@@ -268,7 +260,7 @@ def test_a_double_click_on_validate_is_one_attempt(sandbox: Sandbox, fast_switch
 
 def test_two_wrong_passwords_at_once_both_count(ledger: Ledger) -> None:
     keys = [sessions.terminal_key("0900157")]
-    _at_once(5, lambda _: sessions.failed(ledger, keys, START))
+    at_once(5, lambda _: sessions.failed(ledger, keys, START))
     assert sessions.locked_until(ledger, keys, START) == START + sessions.FIRST_DELAY
 
 

@@ -12,11 +12,8 @@ from typing import Any
 import pytest
 
 from chalicelib.payments import Status
-from local.sandbox import DEFAULT_PASSWORD
 from tests.support.full_stack import FullStack, full_stack
-
-from .test_dashboard import Browser
-from .test_local_wiring import call, checkout_and_pay, create, merchant_order
+from tests.support.sandbox_stack import call, dashboard, merchant_order, paid_order
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +26,6 @@ def api(system: FullStack, reference: str, operation: str, body: dict[str, str])
     url = f"{system.api}/orders/{reference}/{operation}"
     status, _, text = call(url, json.dumps(body).encode(), "application/json")
     return status, json.loads(text)
-
-
-def dashboard(system: FullStack, tpe: str) -> Browser:
-    browser = Browser(system.sandbox.base_url)
-    status, _, _ = browser.login(tpe, DEFAULT_PASSWORD)
-    assert status == 303
-    return browser
-
-
-def paid_order(system: FullStack, tpe: str) -> tuple[str, str]:
-    """The merchant's reference of a paid order, and the reference the bank knows its payment by."""
-    order = create(system, tpe=tpe)
-    checkout_and_pay(system, order)
-    return str(order["reference"]), str(merchant_order(system, order["reference"])["bank_reference"])
 
 
 def test_a_validation_in_the_dashboard_is_recorded_by_the_next_api_call(system: FullStack) -> None:

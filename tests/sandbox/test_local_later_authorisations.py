@@ -16,8 +16,7 @@ import pytest
 from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Payment, Status
 from tests.support.full_stack import FullStack, full_stack
-
-from .test_local_wiring import call, checkout_and_pay, create, merchant_order
+from tests.support.sandbox_stack import call, checkout_and_pay, create, merchant_order
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.support.full_stack import FullStack, full_stack
-
-from .test_local_bank_dashboard import dashboard, paid_order
-from .test_local_wiring import call, checkout_and_pay, create, merchant_order
+from tests.support.sandbox_stack import call, checkout_and_pay, create, dashboard, merchant_order, paid_order
 
 
 @pytest.fixture(scope="module")

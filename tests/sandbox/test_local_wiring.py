@@ -10,8 +10,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import date
-from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -19,85 +17,14 @@ import pytest
 from chalicelib.payments import Status
 from local.__main__ import banner
 from tests.support.full_stack import FullStack, full_stack
-
-ORDER = {
-    "amount": "62.73",
-    "email": "buyer@example.com",
-    "billing": {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"},
-}
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def call(
-    url: str, body: bytes | None = None, content_type: str = "", opener: urllib.request.OpenerDirector | None = None
-) -> tuple[int, dict[str, str], str]:
-    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")  # noqa: S310
-    if content_type:
-        request.add_header("Content-Type", content_type)
-    opener = opener or urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=15) as answer:
-            return answer.status, dict(answer.headers), answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
-
-
-class Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form" and not self.action:
-            self.action = values.get("action", "")
-        if tag == "input" and values.get("type") == "hidden":
-            self.fields.append((values["name"], values["value"]))
+from tests.support.sandbox import NoRedirect
+from tests.support.sandbox_stack import Form, call, checkout_and_pay, create, merchant_order
 
 
 @pytest.fixture(scope="module")
 def system() -> Iterator[FullStack]:
     with full_stack() as running:
         yield running
-
-
-def create(system: FullStack, **extra: Any) -> dict[str, Any]:
-    status, _, body = call(f"{system.api}/orders", json.dumps({**ORDER, **extra}).encode(), "application/json")
-    assert status == 201, body
-    return dict(json.loads(body))
-
-
-def checkout_and_pay(
-    system: FullStack,
-    order: dict[str, Any],
-    number: str = "4111111111111111",
-    opener: urllib.request.OpenerDirector | None = None,
-) -> str:
-    _, _, page = call(order["checkout_url"])
-    form = Form()
-    form.feed(page)
-    assert form.action == f"{system.sandbox.test_url}/paiement.cgi"
-    body = urlencode(form.fields).encode()
-    status, _, page = call(form.action, body, "application/x-www-form-urlencoded", opener)
-    assert status == 200, page
-    session = re.search(r'name="session" value="([^"]+)"', page)
-    assert session
-    year = str(date.today().year + 2)  # the real clock here: always a future expiry
-    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
-    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded", opener)
-    assert status == 200, page
-    return page
-
-
-def merchant_order(system: FullStack, reference: str) -> dict[str, Any]:
-    status, _, body = call(f"{system.api}/orders/{reference}")
-    assert status == 200, body
-    return dict(json.loads(body))
 
 
 def test_the_banner_prints_every_url(system: FullStack) -> None:
@@ -174,7 +101,7 @@ def test_the_merchants_back_office_calls_reach_the_sandbox(system: FullStack) ->
 
 def test_the_shop_orders_through_the_merchant_api(system: FullStack) -> None:
     jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
     shop = system.shop.base_url
     status, _, page = call(f"{shop}/", opener=browser)
     assert status == 200

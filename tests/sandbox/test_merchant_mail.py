@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.terminals import BankConfig, ConfigurationError
-
-from .conftest import Sandbox, card, pay, post, session_of
+from tests.support.sandbox import Sandbox, card, pay, post, session_of
 
 TPE = "0900170"  # confirmation_mail: true (conftest)
 

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from sealing import THREE_DS_CHALLENGES, MerchantKey, Variant, parse_form, read_confirmation, seal
-
-from .conftest import KEY_TEXT, Sandbox, card, pay, post, resealed, session_of
+from tests.support.sandbox import KEY_TEXT, Sandbox, card, pay, post, resealed, session_of
 
 
 def confirmation(sandbox: Sandbox) -> dict[str, str]:
@@ -128,7 +128,7 @@ def test_no_card_is_offered_to_another_alias_terminal_or_a_forced_entry(sandbox:
         page = open_page(sandbox, reference, **kw)
         assert 'name="saved_card"' not in page, reference
         _, _, page = post(f"{sandbox.url}/paiement.cgi", saved(session_of(page)))
-        assert "Aucune carte n'est enregistrée pour vous" in page.replace("&#x27;", "'"), reference
+        assert "Aucune carte n'est enregistrée pour vous" in unescape(page), reference
 
 
 def test_a_refused_card_is_not_kept_and_a_new_card_replaces_the_old(sandbox: Sandbox) -> None:

@@ -13,8 +13,7 @@ import urllib.request
 import pytest
 
 from chalicelib.texts import TEXTS
-
-from .conftest import Sandbox, card, get, pay, post, resealed, session_of
+from tests.support.sandbox import Sandbox, card, get, pay, post, resealed, session_of
 
 LANGUAGES = ["FR", "EN", "DE", "IT", "ES"]
 # What the card form shows, whatever happens on it.
@@ -137,7 +136,8 @@ def test_the_pages_carry_the_terminals_bank_branding(sandbox: Sandbox, tpe: str,
 
 def test_the_authorisation_step_shows_while_the_bank_asks_and_on_the_receipt(sandbox: Sandbox) -> None:
     page = open_page(sandbox, "STEP1")
-    assert '<p class="step" id="authorising" hidden>Demande d&#x27;autorisation carte en cours ...</p>' in page
+    step = '<p class="step" id="authorising" hidden>Demande d\'autorisation carte en cours ...</p>'
+    assert step in html.unescape(page)
     assert "getElementById('authorising').hidden=false" in page
     assert "getElementById('validate').disabled=true" in page  # one click, one attempt
     _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))

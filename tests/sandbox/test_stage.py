@@ -16,8 +16,7 @@ from chalice.local import RouteMatcher
 
 from chalicelib.mount import mount_prefix
 from chalicelib.web import create_app
-
-from .conftest import Sandbox, card, session_of
+from tests.support.sandbox import Sandbox, card, session_of
 
 
 class Gateway:

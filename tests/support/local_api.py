@@ -47,8 +47,8 @@ class Form(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values["action"]
+        if tag == "form" and not self.action:  # the first form: the payment form of a checkout page
+            self.action = values.get("action", "")
         if tag == "input" and values.get("type") == "hidden":
             self.fields.append((values["name"], values["value"]))
 

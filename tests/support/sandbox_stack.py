@@ -1,0 +1,79 @@
+"""``make run``'s system in tests: a merchant order created through the API, its checkout form paid in the
+sandbox bank, the order read back, and the sandbox's dashboard logged in."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from local.sandbox import DEFAULT_PASSWORD
+from tests.support.full_stack import FullStack
+from tests.support.local_api import ORDER, Form
+from tests.support.sandbox import Browser, NoRedirect
+
+
+def call(
+    url: str, body: bytes | None = None, content_type: str = "", opener: urllib.request.OpenerDirector | None = None
+) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")  # noqa: S310
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    opener = opener or urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=15) as answer:
+            return answer.status, dict(answer.headers), answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def create(system: FullStack, **extra: Any) -> dict[str, Any]:
+    status, _, body = call(f"{system.api}/orders", json.dumps({**ORDER, **extra}).encode(), "application/json")
+    assert status == 201, body
+    return dict(json.loads(body))
+
+
+def checkout_and_pay(
+    system: FullStack,
+    order: dict[str, Any],
+    number: str = "4111111111111111",
+    opener: urllib.request.OpenerDirector | None = None,
+) -> str:
+    _, _, page = call(order["checkout_url"])
+    form = Form()
+    form.feed(page)
+    assert form.action == f"{system.sandbox.test_url}/paiement.cgi"
+    body = urlencode(form.fields).encode()
+    status, _, page = call(form.action, body, "application/x-www-form-urlencoded", opener)
+    assert status == 200, page
+    session = re.search(r'name="session" value="([^"]+)"', page)
+    assert session
+    year = str(date.today().year + 2)  # the real clock here: always a future expiry
+    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
+    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded", opener)
+    assert status == 200, page
+    return page
+
+
+def merchant_order(system: FullStack, reference: str) -> dict[str, Any]:
+    status, _, body = call(f"{system.api}/orders/{reference}")
+    assert status == 200, body
+    return dict(json.loads(body))
+
+
+def dashboard(system: FullStack, tpe: str) -> Browser:
+    browser = Browser(system.sandbox.base_url)
+    status, _, _ = browser.login(tpe, DEFAULT_PASSWORD)
+    assert status == 303
+    return browser
+
+
+def paid_order(system: FullStack, tpe: str) -> tuple[str, str]:
+    """The merchant's reference of a paid order, and the reference the bank knows its payment by."""
+    order = create(system, tpe=tpe)
+    checkout_and_pay(system, order)
+    return str(order["reference"]), str(merchant_order(system, order["reference"])["bank_reference"])
