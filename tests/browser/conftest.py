@@ -1,22 +1,19 @@
 """A real headless browser (Debian's chromium, driven by Playwright) against the whole local system.
 
 The browser is never skipped: when ``/usr/bin/chromium`` (or ``CHROMIUM``) is missing the tests fail, and
-``make test`` installs it first (the ``browser`` target). Screenshots go to ``test-artifacts/``.
+``make test`` installs it first (the ``browser`` target). The buyer's steps are in tests/support/shopper.py.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.full_stack import FullStack, full_stack
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -57,10 +54,3 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -14,9 +14,7 @@ from chalicelib.texts import TEXTS as BANK_TEXTS
 from orders.web.pages import PAY_BUTTON
 from orders.web.pages import TEXTS as CHECKOUT_TEXTS
 from tests.support.full_stack import FullStack
-
-from .conftest import screenshot
-from .test_journeys import enter_card, to_basket, to_payment_page
+from tests.support.shopper import enter_card, screenshot, to_basket, to_payment_page
 
 pytestmark = pytest.mark.browser
 LANGUAGES = ["FR", "EN", "DE", "IT", "ES"]

@@ -68,3 +68,50 @@ def test_every_split_out_file_still_needs_its_exception() -> None:
     # An entry left behind would let a new out-of-process test into the unit tier unseen.
     for name in sorted(NOT_YET_SPLIT):
         assert out_of_process(ROOT / name), f"{name} no longer leaves the process: remove it from NOT_YET_SPLIT"
+
+
+def imported_test_modules(path: Path, root: Path = ROOT) -> list[str]:
+    """The test modules and conftests ``path`` imports, as ``file:line: module``."""
+    found = []
+    package = path.parent.relative_to(root).parts
+    for line, module, name, level in sorted(imports(path)):
+        base = package[: len(package) - level + 1] if level else ()
+        dotted = (*base, *(module.split(".") if module else ()))
+        for candidate in (dotted, (*dotted, name) if name else dotted):
+            file = root.joinpath(*candidate).with_suffix(".py")
+            problem = f"{path.relative_to(root)}:{line}: {'.'.join(candidate)}"
+            if (file.name.startswith("test_") or file.name == "conftest.py") and file.is_file():
+                if problem not in found:  # one line per import statement, whatever it takes from the module
+                    found.append(problem)
+                break
+    return found
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest() -> None:
+    """Helpers and fixtures shared between test modules live in tests/support: importing a test module runs its
+    tests' module-level set-up and, under xdist, ties files together that --dist loadfile keeps apart."""
+    files = sorted([*TESTS.rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
+    found = [problem for path in files for problem in imported_test_modules(path)]
+    assert found == [], "move what these share to tests/support:\n" + "\n".join(found)
+
+
+def test_the_check_sees_each_spelling_of_a_test_module_import(tmp_path: Path) -> None:
+    package = tmp_path / "tests" / "area"
+    package.mkdir(parents=True)
+    for name in ("conftest.py", "test_other.py", "helpers.py"):
+        (package / name).write_text("")
+    (tmp_path / "tests" / "support.py").write_text("")
+    sample = package / "test_sample.py"
+    sample.write_text(
+        "from .conftest import fixture\nfrom .test_other import helper\nfrom . import test_other\n"
+        "import tests.area.test_other\nfrom tests.area.conftest import fixture\n"
+        "def test_x():\n    from .test_other import late\n"
+        "from .helpers import fine\nfrom tests.support import test_data\nfrom tests.area import helpers\n"
+    )
+    found = [problem.partition(": ")[2] for problem in imported_test_modules(sample, tmp_path)]
+    assert found == [
+        "tests.area.conftest", "tests.area.test_other", "tests.area.test_other", "tests.area.test_other",
+        "tests.area.conftest", "tests.area.test_other",
+    ]  # fmt: skip
+    sample.write_text("from .test_other import a, b, c\n")
+    assert imported_test_modules(sample, tmp_path) == ["tests/area/test_sample.py:1: tests.area.test_other"]
