@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from chalicelib.cards import REFUSED_LATER
 from sealing import Instalment, Money, Outcome, parse_form, read_confirmation
-from tests.support.sandbox import START, Sandbox, at_once, get, pay, post
+from tests.support.sandbox import START, Browser, Sandbox, at_once, get, pay, post
 
 PARTS = (
     Instalment(date(2026, 11, 26), Money(Decimal("20.91"), "EUR")),
@@ -104,8 +104,6 @@ def test_two_requests_at_once_send_an_instalment_once(sandbox: Sandbox) -> None:
 
 
 def test_the_orders_detail_lists_its_instalments(sandbox: Sandbox) -> None:
-    from .test_dashboard import Browser
-
     pay(sandbox, "SPLIT7", REFUSED_LATER, instalments=PARTS)
     sandbox.clock.now = datetime(2026, 12, 27, tzinfo=UTC)
     browser = Browser(sandbox.server.base_url)
