@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import pytest
 
 from orders import golive
 from orders.terminals import Terminals
@@ -88,10 +87,9 @@ def test_a_cgi2_answering_anything_but_cdr_1_to_garbage_fails(aws: Any) -> None:
     assert not checks["alarms_subscribed"].ok
 
 
-def test_the_cli_prints_each_point_and_exits_non_zero_when_not_ready(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(golive, "http_probe", answering(200, "version=2\ncdr=1\n"))
+def test_the_cli_prints_each_point_and_exits_non_zero_when_not_ready(aws: Any) -> None:
     out = io.StringIO()
-    assert golive.main(["--tpe", "0900157", "--cgi2-url", CGI2], out) == 1
+    assert golive.main(["--tpe", "0900157", "--cgi2-url", CGI2], out, answering(200, "version=2\ncdr=1\n")) == 1
     text = out.getvalue()
     assert "FAIL key: the terminal uses the kits' public test key" in text
     assert "     -> put the key the bank gave" in text
