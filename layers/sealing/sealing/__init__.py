@@ -45,9 +45,12 @@ from ._contract import (
     terminal_from_mapping,
 )
 from ._formats import (
+    CONFIRMATION_DATE_FORMAT,
+    DAY_FORMAT,
     DAY_PATTERN,
     LANGUAGES,
     MAX_FREE_TEXT,
+    ORDER_DATE_FORMAT,
     ORDER_DATE_PATTERN,
     check_email,
     check_free_text,
@@ -87,7 +90,10 @@ __all__ = [
     "french_public_holidays",
     "is_french_holiday",
     "BILLING_REQUIRED",
+    "CONFIRMATION_DATE_FORMAT",
+    "DAY_FORMAT",
     "DAY_PATTERN",
+    "ORDER_DATE_FORMAT",
     "ORDER_DATE_PATTERN",
     "PaymentMode",
     "EndPolicy",
