@@ -36,7 +36,6 @@ from ._confirmation import (
 )
 from ._context import BILLING_REQUIRED, order_context
 from ._contract import (
-    ConfigurationError,
     Contract,
     EndPolicy,
     PaymentMode,
@@ -72,6 +71,7 @@ from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, s
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
     BankAnswerError,
+    ConfigurationError,
     FieldError,
     InvalidKeyError,
     MalformedMessageError,

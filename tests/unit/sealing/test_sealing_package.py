@@ -20,6 +20,7 @@ def test_every_error_is_a_sealing_error_and_a_value_error() -> None:
         sealing.MalformedMessageError,
         sealing.SealMismatchError,
         sealing.BankAnswerError,
+        sealing.ConfigurationError,
     ):
         assert issubclass(error, sealing.SealingError)
     assert issubclass(sealing.SealingError, ValueError)
