@@ -41,9 +41,9 @@ from sealing import DAY_PATTERN as _DAY
 from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 
 from . import rules
+from .exceptions import Refusal
 from .ledger import Ledger
 from .payments import Declined, Payment, Status
-from .rules import Refusal
 from .terminals import BankConfig, BankTerminal
 
 _ZERO_AMOUNT = re.compile(r"0[A-Z]{3}")

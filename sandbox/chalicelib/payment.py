@@ -52,11 +52,8 @@ from sealing import (
 from sealing import DAY_PATTERN as _DAY
 from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 
+from .exceptions import RequestError
 from .terminals import BankConfig, BankTerminal, Mode
-
-
-class RequestError(FieldError):
-    """The request cannot be taken (``field``, ``reason``): the bank shows its error page and records nothing."""
 
 
 @dataclass(frozen=True)

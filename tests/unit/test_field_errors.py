@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.payment import RequestError
+from chalicelib.exceptions import RequestError
 from orders.exceptions import InvalidOrderError, OrdersError
 from orders.web.http import json_body
 from sealing import FieldError
