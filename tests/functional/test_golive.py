@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 from orders import golive
+from orders.exceptions import ConfigurationError
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config
 from tests.support.merchant import confirm, stored_order
@@ -115,3 +116,17 @@ def test_the_console_route_answers_the_checks_as_json(aws: Any, lambda_context: 
     missing = aws.invoke("golive", request, lambda_context)
     assert (missing["statusCode"], json.loads(missing["body"])["error"]["field"]) == (404, "tpe")
     assert aws.deps.terminals().get("0900157").tpe == "0900157"
+
+
+def test_the_console_route_answers_an_unreadable_configuration_as_a_json_error(aws: Any, lambda_context: Any) -> None:
+    def unreadable() -> Terminals:
+        raise ConfigurationError("the terminal secret cannot be read: AccessDenied")
+
+    aws.use(terminals=unreadable)
+    request = {"httpMethod": "GET", "resource": "/terminals/{tpe}/golive", "pathParameters": {"tpe": "0900157"}}
+    answer = aws.invoke("golive", request, lambda_context)
+    assert answer["statusCode"] == 500
+    assert (
+        json.loads(answer["body"])["error"]["message"]
+        == "the terminal configuration is unusable; see the function's log"
+    )
