@@ -26,10 +26,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import books
-from orders.bank import BankRefusedError
 from orders.calendar import local_day
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import (
+    BankRefusedError,
     BankStateDifferedError,
     InvalidOrderError,
     OrderNotFoundError,

@@ -24,9 +24,8 @@ from datetime import datetime
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from sealing import DAY_PATTERN as _DAY
-from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 from sealing import (
+    DAY_FORMAT,
     FieldError,
     MalformedMessageError,
     Money,
@@ -38,11 +37,13 @@ from sealing import (
     parse_wire_amount,
     verify_confirmation,
 )
+from sealing import DAY_PATTERN as _DAY
+from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 
 from . import rules
+from .exceptions import Refusal
 from .ledger import Ledger
 from .payments import Declined, Payment, Status
-from .rules import Refusal
 from .terminals import BankConfig, BankTerminal
 
 _ZERO_AMOUNT = re.compile(r"0[A-Z]{3}")
@@ -113,7 +114,7 @@ def _read(body: bytes, config: BankConfig, variant_of: str, client_ip: str) -> M
 
 def _booked_on(payment: Payment, moment: datetime) -> str:
     """A capture's day as the bank books it (``date_remise``): in the terminal's zone, like the order's date."""
-    return moment.astimezone(payment.ordered_at.tzinfo).strftime("%d/%m/%Y")
+    return moment.astimezone(payment.ordered_at.tzinfo).strftime(DAY_FORMAT)
 
 
 def _payment(message: Message, store: Ledger, refused: int) -> Payment:
@@ -127,7 +128,7 @@ def _check_order(message: Message, payment: Payment, refused: int) -> None:
     """``refused`` is the CGI's "refused" code: 0 for a capture, -48 for a refund (where 0 means done)."""
     if message.amount("montant") != payment.amount:
         raise Refusal(refused, f"montant errone: la commande est de {payment.amount.wire()}")
-    if message.day("date_commande") != payment.ordered_at.strftime("%d/%m/%Y"):
+    if message.day("date_commande") != payment.ordered_at.strftime(DAY_FORMAT):
         raise Refusal(refused, "date de commande erronee")
 
 
@@ -256,7 +257,7 @@ def status_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
             montantrecouvre=payment.money(payment.captured).wire(),
             recredits=payment.money(payment.refunded).wire(),
             montantrestant=payment.money(payment.open_amount).wire(),
-            datecommande=payment.ordered_at.strftime("%d/%m/%Y"),
+            datecommande=payment.ordered_at.strftime(DAY_FORMAT),
             dateremise=captured_on,
             lib=payment.status.value,
         )

@@ -17,15 +17,15 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .cards import AMEX, Card, CardError, read_card
-from .ledger import ConcurrentChangeError, Ledger
+from .cards import AMEX, Card, read_card
+from .exceptions import CardError, ClosedReference, ConcurrentChangeError, RequestError, SessionError
+from .ledger import Ledger
 from .mails import payment_confirmation
 from .payment import (
     ConfirmationFacts,
     KeptCard,
     Poster,
     PostResult,
-    RequestError,
     check_acknowledgement,
     confirmation_body,
     confirmation_fields,
@@ -40,23 +40,6 @@ from .terminals import BankConfig, BankTerminal
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class SessionError(LookupError):
-    """No payment session by that id (unknown, replaced by a newer one, or from another sandbox)."""
-
-
-class ClosedReference(RequestError):
-    """The reference is one the bank takes no more: paid, cancelled, or its attempts used up. The buyer is told
-    which (``message_key``, a key of the pages' messages) in the posted form's language, with the way back to
-    the merchant when the form gave ``url_retour_err``."""
-
-    def __init__(self, message_key: str, payment: Payment, language: str, back_url: str) -> None:
-        super().__init__("reference", f"{payment.reference}: {message_key}")
-        self.message_key = message_key
-        self.payment = payment
-        self.language = language
-        self.back_url = back_url
 
 
 def closed_because(payment: Payment) -> str:

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from .exceptions import CardError
+
 ACCEPTED_VISA = "4111111111111111"
 ACCEPTED_MASTERCARD = "5555555555554444"
 ACCEPTED_CB = "4970100000000006"
@@ -51,15 +53,6 @@ TEST_CARDS: dict[str, TestCard] = {
     STOLEN: TestCard("VI", refusal="Interdit"),
 }
 _DIGITS = re.compile(r"[0-9]{12,19}")
-
-
-class CardError(ValueError):
-    """The card details cannot be sent for authorisation; ``field`` names the input at fault."""
-
-    def __init__(self, field: str, message_key: str) -> None:
-        super().__init__(f"{field}: {message_key}")
-        self.field = field
-        self.message_key = message_key
 
 
 def luhn_ok(number: str) -> bool:

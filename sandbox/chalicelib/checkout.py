@@ -9,9 +9,9 @@ from chalice import Response  # type: ignore[attr-defined]
 from chalice.app import Blueprint, Request
 
 from . import cards, mount, pages
-from .bank import Bank, ClosedReference, SessionError
+from .bank import Bank
+from .exceptions import ClosedReference, RequestError, SessionError
 from .mount import mount_prefix
-from .payment import RequestError
 from .payments import Payment, Status
 from .templating import render
 from .terminals import Bank as BankName
@@ -47,9 +47,9 @@ class Checkout:
             page = pages.closed_reference_page(
                 terminal, closed.payment, closed.language, closed.message_key, closed.back_url
             )
-            return html(page, 409)
+            return html(page, closed.status)
         except RequestError as error:
-            return html(self.request_error(fields, error), 400)
+            return html(self.request_error(fields, error), error.status)
         return html(self.card_page(payment))
 
     def cancel_payment(self) -> Response:
@@ -120,7 +120,8 @@ class Checkout:
         return pages.request_error_page(error.field, error.reason, language, branding)
 
     def unknown_session(self) -> Response:
-        return html(pages.simple_page(self.browser_language(), "unknown_session", "unknown_session_text"), 404)
+        page = pages.simple_page(self.browser_language(), "unknown_session", "unknown_session_text")
+        return html(page, SessionError.status)
 
 
 def blueprint(bank: Bank) -> Blueprint:

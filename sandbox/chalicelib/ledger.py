@@ -36,6 +36,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from .cards import Card
+from .exceptions import ConcurrentChangeError
 from .payments import Alert, MerchantMail, Payment, from_data, to_data
 
 if TYPE_CHECKING:
@@ -46,10 +47,6 @@ DEFAULT_TABLE = "sandbox-bank"
 DUE_INDEX = "due"
 SESSION_DAYS = 1  # a payment-page session item outlives its 45 minutes, then DynamoDB drops it
 MAX_TRIES = 50  # conflicting writes on one payment before giving up (each try reads the latest)
-
-
-class ConcurrentChangeError(RuntimeError):
-    """A payment kept changing under ``update``: ``MAX_TRIES`` writes in a row lost to other writers."""
 
 
 def _conflict(exc: ClientError) -> bool:

@@ -25,10 +25,13 @@ from zoneinfo import ZoneInfo
 
 from sealing import (
     BILLING_REQUIRED,
+    CONFIRMATION_DATE_FORMAT,
+    DAY_FORMAT,
     LANGUAGES,
     MAC_FIELD,
     MAX_FREE_TEXT,
     OPTIONS,
+    ORDER_DATE_FORMAT,
     THREE_DS_CHALLENGES,
     FieldError,
     MalformedMessageError,
@@ -49,11 +52,8 @@ from sealing import (
 from sealing import DAY_PATTERN as _DAY
 from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 
+from .exceptions import RequestError
 from .terminals import BankConfig, BankTerminal, Mode
-
-
-class RequestError(FieldError):
-    """The request cannot be taken (``field``, ``reason``): the bank shows its error page and records nothing."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _order_date(text: str, timezone: str) -> datetime:
     if not _ORDER_DATE.fullmatch(text):
         raise RequestError("date", f"{text[:30]!r} n'est pas au format jj/mm/aaaa:hh:mm:ss")
     try:
-        moment = datetime.strptime(text, "%d/%m/%Y:%H:%M:%S")
+        moment = datetime.strptime(text, ORDER_DATE_FORMAT)
     except ValueError:
         raise RequestError("date", f"{text!r} n'est pas une date réelle / is not a real date") from None
     return moment.replace(tzinfo=ZoneInfo(timezone))
@@ -183,7 +183,7 @@ def _instalments(texts: dict[str, str], amount: Money, ordered_on: date) -> tupl
         if not _DAY.fullmatch(day_text):
             raise RequestError(f"dateech{number}", f"{day_text!r} n'est pas une date jj/mm/aaaa")
         try:
-            day = datetime.strptime(day_text, "%d/%m/%Y").date()
+            day = datetime.strptime(day_text, DAY_FORMAT).date()
         except ValueError:
             raise RequestError(f"dateech{number}", f"{day_text!r} n'est pas une date réelle") from None
         if number == 1 and day != ordered_on:
@@ -370,7 +370,7 @@ def confirmation_fields(terminal: BankTerminal, facts: ConfirmationFacts) -> lis
     moment = facts.at.astimezone(ZoneInfo(terminal.timezone))
     fields = [
         ("TPE", terminal.tpe),
-        ("date", moment.strftime("%d/%m/%Y_a_%H:%M:%S")),
+        ("date", moment.strftime(CONFIRMATION_DATE_FORMAT)),
         ("montant", facts.amount.wire()),
         ("reference", facts.reference),
         ("texte-libre", facts.free_text),

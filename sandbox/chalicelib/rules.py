@@ -12,18 +12,9 @@ from decimal import Decimal
 
 import sealing
 
+from .exceptions import Refusal
 from .payments import REFUNDABLE, Capture, Declined, Instalment, Payment, Refund, Status, new_authorisation_number
 from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
-
-
-class Refusal(Exception):
-    """The bank refuses an operation: ``code`` is the answer's ``cdr``, ``label`` its ``lib``."""
-
-    def __init__(self, code: int, label: str) -> None:
-        super().__init__(label)
-        self.code = code
-        self.label = label
-
 
 # -- the card accepted at the order ------------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import pytest
 
 from orders import golive
+from orders.exceptions import ConfigurationError
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config
 from tests.support.merchant import confirm, stored_order
@@ -88,10 +88,9 @@ def test_a_cgi2_answering_anything_but_cdr_1_to_garbage_fails(aws: Any) -> None:
     assert not checks["alarms_subscribed"].ok
 
 
-def test_the_cli_prints_each_point_and_exits_non_zero_when_not_ready(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(golive, "http_probe", answering(200, "version=2\ncdr=1\n"))
+def test_the_cli_prints_each_point_and_exits_non_zero_when_not_ready(aws: Any) -> None:
     out = io.StringIO()
-    assert golive.main(["--tpe", "0900157", "--cgi2-url", CGI2], out) == 1
+    assert golive.main(["--tpe", "0900157", "--cgi2-url", CGI2], out, answering(200, "version=2\ncdr=1\n")) == 1
     text = out.getvalue()
     assert "FAIL key: the terminal uses the kits' public test key" in text
     assert "     -> put the key the bank gave" in text
@@ -117,3 +116,17 @@ def test_the_console_route_answers_the_checks_as_json(aws: Any, lambda_context: 
     missing = aws.invoke("golive", request, lambda_context)
     assert (missing["statusCode"], json.loads(missing["body"])["error"]["field"]) == (404, "tpe")
     assert aws.deps.terminals().get("0900157").tpe == "0900157"
+
+
+def test_the_console_route_answers_an_unreadable_configuration_as_a_json_error(aws: Any, lambda_context: Any) -> None:
+    def unreadable() -> Terminals:
+        raise ConfigurationError("the terminal secret cannot be read: AccessDenied")
+
+    aws.use(terminals=unreadable)
+    request = {"httpMethod": "GET", "resource": "/terminals/{tpe}/golive", "pathParameters": {"tpe": "0900157"}}
+    answer = aws.invoke("golive", request, lambda_context)
+    assert answer["statusCode"] == 500
+    assert (
+        json.loads(answer["body"])["error"]["message"]
+        == "the terminal configuration is unusable; see the function's log"
+    )

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from orders.bank import BankClient, BankRefusedError, BankUnavailableError
+from orders.bank import BankClient
 from orders.exceptions import (
+    BankRefusedError,
+    BankUnavailableError,
     OperationInProgressError,
     PreviousOperationAppliedError,
     TransitionNotAllowedError,

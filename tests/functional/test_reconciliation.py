@@ -280,3 +280,11 @@ def test_console_requests_with_bad_input_name_the_field(
     answer = aws.invoke("reconciliation", request, lambda_context)
     assert answer["statusCode"] == 400
     assert json.loads(answer["body"])["error"]["field"] == field
+
+
+def test_a_scheduled_run_without_a_time_checks_the_days_of_the_dependencies_clock(
+    aws: Any, lambda_context: Any, reports: Any
+) -> None:
+    aws.use(clock=lambda: LATER)
+    answer = aws.invoke("reconciliation", {"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
+    assert answer["days"] == [(DAY - timedelta(days=1)).isoformat(), DAY.isoformat()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from orders.model import OrderStatus
@@ -72,3 +73,10 @@ def test_a_lease_whose_time_is_over_is_taken_over(aws: Any) -> None:
 def test_the_lease_never_enters_the_sweepers_index(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     SweepLease(aws.store).take(seconds=1, now=0.0)
     assert aws.invoke("deferred_sweeper", DUE, lambda_context)["items_read"] == 0
+
+
+def test_a_scheduled_event_without_a_time_runs_at_the_dependencies_clock(aws: Any, lambda_context: Any) -> None:
+    moment = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    aws.use(clock=lambda: moment)
+    timeless = {"source": "aws.events", "detail-type": "Scheduled Event"}
+    assert aws.invoke("deferred_sweeper", timeless, lambda_context)["time"] == moment.isoformat()

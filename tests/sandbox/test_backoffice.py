@@ -14,7 +14,8 @@ import pytest
 
 from chalicelib.cards import REFUSED_LATER
 from chalicelib.payments import Status
-from orders.bank import BankClient, BankRefusedError
+from orders.bank import BankClient
+from orders.exceptions import BankRefusedError
 from sealing import (
     BankAnswerError,
     Money,

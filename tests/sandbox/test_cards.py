@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from chalicelib.cards import ACCEPTED_AMEX, ACCEPTED_CB, CardError, read_card
+from chalicelib.cards import ACCEPTED_AMEX, ACCEPTED_CB, read_card
+from chalicelib.exceptions import CardError
 from chalicelib.payments import Status
 from tests.support.sandbox import START, Sandbox, card, post, session_of
 

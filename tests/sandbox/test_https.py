@@ -24,7 +24,8 @@ from chalicelib.devserver import SandboxServer
 from chalicelib.ledger import Ledger
 from chalicelib.terminals import BankConfig
 from local.sandbox import trusting_transport
-from orders.bank import BankClient, BankUnavailableError
+from orders.bank import BankClient
+from orders.exceptions import BankUnavailableError
 from orders.terminals import TerminalConfig
 from sealing import Money, PaymentState, Terminal
 from tests.support.full_stack import full_stack

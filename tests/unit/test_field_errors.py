@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.payment import RequestError
+from chalicelib.exceptions import RequestError
 from orders.exceptions import InvalidOrderError, OrdersError
 from orders.web.http import json_body
 from sealing import FieldError
@@ -16,7 +16,8 @@ from sealing import FieldError
 )
 def test_each_field_error_is_a_sealing_field_error(error: FieldError) -> None:
     assert isinstance(error, FieldError)
-    assert (error.field, str(error)) == (error.field, f"{error.field}: {error.reason}")
+    assert error.field
+    assert str(error) == f"{error.field}: {error.reason}"
 
 
 def test_a_body_that_cannot_be_read_names_the_body_with_a_400() -> None:

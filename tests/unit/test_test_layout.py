@@ -15,9 +15,6 @@ OUT_OF_PROCESS_MODULES = {
     "tests.support.backlog", "tests.support.full_stack", "tests.support.local_api",
 }  # fmt: skip
 OUT_OF_PROCESS_NAMES = {"ThreadedMotoServer", "MotoServer", "LocalStack", "LocalHttpServer", "Popen"}
-# Unit tests of another team's area that still run the sealing CLI in a fresh interpreter; to split into
-# tests/integration (each entry goes once it is).
-NOT_YET_SPLIT = {"tests/unit/sealing/test_sealing_cli.py", "tests/unit/sealing/test_sealing_package.py"}
 
 
 def imports(path: Path) -> Iterator[tuple[int, str, str, int]]:
@@ -43,9 +40,7 @@ def out_of_process(path: Path, root: Path = ROOT) -> list[str]:
 def test_the_unit_tier_starts_no_process_no_server_and_opens_no_connection() -> None:
     unit = sorted((TESTS / "unit").rglob("*.py"))
     assert unit
-    found = [
-        problem for path in unit if str(path.relative_to(ROOT)) not in NOT_YET_SPLIT for problem in out_of_process(path)
-    ]
+    found = [problem for path in unit for problem in out_of_process(path)]
     assert found == [], "move these tests to tests/integration:\n" + "\n".join(found)
 
 
@@ -62,12 +57,6 @@ def test_the_check_sees_each_way_out_of_process(tmp_path: Path) -> None:
         "subprocess", "socket.create_connection", "urllib.request", "urllib.request", "local.LocalStack",
         "moto.server.ThreadedMotoServer",
     ]  # fmt: skip
-
-
-def test_every_split_out_file_still_needs_its_exception() -> None:
-    # An entry left behind would let a new out-of-process test into the unit tier unseen.
-    for name in sorted(NOT_YET_SPLIT):
-        assert out_of_process(ROOT / name), f"{name} no longer leaves the process: remove it from NOT_YET_SPLIT"
 
 
 def imported_test_modules(path: Path, root: Path = ROOT) -> list[str]:

@@ -36,37 +36,8 @@ from sealing import (
     status_request,
 )
 
-from .exceptions import OrdersError
+from .exceptions import BankError, BankRefusedError, BankUnavailableError
 from .terminals import TerminalConfig
-
-
-class BankError(OrdersError):
-    """The bank did not do what was asked (refused, or answered an error)."""
-
-    status = 502
-    log = "the bank refused"
-
-    def __init__(self, operation: str, message: str, code: int | None = None) -> None:
-        super().__init__(f"{operation}: {message}")
-        self.operation = operation
-        self.code = code
-
-    def answer(self) -> str:
-        return f"the bank refused: {self}"
-
-
-class BankRefusedError(BankError):
-    """The bank answered and refused the operation: nothing happened."""
-
-
-class BankUnavailableError(BankError):
-    """No usable answer (timeout, network, garbage): whether the operation happened is unknown."""
-
-    log = "the bank's answer is unknown"
-    metric = "BankUnavailable"
-
-    def answer(self) -> str:
-        return f"{self}; the outcome will be checked with the bank before anything else is done to this order"
 
 
 def _code(cdr: str) -> int | None:

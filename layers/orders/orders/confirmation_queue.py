@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .clients import LazyClient
 from .exceptions import QueueUnavailableError
 
 if TYPE_CHECKING:
@@ -61,15 +61,11 @@ def retry_delay(receive_count: int) -> int:
 class ConfirmationQueue:
     """The SQS queue, encrypted at rest by the template; every failure is ``QueueUnavailableError``."""
 
+    client: LazyClient[SQSClient] = LazyClient("sqs")
+
     def __init__(self, url: str, client: SQSClient | None = None) -> None:
         self.url = url
         self._client = client
-
-    @property
-    def client(self) -> SQSClient:
-        if self._client is None:
-            self._client = boto3.client("sqs")
-        return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:

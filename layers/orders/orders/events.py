@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .clients import LazyClient
 from .exceptions import EventsUnavailableError
 from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, Review
 
@@ -173,15 +173,11 @@ def events_of_change(previous: Order | None, order: Order) -> list[DomainEvent]:
 class EventPublisher:
     """The orders' EventBridge bus. ``publish`` succeeds for every event or raises ``EventsUnavailableError``."""
 
+    client: LazyClient[EventBridgeClient] = LazyClient("events")
+
     def __init__(self, bus_name: str, client: EventBridgeClient | None = None) -> None:
         self.bus_name = bus_name
         self._client = client
-
-    @property
-    def client(self) -> EventBridgeClient:
-        if self._client is None:
-            self._client = boto3.client("events")
-        return self._client
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
         # A partly failed batch is sent again whole by the caller: subscribers deduplicate on event_id.

@@ -16,9 +16,10 @@ OrdersError
 ├── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
 ├── EventsUnavailableError      EventBridge did not take every event: publish them again
 ├── MailUnavailableError        SES did not take a mail: nothing is known to be sent
-└── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
-
-(``orders.bank`` adds ``BankError``, ``BankRefusedError`` and ``BankUnavailableError``.)
+├── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
+└── BankError                   the bank did not do what was asked (502)
+    ├── BankRefusedError        it answered and refused: nothing happened
+    └── BankUnavailableError    no usable answer: whether it happened is unknown (checked before anything else)
 
 Each error says how an API answers it: ``status`` (HTTP), ``field`` (which one, when there is one), ``answer``
 (what the caller is told, when not the error's own text), and what the function logs (``log``, at
@@ -226,3 +227,32 @@ class ReportUnavailableError(OrdersError):
     status = 503
     log_level = "exception"
     log = "the reports bucket is unavailable"
+
+
+class BankError(OrdersError):
+    """The bank did not do what was asked (refused, or answered an error)."""
+
+    status = 502
+    log = "the bank refused"
+
+    def __init__(self, operation: str, message: str, code: int | None = None) -> None:
+        super().__init__(f"{operation}: {message}")
+        self.operation = operation
+        self.code = code
+
+    def answer(self) -> str:
+        return f"the bank refused: {self}"
+
+
+class BankRefusedError(BankError):
+    """The bank answered and refused the operation: nothing happened."""
+
+
+class BankUnavailableError(BankError):
+    """No usable answer (timeout, network, garbage): whether the operation happened is unknown."""
+
+    log = "the bank's answer is unknown"
+    metric = "BankUnavailable"
+
+    def answer(self) -> str:
+        return f"{self}; the outcome will be checked with the bank before anything else is done to this order"

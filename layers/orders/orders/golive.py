@@ -196,7 +196,8 @@ def render(checks: Sequence[Check], out: TextIO) -> bool:
     return ready
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, probe: Probe | None = None) -> int:
+    """The command line; ``probe`` posts to the CGI2 URL (``http_probe`` unless a test gives its own)."""
     from .dependencies import Dependencies
 
     parser = argparse.ArgumentParser(prog="python -m orders.golive", description=__doc__.splitlines()[0])
@@ -211,6 +212,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             cgi2_url=args.cgi2_url,
             store=deps.store,
             now=deps.clock(),
+            probe=probe,
             alarm_topic_arn=deps.alarm_topic_arn,
         )
     except OrdersError as exc:

@@ -14,12 +14,12 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from sealing import Money
 
+from .clients import LazyClient
 from .events import ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
 from .exceptions import MailUnavailableError
 from .model import Order
@@ -277,14 +277,10 @@ def mime(mail: Mail, sender: str) -> EmailMessage:
 class MailSender:
     """SES. ``send`` raises ``MailUnavailableError`` when SES did not take the mail."""
 
+    client: LazyClient[Any] = LazyClient("ses")
+
     def __init__(self, client: Any = None) -> None:
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("ses")
-        return self._client
 
     def send(self, mail: Mail, sender: str) -> str:
         try:

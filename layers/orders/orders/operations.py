@@ -29,11 +29,13 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer
 
-from .bank import BankClient, BankOutcome, BankRefusedError, BankUnavailableError
+from .bank import BankClient, BankOutcome
 from .bookkeeping import plan_cancel, plan_capture, plan_refund, remaining
 from .calendar import local_day
 from .exceptions import (
+    BankRefusedError,
     BankStateDifferedError,
+    BankUnavailableError,
     ConcurrentUpdateError,
     IdempotencyKeyReusedError,
     OperationInProgressError,

@@ -26,13 +26,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sealing import Money, PaymentState, SealingError, StatusAnswer, parse_wire_amount
 
 from .bank import BankClient
 from .calendar import deferral_deadline, local_day
+from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
 from .lifecycle import Decision, Verdict
 from .model import Attempt, Order, OrderStatus, PaymentSession
@@ -293,15 +293,11 @@ def new_report_key(report: Report) -> str:
 class ReportBucket:
     """The S3 bucket of reconciliation reports (and of the bank's files the merchant uploads under imports/)."""
 
+    client: LazyClient[Any] = LazyClient("s3")
+
     def __init__(self, name: str, client: Any = None) -> None:
         self.name = name
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("s3")
-        return self._client
 
     def keep(self, report: Report) -> str:
         key = new_report_key(report)

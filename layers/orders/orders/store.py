@@ -17,13 +17,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sealing import Instalment, Money, canonical_mac
 
 from .calendar import PARIS, zone
+from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
 from .lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, Decision, Verdict
 from .model import (
@@ -395,16 +395,12 @@ def _returned_order(exc: ConcurrentUpdateError) -> Order | None:
 class OrderStore:
     """The orders table. Every method maps DynamoDB failures to ``StoreUnavailableError``."""
 
+    client: LazyClient[DynamoDBClient] = LazyClient("dynamodb")
+
     def __init__(self, table_name: str, client: DynamoDBClient | None = None, pending_ttl_days: int = 180) -> None:
         self.table_name = table_name
         self._client = client
         self.pending_ttl_days = pending_ttl_days
-
-    @property
-    def client(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = boto3.client("dynamodb")
-        return self._client
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:

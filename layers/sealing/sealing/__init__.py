@@ -36,7 +36,6 @@ from ._confirmation import (
 )
 from ._context import BILLING_REQUIRED, order_context
 from ._contract import (
-    ConfigurationError,
     Contract,
     EndPolicy,
     PaymentMode,
@@ -45,9 +44,12 @@ from ._contract import (
     terminal_from_mapping,
 )
 from ._formats import (
+    CONFIRMATION_DATE_FORMAT,
+    DAY_FORMAT,
     DAY_PATTERN,
     LANGUAGES,
     MAX_FREE_TEXT,
+    ORDER_DATE_FORMAT,
     ORDER_DATE_PATTERN,
     check_email,
     check_free_text,
@@ -69,6 +71,7 @@ from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, s
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
     BankAnswerError,
+    ConfigurationError,
     FieldError,
     InvalidKeyError,
     MalformedMessageError,
@@ -87,7 +90,10 @@ __all__ = [
     "french_public_holidays",
     "is_french_holiday",
     "BILLING_REQUIRED",
+    "CONFIRMATION_DATE_FORMAT",
+    "DAY_FORMAT",
     "DAY_PATTERN",
+    "ORDER_DATE_FORMAT",
     "ORDER_DATE_PATTERN",
     "PaymentMode",
     "EndPolicy",

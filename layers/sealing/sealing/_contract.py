@@ -16,7 +16,7 @@ from ._formats import LANGUAGES
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES
 from ._terminal import Bank, Environment, SealVariant, Terminal
-from .exceptions import FieldError, InvalidKeyError, SealingError
+from .exceptions import ConfigurationError, FieldError, InvalidKeyError
 
 MAX_DEFERRAL_DAYS = 7
 
@@ -34,10 +34,6 @@ class EndPolicy(enum.Enum):
 
     VALIDATE = "validate"
     CANCEL = "cancel"
-
-
-class ConfigurationError(SealingError):
-    """A terminal's configuration is unusable; the message names the setting (``terminals.<TPE>.<name>``)."""
 
 
 def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E | None, where: str) -> E:

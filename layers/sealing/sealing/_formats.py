@@ -24,6 +24,7 @@ ORDER_DATE_FORMAT = "%d/%m/%Y:%H:%M:%S"
 ORDER_DATE_PATTERN = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}")
 DAY_FORMAT = "%d/%m/%Y"
 DAY_PATTERN = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
+CONFIRMATION_DATE_FORMAT = "%d/%m/%Y_a_%H:%M:%S"
 _CONFIRMATION_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})_a_([0-9]{2}):([0-9]{2}):([0-9]{2})")
 
 

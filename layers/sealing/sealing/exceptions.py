@@ -8,6 +8,7 @@ Every error the library raises is a ``SealingError``; each names the field at fa
     │   └── MissingFieldError     a required field is absent
     ├── MalformedMessageError     a body from the bank cannot be read at all
     ├── BankAnswerError           the bank answered an error instead of what was asked (``.cdr``, ``.label``)
+    ├── ConfigurationError        a terminal's configuration is unusable (names the setting)
     └── SealMismatchError         the MAC does not match the data (``.sealed``)
 
 None of them ever carries the merchant key.
@@ -65,3 +66,7 @@ class SealMismatchError(SealingError):
         super().__init__("the MAC does not match the fields received")
         self.sealed = sealed
         self.received = received
+
+
+class ConfigurationError(SealingError):
+    """A terminal's configuration is unusable; the message names the setting (``terminals.<TPE>.<name>``)."""

@@ -12,8 +12,8 @@ from chalice.app import Blueprint
 from sealing import FieldError, parse_decimal
 
 from .. import rules
+from ..exceptions import Refusal
 from ..payments import Payment, Status
-from ..rules import Refusal
 from ..templating import money
 from ..terminals import BankTerminal, RefundPolicy
 from ..views import FORM, redirect

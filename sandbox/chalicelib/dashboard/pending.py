@@ -10,8 +10,8 @@ from chalice import Response  # type: ignore[attr-defined]
 from chalice.app import Blueprint
 
 from .. import rules
+from ..exceptions import Refusal
 from ..payments import Declined, Payment, Status
-from ..rules import Refusal
 from ..templating import money
 from ..terminals import BankTerminal, EndPolicy
 from ..views import FORM

@@ -8,7 +8,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from orders.bank import BankClient, BankRefusedError, BankUnavailableError
+from orders.bank import BankClient
+from orders.exceptions import BankRefusedError, BankUnavailableError
 from orders.terminals import Terminals
 from sealing import MAC_FIELD, MerchantKey, Money, PaymentState, verify
 from tests.support.aws import TEST_KEY, terminals_config

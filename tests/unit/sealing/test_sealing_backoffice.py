@@ -33,7 +33,7 @@ from sealing import (
     status_request,
     terminal_from_mapping,
 )
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 KEY = MerchantKey(v.TEST_KEY)
 TERMINAL = Terminal(tpe="1234567", key=KEY, societe="monSite1")

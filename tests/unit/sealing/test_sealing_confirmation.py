@@ -28,7 +28,7 @@ from sealing import (
     verify_confirmation,
 )
 from sealing._confirmation import MAX_BODY_BYTES
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 KEY = MerchantKey(v.TEST_KEY)
 

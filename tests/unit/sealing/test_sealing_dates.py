@@ -10,12 +10,16 @@ from hypothesis import strategies as st
 
 from sealing import (
     BILLING_REQUIRED,
+    CONFIRMATION_DATE_FORMAT,
+    DAY_FORMAT,
     DAY_PATTERN,
+    ORDER_DATE_FORMAT,
     ORDER_DATE_PATTERN,
     FieldError,
     format_day,
     format_order_date,
     order_context,
+    parse_confirmation_date,
 )
 
 
@@ -42,3 +46,11 @@ def test_each_required_billing_field_is_named_when_missing(missing: str) -> None
     with pytest.raises(FieldError) as error:
         order_context({name: value for name, value in billing.items() if name != missing})
     assert error.value.field == f"billing.{missing}"
+
+
+def test_the_exported_formats_write_what_the_patterns_and_parsers_read() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5)
+    assert ORDER_DATE_PATTERN.fullmatch(moment.strftime(ORDER_DATE_FORMAT))
+    assert moment.strftime(ORDER_DATE_FORMAT) == "02/01/2026:03:04:05"
+    assert DAY_PATTERN.fullmatch(moment.strftime(DAY_FORMAT))
+    assert parse_confirmation_date(moment.strftime(CONFIRMATION_DATE_FORMAT)) == moment

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from sealing import InvalidKeyError, MerchantKey, SealVariant, Terminal
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 
 def mac_of(key: MerchantKey, data: bytes = b"data") -> str:

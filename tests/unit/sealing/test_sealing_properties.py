@@ -22,7 +22,7 @@ from sealing import (
     read_confirmation,
     verify_confirmation,
 )
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 NAME = st.from_regex(r"[A-Za-z0-9_.\-]{1,64}", fullmatch=True).filter(lambda name: name != "MAC")
 VALUE = st.text(max_size=40)

@@ -32,7 +32,7 @@ from sealing import (
     form_body,
     order_context,
 )
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 KEY = MerchantKey(v.TEST_KEY)
 ORDERED_AT = datetime(2006, 12, 5, 11, 55, 23)

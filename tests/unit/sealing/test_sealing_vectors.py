@@ -23,7 +23,7 @@ from sealing import (
     sealed_string,
     verify_confirmation,
 )
-from tests.unit.sealing import sealing_vectors as v
+from tests.support import sealing_vectors as v
 
 
 def eur(text: str) -> Money:

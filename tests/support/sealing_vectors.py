@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from urllib.parse import urlencode
 
 TEST_KEY = "12345678901234567890123456789012345678P0"
@@ -34,6 +35,19 @@ LEGACY_CONFIRMATION_MAC = "2a9198aac1ba0720b3de2d834a4d62dc5b715b1e"
 
 LEGACY_CAPTURE = "1234567*10/12/2006:09:00:00*30.00EUR0EUR32.73EUR*ABERTPY00145**3.0*FR*monSite1*"
 LEGACY_CAPTURE_MAC = "f5a0e679d40eb58120210b384ff893cf0076d575"
+# LEGACY_CAPTURE's fields by name, as the command line takes them.
+LEGACY_CAPTURE_FIELDS = {
+    "TPE": "1234567",
+    "date": "10/12/2006:09:00:00",
+    "montant_a_capturer": "30.00EUR",
+    "montant_deja_capture": "0EUR",
+    "montant_restant": "32.73EUR",
+    "reference": "ABERTPY00145",
+    "texte-libre": "",
+    "version": "3.0",
+    "lgue": "FR",
+    "societe": "monSite1",
+}
 
 DSP2_REQUEST = (
     "TPE=1234567*contexte_commande=eyJiaWxsaW5nIjp7ImFkZHJlc3NMaW5lMSI6IjEgcnVlIGRlIGxhIFBhaXgiLCJjaXR5IjoiUGFyaXMi"
@@ -86,6 +100,11 @@ def legacy_pairs(sealed: str, slots: tuple[str, ...]) -> list[tuple[str, str]]:
     """The named values of a legacy fixed-order string (trailing ``*`` tolerated)."""
     values = sealed.split("*")
     return list(zip(slots, values[: len(slots)], strict=True))
+
+
+def legacy_json(sealed: str, slots: tuple[str, ...]) -> bytes:
+    """A legacy fixed-order string's named values as the JSON object the command line's ``seal`` reads."""
+    return json.dumps(dict(legacy_pairs(sealed, slots))).encode()
 
 
 def legacy_confirmation_body(sealed: str, mac: str) -> bytes:
