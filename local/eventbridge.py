@@ -9,7 +9,6 @@ header), a failed delivery retried a few times, then given up (EventBridge's dea
 
 from __future__ import annotations
 
-import html
 import json
 import sys
 import threading
@@ -24,6 +23,7 @@ import boto3
 from devhttp import HttpRequest, HttpResponse, Match
 
 from .polling import Loops
+from .templating import render
 
 if TYPE_CHECKING:
     from .host import Host
@@ -245,26 +245,17 @@ class LocalEventBridge:
         return HttpResponse.json(200, {"events": self.events, "deliveries": deliveries})
 
     def _page(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
-        def row(*cells: object) -> str:
-            return "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
+        events = [_event_row(event) for event in self.events]
+        deliveries = [
+            [str(cell) for cell in (d.at.isoformat(), d.type, d.reference, d.url, d.status, d.attempts)]
+            for d in self.deliveries
+        ]
+        page = render("events.html", title="Order events", events=events, deliveries=deliveries)
+        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page)
 
-        events = "".join(
-            row(e.get("time"), e.get("detail-type"), (e.get("detail") or {}).get("reference"),
-                (e.get("detail") or {}).get("status"), json.dumps(e.get("detail"), sort_keys=True))
-            for e in self.events
-        )  # fmt: skip
-        deliveries = "".join(
-            row(d.at.isoformat(), d.type, d.reference, d.url, d.status, d.attempts) for d in self.deliveries
-        )
-        body = (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Order events</title>"
-            "<meta http-equiv='refresh' content='5'></head><body><h1>Order events</h1>"
-            "<p>What the orders table's stream published on the bus, newest first.</p>"
-            "<table border='1'><tr><th>time</th><th>type</th><th>order</th><th>status</th><th>detail</th></tr>"
-            f"{events}</table>"
-            "<h2>Webhook deliveries</h2>"
-            "<table border='1'><tr><th>at</th><th>type</th><th>order</th><th>to</th><th>result</th><th>attempts</th>"
-            "</tr>"
-            f"{deliveries}</table></body></html>"
-        )
-        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], body.encode())
+
+def _event_row(event: dict[str, Any]) -> list[str]:
+    """The page's cells for an event: when, its type, the order, its status, and the whole detail."""
+    detail = event.get("detail") or {}
+    cells = (event.get("time"), event.get("detail-type"), detail.get("reference"), detail.get("status"))
+    return [*(str(cell) for cell in cells), json.dumps(event.get("detail"), sort_keys=True)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html
 import json
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -20,13 +19,12 @@ import boto3
 
 from devhttp import HttpRequest, HttpResponse, Match
 
+from .templating import render
+
 if TYPE_CHECKING:
     from .host import Host
 
-_PAGE = (
-    "<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>{head}</head>"
-    "<body style='font-family: sans-serif'><h1>{title}</h1>{body}</body></html>"
-)
+_HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
 def senders(terminals_json: str) -> set[str]:
@@ -102,14 +100,11 @@ class LocalMail:
         return mails
 
     def _list(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
-        rows = "".join(
-            f"<tr><td><a href='/_local/mail/{number}'>{number}</a></td><td>{html.escape(str(m['To']))}</td>"
-            f"<td>{html.escape(str(m['From']))}</td><td>{html.escape(str(m['Subject']))}</td></tr>"
+        mails = [
+            {"number": number, "to": str(m["To"]), "sender": str(m["From"]), "subject": str(m["Subject"])}
             for number, m in reversed(list(enumerate(self.messages())))
-        )
-        table = f"<table border='1'><tr><th>#</th><th>to</th><th>from</th><th>subject</th></tr>{rows}</table>"
-        page = _PAGE.format(title="E-mails sent", head="<meta http-equiv='refresh' content='5'>", body=table)
-        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
+        ]
+        return HttpResponse(200, _HTML, render("mails.html", title="E-mails sent", mails=mails))
 
     def _show(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
         messages = self.messages()
@@ -118,12 +113,12 @@ class LocalMail:
             return HttpResponse.json(404, {"error": {"message": f"no mail {number!r}", "field": "number"}})
         message = messages[int(number)]
         text, rich = message.get_body(("plain",)), message.get_body(("html",))
-        parts = [
-            f"<p>From {html.escape(str(message['From']))} to {html.escape(str(message['To']))}</p>",
-            f"<pre>{html.escape(text.get_content())}</pre>" if text is not None else "",
-            f"<iframe sandbox srcdoc='{html.escape(rich.get_content())}' width='100%' height='400'></iframe>"
-            if rich is not None
-            else "",
-        ]
-        page = _PAGE.format(title=html.escape(str(message["Subject"])), head="", body="".join(parts))
-        return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
+        page = render(
+            "mail.html",
+            title=str(message["Subject"]),
+            sender=str(message["From"]),
+            to=str(message["To"]),
+            text=None if text is None else text.get_content(),
+            rich=None if rich is None else rich.get_content(),
+        )
+        return HttpResponse(200, _HTML, page)

@@ -60,14 +60,37 @@ def test_the_build_ships_unchecked_hash_bytecode(logical_id: str, package: str |
     assert_compiled(root)
 
 
-def test_the_orders_layer_carries_its_dependencies_compiled(tmp_path: Path) -> None:
-    root = build("OrdersLayer", tmp_path) / "python"
+@pytest.fixture(scope="module")
+def orders_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The orders layer as `sam build` makes it (once: it installs the layer's dependencies)."""
+    return build("OrdersLayer", tmp_path_factory.mktemp("orders-layer")) / "python"
+
+
+def test_the_orders_layer_carries_its_dependencies_compiled(orders_layer: Path) -> None:
+    root = orders_layer
     for package in ("orders", "aws_lambda_powertools", "tzdata"):
         assert (root / package).is_dir(), package
     assert not (root / "boto3").exists(), "boto3 comes from the Lambda runtime"
     assert not (root / "holidays").exists(), "sealing computes the French holidays itself"
     assert_compiled(root / "orders")
     assert_compiled(root / "aws_lambda_powertools")
+    shipped = sorted(path.name for path in (root / "orders" / "web" / "templates").glob("*.html"))
+    assert shipped == sorted(path.name for path in (ROOT / "layers/orders/orders/web/templates").glob("*.html"))
+    assert shipped
+
+
+def test_the_built_orders_layer_renders_the_checkout_pages_from_its_own_templates(
+    orders_layer: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import sys; sys.path[:0] = %r; from orders.web import pages; "
+        "assert pages.__file__.startswith(sys.path[0]), pages.__file__; print(pages.not_found_page())"
+    ) % [str(orders_layer), str(ROOT / "layers" / "sealing")]
+    answer = subprocess.run(  # noqa: S603 - this interpreter, our own code
+        [sys.executable, "-B", "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert "<p>Commande introuvable / Order not found.</p>" in answer.stdout
 
 
 def test_a_cold_start_imports_neither_the_calendars_nor_parameters() -> None:

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -115,3 +116,28 @@ def test_an_order_no_longer_payable_says_so_in_words_with_a_link_back(
     assert words in visible_words(page)
     assert status.value not in visible_words(page)  # no state code in place of words
     assert re.findall(r'<a id="back" href="([^"]*)">', page) == [back]
+
+
+# What an attacker would put in a value the page shows: quotes to leave an attribute, tags, an entity.
+ATTACK = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
+
+
+def test_what_the_merchant_and_the_order_say_is_shown_as_text_never_as_markup() -> None:
+    action = f"https://bank.example/?{ATTACK}"
+    form = PaymentForm(action, (("texte-libre", ATTACK), ("MAC", "ab" * 20)))
+    page = checkout_page(replace(order(), reference=ATTACK), form, f"Shop {ATTACK}")
+    assert re.findall(r"<script>(.*?)</script>", page) == [SUBMIT_SCRIPT]  # still the one script
+    assert "<img" not in page
+    assert f"Shop {ATTACK}" in visible_words(page)
+    assert html.unescape(re.findall(r'<dd id="reference">([^<]*)</dd>', page)[0]) == ATTACK
+    # Each attribute stays one quoted value, which the browser reads (and posts) exactly as given.
+    assert [html.unescape(v) for v in re.findall(r'action="([^"]*)"', page)] == [action]
+    assert [html.unescape(v) for v in re.findall(r'name="texte-libre" value="([^"]*)"', page)] == [ATTACK]
+
+
+def test_an_order_no_longer_payable_shows_its_reference_and_link_as_text() -> None:
+    page = not_payable_page(replace(order(status=OrderStatus.PAID), reference=ATTACK, return_ok_url=ATTACK))
+    assert "<script" not in page
+    assert "<img" not in page
+    assert ATTACK in visible_words(page)
+    assert [html.unescape(href) for href in re.findall(r'<a id="back" href="([^"]*)">', page)] == [ATTACK]

@@ -3,14 +3,20 @@
 The form submits itself as soon as the page is read, so the buyer's one press of "Paiement par carte bancaire"
 on the merchant's site leads straight to the bank; its button stays for a browser that runs no script. The
 script is fixed text, allowed by its hash in the page's Content-Security-Policy (``orders.web.http``).
+
+The pages are Jinja2 templates shipped in the layer (``orders/web/templates``), autoescaped: every value a
+template writes is escaped unless the template says otherwise (the script alone, fixed text).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from html import escape
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sealing import PaymentForm
 
@@ -112,13 +118,28 @@ LANGUAGES = tuple(TEXTS)
 # Submits the sealed form at once: the buyer already chose to pay on the merchant's site.
 SUBMIT_SCRIPT = "document.getElementById('checkout').submit();"
 SUBMIT_SCRIPT_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(SUBMIT_SCRIPT.encode()).digest()).decode() + "'"
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "h1{margin:0 0 .2rem}.lead{color:#666;margin:0 0 1rem}"
-    "dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:#666}dd{margin:0;font-weight:bold}"
-    "button{font-size:1.1rem;padding:.7rem 1.4rem;border:0;border-radius:.4rem;background:#0a5;color:#fff;"
-    "cursor:pointer}.note{color:#666;font-size:.9rem}"
+
+
+class _JoinedLines(PackageLoader):
+    """A template is written one element a line for reading; its lines are joined, their indentation dropped,
+    when it is loaded (whitespace between tags is not content), so the page is served as compact as before."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool] | None]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return "".join(line.strip() for line in source.splitlines()), filename, uptodate
+
+
+# Built once per cold start (configuration only: a template is compiled at its first use, then kept).
+_ENVIRONMENT = Environment(
+    loader=_JoinedLines("orders.web", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,  # a misspelt name fails the page, never writes ""
+    auto_reload=False,  # a layer's files never change under a running function
 )
+
+
+def _render(template: str, language: str, **context: Any) -> str:
+    return _ENVIRONMENT.get_template(template).render(language=language, **context)
 
 
 def _texts(language: str) -> dict[str, str]:
@@ -130,43 +151,29 @@ def display_amount(amount: Decimal, currency: str) -> str:
     return f"{amount:.2f} {currency}" if amount % 1 else f"{amount:.0f} {currency}"
 
 
-def _page(language: str, title: str, content: str) -> str:
-    return (
-        f'<!DOCTYPE html>\n<html lang="{escape(language.lower())}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>{content}</body></html>\n"
-    )
-
-
 def checkout_page(order: Order, form: PaymentForm, merchant_name: str) -> str:
     language = order.language
-    t = _texts(language)
-    hidden = "".join(
-        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">' for name, value in form.fields
+    return _render(
+        "checkout.html",
+        language,
+        t=_texts(language),
+        merchant_name=merchant_name,
+        reference=order.reference,
+        amount=display_amount(order.amount.amount, order.currency),
+        form=form,
+        pay=PAY_BUTTON.get(language, PAY_BUTTON["EN"]),
+        submit_script=SUBMIT_SCRIPT,
     )
-    amount = display_amount(order.amount.amount, order.currency)
-    content = (
-        f'<h1 id="merchant">{escape(merchant_name)}</h1><p class="lead">{escape(t["title"])}</p>'
-        f'<dl><dt>{escape(t["reference"])}</dt><dd id="reference">{escape(order.reference)}</dd>'
-        f'<dt>{escape(t["amount"])}</dt><dd id="amount">{escape(amount)}</dd></dl>'
-        f'<form method="post" action="{escape(form.action)}" accept-charset="UTF-8" id="checkout">{hidden}'
-        f'<button type="submit">{escape(PAY_BUTTON.get(language, PAY_BUTTON["EN"]))}</button></form>'
-        f'<p class="note" id="redirecting">{escape(t["redirect"])}</p><script>{SUBMIT_SCRIPT}</script>'
-    )
-    return _page(language, f"{merchant_name} · {t['title']}", content)
 
 
 def not_payable_page(order: Order) -> str:
     """An order that takes no more payment: why, in words, and the way back to the merchant's site."""
-    language = order.language
-    t = _texts(language)
+    t = _texts(order.language)
     cancelled = order.status is OrderStatus.CANCELLED
-    message = t["cancelled" if cancelled else "paid"]
     back = (order.return_err_url if cancelled else order.return_ok_url) or order.return_ok_url
-    link = f'<p><a id="back" href="{escape(back)}">{escape(t["back"])}</a></p>' if back else ""
-    content = f'<h1>{escape(t["title"])} {escape(order.reference)}</h1><p id="message">{escape(message)}</p>{link}'
-    return _page(language, message, content)
+    message = t["cancelled" if cancelled else "paid"]
+    return _render("not_payable.html", order.language, t=t, reference=order.reference, message=message, back=back)
 
 
 def not_found_page() -> str:
-    return _page("fr", "Commande introuvable", "<p>Commande introuvable / Order not found.</p>")
+    return _render("not_found.html", "FR")

@@ -1,0 +1,84 @@
+"""The local stack's own pages (/_local/mail, /_local/events) show what a mail or an event says as text: a subject,
+an address, a body or an event's detail chosen by whoever wrote it never becomes markup on the page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from devhttp import HttpRequest, Match
+from local.eventbridge import Delivery, LocalEventBridge
+from local.mail import LocalMail
+
+# What an attacker would put in a value the page shows: quotes to leave an attribute, tags, an entity.
+ATTACK = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
+
+
+class _Mails(LocalMail):
+    """The mail pages over given messages (the real service reads moto's SES)."""
+
+    def __init__(self, messages: list[EmailMessage]) -> None:
+        super().__init__()
+        self._messages = messages
+
+    def messages(self) -> list[EmailMessage]:
+        return self._messages
+
+
+def _mail() -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "shop@example.com", "buyer@example.com", f"Paid {ATTACK}"
+    mail.set_content(f"Text {ATTACK}")
+    mail.add_alternative(f"<p onclick='x'>Rich {ATTACK}</p>", subtype="html")
+    return mail
+
+
+def _get(handler: Any, path: str, **parameters: str) -> str:
+    answer = handler(HttpRequest("GET", path), Match("page", path, "GET", parameters))
+    assert answer.status == 200, answer.body
+    assert answer.header("Content-Type") == "text/html; charset=utf-8"
+    return str(answer.body.decode())
+
+
+def _text(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _no_markup_from(page: str) -> None:
+    assert "<script" not in page
+    assert "<img" not in page
+
+
+def test_the_mail_list_shows_each_subject_as_text_with_its_link() -> None:
+    page = _get(_Mails([_mail(), _mail()])._list, "/_local/mail")
+    _no_markup_from(page)
+    assert f"Paid {ATTACK}" in _text(page)
+    assert re.findall(r"<a href='/_local/mail/(\d+)'>", page) == ["1", "0"]  # newest first
+
+
+def test_a_mail_shows_its_subject_addresses_and_text_as_text_and_its_html_only_in_the_sandboxed_frame() -> None:
+    page = _get(_Mails([_mail()])._show, "/_local/mail/0", number="0")
+    _no_markup_from(page)
+    assert f"Paid {ATTACK}" in _text(page)  # the title and the heading
+    assert "From shop@example.com to buyer@example.com" in page
+    assert f"Text {ATTACK}" in _text(page)
+    frames = re.findall(r"<iframe sandbox srcdoc='([^']*)' width='100%' height='400'></iframe>", page)
+    assert [html.unescape(frame).strip() for frame in frames] == [f"<p onclick='x'>Rich {ATTACK}</p>"]
+
+
+def test_the_events_page_shows_an_events_detail_and_a_delivery_as_text() -> None:
+    bridge = LocalEventBridge()
+    detail = {"reference": ATTACK, "status": "paid", "note": ATTACK}
+    bridge.events = [{"time": "2026-11-30T10:00:00Z", "detail-type": "OrderPaid", "detail": detail}]
+    at = datetime(2026, 11, 30, 10, tzinfo=UTC)
+    bridge.deliveries = [Delivery("e1", "OrderPaid", ATTACK, f"https://shop.example/{ATTACK}", "delivered", 1, at)]
+    page = _get(bridge._page, "/_local/events")
+    _no_markup_from(page)
+    cells = [html.unescape(cell) for cell in re.findall(r"<td>([^<]*)</td>", page)]
+    assert cells[:4] == ["2026-11-30T10:00:00Z", "OrderPaid", ATTACK, "paid"]
+    assert json.loads(cells[4]) == detail
+    assert cells[5:] == [at.isoformat(), "OrderPaid", ATTACK, f"https://shop.example/{ATTACK}", "delivered", "1"]
