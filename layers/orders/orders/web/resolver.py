@@ -57,8 +57,13 @@ class ThreadSafeResolver(APIGatewayRestResolver):
         self._local.context = value
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._local.event = APIGatewayProxyEvent(dict(event))
-        return super().resolve(event, context)
+        # Routed on the resource API Gateway matched (``/orders/{reference}``), as the handlers always were, not on
+        # the path: behind a custom domain's base path mapping the path starts with that base path (every route
+        # would be a 404), and a reference may hold what a route's pattern refuses ('#', '/', '"'); the routes read
+        # the reference API Gateway decoded (``pathParameters``).
+        routed = {**event, "path": event.get("resource") or event.get("path")}
+        self._local.event = APIGatewayProxyEvent(routed)
+        return super().resolve(routed, context)
 
 
 def response(answer: dict[str, Any]) -> Response[str]:
