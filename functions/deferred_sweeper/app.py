@@ -32,7 +32,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        now = scheduled_time(event)
+        now = scheduled_time(event, deps.clock)
         budget_ms = context.get_remaining_time_in_millis()
         reserve_ms = min(RESERVE_MS, budget_ms // 4)  # a short timeout keeps a quarter of it in hand
         lease = SweepLease(deps.store)

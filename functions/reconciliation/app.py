@@ -113,7 +113,7 @@ def create_handler(deps: Dependencies) -> Handler:
         if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
             return runs.uploaded(event, deps.clock())
         if event.get("detail-type") == "Scheduled Event":
-            return runs.scheduled(scheduled_time(event))
+            return runs.scheduled(scheduled_time(event, deps.clock))
         logger.error("unknown event: nothing done", extra={"source": event.get("source"), "keys": sorted(event)})
         return {"error": "unknown event"}
 

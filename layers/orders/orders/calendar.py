@@ -3,6 +3,7 @@ calendar, ``sealing.deferral_deadline``, shared with the sandbox bank)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +23,10 @@ def local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(zone(timezone)).date()
 
 
-def scheduled_time(event: dict[str, Any]) -> datetime:
-    """An EventBridge event's own ``time`` (so a scheduled run can be replayed at a moment), else now."""
+def scheduled_time(event: dict[str, Any], clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> datetime:
+    """An EventBridge event's own ``time`` (so a scheduled run can be replayed at a moment), else ``clock``'s now
+    (the function's dependencies' clock, which the tests and the local stack fix)."""
     try:
         return datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
     except (KeyError, ValueError):
-        return datetime.now(UTC)
+        return clock()
