@@ -6,6 +6,7 @@ route, the error's class, the thread or the moment; never ``cdr=0`` without a du
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import threading
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from orders.bank import BankError, BankRefusedError, BankUnavailableError
+from orders.dependencies import Dependencies
 from orders.exceptions import (
     BankStateDifferedError,
     ConcurrentUpdateError,
@@ -188,6 +190,42 @@ def test_concurrent_requests_on_one_handler_each_answer_their_own_event(
     assert bank.captures() == len(references)
 
 
+def test_the_first_requests_of_a_route_at_once_leave_it_working(
+    lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Powertools builds a route's middleware on its first call, unguarded: two first calls at once (the local
+    stack's threads) wrapped it twice, and the route then failed every request (TypeError) until a cold start.
+    The build is held open here until a second thread could join it."""
+    from aws_lambda_powertools.event_handler import api_gateway
+
+    real_build = api_gateway.Route._build_middleware_stack
+    both_in = threading.Barrier(2)
+
+    def slow_build(route: Any, *args: Any, **kwargs: Any) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_in.wait(timeout=1)  # another thread inside the build too, if nothing keeps it out
+        real_build(route, *args, **kwargs)
+
+    monkeypatch.setattr(api_gateway.Route, "_build_middleware_stack", slow_build)
+    handler = load_function("cgi1").create_handler(Dependencies(store=OrderStore("unused"), terminals=Terminals))
+    read = console_event("GET", "/orders/{reference}", "not a reference")
+    statuses: list[Any] = []
+
+    def run() -> None:
+        try:
+            statuses.append(handler(read, lambda_context)["statusCode"])
+        except TypeError as exc:
+            statuses.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    run()  # and later: the route still answers
+    assert statuses == [404, 404, 404]
+
+
 # --- retried and concurrent operations on one handler, serialised DynamoDB -------------------------------
 
 
@@ -218,6 +256,11 @@ def test_concurrent_captures_of_one_order_capture_once(
     assert str(aws.store.get("RACE1").captured) == "62.73"
 
 
+class Surprise(Exception):
+    """An exception class the store was never meant to raise."""
+
+
+@pytest.mark.parametrize("fault", [StoreUnavailableError, Surprise])
 @pytest.mark.parametrize("key", [None, "fault-key-0001"])
 @pytest.mark.parametrize("operation", ["capture", "refund", "cancel"])
 def test_a_store_fault_after_the_bank_call_is_settled_by_the_journal(
@@ -227,9 +270,11 @@ def test_a_store_fault_after_the_bank_call_is_settled_by_the_journal(
     monkeypatch: pytest.MonkeyPatch,
     key: str | None,
     operation: str,
+    fault: type[Exception],
 ) -> None:
-    """The bank did it, the write that records it failed: 503 saying to read the order; a retry settles the open
-    operation first (from the bank's status) and never does it a second time."""
+    """The bank did it, the write that records it failed: 503 saying to read the order (or, for an exception no
+    one expected, Lambda's error: never a 200); a retry settles the open operation first (from the bank's
+    status) and never does it a second time."""
     registered(aws, lambda_context, "JRNL1")
     body = {} if operation == "cancel" else {"amount": "10.00"}
     if operation == "refund":
@@ -240,15 +285,19 @@ def test_a_store_fault_after_the_bank_call_is_settled_by_the_journal(
     def finish(store: OrderStore, *args: Any, **kwargs: Any) -> Any:
         if failures:
             failures.pop()
-            raise StoreUnavailableError("injected: the write after the bank's answer failed")
+            raise fault("injected: the write after the bank's answer failed")
         return real_finish(store, *args, **kwargs)
 
     monkeypatch.setattr(OrderStore, "finish_operation", finish)
     headers = {"Idempotency-Key": key} if key else {}
     resource = f"/orders/{{reference}}/{operation}"
-    status, answer = call(aws, lambda_context, "POST", resource, "JRNL1", body, headers=headers)
-    assert status == 503
-    assert answer["error"]["message"].startswith("the order store is unavailable; read the order before retrying")
+    if fault is Surprise:
+        with pytest.raises(Surprise):
+            call(aws, lambda_context, "POST", resource, "JRNL1", body, headers=headers)
+    else:
+        status, answer = call(aws, lambda_context, "POST", resource, "JRNL1", body, headers=headers)
+        assert status == 503
+        assert answer["error"]["message"].startswith("the order store is unavailable; read the order before")
     age_pending_operation(aws, "JRNL1")
     status, answer = call(aws, lambda_context, "POST", resource, "JRNL1", body, headers=headers)
     assert status in (200, 409), answer
@@ -355,10 +404,6 @@ def test_every_error_of_an_operation_is_answered_logged_and_counted_as_before(
 
 
 # --- CGI2: never cdr=0 without a durable write -----------------------------------------------------------
-
-
-class Surprise(Exception):
-    """An exception class the store was never meant to raise."""
 
 
 @pytest.mark.parametrize("surprise", [Surprise("boom"), KeyError("pk"), ConcurrentUpdateError("odd"), RecursionError()])

@@ -29,11 +29,13 @@ class ThreadSafeResolver(APIGatewayRestResolver):
     Powertools keeps the current event on a class attribute, shared by every resolver of the process: right for
     Lambda, which runs one invocation at a time, wrong for the local stack and the tests, which run invocations
     in threads (two requests would read each other's path). Here what the routes and the resolver read is this
-    thread's.
+    thread's, and a route's first request (when Powertools builds its middleware) runs alone.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self._first = threading.Lock()
+        self._answered: set[tuple[str, str]] = set()  # the routes (method, resource) past their first request
         super().__init__()
 
     @property  # type: ignore[override]
@@ -63,7 +65,16 @@ class ThreadSafeResolver(APIGatewayRestResolver):
         # the reference API Gateway decoded (``pathParameters``).
         routed = {**event, "path": event.get("resource") or event.get("path")}
         self._local.event = APIGatewayProxyEvent(routed)
-        return super().resolve(routed, context)
+        route = (str(routed.get("httpMethod")), str(routed.get("path")))
+        if route in self._answered:
+            return super().resolve(routed, context)
+        # Powertools builds a route's middleware on its first call, unguarded: two first calls at once wrap it
+        # twice, and the route then fails every request (TypeError). A route's first request runs alone.
+        with self._first:
+            try:
+                return super().resolve(routed, context)
+            finally:
+                self._answered.add(route)
 
 
 def response(answer: dict[str, Any]) -> Response[str]:
