@@ -29,11 +29,13 @@ class ThreadSafeResolver(APIGatewayRestResolver):
     Powertools keeps the current event on a class attribute, shared by every resolver of the process: right for
     Lambda, which runs one invocation at a time, wrong for the local stack and the tests, which run invocations
     in threads (two requests would read each other's path). Here what the routes and the resolver read is this
-    thread's.
+    thread's, and a route's first request (when Powertools builds its middleware) runs alone.
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
+        self._first = threading.Lock()
+        self._answered: set[tuple[str, str]] = set()  # the routes (method, resource) past their first request
         super().__init__()
 
     @property  # type: ignore[override]
@@ -57,8 +59,22 @@ class ThreadSafeResolver(APIGatewayRestResolver):
         self._local.context = value
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._local.event = APIGatewayProxyEvent(dict(event))
-        return super().resolve(event, context)
+        # Routed on the resource API Gateway matched (``/orders/{reference}``), as the handlers always were, not on
+        # the path: behind a custom domain's base path mapping the path starts with that base path (every route
+        # would be a 404), and a reference may hold what a route's pattern refuses ('#', '/', '"'); the routes read
+        # the reference API Gateway decoded (``pathParameters``).
+        routed = {**event, "path": event.get("resource") or event.get("path")}
+        self._local.event = APIGatewayProxyEvent(routed)
+        route = (str(routed.get("httpMethod")), str(routed.get("path")))
+        if route in self._answered:
+            return super().resolve(routed, context)
+        # Powertools builds a route's middleware on its first call, unguarded: two first calls at once wrap it
+        # twice, and the route then fails every request (TypeError). A route's first request runs alone.
+        with self._first:
+            try:
+                return super().resolve(routed, context)
+            finally:
+                self._answered.add(route)
 
 
 def response(answer: dict[str, Any]) -> Response[str]:
