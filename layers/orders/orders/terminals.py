@@ -41,7 +41,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sealing import Contract, EndPolicy, PaymentMode, SealingError, Terminal, config_url, terminal_from_mapping
+from sealing import (
+    Contract,
+    EndPolicy,
+    PaymentMode,
+    SealingError,
+    Terminal,
+    config_url,
+    shown,
+    terminal_from_mapping,
+)
 
 from .exceptions import ConfigurationError, UnknownTerminalError
 
@@ -82,7 +91,7 @@ def _address(raw: Mapping[str, Any], name: str, where: str, *, required: bool) -
     if value in (None, "") and not required:
         return ""
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
-        raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {value!r}")
+        raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {shown(value)}")
     return value
 
 
@@ -165,7 +174,7 @@ class Terminals:
         by_tpe = {str(tpe): _terminal(str(tpe), raw) for tpe, raw in data["terminals"].items()}
         default = str(data.get("default_tpe") or next(iter(by_tpe)))
         if default not in by_tpe:
-            raise ConfigurationError(f"default_tpe: {default!r} is not one of the terminals")
+            raise ConfigurationError(f"default_tpe: {shown(default)} is not one of the terminals")
         return cls(by_tpe=by_tpe, default_tpe=default)
 
 

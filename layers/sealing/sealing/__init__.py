@@ -78,6 +78,7 @@ from .exceptions import (
     MissingFieldError,
     SealingError,
     SealMismatchError,
+    shown,
 )
 
 __all__ = [
@@ -136,6 +137,7 @@ __all__ = [
     "SealMismatchError",
     "SealVariant",
     "SealingError",
+    "shown",
     "StatusAnswer",
     "Terminal",
     "Variant",

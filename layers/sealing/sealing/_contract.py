@@ -16,7 +16,7 @@ from ._formats import LANGUAGES
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES
 from ._terminal import Bank, Environment, SealVariant, Terminal
-from .exceptions import ConfigurationError, FieldError, InvalidKeyError
+from .exceptions import ConfigurationError, FieldError, InvalidKeyError, shown
 
 MAX_DEFERRAL_DAYS = 7
 
@@ -47,7 +47,7 @@ def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, 
         return kind(value)
     except ValueError:
         allowed = " | ".join(str(member.value) for member in kind)
-        raise ConfigurationError(f"{where}.{name}: {value!r} is not one of {allowed}") from None
+        raise ConfigurationError(f"{where}.{name}: {shown(value)} is not one of {allowed}") from None
 
 
 def config_url(raw: Mapping[str, Any], name: str, where: str) -> str | None:
@@ -61,7 +61,7 @@ def config_url(raw: Mapping[str, Any], name: str, where: str) -> str | None:
         or not value.isascii()
         or any(char.isspace() for char in value)
     ):
-        raise ConfigurationError(f"{where}.{name}: {value!r} is not an http or https URL")
+        raise ConfigurationError(f"{where}.{name}: {shown(value)} is not an http or https URL")
     return value
 
 
@@ -77,7 +77,7 @@ class Contract:
         days = raw.get("deferral_days", 0)
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_DEFERRAL_DAYS:
             raise ConfigurationError(
-                f"{where}.deferral_days: {days!r} must be a whole number of working days, 0 to {MAX_DEFERRAL_DAYS}"
+                f"{where}.deferral_days: {shown(days)} must be a whole number of working days, 0 to {MAX_DEFERRAL_DAYS}"
             )
         end_policy = config_enum(EndPolicy, raw, "end_policy", EndPolicy.VALIDATE, where)
         if mode is PaymentMode.DEFERRED_AUTHORIZATION:
@@ -99,7 +99,7 @@ def _codes(raw: Mapping[str, Any], name: str, where: str, default: tuple[str, ..
     if value is None:
         return default
     if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-        raise ConfigurationError(f'{where}.{name}: {value!r} must be a list like ["{default[0]}"]')
+        raise ConfigurationError(f'{where}.{name}: {shown(value)} must be a list like ["{default[0]}"]')
     return tuple(value)
 
 

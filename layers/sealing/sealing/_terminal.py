@@ -9,7 +9,7 @@ from ._formats import LANGUAGES, check_tpe, zone
 from ._key import MerchantKey
 from ._money import DEFAULT_CURRENCIES
 from ._seal import PROTOCOL_VERSION, Variant
-from .exceptions import FieldError
+from .exceptions import FieldError, shown
 
 
 class Bank(enum.Enum):
@@ -78,12 +78,12 @@ class Terminal:
     def __post_init__(self) -> None:
         check_tpe(self.tpe)
         if not self.societe or not self.societe.isascii() or "*" in self.societe:
-            raise FieldError("societe", f"{self.societe!r} is not a site code")
+            raise FieldError("societe", f"{shown(self.societe)} is not a site code")
         unknown = [code for code in self.languages if code not in LANGUAGES]
         if unknown or not self.languages:
             raise FieldError("languages", f"{unknown or 'none'}: the bank knows {', '.join(LANGUAGES)}")
         if not self.currencies or any(len(c) != 3 or not c.isupper() for c in self.currencies):
-            raise FieldError("currencies", f"{self.currencies!r} must be ISO-4217 codes")
+            raise FieldError("currencies", f"{shown(self.currencies)} must be ISO-4217 codes")
         zone(self.timezone)
 
     @property

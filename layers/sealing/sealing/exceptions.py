@@ -16,6 +16,8 @@ None of them ever carries the merchant key.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SealingError(ValueError):
     """Base of every error raised by the sealing library."""
@@ -70,3 +72,15 @@ class SealMismatchError(SealingError):
 
 class ConfigurationError(SealingError):
     """A terminal's configuration is unusable; the message names the setting (``terminals.<TPE>.<name>``)."""
+
+
+SHOWN_VALUE_CHARS = 24
+
+
+def shown(value: Any) -> str:
+    """A configured value as an error may repeat it: a short one, or a URL, quoted; anything longer only by its
+    length. A merchant key pasted into the wrong setting is 40 characters or more, and the message is logged."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= SHOWN_VALUE_CHARS or (isinstance(value, str) and "://" in value):
+        return repr(value)
+    return f"a value of {len(text)} characters (not repeated here)"

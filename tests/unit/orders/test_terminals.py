@@ -9,7 +9,7 @@ import pytest
 
 from orders.exceptions import ConfigurationError, UnknownTerminalError
 from orders.terminals import EndPolicy, PaymentMode, Terminals
-from sealing import Bank, Environment, SealVariant
+from sealing import Bank, Environment, SealingError, SealVariant
 from tests.support.aws import TEST_KEY, terminals_config
 
 
@@ -129,3 +129,35 @@ def test_mail_settings_are_optional_and_parsed() -> None:
 def test_bad_mail_settings_name_their_field(mail: Any, field: str) -> None:
     with pytest.raises(ConfigurationError, match=field):
         Terminals.from_mapping(terminals_config(**{"0900157": {"mail": mail}}))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mode": TEST_KEY},
+        {"end_policy": TEST_KEY},
+        {"deferral_days": TEST_KEY},
+        {"currencies": [TEST_KEY]},
+        {"environment": TEST_KEY},
+        {"return_ok_url": TEST_KEY},
+        {"mail": {"sender": TEST_KEY}},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_key_pasted_into_another_setting_is_not_repeated_in_the_error(change: dict[str, Any]) -> None:
+    # The message is logged by every function that reads the secret; it names the setting, not the secret value.
+    with pytest.raises((ConfigurationError, SealingError)) as raised:
+        Terminals.from_mapping(terminals_config(**{"0900157": change}))
+    assert TEST_KEY not in str(raised.value)
+    assert next(iter(change)) in str(raised.value)
+
+
+def test_a_short_wrong_value_is_still_repeated() -> None:
+    with pytest.raises(ConfigurationError, match="'later' is not one of"):
+        Terminals.from_mapping(terminals_config(**{"0900157": {"mode": "later"}}))
+
+
+def test_a_default_terminal_that_is_a_key_is_not_repeated() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Terminals.from_mapping({**terminals_config(), "default_tpe": TEST_KEY})
+    assert TEST_KEY not in str(raised.value)
