@@ -614,3 +614,15 @@ def test_errors_never_answer_a_stack_trace(aws: Any, lambda_context: Any, bank: 
     for function, method, resource in (("backoffice", "POST", CAPTURE), ("cgi1", "GET", "/orders/{reference}")):
         response = aws.invoke(function, console_event(method, resource, "TRACE1", {}), lambda_context)
         assert "Traceback" not in response["body"]
+
+
+@pytest.mark.parametrize("function", ["cgi1", "backoffice"])
+@pytest.mark.parametrize(
+    "event", [{}, {"httpMethod": None, "resource": "/orders"}, {"httpMethod": "GET"}], ids=["empty", "null", "bare"]
+)
+def test_an_event_that_is_not_an_api_request_is_a_404_not_a_crash(
+    aws: Any, lambda_context: Any, function: str, event: dict[str, Any]
+) -> None:
+    # A direct invoke (a console test event, a mistaken rule) has no method or resource to route on.
+    response = aws.invoke(function, event, lambda_context)
+    assert answered(response) == (404, {"error": {"message": "no such route"}})

@@ -101,6 +101,9 @@ def resolver(
 
 def resolve(app: ThreadSafeResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """``app``'s answer to ``event``, with single-valued headers."""
+    if not isinstance(event.get("httpMethod"), str) or not isinstance(event.get("resource") or event.get("path"), str):
+        # Not an API Gateway request (a direct invoke, a test event): no route, rather than a crash.
+        return error_response(404, "no such route")
     answer = app.resolve(event, context)
     # A REST API takes either form; ours never repeats a header, so the single-valued one says the same.
     multi = answer.pop("multiValueHeaders", None) or {}
