@@ -23,7 +23,6 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import books
 from orders.calendar import local_day
@@ -46,7 +45,7 @@ from orders.operations import BackOffice
 from orders.terminals import TerminalConfig, Terminals
 from orders.web import errors
 from orders.web.http import body_bytes, header, json_body, json_response, text_response
-from orders.web.resolver import resolve, resolver, response
+from orders.web.resolver import api_handler, resolver, response
 from sealing import FieldError, check_reference, parse_decimal
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -217,12 +216,7 @@ def create_handler(deps: Dependencies) -> Handler:
     for name, run in OPERATIONS.items():
         app.post(f"/orders/<reference>/{name}")(operation(run))
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return resolve(app, event, context)
-
-    return handler
+    return api_handler(app, logger, metrics)
 
 
 lambda_handler = environment_handler(create_handler)

@@ -6,18 +6,15 @@ POST /orders and GET /orders/{reference} (merchant, IAM). The buyer's checkout p
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrderNotFoundError
 from orders.service import create_order
 from orders.web.http import api_base_url, json_body, json_response
-from orders.web.resolver import resolve, resolver, response
+from orders.web.resolver import api_handler, resolver, response
 from sealing import FieldError, check_reference
 
 logger = Logger()
@@ -54,12 +51,7 @@ def create_handler(deps: Dependencies) -> Handler:
             raise OrderNotFoundError(reference[:40]) from None
         return response(json_response(200, deps.store.get(reference).as_json()))
 
-    @logger.inject_lambda_context(clear_state=True)
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return resolve(app, event, context)
-
-    return handler
+    return api_handler(app, logger, metrics)
 
 
 lambda_handler = environment_handler(create_handler)

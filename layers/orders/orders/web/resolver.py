@@ -6,7 +6,7 @@ responses single-valued, as the handlers always gave them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -109,3 +109,16 @@ def resolve(app: ThreadSafeResolver, event: dict[str, Any], context: Any) -> dic
     multi = answer.pop("multiValueHeaders", None) or {}
     answer["headers"] = {name: values[-1] for name, values in multi.items() if values}
     return answer
+
+
+def api_handler(
+    app: ThreadSafeResolver, logger: Logger, metrics: Metrics
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler answering with ``app``: the logger's context and the metrics flushed per invocation."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return resolve(app, event, context)
+
+    return handler
