@@ -15,7 +15,7 @@ from typing import NoReturn, TextIO
 from ._confirmation import parse_form
 from ._key import MerchantKey
 from ._seal import MAC_FIELD, Variant, control_string, seal, sealed_string
-from .exceptions import SealingError
+from .exceptions import InvalidKeyError, SealingError
 
 EXIT_VALID, EXIT_MISMATCH, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -30,13 +30,18 @@ KEY_ENVIRONMENT = "SEALING_KEY"
 
 def _key_argument(command: argparse.ArgumentParser) -> None:
     # The environment keeps the key out of the process list and the shell history.
-    from_env = os.environ.get(KEY_ENVIRONMENT)
-    command.add_argument(
-        "--key",
-        required=not from_env,
-        default=from_env,
-        help=f"the merchant key (40 characters); default: ${KEY_ENVIRONMENT}",
-    )
+    command.add_argument("--key", help=f"the merchant key (40 characters); default: ${KEY_ENVIRONMENT}")
+
+
+def _merchant_key(given: str | None) -> MerchantKey:
+    """The key from ``--key`` or the environment; an error names where the bad one came from."""
+    source, text = ("--key", given) if given is not None else (KEY_ENVIRONMENT, os.environ.get(KEY_ENVIRONMENT))
+    if not text:
+        raise SealingError(f"no merchant key: give --key or set {KEY_ENVIRONMENT}")
+    try:
+        return MerchantKey(text)
+    except InvalidKeyError as exc:
+        raise SealingError(f"{source}: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,7 +88,7 @@ def _read_json_fields(stdin: TextIO) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
-    key = MerchantKey(args.key)
+    key = _merchant_key(args.key)
     if args.command == "control":
         print(control_string(key, args.tpe), file=stdout)
         return EXIT_VALID

@@ -41,6 +41,12 @@ class MerchantKey:
         text = text.strip()
         if len(text) == 40:
             text = _usable_key_text(text)
+            if not _HEX.issuperset(text):
+                # The length is right: saying it must be 40 characters would send the reader the wrong way.
+                raise InvalidKeyError(
+                    "the merchant key has 40 characters but not the bank's: hexadecimal digits, the last two "
+                    "as the bank's kits write them (a character mistyped or copied from the wrong place?)"
+                )
         if len(text) < 32 or len(text) % 2 or not _HEX.issuperset(text):
             raise InvalidKeyError(
                 f"the merchant key must be 40 characters as issued by the bank, or an even number of "

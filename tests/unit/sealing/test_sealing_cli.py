@@ -211,3 +211,39 @@ def test_bad_input_exits_2_with_one_line(args: list[str], stdin: bytes) -> None:
 
 def test_control_with_an_undecodable_tpe_is_bad_input() -> None:
     assert_bad_input(*run_main("control", "--key", v.TEST_KEY, "--tpe", "12\udcff"))
+
+
+# --- where the key came from: a newcomer who exported SEALING_KEY must be told about it, not about --key alone ---
+
+
+def test_no_key_at_all_names_both_ways_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEALING_KEY", raising=False)
+    code, out, err = run_main("seal", stdin="{}")
+    assert_bad_input(code, out, err)
+    assert "--key" in err
+    assert "SEALING_KEY" in err
+
+
+@pytest.mark.parametrize("bad", ["1234", "12345678901234567890123456789012345678Z!"])
+def test_a_bad_key_from_the_environment_is_named_sealing_key(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.setenv("SEALING_KEY", bad)
+    code, out, err = run_main("verify", stdin=b"TPE=1&MAC=" + b"0" * 40)
+    assert_bad_input(code, out, err)
+    assert err.startswith("error: SEALING_KEY: ")
+    assert bad not in err
+
+
+def test_a_bad_key_on_the_command_line_is_named_key_even_with_the_environment_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEALING_KEY", v.TEST_KEY)
+    code, out, err = run_main("control", "--key", "1234", "--tpe", "1234567")
+    assert_bad_input(code, out, err)
+    assert err.startswith("error: --key: ")
+
+
+def test_the_environment_key_is_used_when_no_key_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEALING_KEY", v.TEST_KEY)
+    sealed = "CtlHmac3.01234567"
+    expected = f"V1.04.sha1.py--[{sealed}]-{v.hmac_hex(v.TEST_KEY_BYTES, sealed)}\n"
+    assert run_main("control", "--tpe", "1234567") == (0, expected, "")

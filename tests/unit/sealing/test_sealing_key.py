@@ -121,3 +121,21 @@ def test_matches_is_case_insensitive_and_refuses_junk() -> None:
     assert not key.matches(b"data", "")
     assert not key.matches(b"data", "é" * 40)
     assert not key.matches(b"datA", mac)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12345678901234567890123456789012345678Z!",
+        "g234567890123456789012345678901234567890",
+        "12345678901234567890123456789012345678 0",
+    ],
+)
+def test_a_40_character_key_is_not_told_it_must_be_40_characters(text: str) -> None:
+    with pytest.raises(InvalidKeyError) as error:
+        MerchantKey(text)
+    message = str(error.value)
+    assert "40 characters" in message
+    assert "must be 40" not in message
+    assert "got 40" not in message
+    assert "hexadecimal" in message
