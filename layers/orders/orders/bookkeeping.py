@@ -70,9 +70,12 @@ def plan_capture(order: Order, requested: Decimal | None = None) -> Plan:
         )
     available = remaining(order)
     if order.status is OrderStatus.AUTHORIZED and requested is not None and requested != available:
-        raise TransitionNotAllowedError(
-            order.reference, order.status.value, "capture", "a deferred payment is captured in full, or cancelled"
+        # The amount is what is wrong, not the capture: say which amount would do, and how to ask for it.
+        detail = (
+            f"{requested} is not the {available} authorised: a deferred payment is captured in full, or cancelled;"
+            f" leave amount out to capture it all"
         )
+        raise TransitionNotAllowedError(order.reference, order.status.value, "capture", detail)
     if available <= 0:
         _enter(order, Event.CAPTURE_FULL)  # names the state that does not allow it
     amount = _amount(order, requested, available, "capture", "capture")

@@ -130,3 +130,11 @@ def test_any_sequence_keeps_the_books_within_bounds(total: Decimal, steps: list[
         assert 0 <= current.cancelled <= current.amount.amount - current.captured
         assert remaining(current) >= 0
         assert plan.amount.amount >= 0
+
+
+def test_a_partial_capture_of_a_deferred_payment_says_which_amount_would_do() -> None:
+    with pytest.raises(TransitionNotAllowedError) as error:
+        plan_capture(order(OrderStatus.AUTHORIZED, PaymentMode.DEFERRED, amount="14.50"), Decimal("10.00"))
+    message = str(error.value)
+    assert "10.00 is not the 14.50 authorised" in message
+    assert "leave amount out" in message
