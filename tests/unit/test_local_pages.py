@@ -78,7 +78,28 @@ def test_the_events_page_shows_an_events_detail_and_a_delivery_as_text() -> None
     bridge.deliveries = [Delivery("e1", "OrderPaid", ATTACK, f"https://shop.example/{ATTACK}", "delivered", 1, at)]
     page = _get(bridge._page, "/_local/events")
     _no_markup_from(page)
-    cells = [html.unescape(cell) for cell in re.findall(r"<td>([^<]*)</td>", page)]
+    cells = [html.unescape(cell) for cell in re.findall(r"<td(?: class='json')?>([^<]*)</td>", page)]
     assert cells[:4] == ["2026-11-30T10:00:00Z", "OrderPaid", ATTACK, "paid"]
     assert json.loads(cells[4]) == detail
     assert cells[5:] == [at.isoformat(), "OrderPaid", ATTACK, f"https://shop.example/{ATTACK}", "delivered", "1"]
+
+
+def _bridge_with_one_event() -> LocalEventBridge:
+    bridge = LocalEventBridge()
+    bridge.events = [{"time": "2026-11-30T10:00:00Z", "detail-type": "OrderPaid", "detail": {"status": "paid"}}]
+    return bridge
+
+
+def test_the_pages_are_styled_in_english_and_the_events_detail_wraps_as_code() -> None:
+    # Unstyled tables with border='1' in a default serif font were the one unstyled corner of the local stack.
+    pages = [
+        _get(_Mails([_mail()])._list, "/_local/mail"),
+        _get(_Mails([_mail()])._show, "/_local/mail/0", number="0"),
+        _get(_bridge_with_one_event()._page, "/_local/events"),
+    ]
+    for page in pages:
+        assert "<html lang='en'>" in page
+        assert re.search(r"<style>[^<]*table\{border-collapse:collapse", page)
+        assert "border='1'" not in page
+    details = [html.unescape(cell) for cell in re.findall(r"<td class='json'>([^<]*)</td>", pages[2])]
+    assert [json.loads(detail) for detail in details] == [{"status": "paid"}]
