@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
 import json
 import logging
 import threading
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+import orders
 from orders.bank import BankError, BankRefusedError, BankUnavailableError
 from orders.dependencies import Dependencies
 from orders.exceptions import (
@@ -626,3 +628,16 @@ def test_an_event_that_is_not_an_api_request_is_a_404_not_a_crash(
     # A direct invoke (a console test event, a mistaken rule) has no method or resource to route on.
     response = aws.invoke(function, event, lambda_context)
     assert answered(response) == (404, {"error": {"message": "no such route"}})
+
+
+def test_a_read_that_counts_nothing_warns_nothing(aws: Any, lambda_context: Any, recwarn: Any) -> None:
+    # Powertools warns when a handler flushes no metric: the log of a good read must not look like a failure.
+    # The orders package silences that one warning when imported; pytest resets the filters around each test,
+    # so import it again here, as a cold start does.
+    importlib.reload(orders)
+    registered(aws, lambda_context, "QUIET1")
+    recwarn.clear()
+    read = event("get_order.json")
+    read.update(path="/orders/QUIET1", pathParameters={"reference": "QUIET1"})
+    assert aws.invoke("cgi1", read, lambda_context)["statusCode"] == 200
+    assert [str(w.message) for w in recwarn if "metrics" in str(w.message)] == []
