@@ -28,7 +28,10 @@ class _Rule:
 
     def check(self, value: str, field: str) -> None:
         if len(value) > self.longest:
-            raise FieldError(field, f"is {len(value)} characters long, the bank accepts at most {self.longest}")
+            should_be = f", and must be {self.example}" if self.example else ""
+            raise FieldError(
+                field, f"is {len(value)} characters long, the bank accepts at most {self.longest}{should_be}"
+            )
         if self.pattern is not None and not self.pattern.fullmatch(value):
             raise FieldError(field, f"{value!r} is not {self.example}")
 

@@ -462,3 +462,11 @@ def test_decode_free_text_refuses_what_encode_did_not_make(text: str) -> None:
     with pytest.raises(FieldError) as error:
         decode_free_text(text)
     assert error.value.field == "texte-libre"
+
+
+def test_a_value_too_long_for_a_coded_field_also_says_what_the_code_looks_like() -> None:
+    # "France" for the country: the length alone does not tell the merchant that an ISO code is wanted.
+    with pytest.raises(FieldError) as error:
+        build_payment_form(dsp2_terminal(), request(billing=billing(country="France")))
+    assert error.value.field == "billing.country"
+    assert 'an ISO 3166-1 alpha-2 code like "FR"' in str(error.value)
