@@ -4,21 +4,18 @@ every due order (in every shard, and in the single partition used before) readin
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 
 from orders.bank import BankClient
 from orders.model import Order, OrderStatus
 from orders.operations import BackOffice
-from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard, order_to_item
-from orders.terminals import PaymentMode, Terminals
-from sealing import Money
+from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard
+from orders.terminals import Terminals
 from tests.support.aws import terminals_config
 from tests.support.fakebank import FakeBank
-from tests.support.merchant import ACK_OK, confirm, stored_order
+from tests.support.merchant import ACK_OK, confirm, stored_order, write_authorized_orders
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -44,30 +41,6 @@ def test_the_shard_of_a_reference_is_stable() -> None:
     assert deadline_partitions()[0] == DEADLINE_SHARD
 
 
-def _write(aws: Any, orders: dict[str, tuple[datetime, str]]) -> None:
-    serializer = TypeSerializer()
-    requests = []
-    for reference, (deadline, shard) in orders.items():
-        order = Order(
-            reference=reference,
-            tpe="0900158",
-            mode=PaymentMode.DEFERRED,
-            status=OrderStatus.AUTHORIZED,
-            amount=Money(Decimal("10.00"), "EUR"),
-            email="buyer@example.com",
-            language="FR",
-            created_at=NOW - timedelta(days=4),
-            checkout_token_hash="0" * 64,
-            version=1,
-        )
-        item = order_to_item(order) | {"deadline": deadline.isoformat(), "deadline_shard": shard}
-        requests.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in item.items()}}})
-    for start in range(0, len(requests), 25):
-        batch = {aws.store.table_name: requests[start : start + 25]}
-        while batch:
-            batch = aws.dynamodb.batch_write_item(RequestItems=batch)["UnprocessedItems"]
-
-
 @pytest.fixture
 def office(aws: Any) -> BackOffice:
     bank = FakeBank()
@@ -80,7 +53,7 @@ def test_the_sweeper_finds_due_orders_in_every_shard_and_the_old_partition(aws: 
     orders = {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due}
     orders |= {f"LATE{n:06d}": (NOW + timedelta(days=2), deadline_shard(f"LATE{n:06d}")) for n in range(100)}
     orders["OLDPART001"] = (NOW - timedelta(hours=1), DEADLINE_SHARD)  # written before the shards
-    _write(aws, orders)
+    write_authorized_orders(aws, orders)
     report = office.sweep(NOW)
     assert report.failures == {}
     assert set(report.outcomes) == due | {"OLDPART001"}
@@ -90,7 +63,9 @@ def test_the_sweeper_finds_due_orders_in_every_shard_and_the_old_partition(aws: 
 
 def test_the_sweeper_reads_each_due_order_once(aws: Any, office: BackOffice) -> None:
     due = {f"ONCE{n:06d}" for n in range(20)}
-    _write(aws, {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due})
+    write_authorized_orders(
+        aws, {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due}
+    )
     aws.calls.clear()
     report = office.sweep(NOW)
     assert set(report.outcomes) == due
@@ -109,7 +84,7 @@ def _all_due(aws: Any) -> list[Order]:
 
 
 def test_a_stale_index_copy_never_acts_twice(aws: Any, office: BackOffice, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write(aws, {"STALE00001": (NOW - timedelta(hours=1), deadline_shard("STALE00001"))})
+    write_authorized_orders(aws, {"STALE00001": (NOW - timedelta(hours=1), deadline_shard("STALE00001"))})
     stale = _all_due(aws)
     captured = office.sweep(NOW)
     assert captured.outcomes == {"STALE00001": "capture_full"}

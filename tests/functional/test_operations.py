@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeSerializer
 
 from orders.bank import BankClient
 from orders.exceptions import (
@@ -17,14 +16,14 @@ from orders.exceptions import (
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
 )
-from orders.model import Order, OrderStatus
+from orders.model import OrderStatus
 from orders.operations import BackOffice
-from orders.store import DEADLINE_SHARD, OrderStore, order_to_item
-from orders.terminals import PaymentMode, Terminals
+from orders.store import DEADLINE_SHARD, OrderStore
+from orders.terminals import Terminals
 from sealing import Money
 from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
-from tests.support.merchant import LATER, NOW, confirm, paid, stored_order
+from tests.support.merchant import LATER, NOW, confirm, paid, stored_order, write_authorized_orders
 
 
 @pytest.fixture
@@ -130,42 +129,13 @@ def test_while_the_status_is_unknown_nothing_else_happens(
     assert bank.accounts["DA500"].cancelled is False
 
 
-def _authorized_orders(aws: Any, deadlines: dict[str, datetime]) -> None:
-    """Deferred orders ``authorized`` with these deadlines, written 25 to a request (BatchWriteItem's limit): one
-    request per order would make this test's set-up, not the sweeper, the slowest thing in the suite."""
-    serializer = TypeSerializer()
-    items = []
-    for reference, deadline in deadlines.items():
-        order = Order(
-            reference=reference,
-            tpe="0900158",
-            mode=PaymentMode.DEFERRED,
-            status=OrderStatus.AUTHORIZED,
-            amount=Money(Decimal("10.00"), "EUR"),
-            email="buyer@example.com",
-            language="FR",
-            created_at=NOW - timedelta(days=4),
-            checkout_token_hash="0" * 64,
-            version=1,
-        )
-        item = order_to_item(order) | {"deadline": deadline.isoformat(), "deadline_shard": DEADLINE_SHARD}
-        items.append({"PutRequest": {"Item": {name: serializer.serialize(value) for name, value in item.items()}}})
-    for start in range(0, len(items), 25):
-        batch = {aws.store.table_name: items[start : start + 25]}
-        while batch:  # what DynamoDB could not take this time comes back as UnprocessedItems
-            batch = aws.dynamodb.batch_write_item(RequestItems=batch)["UnprocessedItems"]
-
-
 def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: FakeBank) -> None:
     many = 3000
     due = {f"SW{n:05d}" for n in range(0, many, 300)}
-    _authorized_orders(
-        aws,
-        {
-            f"SW{n:05d}": NOW - timedelta(hours=1) if f"SW{n:05d}" in due else NOW + timedelta(days=3)
-            for n in range(many)
-        },
-    )
+    deadlines = {
+        f"SW{n:05d}": NOW - timedelta(hours=1) if f"SW{n:05d}" in due else NOW + timedelta(days=3) for n in range(many)
+    }
+    write_authorized_orders(aws, {reference: (deadline, DEADLINE_SHARD) for reference, deadline in deadlines.items()})
     report = office.sweep(NOW)
     assert report.items_read == len(due)  # cost follows the due orders, not the table
     assert report.failures == {}
@@ -281,7 +251,6 @@ def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
 ) -> None:
     from orders.bookkeeping import plan_capture
     from orders.model import OperationRecord, PendingOperation
-    from sealing import Money
 
     order = paid(aws, lambda_context, "DA9", "0900159")
     pending = PendingOperation("slowcall", plan_capture(order, Decimal("10.00")), NOW)

@@ -12,8 +12,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
 
+from boto3.dynamodb.types import TypeSerializer
+
 from orders.model import Order, OrderStatus
 from orders.sessions import first_session
+from orders.store import order_to_item
 from orders.terminals import PaymentMode
 from sealing import MerchantKey, Money, seal
 from tests.support.aws import TEST_KEY, event
@@ -206,3 +209,30 @@ def age_pending_operation(aws: Any, reference: str) -> None:
         UpdateExpression="SET pending.started_at = :t",
         ExpressionAttributeValues={":t": {"S": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}},
     )
+
+
+def write_authorized_orders(aws: Any, deadlines: dict[str, tuple[datetime, str]]) -> None:
+    """Deferred orders ``authorized`` with these deadlines and deadline-index shards, written 25 to a request
+    (BatchWriteItem's limit): one request per order would make a test's set-up, not the sweeper, the slowest
+    thing in the suite."""
+    serializer = TypeSerializer()
+    items = []
+    for reference, (deadline, shard) in deadlines.items():
+        order = Order(
+            reference=reference,
+            tpe="0900158",
+            mode=PaymentMode.DEFERRED,
+            status=OrderStatus.AUTHORIZED,
+            amount=Money(Decimal("10.00"), "EUR"),
+            email="buyer@example.com",
+            language="FR",
+            created_at=NOW - timedelta(days=4),
+            checkout_token_hash="0" * 64,
+            version=1,
+        )
+        item = order_to_item(order) | {"deadline": deadline.isoformat(), "deadline_shard": shard}
+        items.append({"PutRequest": {"Item": {name: serializer.serialize(value) for name, value in item.items()}}})
+    for start in range(0, len(items), 25):
+        batch = {aws.store.table_name: items[start : start + 25]}
+        while batch:  # what DynamoDB could not take this time comes back as UnprocessedItems
+            batch = aws.dynamodb.batch_write_item(RequestItems=batch)["UnprocessedItems"]
