@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from sealing import Money
 
@@ -24,6 +24,9 @@ from .events import ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_RE
 from .exceptions import MailUnavailableError
 from .model import Order
 from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 # The bank's refusal reasons (motifrefus) the merchant should look at: a blocked card, the merchant's own
 # fraud filters or scoring, a call to the bank asked. An ordinary refusal or a failed 3-D Secure is the buyer's.
@@ -139,15 +142,26 @@ _HTML = """<!doctype html>
 <p style="color: #666">{{ merchant }}</p>
 </body></html>
 """
-_html = Environment(
-    loader=DictLoader({"mail.html": _HTML}), autoescape=select_autoescape(default=True), undefined=StrictUndefined
-)
-# The text part is text/plain: HTML escaping would show "&amp;" to the reader (the HTML part is escaped above).
-_text = Environment(
-    loader=DictLoader({"mail.txt": _TEXT}),
-    autoescape=False,  # noqa: S701  # nosec B701 - text/plain
-    undefined=StrictUndefined,
-)
+
+
+@cache
+def _templates() -> tuple[Template, Template]:
+    """The text and HTML templates, made at the first mail: every function imports this module (through the
+    ``orders`` package), only the mail function renders, and Jinja2 is the heaviest import of the layer."""
+    from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
+
+    html = Environment(
+        loader=DictLoader({"mail.html": _HTML}), autoescape=select_autoescape(default=True), undefined=StrictUndefined
+    )
+    # The text part is text/plain: HTML escaping would show "&amp;" to the reader (the HTML part is escaped above).
+    text = Environment(
+        loader=DictLoader({"mail.txt": _TEXT}),
+        autoescape=False,  # noqa: S701  # nosec B701 - text/plain
+        undefined=StrictUndefined,
+    )
+    return text.get_template("mail.txt"), html.get_template("mail.html")
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SEPARATORS = {"EN": (",", "."), "FR": ("\u202f", ","), "DE": (".", ","), "IT": (".", ","), "ES": (".", ",")}
 
@@ -186,8 +200,8 @@ def _render(kind: str, to: str, language: str, subject: str, lead: str, closing:
         kind=kind,
         to=to,
         subject=" ".join(_clean(subject).split()),
-        text=_text.get_template("mail.txt").render(context),
-        html=_html.get_template("mail.html").render(context),
+        text=_templates()[0].render(context),
+        html=_templates()[1].render(context),
     )
 
 

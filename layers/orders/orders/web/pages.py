@@ -14,13 +14,15 @@ import base64
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from sealing import PaymentForm
 
 from ..model import Order, OrderStatus
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 PAY_BUTTON = {
     "FR": "Paiement par carte bancaire",
@@ -120,26 +122,31 @@ SUBMIT_SCRIPT = "document.getElementById('checkout').submit();"
 SUBMIT_SCRIPT_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(SUBMIT_SCRIPT.encode()).digest()).decode() + "'"
 
 
-class _JoinedLines(PackageLoader):
-    """A template is written one element a line for reading; its lines are joined, their indentation dropped,
-    when it is loaded (whitespace between tags is not content), so the page is served as compact as before."""
+@cache
+def _environment() -> Environment:
+    """The pages' templates, set up at the first page: every function imports this module (the API's responses
+    name its script's hash), only the checkout renders, and Jinja2 is the heaviest import of the layer. Built
+    once per instance; a template is compiled at its first use, then kept."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool] | None]:
-        source, filename, uptodate = super().get_source(environment, template)
-        return "".join(line.strip() for line in source.splitlines()), filename, uptodate
+    class JoinedLines(PackageLoader):
+        """A template is written one element a line for reading; its lines are joined, their indentation
+        dropped, when it is loaded (whitespace between tags is not content), so the page is served compact."""
 
+        def get_source(self, environment: Environment, template: str) -> tuple[str, str, Callable[[], bool] | None]:
+            source, filename, uptodate = super().get_source(environment, template)
+            return "".join(line.strip() for line in source.splitlines()), filename, uptodate
 
-# Built once per cold start (configuration only: a template is compiled at its first use, then kept).
-_ENVIRONMENT = Environment(
-    loader=_JoinedLines("orders.web", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,  # a misspelt name fails the page, never writes ""
-    auto_reload=False,  # a layer's files never change under a running function
-)
+    return Environment(
+        loader=JoinedLines("orders.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,  # a misspelt name fails the page, never writes ""
+        auto_reload=False,  # a layer's files never change under a running function
+    )
 
 
 def _render(template: str, language: str, **context: Any) -> str:
-    return _ENVIRONMENT.get_template(template).render(language=language, **context)
+    return _environment().get_template(template).render(language=language, **context)
 
 
 def _texts(language: str) -> dict[str, str]:
