@@ -188,7 +188,9 @@ def test_the_sweep_route_refuses_a_body_nested_too_deep(tmp_path: Path) -> None:
 
 
 def _start_main(port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", "LOCAL_SCHEDULE_SECONDS": "0"}
+    # The bank and the shop on free ports too: a `make run` elsewhere on this machine holds 3001 and 3002.
+    env = {**os.environ, "PORT": str(port), "SANDBOX_PORT": "0", "SHOP_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    env["LOCAL_SCHEDULE_SECONDS"] = "0"
     env.pop("AWS_ENDPOINT_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "local"],
