@@ -73,19 +73,24 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
     return found
 
 
+def entries_of(order: Order, terminals: Terminals, kind: str) -> list[Entry]:
+    """The order's captures (``kind="captures"``) or refunds (``"refunds"``) as booked, whatever their day."""
+    wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
+    timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+    return _entries(order, timezone, wanted)
+
+
 def booked(
     store: OrderStore, terminals: Terminals, day: date, kind: str, window_days: int = WINDOW_DAYS
 ) -> list[Entry]:
     """The captures (``kind="captures"``) or refunds (``"refunds"``) booked on ``day``, in time order."""
-    wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
     entries: list[Entry] = []
     for back in range(window_days + 1):
         start: dict[str, Any] | None = None
         while True:
             orders, start = store.orders_of_day((day - timedelta(days=back)).isoformat(), limit=100, start_key=start)
             for order in orders:
-                timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
-                entries.extend(e for e in _entries(order, timezone, wanted) if e.day == day)
+                entries.extend(e for e in entries_of(order, terminals, kind) if e.day == day)
             if not start:
                 break
     return sorted(entries, key=lambda e: e.at)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -28,9 +27,19 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sealing import Money, PaymentState, SealingError, StatusAnswer, parse_wire_amount
+from sealing import (
+    BankFile,
+    BankFileError,
+    FilePayment,
+    Money,
+    PaymentState,
+    SealingError,
+    StatusAnswer,
+    read_bank_file,
+)
 
 from .bank import BankClient
+from .books import booked, entries_of
 from .calendar import deferral_deadline, local_day
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
@@ -46,9 +55,9 @@ MISSED = "missed_confirmation"
 DASHBOARD = "done_at_the_bank"
 STATUS_DIFFERS = "status_differs"
 PAID_AMOUNT_DIFFERS = "paid_amount_differs"
-XML_UNKNOWN = "captured_unknown_order"
-XML_DIFFERS = "captured_amount_differs"
-XML_MALFORMED = "unreadable_file"
+FILE_UNKNOWN = "captured_unknown_order"
+FILE_DIFFERS = "captured_amount_differs"
+FILE_UNREADABLE = "unreadable_file"
 _ACCEPTED_STATE = {
     PaymentMode.IMMEDIATE: OrderStatus.PAID,
     PaymentMode.DEFERRED: OrderStatus.AUTHORIZED,
@@ -190,27 +199,97 @@ class Reconciler:
         detail = f"the bank shows {session.bank_reference} paid ({status.authorisation_number}): recorded"
         return Difference(order.reference, MISSED, detail, True)
 
-    # --- against the bank's daily file of captured payments ---------------------------------------------
+    # --- against the bank's files: its daily XML of captured payments, its CSV export of payments --------------
 
-    def import_captures(self, xml: bytes | str, now: datetime, source: str) -> Report:
-        """Compare the bank's file of a day's captures with the books: report, never change."""
-        report = Report(source, now)
+    def import_file(self, data: bytes, now: datetime, source: str) -> Report:
+        """Compare a bank's file (XML or CSV, told by its content) with the books: report, never change. A file
+        the bank could not have written is reported as ``unreadable_file``, saying where it is wrong."""
         try:
-            captures = parse_captures(xml)
-        except ValueError as exc:
-            report.differences.append(Difference("", XML_MALFORMED, str(exc), False))
+            bank_file = read_bank_file(data)
+        except BankFileError as exc:
+            report = Report(source, now)
+            report.differences.append(Difference("", FILE_UNREADABLE, str(exc), False))
             return report
-        for bank_reference, amount in captures.items():
-            report.checked += 1
-            order = self._owner(bank_reference)
-            if order is None:
-                detail = f"the bank captured {amount} under {bank_reference}: no such order"
-                report.differences.append(Difference(bank_reference, XML_UNKNOWN, detail, False))
-                continue
-            if amount.currency != order.currency or amount.amount > order.captured:
-                detail = f"the bank captured {amount} under {bank_reference}, the books say {order.captured}"
-                report.differences.append(Difference(order.reference, XML_DIFFERS, detail, False))
+        return self.compare_file(bank_file, now, source)
+
+    def compare_file(self, bank_file: BankFile, now: datetime, source: str) -> Report:
+        """What the bank collected, summed per order and per session (bank reference), against the books.
+
+        Each day the file says it collected on (the XML file's own day, the CSV's ``date_recouvrement``) is
+        compared both ways with the captures the books hold for that day and the file's terminal: every order
+        whose sums differ is reported, in words (the day, the order, the bank's sum and the books', session by
+        session). Payments the file gives no day for are compared with all the order's captures: the bank must
+        not hold more than the books. Only collected payments count (the XML's lines, the CSV's ``PA`` lines
+        with a day)."""
+        report = Report(source, now)
+        collected = [payment for payment in bank_file.payments if payment.collected]
+        days = {payment.collected_on for payment in collected if payment.collected_on is not None}
+        days |= {bank_file.day} if bank_file.day is not None else set()
+        tpes = {bank_file.tpe} if bank_file.tpe else {payment.tpe for payment in bank_file.payments}
+        owners: dict[str, Order | None] = {}
+        for day in sorted(days):
+            report.days.append(day.isoformat())
+            of_day = [payment for payment in collected if payment.collected_on == day]
+            self._compare_day(day, of_day, tpes, owners, report)
+        undated = [payment for payment in collected if payment.collected_on is None]
+        if undated:
+            self._compare_undated(undated, owners, report)
         return report
+
+    def _bank_sums(
+        self, payments: list[FilePayment], owners: dict[str, Order | None], report: Report, day: date | None
+    ) -> tuple[dict[str, Sums], dict[str, Order]]:
+        """The bank's sums by order reference (sessions inside), and the orders; an unknown reference is reported."""
+        sums: dict[str, Sums] = {}
+        unknown: dict[str, Sums] = {}
+        orders: dict[str, Order] = {}
+        for payment in payments:
+            if payment.reference not in owners:
+                owners[payment.reference] = self._owner(payment.reference)
+            order = owners[payment.reference]
+            if order is None:
+                unknown.setdefault(payment.reference, Sums()).add(payment.reference, payment.amount)
+                continue
+            orders[order.reference] = order
+            sums.setdefault(order.reference, Sums()).add(payment.reference, payment.amount)
+        when = f"on {day.isoformat()} " if day else ""
+        for reference, found in unknown.items():
+            report.checked += 1
+            detail = f"{when}the bank collected {found.total()} under {reference}: no such order"
+            report.differences.append(Difference(reference, FILE_UNKNOWN, detail, False))
+        return sums, orders
+
+    def _compare_day(
+        self, day: date, payments: list[FilePayment], tpes: set[str], owners: dict[str, Order | None], report: Report
+    ) -> None:
+        bank, orders = self._bank_sums(payments, owners, report, day)
+        held: dict[str, Sums] = {}
+        for entry in booked(self.store, self.terminals, day, "captures"):
+            if not tpes or entry.tpe in tpes:
+                held.setdefault(entry.reference, Sums()).add(entry.bank_reference, entry.amount)
+        for reference, order in orders.items():  # an order older than the books' window is read on its own
+            if reference not in held:
+                for entry in entries_of(order, self.terminals, "captures"):
+                    if entry.day == day and (not tpes or entry.tpe in tpes):
+                        held.setdefault(reference, Sums()).add(entry.bank_reference, entry.amount)
+        for reference in [*bank, *sorted(set(held) - set(bank))]:
+            report.checked += 1
+            said, books = bank.get(reference, Sums()), held.get(reference, Sums())
+            if not said.same_as(books):
+                said_text = f"{said.total()} for {reference}{said.sessions()}"
+                detail = f"on {day.isoformat()} the bank collected {said_text}, the books {books}"
+                report.differences.append(Difference(reference, FILE_DIFFERS, detail, False))
+
+    def _compare_undated(self, payments: list[FilePayment], owners: dict[str, Order | None], report: Report) -> None:
+        bank, orders = self._bank_sums(payments, owners, report, None)
+        for reference, said in bank.items():
+            report.checked += 1
+            books = Sums()
+            for entry in entries_of(orders[reference], self.terminals, "captures"):
+                books.add(entry.bank_reference, entry.amount)
+            if said.exceeds(books):
+                detail = f"the bank collected {said.total()} for {reference}{said.sessions()}, the books {books} in all"
+                report.differences.append(Difference(reference, FILE_DIFFERS, detail, False))
 
     def _owner(self, bank_reference: str) -> Order | None:
         """The order a bank reference is a session of (an older order's own reference is its bank's too)."""
@@ -226,26 +305,51 @@ class Reconciler:
         return None
 
 
-def parse_captures(xml: bytes | str) -> dict[str, Money]:
-    """The bank's XML of captured payments: the amount captured that day, by bank reference."""
-    try:
-        root = ElementTree.fromstring(xml)  # noqa: S314 - the bank's own file, uploaded by the merchant
-    except ElementTree.ParseError as exc:
-        raise ValueError(f"not the bank's XML of captured payments: {exc}") from None
-    if root.tag != "recouvrements":
-        raise ValueError(f"not the bank's XML of captured payments: the root is <{root.tag}>")
-    captured: dict[str, Money] = {}
-    for number, item in enumerate(root.iter("paiement"), 1):
-        reference = (item.findtext("reference") or "").strip()
-        try:
-            amount = parse_wire_amount((item.findtext("montant_recouvre") or "").strip(), "montant_recouvre")
-        except SealingError as exc:
-            raise ValueError(f"paiement {number} ({reference or 'no reference'}): {exc}") from None
-        if not reference:
-            raise ValueError(f"paiement {number}: no reference")
-        before = captured.get(reference)
-        captured[reference] = before + amount if before is not None else amount
-    return captured
+@dataclass
+class Sums:
+    """Amounts collected for one order, by session (bank reference) and currency; zeros count for nothing."""
+
+    by_session: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, bank_reference: str, amount: Money) -> None:
+        session = self.by_session.setdefault(bank_reference, {})
+        session[amount.currency] = session.get(amount.currency, Decimal(0)) + amount.amount
+
+    def held(self) -> dict[str, dict[str, Decimal]]:
+        """The sums that are not zero, by session and currency."""
+        held = {ref: {cur: n for cur, n in sums.items() if n} for ref, sums in self.by_session.items()}
+        return {ref: sums for ref, sums in sorted(held.items()) if sums}
+
+    def same_as(self, other: Sums) -> bool:
+        return self.held() == other.held()
+
+    def exceeds(self, other: Sums) -> bool:
+        """Whether some session holds more of some currency here than in ``other``."""
+        theirs = other.held()
+        mine = self.held()
+        return any(
+            n > theirs.get(ref, {}).get(cur, Decimal(0)) for ref, sums in mine.items() for cur, n in sums.items()
+        )
+
+    def total(self) -> str:
+        """``125.46 EUR`` (``nothing`` when nothing was collected)."""
+        totals: dict[str, Decimal] = {}
+        for sums in self.held().values():
+            for currency, amount in sums.items():
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
+        return _amounts(totals) or "nothing"
+
+    def sessions(self) -> str:
+        """`` (62.73 EUR under <session>, 62.73 EUR under <session>)``, or nothing."""
+        parts = [f"{_amounts(sums)} under {reference}" for reference, sums in self.held().items()]
+        return f" ({', '.join(parts)})" if parts else ""
+
+    def __str__(self) -> str:
+        return self.total() + self.sessions()
+
+
+def _amounts(by_currency: dict[str, Decimal]) -> str:
+    return " + ".join(str(Money(amount, currency)) for currency, amount in sorted(by_currency.items()))
 
 
 def _differs(order: Order, status: StatusAnswer) -> str:
