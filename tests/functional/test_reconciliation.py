@@ -4,6 +4,7 @@ captures compared, and each run's report kept in S3 and told on the bus."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -359,3 +360,44 @@ def test_a_capture_in_the_books_the_bank_file_of_that_day_lacks_is_reported(aws:
     assert "the books 30.00 EUR (30.00 EUR under EVTOTHER0000)" in report.differences[0].detail
     other_day = reconciler(aws).import_file(day_file(date(2026, 1, 2)), LATER, "day.xml")
     assert other_day.differences == []
+
+
+def export_line(day: date | None, reference: str, state: str, amount: str) -> str:
+    """A line of the bank's CSV export of payments (21 columns)."""
+    collected = f"{day:%d/%m/%Y}" if day else ""
+    return (
+        f"{collected};0900157;{reference};{state};27/11/2026;10:15:00;{amount};EUR;123456;payetest;A1B2C3D4E5F6;VI;"
+        "1228;oui;;1;411111******1111;FRA;;203.0.113.9;FRA\r\n"
+    )
+
+
+def test_the_bank_csv_export_posted_to_the_console_is_summed_and_compared(
+    aws: Any, lambda_context: Any, reports: Any
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED, sessions=(
+        PaymentSession(0, SESSION, CREATED), PaymentSession(1, f"{SAMPLE}01", CREATED + timedelta(hours=1)),
+    ))  # fmt: skip
+    confirm(aws, lambda_context)
+    today = paris_today()
+    consistent = export_line(today, SESSION, "PA", "62.73") + export_line(None, f"{SAMPLE}01", "AN", "62.73")
+
+    def post(body: bytes) -> dict[str, Any]:
+        request = {"httpMethod": "POST", "resource": "/reconciliation/captures", "headers": {}, "isBase64Encoded": True,
+                   "body": base64.b64encode(body).decode()}  # fmt: skip
+        answer = aws.invoke("reconciliation", request, lambda_context)
+        assert answer["statusCode"] == 200, answer["body"]
+        return json.loads(answer["body"])  # type: ignore[no-any-return]
+
+    report = post(consistent.encode("latin-1"))
+    assert (report["source"], report["days"], report["differences"]) == ("console-import-csv", [today.isoformat()], [])
+    doctored = export_line(today, SESSION, "PA", "62.73") + export_line(today, f"{SAMPLE}01", "PA", "62.73")
+    doctored += export_line(today, "NOSUCHORDER00", "PA", "9.99")
+    report = post(doctored.encode())
+    assert [(d["reference"], d["kind"]) for d in report["differences"]] == [
+        ("NOSUCHORDER00", "captured_unknown_order"),
+        (SAMPLE, "captured_amount_differs"),
+    ]
+    assert (
+        f"the bank collected 125.46 EUR for {SAMPLE} (62.73 EUR under {SESSION}, 62.73 EUR under {SAMPLE}01)"
+        in (report["differences"][1]["detail"])
+    )

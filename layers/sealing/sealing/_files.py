@@ -170,9 +170,10 @@ def _read_csv(data: bytes | str) -> BankFile:
 
 
 def _csv_payment(row: list[str], line: int) -> FilePayment:
+    if row[:1] == [CSV_COLUMNS[0]]:
+        raise BankFileError(f"line {line}", "is a header line: the bank's export has none")
     if len(row) != len(CSV_COLUMNS):
-        header = " (a header line: the bank's export has none)" if row[:1] == [CSV_COLUMNS[0]] else ""
-        raise BankFileError(f"line {line}", f"has {len(row)} columns, the bank's export has {len(CSV_COLUMNS)}{header}")
+        raise BankFileError(f"line {line}", f"has {len(row)} columns, the bank's export has {len(CSV_COLUMNS)}")
     cells = dict(zip(CSV_COLUMNS, row, strict=True))
 
     def where(name: str) -> str:
