@@ -17,7 +17,8 @@ import pytest
 from orders.bookkeeping import plan_refund
 from orders.events import EventPublisher
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
-from orders.reconciliation import Reconciler, ReportBucket
+from orders.reconciliation import Reconciler, ReportBucket, changed_days, reconciliation_days
+from orders.sessions import bank_reference
 from orders.store import order_key
 from orders.terminals import PaymentMode
 from sealing import BankFileError, Money, read_captures_xml
@@ -401,3 +402,27 @@ def test_the_bank_csv_export_posted_to_the_console_is_summed_and_compared(
         f"the bank collected 125.46 EUR for {SAMPLE} (62.73 EUR under {SESSION}, 62.73 EUR under {SAMPLE}01)"
         in (report["differences"][1]["detail"])
     )
+
+
+def test_only_the_sessions_that_could_have_been_paid_since_the_window_began_are_asked(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    real = datetime.now(UTC)
+    old = [PaymentSession(n, bank_reference(SAMPLE, n), real - timedelta(days=40 - n)) for n in range(36)]
+    recent = PaymentSession(36, bank_reference(SAMPLE, 36), real - timedelta(hours=20))
+    refused = PaymentSession(37, bank_reference(SAMPLE, 37), real - timedelta(hours=2))
+    stored_order(aws, SAMPLE, created_at=real - timedelta(days=40), sessions=(*old, recent, refused))
+    # A card refused just now under the last session: the buyer may still be on the bank's page.
+    assert (
+        confirm(aws, lambda_context, "Annulation", "", reference=refused.bank_reference, reason="Refus")["statusCode"]
+        == 200
+    )
+    bank.calls.clear()
+
+    def asked(now: datetime) -> list[str]:
+        bank.calls.clear()
+        reconciler(aws).run(changed_days(now), now, "test", reconciliation_days(now, "Europe/Paris", 1))
+        return [fields["reference"] for cgi, fields in bank.calls if cgi == "etatpaiement.cgi"]
+
+    assert asked(real + timedelta(minutes=10)) == [recent.bank_reference]
+    assert asked(real + timedelta(hours=1)) == [recent.bank_reference, refused.bank_reference]

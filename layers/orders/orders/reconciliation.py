@@ -1,17 +1,20 @@
-"""Reconciliation with the bank: the books against the bank's status, and against its daily file of captures.
+"""Reconciliation with the bank: the books against the bank's status, and against its files of payments.
 
 Every order changed on the days checked (its last write, ``ChangedIndex``) and every order of the recent order
 days still awaiting payment is compared with what the bank's status (``etatpaiement``) says of it. Two
 differences are repaired, each in one conditional write the stream turns into the usual events:
 
-- a missed confirmation: an order still ``awaiting_payment`` after its session's 45 minutes that the bank
-  shows paid under one of its sessions' references. It is recorded as that payment (an attempt whose id is
-  ``status:<bank reference>``, so a second run, or the late confirmation itself, changes nothing more);
+- a missed confirmation: an order still ``awaiting_payment`` that the bank shows paid under one of its sessions'
+  references. Only the sessions that could have been paid unconfirmed are asked: those the bank heard of (form
+  made, last confirmation) since the first day the run reads, whose 45 minutes on the bank's page are over. It
+  is recorded as that payment (an attempt whose id is ``status:<bank reference>``, so a second run, or the late
+  confirmation itself, changes nothing more);
 - what was done in the bank's dashboard (a capture, a cancel, a refund): recorded ``applied_outside_api`` or
   ``applied_by_bank``, as the console and the sweeper already do.
 
-Anything else that differs is reported, never overwritten. The bank's XML file of a day's captured payments
-(``<recouvrements><paiement><reference>...``) is compared with the books too, and only reported.
+Anything else that differs is reported, never overwritten. The bank's files (its XML file of a day's captured
+payments, its CSV export of payments: ``sealing.read_bank_file``) are compared with the books too, summed per
+order and per session, and only reported.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -40,17 +43,16 @@ from sealing import (
 
 from .bank import BankClient
 from .books import booked, entries_of
-from .calendar import deferral_deadline, local_day
+from .calendar import deferral_deadline, local_day, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
 from .lifecycle import Decision, Verdict
 from .model import Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice, BankFactory
-from .sessions import order_reference_of
+from .sessions import SESSION_LIFETIME, order_reference_of
 from .store import OrderStore
 from .terminals import PaymentMode, Terminals
 
-SESSION_LIFETIME = timedelta(minutes=45)  # the bank keeps a payment session's reference about this long
 MISSED = "missed_confirmation"
 DASHBOARD = "done_at_the_bank"
 STATUS_DIFFERS = "status_differs"
@@ -113,13 +115,15 @@ class Reconciler:
         through an index that holds only those orders, and checked once."""
         report = Report(source, now)
         changed = list(days)
+        awaiting = changed if awaiting_days is None else list(awaiting_days)
         fetches: list[Callable[..., tuple[list[Order], dict[str, Any] | None]]] = []
         for day in changed:
             report.days.append(day.isoformat())
             fetches.append(partial(self.store.orders_changed_on, day.isoformat(), limit=100))
-        for day in changed if awaiting_days is None else awaiting_days:
+        for day in awaiting:
             status = OrderStatus.AWAITING_PAYMENT.value
             fetches.append(partial(self.store.orders_of_day, day.isoformat(), limit=100, status=status))
+        since = min([*changed, *awaiting], default=None)
         seen: set[str] = set()
         for fetch in fetches:
             for order in _pages(fetch):
@@ -127,16 +131,18 @@ class Reconciler:
                     continue
                 seen.add(order.reference)
                 try:
-                    self.check(order, now, report)
+                    self.check(order, now, report, since)
                 except (OrdersError, SealingError) as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
         return report
 
-    def check(self, order: Order, now: datetime, report: Report) -> None:
+    def check(self, order: Order, now: datetime, report: Report, since: date | None = None) -> None:
+        """Compare ``order`` with the bank's status; an order awaiting payment by those of its sessions that could
+        have been paid since ``since`` (the first day the run reads; ``None``: any time)."""
         if order.pending is not None:
             return  # an operation's journal entry: the console and the sweeper settle it with the bank
         if order.status is OrderStatus.AWAITING_PAYMENT:
-            self._awaiting(order, now, report)
+            self._awaiting(order, now, report, since)
             return
         report.checked += 1
         bank = self.office.bank(order)
@@ -151,12 +157,17 @@ class Reconciler:
         if differs:
             report.differences.append(Difference(order.reference, STATUS_DIFFERS, differs, False))
 
-    def _awaiting(self, order: Order, now: datetime, report: Report) -> None:
-        current = order.current_session
-        if current is not None and now - current.opened_at < SESSION_LIFETIME:
-            return  # the buyer may still be on the bank's page
+    def _awaiting(self, order: Order, now: datetime, report: Report, since: date | None) -> None:
+        """Ask the bank's status of each session that could have been paid and not confirmed: one the bank heard
+        of since the window began, whose page is no longer live. One older was asked by the runs of its days; one
+        live may still be paid, and its confirmation come."""
+        timezone = self.terminals.get(order.tpe).terminal.timezone if order.tpe in self.terminals else "Europe/Paris"
+        start = datetime.combine(since, time.min, zone(timezone)) if since is not None else None
+        every = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
+        sessions = [session for session in every if could_have_been_paid(order, session, start, now)]
+        if not sessions:
+            return
         report.checked += 1
-        sessions = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
         bank = self.office.bank(order)
         for session in sessions:
             status = bank.status(reference=session.bank_reference, total=order.amount, at=now)
@@ -350,6 +361,20 @@ class Sums:
 
 def _amounts(by_currency: dict[str, Decimal]) -> str:
     return " + ".join(str(Money(amount, currency)) for currency, amount in sorted(by_currency.items()))
+
+
+def last_activity(order: Order, session: PaymentSession) -> datetime:
+    """When the bank last heard of ``session``: its form made, or its last confirmation (the bank starts the
+    page's time again at each card posted)."""
+    heard = [a.received_at for a in order.attempts if a.bank_reference == session.bank_reference]
+    return max([session.opened_at, *heard])
+
+
+def could_have_been_paid(order: Order, session: PaymentSession, since: datetime | None, now: datetime) -> bool:
+    """Whether the bank may hold a payment under ``session`` that no confirmation brought: the session was active
+    since ``since`` and its page is no longer live (the buyer could still pay on a live one, and be confirmed)."""
+    last = last_activity(order, session)
+    return now - last >= SESSION_LIFETIME and (since is None or last >= since)
 
 
 def _differs(order: Order, status: StatusAnswer) -> str:
