@@ -42,7 +42,7 @@ from sealing import (
 )
 
 from .bank import BankClient
-from .books import booked, entries_of
+from .books import Entry, booked_on, entries_of
 from .calendar import deferral_deadline, local_day, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
@@ -238,10 +238,12 @@ class Reconciler:
         days |= {bank_file.day} if bank_file.day is not None else set()
         tpes = {bank_file.tpe} if bank_file.tpe else {payment.tpe for payment in bank_file.payments}
         owners: dict[str, Order | None] = {}
+        books = booked_on(self.store, self.terminals, days, "captures")
         for day in sorted(days):
             report.days.append(day.isoformat())
             of_day = [payment for payment in collected if payment.collected_on == day]
-            self._compare_day(day, of_day, tpes, owners, report)
+            held = [entry for entry in books[day] if not tpes or entry.tpe in tpes]
+            self._compare_day(day, of_day, held, tpes, owners, report)
         undated = [payment for payment in collected if payment.collected_on is None]
         if undated:
             self._compare_undated(undated, owners, report)
@@ -271,13 +273,19 @@ class Reconciler:
         return sums, orders
 
     def _compare_day(
-        self, day: date, payments: list[FilePayment], tpes: set[str], owners: dict[str, Order | None], report: Report
+        self,
+        day: date,
+        payments: list[FilePayment],
+        entries: list[Entry],
+        tpes: set[str],
+        owners: dict[str, Order | None],
+        report: Report,
     ) -> None:
+        """The bank's sums of ``day`` against the books' ``entries`` of that day (the file's terminals)."""
         bank, orders = self._bank_sums(payments, owners, report, day)
         held: dict[str, Sums] = {}
-        for entry in booked(self.store, self.terminals, day, "captures"):
-            if not tpes or entry.tpe in tpes:
-                held.setdefault(entry.reference, Sums()).add(entry.bank_reference, entry.amount)
+        for entry in entries:
+            held.setdefault(entry.reference, Sums()).add(entry.bank_reference, entry.amount)
         for reference, order in orders.items():  # an order older than the books' window is read on its own
             if reference not in held:
                 for entry in entries_of(order, self.terminals, "captures"):
