@@ -426,3 +426,27 @@ def test_only_the_sessions_that_could_have_been_paid_since_the_window_began_are_
 
     assert asked(real + timedelta(minutes=10)) == [recent.bank_reference]
     assert asked(real + timedelta(hours=1)) == [recent.bank_reference, refused.bank_reference]
+
+
+def test_an_uploaded_file_is_imported_and_one_that_is_not_the_banks_is_reported_where(
+    aws: Any, lambda_context: Any, reports: Any
+) -> None:
+    s3, _, _ = reports
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(aws, lambda_context)
+    uploads = {
+        "imports/export.csv": export_line(paris_today(), SESSION, "PA", "62.73").encode("latin-1"),
+        "imports/broken.csv": export_line(paris_today(), SESSION, "PA", "62,73").encode(),
+    }
+    answers = {}
+    for key, body in uploads.items():
+        s3.put_object(Bucket="reports-test", Key=key, Body=body)
+        event = {"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": key}}}
+        answers[key] = aws.invoke("reconciliation", event, lambda_context)
+    assert (answers["imports/export.csv"]["source"], answers["imports/export.csv"]["differences"]) == (
+        "imports/export.csv",
+        [],
+    )
+    (unreadable,) = answers["imports/broken.csv"]["differences"]
+    assert unreadable["kind"] == "unreadable_file"
+    assert unreadable["detail"].startswith("line 1 column 7 (montant): '62,73' is not an amount like 62.73")
