@@ -1,6 +1,6 @@
-"""Reconciliation with the bank: daily on a schedule, on demand from the console, and for each file of captured
-payments the merchant uploads (to the reports bucket under ``imports/``: S3's EventBridge notification) or posts
-to the console.
+"""Reconciliation with the bank: daily on a schedule, on demand from the console, and for each bank file (its XML
+file of captured payments or its CSV export of payments) the merchant uploads (to the reports bucket under
+``imports/``: S3's EventBridge notification) or posts to the console.
 
 Each run's report goes to the reports bucket (``reconciliation/<day>/...json``); its differences are counted
 in metrics (the unrepaired ones alarmed) and, when there are any, published on the orders' bus as one
@@ -22,6 +22,7 @@ from orders.events import DomainEvent
 from orders.exceptions import InvalidOrderError
 from orders.reconciliation import Reconciler, Report, changed_days, reconciliation_days
 from orders.web.http import body_bytes, error_response, json_body, json_response
+from sealing import FieldError, read_bank_file
 
 logger = Logger()
 metrics = Metrics()
@@ -63,10 +64,11 @@ class Runs:
         return self.finish(self._reconciler().run(changed_days(now), now, "schedule", self._awaiting(now)))
 
     def uploaded(self, event: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """An S3 "Object Created" event (the bucket's EventBridge notifications): the uploaded file, imported."""
+        """An S3 "Object Created" event (the bucket's EventBridge notifications): the uploaded file, imported (a
+        file that is not the bank's is reported ``unreadable_file``: nobody is there to answer)."""
         key = str(event["detail"]["object"]["key"])
-        xml = self.deps.report_bucket().read(key)
-        return self.finish(self._reconciler().import_captures(xml, now, key))
+        data = self.deps.report_bucket().read(key)
+        return self.finish(self._reconciler().import_file(data, now, key))
 
     def console_run(self, event: dict[str, Any], now: datetime) -> dict[str, Any]:
         body = json_body(event) if event.get("body") else {}
@@ -84,10 +86,16 @@ class Runs:
         return json_response(200, self.finish(self._reconciler().run(days, now, "console", awaiting)))
 
     def console_import(self, event: dict[str, Any], now: datetime) -> dict[str, Any]:
-        xml = body_bytes(event)
-        if not xml.strip():
-            raise InvalidOrderError("body", "post the bank's XML file of captured payments")
-        return json_response(200, self.finish(self._reconciler().import_captures(xml, now, "console-import")))
+        """The bank's XML file of captured payments or its CSV export of payments, told by its content; a file
+        that is neither answers 400 naming where it is wrong (a line and column, an element, or ``body``)."""
+        data = body_bytes(event)
+        if not data.strip():
+            raise InvalidOrderError(
+                "body", "post the bank's XML file of captured payments or its CSV export of payments"
+            )
+        bank_file = read_bank_file(data)
+        report = self._reconciler().compare_file(bank_file, now, f"console-import-{bank_file.format}")
+        return json_response(200, self.finish(report))
 
     def console(self, event: dict[str, Any]) -> dict[str, Any]:
         route = {"/reconciliation": self.console_run, "/reconciliation/captures": self.console_import}.get(
@@ -97,7 +105,7 @@ class Runs:
             return error_response(404, "no such route")
         try:
             return route(event, self.deps.clock())
-        except InvalidOrderError as exc:
+        except FieldError as exc:  # a request's field, or where a posted file is not the bank's
             return error_response(400, str(exc), exc.field)
 
 

@@ -43,7 +43,7 @@ from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 from . import rules
 from .exceptions import Refusal
 from .ledger import Ledger
-from .payments import Declined, Payment, Status
+from .payments import Declined, Payment
 from .terminals import BankConfig, BankTerminal
 
 _ZERO_AMOUNT = re.compile(r"0[A-Z]{3}")
@@ -214,18 +214,6 @@ def refund_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
         return lines(version="1.0", reference=reference, cdr=str(refusal.code), lib=refusal.label)
 
 
-_STATES = {
-    Status.OPEN: "AP",
-    Status.ABANDONED: "AP",
-    Status.REFUSED: "RE",
-    Status.PAID: "PA",
-    Status.AUTHORIZED: "PA",
-    Status.REGISTERED: "PA",
-    Status.CAPTURED: "PA",
-    Status.CANCELLED: "AN",
-}
-
-
 def _xml(**elements: str) -> str:
     inner = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in elements.items())
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<etatpaiement>{inner}</etatpaiement>\n'
@@ -246,7 +234,7 @@ def status_cgi(body: bytes, config: BankConfig, store: Ledger, now: datetime, cl
                         montantrecouvre=zero, recredits=zero, lib="commande inconnue")  # fmt: skip
         if requested != payment.amount:
             raise Refusal(0, f"montant errone: la commande est de {payment.amount.wire()}")
-        state = "AN" if payment.status is Status.CAPTURED and payment.captured == 0 else _STATES[payment.status]
+        state = payment.bank_state
         captured_on = _booked_on(payment, payment.captures[-1].at) if payment.captures else ""
         return _xml(
             version="2.0",

@@ -43,6 +43,16 @@ class Status(enum.Enum):
 
 _ACCEPTED = frozenset({Status.PAID, Status.AUTHORIZED, Status.REGISTERED, Status.CAPTURED, Status.CANCELLED})
 REFUNDABLE = frozenset({Status.PAID, Status.REGISTERED, Status.CAPTURED})
+_STATES = {
+    Status.OPEN: "AP",
+    Status.ABANDONED: "AP",
+    Status.REFUSED: "RE",
+    Status.PAID: "PA",
+    Status.AUTHORIZED: "PA",
+    Status.REGISTERED: "PA",
+    Status.CAPTURED: "PA",
+    Status.CANCELLED: "AN",
+}
 
 
 @dataclass
@@ -193,6 +203,13 @@ class Payment:
         """What was captured and not refunded yet: a partial payment's captures are refundable while the rest
         still waits for validation."""
         return self.captured - self.refunded if self.status in REFUNDABLE else ZERO
+
+    @property
+    def bank_state(self) -> str:
+        """``etat`` as the status call and the export of payments say it: PA, AN, RE or AP."""
+        if self.status is Status.CAPTURED and self.captured == 0:
+            return "AN"  # validated for nothing: the rest cancelled
+        return _STATES[self.status]
 
     @property
     def attempts_left(self) -> int:

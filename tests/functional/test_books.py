@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orders.reconciliation import parse_captures
-from sealing import Money, parse_wire_amount
+from sealing import Money, PaymentState, read_captures_xml
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import call, confirm, registered, stored_order
 
@@ -63,7 +62,11 @@ def test_the_daily_export_as_csv_and_as_the_bank_xml(aws: Any, lambda_context: A
     ]
     xml = raw(aws, lambda_context, "/books/captures", day=TODAY, format="xml", tpe="0900157")
     assert xml["headers"]["Content-Disposition"] == f"attachment; filename=recouvrements-0900157-{TODAY}.xml"
-    assert parse_captures(xml["body"]) == {"EVBK100": Money(parse_wire_amount("62.73EUR").amount, "EUR")}
+    read = read_captures_xml(xml["body"])
+    assert (read.tpe, read.day and read.day.isoformat()) == ("0900157", TODAY)
+    assert [(p.reference, p.state, p.amount, p.collected) for p in read.payments] == [
+        ("EVBK100", PaymentState.PAID, Money(Decimal("62.73"), "EUR"), True)
+    ]
     assert "<numauto>123456</numauto>" in xml["body"]
 
 

@@ -4,10 +4,12 @@ captures compared, and each run's report kept in S3 and told on the bus."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -15,10 +17,11 @@ import pytest
 from orders.bookkeeping import plan_refund
 from orders.events import EventPublisher
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
-from orders.reconciliation import Reconciler, ReportBucket, parse_captures
+from orders.reconciliation import Reconciler, ReportBucket, changed_days, reconciliation_days
+from orders.sessions import bank_reference
 from orders.store import order_key
 from orders.terminals import PaymentMode
-from sealing import Money
+from sealing import BankFileError, Money, read_captures_xml
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import SAMPLE, SESSION, confirm, stored_order
 
@@ -184,7 +187,7 @@ def test_every_order_write_but_a_new_session_stamps_its_utc_day(aws: Any, lambda
 
 
 CAPTURES_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<recouvrements tpe="0900157" societe="boutiqueducd" date="27/11/2026">
+<recouvrements tpe="0900157" societe="boutiqueducd" date="{day:%d/%m/%Y}">
   <paiement><reference>{session}</reference><date_commande>27/11/2026</date_commande><heure>10:15:00</heure>
     <montant>62.73EUR</montant><montant_recouvre>62.73EUR</montant_recouvre><numauto>123456</numauto>
     <carte>4111 11XX XXXX 1111</carte></paiement>
@@ -201,7 +204,9 @@ def test_the_bank_file_of_captures_is_compared_and_differences_reported(aws: Any
     confirm(aws, lambda_context)
     stored_order(aws, "EVTOTHER00", created_at=CREATED, amount="30.00")  # never paid in the books
     before = aws.store.get("EVTOTHER00")
-    report = reconciler(aws).import_captures(CAPTURES_XML.format(session=SESSION), LATER, "file.xml")
+    report = reconciler(aws).import_file(
+        CAPTURES_XML.format(session=SESSION, day=paris_today()).encode(), LATER, "file.xml"
+    )
     assert report.checked == 3
     assert [(d.reference, d.kind) for d in report.differences] == [
         ("NOSUCHORDER00", "captured_unknown_order"),
@@ -211,17 +216,22 @@ def test_the_bank_file_of_captures_is_compared_and_differences_reported(aws: Any
 
 
 @pytest.mark.parametrize(
-    ("xml", "message"),
+    ("xml", "field", "message"),
     [
-        ("<html/>", "the root is <html>"),
-        ("<recouvrements><paiement><reference>A</reference></paiement>", "not the bank's XML"),
+        ("<html/>", "body", "the root element is <html>"),
+        ("<recouvrements><paiement><reference>A</reference></paiement>", "line 1 column 61", "not well-formed XML"),
         ("<recouvrements><paiement><reference>A</reference><montant_recouvre>1,00EUR</montant_recouvre>"
-         "</paiement></recouvrements>", r"paiement 1 \(A\): montant_recouvre"),
+         "</paiement></recouvrements>", "paiement[1].montant_recouvre", "is not an amount like 62.73EUR"),
+        ("<recouvrements><paiement><montant_recouvre>1.00EUR</montant_recouvre></paiement></recouvrements>",
+         "paiement[1].reference", "is missing"),
+        ('<recouvrements date="2026-11-27"/>', "recouvrements.date", "is not a day like 27/11/2026"),
+        ('<!DOCTYPE x [<!ENTITY a "b">]><recouvrements/>', "body", "DTD"),
     ],
 )  # fmt: skip
-def test_a_file_that_is_not_the_bank_one_is_refused_clearly(xml: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        parse_captures(xml)
+def test_a_file_that_is_not_the_bank_one_is_refused_clearly(xml: str, field: str, message: str) -> None:
+    with pytest.raises(BankFileError, match=message) as refused:
+        read_captures_xml(xml)
+    assert refused.value.field == field
 
 
 @pytest.fixture
@@ -249,7 +259,7 @@ def test_the_console_import_keeps_its_report_in_s3_and_tells_the_bus(
         "httpMethod": "POST",
         "resource": "/reconciliation/captures",
         "headers": {"Content-Type": "application/xml"},
-        "body": CAPTURES_XML.format(session=SESSION),
+        "body": CAPTURES_XML.format(session=SESSION, day=DAY),
         "isBase64Encoded": False,
     }
     answer = aws.invoke("reconciliation", request, lambda_context)
@@ -271,8 +281,14 @@ def test_the_console_import_keeps_its_report_in_s3_and_tells_the_bus(
         ("/reconciliation", '{"day": "27/11/2026"}', "day"),
         ("/reconciliation", '{"days": 3}', "days"),
         ("/reconciliation/captures", "", "body"),
+        ("/reconciliation/captures", "date;montant\n27/11/2026;62.73\n", "body"),
+        ("/reconciliation/captures", "<recouvrements><paiement>", "line 1 column 26"),
+        ("/reconciliation/captures", "<html><body>report</body></html>", "body"),
+        ("/reconciliation/captures", "\n27/11/2026" + ";" * 20 + "\n", "line 2 column 2 (TPE)"),
+        ("/reconciliation/captures", "27/11/2026;0900157;EVTSAMPLE000;PA;27/11/2026;10:15:00;62,73" + ";" * 14,
+         "line 1 column 7 (montant)"),
     ],
-)
+)  # fmt: skip
 def test_console_requests_with_bad_input_name_the_field(
     aws: Any, lambda_context: Any, reports: Any, resource: str, body: str, field: str
 ) -> None:
@@ -280,6 +296,7 @@ def test_console_requests_with_bad_input_name_the_field(
     answer = aws.invoke("reconciliation", request, lambda_context)
     assert answer["statusCode"] == 400
     assert json.loads(answer["body"])["error"]["field"] == field
+    assert json.loads(answer["body"])["error"]["message"].startswith(f"{field}: ")
 
 
 def test_a_scheduled_run_without_a_time_checks_the_days_of_the_dependencies_clock(
@@ -288,3 +305,148 @@ def test_a_scheduled_run_without_a_time_checks_the_days_of_the_dependencies_cloc
     aws.use(clock=lambda: LATER)
     answer = aws.invoke("reconciliation", {"detail-type": "Scheduled Event", "source": "aws.events"}, lambda_context)
     assert answer["days"] == [(DAY - timedelta(days=1)).isoformat(), DAY.isoformat()]
+
+
+def paris_today() -> date:
+    """The day ``confirm`` books an immediate payment on: it is applied at the real clock, in Paris time."""
+    return datetime.now(UTC).astimezone(ZoneInfo("Europe/Paris")).date()
+
+
+def day_file(day: date, *payments: tuple[str, str]) -> bytes:
+    """The bank's XML file of ``day``'s captures of terminal 0900157: (bank reference, amount) each."""
+    items = "".join(
+        f"<paiement><reference>{reference}</reference><montant>{amount}</montant>"
+        f"<montant_recouvre>{amount}</montant_recouvre><numauto>123456</numauto></paiement>"
+        for reference, amount in payments
+    )
+    return f'<recouvrements tpe="0900157" societe="boutiqueducd" date="{day:%d/%m/%Y}">{items}</recouvrements>'.encode()
+
+
+def test_two_captures_of_one_order_under_two_sessions_are_summed_and_reported(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED, sessions=(
+        PaymentSession(0, SESSION, CREATED), PaymentSession(1, f"{SAMPLE}01", CREATED + timedelta(hours=1)),
+    ))  # fmt: skip
+    confirm(aws, lambda_context)  # the books: one payment of 62.73 under SESSION
+    today = paris_today()
+    consistent = reconciler(aws).import_file(day_file(today, (SESSION, "62.73EUR")), LATER, "day.xml")
+    assert consistent.differences == []
+    doubled = day_file(today, (SESSION, "62.73EUR"), (f"{SAMPLE}01", "62.73EUR"))
+    report = reconciler(aws).import_file(doubled, LATER, "day.xml")
+    assert [(d.reference, d.kind, d.repaired) for d in report.differences] == [
+        (SAMPLE, "captured_amount_differs", False)
+    ]
+    detail = report.differences[0].detail
+    assert f"the bank collected 125.46 EUR for {SAMPLE}" in detail
+    assert f"62.73 EUR under {SAMPLE}01" in detail
+    assert "the books 62.73 EUR" in detail
+
+
+def test_two_captures_under_one_session_are_summed(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(aws, lambda_context)
+    doubled = day_file(paris_today(), (SESSION, "62.73EUR"), (SESSION, "62.73EUR"))
+    report = reconciler(aws).import_file(doubled, LATER, "day.xml")
+    assert [(d.reference, d.kind) for d in report.differences] == [(SAMPLE, "captured_amount_differs")]
+    assert "the bank collected 125.46 EUR" in report.differences[0].detail
+
+
+def test_a_capture_in_the_books_the_bank_file_of_that_day_lacks_is_reported(aws: Any, lambda_context: Any) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(aws, lambda_context)
+    stored_order(aws, "EVTOTHER00", created_at=CREATED, amount="30.00")
+    confirm(aws, lambda_context, reference="EVTOTHER0000", amount="30.00EUR")
+    report = reconciler(aws).import_file(day_file(paris_today(), (SESSION, "62.73EUR")), LATER, "day.xml")
+    assert [(d.reference, d.kind) for d in report.differences] == [("EVTOTHER00", "captured_amount_differs")]
+    assert "the bank collected nothing for EVTOTHER00" in report.differences[0].detail
+    assert "the books 30.00 EUR (30.00 EUR under EVTOTHER0000)" in report.differences[0].detail
+    other_day = reconciler(aws).import_file(day_file(date(2026, 1, 2)), LATER, "day.xml")
+    assert other_day.differences == []
+
+
+def export_line(day: date | None, reference: str, state: str, amount: str) -> str:
+    """A line of the bank's CSV export of payments (21 columns)."""
+    collected = f"{day:%d/%m/%Y}" if day else ""
+    return (
+        f"{collected};0900157;{reference};{state};27/11/2026;10:15:00;{amount};EUR;123456;payetest;A1B2C3D4E5F6;VI;"
+        "1228;oui;;1;411111******1111;FRA;;203.0.113.9;FRA\r\n"
+    )
+
+
+def test_the_bank_csv_export_posted_to_the_console_is_summed_and_compared(
+    aws: Any, lambda_context: Any, reports: Any
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED, sessions=(
+        PaymentSession(0, SESSION, CREATED), PaymentSession(1, f"{SAMPLE}01", CREATED + timedelta(hours=1)),
+    ))  # fmt: skip
+    confirm(aws, lambda_context)
+    today = paris_today()
+    consistent = export_line(today, SESSION, "PA", "62.73") + export_line(None, f"{SAMPLE}01", "AN", "62.73")
+
+    def post(body: bytes) -> dict[str, Any]:
+        request = {"httpMethod": "POST", "resource": "/reconciliation/captures", "headers": {}, "isBase64Encoded": True,
+                   "body": base64.b64encode(body).decode()}  # fmt: skip
+        answer = aws.invoke("reconciliation", request, lambda_context)
+        assert answer["statusCode"] == 200, answer["body"]
+        return json.loads(answer["body"])  # type: ignore[no-any-return]
+
+    report = post(consistent.encode("latin-1"))
+    assert (report["source"], report["days"], report["differences"]) == ("console-import-csv", [today.isoformat()], [])
+    doctored = export_line(today, SESSION, "PA", "62.73") + export_line(today, f"{SAMPLE}01", "PA", "62.73")
+    doctored += export_line(today, "NOSUCHORDER00", "PA", "9.99")
+    report = post(doctored.encode())
+    assert [(d["reference"], d["kind"]) for d in report["differences"]] == [
+        ("NOSUCHORDER00", "captured_unknown_order"),
+        (SAMPLE, "captured_amount_differs"),
+    ]
+    assert (
+        f"the bank collected 125.46 EUR for {SAMPLE} (62.73 EUR under {SESSION}, 62.73 EUR under {SAMPLE}01)"
+        in (report["differences"][1]["detail"])
+    )
+
+
+def test_only_the_sessions_that_could_have_been_paid_since_the_window_began_are_asked(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    real = datetime.now(UTC)
+    old = [PaymentSession(n, bank_reference(SAMPLE, n), real - timedelta(days=40 - n)) for n in range(36)]
+    recent = PaymentSession(36, bank_reference(SAMPLE, 36), real - timedelta(hours=20))
+    refused = PaymentSession(37, bank_reference(SAMPLE, 37), real - timedelta(hours=2))
+    stored_order(aws, SAMPLE, created_at=real - timedelta(days=40), sessions=(*old, recent, refused))
+    # A card refused just now under the last session: the buyer may still be on the bank's page.
+    assert (
+        confirm(aws, lambda_context, "Annulation", "", reference=refused.bank_reference, reason="Refus")["statusCode"]
+        == 200
+    )
+    bank.calls.clear()
+
+    def asked(now: datetime) -> list[str]:
+        bank.calls.clear()
+        reconciler(aws).run(changed_days(now), now, "test", reconciliation_days(now, "Europe/Paris", 1))
+        return [fields["reference"] for cgi, fields in bank.calls if cgi == "etatpaiement.cgi"]
+
+    assert asked(real + timedelta(minutes=10)) == [recent.bank_reference]
+    assert asked(real + timedelta(hours=1)) == [recent.bank_reference, refused.bank_reference]
+
+
+def test_an_uploaded_file_is_imported_and_one_that_is_not_the_banks_is_reported_where(
+    aws: Any, lambda_context: Any, reports: Any
+) -> None:
+    s3, _, _ = reports
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    confirm(aws, lambda_context)
+    uploads = {
+        "imports/export.csv": export_line(paris_today(), SESSION, "PA", "62.73").encode("latin-1"),
+        "imports/broken.csv": export_line(paris_today(), SESSION, "PA", "62,73").encode(),
+    }
+    answers = {}
+    for key, body in uploads.items():
+        s3.put_object(Bucket="reports-test", Key=key, Body=body)
+        event = {"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": key}}}
+        answers[key] = aws.invoke("reconciliation", event, lambda_context)
+    assert (answers["imports/export.csv"]["source"], answers["imports/export.csv"]["differences"]) == (
+        "imports/export.csv",
+        [],
+    )
+    (unreadable,) = answers["imports/broken.csv"]["differences"]
+    assert unreadable["kind"] == "unreadable_file"
+    assert unreadable["detail"].startswith("line 1 column 7 (montant): '62,73' is not an amount like 62.73")

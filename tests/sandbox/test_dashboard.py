@@ -16,9 +16,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from chalicelib import sessions
-from chalicelib.cards import REFUSED_LATER
+from chalicelib.cards import REFUSED, REFUSED_LATER
 from chalicelib.payments import Status
-from tests.support.sandbox import Answer, Browser, NoRedirect, Sandbox, pay
+from sealing import read_payments_csv
+from tests.support.sandbox import DAY, Answer, Browser, NoRedirect, Sandbox, pay
 
 
 @pytest.fixture
@@ -126,6 +127,37 @@ def test_summary_histories_and_the_daily_xml(sandbox: Sandbox, browser: Browser)
     status, headers, _ = browser.open("/test/gestion/recherche?reference=DASH2")
     assert (status, headers["Location"]) == (303, "/test/gestion/commande/DASH2")
     assert browser.open("/test/gestion/recherche?reference=OTHER1")[0] == 404
+
+
+def test_the_export_of_payments_is_the_banks_csv(sandbox: Sandbox, browser: Browser) -> None:
+    pay(sandbox, "EXPO1")
+    pay(sandbox, "EXPO2", number=REFUSED)  # refused once: listed, nothing collected
+    pay(sandbox, "EXPO3", tpe="0900159")  # registered, nothing captured yet: PA without a collection day
+    pay(sandbox, "OTHER1", tpe="0900158")  # another terminal: not in this one's export
+    browser.login("0900157")
+    _, _, page = browser.open("/test/gestion/paiements?par=recouvrement")
+    assert "/test/gestion/export?du=2026-11-26&amp;au=2026-11-26" in page
+    assert 'id="export"' in page
+    status, headers, text = browser.open("/test/gestion/export?du=2026-11-26&au=2026-11-26")
+    assert status == 200
+    assert headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert headers["Content-Disposition"] == 'attachment; filename="paiements-0900157-2026-11-26.csv"'
+    assert text.endswith("\r\n")
+    assert all(line.count(";") == 20 for line in text.splitlines())
+    exported = read_payments_csv(text.encode())
+    assert [(p.reference, p.state.value, str(p.amount), p.collected) for p in exported.payments] == [
+        ("EXPO1", "PA", "62.73 EUR", True),
+        ("EXPO2", "AP", "62.73 EUR", False),  # attempts left: still awaiting payment
+    ]
+    assert exported.payments[0].collected_on == DAY
+    assert "62.73;EUR" in text  # the amount with a dot, its currency in the next column
+    assert browser.open("/test/gestion/export?du=2026-11-27")[2].count("\r\n") == 0  # nothing that day
+    assert browser.open("/test/gestion/export?du=2026-11-27&au=2026-11-26")[0] == 400
+    assert browser.open("/test/gestion/export?du=2026-01-01&au=2026-11-26")[0] == 400  # more than 120 days
+    browser.login("0900159")
+    _, _, text = browser.open("/test/gestion/export?du=2026-11-26")
+    (registered,) = read_payments_csv(text.encode()).payments
+    assert (registered.reference, registered.state.value, registered.collected) == ("EXPO3", "PA", False)
 
 
 def test_deferred_payments_validate_leave_cancel(sandbox: Sandbox, browser: Browser) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -73,22 +74,40 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
     return found
 
 
+def entries_of(order: Order, terminals: Terminals, kind: str) -> list[Entry]:
+    """The order's captures (``kind="captures"``) or refunds (``"refunds"``) as booked, whatever their day."""
+    wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
+    timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+    return _entries(order, timezone, wanted)
+
+
 def booked(
     store: OrderStore, terminals: Terminals, day: date, kind: str, window_days: int = WINDOW_DAYS
 ) -> list[Entry]:
     """The captures (``kind="captures"``) or refunds (``"refunds"``) booked on ``day``, in time order."""
-    wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
-    entries: list[Entry] = []
-    for back in range(window_days + 1):
+    return booked_on(store, terminals, [day], kind, window_days)[day]
+
+
+def booked_on(
+    store: OrderStore, terminals: Terminals, days: Iterable[date], kind: str, window_days: int = WINDOW_DAYS
+) -> dict[date, list[Entry]]:
+    """The entries booked on each of ``days``, in time order: each order day is read once, whatever the days."""
+    found: dict[date, list[Entry]] = {day: [] for day in days}
+    if not found:
+        return found
+    first = min(found) - timedelta(days=window_days)
+    for back in range((max(found) - first).days + 1):
+        order_day = first + timedelta(days=back)
         start: dict[str, Any] | None = None
         while True:
-            orders, start = store.orders_of_day((day - timedelta(days=back)).isoformat(), limit=100, start_key=start)
+            orders, start = store.orders_of_day(order_day.isoformat(), limit=100, start_key=start)
             for order in orders:
-                timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
-                entries.extend(e for e in _entries(order, timezone, wanted) if e.day == day)
+                for entry in entries_of(order, terminals, kind):
+                    if entry.day in found and 0 <= (entry.day - order_day).days <= window_days:
+                        found[entry.day].append(entry)
             if not start:
                 break
-    return sorted(entries, key=lambda e: e.at)
+    return {day: sorted(entries, key=lambda e: e.at) for day, entries in found.items()}
 
 
 def as_csv(entries: list[Entry]) -> str:

@@ -1,54 +1,65 @@
-"""Reconciliation with the bank: the books against the bank's status, and against its daily file of captures.
+"""Reconciliation with the bank: the books against the bank's status, and against its files of payments.
 
 Every order changed on the days checked (its last write, ``ChangedIndex``) and every order of the recent order
 days still awaiting payment is compared with what the bank's status (``etatpaiement``) says of it. Two
 differences are repaired, each in one conditional write the stream turns into the usual events:
 
-- a missed confirmation: an order still ``awaiting_payment`` after its session's 45 minutes that the bank
-  shows paid under one of its sessions' references. It is recorded as that payment (an attempt whose id is
-  ``status:<bank reference>``, so a second run, or the late confirmation itself, changes nothing more);
+- a missed confirmation: an order still ``awaiting_payment`` that the bank shows paid under one of its sessions'
+  references. Only the sessions that could have been paid unconfirmed are asked: those the bank heard of (form
+  made, last confirmation) since the first day the run reads, whose 45 minutes on the bank's page are over. It
+  is recorded as that payment (an attempt whose id is ``status:<bank reference>``, so a second run, or the late
+  confirmation itself, changes nothing more);
 - what was done in the bank's dashboard (a capture, a cancel, a refund): recorded ``applied_outside_api`` or
   ``applied_by_bank``, as the console and the sweeper already do.
 
-Anything else that differs is reported, never overwritten. The bank's XML file of a day's captured payments
-(``<recouvrements><paiement><reference>...``) is compared with the books too, and only reported.
+Anything else that differs is reported, never overwritten. The bank's files (its XML file of a day's captured
+payments, its CSV export of payments: ``sealing.read_bank_file``) are compared with the books too, summed per
+order and per session, and only reported.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sealing import Money, PaymentState, SealingError, StatusAnswer, parse_wire_amount
+from sealing import (
+    BankFile,
+    BankFileError,
+    FilePayment,
+    Money,
+    PaymentState,
+    SealingError,
+    StatusAnswer,
+    read_bank_file,
+)
 
 from .bank import BankClient
-from .calendar import deferral_deadline, local_day
+from .books import Entry, booked_on, entries_of
+from .calendar import deferral_deadline, local_day, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
 from .lifecycle import Decision, Verdict
 from .model import Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice, BankFactory
-from .sessions import order_reference_of
+from .sessions import SESSION_LIFETIME, order_reference_of
 from .store import OrderStore
 from .terminals import PaymentMode, Terminals
 
-SESSION_LIFETIME = timedelta(minutes=45)  # the bank keeps a payment session's reference about this long
 MISSED = "missed_confirmation"
 DASHBOARD = "done_at_the_bank"
 STATUS_DIFFERS = "status_differs"
 PAID_AMOUNT_DIFFERS = "paid_amount_differs"
-XML_UNKNOWN = "captured_unknown_order"
-XML_DIFFERS = "captured_amount_differs"
-XML_MALFORMED = "unreadable_file"
+FILE_UNKNOWN = "captured_unknown_order"
+FILE_DIFFERS = "captured_amount_differs"
+FILE_UNREADABLE = "unreadable_file"
 _ACCEPTED_STATE = {
     PaymentMode.IMMEDIATE: OrderStatus.PAID,
     PaymentMode.DEFERRED: OrderStatus.AUTHORIZED,
@@ -104,13 +115,15 @@ class Reconciler:
         through an index that holds only those orders, and checked once."""
         report = Report(source, now)
         changed = list(days)
+        awaiting = changed if awaiting_days is None else list(awaiting_days)
         fetches: list[Callable[..., tuple[list[Order], dict[str, Any] | None]]] = []
         for day in changed:
             report.days.append(day.isoformat())
             fetches.append(partial(self.store.orders_changed_on, day.isoformat(), limit=100))
-        for day in changed if awaiting_days is None else awaiting_days:
+        for day in awaiting:
             status = OrderStatus.AWAITING_PAYMENT.value
             fetches.append(partial(self.store.orders_of_day, day.isoformat(), limit=100, status=status))
+        since = min([*changed, *awaiting], default=None)
         seen: set[str] = set()
         for fetch in fetches:
             for order in _pages(fetch):
@@ -118,16 +131,18 @@ class Reconciler:
                     continue
                 seen.add(order.reference)
                 try:
-                    self.check(order, now, report)
+                    self.check(order, now, report, since)
                 except (OrdersError, SealingError) as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
         return report
 
-    def check(self, order: Order, now: datetime, report: Report) -> None:
+    def check(self, order: Order, now: datetime, report: Report, since: date | None = None) -> None:
+        """Compare ``order`` with the bank's status; an order awaiting payment by those of its sessions that could
+        have been paid since ``since`` (the first day the run reads; ``None``: any time)."""
         if order.pending is not None:
             return  # an operation's journal entry: the console and the sweeper settle it with the bank
         if order.status is OrderStatus.AWAITING_PAYMENT:
-            self._awaiting(order, now, report)
+            self._awaiting(order, now, report, since)
             return
         report.checked += 1
         bank = self.office.bank(order)
@@ -142,12 +157,17 @@ class Reconciler:
         if differs:
             report.differences.append(Difference(order.reference, STATUS_DIFFERS, differs, False))
 
-    def _awaiting(self, order: Order, now: datetime, report: Report) -> None:
-        current = order.current_session
-        if current is not None and now - current.opened_at < SESSION_LIFETIME:
-            return  # the buyer may still be on the bank's page
+    def _awaiting(self, order: Order, now: datetime, report: Report, since: date | None) -> None:
+        """Ask the bank's status of each session that could have been paid and not confirmed: one the bank heard
+        of since the window began, whose page is no longer live. One older was asked by the runs of its days; one
+        live may still be paid, and its confirmation come."""
+        timezone = self.terminals.get(order.tpe).terminal.timezone if order.tpe in self.terminals else "Europe/Paris"
+        start = datetime.combine(since, time.min, zone(timezone)) if since is not None else None
+        every = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
+        sessions = [session for session in every if could_have_been_paid(order, session, start, now)]
+        if not sessions:
+            return
         report.checked += 1
-        sessions = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
         bank = self.office.bank(order)
         for session in sessions:
             status = bank.status(reference=session.bank_reference, total=order.amount, at=now)
@@ -190,27 +210,105 @@ class Reconciler:
         detail = f"the bank shows {session.bank_reference} paid ({status.authorisation_number}): recorded"
         return Difference(order.reference, MISSED, detail, True)
 
-    # --- against the bank's daily file of captured payments ---------------------------------------------
+    # --- against the bank's files: its daily XML of captured payments, its CSV export of payments --------------
 
-    def import_captures(self, xml: bytes | str, now: datetime, source: str) -> Report:
-        """Compare the bank's file of a day's captures with the books: report, never change."""
-        report = Report(source, now)
+    def import_file(self, data: bytes, now: datetime, source: str) -> Report:
+        """Compare a bank's file (XML or CSV, told by its content) with the books: report, never change. A file
+        the bank could not have written is reported as ``unreadable_file``, saying where it is wrong."""
         try:
-            captures = parse_captures(xml)
-        except ValueError as exc:
-            report.differences.append(Difference("", XML_MALFORMED, str(exc), False))
+            bank_file = read_bank_file(data)
+        except BankFileError as exc:
+            report = Report(source, now)
+            report.differences.append(Difference("", FILE_UNREADABLE, str(exc), False))
             return report
-        for bank_reference, amount in captures.items():
-            report.checked += 1
-            order = self._owner(bank_reference)
-            if order is None:
-                detail = f"the bank captured {amount} under {bank_reference}: no such order"
-                report.differences.append(Difference(bank_reference, XML_UNKNOWN, detail, False))
-                continue
-            if amount.currency != order.currency or amount.amount > order.captured:
-                detail = f"the bank captured {amount} under {bank_reference}, the books say {order.captured}"
-                report.differences.append(Difference(order.reference, XML_DIFFERS, detail, False))
+        return self.compare_file(bank_file, now, source)
+
+    def compare_file(self, bank_file: BankFile, now: datetime, source: str) -> Report:
+        """What the bank collected, summed per order and per session (bank reference), against the books.
+
+        Each day the file says it collected on (the XML file's own day, the CSV's ``date_recouvrement``) is
+        compared both ways with the captures the books hold for that day and the file's terminal: every order
+        whose sums differ is reported, in words (the day, the order, the bank's sum and the books', session by
+        session). Payments the file gives no day for are compared with all the order's captures: the bank must
+        not hold more than the books. Only collected payments count (the XML's lines, the CSV's ``PA`` lines
+        with a day)."""
+        report = Report(source, now)
+        collected = [payment for payment in bank_file.payments if payment.collected]
+        days = {payment.collected_on for payment in collected if payment.collected_on is not None}
+        days |= {bank_file.day} if bank_file.day is not None else set()
+        tpes = {bank_file.tpe} if bank_file.tpe else {payment.tpe for payment in bank_file.payments}
+        owners: dict[str, Order | None] = {}
+        books = booked_on(self.store, self.terminals, days, "captures")
+        for day in sorted(days):
+            report.days.append(day.isoformat())
+            of_day = [payment for payment in collected if payment.collected_on == day]
+            held = [entry for entry in books[day] if not tpes or entry.tpe in tpes]
+            self._compare_day(day, of_day, held, tpes, owners, report)
+        undated = [payment for payment in collected if payment.collected_on is None]
+        if undated:
+            self._compare_undated(undated, owners, report)
         return report
+
+    def _bank_sums(
+        self, payments: list[FilePayment], owners: dict[str, Order | None], report: Report, day: date | None
+    ) -> tuple[dict[str, Sums], dict[str, Order]]:
+        """The bank's sums by order reference (sessions inside), and the orders; an unknown reference is reported."""
+        sums: dict[str, Sums] = {}
+        unknown: dict[str, Sums] = {}
+        orders: dict[str, Order] = {}
+        for payment in payments:
+            if payment.reference not in owners:
+                owners[payment.reference] = self._owner(payment.reference)
+            order = owners[payment.reference]
+            if order is None:
+                unknown.setdefault(payment.reference, Sums()).add(payment.reference, payment.amount)
+                continue
+            orders[order.reference] = order
+            sums.setdefault(order.reference, Sums()).add(payment.reference, payment.amount)
+        when = f"on {day.isoformat()} " if day else ""
+        for reference, found in unknown.items():
+            report.checked += 1
+            detail = f"{when}the bank collected {found.total()} under {reference}: no such order"
+            report.differences.append(Difference(reference, FILE_UNKNOWN, detail, False))
+        return sums, orders
+
+    def _compare_day(
+        self,
+        day: date,
+        payments: list[FilePayment],
+        entries: list[Entry],
+        tpes: set[str],
+        owners: dict[str, Order | None],
+        report: Report,
+    ) -> None:
+        """The bank's sums of ``day`` against the books' ``entries`` of that day (the file's terminals)."""
+        bank, orders = self._bank_sums(payments, owners, report, day)
+        held: dict[str, Sums] = {}
+        for entry in entries:
+            held.setdefault(entry.reference, Sums()).add(entry.bank_reference, entry.amount)
+        for reference, order in orders.items():  # an order older than the books' window is read on its own
+            if reference not in held:
+                for entry in entries_of(order, self.terminals, "captures"):
+                    if entry.day == day and (not tpes or entry.tpe in tpes):
+                        held.setdefault(reference, Sums()).add(entry.bank_reference, entry.amount)
+        for reference in [*bank, *sorted(set(held) - set(bank))]:
+            report.checked += 1
+            said, books = bank.get(reference, Sums()), held.get(reference, Sums())
+            if not said.same_as(books):
+                said_text = f"{said.total()} for {reference}{said.sessions()}"
+                detail = f"on {day.isoformat()} the bank collected {said_text}, the books {books}"
+                report.differences.append(Difference(reference, FILE_DIFFERS, detail, False))
+
+    def _compare_undated(self, payments: list[FilePayment], owners: dict[str, Order | None], report: Report) -> None:
+        bank, orders = self._bank_sums(payments, owners, report, None)
+        for reference, said in bank.items():
+            report.checked += 1
+            books = Sums()
+            for entry in entries_of(orders[reference], self.terminals, "captures"):
+                books.add(entry.bank_reference, entry.amount)
+            if said.exceeds(books):
+                detail = f"the bank collected {said.total()} for {reference}{said.sessions()}, the books {books} in all"
+                report.differences.append(Difference(reference, FILE_DIFFERS, detail, False))
 
     def _owner(self, bank_reference: str) -> Order | None:
         """The order a bank reference is a session of (an older order's own reference is its bank's too)."""
@@ -226,26 +324,65 @@ class Reconciler:
         return None
 
 
-def parse_captures(xml: bytes | str) -> dict[str, Money]:
-    """The bank's XML of captured payments: the amount captured that day, by bank reference."""
-    try:
-        root = ElementTree.fromstring(xml)  # noqa: S314 - the bank's own file, uploaded by the merchant
-    except ElementTree.ParseError as exc:
-        raise ValueError(f"not the bank's XML of captured payments: {exc}") from None
-    if root.tag != "recouvrements":
-        raise ValueError(f"not the bank's XML of captured payments: the root is <{root.tag}>")
-    captured: dict[str, Money] = {}
-    for number, item in enumerate(root.iter("paiement"), 1):
-        reference = (item.findtext("reference") or "").strip()
-        try:
-            amount = parse_wire_amount((item.findtext("montant_recouvre") or "").strip(), "montant_recouvre")
-        except SealingError as exc:
-            raise ValueError(f"paiement {number} ({reference or 'no reference'}): {exc}") from None
-        if not reference:
-            raise ValueError(f"paiement {number}: no reference")
-        before = captured.get(reference)
-        captured[reference] = before + amount if before is not None else amount
-    return captured
+@dataclass
+class Sums:
+    """Amounts collected for one order, by session (bank reference) and currency; zeros count for nothing."""
+
+    by_session: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+
+    def add(self, bank_reference: str, amount: Money) -> None:
+        session = self.by_session.setdefault(bank_reference, {})
+        session[amount.currency] = session.get(amount.currency, Decimal(0)) + amount.amount
+
+    def held(self) -> dict[str, dict[str, Decimal]]:
+        """The sums that are not zero, by session and currency."""
+        held = {ref: {cur: n for cur, n in sums.items() if n} for ref, sums in self.by_session.items()}
+        return {ref: sums for ref, sums in sorted(held.items()) if sums}
+
+    def same_as(self, other: Sums) -> bool:
+        return self.held() == other.held()
+
+    def exceeds(self, other: Sums) -> bool:
+        """Whether some session holds more of some currency here than in ``other``."""
+        theirs = other.held()
+        mine = self.held()
+        return any(
+            n > theirs.get(ref, {}).get(cur, Decimal(0)) for ref, sums in mine.items() for cur, n in sums.items()
+        )
+
+    def total(self) -> str:
+        """``125.46 EUR`` (``nothing`` when nothing was collected)."""
+        totals: dict[str, Decimal] = {}
+        for sums in self.held().values():
+            for currency, amount in sums.items():
+                totals[currency] = totals.get(currency, Decimal(0)) + amount
+        return _amounts(totals) or "nothing"
+
+    def sessions(self) -> str:
+        """`` (62.73 EUR under <session>, 62.73 EUR under <session>)``, or nothing."""
+        parts = [f"{_amounts(sums)} under {reference}" for reference, sums in self.held().items()]
+        return f" ({', '.join(parts)})" if parts else ""
+
+    def __str__(self) -> str:
+        return self.total() + self.sessions()
+
+
+def _amounts(by_currency: dict[str, Decimal]) -> str:
+    return " + ".join(str(Money(amount, currency)) for currency, amount in sorted(by_currency.items()))
+
+
+def last_activity(order: Order, session: PaymentSession) -> datetime:
+    """When the bank last heard of ``session``: its form made, or its last confirmation (the bank starts the
+    page's time again at each card posted)."""
+    heard = [a.received_at for a in order.attempts if a.bank_reference == session.bank_reference]
+    return max([session.opened_at, *heard])
+
+
+def could_have_been_paid(order: Order, session: PaymentSession, since: datetime | None, now: datetime) -> bool:
+    """Whether the bank may hold a payment under ``session`` that no confirmation brought: the session was active
+    since ``since`` and its page is no longer live (the buyer could still pay on a live one, and be confirmed)."""
+    last = last_activity(order, session)
+    return now - last >= SESSION_LIFETIME and (since is None or last >= since)
 
 
 def _differs(order: Order, status: StatusAnswer) -> str:

@@ -1,6 +1,7 @@
 """The bank protocol (CM-CIC P@iement / CyberMUT / Monetico Paiement), merchant side.
 
-Keys, seals, the payment request, the confirmation and its acknowledgement, the back-office messages.
+Keys, seals, the payment request, the confirmation and its acknowledgement, the back-office messages, and the
+bank's files of payments (its daily XML of captures, its CSV export).
 Standard library only.
 """
 
@@ -43,6 +44,17 @@ from ._contract import (
     config_url,
     terminal_from_mapping,
 )
+from ._files import (
+    CSV_COLUMNS,
+    BankFile,
+    BankFileError,
+    FilePayment,
+    bank_file_format,
+    decode_export,
+    read_bank_file,
+    read_captures_xml,
+    read_payments_csv,
+)
 from ._formats import (
     CONFIRMATION_DATE_FORMAT,
     DAY_FORMAT,
@@ -82,6 +94,15 @@ from .exceptions import (
 )
 
 __all__ = [
+    "CSV_COLUMNS",
+    "BankFile",
+    "BankFileError",
+    "FilePayment",
+    "bank_file_format",
+    "decode_export",
+    "read_bank_file",
+    "read_captures_xml",
+    "read_payments_csv",
     "terminal_from_mapping",
     "deferral_deadline",
     "config_enum",
