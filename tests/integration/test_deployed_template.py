@@ -86,7 +86,9 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "GoLiveFunction": {
         "dynamodb:Query": "the day's test payments (DateIndex)",
         "ses:GetIdentityVerificationAttributes": "the mail sender verified",
+        "sns:GetTopicAttributes": "the alarm topic's key and access policy let CloudWatch publish",
         "sns:ListSubscriptionsByTopic": "someone hears the alarms",
+        "kms:GetKeyPolicy": "the alarm topic's key lets CloudWatch use it",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
 }
@@ -104,7 +106,9 @@ RESOURCES: dict[str, list[Any]] = {
     "ses:SendRawEmail": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
     # SES defines no resource type for this read-only call: "*" is the only resource it takes.
     "ses:GetIdentityVerificationAttributes": ["*"],
+    "sns:GetTopicAttributes": [{"Ref": "AlarmTopic"}],
     "sns:ListSubscriptionsByTopic": [{"Ref": "AlarmTopic"}],
+    "kms:GetKeyPolicy": [{"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}],
     "secretsmanager:GetSecretValue": [SECRET],
 }
 # AWS managed policies SAM attaches, and why they are acceptable (none grants data access).
@@ -359,3 +363,12 @@ def test_the_orders_table_cannot_be_deleted_by_accident(resources: dict[str, Any
     table = resources["OrdersTable"]
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"
+
+
+def test_the_golive_check_reads_the_alarm_topics_key_only_when_it_has_one(
+    resources: dict[str, Any], template: Template
+) -> None:
+    unencrypted = Resolver(template, parameters={"AlarmTopicEncryption": "none"})
+    actions = {a for s in granted(resources, "GoLiveFunction", unencrypted) for a in _actions(s)}
+    assert "kms:GetKeyPolicy" not in actions
+    assert {"sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"} <= actions
