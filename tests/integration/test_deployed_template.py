@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from local.template import ROOT, Resolver, Template
+from tests.support.deployed import actions, choose, role_of, statements, transformed
 
-TOOLS_PYTHON = ROOT / ".tools" / "bin" / "python"
 TABLE = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
 QUEUE = {"Fn::GetAtt": ["ConfirmationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
@@ -124,20 +123,6 @@ POLLERS = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "OrderEventsFunction",
 }
 DATA_SERVICES = ("dynamodb:", "sqs:", "secretsmanager:", "kms:", "s3:")
-
-
-def transformed() -> dict[str, Any]:
-    if not TOOLS_PYTHON.is_file():
-        pytest.fail(f"{TOOLS_PYTHON} is missing: `make .tools/.stamp` builds the tools environment (samtranslator)")
-    answer = subprocess.run(  # noqa: S603 - our own script, with the tools environment's python
-        [str(TOOLS_PYTHON), str(ROOT / "tests" / "support" / "translate.py"), str(ROOT / "template.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"AWS_DEFAULT_REGION": "eu-west-3", "PATH": "/usr/bin:/bin"},
-    )
-    assert answer.returncode == 0, answer.stderr
-    return dict(json.loads(answer.stdout))
 
 
 @pytest.fixture(scope="module")
@@ -251,32 +236,10 @@ def test_cgi2_reserved_concurrency_is_a_choice_off_by_default(resources: dict[st
     assert all("ReservedConcurrentExecutions" not in resources[name]["Properties"] for name in others)
 
 
-_REMOVED = object()
-
-
-def choose(value: Any, resolver: Resolver) -> Any:
-    """``value`` with every ``Fn::If`` decided by the resolver's parameters; other intrinsics left as they are."""
-    if isinstance(value, list):
-        return [item for item in (choose(v, resolver) for v in value) if item is not _REMOVED]
-    if not isinstance(value, dict):
-        return value
-    if value == {"Ref": "AWS::NoValue"}:
-        return _REMOVED
-    if set(value) == {"Fn::If"}:
-        name, when_true, when_false = value["Fn::If"]
-        return choose(when_true if resolver.condition(name) else when_false, resolver)
-    chosen = {key: choose(item, resolver) for key, item in value.items()}
-    return {key: item for key, item in chosen.items() if item is not _REMOVED}
-
-
-def _statements(document: dict[str, Any], resolver: Resolver) -> list[dict[str, Any]]:
-    return list(choose(document["Statement"], resolver))
-
-
 def granted(resources: dict[str, Any], function: str, resolver: Resolver) -> list[dict[str, Any]]:
     """Every statement the function's role holds: inline policies, and the template's own managed policies."""
-    role = resources[resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
-    statements = [s for policy in role.get("Policies", []) for s in _statements(policy["PolicyDocument"], resolver)]
+    role = role_of(resources, function)
+    found = [s for policy in role.get("Policies", []) for s in statements(policy["PolicyDocument"], resolver)]
     for arn in role.get("ManagedPolicyArns", []):
         if isinstance(arn, str):
             assert arn in AWS_MANAGED, f"{function}: {arn} is not an accepted AWS managed policy"
@@ -284,29 +247,24 @@ def granted(resources: dict[str, Any], function: str, resolver: Resolver) -> lis
             continue
         policy = resources[arn["Ref"]]
         assert policy["Type"] == "AWS::IAM::ManagedPolicy"
-        statements += _statements(policy["Properties"]["PolicyDocument"], resolver)
-    return statements
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else list(action)
+        found += statements(policy["Properties"]["PolicyDocument"], resolver)
+    return found
 
 
 @pytest.mark.parametrize("function", sorted(CODE_CALLS))
 def test_each_function_holds_exactly_the_data_actions_its_code_calls(
     resources: dict[str, Any], template: Template, function: str
 ) -> None:
-    statements = granted(resources, function, Resolver(template))
-    actions = set()
-    for statement in statements:
+    held = granted(resources, function, Resolver(template))
+    named = set()
+    for statement in held:
         assert statement["Effect"] == "Allow"
-        for action in _actions(statement):
+        for action in actions(statement):
             assert "*" not in action, f"{function}: wildcard action {action}"
-            actions.add(action)
-    assert actions == set(CODE_CALLS[function])
-    for statement in statements:
-        for action in _actions(statement):
+            named.add(action)
+    assert named == set(CODE_CALLS[function])
+    for statement in held:
+        for action in actions(statement):
             if action == "dynamodb:Query":
                 assert statement["Resource"]["Fn::Sub"].startswith("${OrdersTable.Arn}/index/"), "an index"
             elif action.startswith("dynamodb:"):
@@ -321,12 +279,12 @@ def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, A
     readers = [function for function, calls in CODE_CALLS.items() if "secretsmanager:GetSecretValue" in calls]
     assert len(readers) == 9, "every function but the stream consumer reads the terminals"
     for function in readers:
-        statements = granted(resources, function, with_key)
-        (decrypt,) = [s for s in statements if "kms:Decrypt" in _actions(s)]
+        held = granted(resources, function, with_key)
+        (decrypt,) = [s for s in held if "kms:Decrypt" in actions(s)]
         assert decrypt["Resource"] == {"Ref": "TerminalsSecretKmsKeyArn"}
         via = decrypt["Condition"]["StringEquals"]["kms:ViaService"]
         assert with_key.resolve(via) == "secretsmanager.eu-west-3.amazonaws.com"
-    assert all("kms:Decrypt" not in _actions(s) for s in granted(resources, "Cgi2Function", Resolver(template)))
+    assert all("kms:Decrypt" not in actions(s) for s in granted(resources, "Cgi2Function", Resolver(template)))
     pattern = re.compile(template.parameters["TerminalsSecretKmsKeyArn"]["AllowedPattern"])
     assert pattern.fullmatch("")
     assert pattern.fullmatch(key)
@@ -369,6 +327,6 @@ def test_the_golive_check_reads_the_alarm_topics_key_only_when_it_has_one(
     resources: dict[str, Any], template: Template
 ) -> None:
     unencrypted = Resolver(template, parameters={"AlarmTopicEncryption": "none"})
-    actions = {a for s in granted(resources, "GoLiveFunction", unencrypted) for a in _actions(s)}
-    assert "kms:GetKeyPolicy" not in actions
-    assert {"sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"} <= actions
+    named = {a for s in granted(resources, "GoLiveFunction", unencrypted) for a in actions(s)}
+    assert "kms:GetKeyPolicy" not in named
+    assert {"sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"} <= named
