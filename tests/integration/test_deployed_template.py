@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from local.template import ROOT, Resolver, Template
+from tests.support.deployed import actions, choose, role_of, statements, transformed
 
-TOOLS_PYTHON = ROOT / ".tools" / "bin" / "python"
 TABLE = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
 QUEUE = {"Fn::GetAtt": ["ConfirmationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
+STREAM = {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
+# A stack that sends e-mails (the mail function's only way to send is this parameter's identity).
+MAILING = {"MailIdentity": "shop.example"}
 
 # What each function's code calls, and why; a function is granted these and nothing else.
 CODE_CALLS: dict[str, dict[str, str]] = {
@@ -46,6 +48,9 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:PutItem": "an unmatched confirmation, kept once",
         "dynamodb:UpdateItem": "the confirmation applied to its order",
         "sqs:ChangeMessageVisibility": "the backoff of a message not applied yet",
+        "sqs:ReceiveMessage": "Lambda's poller reads the confirmation queue",
+        "sqs:DeleteMessage": "Lambda's poller deletes a message applied",
+        "sqs:GetQueueAttributes": "Lambda's poller reads the queue's settings",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "BackofficeFunction": {
@@ -65,6 +70,10 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "OrderEventsFunction": {
         "events:PutEvents": "the order events, on the stack's bus",
         "sqs:SendMessage": "Lambda's poller: a stream position it gave up on, to the dead-letter queue",
+        "dynamodb:DescribeStream": "Lambda's poller reads the table's stream",
+        "dynamodb:GetRecords": "Lambda's poller reads the table's stream",
+        "dynamodb:GetShardIterator": "Lambda's poller reads the table's stream",
+        "dynamodb:ListStreams": "Lambda's poller finds the table's stream",
     },
     "OrderMailFunction": {
         "dynamodb:GetItem": "the event's order",
@@ -86,13 +95,22 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "GoLiveFunction": {
         "dynamodb:Query": "the day's test payments (DateIndex)",
         "ses:GetIdentityVerificationAttributes": "the mail sender verified",
+        "sns:GetTopicAttributes": "the alarm topic's key and access policy let CloudWatch publish",
         "sns:ListSubscriptionsByTopic": "someone hears the alarms",
+        "kms:GetKeyPolicy": "the alarm topic's key lets CloudWatch use it",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
 }
 # Where each action may apply (besides the table, its indexes and the terminal secret).
 RESOURCES: dict[str, list[Any]] = {
     "sqs:ChangeMessageVisibility": [QUEUE],
+    "sqs:ReceiveMessage": [QUEUE],
+    "sqs:DeleteMessage": [QUEUE],
+    "sqs:GetQueueAttributes": [QUEUE],
+    "dynamodb:DescribeStream": [STREAM],
+    "dynamodb:GetRecords": [STREAM],
+    "dynamodb:GetShardIterator": [STREAM],
+    "dynamodb:ListStreams": [{"Fn::Sub": "${OrdersTable.Arn}/stream/*"}],
     "sqs:SendMessage": [
         QUEUE,
         {"Fn::GetAtt": ["OrderEventsDeadLetterQueue", "Arn"]},
@@ -101,39 +119,41 @@ RESOURCES: dict[str, list[Any]] = {
     "events:PutEvents": [{"Fn::GetAtt": ["OrderEventsBus", "Arn"]}],
     "s3:GetObject": [{"Fn::Sub": "${ReconciliationBucket.Arn}/*"}],
     "s3:PutObject": [{"Fn::Sub": "${ReconciliationBucket.Arn}/*"}],
-    "ses:SendRawEmail": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}],
+    "ses:SendRawEmail": [
+        {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"}
+    ],
     # SES defines no resource type for this read-only call: "*" is the only resource it takes.
     "ses:GetIdentityVerificationAttributes": ["*"],
+    "sns:GetTopicAttributes": [{"Ref": "AlarmTopic"}],
     "sns:ListSubscriptionsByTopic": [{"Ref": "AlarmTopic"}],
+    "kms:GetKeyPolicy": [{"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}],
     "secretsmanager:GetSecretValue": [SECRET],
 }
-# AWS managed policies SAM attaches, and why they are acceptable (none grants data access).
-AWS_MANAGED = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": "the function's own logs",
-    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "X-Ray traces (Tracing: Active)",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "Lambda's poller reads the queue",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "Lambda's poller reads the table's stream",
-}
-# Which function each poller's managed policy may belong to.
-POLLERS = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "ConfirmationConsumerFunction",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "OrderEventsFunction",
-}
+# The AWS managed policies a function's role may hold, and what each grants: their documents are AWS's (AWS
+# Managed Policy Reference, docs.aws.amazon.com/aws-managed-policy/latest/reference/<name>.html), every action on
+# "*". SAM attaches the first two to each role it makes (Tracing: Active brings X-Ray's).
+AWS_MANAGED: dict[str, tuple[str, ...]] = {
+    # "Provides write permissions to CloudWatch Logs."
+    "service-role/AWSLambdaBasicExecutionRole": ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+    # "AWS X-Ray write only managed policy"
+    "AWSXrayWriteOnlyAccess": (
+        "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+    ),
+}  # fmt: skip
+# What SAM attaches for an event source unless the function has a role of its own: data actions on every queue
+# or every stream of the account. No role may hold them; the pollers' roles name their queue and stream instead.
+REFUSED_MANAGED: dict[str, tuple[str, ...]] = {
+    "service-role/AWSLambdaSQSQueueExecutionRole": (
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+    ),
+    "service-role/AWSLambdaDynamoDBExecutionRole": (
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+    ),
+}  # fmt: skip
 DATA_SERVICES = ("dynamodb:", "sqs:", "secretsmanager:", "kms:", "s3:")
-
-
-def transformed() -> dict[str, Any]:
-    if not TOOLS_PYTHON.is_file():
-        pytest.fail(f"{TOOLS_PYTHON} is missing: `make .tools/.stamp` builds the tools environment (samtranslator)")
-    answer = subprocess.run(  # noqa: S603 - our own script, with the tools environment's python
-        [str(TOOLS_PYTHON), str(ROOT / "tests" / "support" / "translate.py"), str(ROOT / "template.yaml")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"AWS_DEFAULT_REGION": "eu-west-3", "PATH": "/usr/bin:/bin"},
-    )
-    assert answer.returncode == 0, answer.stderr
-    return dict(json.loads(answer.stdout))
 
 
 @pytest.fixture(scope="module")
@@ -247,68 +267,91 @@ def test_cgi2_reserved_concurrency_is_a_choice_off_by_default(resources: dict[st
     assert all("ReservedConcurrentExecutions" not in resources[name]["Properties"] for name in others)
 
 
-_REMOVED = object()
+def aws_managed(arn: Any) -> str:
+    """The name of an AWS managed policy (``service-role/...``) from its ARN as SAM or the template writes it;
+    "" for a policy of the template's own."""
+    text = arn if isinstance(arn, str) else arn.get("Fn::Sub", "")
+    prefix = re.match(r"arn:(aws|\$\{AWS::Partition\}):iam::aws:policy/", text)
+    return text[prefix.end() :] if prefix else ""
 
 
-def choose(value: Any, resolver: Resolver) -> Any:
-    """``value`` with every ``Fn::If`` decided by the resolver's parameters; other intrinsics left as they are."""
-    if isinstance(value, list):
-        return [item for item in (choose(v, resolver) for v in value) if item is not _REMOVED]
-    if not isinstance(value, dict):
-        return value
-    if value == {"Ref": "AWS::NoValue"}:
-        return _REMOVED
-    if set(value) == {"Fn::If"}:
-        name, when_true, when_false = value["Fn::If"]
-        return choose(when_true if resolver.condition(name) else when_false, resolver)
-    chosen = {key: choose(item, resolver) for key, item in value.items()}
-    return {key: item for key, item in chosen.items() if item is not _REMOVED}
-
-
-def _statements(document: dict[str, Any], resolver: Resolver) -> list[dict[str, Any]]:
-    return list(choose(document["Statement"], resolver))
+def managed_policies(resources: dict[str, Any], function: str) -> list[str]:
+    return [name for arn in role_of(resources, function).get("ManagedPolicyArns", []) if (name := aws_managed(arn))]
 
 
 def granted(resources: dict[str, Any], function: str, resolver: Resolver) -> list[dict[str, Any]]:
     """Every statement the function's role holds: inline policies, and the template's own managed policies."""
-    role = resources[resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
-    statements = [s for policy in role.get("Policies", []) for s in _statements(policy["PolicyDocument"], resolver)]
+    role = role_of(resources, function)
+    found = [s for policy in role.get("Policies", []) for s in statements(policy["PolicyDocument"], resolver)]
     for arn in role.get("ManagedPolicyArns", []):
-        if isinstance(arn, str):
-            assert arn in AWS_MANAGED, f"{function}: {arn} is not an accepted AWS managed policy"
-            assert POLLERS.get(arn, function) == function, f"{function}: {arn}"
-            continue
+        if aws_managed(arn):
+            continue  # what these grant: test_the_aws_managed_policies_grant_no_data_access
         policy = resources[arn["Ref"]]
         assert policy["Type"] == "AWS::IAM::ManagedPolicy"
-        statements += _statements(policy["Properties"]["PolicyDocument"], resolver)
-    return statements
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else list(action)
+        found += statements(policy["Properties"]["PolicyDocument"], resolver)
+    return found
 
 
 @pytest.mark.parametrize("function", sorted(CODE_CALLS))
 def test_each_function_holds_exactly_the_data_actions_its_code_calls(
     resources: dict[str, Any], template: Template, function: str
 ) -> None:
-    statements = granted(resources, function, Resolver(template))
-    actions = set()
-    for statement in statements:
+    held = granted(resources, function, Resolver(template, parameters=MAILING))
+    named = set()
+    for statement in held:
         assert statement["Effect"] == "Allow"
-        for action in _actions(statement):
+        for action in actions(statement):
             assert "*" not in action, f"{function}: wildcard action {action}"
-            actions.add(action)
-    assert actions == set(CODE_CALLS[function])
-    for statement in statements:
-        for action in _actions(statement):
+            named.add(action)
+    assert named == set(CODE_CALLS[function])
+    for statement in held:
+        for action in actions(statement):
             if action == "dynamodb:Query":
                 assert statement["Resource"]["Fn::Sub"].startswith("${OrdersTable.Arn}/index/"), "an index"
+            elif action in RESOURCES:
+                assert statement["Resource"] in RESOURCES[action], f"{function}: {action} on {statement['Resource']}"
             elif action.startswith("dynamodb:"):
                 assert statement["Resource"] == TABLE
             else:
                 assert statement["Resource"] in RESOURCES[action], f"{function}: {action} on {statement['Resource']}"
+
+
+@pytest.mark.parametrize("function", sorted(CODE_CALLS))
+def test_the_aws_managed_policies_grant_no_data_access(resources: dict[str, Any], function: str) -> None:
+    names = managed_policies(resources, function)
+    for name in names:
+        assert name not in REFUSED_MANAGED, f"{function}: {name} grants {REFUSED_MANAGED[name]} on every resource"
+        assert name in AWS_MANAGED, f"{function}: {name} is not an AWS managed policy this test knows the grants of"
+        assert [action for action in AWS_MANAGED[name] if action.startswith(DATA_SERVICES)] == []
+    assert sorted(names) == sorted(AWS_MANAGED), f"{function}: its logs and traces"
+
+
+def test_the_refused_managed_policies_are_what_the_pollers_would_get(resources: dict[str, Any]) -> None:
+    """The reason for the pollers' own roles: what AWS's policies grant on every resource, against what the roles
+    grant on the stack's queue and stream (the data actions of each managed policy, no more)."""
+    for name, function in [
+        ("service-role/AWSLambdaSQSQueueExecutionRole", "ConfirmationConsumerFunction"),
+        ("service-role/AWSLambdaDynamoDBExecutionRole", "OrderEventsFunction"),
+    ]:
+        data = {action for action in REFUSED_MANAGED[name] if action.startswith(DATA_SERVICES)}
+        assert data <= set(CODE_CALLS[function]), f"{function} needs {sorted(data)}, on its own queue or stream"
+        role = role_of(resources, function)
+        assert resources[function]["Properties"]["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_mail_is_sent_as_the_configured_identity_only(resources: dict[str, Any], template: Template) -> None:
+    mailing = [s for s in granted(resources, "OrderMailFunction", Resolver(template, parameters=MAILING))]
+    (send,) = [s for s in mailing if "ses:SendRawEmail" in actions(s)]
+    arn = Resolver(template, parameters=MAILING).resolve(send["Resource"])
+    assert arn == "arn:aws:ses:eu-west-3:123456789012:identity/shop.example"
+    silent = granted(resources, "OrderMailFunction", Resolver(template))
+    assert all("ses:SendRawEmail" not in actions(s) for s in silent), "no identity: no sending"
+    pattern = re.compile(template.parameters["MailIdentity"]["AllowedPattern"])
+    for value in ("", "shop.example", "boutique@shop.example"):
+        assert pattern.fullmatch(value), value
+    for value in ("*", "identity/*", "shop", "a b.example"):
+        assert not pattern.fullmatch(value), value
 
 
 def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, Any], template: Template) -> None:
@@ -317,12 +360,12 @@ def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, A
     readers = [function for function, calls in CODE_CALLS.items() if "secretsmanager:GetSecretValue" in calls]
     assert len(readers) == 9, "every function but the stream consumer reads the terminals"
     for function in readers:
-        statements = granted(resources, function, with_key)
-        (decrypt,) = [s for s in statements if "kms:Decrypt" in _actions(s)]
+        held = granted(resources, function, with_key)
+        (decrypt,) = [s for s in held if "kms:Decrypt" in actions(s)]
         assert decrypt["Resource"] == {"Ref": "TerminalsSecretKmsKeyArn"}
         via = decrypt["Condition"]["StringEquals"]["kms:ViaService"]
         assert with_key.resolve(via) == "secretsmanager.eu-west-3.amazonaws.com"
-    assert all("kms:Decrypt" not in _actions(s) for s in granted(resources, "Cgi2Function", Resolver(template)))
+    assert all("kms:Decrypt" not in actions(s) for s in granted(resources, "Cgi2Function", Resolver(template)))
     pattern = re.compile(template.parameters["TerminalsSecretKmsKeyArn"]["AllowedPattern"])
     assert pattern.fullmatch("")
     assert pattern.fullmatch(key)
@@ -359,3 +402,12 @@ def test_the_orders_table_cannot_be_deleted_by_accident(resources: dict[str, Any
     table = resources["OrdersTable"]
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"
+
+
+def test_the_golive_check_reads_the_alarm_topics_key_only_when_it_has_one(
+    resources: dict[str, Any], template: Template
+) -> None:
+    unencrypted = Resolver(template, parameters={"AlarmTopicEncryption": "none"})
+    named = {a for s in granted(resources, "GoLiveFunction", unencrypted) for a in actions(s)}
+    assert "kms:GetKeyPolicy" not in named
+    assert {"sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"} <= named

@@ -58,8 +58,14 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
 
 
 def confirm(
-    aws: Any,
-    lambda_context: Any,
+    aws: Any, lambda_context: Any, code: str = "payetest", numauto: str = "123456", **fields: Any
+) -> dict[str, Any]:
+    """The bank's sealed confirmation of a payment session (``sealed_confirmation``), posted to CGI2; CGI2's
+    response."""
+    return post_confirmation(aws, lambda_context, sealed_confirmation(code, numauto, **fields))
+
+
+def sealed_confirmation(
     code: str = "payetest",
     numauto: str = "123456",
     *,
@@ -70,8 +76,8 @@ def confirm(
     reason: str = "",
     key: str = TEST_KEY,
     extra: tuple[tuple[str, str], ...] = (),
-) -> dict[str, Any]:
-    """The bank's sealed confirmation of a payment session, posted to CGI2; CGI2's response."""
+) -> bytes:
+    """The bank's sealed confirmation of a payment session, as the bank posts it."""
     fields = [
         ("TPE", tpe), ("date", date), ("montant", amount), ("reference", reference), ("texte-libre", ""),
         ("code-retour", code), ("cvx", "oui"), ("vld", "1228"), ("brand", "VI"), ("status3ds", "1"),
@@ -79,9 +85,7 @@ def confirm(
         ("hpancb", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45"), ("ipclient", "203.0.113.9"), *extra,
     ]  # fmt: skip
     fields.append(("MAC", seal(MerchantKey(key), fields)))
-    post = event("confirmation_accepted.json")
-    post["body"] = base64.b64encode(urlencode(fields).encode()).decode()
-    return aws.invoke("cgi2", post, lambda_context)  # type: ignore[no-any-return]
+    return urlencode(fields).encode()
 
 
 def post_confirmation(aws: Any, lambda_context: Any, body: bytes) -> dict[str, Any]:

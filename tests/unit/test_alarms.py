@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Template
+from local.template import ROOT, Resolver, Template
 
 CODE = [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/*.py")]
 # Metrics that only inform (counts of normal work): no alarm, and why.
@@ -123,3 +123,68 @@ def test_readme_explains_every_alarm(alarms: dict[str, dict[str, Any]]) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in alarms:
         assert f"`{name}`" in readme, f"the README's deploy section does not explain {name}"
+
+
+# -- delivery: what CloudWatch needs to publish an alarm (moto delivers none: the rules are AWS's, quoted) --------
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+def test_the_alarm_topic_is_never_on_the_aws_managed_sns_key(template: Template) -> None:
+    """SNS developer guide, "Key management" (sns-key-management.html), "Enable compatibility between event sources
+    from AWS services and encrypted topics": a service such as CloudWatch publishing to an encrypted topic needs "a
+    customer managed key" whose key policy lets the service principal use "kms:GenerateDataKey*" and "kms:Decrypt";
+    the AWS managed key for Amazon SNS (alias/aws/sns) has a key policy that cannot be changed to allow it."""
+    topic = template.resources["AlarmTopic"]["Properties"]
+    assert "alias/aws/sns" not in str(topic)
+    assert topic["KmsMasterKeyId"] == {"Fn::If": ["EncryptsAlarms", {"Ref": "AlarmTopicKey"}, {"Ref": "AWS::NoValue"}]}
+    key = template.resources["AlarmTopicKey"]
+    assert key["Condition"] == "EncryptsAlarms"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s["Principal"] == {"Service": CLOUDWATCH}]
+    assert cloudwatch["Effect"] == "Allow"
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "Condition" not in cloudwatch, "AWS's example statement has none: a wrong condition drops every alarm"
+    (account,) = [s for s in statements if "AWS" in s["Principal"]]
+    assert account["Principal"]["AWS"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    assert Resolver(template).condition("EncryptsAlarms"), "encrypted by default"
+
+
+def test_an_unencrypted_alarm_topic_is_a_plain_choice(template: Template) -> None:
+    parameter = template.parameters["AlarmTopicEncryption"]
+    assert parameter["AllowedValues"] == ["kms", "none"]
+    assert parameter["Default"] == "kms"
+    assert "alias/aws/sns" in parameter["Description"], "says why the AWS managed key is no option"
+    assert not Resolver(template, parameters={"AlarmTopicEncryption": "none"}).condition("EncryptsAlarms")
+
+
+def test_cloudwatch_may_publish_to_the_alarm_topic(template: Template) -> None:
+    """SNS's access policy: an AWS::SNS::TopicPolicy replaces the topic's default policy, so the statement
+    CloudWatch's alarms need is written out: the service principal may sns:Publish, for this account only
+    (aws:SourceAccount, the confused-deputy guard)."""
+    policies = template.resources_of_type("AWS::SNS::TopicPolicy")
+    (policy,) = [p["Properties"] for p in policies.values() if {"Ref": "AlarmTopic"} in p["Properties"]["Topics"]]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": CLOUDWATCH}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Resource"] == {"Ref": "AlarmTopic"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_alarm_email_is_required_and_subscribed(template: Template) -> None:
+    parameter = template.parameters["AlarmEmail"]
+    assert "Default" not in parameter, "asked at deploy time, never empty by default"
+    assert parameter["MinLength"] >= 3
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("ops@shop.example")
+    for wrong in ("", " ", "ops", "ops@", "@shop.example", "ops@shop", "o ps@shop.example"):
+        assert not pattern.fullmatch(wrong), wrong
+    subscription = template.resources["AlarmEmailSubscription"]
+    assert "Condition" not in subscription
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }

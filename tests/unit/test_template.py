@@ -6,6 +6,7 @@ reference check here, and a negative test proving that check catches what it sho
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from typing import Any
@@ -207,26 +208,38 @@ def test_globals_environment(template: Template) -> None:
 
 
 def _statements(template: Template, function: str) -> list[dict[str, Any]]:
-    """The inline statements of a function's policies (managed policies, by reference, are checked elsewhere)."""
-    policies = template.function(function).properties["Policies"]
-    return [statement for policy in policies if "Statement" in policy for statement in policy["Statement"]]
+    """The inline statements of a function's policies, or of its own role's (managed policies, by reference, are
+    checked elsewhere)."""
+    properties = template.function(function).properties
+    if "Role" in properties:
+        role = template.resources[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    return [s for policy in properties["Policies"] if "Statement" in policy for s in policy["Statement"]]
+
+
+def _managed(template: Template, function: str) -> list[Any]:
+    properties = template.function(function).properties
+    if "Role" in properties:
+        return list(template.resources[properties["Role"]["Fn::GetAtt"][0]]["Properties"]["ManagedPolicyArns"])
+    return list(properties["Policies"])
 
 
 @pytest.mark.parametrize("function", ["Cgi1Function", "Cgi2Function", "ConfirmationConsumerFunction"])
 def test_confirmation_and_order_writers_hold_the_table_actions_they_use(template: Template, function: str) -> None:
     statements = _statements(template, function)
+    table_actions = set()
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement
         assert statement["Resource"] != "*", statement
-    by_resource = {str(s["Resource"]): s for s in statements}
-    table = by_resource[str({"Fn::GetAtt": ["OrdersTable", "Arn"]})]
+        if statement["Resource"] == {"Fn::GetAtt": ["OrdersTable", "Arn"]}:
+            table_actions |= set(actions)
     # CGI1 creates orders (a conditional put) and reads them; it updates nothing since no counter is shared.
     expected = ["dynamodb:GetItem", "dynamodb:PutItem"] + (
         [] if function == "Cgi1Function" else ["dynamodb:UpdateItem"]
     )
-    assert sorted(table["Action"]) == expected
-    assert {"Ref": "TerminalsSecretReadPolicy"} in template.function(function).properties["Policies"]
+    assert sorted(table_actions) == expected
+    assert {"Ref": "TerminalsSecretReadPolicy"} in _managed(template, function)
 
 
 # -- the API --------------------------------------------------------------------------------------------------
@@ -355,3 +368,36 @@ def test_every_skipped_policy_check_says_why() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "checkov --config-file .checkov.yaml -f template.yaml -f .aws-sam/transformed.json" in makefile
     assert re.search(r"^test: .*\bpolicy\b", makefile, re.MULTILINE)
+
+
+# -- what outlives the stack: confirmations in flight, dispute evidence, the orders ------------------------------
+
+KEPT = ("AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::S3::Bucket", "AWS::DynamoDB::Table")
+
+
+def test_queues_logs_bucket_and_table_are_kept_on_delete_and_on_replacement(template: Template) -> None:
+    """CloudFormation deletes a resource with the stack, or when an update replaces it, unless its DeletionPolicy /
+    UpdateReplacePolicy says Retain: the confirmation queues hold confirmations already acknowledged cdr=0, the
+    logs are dispute evidence, the bucket and the table the books."""
+    kept = {name: resource for name, resource in template.resources.items() if resource["Type"] in KEPT}
+    assert {resource["Type"] for resource in kept.values()} == set(KEPT)
+    assert {"ConfirmationQueue", "ConfirmationDeadLetterQueue", "ApiAccessLogGroup", "Cgi2LogGroup"} <= set(kept)
+    for name, resource in kept.items():
+        assert resource.get("DeletionPolicy") == "Retain", name
+        assert resource.get("UpdateReplacePolicy") == "Retain", name
+
+
+def test_the_stack_policy_refuses_replacing_or_deleting_the_table(template: Template) -> None:
+    """CloudFormation user guide, "Prevent updates to stack resources": a stack policy's Deny on Update:Replace and
+    Update:Delete for a logical resource ID makes any update that would replace or delete it fail."""
+    policy = json.loads((ROOT / "stack-policy.json").read_text(encoding="utf-8"))
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert (allow["Action"], allow["Resource"]) == ("Update:*", "*"), "every other update stays possible"
+    (deny,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert sorted(deny["Action"]) == ["Update:Delete", "Update:Replace"]
+    assert deny["Resource"] == "LogicalResourceId/OrdersTable"
+    assert template.resources["OrdersTable"]["Type"] == "AWS::DynamoDB::Table"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "set-stack-policy --stack-name" in readme
+    assert "--stack-policy-body file://stack-policy.json" in readme
+    assert "update-termination-protection --enable-termination-protection" in readme

@@ -3,18 +3,22 @@
     python -m orders.golive --tpe 0900157 --cgi2-url https://api.shop.example/v1/confirmation
 
 reads the stack's configuration from the environment (``TERMINALS_SECRET_ARN``, ``ORDERS_TABLE``,
-``ALARM_TOPIC_ARN``) and exits 0 when every point passes. The console's ``GET /terminals/{tpe}/golive``
+``ALARM_TOPIC_ARN``) and exits 0 when every point passes. Alarm delivery is proved possible, not only subscribed:
+CloudWatch may publish to the alarm topic (its access policy) and use its key (the key policy), and someone
+confirmed a subscription. The console's ``GET /terminals/{tpe}/golive``
 answers the same checks as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import json
 import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -150,16 +154,116 @@ def check_sender(terminal: TerminalConfig, ses: Any) -> Check:
     return Check("mail_sender_verified", ok, f"sender {sender}", fix)
 
 
-def check_alarms(topic_arn: str, sns: Any) -> Check:
-    fix = "subscribe to the stack's AlarmTopicArn (AlarmEmail parameter) and confirm the subscription"
-    if not topic_arn:
-        return Check("alarms_subscribed", False, "no alarm topic known (ALARM_TOPIC_ARN)", fix)
+ALARM_FIX = "subscribe to the stack's AlarmTopicArn (AlarmEmail parameter) and confirm the subscription"
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+# What CloudWatch does with the key of an encrypted topic it publishes to (SNS developer guide, "Key management":
+# the key policy must let the service principal use kms:Decrypt and kms:GenerateDataKey*).
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+ALARM_CHECKS = ("alarm_topic_key", "alarm_topic_policy", "alarms_subscribed")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _names(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether the statement's actions name ``action`` (IAM's action names ignore case; ``*`` patterns)."""
+    return any(fnmatch.fnmatchcase(action.lower(), str(p).lower()) for p in _listed(statement.get("Action", [])))
+
+
+def _allows(statement: Mapping[str, Any], action: str, principal: Callable[[Any], bool]) -> bool:
+    """Whether an Allow statement grants ``action`` to a principal ``principal`` accepts (``"*"``, or the values of
+    its ``AWS`` and ``Service`` entries)."""
+    if statement.get("Effect") != "Allow" or not _names(statement, action):
+        return False
+    named = statement.get("Principal", {})
+    names = [named] if named == "*" else [n for k in ("AWS", "Service") for n in _listed(named.get(k, []))]
+    return any(principal(name) for name in names)
+
+
+def _denies(statement: Mapping[str, Any], action: str) -> bool:
+    return statement.get("Effect") == "Deny" and _names(statement, action)
+
+
+def _statements(document: str) -> list[Mapping[str, Any]]:
     try:
+        return [s for s in _listed(json.loads(document or "{}").get("Statement", [])) if isinstance(s, Mapping)]
+    except (ValueError, AttributeError):
+        return []
+
+
+def check_alarm_key(attributes: Mapping[str, str], kms: Any) -> Check:
+    """The topic's key lets CloudWatch publish to it (or the topic is not encrypted)."""
+    key = attributes.get("KmsMasterKeyId", "")
+    fix = (
+        "encrypt the alarm topic with a customer managed key whose key policy lets cloudwatch.amazonaws.com "
+        "use kms:Decrypt and kms:GenerateDataKey* (the stack's AlarmTopicKey, AlarmTopicEncryption=kms)"
+    )
+    if not key:
+        return Check("alarm_topic_key", True, "the alarm topic is not encrypted (AlarmTopicEncryption=none)")
+    if key.endswith(AWS_MANAGED_SNS_KEY):
+        detail = f"the alarm topic is encrypted with {AWS_MANAGED_SNS_KEY}, which CloudWatch cannot use"
+        return Check("alarm_topic_key", False, detail, fix)
+    try:
+        policy = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    except (ClientError, BotoCoreError) as exc:
+        return Check("alarm_topic_key", False, f"the key policy of {key} cannot be read: {exc}", fix)
+    statements = _statements(policy)
+    missing = [
+        action
+        for action in KEY_ACTIONS
+        if not any(_allows(s, action, lambda name: name == CLOUDWATCH) for s in statements)
+        or any(_denies(s, action) for s in statements)
+    ]
+    if missing:
+        detail = f"the key policy of {key} does not let {CLOUDWATCH} use {' and '.join(missing)}"
+        return Check("alarm_topic_key", False, detail, fix)
+    return Check(
+        "alarm_topic_key", True, f"the key policy of {key} lets {CLOUDWATCH} use kms:Decrypt and kms:GenerateDataKey"
+    )
+
+
+def check_alarm_topic_policy(topic_arn: str, attributes: Mapping[str, str]) -> Check:
+    """The topic's access policy lets CloudWatch's alarms publish: a statement for its service principal, or SNS's
+    default one (every principal of the owner's account)."""
+    account = topic_arn.split(":")[4] if topic_arn.count(":") >= 5 else ""
+    statements = _statements(attributes.get("Policy", ""))
+
+    def cloudwatch_or_owner(name: Any) -> bool:
+        return name in {CLOUDWATCH, "*", account, f"arn:aws:iam::{account}:root"}
+
+    allowed = any(_allows(s, "sns:Publish", cloudwatch_or_owner) for s in statements)
+    denied = any(_denies(s, "sns:Publish") for s in statements)
+    fix = f"let {CLOUDWATCH} publish in the topic's access policy (the stack's AlarmTopicPolicy)"
+    if allowed and not denied:
+        return Check("alarm_topic_policy", True, f"the topic's access policy lets {CLOUDWATCH} publish")
+    return Check("alarm_topic_policy", False, f"the topic's access policy does not let {CLOUDWATCH} publish", fix)
+
+
+def check_alarms(topic_arn: str, sns: Any, kms: Any) -> list[Check]:
+    """Alarm delivery is possible: CloudWatch may publish to the topic and use its key, and someone listens."""
+    if not topic_arn:
+        detail = "no alarm topic known (ALARM_TOPIC_ARN)"
+        return [
+            Check(name, False, detail, ALARM_FIX)
+            for name in ("alarm_topic_key", "alarm_topic_policy", "alarms_subscribed")
+        ]
+    try:
+        attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
     except (ClientError, BotoCoreError) as exc:
-        return Check("alarms_subscribed", False, f"SNS cannot be asked: {exc}", fix)
+        detail = f"SNS cannot be asked: {exc}"
+        return [
+            Check(name, False, detail, ALARM_FIX)
+            for name in ("alarm_topic_key", "alarm_topic_policy", "alarms_subscribed")
+        ]
     confirmed = [s for s in subscriptions if s.get("SubscriptionArn", "").startswith("arn:")]
-    return Check("alarms_subscribed", bool(confirmed), f"{len(confirmed)} confirmed subscription(s)", fix)
+    return [
+        check_alarm_key(attributes, kms),
+        check_alarm_topic_policy(topic_arn, attributes),
+        Check("alarms_subscribed", bool(confirmed), f"{len(confirmed)} confirmed subscription(s)", ALARM_FIX),
+    ]
 
 
 def golive(
@@ -171,6 +275,7 @@ def golive(
     probe: Probe | None = None,
     ses: Any = None,
     sns: Any = None,
+    kms: Any = None,
     alarm_topic_arn: str = "",
 ) -> list[Check]:
     """Every go-live point for ``terminal``, in the order a merchant would fix them."""
@@ -181,7 +286,7 @@ def golive(
         check_environment(terminal),
         check_test_payments(terminal, store, now),
         check_sender(terminal, ses or boto3.client("ses")),
-        check_alarms(alarm_topic_arn, sns or boto3.client("sns")),
+        *check_alarms(alarm_topic_arn, sns or boto3.client("sns"), kms or boto3.client("kms")),
     ]
 
 

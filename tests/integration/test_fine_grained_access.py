@@ -1,0 +1,376 @@
+"""The restricted roles' DynamoDB requests against what IAM would let through, read from the translated template.
+
+moto evaluates no IAM policy: a condition on ``dynamodb:Attributes`` or ``dynamodb:LeadingKeys`` that refuses the
+code's own requests passes every local test and fails in the account. So the requests are captured where the
+code really makes them (the function's handler run on moto, its store given a recording client), and each must
+be allowed by a statement of the function's role in the template CloudFormation receives, its conditions
+evaluated as IAM evaluates them (IAM User Guide, "IAM JSON policy elements: Condition operators" and "Multivalued
+context keys": ``ForAllValues`` holds when every value of the request is among the policy's; ``...IfExists``
+holds when the request has no such key).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+
+from local.template import ROOT, Resolver, Template
+from orders.confirmation_queue import ConfirmationQueue, QueuedConfirmation
+from orders.dependencies import Dependencies
+from orders.events import events_of_change
+from orders.exceptions import MailUnavailableError
+from orders.mail import MailSender
+from orders.service import create_order
+from orders.store import OrderStore
+from orders.terminals import Terminals
+from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
+from tests.support.deployed import actions, role_of, statements, transformed
+from tests.support.fakebank import FakeBank
+from tests.support.merchant import ACK_OK, SAMPLE, SESSION, call, confirm, sealed_confirmation, sqs_event, stored_order
+from tests.support.recording import RecordingClient, Request, partition_key, top_level_attributes
+
+TABLE = "orders-iam"
+TABLE_ARN = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
+CONTEXT = SimpleNamespace(
+    function_name="test",
+    memory_limit_in_mb=256,
+    invoked_function_arn="arn:aws:lambda:eu-west-3:123456789012:function:test",
+    aws_request_id="00000000-0000-0000-0000-000000000000",
+)
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    return dict(transformed()["Resources"])
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {"AWS_DEFAULT_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "MerchantKitTest")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with serialised_mock_aws():
+        client = boto3.client("dynamodb")
+        create_orders_table(client, TABLE)
+        yield client
+
+
+# -- IAM's evaluation of the DynamoDB condition keys the template uses -------------------------------------------
+
+
+def _request_values(key: str, request: Request) -> list[str]:
+    if key == "dynamodb:Attributes":
+        return sorted(top_level_attributes(request))
+    if key == "dynamodb:LeadingKeys":
+        return [partition_key(request)]
+    if key == "dynamodb:ReturnValues":
+        return [request.parameters["ReturnValues"]] if "ReturnValues" in request.parameters else []
+    pytest.fail(f"condition key {key}: teach this test how IAM reads it from a DynamoDB request")
+
+
+def _holds(operator: str, found: list[str], wanted: list[str]) -> bool:
+    equals = operator.removeprefix("ForAllValues:").removesuffix("IfExists") == "StringEquals"
+
+    def matches(value: str) -> bool:
+        return value in wanted if equals else any(fnmatch.fnmatchcase(value, p) for p in wanted)
+
+    if operator.startswith("ForAllValues:"):
+        return all(matches(v) for v in found)  # an empty set holds, as IAM says
+    if operator.endswith("IfExists") and not found:
+        return True
+    if operator.removesuffix("IfExists") not in ("StringEquals", "StringLike"):
+        pytest.fail(f"condition operator {operator}: teach this test how IAM evaluates it")
+    return bool(found) and all(matches(v) for v in found)
+
+
+def permits(statement: dict[str, Any], request: Request) -> bool:
+    """Whether an Allow statement on the table lets ``request`` through, every condition of it evaluated."""
+    if statement["Effect"] != "Allow" or f"dynamodb:{request.operation}" not in actions(statement):
+        return False
+    if statement["Resource"] != TABLE_ARN:
+        return False
+    for operator, conditions in statement.get("Condition", {}).items():
+        for key, wanted in conditions.items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if not _holds(operator, _request_values(key, request), values):
+                return False
+    return True
+
+
+def role_statements(resources: dict[str, Any], template: Template, function: str) -> list[dict[str, Any]]:
+    role = role_of(resources, function)
+    return [s for policy in role.get("Policies", []) for s in statements(policy["PolicyDocument"], Resolver(template))]
+
+
+def refused(requests: list[Request], held: list[dict[str, Any]]) -> list[str]:
+    """The requests no statement lets through, each with what it named."""
+    return [
+        f"{r.operation} {partition_key(r)} naming {sorted(top_level_attributes(r))}"
+        for r in requests
+        if not any(permits(statement, r) for statement in held)
+    ]
+
+
+# -- what each restricted function's code really sends --------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """What tests/support/merchant's helpers take as ``aws``: the table written with a plain client to set a
+    journey up (``store``), and the handlers invoked on dependencies whose store records what they send."""
+
+    dynamodb: Any
+    terminals: Terminals
+    recorder: RecordingClient = field(init=False)
+    store: OrderStore = field(init=False)
+    deps: Dependencies = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = RecordingClient(self.dynamodb)
+        self.store = OrderStore(TABLE, client=self.dynamodb)
+        recording = OrderStore(TABLE, client=self.recorder)
+        self.deps = Dependencies(store=recording, terminals=lambda: self.terminals, clock=lambda: NOW)
+
+    def use(self, **changes: Any) -> None:
+        self.deps = replace(self.deps, **changes)
+
+    def invoke(self, function: str, event: dict[str, Any], context: Any) -> Any:
+        return _function(function).create_handler(self.deps)(event, context)
+
+
+@cache
+def _function(name: str) -> ModuleType:
+    return load_function(name)
+
+
+def _stack(dynamodb: Any, **terminals: dict[str, Any]) -> Stack:
+    return Stack(dynamodb, Terminals.from_json(json.dumps(terminals_config(**terminals))))
+
+
+def checkout_journey(dynamodb: Any) -> list[Request]:
+    """An order created, then the checkout page served three times: the session reused, then (its 45 minutes
+    over) a second and a third session opened, the checkout's only write."""
+    stack = _stack(dynamodb)
+    created = create_order(
+        {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING}, stack.terminals, stack.store, NOW
+    )
+    for minutes in (1, 50, 100):
+        stack.use(clock=lambda minutes=minutes: NOW + timedelta(minutes=minutes))
+        request = {
+            "httpMethod": "GET",
+            "resource": "/checkout/{token}",
+            "pathParameters": {"token": created.checkout_token},
+        }
+        assert stack.invoke("checkout", request, CONTEXT)["statusCode"] == 200
+    writes = [r for r in stack.recorder.requests if r.operation == "UpdateItem"]
+    assert len(writes) == 2, "two payment sessions opened: the journey covers the restricted write"
+    return stack.recorder.requests
+
+
+def cgi2_journey(dynamodb: Any) -> list[Request]:
+    """A payment refused then accepted, the acceptance posted again, and a sealed confirmation of no order."""
+    stack = _stack(dynamodb)
+    stored_order(stack, SAMPLE)
+    for code in ("Annulation", "payetest", "payetest"):
+        assert confirm(stack, CONTEXT, code)["body"] == ACK_OK
+    assert confirm(stack, CONTEXT, reference="NOSUCHORD000")["body"] == ACK_OK
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("UpdateItem", "ORDER"), ("PutItem", "UNMATCHED")} <= operations
+    return stack.recorder.requests
+
+
+def consumer_journey(dynamodb: Any) -> list[Request]:
+    """Confirmations CGI2 queued while the table failed, applied by the consumer: one of an order, one of none."""
+    stack = _stack(dynamodb)
+    stored_order(stack, SAMPLE)
+    sqs = boto3.client("sqs")
+    queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-iam")["QueueUrl"], client=sqs)
+    stack.use(queue=queue)
+    for reference in (SESSION, "NOSUCHORD000"):
+        queue.put(QueuedConfirmation(sealed_confirmation(reference=reference), NOW))
+    messages = sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10)["Messages"]
+    assert stack.invoke("confirmation_consumer", sqs_event(messages), CONTEXT) == {"batchItemFailures": []}
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("UpdateItem", "ORDER"), ("PutItem", "UNMATCHED")} <= operations
+    return stack.recorder.requests
+
+
+def backoffice_journey(dynamodb: Any) -> list[Request]:
+    """Captures with an Idempotency-Key (kept, replayed), a refund, and a key whose request changed nothing."""
+    stack = _stack(dynamodb)
+    stack.use(bank_transport=FakeBank())
+    reference = "BOIAM1"
+    stored_order(stack, reference, tpe="0900159")
+    assert confirm(stack, CONTEXT, reference=reference + "00", tpe="0900159")["body"] == ACK_OK
+    stack.recorder.requests.clear()  # CGI2's, not the console's
+    capture, refund = "/orders/{reference}/capture", "/orders/{reference}/refund"
+    headers = {"Idempotency-Key": "iam-capture-1"}
+    assert call(stack, CONTEXT, "POST", capture, reference, {"amount": "10.00"}, headers=headers)[0] == 200
+    assert call(stack, CONTEXT, "POST", capture, reference, {"amount": "10.00"}, headers=headers)[0] == 200
+    assert call(stack, CONTEXT, "POST", capture, reference, {}, headers={"Idempotency-Key": "iam-capture-2"})[0] == 200
+    assert call(stack, CONTEXT, "POST", refund, reference, {"amount": "1.00"})[0] == 200
+    bad = {"Idempotency-Key": "iam-refund-bad"}
+    assert call(stack, CONTEXT, "POST", refund, reference, {"amount": "1,00"}, headers=bad)[0] == 400
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("UpdateItem", "ORDER"), ("PutItem", "IDEMPOTENCY"), ("UpdateItem", "IDEMPOTENCY")} <= operations
+    assert ("DeleteItem", "IDEMPOTENCY") in operations
+    return stack.recorder.requests
+
+
+def mail_journey(dynamodb: Any) -> list[Request]:
+    """A paid order's mails sent once (an event delivered twice), and a claim given back when SES refuses."""
+    mail = {"sender": "boutique@shop.example", "merchant": "commandes@shop.example"}
+    stack = _stack(dynamodb, **{"0900157": {"mail": mail}})
+    ses = boto3.client("ses")
+    stack.use(mail_sender=MailSender(ses))
+    before = stored_order(stack, SAMPLE)
+    assert confirm(stack, CONTEXT)["body"] == ACK_OK
+    after = stack.store.get(SAMPLE)
+    stack.recorder.requests.clear()  # CGI2's, not the mailer's
+    (paid,) = [e for e in events_of_change(before, after) if e.type == "OrderPaid"]
+    envelope = {"detail-type": paid.type, "source": "merchant-kit.orders", "detail": paid.detail}
+    with pytest.raises(MailUnavailableError):
+        stack.invoke("order_mail", envelope, CONTEXT)  # the sender is not verified yet: SES refuses
+    ses.verify_email_identity(EmailAddress=mail["sender"])
+    assert stack.invoke("order_mail", envelope, CONTEXT)["sent"]
+    assert stack.invoke("order_mail", envelope, CONTEXT)["sent"] == []
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("PutItem", "MAIL"), ("DeleteItem", "MAIL")} <= operations
+    return stack.recorder.requests
+
+
+JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
+    "CheckoutFunction": checkout_journey,
+    "Cgi2Function": cgi2_journey,
+    "ConfirmationConsumerFunction": consumer_journey,
+    "BackofficeFunction": backoffice_journey,
+    "OrderMailFunction": mail_journey,
+}
+
+
+def test_every_role_with_a_condition_on_its_table_writes_has_its_journey_here(
+    resources: dict[str, Any], template: Template
+) -> None:
+    restricted = {
+        function.logical_id
+        for function in template.functions()
+        for statement in role_statements(resources, template, function.logical_id)
+        if any(
+            key.startswith("dynamodb:") for conditions in statement.get("Condition", {}).values() for key in conditions
+        )
+    }
+    assert restricted == set(JOURNEYS)
+
+
+@pytest.mark.parametrize("function", sorted(JOURNEYS))
+def test_every_request_of_a_restricted_role_is_one_iam_lets_through(
+    resources: dict[str, Any], template: Template, dynamodb: Any, function: str
+) -> None:
+    requests = JOURNEYS[function](dynamodb)
+    assert requests
+    assert refused(requests, role_statements(resources, template, function)) == []
+
+
+# The prefixes of the items each function writes (layers/orders/orders/store.py: ORDER#<reference>,
+# UNMATCHED#<tpe>#<reference>, IDEMPOTENCY#<key>, MAIL#<event>#<recipient>); the journeys prove the code keeps to them.
+WRITES = {
+    "Cgi2Function": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
+    "ConfirmationConsumerFunction": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
+    "BackofficeFunction": {
+        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*"],
+        "dynamodb:PutItem": ["IDEMPOTENCY#*"],
+        "dynamodb:DeleteItem": ["IDEMPOTENCY#*"],
+    },
+    "OrderMailFunction": {"dynamodb:PutItem": ["MAIL#*"], "dynamodb:DeleteItem": ["MAIL#*"]},
+}
+
+
+@pytest.mark.parametrize("function", sorted(WRITES))
+def test_each_writer_writes_only_its_key_prefixes(resources: dict[str, Any], template: Template, function: str) -> None:
+    """DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control": dynamodb:LeadingKeys
+    "represents the first key attribute of a table — in other words, the partition key"; with ForAllValues, a
+    request is allowed only when its partition key matches the policy's values."""
+    writes: dict[str, list[str]] = {}
+    for statement in role_statements(resources, template, function):
+        for action in actions(statement):
+            if action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+                prefixes = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                writes[action] = writes.get(action, []) + list(prefixes)
+    assert writes == WRITES[function]
+
+
+def test_an_attribute_list_names_every_key_attribute(resources: dict[str, Any], template: Template) -> None:
+    """DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control": "If you use
+    dynamodb:Attributes, you must specify the names of all of the primary key and index key attributes for the
+    table and any secondary indexes that are listed in the policy. Otherwise, DynamoDB can't use these key
+    attributes to perform the requested action." """
+    table = template.properties_of("OrdersTable")
+    keys = {k["AttributeName"] for k in table["KeySchema"]}
+    index_keys = {i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]} for i in table["GlobalSecondaryIndexes"]}
+    listing = 0
+    for function in template.functions():
+        for statement in role_statements(resources, template, function.logical_id):
+            for conditions in statement.get("Condition", {}).values():
+                if "dynamodb:Attributes" not in conditions:
+                    continue
+                listing += 1
+                allowed = set(conditions["dynamodb:Attributes"])
+                assert keys <= allowed, f"{function.logical_id}: {sorted(keys - allowed)} missing"
+                for index, names in index_keys.items():
+                    if index in str(statement["Resource"]):
+                        assert names <= allowed, f"{function.logical_id}: {index}'s keys missing"
+    assert listing, "the checkout's write is restricted to a list of attributes"
+
+
+def test_the_checkout_may_write_no_attribute_that_moves_money_or_state(
+    resources: dict[str, Any], template: Template
+) -> None:
+    (write,) = [
+        s for s in role_statements(resources, template, "CheckoutFunction") if "dynamodb:UpdateItem" in actions(s)
+    ]
+    allowed = set(write["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+    assert allowed == {"pk", "sk", "sessions", "version"}, "the keys, the session list and the version only"
+    assert write["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"] == ["NONE"]
+
+
+def test_the_evaluation_refuses_what_iam_would_refuse() -> None:
+    """The evaluator above is the test's only IAM: it must say no where IAM says no."""
+    statement = {
+        "Effect": "Allow",
+        "Action": "dynamodb:UpdateItem",
+        "Resource": TABLE_ARN,
+        "Condition": {
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "sk", "sessions", "version"]},
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["ORDER#*"]},
+            "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE"]},
+        },
+    }
+    key = {"pk": {"S": "ORDER#A"}, "sk": {"S": "ORDER"}}
+    sessions = {"Key": key, "UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "sessions"}}
+    assert permits(statement, Request("UpdateItem", sessions))
+    assert not permits(statement, Request("UpdateItem", {**sessions, "ReturnValues": "ALL_NEW"}))
+    assert not permits(statement, Request("UpdateItem", {**sessions, "ConditionExpression": "#st = :s"} | {
+        "ExpressionAttributeNames": {"#s": "sessions", "#st": "status"}}))  # fmt: skip
+    status = {"Key": key, "UpdateExpression": "SET status = :s"}
+    assert not permits(statement, Request("UpdateItem", status))
+    other = {"Key": {"pk": {"S": "IDEMPOTENCY#k"}, "sk": {"S": "IDEMPOTENCY"}}, "UpdateExpression": "SET sessions = :s"}
+    assert not permits(statement, Request("UpdateItem", other))
+    assert not permits(statement, Request("PutItem", {"Item": key}))
