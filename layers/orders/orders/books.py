@@ -2,8 +2,9 @@
 export of what was captured (JSON, CSV, and the shape of the bank's own XML file).
 
 A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
-time zone; an immediate payment is captured the day it was paid. Orders are read by order day (``DateIndex``)
-over the ``window_days`` before the day asked: a capture or refund of an older order is not listed.
+time zone; an immediate payment is captured the day it was paid, a split payment's instalments each on the day the
+bank collected it. Orders are read by order day (``DateIndex``) over the ``window_days`` before the day asked, and
+split payments over the year before it (``SplitPaymentIndex``): a capture or refund of an older order is not listed.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sealing import Money
 
 from .calendar import local_day, zone
-from .model import APPLIED_OUTCOMES, Order
+from .model import APPLIED_OUTCOMES, InstalmentState, Order
 from .operations import CAPTURES, REFUNDS
-from .store import OrderStore
+from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
 WINDOW_DAYS = 62
@@ -65,7 +68,12 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
         )  # fmt: skip
 
     found = []
-    if "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
+    if "payment" in wanted and order.books_instalments:  # each instalment captured as the bank collected it
+        for outcome in order.instalment_outcomes:
+            if outcome.state is InstalmentState.COLLECTED:
+                amount = order.instalments[outcome.number - 1].amount
+                found.append(entry(outcome.at, outcome.day, amount, "payment" if outcome.number == 1 else "instalment"))
+    elif "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
         found.append(entry(order.paid_at, None, order.amount, "payment"))
     for record in order.operations:
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
@@ -78,17 +86,26 @@ def booked(
 ) -> list[Entry]:
     """The captures (``kind="captures"``) or refunds (``"refunds"``) booked on ``day``, in time order."""
     wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
-    entries: list[Entry] = []
-    for back in range(window_days + 1):
+    entries: dict[tuple[str, str, datetime], Entry] = {}
+
+    def read(fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]]) -> None:
         start: dict[str, Any] | None = None
         while True:
-            orders, start = store.orders_of_day((day - timedelta(days=back)).isoformat(), limit=100, start_key=start)
+            orders, start = fetch(limit=100, start_key=start)
             for order in orders:
                 timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
-                entries.extend(e for e in _entries(order, timezone, wanted) if e.day == day)
+                for found in _entries(order, timezone, wanted):
+                    if found.day == day:  # an order read twice (by day, and as a split payment) is listed once
+                        entries[(found.reference, found.kind, found.at)] = found
             if not start:
-                break
-    return sorted(entries, key=lambda e: e.at)
+                return
+
+    for back in range(window_days + 1):
+        read(partial(store.orders_of_day, (day - timedelta(days=back)).isoformat()))
+    if kind == "captures":  # a split payment's instalments fall up to a year after its order
+        for month in split_months(day, day):
+            read(partial(store.split_payments_of_month, month))
+    return sorted(entries.values(), key=lambda e: e.at)
 
 
 def as_csv(entries: list[Entry]) -> str:
