@@ -184,18 +184,18 @@ def test_a_later_instalment_past_the_books_window_is_in_the_books(aws: Any, lamb
     assert captures(aws, lambda_context, "2027-02-27") == [(SAMPLE, "instalment", "15.00")]  # 92 days on
 
 
-@pytest.mark.parametrize(
-    ("code", "reason"), [("paiement_pf4", "unknown_instalment"), ("Annulation_pf4", "instalment_refused")]
-)
+@pytest.mark.parametrize(("code", "did"), [("paiement_pf4", "collected"), ("Annulation_pf4", "refused")])
 def test_an_instalment_the_schedule_does_not_have_is_flagged(
-    aws: Any, lambda_context: Any, code: str, reason: str
+    aws: Any, lambda_context: Any, code: str, did: str
 ) -> None:
     split_order(aws)
     confirm(aws, lambda_context, "paiement", **FIRST)
     confirm(aws, lambda_context, code, "444444", amount="60.00EUR", date="27/02/2027_a_10:00:00")
     order = aws.store.get(SAMPLE)
     assert order.captured == Decimal("20.00")
-    assert [r.reason.value for r in order.reviews] == [reason]
+    assert [(r.reason.value, r.detail) for r in order.reviews] == [
+        ("unknown_instalment", f"the bank {did} instalment 4; the order has 3")
+    ]
 
 
 # --- reconciliation ------------------------------------------------------------------------------------------

@@ -208,12 +208,11 @@ def decide_confirmation(
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
-        scheduled = code.instalment <= len(order.instalments)
-        if not scheduled and code.outcome is Outcome.REFUSED:
-            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused", money_moved=False)
-        if not scheduled:
-            detail = f"the bank collected instalment {code.instalment}; the order has {len(order.instalments)}"
-            return flag(ReviewReason.UNKNOWN_INSTALMENT, detail)
+        if code.instalment > len(order.instalments):
+            refused = code.outcome is Outcome.REFUSED
+            did = "refused" if refused else "collected"
+            detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
+            return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
         return _later_instalment(order, confirmation, terminal, attempt, full)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
