@@ -214,29 +214,22 @@ def display_amount(money: Money, language: str) -> str:
     return f"{whole.replace(',', group)}{point}{cents} {money.currency}"
 
 
-MONTHS: dict[str, tuple[str, ...]] = {
-    "FR": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-           "novembre", "décembre"),
-    "EN": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "DE": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-           "November", "Dezember"),
-    "IT": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
-           "ottobre", "novembre", "dicembre"),
-    "ES": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-           "noviembre", "diciembre"),
-    "NL": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-           "november", "december"),
-    "PT": ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
-           "novembro", "dezembro"),
-    "SV": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-           "november", "december"),
-}  # fmt: skip
+# Month names by language, January first, one line each (the words a buyer reads).
+MONTHS: dict[str, str] = {
+    "FR": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "EN": "January February March April May June July August September October November December",
+    "DE": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "IT": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "ES": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "NL": "januari februari maart april mei juni juli augustus september oktober november december",
+    "PT": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "SV": "januari februari mars april maj juni juli augusti september oktober november december",
+}
 
 
 def display_day(day: date, language: str) -> str:
     """``27 décembre 2026`` (``27. Dezember 2026``, ``27 de diciembre de 2026``): a day as a person reads it."""
-    month = MONTHS.get(language, MONTHS["EN"])[day.month - 1]
+    month = MONTHS.get(language, MONTHS["EN"]).split()[day.month - 1]
     if language == "DE":
         return f"{day.day}. {month} {day.year}"
     if language in ("ES", "PT"):
