@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,7 +110,23 @@ def order(shop_order: ShopOrder, api_order: dict[str, Any], outcome: str) -> str
         label=label,
         tone=tone,
         notes=notes,
+        schedule=schedule(api_order),
     )
+
+
+INSTALMENT_STATES = {"collected": "payée", "refused": "refusée par la banque", "due": "à venir"}
+
+
+def schedule(api_order: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A split payment's instalments as the merchant API lists them: the day, the amount, where it stands."""
+    return [
+        (
+            date.fromisoformat(str(i["due"])).strftime("%d/%m/%Y"),
+            euros(Decimal(str(i["amount"]))),
+            INSTALMENT_STATES.get(str(i.get("state", "")), str(i.get("state", ""))),
+        )
+        for i in api_order.get("instalments") or []
+    ]
 
 
 def problem(message: str) -> str:

@@ -130,7 +130,9 @@ def test_a_payment_for_an_order_from_before_sessions_pays_it(aws: Any, lambda_co
     assert order.status is OrderStatus.PAID
 
 
-def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any, lambda_context: Any) -> None:
+def test_an_instalment_of_an_order_from_before_sessions_without_a_schedule_flags_it(
+    aws: Any, lambda_context: Any
+) -> None:
     stored_order(aws, OLDER, sessions=())
     aws.dynamodb.update_item(  # paid under the previous version, in instalments
         TableName=aws.store.table_name,
@@ -142,7 +144,7 @@ def test_a_refused_instalment_of_an_order_from_before_sessions_flags_it(aws: Any
     body = confirm(aws, lambda_context, "Annulation_pf2", "", reference=OLDER, date="27/12/2026_a_10:15:00")["body"]
     assert body == ACK_OK
     order = aws.store.get(OLDER)
-    assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
+    assert [r.reason.value for r in order.reviews] == ["unknown_instalment"]
 
 
 def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(aws: Any, lambda_context: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,12 @@ def _today() -> str:
     return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
 
 
-def _split(first: Any, second: Any = "31.36", due: str = "2099-01-01") -> list[dict[str, Any]]:
-    return [{"due": _today(), "amount": first}, {"due": due, "amount": second}]
+def _next_month() -> str:
+    return (datetime.now(ZoneInfo("Europe/Paris")).date() + timedelta(days=30)).isoformat()
+
+
+def _split(first: Any, second: Any = "31.36", due: str = "") -> list[dict[str, Any]]:
+    return [{"due": _today(), "amount": first}, {"due": due or _next_month(), "amount": second}]
 
 
 # One bad value for every field of the request, and the name the 400 must give it: the request's own.
@@ -53,6 +57,8 @@ EVERY_FIELD: list[tuple[dict[str, Any], str]] = [
     ({"instalments": _split("31.37", due="2099-02-30")}, "instalments[1].due"),
     ({"instalments": _split("31.37", due=_today())}, "instalments[1].due"),
     ({"instalments": [{**_split("31.37")[0], "note": "x"}, _split("31.37")[1]]}, "instalments[0].note"),
+    ({"instalments": _split("31.37", due="9999-12-31")}, "instalments[1].due"),
+    ({"instalments": _split("31.37"), "tpe": "0900158"}, "instalments"),
     ({"description": 42}, "description"),
     ({"description": "x" * 501}, "description"),
     ({"description": "2 BIC Bleu\n7 Calvados"}, "description"),
@@ -99,6 +105,47 @@ def test_a_body_that_cannot_be_read_exactly_is_a_400_naming_the_body(aws: Any, l
     response = aws.invoke("cgi1", created, lambda_context)
     assert (response["statusCode"], json.loads(response["body"])["error"]["field"]) == (400, "body")
     assert aws.writes == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "rule"),
+    [
+        (
+            {"tpe": "0900158", "instalments": _split("31.37")},
+            "instalments",
+            "a split payment needs an immediate terminal; 0900158 is deferred",
+        ),
+        (
+            {"tpe": "0900159", "instalments": _split("31.37")},
+            "instalments",
+            "a split payment needs an immediate terminal; 0900159 is deferred_authorization",
+        ),
+        (
+            {"instalments": _split("31.37", due="9999-12-31")},
+            "instalments[1].due",
+            "an instalment falls at most a year after the order date",
+        ),
+    ],
+)
+def test_instalments_the_bank_would_refuse_are_a_400_saying_the_rule(
+    aws: Any, lambda_context: Any, fields: dict[str, Any], field: str, rule: str
+) -> None:
+    answer = create(aws, lambda_context, **fields)
+    assert (answer["status"], answer["json"]["error"]["field"]) == (400, field)
+    assert rule in answer["json"]["error"]["message"]
+    assert aws.writes == []
+
+
+def test_instalments_up_to_a_year_on_are_taken(aws: Any, lambda_context: Any) -> None:
+    today = datetime.now(ZoneInfo("Europe/Paris")).date()
+    a_year_on = (
+        today.replace(year=today.year + 1)
+        if (today.month, today.day) != (2, 29)
+        else today.replace(year=today.year + 1, day=28)
+    )
+    answer = create(aws, lambda_context, instalments=_split("31.37", due=a_year_on.isoformat()))
+    assert answer["status"] == 201
+    assert answer["json"]["form"]["fields"]["nbrech"] == "2"
 
 
 def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) -> None:

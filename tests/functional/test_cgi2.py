@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import pytest
 from orders.exceptions import ConcurrentUpdateError
 from orders.model import Order, OrderStatus
 from orders.sessions import new_order_reference
+from sealing import Instalment, Money
 from tests.support.aws import event
 from tests.support.merchant import ACK_BAD, ACK_OK, SAMPLE, confirm, stored_order
 
@@ -170,7 +171,9 @@ def test_deferred_authorization_terminal_registers_the_card(aws: Any, lambda_con
 
 
 def test_instalment_confirmations_are_recorded(aws: Any, lambda_context: Any) -> None:
-    stored_order(aws, SAMPLE)
+    thirds = [Instalment(date(2026, 11 + n, 27) if n < 2 else date(2027, 1, 27), Money(Decimal("20.91"), "EUR"))
+              for n in range(3)]  # fmt: skip
+    stored_order(aws, SAMPLE, instalments=tuple(thirds))
     confirm(aws, lambda_context, "paiement")
     confirm(aws, lambda_context, "paiement_pf2", numauto="222222", date="27/12/2026_a_10:15:00")
     confirm(aws, lambda_context, "Annulation_pf3", numauto="", date="27/01/2027_a_10:15:00")
@@ -180,6 +183,7 @@ def test_instalment_confirmations_are_recorded(aws: Any, lambda_context: Any) ->
         ("paiement", None), ("paiement_pf2", 2), ("Annulation_pf3", 3),
     ]  # fmt: skip
     assert [r.reason.value for r in order.reviews] == ["instalment_refused"]
+    assert order.captured == Decimal("41.82")  # the first and the second: the bank refused the third
 
 
 def test_concurrent_duplicates_make_exactly_one_transition(aws: Any, lambda_context: Any) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+from datetime import date
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 
 from orders.events import events_of_change
 from orders.model import Order
+from sealing import Instalment, Money
 from tests.support.aws import terminals_config
 from tests.support.merchant import SAMPLE, confirm, stored_order
 
@@ -162,3 +165,50 @@ def test_a_terminal_without_mail_settings_mails_nobody(aws: Any, lambda_context:
     aws.set_terminals(terminals_config())
     assert pay(aws, lambda_context)[-1] == {"sent": []}
     assert sent() == []
+
+
+def split_order(aws: Any, language: str) -> None:
+    thirds = tuple(
+        Instalment(due, Money(Decimal("20.00"), "EUR"))
+        for due in (date(2026, 11, 27), date(2026, 12, 27), date(2027, 1, 27))
+    )
+    stored_order(aws, SAMPLE, amount="60.00", instalments=thirds, language=language)
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "second"),
+    [
+        ("FR", "Paiement en 3 fois :", "27 décembre 2026 : 20,00 EUR"),
+        ("EN", "Payment in 3 instalments:", "27 December 2026: 20.00 EUR"),
+        ("DE", "Zahlung in 3 Raten:", "27. Dezember 2026: 20,00 EUR"),
+        ("IT", "Pagamento in 3 rate:", "27 dicembre 2026: 20,00 EUR"),
+        ("ES", "Pago en 3 plazos:", "27 de diciembre de 2026: 20,00 EUR"),
+    ],
+)
+def test_the_buyer_of_a_split_payment_is_mailed_its_schedule(
+    aws: Any, lambda_context: Any, ses: Any, language: str, title: str, second: str
+) -> None:
+    split_order(aws, language)
+    before = aws.store.get(SAMPLE)
+    confirm(aws, lambda_context, amount="60.00EUR", extra=(("montantech", "20.00EUR"),))
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
+    text, html = parts(next(m for m in sent() if m["To"] == "buyer@example.com"))
+    assert title in text
+    assert f"- {second}\n" in text
+    assert f"<li>{second}</li>" in html
+    assert text.count("EUR (") == 1  # the first instalment, marked as paid; the others to come
+
+
+def test_a_refused_instalment_is_mailed_to_the_merchant_once(aws: Any, lambda_context: Any, ses: Any) -> None:
+    split_order(aws, "FR")
+    confirm(aws, lambda_context, amount="60.00EUR", extra=(("montantech", "20.00EUR"),))
+    before = aws.store.get(SAMPLE)
+    confirm(aws, lambda_context, "Annulation_pf2", "", amount="60.00EUR", date="27/12/2026_a_10:00:00", reason="Refus")
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
+    (notice,) = sent()
+    assert notice["To"] == MERCHANT
+    assert notice["Subject"] == f"Instalment refused: {SAMPLE}"
+    assert (
+        f"The bank refused instalment 2 of order {SAMPLE}: 20.00 EUR due on 27 December 2026. "
+        "Collected so far: 20.00 EUR of 60.00 EUR." in parts(notice)[0]
+    )

@@ -86,7 +86,8 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "ReconciliationFunction": {
         "dynamodb:GetItem": "the order compared",
         "dynamodb:UpdateItem": "a missed confirmation or a dashboard action repaired",
-        "dynamodb:Query": "orders changed that day (ChangedIndex), orders awaiting payment by day (DateIndex)",
+        "dynamodb:Query": "orders changed that day (ChangedIndex), orders awaiting payment by day (DateIndex), split"
+        " payments by order month (SplitPaymentIndex)",
         "s3:GetObject": "the bank's uploaded file of captures",
         "s3:PutObject": "the report",
         "events:PutEvents": "ReconciliationReported",

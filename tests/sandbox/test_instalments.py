@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chalicelib.cards import REFUSED_LATER
-from sealing import Instalment, Money, Outcome, parse_form, read_confirmation
+from orders.reconciliation import parse_captures
+from sealing import Instalment, Money, Outcome, PaymentState, parse_form, read_confirmation
 from tests.support.sandbox import START, Browser, Sandbox, at_once, get, pay, post
 
 PARTS = (
@@ -121,3 +122,24 @@ def test_a_split_payment_is_for_an_immediate_terminal(sandbox: Sandbox) -> None:
     assert "<code>nbrech</code>" in page
     assert sandbox.bank.ledger.get("0900158", "SPLIT8") is None
     assert START.date() == PARTS[0].due
+
+
+def test_the_status_and_the_daily_file_show_what_was_collected_instalment_by_instalment(sandbox: Sandbox) -> None:
+    pay(sandbox, "SPLIT9", instalments=PARTS)
+    client = sandbox.client()
+    total = Money(Decimal("62.73"), "EUR")
+    first = client.status(reference="SPLIT9", total=total, at=sandbox.clock.now)
+    assert (first.state, first.collected) == (PaymentState.PAID, Money(Decimal("20.91"), "EUR"))
+    sandbox.clock.now = datetime(2026, 12, 26, 9, 0, tzinfo=UTC)
+    look(sandbox)
+    second = client.status(reference="SPLIT9", total=total, at=sandbox.clock.now)
+    assert (second.collected, second.captured_on) == (Money(Decimal("41.82"), "EUR"), date(2026, 12, 26))
+    pf2 = dict(sandbox.merchant.received[-1])
+    # The day's file lists the instalment collected that day, under its own authorisation number.
+    browser = Browser(sandbox.server.base_url)
+    browser.login("0900157")
+    _, _, xml = browser.open("/test/gestion/xml/2026-12-26.xml")
+    assert parse_captures(xml) == {"SPLIT9": Money(Decimal("20.91"), "EUR")}
+    assert f"<numauto>{pf2['numauto']}</numauto>" in xml
+    _, _, xml = browser.open("/test/gestion/xml/2026-11-26.xml")
+    assert parse_captures(xml) == {"SPLIT9": Money(Decimal("20.91"), "EUR")}  # the first, on the order day

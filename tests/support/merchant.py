@@ -45,9 +45,9 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
         status=OrderStatus.AWAITING_PAYMENT,
         amount=Money(Decimal(amount), "EUR"),
         email="buyer@example.com",
-        language="FR",
         checkout_token_hash="0" * 64,
         **{
+            "language": "FR",
             "created_at": created_at,
             "sessions": (first_session(reference, created_at),),
             **changes,

@@ -304,6 +304,7 @@ def test_orders_table_indexes(template: Template) -> None:
         "DeadlineIndex": [("deadline_shard", "HASH"), ("deadline", "RANGE")],
         "DateIndex": [("order_day", "HASH"), ("created_at", "RANGE")],
         "ChangedIndex": [("changed_day", "HASH"), ("pk", "RANGE")],
+        "SplitPaymentIndex": [("split_month", "HASH"), ("pk", "RANGE")],
     }
     for index in table["GlobalSecondaryIndexes"]:
         assert index["Projection"] == {"ProjectionType": "ALL"}

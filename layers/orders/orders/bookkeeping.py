@@ -26,6 +26,7 @@ def remaining(order: Order) -> Decimal:
 
 
 def refundable(order: Order) -> Decimal:
+    """What was captured and not refunded: for a split payment, the instalments the bank collected so far."""
     if order.status in (
         OrderStatus.PAID,
         OrderStatus.CAPTURED,
@@ -112,7 +113,8 @@ def plan_refund(order: Order, requested: Decimal | None = None) -> Plan:
     if available <= 0:
         _enter(order, Event.REFUND_FULL)
     amount = _amount(order, requested, available, "refund", "refund")
-    event = Event.REFUND_FULL if amount == available else Event.REFUND_PARTIAL
+    # What a split payment collected so far is not the whole payment while the bank still collects instalments.
+    event = Event.REFUND_FULL if amount == available and not order.instalments_due else Event.REFUND_PARTIAL
     return Plan(
         event.value,
         Money(amount, order.currency),

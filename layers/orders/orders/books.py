@@ -2,8 +2,9 @@
 export of what was captured (JSON, CSV, and the shape of the bank's own XML file).
 
 A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
-time zone; an immediate payment is captured the day it was paid. Orders are read by order day (``DateIndex``)
-over the ``window_days`` before the day asked: a capture or refund of an older order is not listed.
+time zone; an immediate payment is captured the day it was paid, a split payment's instalments each on the day the
+bank collected it. Orders are read by order day (``DateIndex``) over the ``window_days`` before the day asked, and
+split payments over the year before it (``SplitPaymentIndex``): a capture or refund of an older order is not listed.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sealing import Money
 
 from .calendar import local_day, zone
-from .model import APPLIED_OUTCOMES, Order
+from .model import APPLIED_OUTCOMES, InstalmentState, Order
 from .operations import CAPTURES, REFUNDS
-from .store import OrderStore
+from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
 WINDOW_DAYS = 62
@@ -66,7 +68,12 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
         )  # fmt: skip
 
     found = []
-    if "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
+    if "payment" in wanted and order.books_instalments:  # each instalment captured as the bank collected it
+        for outcome in order.instalment_outcomes:
+            if outcome.state is InstalmentState.COLLECTED:
+                amount = order.instalments[outcome.number - 1].amount
+                found.append(entry(outcome.at, outcome.day, amount, "payment" if outcome.number == 1 else "instalment"))
+    elif "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
         found.append(entry(order.paid_at, None, order.amount, "payment"))
     for record in order.operations:
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
@@ -91,23 +98,32 @@ def booked(
 def booked_on(
     store: OrderStore, terminals: Terminals, days: Iterable[date], kind: str, window_days: int = WINDOW_DAYS
 ) -> dict[date, list[Entry]]:
-    """The entries booked on each of ``days``, in time order: each order day is read once, whatever the days."""
-    found: dict[date, list[Entry]] = {day: [] for day in days}
+    """The entries booked on each of ``days``, in time order: each order day (and, for captures, each month of
+    split payments) is read once, whatever the days."""
+    found: dict[date, dict[tuple[str, str, datetime], Entry]] = {day: {} for day in days}
     if not found:
-        return found
+        return {}
+
+    def read(fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]], order_day: date | None) -> None:
+        start: dict[str, Any] | None = None
+        while True:
+            orders, start = fetch(limit=100, start_key=start)
+            for order in orders:
+                for entry in entries_of(order, terminals, kind):
+                    in_window = order_day is None or 0 <= (entry.day - order_day).days <= window_days
+                    if entry.day in found and in_window:  # an order read twice (by day, as a split payment): once
+                        found[entry.day][(entry.reference, entry.kind, entry.at)] = entry
+            if not start:
+                return
+
     first = min(found) - timedelta(days=window_days)
     for back in range((max(found) - first).days + 1):
         order_day = first + timedelta(days=back)
-        start: dict[str, Any] | None = None
-        while True:
-            orders, start = store.orders_of_day(order_day.isoformat(), limit=100, start_key=start)
-            for order in orders:
-                for entry in entries_of(order, terminals, kind):
-                    if entry.day in found and 0 <= (entry.day - order_day).days <= window_days:
-                        found[entry.day].append(entry)
-            if not start:
-                break
-    return {day: sorted(entries, key=lambda e: e.at) for day, entries in found.items()}
+        read(partial(store.orders_of_day, order_day.isoformat()), order_day)
+    if kind == "captures":  # a split payment's instalments fall up to a year after its order
+        for month in split_months(min(found), max(found)):
+            read(partial(store.split_payments_of_month, month), None)
+    return {day: sorted(entries.values(), key=lambda e: e.at) for day, entries in found.items()}
 
 
 def as_csv(entries: list[Entry]) -> str:

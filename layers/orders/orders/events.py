@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import LazyClient
 from .exceptions import EventsUnavailableError
-from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, Review
+from .model import APPLIED_OUTCOMES, Attempt, InstalmentState, OperationRecord, Order, OrderStatus, Review
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -36,6 +36,8 @@ ORDER_CANCELLED = "OrderCancelled"
 ORDER_REFUNDED = "OrderRefunded"
 ORDER_NEEDS_REVIEW = "OrderNeedsReview"
 PAYMENT_SESSION_OPENED = "PaymentSessionOpened"
+INSTALMENT_COLLECTED = "InstalmentCollected"
+INSTALMENT_REFUSED = "InstalmentRefused"
 EVENT_TYPES = (
     ORDER_PAID,
     ORDER_AUTHORIZED,
@@ -45,6 +47,8 @@ EVENT_TYPES = (
     ORDER_REFUNDED,
     ORDER_NEEDS_REVIEW,
     PAYMENT_SESSION_OPENED,
+    INSTALMENT_COLLECTED,
+    INSTALMENT_REFUSED,
 )
 
 _ENTERED = {
@@ -151,6 +155,11 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
         kind = _OPERATION.get(record.event)
         if kind and record.outcome in APPLIED_OUTCOMES:
             yield kind, record.at, {"operation": _operation(record)}
+    for outcome in order.instalment_outcomes:
+        # A later instalment the bank collected or refused (the first is the order's own payment, OrderPaid).
+        if outcome.number > 1 and (previous is None or previous.instalment_outcome(outcome.number) != outcome):
+            kind = INSTALMENT_COLLECTED if outcome.state is InstalmentState.COLLECTED else INSTALMENT_REFUSED
+            yield kind, outcome.at, {"instalment": order.instalments_json()[outcome.number - 1]}
     old_reviews = len(previous.reviews) if previous else 0
     for review in order.reviews[old_reviews:]:
         yield ORDER_NEEDS_REVIEW, review.at, {"review": _review(review)}

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sealing import Confirmation, Outcome, canonical_mac
 
 from .calendar import deferral_deadline, local_day, zone
-from .model import Attempt, Order, OrderStatus, PaymentSession, Review, ReviewReason
+from .model import (
+    Attempt,
+    InstalmentOutcome,
+    InstalmentState,
+    Order,
+    OrderStatus,
+    PaymentSession,
+    Review,
+    ReviewReason,
+)
 from .terminals import PaymentMode, TerminalConfig
 
 
@@ -199,9 +208,12 @@ def decide_confirmation(
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
-        if code.outcome is Outcome.REFUSED:
-            return flag(ReviewReason.INSTALMENT_REFUSED, f"instalment {code.instalment} was refused", money_moved=False)
-        return Decision(Verdict.INSTALMENT, order.status, order.status, attempt, counted_only=full)
+        if code.instalment > len(order.instalments):
+            refused = code.outcome is Outcome.REFUSED
+            did = "refused" if refused else "collected"
+            detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
+            return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
+        return _later_instalment(order, confirmation, terminal, attempt, full)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
     if confirmation.is_test_payment and not terminal.terminal.is_test:
@@ -216,19 +228,110 @@ def decide_confirmation(
             return Decision(Verdict.REPLAY, order.status, order.status)
         return flag(ReviewReason.SECOND_ACCEPTANCE, f"another acceptance for a {order.status.value} order")
 
+    day = _bank_day(confirmation, received_at, terminal)
+    enters, changes = acceptance(
+        order, terminal, confirmation.reference, confirmation.authorisation_number, received_at, day, identity
+    )
+    return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)
+
+
+def _bank_day(confirmation: Confirmation, received_at: datetime, terminal: TerminalConfig) -> date:
+    """The day the bank says it took the payment (its ``date``, in the terminal's zone), else the day received."""
+    if confirmation.paid_at is not None:
+        return confirmation.paid_at.date()
+    return local_day(received_at, terminal.terminal.timezone)
+
+
+def acceptance(
+    order: Order,
+    terminal: TerminalConfig,
+    bank_reference: str,
+    authorisation_number: str,
+    at: datetime,
+    day: date,
+    source: str,
+) -> tuple[OrderStatus, dict[str, object]]:
+    """The state an order awaiting payment enters when the bank accepts ``bank_reference``, and what is written.
+
+    An immediate payment is captured in full; a split one captures its first instalment only (the others as
+    the bank collects them, on their days); a deferred one gets its deadline. ``source`` names the confirmation
+    (or the bank's status) that said so.
+    """
     event = _ACCEPTANCE_BY_MODE[order.mode]
     enters = next_status(order.status, event)
     assert enters is not None  # awaiting_payment accepts every acceptance event
     changes: dict[str, object] = {
-        "bank_reference": confirmation.reference,
-        "authorisation_number": confirmation.authorisation_number,
-        "paid_at": received_at,
+        "bank_reference": bank_reference,
+        "authorisation_number": authorisation_number,
+        "paid_at": at,
     }
-    if event is Event.PAYMENT_ACCEPTED:
+    if order.instalments and event is Event.PAYMENT_ACCEPTED:
+        first = InstalmentOutcome(1, InstalmentState.COLLECTED, at, day, authorisation_number, source)
+        changes.update(_with_outcome(order, first))
+        changes["captured"] = order.captured + order.instalments[0].amount.amount
+    elif event is Event.PAYMENT_ACCEPTED:
         changes["captured"] = order.amount.amount
     else:
         # The bank counts the period from the order date of the form the buyer paid (the session's).
-        session = order.session(confirmation.reference)
+        session = order.session(bank_reference)
         ordered_at = session.opened_at if session else order.created_at
         changes["deadline"] = deferral_deadline(ordered_at, terminal.deferral_days, terminal.terminal.timezone)
-    return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)
+    return enters, changes
+
+
+def _with_outcome(order: Order, outcome: InstalmentOutcome) -> dict[str, object]:
+    """The change that records ``outcome`` among the order's instalment outcomes."""
+    outcomes = (*(o for o in order.instalment_outcomes if o.number != outcome.number), outcome)
+    return {"instalment_outcomes": tuple(sorted(outcomes, key=lambda o: o.number))}
+
+
+def instalment_collected(
+    order: Order, number: int, at: datetime, day: date, authorisation_number: str, source: str
+) -> tuple[OrderStatus, dict[str, object]]:
+    """The state and the changes when the bank collected later instalment ``number`` (booked on ``day``)."""
+    outcome = InstalmentOutcome(number, InstalmentState.COLLECTED, at, day, authorisation_number, source)
+    changes = _with_outcome(order, outcome)
+    if order.books_instalments:
+        changes["captured"] = order.captured + order.instalments[number - 1].amount.amount
+    # The order keeps its state: paid from its first instalment on (refunds of it made while instalments were
+    # due are partial ones), or still awaiting the confirmation of its first, which decides it.
+    return order.status, changes
+
+
+def _later_instalment(
+    order: Order, confirmation: Confirmation, terminal: TerminalConfig, attempt: Attempt, full: bool
+) -> Decision:
+    """``paiement_pfN`` / ``Annulation_pfN``: instalment N collected (a capture on the bank's day) or refused."""
+    number = confirmation.return_code.instalment
+    assert number is not None
+    at = attempt.received_at
+    state = order.instalment_state(number)
+    refused = confirmation.return_code.outcome is Outcome.REFUSED
+    if state is InstalmentState.COLLECTED or (refused and state is InstalmentState.REFUSED):
+        # Another copy of what the bank said already (a refusal after a collection moves no money either).
+        if refused and state is InstalmentState.COLLECTED:
+            return Decision(Verdict.INSTALMENT, order.status, order.status, attempt, counted_only=full)
+        return Decision(Verdict.REPLAY, order.status, order.status)
+    expected = order.instalments[number - 1].amount
+    said = confirmation.instalment_amount
+    if not refused and said is not None and said != expected:
+        detail = f"the bank collected {said} for instalment {number}, the schedule says {expected}"
+        return _flagged(order, attempt, Review(ReviewReason.AMOUNT_MISMATCH, at, detail))
+    if refused:
+        outcome = InstalmentOutcome(number, InstalmentState.REFUSED, at, confirmation_id=attempt.confirmation_id)
+        review = Review(ReviewReason.INSTALMENT_REFUSED, at, f"instalment {number} of {expected} was refused")
+        reviews = (review,) if len(order.reviews) < MAX_REVIEWS_KEPT else ()
+        changes = _with_outcome(order, outcome)
+        return Decision(Verdict.FLAGGED, order.status, order.status, attempt, reviews, changes, counted_only=full)
+    day = _bank_day(confirmation, at, terminal)
+    enters, changes = instalment_collected(
+        order, number, at, day, confirmation.authorisation_number, attempt.confirmation_id
+    )
+    return Decision(Verdict.INSTALMENT, order.status, enters, attempt, changes=changes, counted_only=full)
+
+
+def _flagged(order: Order, attempt: Attempt, review: Review) -> Decision:
+    """Recorded, not applied, marked for review (counted only once the order holds all the reviews it may)."""
+    if len(order.reviews) >= MAX_REVIEWS_KEPT:
+        return Decision(Verdict.FLAGGED, order.status, order.status, attempt, counted_only=True)
+    return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))

@@ -1,5 +1,6 @@
-"""The e-mails an order event sends: the buyer's payment confirmation in the order's language, and the merchant's
-notices (each payment, each refusal needing attention, each review marker), in plain text and HTML.
+"""The e-mails an order event sends: the buyer's payment confirmation in the order's language (with a split payment's
+schedule), and the merchant's notices (each payment, each refusal needing attention, each refused instalment, each
+review marker), in plain text and HTML.
 
 Bodies are Jinja2 templates; the HTML one escapes every value (autoescape), the text one takes values with their
 control characters removed, and a subject is one line. Nothing of the card is ever in a mail.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
 from functools import cache
@@ -20,9 +22,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sealing import Money
 
 from .clients import LazyClient
-from .events import ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
+from .events import INSTALMENT_REFUSED, ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
 from .exceptions import MailUnavailableError
-from .model import Order
+from .model import InstalmentState, Order, ReviewReason
 from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
 
 if TYPE_CHECKING:
@@ -49,6 +51,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_refused": "La banque a refusé un paiement de la commande {reference} ({amount}) pour le motif « {reason} ».",
         "m_review": "La commande {reference} ({amount}) demande votre attention : {reason}.",
         "m_status": "État de la commande :",
+        "schedule": "Paiement en {count} fois :",
+        "collected": "payée",
+        "m_subject_instalment": "Échéance refusée : {reference}",
+        "m_instalment": "La banque a refusé l'échéance {number} de la commande {reference} : {amount} dus le {due}. "
+        "Encaissé à ce jour : {captured} sur {total}.",
     },
     "EN": {
         "subject_paid": "Your payment to {merchant} is confirmed",
@@ -66,6 +73,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_refused": "The bank refused a payment for order {reference} ({amount}) with the reason “{reason}”.",
         "m_review": "Order {reference} ({amount}) needs your attention: {reason}.",
         "m_status": "Order status:",
+        "schedule": "Payment in {count} instalments:",
+        "collected": "paid",
+        "m_subject_instalment": "Instalment refused: {reference}",
+        "m_instalment": "The bank refused instalment {number} of order {reference}: {amount} due on {due}. "
+        "Collected so far: {captured} of {total}.",
     },
     "DE": {
         "subject_paid": "Ihre Zahlung an {merchant} ist bestätigt",
@@ -83,6 +95,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_refused": "Die Bank hat eine Zahlung der Bestellung {reference} ({amount}) abgelehnt: „{reason}“.",
         "m_review": "Die Bestellung {reference} ({amount}) braucht Ihre Aufmerksamkeit: {reason}.",
         "m_status": "Status der Bestellung:",
+        "schedule": "Zahlung in {count} Raten:",
+        "collected": "bezahlt",
+        "m_subject_instalment": "Rate abgelehnt: {reference}",
+        "m_instalment": "Die Bank hat die Rate {number} der Bestellung {reference} abgelehnt: "
+        "{amount}, fällig am {due}. Bisher eingezogen: {captured} von {total}.",
     },
     "IT": {
         "subject_paid": "Il suo pagamento a {merchant} è confermato",
@@ -100,6 +117,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_refused": "La banca ha rifiutato un pagamento dell'ordine {reference} ({amount}): «{reason}».",
         "m_review": "L'ordine {reference} ({amount}) richiede attenzione: {reason}.",
         "m_status": "Stato dell'ordine:",
+        "schedule": "Pagamento in {count} rate:",
+        "collected": "pagata",
+        "m_subject_instalment": "Rata rifiutata: {reference}",
+        "m_instalment": "La banca ha rifiutato la rata {number} dell'ordine {reference}: "
+        "{amount} in scadenza il {due}. Incassato finora: {captured} su {total}.",
     },
     "ES": {
         "subject_paid": "Su pago a {merchant} está confirmado",
@@ -117,6 +139,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_refused": "El banco rechazó un pago del pedido {reference} ({amount}): «{reason}».",
         "m_review": "El pedido {reference} ({amount}) requiere su atención: {reason}.",
         "m_status": "Estado del pedido:",
+        "schedule": "Pago en {count} plazos:",
+        "collected": "pagado",
+        "m_subject_instalment": "Plazo rechazado: {reference}",
+        "m_instalment": "El banco rechazó el plazo {number} del pedido {reference}: {amount} con vencimiento el {due}. "
+        "Cobrado hasta ahora: {captured} de {total}.",
     },
 }
 
@@ -126,7 +153,10 @@ _TEXT = """{{ t.hello }}
 {% if description %}
 {{ t.bought }} {{ description }}
 {% endif %}{% if authorisation %}{{ t.authorisation }} {{ authorisation }}
-{% endif %}
+{% endif %}{% if schedule %}
+{{ schedule_title }}
+{% for line in schedule %}- {{ line }}
+{% endfor %}{% endif %}
 {{ closing }}
 {{ signature_rule }}
 {{ merchant }}
@@ -138,6 +168,8 @@ _HTML = """<!doctype html>
 <p>{{ lead }}</p>
 {% if description %}<p>{{ t.bought }} {{ description }}</p>{% endif %}
 {% if authorisation %}<p>{{ t.authorisation }} <b>{{ authorisation }}</b></p>{% endif %}
+{% if schedule %}<p>{{ schedule_title }}</p>
+<ul>{% for line in schedule %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <p>{{ closing }}</p>
 <p style="color: #666">{{ merchant }}</p>
 </body></html>
@@ -182,12 +214,51 @@ def display_amount(money: Money, language: str) -> str:
     return f"{whole.replace(',', group)}{point}{cents} {money.currency}"
 
 
+# Month names by language, January first, one line each (the words a buyer reads).
+MONTHS: dict[str, str] = {
+    "FR": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "EN": "January February March April May June July August September October November December",
+    "DE": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "IT": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "ES": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "NL": "januari februari maart april mei juni juli augustus september oktober november december",
+    "PT": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+    "SV": "januari februari mars april maj juni juli augusti september oktober november december",
+}
+
+
+def display_day(day: date, language: str) -> str:
+    """``27 décembre 2026`` (``27. Dezember 2026``, ``27 de diciembre de 2026``): a day as a person reads it."""
+    month = MONTHS.get(language, MONTHS["EN"]).split()[day.month - 1]
+    if language == "DE":
+        return f"{day.day}. {month} {day.year}"
+    if language in ("ES", "PT"):
+        return f"{day.day} de {month} de {day.year}"
+    return f"{day.day} {month} {day.year}"
+
+
+def schedule_lines(order: Order, language: str, collected: str = "") -> list[str]:
+    """A split payment's instalments, one line each: its day and amount (``collected`` after one the bank took)."""
+    lines = []
+    colon = " : " if language == "FR" else ": "  # French typography spaces the colon
+    for number, instalment in enumerate(order.instalments, 1):
+        line = f"{display_day(instalment.due, language)}{colon}{display_amount(instalment.amount, language)}"
+        if collected and order.instalment_state(number) is InstalmentState.COLLECTED:
+            line += f" ({collected})"
+        lines.append(line)
+    return lines
+
+
 def _clean(value: Any) -> str:
     return _CONTROL.sub(" ", str(value))
 
 
-def _render(kind: str, to: str, language: str, subject: str, lead: str, closing: str, **values: Any) -> Mail:
+def _render(
+    kind: str, to: str, language: str, subject: str, lead: str, closing: str, schedule: list[str], **values: Any
+) -> Mail:
     context = {
+        "schedule_title": PHRASES[language]["schedule"].format(count=len(schedule)),
+        "schedule": [_clean(line) for line in schedule],
         "t": PHRASES[language],
         "lang": language.lower(),
         "subject": subject,
@@ -219,6 +290,7 @@ def buyer_mail(order: Order, terminal: TerminalConfig, event_type: str) -> Mail:
         t["subject_paid"].format(merchant=merchant),
         lead,
         t["thanks"],
+        schedule_lines(order, language, t["collected"]),
         description=order.description,
         authorisation=order.authorisation_number,
         merchant=merchant,
@@ -230,6 +302,20 @@ def _merchant_lead(order: Order, event_type: str, detail: Mapping[str, Any], t: 
     if event_type == PAYMENT_REFUSED:
         reason = (detail.get("attempt") or {}).get("reason", "")
         return t["m_subject_refused"].format(**values), t["m_refused"].format(reason=reason, **values)
+    if event_type == INSTALMENT_REFUSED:
+        instalment = detail.get("instalment") or {}
+        number = int(instalment.get("number", 0))
+        scheduled = order.instalments[number - 1] if 0 < number <= len(order.instalments) else None
+        language = detail["language"]
+        facts = {
+            "number": number,
+            "amount": display_amount(scheduled.amount, language) if scheduled else "",
+            "due": display_day(scheduled.due, language) if scheduled else "",
+            "captured": display_amount(Money(order.captured, order.currency), language),
+            "total": detail["amount_text"],
+            "reference": order.reference,
+        }
+        return t["m_subject_instalment"].format(**values), t["m_instalment"].format(**facts)
     if event_type == ORDER_NEEDS_REVIEW:
         review = detail.get("review") or {}
         reason = f"{review.get('reason', '')} {review.get('detail', '')}".strip()
@@ -241,7 +327,7 @@ def merchant_mail(order: Order, settings: MailSettings, event_type: str, detail:
     language = settings.merchant_language
     t = PHRASES[language]
     subject, lead = _merchant_lead(
-        order, event_type, {**detail, "amount_text": display_amount(order.amount, language)}, t
+        order, event_type, {**detail, "amount_text": display_amount(order.amount, language), "language": language}, t
     )
     return _render(
         "merchant",
@@ -250,6 +336,7 @@ def merchant_mail(order: Order, settings: MailSettings, event_type: str, detail:
         subject,
         lead,
         f"{t['m_status']} {order.status.value}",
+        schedule_lines(order, language, t["collected"]),
         description=order.description,
         authorisation=order.authorisation_number,
         merchant=f"merchant-kit, terminal {order.tpe}",
@@ -269,8 +356,11 @@ def mails_for(event_type: str, detail: Mapping[str, Any], order: Order, terminal
     mails = []
     if event_type in (ORDER_PAID, ORDER_AUTHORIZED) and settings.buyer and order.email:
         mails.append(buyer_mail(order, terminal, event_type))
-    wanted = event_type in (ORDER_PAID, ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW) or (
-        event_type == PAYMENT_REFUSED and needs_attention(detail)
+    # A refused instalment's review is told by its own mail (InstalmentRefused), not a second one.
+    instalment_review = (detail.get("review") or {}).get("reason") == ReviewReason.INSTALMENT_REFUSED.value
+    wanted = event_type in (ORDER_PAID, ORDER_AUTHORIZED, INSTALMENT_REFUSED) or (
+        (event_type == ORDER_NEEDS_REVIEW and not instalment_review)
+        or (event_type == PAYMENT_REFUSED and needs_attention(detail))
     )
     if wanted and settings.merchant:
         mails.append(merchant_mail(order, settings, event_type, detail))

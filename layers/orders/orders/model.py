@@ -34,6 +34,7 @@ class ReviewReason(enum.Enum):
     INSTALMENT_REFUSED = "instalment_refused"
     OPERATION_CONFLICT = "operation_conflict"  # a bank operation's outcome arrived after its entry was closed
     END_OF_PERIOD_REFUSED = "end_of_period_refused"  # the bank refused the sweeper's capture or cancel: not resent
+    UNKNOWN_INSTALMENT = "unknown_instalment"  # the bank collected an instalment the order's schedule does not have
 
 
 # How an operation ended (``OperationRecord.outcome``).
@@ -74,6 +75,27 @@ class Attempt:
             "instalment": self.instalment,
             "card_saved": self.card_saved,
         }
+
+
+class InstalmentState(enum.Enum):
+    """Where one instalment of a split payment stands: due (not confirmed yet), collected, or refused."""
+
+    DUE = "due"
+    COLLECTED = "collected"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class InstalmentOutcome:
+    """What the bank confirmed of one instalment (``number`` 1 is paid at the order, 2 to 4 on their days):
+    collected, booked as a capture on ``day`` (the terminal's local day the bank confirmed it), or refused."""
+
+    number: int
+    state: InstalmentState
+    at: datetime
+    day: date | None = None
+    authorisation_number: str = ""
+    confirmation_id: str = ""  # the confirmation that said so (``status:...`` when read from the bank's status)
 
 
 @dataclass(frozen=True)
@@ -208,10 +230,49 @@ class Order:
     version: int = 0
     description: str = ""  # what was bought (the bank kit's "Descriptif"); the merchant's own, not sent to the bank
     card_alias: str = ""  # the buyer whose card the bank keeps on file (aliascb)
+    instalment_outcomes: tuple[InstalmentOutcome, ...] = ()  # what the bank confirmed, instalment by instalment
 
     @property
     def currency(self) -> str:
         return self.amount.currency
+
+    def instalment_outcome(self, number: int) -> InstalmentOutcome | None:
+        return next((o for o in self.instalment_outcomes if o.number == number), None)
+
+    def instalment_state(self, number: int) -> InstalmentState:
+        outcome = self.instalment_outcome(number)
+        return outcome.state if outcome else InstalmentState.DUE
+
+    @property
+    def books_instalments(self) -> bool:
+        """Whether ``captured`` counts the instalments one by one as the bank collects them. An order paid in
+        instalments before they were tracked booked them all at its first payment (no outcome for the first):
+        its later instalments are recorded without being counted again."""
+        if not self.instalments:
+            return False
+        return self.status is OrderStatus.AWAITING_PAYMENT or self.instalment_outcome(1) is not None
+
+    @property
+    def instalments_due(self) -> bool:
+        """Whether a later instalment of a split payment is still to be collected (neither collected nor refused)."""
+        return any(self.instalment_outcome(n) is None for n in range(2, len(self.instalments) + 1))
+
+    def instalments_json(self) -> list[dict[str, Any]]:
+        """The schedule as the merchant API shows it: each instalment's due day, amount and state."""
+        schedule = []
+        for number, instalment in enumerate(self.instalments, 1):
+            outcome = self.instalment_outcome(number)
+            schedule.append(
+                {
+                    "number": number,
+                    "due": instalment.due.isoformat(),
+                    "amount": str(instalment.amount.amount),
+                    "state": (outcome.state if outcome else InstalmentState.DUE).value,
+                    "collected_on": outcome.day.isoformat() if outcome and outcome.day else None,
+                    "authorisation_number": (outcome.authorisation_number or None) if outcome else None,
+                }
+            )
+        return schedule
 
     @property
     def current_session(self) -> PaymentSession | None:
@@ -256,7 +317,7 @@ class Order:
             "cancelled": str(self.cancelled),
             "needs_review": bool(self.reviews),
             "reviews": [review.as_json() for review in self.reviews],
-            "instalments": [{"due": i.due.isoformat(), "amount": str(i.amount.amount)} for i in self.instalments],
+            "instalments": self.instalments_json(),
             "attempts": [attempt.as_json() for attempt in self.attempts],
             "attempts_not_kept": self.attempts_not_kept,
             "bank_reference": self.bank_reference or None,

@@ -43,16 +43,17 @@ from sealing import (
 
 from .bank import BankClient
 from .books import Entry, booked_on, entries_of
-from .calendar import deferral_deadline, local_day, zone
+from .calendar import local_day, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
-from .lifecycle import Decision, Verdict
+from .lifecycle import Decision, Verdict, acceptance, instalment_collected
 from .model import Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice, BankFactory
 from .sessions import SESSION_LIFETIME, order_reference_of
-from .store import OrderStore
+from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
+Fetch = Callable[..., tuple[list[Order], dict[str, Any] | None]]
 MISSED = "missed_confirmation"
 DASHBOARD = "done_at_the_bank"
 STATUS_DIFFERS = "status_differs"
@@ -60,11 +61,6 @@ PAID_AMOUNT_DIFFERS = "paid_amount_differs"
 FILE_UNKNOWN = "captured_unknown_order"
 FILE_DIFFERS = "captured_amount_differs"
 FILE_UNREADABLE = "unreadable_file"
-_ACCEPTED_STATE = {
-    PaymentMode.IMMEDIATE: OrderStatus.PAID,
-    PaymentMode.DEFERRED: OrderStatus.AUTHORIZED,
-    PaymentMode.DEFERRED_AUTHORIZATION: OrderStatus.CARD_REGISTERED,
-}
 
 
 @dataclass(frozen=True)
@@ -110,24 +106,20 @@ class Reconciler:
     def run(
         self, days: Iterable[date], now: datetime, source: str, awaiting_days: Iterable[date] | None = None
     ) -> Report:
-        """Check with the bank's status every order changed on ``days`` (UTC days of their last write), and every
-        order of ``awaiting_days`` (order days; ``days`` when not given) still awaiting payment. Each is read
-        through an index that holds only those orders, and checked once."""
+        """Check with the bank's status every order changed on ``days`` (UTC days of their last write), every
+        order of ``awaiting_days`` (order days; ``days`` when not given) still awaiting payment, and every split
+        payment with an instalment falling due on one of ``awaiting_days`` that the bank confirmed nothing of.
+        Each is read through an index that holds only those orders (split payments: a year of order months),
+        and checked once."""
         report = Report(source, now)
         changed = list(days)
         awaiting = changed if awaiting_days is None else list(awaiting_days)
-        fetches: list[Callable[..., tuple[list[Order], dict[str, Any] | None]]] = []
-        for day in changed:
-            report.days.append(day.isoformat())
-            fetches.append(partial(self.store.orders_changed_on, day.isoformat(), limit=100))
-        for day in awaiting:
-            status = OrderStatus.AWAITING_PAYMENT.value
-            fetches.append(partial(self.store.orders_of_day, day.isoformat(), limit=100, status=status))
+        report.days.extend(day.isoformat() for day in changed)
         since = min([*changed, *awaiting], default=None)
         seen: set[str] = set()
-        for fetch in fetches:
+        for fetch, wanted in self._sources(changed, awaiting):
             for order in _pages(fetch):
-                if order.reference in seen:
+                if order.reference in seen or not wanted(order):
                     continue
                 seen.add(order.reference)
                 try:
@@ -135,6 +127,22 @@ class Reconciler:
                 except (OrdersError, SealingError) as exc:
                     report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
         return report
+
+    def _sources(self, changed: list[date], awaiting: list[date]) -> Iterator[tuple[Fetch, Callable[[Order], bool]]]:
+        """The index queries a run reads, each with which of its orders to check."""
+        for day in changed:
+            yield partial(self.store.orders_changed_on, day.isoformat(), limit=100), _every
+        for day in awaiting:
+            status = OrderStatus.AWAITING_PAYMENT.value
+            yield partial(self.store.orders_of_day, day.isoformat(), limit=100, status=status), _every
+        if awaiting:
+            due_days = frozenset(awaiting)
+
+            def instalment_due(order: Order) -> bool:
+                return any(day in due_days for day in _unconfirmed_due_days(order))
+
+            for month in split_months(min(awaiting), max(awaiting)):
+                yield partial(self.store.split_payments_of_month, month, limit=100), instalment_due
 
     def check(self, order: Order, now: datetime, report: Report, since: date | None = None) -> None:
         """Compare ``order`` with the bank's status; an order awaiting payment by those of its sessions that could
@@ -147,6 +155,8 @@ class Reconciler:
         report.checked += 1
         bank = self.office.bank(order)
         status = bank.status(reference=order.bank_payment_reference, total=order.amount, at=now)
+        if order.instalments:
+            order = self._instalments(order, status, now, report)
         found = self.office.bank_actions(order, status, now)
         if found is not None:
             first, *more = found.records
@@ -176,39 +186,71 @@ class Reconciler:
                 return
 
     def _missed(self, order: Order, session: PaymentSession, status: StatusAnswer, now: datetime) -> Difference:
-        """Record the payment the bank shows under ``session`` whose confirmation never came."""
+        """Record the payment the bank shows under ``session`` whose confirmation never came (for a split payment,
+        its first instalment; later ones the bank collected too are recorded next, each on its own)."""
         paid = status.collected if order.mode is PaymentMode.IMMEDIATE else status.remaining or status.collected
-        if paid is not None and paid != order.amount:
-            detail = f"the bank shows {session.bank_reference} paid {paid}, the order is {order.amount}: not recorded"
-            return Difference(order.reference, PAID_AMOUNT_DIFFERS, detail, False)
         terminal = self.terminals.get(order.tpe)
-        attempt = Attempt(
-            return_code="paiement",
-            received_at=now,
-            reason="recorded from the bank's status: its confirmation never came",
-            authorisation_number=status.authorisation_number,
-            amount=order.amount.wire(),
-            confirmation_id=f"status:{session.bank_reference}",
-            bank_reference=session.bank_reference,
-        )
-        changes: dict[str, object] = {
-            "bank_reference": session.bank_reference,
-            "authorisation_number": status.authorisation_number,
-            "paid_at": now,
-        }
-        if order.mode is PaymentMode.IMMEDIATE:
-            changes["captured"] = order.amount.amount
+        if order.instalments and order.mode is PaymentMode.IMMEDIATE:
+            first = order.instalments[0].amount
+            today = local_day(now, terminal.terminal.timezone)
+            later = None if paid is None or paid.currency != order.currency else paid.amount - first.amount
+            expected = f"{first} or more of its instalments"
+            matches = later is not None and _collected_instalments(order, later, today) is not None
         else:
-            tz = terminal.terminal.timezone
-            changes["deadline"] = deferral_deadline(session.opened_at, terminal.deferral_days, tz)
-        decision = Decision(Verdict.ACCEPTED, order.status, _ACCEPTED_STATE[order.mode], attempt, changes=changes)
+            expected, matches = str(order.amount), paid is None or paid == order.amount
+        if not matches:
+            detail = f"the bank shows {session.bank_reference} paid {paid}, the order is {expected}: not recorded"
+            return Difference(order.reference, PAID_AMOUNT_DIFFERS, detail, False)
+        source = f"status:{session.bank_reference}"
+        attempt = _from_status(order, "paiement", session.bank_reference, source, now, status.authorisation_number)
+        day = local_day(now, terminal.terminal.timezone)
+        enters, changes = acceptance(
+            order, terminal, session.bank_reference, status.authorisation_number, now, day, source
+        )
         try:
-            self.store.apply(order, decision)
+            self.store.apply(order, Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes))
         except ConcurrentUpdateError:
             detail = f"the bank shows {session.bank_reference} paid; the order changed meanwhile: checked next run"
             return Difference(order.reference, MISSED, detail, False)
         detail = f"the bank shows {session.bank_reference} paid ({status.authorisation_number}): recorded"
+        if order.instalments:
+            more = Report(MISSED, now)
+            self._instalments(self.store.get(order.reference), status, now, more)
+            detail += "".join(f"; {d.detail}" for d in more.differences)
         return Difference(order.reference, MISSED, detail, True)
+
+    def _instalments(self, order: Order, status: StatusAnswer, now: datetime, report: Report) -> Order:
+        """Record the later instalments the bank's status shows collected (``montantrecouvre`` above the books)
+        whose ``paiement_pfN`` never came: the instalments fallen due and confirmed nothing of, in their order,
+        that add up to the difference; the order as it is then. Anything else is left to ``_differs``."""
+        collected = status.collected
+        if collected is None or collected.currency != order.currency or not order.books_instalments:
+            return order
+        timezone = self.terminals.get(order.tpe).terminal.timezone
+        numbers = _collected_instalments(order, collected.amount - order.captured, local_day(now, timezone))
+        if not numbers:
+            return order
+        recorded = []
+        for number in numbers:
+            due = order.instalments[number - 1].due
+            # Collected on its day; the bank's status dates the last capture when it says so.
+            day = status.captured_on if number == numbers[-1] and status.captured_on else due
+            source = f"status:{order.bank_payment_reference}:{number}"
+            reference = order.bank_payment_reference
+            attempt = _from_status(order, f"paiement_pf{number}", reference, source, now, instalment=number)
+            enters, changes = instalment_collected(order, number, now, day, "", source)
+            decision = Decision(Verdict.INSTALMENT, order.status, enters, attempt, changes=changes)
+            try:
+                self.store.apply(order, decision)
+            except ConcurrentUpdateError:
+                detail = f"the bank collected instalment {number}; the order changed meanwhile: checked next run"
+                report.differences.append(Difference(order.reference, MISSED, detail, False))
+                return self.store.get(order.reference)
+            order = self.store.get(order.reference)
+            recorded.append(f"instalment {number} ({order.instalments[number - 1].amount}, {day.isoformat()})")
+        detail = f"the bank collected {', '.join(recorded)} of {order.bank_payment_reference}: recorded"
+        report.differences.append(Difference(order.reference, MISSED, detail, True))
+        return order
 
     # --- against the bank's files: its daily XML of captured payments, its CSV export of payments --------------
 
@@ -397,7 +439,56 @@ def _differs(order: Order, status: StatusAnswer) -> str:
     return "; ".join(found)
 
 
-def _pages(fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]]) -> Iterator[Order]:
+def _from_status(
+    order: Order,
+    code: str,
+    bank_reference: str,
+    source: str,
+    now: datetime,
+    authorisation_number: str = "",
+    instalment: int | None = None,
+) -> Attempt:
+    """The attempt that records what the bank's status showed, under the id ``source`` (``status:...``): a second
+    run, or the late confirmation itself, adds nothing more."""
+    return Attempt(
+        return_code=code,
+        received_at=now,
+        reason="recorded from the bank's status: its confirmation never came",
+        authorisation_number=authorisation_number,
+        amount=order.amount.wire(),
+        instalment=instalment,
+        confirmation_id=source,
+        bank_reference=bank_reference,
+    )
+
+
+def _collected_instalments(order: Order, amount: Decimal, today: date) -> tuple[int, ...] | None:
+    """The later instalments that make up ``amount`` collected beyond the books: those fallen due by ``today`` that
+    the bank confirmed nothing of, taken in their order as the bank collects them (``()`` for nothing; ``None``
+    when no such run of them adds up to it)."""
+    if amount == 0:
+        return ()
+    total, numbers = Decimal(0), []
+    for number, instalment in enumerate(order.instalments[1:], 2):
+        if instalment.due > today or order.instalment_outcome(number) is not None:
+            continue
+        total += instalment.amount.amount
+        numbers.append(number)
+        if total == amount:
+            return tuple(numbers)
+    return None
+
+
+def _every(order: Order) -> bool:
+    return True
+
+
+def _unconfirmed_due_days(order: Order) -> list[date]:
+    """The due days of a split payment's later instalments the bank has confirmed nothing of yet."""
+    return [i.due for n, i in enumerate(order.instalments, 1) if n > 1 and order.instalment_outcome(n) is None]
+
+
+def _pages(fetch: Fetch) -> Iterator[Order]:
     """Every order of a paged query, page by page (``fetch(start_key=...)`` answers a page and the next key)."""
     start: dict[str, Any] | None = None
     while True:

@@ -51,7 +51,7 @@ from .sessions import (
     session_for_checkout,
 )
 from .store import OrderStore
-from .terminals import TerminalConfig, Terminals
+from .terminals import PaymentMode, TerminalConfig, Terminals
 
 ORDER_FIELDS = frozenset(
     {
@@ -101,12 +101,16 @@ def _instalment(entry: Any, where: str, currency: str) -> Instalment:
     return Instalment(due, Money(parse_decimal(_text(entry, "amount", where=where), f"{where}.amount"), currency))
 
 
-def _instalments(payload: Mapping[str, Any], currency: str) -> tuple[Instalment, ...]:
+def _instalments(payload: Mapping[str, Any], currency: str, terminal: TerminalConfig) -> tuple[Instalment, ...]:
     raw = payload.get("instalments")
     if raw is None:
         return ()
     if not isinstance(raw, list):
         raise InvalidOrderError("instalments", 'must be a list of {"due": "YYYY-MM-DD", "amount": "10.00"}')
+    if terminal.mode is not PaymentMode.IMMEDIATE:
+        # The bank collects each instalment on its day: a split payment is for an immediate terminal only.
+        detail = f"a split payment needs an immediate terminal; {terminal.tpe} is {terminal.mode.value}"
+        raise InvalidOrderError("instalments", detail)
     return tuple(_instalment(entry, f"instalments[{index}]", currency) for index, entry in enumerate(raw))
 
 
@@ -157,7 +161,7 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
     try:
         currency = _text(payload, "currency", "EUR")
         amount = Money(parse_decimal(_text(payload, "amount")), currency)
-        instalments = _instalments(payload, currency)
+        instalments = _instalments(payload, currency, terminal)
         secret = secrets.token_urlsafe(24)
         draft = Order(
             reference="0" * ORDER_REFERENCE_LENGTH,

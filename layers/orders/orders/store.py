@@ -2,10 +2,11 @@
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
 (``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write
-but a new payment session) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
-is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console
-requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
-``MAIL#<event id>#<recipient>`` items (both removed by the table's TTL).
+but a new payment session), ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open)
+and ``split_month``/``pk`` (``SplitPaymentIndex``: split payments, by order month). Confirmations that match
+no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key``
+as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items
+(both removed by the table's TTL).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from .model import (
     KEY_RELEASED,
     Attempt,
     IdempotencyRecord,
+    InstalmentOutcome,
+    InstalmentState,
     OperationRecord,
     Order,
     OrderStatus,
@@ -65,6 +68,17 @@ def deadline_shard(reference: str) -> str:
 def deadline_partitions() -> tuple[str, ...]:
     """Every partition the sweeper reads: the shards, and the one from before them."""
     return (DEADLINE_SHARD, *(f"{DEADLINE_SHARD}#{number:02d}" for number in range(DEADLINE_SHARDS)))
+
+
+def split_months(first: date, last: date) -> list[str]:
+    """The order months (``YYYY-MM``) of the split payments an instalment due from ``first`` to ``last`` can belong
+    to: its order falls at most a year before it (``sealing.last_instalment_day``)."""
+    year, month = first.year - 1, first.month
+    months = []
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 _serializer = TypeSerializer()
@@ -124,6 +138,37 @@ def _session_item(session: PaymentSession) -> dict[str, Any]:
 
 def _session(item: Mapping[str, Any], default_time: datetime) -> PaymentSession:
     return PaymentSession(int(item["number"]), item["bank_reference"], _dt(item["opened_at"]) or default_time)
+
+
+def _outcome_item(outcome: InstalmentOutcome) -> dict[str, Any]:
+    return {
+        "number": outcome.number,
+        "state": outcome.state.value,
+        "at": _iso(outcome.at),
+        "day": outcome.day.isoformat() if outcome.day else None,
+        "authorisation_number": outcome.authorisation_number,
+        "confirmation_id": outcome.confirmation_id,
+    }
+
+
+def _outcome(item: Mapping[str, Any], default_time: datetime) -> InstalmentOutcome:
+    return InstalmentOutcome(
+        number=int(item["number"]),
+        state=InstalmentState(item["state"]),
+        at=_dt(item.get("at")) or default_time,
+        day=date.fromisoformat(item["day"]) if item.get("day") else None,
+        authorisation_number=item.get("authorisation_number", ""),
+        confirmation_id=item.get("confirmation_id", ""),
+    )
+
+
+def _stored(value: object) -> Any:
+    """A decision's change as the item keeps it."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, tuple) and all(isinstance(v, InstalmentOutcome) for v in value):
+        return [_outcome_item(v) for v in value]
+    return value
 
 
 def _review_item(review: Review) -> dict[str, Any]:
@@ -211,6 +256,10 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "sessions": [_session_item(s) for s in order.sessions],
         "version": order.version,
     }
+    if order.instalments:  # SplitPaymentIndex: the books and the reconciliation find split payments by month
+        item["split_month"] = item["order_day"][:7]
+    if order.instalment_outcomes:
+        item["instalment_outcomes"] = [_outcome_item(o) for o in order.instalment_outcomes]
     if order.status is OrderStatus.AWAITING_PAYMENT:
         # An order nobody pays is removed after a while; paying it removes this attribute.
         item["expires_at"] = int(order.created_at.timestamp()) + pending_ttl_days * 86400
@@ -276,6 +325,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         version=int(item.get("version", 0)),
         description=item.get("description", ""),
         card_alias=item.get("card_alias", ""),
+        instalment_outcomes=tuple(_outcome(o, created_at) for o in item.get("instalment_outcomes") or ()),
     )
 
 
@@ -329,11 +379,12 @@ def _decision_clauses(
     if decision.enters is not decision.leaves:
         values[":enters"] = _ser(decision.enters.value)
         sets.append("#status = :enters")
-    if decision.enters is not decision.leaves or decision.reviews or decision.verdict is Verdict.FLAGGED:
-        removes.append("expires_at")  # a paid order, or one a human must look at, is never expired
+    moved = decision.enters is not decision.leaves or "captured" in decision.changes
+    if moved or decision.reviews or decision.verdict is Verdict.FLAGGED:
+        removes.append("expires_at")  # an order money moved on, or one a human must look at, is never expired
     for index, (name, value) in enumerate(decision.changes.items()):
         names[f"#c{index}"] = name
-        values[f":c{index}"] = _ser(_iso(value) if isinstance(value, datetime) else value)
+        values[f":c{index}"] = _ser(_stored(value))
         sets.append(f"#c{index} = :c{index}")
     deadline = decision.changes.get("deadline")
     if isinstance(deadline, datetime):
@@ -352,7 +403,7 @@ def _presumption_condition(decision: Decision, names: dict[str, str], values: di
     session = f"#sessions[{presumed.session_number}]"
     names.update({"#tpe": "tpe", "#mode": "mode", "#amount": "amount", "#currency": "currency"})
     names.update({"#sessions": "sessions", "#bref": "bank_reference", "#ids": "confirmation_ids"})
-    names.update({"#attempts": "attempts", "#reviews": "reviews"})
+    names.update({"#attempts": "attempts", "#reviews": "reviews", "#instalments": "instalments"})
     values.update(
         {
             ":presumed_status": _ser(order.status.value),
@@ -364,6 +415,7 @@ def _presumption_condition(decision: Decision, names: dict[str, str], values: di
             ":seen": _ser(decision.attempt.confirmation_id),
             ":max_attempts": _ser(MAX_ATTEMPTS_KEPT),
             ":max_reviews": _ser(MAX_REVIEWS_KEPT),
+            ":none": _ser(0),
         }
     )
     terms = [
@@ -376,6 +428,8 @@ def _presumption_condition(decision: Decision, names: dict[str, str], values: di
         "NOT contains(#ids, :seen)",
         "(attribute_not_exists(#attempts) OR size(#attempts) < :max_attempts)",
         "(attribute_not_exists(#reviews) OR size(#reviews) < :max_reviews)",
+        # A split payment books its instalments one by one: its confirmations are decided on the order as read.
+        "(attribute_not_exists(#instalments) OR size(#instalments) = :none)",
     ]
     if "deadline" in decision.changes:  # the deadline counts from the session's local day
         names["#opened"] = "opened_at"
@@ -745,10 +799,22 @@ class OrderStore:
         self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         """Orders whose last write was on ``day`` (UTC), one page (``ChangedIndex``: one read per such order)."""
+        return self._orders_of_index("ChangedIndex", "changed_day", day, limit, start_key)
+
+    def split_payments_of_month(
+        self, month: str, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Split payments ordered in ``month`` (``YYYY-MM``, the terminal's zone), one page (``SplitPaymentIndex``:
+        only split payments are read)."""
+        return self._orders_of_index("SplitPaymentIndex", "split_month", month, limit, start_key)
+
+    def _orders_of_index(
+        self, index: str, key: str, value: str, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
         kwargs: dict[str, Any] = {
-            "IndexName": "ChangedIndex",
-            "KeyConditionExpression": "changed_day = :day",
-            "ExpressionAttributeValues": {":day": {"S": day}},
+            "IndexName": index,
+            "KeyConditionExpression": f"{key} = :value",
+            "ExpressionAttributeValues": {":value": {"S": value}},
             "Limit": limit,
         }
         if start_key:

@@ -78,7 +78,15 @@ from ._formats import (
 from ._key import MerchantKey, canonical_mac
 from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
 from ._options import OPTIONS, check_option, unpacked_options
-from ._request import THREE_DS_CHALLENGES, Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
+from ._request import (
+    THREE_DS_CHALLENGES,
+    Instalment,
+    PaymentForm,
+    PaymentRequest,
+    build_payment_form,
+    form_body,
+    last_instalment_day,
+)
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
 from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import (
@@ -181,6 +189,7 @@ __all__ = [
     "form_body",
     "format_day",
     "format_order_date",
+    "last_instalment_day",
     "local_time",
     "order_context",
     "parse_confirmation_date",

@@ -85,6 +85,17 @@ class PaymentForm:
         return self.as_dict()[MAC_FIELD]
 
 
+def last_instalment_day(ordered_on: date) -> date:
+    """The latest day an instalment may fall on: the order date a year on (28 February for a 29 February).
+
+    No public source gives the bank's own limit; a year bounds what the kit keeps track of (the books and the
+    reconciliation look a year back for split payments) and refuses dates like 9999-12-31."""
+    try:
+        return ordered_on.replace(year=ordered_on.year + 1)
+    except ValueError:  # 29 February, and no 29 February a year on
+        return ordered_on.replace(year=ordered_on.year + 1, day=28)
+
+
 def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
     instalments = request.instalments
     if not instalments:
@@ -96,6 +107,11 @@ def _check_instalments(request: PaymentRequest, ordered_on: date) -> None:
     for index, (before, after) in enumerate(itertools.pairwise(instalments), start=1):
         if after.due <= before.due:
             raise FieldError(f"instalments[{index}].due", "instalment dates must increase")
+    latest = last_instalment_day(ordered_on)
+    for index, instalment in enumerate(instalments):
+        if instalment.due > latest:
+            detail = f"an instalment falls at most a year after the order date ({latest.isoformat()} at the latest)"
+            raise FieldError(f"instalments[{index}].due", detail)
     for index, instalment in enumerate(instalments):
         if instalment.amount.currency != request.amount.currency:
             raise FieldError(f"instalments[{index}].amount", "must be in the order's currency")

@@ -9,7 +9,7 @@ import hashlib
 import html
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from orders.model import Order, OrderStatus
 from orders.terminals import PaymentMode
 from orders.web.http import html_response
 from orders.web.pages import LANGUAGES, PAY_BUTTON, SUBMIT_SCRIPT, TEXTS, checkout_page, not_payable_page
-from sealing import Money, PaymentForm
+from sealing import Instalment, Money, PaymentForm
 
 FORM = PaymentForm("https://bank.example/test/paiement.cgi", (("TPE", "0900157"), ("MAC", "ab" * 20)))
 
@@ -141,3 +141,24 @@ def test_an_order_no_longer_payable_shows_its_reference_and_link_as_text() -> No
     assert "<img" not in page
     assert ATTACK in visible_words(page)
     assert [html.unescape(href) for href in re.findall(r'<a id="back" href="([^"]*)">', page)] == [ATTACK]
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "last"),
+    [
+        ("FR", "Paiement en 3 fois", "26 janvier 2027 : 4,33 EUR"),
+        ("EN", "Payment in 3 instalments", "26 January 2027: 4.33 EUR"),
+        ("DE", "Zahlung in 3 Raten", "26. Januar 2027: 4,33 EUR"),
+        ("IT", "Pagamento in 3 rate", "26 gennaio 2027: 4,33 EUR"),
+        ("ES", "Pago en 3 plazos", "26 de enero de 2027: 4,33 EUR"),
+        ("NL", "Betaling in 3 termijnen", "26 januari 2027: 4.33 EUR"),
+    ],
+)
+def test_a_split_payment_shows_its_schedule_in_the_buyers_language(language: str, title: str, last: str) -> None:
+    days = (date(2026, 11, 26), date(2026, 12, 26), date(2027, 1, 26))
+    amounts = ("4.33", "4.33", "4.33")
+    schedule = tuple(Instalment(d, Money(Decimal(a), "EUR")) for d, a in zip(days, amounts, strict=True))
+    page = checkout_page(replace(order(language), instalments=schedule), FORM, "La boutique du CD")
+    assert f'<p id="schedule-title">{title}</p>' in page
+    assert re.findall(r"<li>([^<]*)</li>", page)[-1] == last
+    assert "schedule" not in checkout_page(order(language), FORM, "La boutique du CD")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sealing import PaymentForm
 
+from ..mail import schedule_lines
 from ..model import Order, OrderStatus
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Cette commande a été annulée : elle ne peut plus être payée.",
         "back": "Revenir au site du commerçant",
         "not_found": "Commande introuvable",
+        "schedule": "Paiement en {count} fois",
     },
     "EN": {
         "title": "Your order",
@@ -54,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "This order was cancelled: it can no longer be paid.",
         "back": "Back to the merchant's site",
         "not_found": "Order not found",
+        "schedule": "Payment in {count} instalments",
     },
     "DE": {
         "title": "Ihre Bestellung",
@@ -64,6 +67,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Diese Bestellung wurde storniert und kann nicht mehr bezahlt werden.",
         "back": "Zurück zur Website des Händlers",
         "not_found": "Bestellung nicht gefunden",
+        "schedule": "Zahlung in {count} Raten",
     },
     "IT": {
         "title": "Il suo ordine",
@@ -74,6 +78,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Questo ordine è stato annullato: non può più essere pagato.",
         "back": "Torna al sito dell'esercente",
         "not_found": "Ordine non trovato",
+        "schedule": "Pagamento in {count} rate",
     },
     "ES": {
         "title": "Su pedido",
@@ -84,6 +89,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Este pedido ha sido cancelado: ya no se puede pagar.",
         "back": "Volver al sitio del comercio",
         "not_found": "Pedido no encontrado",
+        "schedule": "Pago en {count} plazos",
     },
     "NL": {
         "title": "Uw bestelling",
@@ -94,6 +100,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Deze bestelling is geannuleerd: ze kan niet meer worden betaald.",
         "back": "Terug naar de site van de handelaar",
         "not_found": "Bestelling niet gevonden",
+        "schedule": "Betaling in {count} termijnen",
     },
     "PT": {
         "title": "A sua encomenda",
@@ -104,6 +111,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Esta encomenda foi cancelada: já não pode ser paga.",
         "back": "Voltar ao site do comerciante",
         "not_found": "Encomenda não encontrada",
+        "schedule": "Pagamento em {count} prestações",
     },
     "SV": {
         "title": "Din beställning",
@@ -114,6 +122,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "cancelled": "Denna beställning har annullerats: den kan inte längre betalas.",
         "back": "Tillbaka till handlarens webbplats",
         "not_found": "Beställningen hittades inte",
+        "schedule": "Betalning i {count} delbetalningar",
     },
 }
 LANGUAGES = tuple(TEXTS)
@@ -160,13 +169,16 @@ def display_amount(amount: Decimal, currency: str) -> str:
 
 def checkout_page(order: Order, form: PaymentForm, merchant_name: str) -> str:
     language = order.language
+    t = _texts(language)
     return _render(
         "checkout.html",
         language,
-        t=_texts(language),
+        t=t,
         merchant_name=merchant_name,
         reference=order.reference,
         amount=display_amount(order.amount.amount, order.currency),
+        schedule_title=t["schedule"].format(count=len(order.instalments)),
+        schedule=schedule_lines(order, language),
         form=form,
         pay=PAY_BUTTON.get(language, PAY_BUTTON["EN"]),
         submit_script=SUBMIT_SCRIPT,
