@@ -64,7 +64,16 @@ from ._formats import (
     parse_confirmation_date,
 )
 from ._key import MerchantKey, canonical_mac
-from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
+from ._money import (
+    DEFAULT_CURRENCIES,
+    MINOR_UNITS,
+    Money,
+    minor_digits,
+    parse_amount,
+    parse_decimal,
+    parse_request_amount,
+    parse_wire_amount,
+)
 from ._options import OPTIONS, check_option, unpacked_options
 from ._request import THREE_DS_CHALLENGES, Instalment, PaymentForm, PaymentRequest, build_payment_form, form_body
 from ._seal import MAC_FIELD, PROTOCOL_VERSION, Variant, control_string, seal, sealed_string, verify
@@ -102,6 +111,7 @@ __all__ = [
     "ConfigurationError",
     "CAPTURE_CGI",
     "DEFAULT_CURRENCIES",
+    "MINOR_UNITS",
     "LANGUAGES",
     "MAC_FIELD",
     "MAX_FREE_TEXT",
@@ -162,6 +172,8 @@ __all__ = [
     "format_order_date",
     "local_time",
     "order_context",
+    "minor_digits",
+    "parse_amount",
     "parse_confirmation_date",
     "parse_decimal",
     "parse_form",

@@ -64,6 +64,8 @@ def test_unknown_terminal() -> None:
         ({"currencies": "EUR"}, "currencies"),
         ({"currencies": []}, "currencies"),
         ({"currencies": ["eur"]}, "currencies"),
+        ({"currencies": ["EUR", "KWD"]}, "currencies"),
+        ({"currencies": ["XYZ"]}, "currencies"),
         ({"languages": ["FR", "ZH"]}, "languages"),
         ({"languages": "FR"}, "languages"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
