@@ -133,6 +133,15 @@ def test_an_amount_is_written_with_exactly_its_currencys_minor_digits(
     assert aws.writes == []
 
 
+@pytest.mark.parametrize(
+    "email", ["x;y@example.com", "x@example.com>", "Name <x@example.com>", "andré@example.com", "x@example"]
+)
+def test_an_address_ses_would_refuse_is_refused_at_the_door(aws: Any, lambda_context: Any, email: str) -> None:
+    answer = create(aws, lambda_context, email=email)
+    assert (answer["status"], answer["json"]["error"]["field"]) == (400, "email")
+    assert aws.writes == []
+
+
 def test_an_order_in_yen_is_sealed_without_decimals(aws: Any, lambda_context: Any) -> None:
     aws.set_terminals(terminals_config(**{"0900157": {"currencies": ["EUR", "JPY"]}}))
     created = create(aws, lambda_context, amount="1000", currency="JPY")
