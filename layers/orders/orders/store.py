@@ -715,6 +715,20 @@ class OrderStore:
             return False
         return True
 
+    def record_mail_rejected(self, event_id: str, kind: str, reason: str, now: datetime, keep_days: int = 30) -> None:
+        """Keep the claim of a mail SES refused for good, with SES's reason: it is not sent again."""
+        self._call(
+            "put_item",
+            Item={
+                "pk": _ser(f"MAIL#{event_id}#{kind}"),
+                "sk": _ser(MAIL_SK),
+                "claimed_at": _ser(_iso(now)),
+                "rejected_at": _ser(_iso(now)),
+                "reason": _ser(reason[:1000]),
+                "expires_at": _ser(int(now.timestamp()) + keep_days * 86400),
+            },
+        )
+
     def release_mail(self, event_id: str, kind: str) -> None:
         """Give the claim back when the mail was not sent: the event's retry sends it."""
         self._call("delete_item", Key={"pk": _ser(f"MAIL#{event_id}#{kind}"), "sk": _ser(MAIL_SK)})
