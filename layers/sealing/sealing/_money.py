@@ -162,8 +162,8 @@ def parse_amount(text: str, currency: str, field: str = "amount") -> Money:
 
 
 def parse_decimal(text: str, field: str = "amount") -> Decimal:
-    """A plain amount as a person types it in the sandbox bank's dashboard: digits, a dot, at most two decimals.
-    Merchant amounts sent to the kit are read by ``parse_amount``, in their currency."""
+    """A plain decimal with no currency to read it in: digits, a dot, at most two decimals. An amount in a
+    currency (what a merchant sends the kit) is read by ``parse_amount``, with exactly its minor digits."""
     if not isinstance(text, str) or not _PLAIN_AMOUNT.fullmatch(text):
         raise FieldError(field, f"{text!r} is not an amount like 62.73 (digits, a dot, at most 2 decimals)")
     try:
