@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -46,7 +45,7 @@ from orders.terminals import TerminalConfig, Terminals
 from orders.web import errors
 from orders.web.http import body_bytes, header, json_body, json_response, text_response
 from orders.web.resolver import api_handler, resolver, response
-from sealing import FieldError, check_reference, parse_decimal
+from sealing import FieldError, check_reference
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 logger = Logger()
@@ -72,17 +71,15 @@ def _fields(event: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
     return body
 
 
-def _amount(event: dict[str, Any]) -> Decimal | None:
+def _amount(event: dict[str, Any]) -> str | None:
+    """The amount as the merchant wrote it, read in the order's currency by the operation (``62.73`` EUR)."""
     body = _fields(event, frozenset({"amount"}))
     if "amount" not in body:
         return None  # all that remains, or all that is refundable
     value = body["amount"]
     if not isinstance(value, str):  # null included: only leaving the field out means "everything"
         raise InvalidOrderError("amount", 'must be a string like "10.00" (leave the field out for everything)')
-    amount = parse_decimal(value)
-    if amount <= 0:
-        raise InvalidOrderError("amount", "must be more than zero (leave the field out for everything)")
-    return amount
+    return value
 
 
 def _cancel(office: BackOffice, reference: str, event: dict[str, Any], now: datetime, key: str | None) -> Order:

@@ -123,10 +123,10 @@ def _amount(text: str, name: str, currencies: tuple[str, ...]) -> Money:
     if "," in text:
         raise RequestError(name, f"{text[:30]!r}: la virgule n'est pas un séparateur décimal (62.73EUR)")
     try:
-        money = parse_request_amount(text, name)  # docs/protocol.md, Payment request: two decimals and a dot
+        money = parse_request_amount(text, name)  # docs/protocol.md, Payment request: the currency's minor digits
     except FieldError:
-        message = f"{text[:30]!r} n'est pas un montant comme 62.73EUR (deux décimales et un point)"
-        raise RequestError(name, f"{message} / not an amount like 62.73EUR") from None
+        message = f"{text[:30]!r} n'est pas un montant comme 62.73EUR ou 1000JPY (les décimales de la devise)"
+        raise RequestError(name, f"{message} / not an amount like 62.73EUR or 1000JPY") from None
     if money.amount <= 0:
         raise RequestError(name, "le montant doit être positif / must be greater than zero")
     if money.currency not in currencies:

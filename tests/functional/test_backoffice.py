@@ -44,6 +44,15 @@ def test_cancel_what_remains(aws: Any, lambda_context: Any, bank: FakeBank) -> N
         ("0900159", "capture", {"amount": "70.00"}, 409, "more than"),
         ("0900159", "capture", {"amount": "1,50"}, 400, "amount"),
         ("0900159", "capture", {"amount": 10}, 400, "amount"),
+        (
+            "0900159",
+            "capture",
+            {"amount": "10"},
+            400,
+            'amount: "10" is not an amount in EUR like 62.73 (exactly 2 decimals)',
+        ),
+        ("0900157", "refund", {"amount": "5.5"}, 400, 'amount: "5.5" is not an amount in EUR like 62.73 (exactly 2'),
+        ("0900159", "capture", {"amount": "0.00"}, 400, "amount: must be more than zero"),
         ("0900159", "capture", {"amont": "1.00"}, 400, "amont"),
     ],
 )

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders.service import ORDER_FIELDS
-from tests.support.aws import event
+from tests.support.aws import event, terminals_config
 from tests.support.merchant import BILLING, CheckoutForm, create
 
 
@@ -146,6 +146,54 @@ def test_instalments_up_to_a_year_on_are_taken(aws: Any, lambda_context: Any) ->
     answer = create(aws, lambda_context, instalments=_split("31.37", due=a_year_on.isoformat()))
     assert answer["status"] == 201
     assert answer["json"]["form"]["fields"]["nbrech"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"amount": "6273"}, "amount", '"6273" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ({"amount": "62.7"}, "amount", '"62.7" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ({"amount": "62.730"}, "amount", '"62.730" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        (
+            {"amount": "1000.50", "currency": "JPY"},
+            "amount",
+            '"1000.50" is not an amount in JPY like 6273 (no decimals)',
+        ),
+        (
+            {"amount": "1.500", "currency": "KWD"},
+            "currency",
+            "KWD has 3 minor digits (ISO 4217): the bank's amounts have at most 2, the kit cannot seal it",
+        ),
+        ({"amount": "1.50", "currency": "XYZ"}, "currency", "XYZ is not an ISO 4217 currency the kit knows"),
+        (
+            {"instalments": _split("31.4", "31.33")},
+            "instalments[0].amount",
+            '"31.4" is not an amount in EUR like 62.73 (exactly 2 decimals)',
+        ),
+    ],
+)
+def test_an_amount_is_written_with_exactly_its_currencys_minor_digits(
+    aws: Any, lambda_context: Any, fields: dict[str, Any], field: str, message: str
+) -> None:
+    answer = create(aws, lambda_context, **fields)
+    assert (answer["status"], answer["json"]["error"]) == (400, {"field": field, "message": f"{field}: {message}"})
+    assert aws.writes == []
+
+
+@pytest.mark.parametrize(
+    "email", ["x;y@example.com", "x@example.com>", "Name <x@example.com>", "andré@example.com", "x@example"]
+)
+def test_an_address_ses_would_refuse_is_refused_at_the_door(aws: Any, lambda_context: Any, email: str) -> None:
+    answer = create(aws, lambda_context, email=email)
+    assert (answer["status"], answer["json"]["error"]["field"]) == (400, "email")
+    assert aws.writes == []
+
+
+def test_an_order_in_yen_is_sealed_without_decimals(aws: Any, lambda_context: Any) -> None:
+    aws.set_terminals(terminals_config(**{"0900157": {"currencies": ["EUR", "JPY"]}}))
+    created = create(aws, lambda_context, amount="1000", currency="JPY")
+    assert created["status"] == 201, created["json"]
+    assert created["json"]["form"]["fields"]["montant"] == "1000JPY"
 
 
 def test_get_order_returns_status_and_attempts(aws: Any, lambda_context: Any) -> None:

@@ -12,8 +12,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from orders.events import events_of_change
+from orders.mail import MailSender
 from orders.model import Order
 from sealing import Instalment, Money
 from tests.support.aws import terminals_config
@@ -159,6 +161,76 @@ def test_a_mail_ses_refuses_is_sent_on_the_retry(aws: Any, lambda_context: Any, 
     ses.verify_email_identity(EmailAddress=SENDER)
     deliver(aws, lambda_context, before, after)
     assert sorted(m["To"] for m in sent()) == sorted(["buyer@example.com", MERCHANT])
+
+
+class ChoosySes:
+    """SES that refuses what ``refusals`` lists — recipient → (error code, how many times; None: every time) —
+    and sends the rest through moto's SES. A dependency passed in, as the real client is."""
+
+    def __init__(self, ses: Any, refusals: dict[str, tuple[str, int | None]]) -> None:
+        self.ses = ses
+        self.refusals = dict(refusals)
+        self.calls: list[str] = []
+
+    def send_raw_email(self, **request: Any) -> Any:
+        (to,) = request["Destinations"]
+        self.calls.append(to)
+        code, times = self.refusals.get(to, ("", 0))
+        if times is None or times > 0:
+            self.refusals[to] = (code, None if times is None else times - 1)
+            message = f"Email address is not verified. The following identities failed the check: {to}"
+            if code == "Throttling":
+                message = "Maximum sending rate exceeded."
+            raise ClientError({"Error": {"Code": code, "Message": message}}, "SendRawEmail")
+        return self.ses.send_raw_email(**request)
+
+
+def paid_order_events(aws: Any, lambda_context: Any) -> tuple[Order, Order]:
+    before = stored_order(aws, SAMPLE)
+    before = aws.store.get(SAMPLE)
+    confirm(aws, lambda_context)
+    return before, aws.store.get(SAMPLE)
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "InvalidParameterValue"])
+def test_a_buyers_mail_ses_rejects_for_good_is_recorded_and_the_merchant_is_mailed(
+    aws: Any, lambda_context: Any, ses: Any, code: str
+) -> None:
+    choosy = ChoosySes(ses, {"buyer@example.com": (code, None)})
+    aws.use(mail_sender=MailSender(choosy))
+    before, after = paid_order_events(aws, lambda_context)
+    assert deliver(aws, lambda_context, before, after) == [{"sent": ["merchant"], "rejected": ["buyer"]}]
+    assert [m["To"] for m in sent()] == [MERCHANT]
+    claim = aws.dynamodb.scan(TableName=aws.store.table_name, FilterExpression="attribute_exists(rejected_at)")
+    (item,) = claim["Items"]
+    assert item["pk"]["S"].endswith("#buyer")
+    assert code in item["reason"]["S"]
+    # Delivered again (EventBridge at least once): neither mail goes again, the rejected one is not retried.
+    assert deliver(aws, lambda_context, before, after) == [{"sent": []}]
+    assert choosy.calls == ["buyer@example.com", MERCHANT]
+
+
+def test_a_buyers_mail_ses_cannot_take_now_is_retried_without_mailing_the_merchant_twice(
+    aws: Any, lambda_context: Any, ses: Any
+) -> None:
+    choosy = ChoosySes(ses, {"buyer@example.com": ("Throttling", 1)})
+    aws.use(mail_sender=MailSender(choosy))
+    before, after = paid_order_events(aws, lambda_context)
+    with pytest.raises(Exception, match="Maximum sending rate exceeded"):
+        deliver(aws, lambda_context, before, after)
+    assert [m["To"] for m in sent()] == [MERCHANT]  # the merchant's mail went at the first try
+    assert deliver(aws, lambda_context, before, after) == [{"sent": ["buyer"]}]  # Lambda's retry
+    assert sorted(m["To"] for m in sent()) == sorted(["buyer@example.com", MERCHANT])
+
+
+def test_a_merchants_mail_ses_cannot_take_now_is_retried_alone(aws: Any, lambda_context: Any, ses: Any) -> None:
+    choosy = ChoosySes(ses, {MERCHANT: ("Throttling", 1)})
+    aws.use(mail_sender=MailSender(choosy))
+    before, after = paid_order_events(aws, lambda_context)
+    with pytest.raises(Exception, match="Maximum sending rate exceeded"):
+        deliver(aws, lambda_context, before, after)
+    assert deliver(aws, lambda_context, before, after) == [{"sent": ["merchant"]}]
+    assert choosy.calls == ["buyer@example.com", MERCHANT, MERCHANT]
 
 
 def test_a_terminal_without_mail_settings_mails_nobody(aws: Any, lambda_context: Any, ses: Any) -> None:

@@ -16,6 +16,7 @@ OrdersError
 ├── QueueUnavailableError       SQS did not take a confirmation: nothing is known to be queued
 ├── EventsUnavailableError      EventBridge did not take every event: publish them again
 ├── MailUnavailableError        SES did not take a mail: nothing is known to be sent
+├── MailRejectedError           SES refused a mail for good (its recipient, its address): never sent
 ├── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
 └── BankError                   the bank did not do what was asked (502)
     ├── BankRefusedError        it answered and refused: nothing happened
@@ -219,6 +220,15 @@ class MailUnavailableError(OrdersError):
     status = 503
     log_level = "exception"
     log = "the mail service is unavailable"
+
+
+class MailRejectedError(OrdersError):
+    """SES refused a mail for good: its recipient or address (``MessageRejected``, ``InvalidParameterValue``), not
+    the sender's configuration. Sending it again would be refused again: it is recorded, not retried."""
+
+    status = 502
+    log_level = "error"
+    log = "the mail service rejected a mail for good"
 
 
 class ReportUnavailableError(OrdersError):

@@ -191,7 +191,7 @@ def decide_confirmation(
         reason=_short(confirmation.refusal_reason or confirmation.authorisation_refusal_reason),
         authorisation_number=_short(confirmation.authorisation_number),
         card_brand=_short(confirmation.card_brand),
-        amount=confirmation.amount.wire(),
+        amount=confirmation.field("montant") or "",  # as the bank wrote it, in any currency
         instalment=code.instalment,
         confirmation_id=identity,
         bank_reference=confirmation.reference,

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sealing import Money
+from sealing import MINOR_UNITS, Money
 
 from .clients import LazyClient
 from .events import INSTALMENT_REFUSED, ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
-from .exceptions import MailUnavailableError
+from .exceptions import MailRejectedError, MailUnavailableError
 from .model import InstalmentState, Order, ReviewReason
 from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
 
@@ -210,8 +210,9 @@ class Mail:
 def display_amount(money: Money, language: str) -> str:
     """``62,73 EUR`` (``62.73 EUR`` in English): what a person reads, never what goes on the wire."""
     group, point = _SEPARATORS.get(language, _SEPARATORS["EN"])
-    whole, _, cents = f"{money.amount.quantize(Decimal('0.01')):,}".partition(".")
-    return f"{whole.replace(',', group)}{point}{cents} {money.currency}"
+    places = Decimal(1).scaleb(-MINOR_UNITS.get(money.currency, 2))  # 1000 JPY has no cents to show
+    whole, _, cents = f"{money.amount.quantize(places):,}".partition(".")
+    return f"{whole.replace(',', group)}{point if cents else ''}{cents} {money.currency}"
 
 
 # Month names by language, January first, one line each (the words a buyer reads).
@@ -378,8 +379,16 @@ def mime(mail: Mail, sender: str) -> EmailMessage:
     return message
 
 
+# SES's answers that refuse one mail for good: the recipient (an unverified one while the account is in SES's
+# sandbox, one on the suppression list), an address SES cannot read. Unless they name the sender: an unverified
+# sender is the terminal's configuration, the same for every mail, and repaired; its mails are retried (then
+# kept on the dead-letter queue). Throttling, SES unavailable, a network error: retried too.
+REJECTIONS = frozenset({"MessageRejected", "InvalidParameterValue"})
+
+
 class MailSender:
-    """SES. ``send`` raises ``MailUnavailableError`` when SES did not take the mail."""
+    """SES. ``send`` raises ``MailRejectedError`` when SES refused the mail for good, ``MailUnavailableError``
+    when it did not take it now."""
 
     client: LazyClient[Any] = LazyClient("ses")
 
@@ -391,6 +400,11 @@ class MailSender:
             answer = self.client.send_raw_email(
                 Source=sender, Destinations=[mail.to], RawMessage={"Data": mime(mail, sender).as_bytes()}
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") in REJECTIONS and sender not in str(error.get("Message", "")):
+                raise MailRejectedError(f"SES rejected the mail: {exc}") from exc
+            raise MailUnavailableError(f"SES SendEmail failed: {exc}") from exc
+        except BotoCoreError as exc:
             raise MailUnavailableError(f"SES SendEmail failed: {exc}") from exc
         return str(answer["MessageId"])

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sealing import Money, PaymentState, StatusAnswer
+from sealing import Money, PaymentState, StatusAnswer, parse_amount
 
 from .bank import BankClient, BankOutcome
 from .bookkeeping import plan_cancel, plan_capture, plan_refund, remaining
@@ -38,6 +38,7 @@ from .exceptions import (
     BankUnavailableError,
     ConcurrentUpdateError,
     IdempotencyKeyReusedError,
+    InvalidOrderError,
     OperationInProgressError,
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
@@ -68,6 +69,20 @@ CAPTURES = {Event.CAPTURE_FULL.value, Event.CAPTURE_PARTIAL.value}
 REFUNDS = {Event.REFUND_FULL.value, Event.REFUND_PARTIAL.value}
 # How long a journal entry may belong to a call still under way: far above any function's timeout.
 OPERATION_LEASE = timedelta(minutes=5)
+
+
+# An amount asked for: a Decimal, the merchant's own writing (read in the order's currency, with exactly its
+# minor digits: sealing.parse_amount), or None for everything.
+Requested = Decimal | str | None
+
+
+def _requested(order: Order, amount: Requested) -> Decimal | None:
+    if not isinstance(amount, str):
+        return amount
+    value = parse_amount(amount, order.currency, "amount").amount
+    if value <= 0:
+        raise InvalidOrderError("amount", "must be more than zero (leave the field out for everything)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -110,14 +125,14 @@ class BackOffice:
 
     # --- the console ----------------------------------------------------------------------------------
 
-    def capture(self, reference: str, amount: Decimal | None, now: datetime, key: str | None = None) -> Order:
-        return self._perform(reference, lambda order: plan_capture(order, amount), now, key)
+    def capture(self, reference: str, amount: Requested, now: datetime, key: str | None = None) -> Order:
+        return self._perform(reference, lambda order: plan_capture(order, _requested(order, amount)), now, key)
 
     def cancel(self, reference: str, now: datetime, key: str | None = None) -> Order:
         return self._perform(reference, plan_cancel, now, key)
 
-    def refund(self, reference: str, amount: Decimal | None, now: datetime, key: str | None = None) -> Order:
-        return self._perform(reference, lambda order: plan_refund(order, amount), now, key)
+    def refund(self, reference: str, amount: Requested, now: datetime, key: str | None = None) -> Order:
+        return self._perform(reference, lambda order: plan_refund(order, _requested(order, amount)), now, key)
 
     def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
         order = self.store.get(reference)

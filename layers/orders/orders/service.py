@@ -17,7 +17,6 @@ from sealing import (
     Confirmation,
     FieldError,
     Instalment,
-    Money,
     PaymentForm,
     PaymentRequest,
     ReceivedForm,
@@ -26,7 +25,7 @@ from sealing import (
     acknowledgement,
     build_payment_form,
     check_not_a_request,
-    parse_decimal,
+    parse_amount,
     parse_form,
     read_confirmation,
     verify_confirmation,
@@ -98,7 +97,7 @@ def _instalment(entry: Any, where: str, currency: str) -> Instalment:
         due = date.fromisoformat(due_text)
     except ValueError:
         raise InvalidOrderError(f"{where}.due", f"{due_text!r} is not a date like 2026-12-24") from None
-    return Instalment(due, Money(parse_decimal(_text(entry, "amount", where=where), f"{where}.amount"), currency))
+    return Instalment(due, parse_amount(_text(entry, "amount", where=where), currency, f"{where}.amount"))
 
 
 def _instalments(payload: Mapping[str, Any], currency: str, terminal: TerminalConfig) -> tuple[Instalment, ...]:
@@ -160,7 +159,7 @@ def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderS
         raise InvalidOrderError("tpe", str(exc)) from None
     try:
         currency = _text(payload, "currency", "EUR")
-        amount = Money(parse_decimal(_text(payload, "amount")), currency)
+        amount = parse_amount(_text(payload, "amount"), currency)
         instalments = _instalments(payload, currency, terminal)
         secret = secrets.token_urlsafe(24)
         draft = Order(

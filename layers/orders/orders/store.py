@@ -752,22 +752,32 @@ class OrderStore:
 
     # --- mails: one item per (event, recipient) sent, so an event delivered twice mails once ------------------
 
+    @staticmethod
+    def _mail_claim(event_id: str, kind: str, now: datetime, keep_days: int, **more: str | None) -> dict[str, Any]:
+        return {
+            "pk": _ser(f"MAIL#{event_id}#{kind}"),
+            "sk": _ser(MAIL_SK),
+            "claimed_at": _ser(_iso(now)),
+            "expires_at": _ser(int(now.timestamp()) + keep_days * 86400),
+            **{name: _ser(value) for name, value in more.items()},
+        }
+
     def claim_mail(self, event_id: str, kind: str, now: datetime, keep_days: int = 30) -> bool:
         """Claim the mail of ``kind`` for ``event_id``; False when it was claimed already (sent, or being sent)."""
         try:
             self._call(
                 "put_item",
-                Item={
-                    "pk": _ser(f"MAIL#{event_id}#{kind}"),
-                    "sk": _ser(MAIL_SK),
-                    "claimed_at": _ser(_iso(now)),
-                    "expires_at": _ser(int(now.timestamp()) + keep_days * 86400),
-                },
+                Item=self._mail_claim(event_id, kind, now, keep_days),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ConcurrentUpdateError:
             return False
         return True
+
+    def record_mail_rejected(self, event_id: str, kind: str, reason: str, now: datetime, keep_days: int = 30) -> None:
+        """Keep the claim of a mail SES refused for good, with SES's reason: it is not sent again."""
+        item = self._mail_claim(event_id, kind, now, keep_days, rejected_at=_iso(now), reason=reason[:1000])
+        self._call("put_item", Item=item)
 
     def release_mail(self, event_id: str, kind: str) -> None:
         """Give the claim back when the mail was not sent: the event's retry sends it."""

@@ -35,18 +35,22 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
 
 from __future__ import annotations
 
+import difflib
 import json
-import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sealing import (
     Contract,
     EndPolicy,
+    FieldError,
     PaymentMode,
     SealingError,
     Terminal,
+    check_email,
+    check_tpe,
     config_url,
     shown,
     terminal_from_mapping,
@@ -55,7 +59,15 @@ from sealing import (
 from .exceptions import ConfigurationError, UnknownTerminalError
 
 MAIL_LANGUAGES = ("FR", "EN", "DE", "IT", "ES")
-_ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+")
+# Every setting the secret may hold, by level: any other name is a mistake (``return_url_ok``), refused.
+SETTINGS = ("default_tpe", "terminals")
+TERMINAL_SETTINGS = (
+    "key", "societe", "bank", "environment", "seal", "mode", "deferral_days", "end_policy", "currencies",
+    "languages", "timezone", "return_ok_url", "return_err_url", "payment_base_url", "backoffice_base_url",
+    "merchant_name", "mail",
+)  # fmt: skip
+MAIL_SETTINGS = ("sender", "merchant", "buyer", "merchant_language")
+TPE_LENGTH = 7  # docs/protocol.md, Payment request: the bank's terminal numbers are 7 characters
 
 
 @dataclass(frozen=True)
@@ -86,13 +98,28 @@ class TerminalConfig:
         return self.terminal.tpe
 
 
+def _only_known(raw: Mapping[str, Any], known: tuple[str, ...], where: str, what: str) -> None:
+    """Refuse a setting the kit does not read, naming it and the nearest known one. A name as long as a key is
+    not repeated: it may be a secret pasted in the wrong place, and the message is logged."""
+    for name in raw:
+        if name in known:
+            continue
+        nearest = difflib.get_close_matches(str(name), known, n=1)
+        hint = f"; did you mean {nearest[0]}?" if nearest else f" ({', '.join(known)})"
+        if shown(name) == repr(name):  # short enough to be no secret
+            raise ConfigurationError(f"{where}.{name}: is not a setting of {what}{hint}".removeprefix("."))
+        unnamed = f"a name of {len(str(name))} characters (not repeated here)"
+        raise ConfigurationError(f"{where or 'the configuration'}: {unnamed} is not a setting of {what}{hint}")
+
+
 def _address(raw: Mapping[str, Any], name: str, where: str, *, required: bool) -> str:
     value = raw.get(name)
     if value in (None, "") and not required:
         return ""
-    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
-        raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {shown(value)}")
-    return value
+    if isinstance(value, str):
+        with suppress(FieldError):
+            return check_email(value)  # as SES reads an address: one, bare, ASCII
+    raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {shown(value)}")
 
 
 def _mail(raw: Any, where: str) -> MailSettings | None:
@@ -101,6 +128,7 @@ def _mail(raw: Any, where: str) -> MailSettings | None:
     where = f"{where}.mail"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
+    _only_known(raw, MAIL_SETTINGS, where, "mail")
     buyer = raw.get("buyer", True)
     if not isinstance(buyer, bool):
         raise ConfigurationError(f"{where}.buyer: must be true or false")
@@ -115,10 +143,24 @@ def _mail(raw: Any, where: str) -> MailSettings | None:
     )
 
 
+def _check_tpe(tpe: str) -> str:
+    try:
+        check_tpe(tpe)
+    except FieldError:
+        pass
+    else:
+        if len(tpe) == TPE_LENGTH:
+            return tpe
+    raise ConfigurationError(
+        f"terminals: {shown(tpe)} is not a terminal number ({TPE_LENGTH} letters or digits, as the bank gives it)"
+    )
+
+
 def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
-    where = f"terminals.{tpe}"
+    where = f"terminals.{_check_tpe(tpe)}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
+    _only_known(raw, TERMINAL_SETTINGS, where, "a terminal")
     try:
         contract = Contract.from_mapping(raw, where)
         terminal = terminal_from_mapping(tpe, raw, where)
@@ -171,6 +213,7 @@ class Terminals:
     def from_mapping(cls, data: Any) -> Terminals:
         if not isinstance(data, Mapping) or not isinstance(data.get("terminals"), Mapping) or not data["terminals"]:
             raise ConfigurationError("the terminal configuration needs a non-empty 'terminals' object")
+        _only_known(data, SETTINGS, "", "the terminal configuration")
         by_tpe = {str(tpe): _terminal(str(tpe), raw) for tpe, raw in data["terminals"].items()}
         default = str(data.get("default_tpe") or next(iter(by_tpe)))
         if default not in by_tpe:

@@ -76,7 +76,16 @@ from ._formats import (
     parse_confirmation_date,
 )
 from ._key import MerchantKey, canonical_mac
-from ._money import DEFAULT_CURRENCIES, Money, parse_decimal, parse_request_amount, parse_wire_amount
+from ._money import (
+    DEFAULT_CURRENCIES,
+    MINOR_UNITS,
+    Money,
+    minor_digits,
+    parse_amount,
+    parse_decimal,
+    parse_request_amount,
+    parse_wire_amount,
+)
 from ._options import OPTIONS, check_option, unpacked_options
 from ._request import (
     THREE_DS_CHALLENGES,
@@ -131,6 +140,7 @@ __all__ = [
     "ConfigurationError",
     "CAPTURE_CGI",
     "DEFAULT_CURRENCIES",
+    "MINOR_UNITS",
     "LANGUAGES",
     "MAC_FIELD",
     "MAX_FREE_TEXT",
@@ -192,6 +202,8 @@ __all__ = [
     "last_instalment_day",
     "local_time",
     "order_context",
+    "minor_digits",
+    "parse_amount",
     "parse_confirmation_date",
     "parse_decimal",
     "parse_form",

@@ -14,6 +14,7 @@ from typing import NoReturn, TextIO
 
 from ._confirmation import parse_form
 from ._key import MerchantKey
+from ._money import parse_request_amount
 from ._seal import MAC_FIELD, Variant, control_string, seal, sealed_string
 from .exceptions import InvalidKeyError, SealingError
 
@@ -26,6 +27,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 KEY_ENVIRONMENT = "SEALING_KEY"
+# The amounts a merchant writes, in a payment request or a back-office call: the bank reads them as
+# ``Money.wire`` writes them (``62.73EUR``, ``1000JPY``); a back-office call writes a nil one ``0EUR``.
+REQUEST_AMOUNTS = ("montant", "montantech1", "montantech2", "montantech3", "montantech4")
+BACKOFFICE_AMOUNTS = (
+    "montant_a_capturer", "montant_deja_capture", "montant_restant", "montant_recredit", "montant_possible",
+)  # fmt: skip
 
 
 def _key_argument(command: argparse.ArgumentParser) -> None:
@@ -87,6 +94,18 @@ def _read_json_fields(stdin: TextIO) -> dict[str, str]:
     return fields
 
 
+def _check_amounts(fields: dict[str, str], variant: Variant) -> None:
+    """A merchant's amount the bank would misread is an error (``6273EUR`` is not 62.73 EUR); a confirmation's
+    amounts are the bank's own writing, sealed as they are. An empty one is a legacy string's unused slot."""
+    if variant is Variant.LEGACY_CONFIRMATION or "code-retour" in fields:
+        return
+    for name in (*REQUEST_AMOUNTS, *BACKOFFICE_AMOUNTS):
+        value = fields.get(name)
+        if not value or (name in BACKOFFICE_AMOUNTS and value[:1] == "0" and value[1:].isalpha()):
+            continue
+        parse_request_amount(value, name)
+
+
 def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     key = _merchant_key(args.key)
     if args.command == "control":
@@ -96,7 +115,9 @@ def _run(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
     if variant is Variant.LEGACY_CONFIRMATION and not args.tpe:
         raise SealingError("--tpe is required with --variant legacy-confirmation")
     if args.command == "seal":
-        print(seal(key, _read_json_fields(stdin), variant, tpe=args.tpe), file=stdout)
+        fields = _read_json_fields(stdin)
+        _check_amounts(fields, variant)
+        print(seal(key, fields, variant, tpe=args.tpe), file=stdout)
         return EXIT_VALID
     # A file's final line break is not part of the body the bank posted.
     form = parse_form(_read_bytes(stdin).rstrip(b"\r\n"))

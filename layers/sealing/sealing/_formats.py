@@ -16,7 +16,17 @@ LANGUAGES: tuple[str, ...] = ("FR", "EN", "DE", "IT", "ES", "NL", "PT", "SV", "J
 MAX_FREE_TEXT = 3200
 _REFERENCE = re.compile(r"[A-Za-z0-9]{1,12}")
 _TPE = re.compile(r"[A-Za-z0-9]{1,12}")
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+# An e-mail address as Amazon SES reads one, and the bank's ``mail`` field takes: the bare address (no display
+# name, no <>, no comment), 7-bit ASCII (SES does not take SMTPUTF8: an internationalised domain is written in
+# Punycode, ``xn--``), a dot-atom local part of at most 64 characters (RFC 5321), a domain of letter-digit-hyphen
+# labels of at most 63 with an alphabetic (or Punycode) top level, and 254 characters in all (RFC 5321's path,
+# the most the bank's ``mail`` field and a mail's To: carry). SES refuses the rest at send time, too late.
+MAX_EMAIL = 254
+MAX_EMAIL_LOCAL_PART = 64
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})")
+_NOT_BARE = re.compile(r"[\s<>\"()]")
 # The bank's dates: a request's and a back-office message's ``date`` (dd/mm/yyyy:hh:mm:ss), a day (dd/mm/yyyy:
 # ``date_commande``, ``dateech1``...), a confirmation's ``date`` (dd/mm/yyyy_a_hh:mm:ss). The patterns check the
 # shape only; whether it is a real date is the parser's to say.
@@ -58,9 +68,25 @@ def check_sealable(value: str, field: str) -> str:
 
 
 def check_email(email: str, field: str = "email") -> str:
-    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email) or not email.isascii():
-        raise FieldError(field, f"{email!r} is not an e-mail address")
-    return check_sealable(email, field)
+    """One address as SES reads it (see ``_EMAIL``); an error says which rule it breaks."""
+    if not isinstance(email, str):
+        raise FieldError(field, "must be an e-mail address like buyer@example.com")
+    shown_email = repr(email[:MAX_EMAIL]) + ("..." if len(email) > MAX_EMAIL else "")
+    if len(email) > MAX_EMAIL:
+        raise FieldError(field, f"is {len(email)} characters long, at most {MAX_EMAIL}")
+    if not email.isascii():
+        raise FieldError(field, f"{shown_email} must be ASCII (SES does not take SMTPUTF8; a domain in Punycode, xn--)")
+    if _NOT_BARE.search(email):
+        raise FieldError(
+            field, f"{shown_email} must be the address alone, like buyer@example.com: no name, no <>, no spaces"
+        )
+    local, at, _ = email.rpartition("@")
+    if at and len(local) > MAX_EMAIL_LOCAL_PART:
+        raise FieldError(field, f"has {len(local)} characters before the @, at most {MAX_EMAIL_LOCAL_PART}")
+    check_sealable(email, field)
+    if not _EMAIL.fullmatch(email):
+        raise FieldError(field, f"{shown_email} is not an e-mail address like buyer@example.com")
+    return email
 
 
 def check_free_text(text: str, field: str = "free_text") -> str:

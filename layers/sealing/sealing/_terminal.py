@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ._formats import LANGUAGES, check_tpe, zone
 from ._key import MerchantKey
-from ._money import DEFAULT_CURRENCIES
+from ._money import DEFAULT_CURRENCIES, minor_digits
 from ._seal import PROTOCOL_VERSION, Variant
 from .exceptions import FieldError, shown
 
@@ -84,6 +84,11 @@ class Terminal:
             raise FieldError("languages", f"{unknown or 'none'}: the bank knows {', '.join(LANGUAGES)}")
         if not self.currencies or any(len(c) != 3 or not c.isupper() for c in self.currencies):
             raise FieldError("currencies", f"{shown(self.currencies)} must be ISO-4217 codes")
+        for currency in self.currencies:  # one the kit cannot seal is refused at start-up, not at each order
+            try:
+                minor_digits(currency)
+            except FieldError as exc:
+                raise FieldError("currencies", exc.reason) from None
         zone(self.timezone)
 
     @property

@@ -268,3 +268,18 @@ def test_no_event_leads_back_to_awaiting_payment_nor_out_of_a_final_state() -> N
                 assert (status, event) == (S.AWAITING_PAYMENT, Event.PAYMENT_REFUSED)
             if status in FINAL:
                 assert enters is None, (status, event)
+
+
+@pytest.mark.parametrize("montant", ["62.73KWD", "62.73XYZ", "62.5JPY"])
+def test_a_confirmation_in_a_currency_the_kit_cannot_seal_is_flagged_as_the_bank_wrote_it(montant: str) -> None:
+    # The bank's amounts are read leniently: what it said is kept, and the order is flagged, never an error.
+    order = new_order(PaymentMode.IMMEDIATE, Decimal("62.73"))
+    body = _confirmation_body(order, "payetest", 1).replace(b"montant=62.73EUR", f"montant={montant}".encode())
+    fields = [pair for pair in parse_form(body).fields if pair[0] != "MAC"]
+    texts = [(name, value.decode()) for name, value in fields]
+    sealed = [*texts, ("MAC", seal(MerchantKey(TEST_KEY), texts))]
+    confirmation = read_confirmation(parse_form(urlencode(sealed).encode()))
+    decision = decide_confirmation(order, confirmation, TERMINALS.get(order.tpe), CREATED)
+    assert [review.reason.value for review in decision.reviews] == ["amount_mismatch"]
+    assert decision.attempt is not None
+    assert decision.attempt.amount == montant

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from local.config import terminals_json
 from orders.exceptions import ConfigurationError, UnknownTerminalError
 from orders.terminals import EndPolicy, PaymentMode, Terminals
 from sealing import Bank, Environment, SealingError, SealVariant
@@ -28,6 +29,12 @@ def test_the_local_terminals_parse() -> None:
     assert immediate.terminal.seal is SealVariant.DSP2
     assert immediate.terminal.payment_url == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
     assert terminals.get("0900160").terminal.payment_url == "https://ssl.paiement.cic-banques.fr/paiement.cgi"
+
+
+def test_the_local_stacks_terminals_parse_with_every_setting_known() -> None:
+    terminals = Terminals.from_json(terminals_json("http://127.0.0.1:3000", "http://b.example", "http://c.example"))
+    assert sorted(terminals.by_tpe) == ["0900157", "0900158", "0900159"]
+    assert terminals.get().mail is not None
 
 
 def test_deferred_authorization_always_cancels_what_is_left() -> None:
@@ -57,6 +64,8 @@ def test_unknown_terminal() -> None:
         ({"currencies": "EUR"}, "currencies"),
         ({"currencies": []}, "currencies"),
         ({"currencies": ["eur"]}, "currencies"),
+        ({"currencies": ["EUR", "KWD"]}, "currencies"),
+        ({"currencies": ["XYZ"]}, "currencies"),
         ({"languages": ["FR", "ZH"]}, "languages"),
         ({"languages": "FR"}, "languages"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
@@ -122,6 +131,9 @@ def test_mail_settings_are_optional_and_parsed() -> None:
         ({}, "terminals.0900157.mail.sender"),
         ({"sender": "shop@shop.example\nBcc: all@victims.example"}, "terminals.0900157.mail.sender"),
         ({"sender": "shop@shop.example", "merchant": "two@a.example, b@b.example"}, "terminals.0900157.mail.merchant"),
+        ({"sender": "La boutique <shop@shop.example>"}, "terminals.0900157.mail.sender"),
+        ({"sender": "shop@shop.example", "merchant": "x;y@shop.example"}, "terminals.0900157.mail.merchant"),
+        ({"sender": "shop@shop.example", "merchant": "orders@shop.example>"}, "terminals.0900157.mail.merchant"),
         ({"sender": "shop@shop.example", "buyer": "yes"}, "terminals.0900157.mail.buyer"),
         ({"sender": "shop@shop.example", "merchant_language": "NL"}, "terminals.0900157.mail.merchant_language"),
     ],
@@ -160,4 +172,54 @@ def test_a_short_wrong_value_is_still_repeated() -> None:
 def test_a_default_terminal_that_is_a_key_is_not_repeated() -> None:
     with pytest.raises(ConfigurationError) as raised:
         Terminals.from_mapping({**terminals_config(), "default_tpe": TEST_KEY})
+    assert TEST_KEY not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            terminals_config(**{"0900157": {"return_url_ok": "https://shop.example/ok"}}),
+            "terminals.0900157.return_url_ok: is not a setting of a terminal; did you mean return_ok_url?",
+            id="terminal",
+        ),
+        pytest.param(
+            terminals_config(**{"0900158": {"mail": {"sender": "shop@shop.example", "merchants": "me@shop.example"}}}),
+            "terminals.0900158.mail.merchants: is not a setting of mail; did you mean merchant?",
+            id="mail",
+        ),
+        pytest.param(
+            {**terminals_config(), "default_terminal": "0900157"},
+            "default_terminal: is not a setting of the terminal configuration; did you mean default_tpe?",
+            id="top-level",
+        ),
+        pytest.param(
+            terminals_config(**{"0900157": {"colour": "blue"}}),
+            "terminals.0900157.colour: is not a setting of a terminal (key, societe, bank, environment, seal, mode,"
+            " deferral_days, end_policy, currencies, languages, timezone, return_ok_url, return_err_url,"
+            " payment_base_url, backoffice_base_url, merchant_name, mail)",
+            id="nothing-near",
+        ),
+    ],
+)
+def test_an_unknown_setting_is_refused_naming_the_nearest_known_one(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Terminals.from_mapping(data)
+    assert str(raised.value) == message
+
+
+def test_a_key_pasted_as_a_setting_name_is_not_repeated() -> None:
+    with pytest.raises(ConfigurationError, match="is not a setting of a terminal") as raised:
+        Terminals.from_mapping(terminals_config(**{"0900157": {TEST_KEY: "key"}}))
+    assert TEST_KEY not in str(raised.value)
+
+
+@pytest.mark.parametrize("tpe", ["090015", "09001570", "0900 57", TEST_KEY])
+def test_a_terminal_number_is_seven_letters_or_digits(tpe: str) -> None:
+    data = terminals_config()
+    data["terminals"][tpe] = data["terminals"].pop("0900157")
+    data["default_tpe"] = "0900158"
+    expected = r"^terminals: .* is not a terminal number \(7 letters or digits"
+    with pytest.raises(ConfigurationError, match=expected) as raised:
+        Terminals.from_mapping(data)
     assert TEST_KEY not in str(raised.value)

@@ -209,6 +209,30 @@ def test_bad_input_exits_2_with_one_line(args: list[str], stdin: bytes) -> None:
     assert_bad_input(*run_main(*args, stdin=stdin))
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"TPE": "1234567", "montant": "6273EUR"}, '"6273" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ({"montant": "62.73EUR", "montantech1": "31.4EUR"}, "montantech1: '31.4EUR'"),
+        ({"montant": "1000.50JPY"}, '"1000.50" is not an amount in JPY like 6273 (no decimals)'),
+        ({"montant": "1.500KWD"}, "KWD has 3 minor digits"),
+        ({"montant": "62.73EUR", "montant_a_capturer": "10EUR"}, "montant_a_capturer: '10EUR'"),
+    ],
+)
+def test_seal_refuses_a_merchant_amount_the_bank_would_misread(fields: dict[str, str], message: str) -> None:
+    code, out, err = run_main("seal", "--key", v.TEST_KEY, stdin=json.dumps(fields).encode())
+    assert_bad_input(code, out, err)
+    assert message in err
+
+
+def test_seal_takes_the_banks_own_amounts_in_a_confirmation_and_a_nil_back_office_amount() -> None:
+    confirmation = {"TPE": "1234567", "code-retour": "payetest", "montant": "200EUR"}
+    assert run_main("seal", "--key", v.TEST_KEY, stdin=json.dumps(confirmation).encode())[0] == 0
+    cancel = {"TPE": "1234567", "montant": "62.73EUR", "montant_a_capturer": "0EUR", "montant_restant": "0EUR"}
+    assert run_main("seal", "--key", v.TEST_KEY, stdin=json.dumps(cancel).encode())[0] == 0
+    assert run_main("seal", "--key", v.TEST_KEY, stdin=json.dumps({"montant": "1000JPY"}).encode())[0] == 0
+
+
 def test_control_with_an_undecodable_tpe_is_bad_input() -> None:
     assert_bad_input(*run_main("control", "--key", v.TEST_KEY, "--tpe", "12\udcff"))
 

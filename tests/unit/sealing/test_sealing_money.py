@@ -130,3 +130,82 @@ def test_request_amounts_must_have_two_decimals_and_a_dot(text: str) -> None:
     with pytest.raises(sealing.FieldError) as error:
         sealing.parse_request_amount(text, "montant")
     assert error.value.field == "montant"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "amount"),
+    [("62.73", "EUR", "62.73"), ("0.50", "USD", "0.50"), ("1000", "JPY", "1000"), ("6273.00", "EUR", "6273.00")],
+)
+def test_a_merchant_amount_has_exactly_the_currencys_minor_digits(text: str, currency: str, amount: str) -> None:
+    money = sealing.parse_amount(text, currency)
+    assert money == Money(Decimal(amount), currency)
+    assert money.wire() == f"{text}{currency}"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        ("6273", "EUR", '"6273" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ("62.7", "EUR", '"62.7" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ("62.730", "GBP", '"62.730" is not an amount in GBP like 62.73 (exactly 2 decimals)'),
+        ("1.234,50", "EUR", '"1.234,50" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+        ("1000.50", "JPY", '"1000.50" is not an amount in JPY like 6273 (no decimals)'),
+        ("1000.", "JPY", '"1000." is not an amount in JPY like 6273 (no decimals)'),
+        ("-1.00", "EUR", '"-1.00" is not an amount in EUR like 62.73 (exactly 2 decimals)'),
+    ],
+)
+def test_any_other_spelling_of_a_merchant_amount_is_refused_naming_the_rule(
+    text: str, currency: str, message: str
+) -> None:
+    with pytest.raises(FieldError) as error:
+        sealing.parse_amount(text, currency, "instalments[0].amount")
+    assert (error.value.field, error.value.reason) == ("instalments[0].amount", message)
+
+
+@pytest.mark.parametrize(
+    ("currency", "reason"),
+    [
+        ("KWD", "KWD has 3 minor digits (ISO 4217): the bank's amounts have at most 2, the kit cannot seal it"),
+        ("TND", "TND has 3 minor digits (ISO 4217): the bank's amounts have at most 2, the kit cannot seal it"),
+        ("XYZ", "XYZ is not an ISO 4217 currency the kit knows"),
+    ],
+)
+def test_a_currency_the_kit_cannot_seal_is_refused_naming_currency(currency: str, reason: str) -> None:
+    with pytest.raises(FieldError) as error:
+        sealing.parse_amount("1.50", currency, "amount")
+    assert error.value.field == "currency"
+    assert error.value.reason.startswith(reason)
+    with pytest.raises(FieldError) as error:
+        Money(Decimal("1.50"), currency).wire()  # never sent wrong, whoever made the Money
+    assert error.value.field == "currency"
+
+
+def test_the_minor_units_table_knows_the_currencies_of_the_bank() -> None:
+    two = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "MAD")
+    assert {code: sealing.MINOR_UNITS[code] for code in (*two, "JPY", "XPF", "KWD", "BHD", "TND")} == {
+        **dict.fromkeys(two, 2), "JPY": 0, "XPF": 0, "KWD": 3, "BHD": 3, "TND": 3,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("amount", "wire"), [("1000", "1000JPY"), ("0", "0JPY"), ("1000.00", "1000JPY")])
+def test_a_currency_without_minor_units_goes_on_the_wire_without_a_dot(amount: str, wire: str) -> None:
+    assert Money(Decimal(amount), "JPY").wire() == wire
+    assert str(Money(Decimal(amount), "JPY")) == wire.replace("JPY", " JPY")
+
+
+def test_a_fraction_of_a_yen_is_never_sealed() -> None:
+    with pytest.raises(FieldError) as error:
+        Money(Decimal("1000.50"), "JPY").wire()
+    assert error.value.field == "amount"
+    assert "JPY has no minor unit" in error.value.reason
+
+
+@pytest.mark.parametrize("text", ["1000JPY", "0.50EUR"])
+def test_a_request_amount_in_a_currency_without_minor_units(text: str) -> None:
+    assert sealing.parse_request_amount(text).wire() == text
+
+
+@pytest.mark.parametrize("text", ["1000.00JPY", "1000.50JPY", "1.500KWD", "1.50KWD"])
+def test_a_request_amount_is_read_with_its_currencys_minor_digits(text: str) -> None:
+    with pytest.raises(FieldError):
+        sealing.parse_request_amount(text, "montant")

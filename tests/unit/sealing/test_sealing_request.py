@@ -26,6 +26,7 @@ from sealing import (
     SealVariant,
     Terminal,
     build_payment_form,
+    check_email,
     check_free_text,
     decode_free_text,
     encode_free_text,
@@ -470,3 +471,55 @@ def test_a_value_too_long_for_a_coded_field_also_says_what_the_code_looks_like()
         build_payment_form(dsp2_terminal(), request(billing=billing(country="France")))
     assert error.value.field == "billing.country"
     assert 'an ISO 3166-1 alpha-2 code like "FR"' in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        ("x;y@example.com", "is not an e-mail address like buyer@example.com"),
+        ("x@example.com>", "must be the address alone, like buyer@example.com: no name, no <>, no spaces"),
+        ("Name <x@example.com>", "must be the address alone, like buyer@example.com: no name, no <>, no spaces"),
+        ("<x@example.com>", "must be the address alone, like buyer@example.com: no name, no <>, no spaces"),
+        ('"x y"@example.com', "must be the address alone, like buyer@example.com: no name, no <>, no spaces"),
+        ("x..y@example.com", "is not an e-mail address like buyer@example.com"),
+        (".x@example.com", "is not an e-mail address like buyer@example.com"),
+        ("x@-example.com", "is not an e-mail address like buyer@example.com"),
+        ("x@example..com", "is not an e-mail address like buyer@example.com"),
+        ("x@example.c0m", "is not an e-mail address like buyer@example.com"),
+        ("x@[127.0.0.1]", "is not an e-mail address like buyer@example.com"),
+        ("andré@example.com", "must be ASCII (SES does not take SMTPUTF8; a domain in Punycode, xn--)"),
+        ("x@exämple.com", "must be ASCII (SES does not take SMTPUTF8; a domain in Punycode, xn--)"),
+        ("l" * 65 + "@example.com", "has 65 characters before the @, at most 64"),
+        ("x@" + "d" * 64 + ".com", "is not an e-mail address like buyer@example.com"),
+        ("x*y@example.com", "must not contain '*'"),
+    ],
+)
+def test_an_address_is_read_as_ses_reads_one(email: str, reason: str) -> None:
+    with pytest.raises(FieldError) as error:
+        check_email(email)
+    assert error.value.field == "email"
+    assert reason in error.value.reason
+
+
+def test_an_address_longer_than_the_banks_mail_field_is_refused() -> None:
+    email = "xx@" + ".".join(["d" * 60] * 4) + ".com"  # 250: a domain of at most 255, but 254 in all
+    assert len(email) == 250
+    check_email(email)
+    with pytest.raises(FieldError, match="is 255 characters long, at most 254"):
+        check_email("xxxxxxx@" + ".".join(["d" * 60] * 4) + ".com")
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "buyer@example.com",
+        "o'brien+orders@mail.example.co.uk",
+        "a.b-c_d@sub-domain.example.fr",
+        "x@xn--exmple-cua.com",
+        "l" * 64 + "@example.com",
+        "x@example.xn--p1ai",
+        "#!$%&'/=?^_`{|}~-@example.com",
+    ],
+)
+def test_an_address_ses_takes_is_taken(email: str) -> None:
+    assert check_email(email) == email
