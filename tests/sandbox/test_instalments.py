@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from chalicelib.cards import REFUSED_LATER
-from orders.reconciliation import parse_captures
-from sealing import Instalment, Money, Outcome, PaymentState, parse_form, read_confirmation
+from sealing import Instalment, Money, Outcome, PaymentState, parse_form, read_captures_xml, read_confirmation
 from tests.support.sandbox import START, Browser, Sandbox, at_once, get, pay, post
 
 PARTS = (
@@ -139,7 +138,11 @@ def test_the_status_and_the_daily_file_show_what_was_collected_instalment_by_ins
     browser = Browser(sandbox.server.base_url)
     browser.login("0900157")
     _, _, xml = browser.open("/test/gestion/xml/2026-12-26.xml")
-    assert parse_captures(xml) == {"SPLIT9": Money(Decimal("20.91"), "EUR")}
+    assert [(p.reference, p.amount) for p in read_captures_xml(xml).payments] == [
+        ("SPLIT9", Money(Decimal("20.91"), "EUR"))
+    ]
     assert f"<numauto>{pf2['numauto']}</numauto>" in xml
     _, _, xml = browser.open("/test/gestion/xml/2026-11-26.xml")
-    assert parse_captures(xml) == {"SPLIT9": Money(Decimal("20.91"), "EUR")}  # the first, on the order day
+    assert [(p.reference, p.amount) for p in read_captures_xml(xml).payments] == [
+        ("SPLIT9", Money(Decimal("20.91"), "EUR"))
+    ]  # the first, on the order day
