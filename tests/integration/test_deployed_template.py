@@ -59,7 +59,12 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "DeferredSweeperFunction": {
         "dynamodb:GetItem": "the due order",
         "dynamodb:UpdateItem": "the operation's journal, the run's lease",
-        "dynamodb:Query": "the due orders (DeadlineIndex)",
+        "dynamodb:Query": "the due orders (DeadlineIndex), the second payments still to give back (GiveBackIndex)",
+        "secretsmanager:GetSecretValue": "the terminal configuration",
+    },
+    "GiveBackFunction": {
+        "dynamodb:GetItem": "the order holding a second payment",
+        "dynamodb:UpdateItem": "the give-back's journal entry and outcome",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "OrderEventsFunction": {
@@ -114,10 +119,10 @@ AWS_MANAGED = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "Lambda's poller reads the queue",
     "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "Lambda's poller reads the table's stream",
 }
-# Which function each poller's managed policy may belong to.
+# Which functions each poller's managed policy may belong to.
 POLLERS = {
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "ConfirmationConsumerFunction",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": "OrderEventsFunction",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": {"ConfirmationConsumerFunction"},
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole": {"OrderEventsFunction", "GiveBackFunction"},
 }
 DATA_SERVICES = ("dynamodb:", "sqs:", "secretsmanager:", "kms:", "s3:")
 
@@ -276,7 +281,7 @@ def granted(resources: dict[str, Any], function: str, resolver: Resolver) -> lis
     for arn in role.get("ManagedPolicyArns", []):
         if isinstance(arn, str):
             assert arn in AWS_MANAGED, f"{function}: {arn} is not an accepted AWS managed policy"
-            assert POLLERS.get(arn, function) == function, f"{function}: {arn}"
+            assert function in POLLERS.get(arn, {function}), f"{function}: {arn}"
             continue
         policy = resources[arn["Ref"]]
         assert policy["Type"] == "AWS::IAM::ManagedPolicy"

@@ -2,8 +2,10 @@
 export of what was captured (JSON, CSV, and the shape of the bank's own XML file).
 
 A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
-time zone; an immediate payment is captured the day it was paid. Orders are read by order day (``DateIndex``)
-over the ``window_days`` before the day asked: a capture or refund of an older order is not listed.
+time zone; an immediate payment is captured the day it was paid. A second payment of an order (accepted once it
+was paid, and given back) is booked on its own bank reference: its capture, and the refund that gave it back.
+Orders are read by order day (``DateIndex``) over the ``window_days`` before the day asked: a capture or refund of
+an older order is not listed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from sealing import Money
 
 from .calendar import local_day, zone
-from .model import APPLIED_OUTCOMES, Order
+from .model import APPLIED_OUTCOMES, Order, SecondPayment
 from .operations import CAPTURES, REFUNDS
 from .store import OrderStore
 from .terminals import PaymentMode, Terminals
@@ -58,10 +60,13 @@ class Entry:
 
 
 def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]:
-    def entry(at: datetime, day: date | None, amount: Money, kind: str) -> Entry:
+    def entry(at: datetime, day: date | None, amount: Money, kind: str, of: SecondPayment | None = None) -> Entry:
+        # A second payment is booked on its own session: its reference, form date and authorisation number.
         return Entry(
-            order.reference, order.bank_payment_reference, order.tpe, at, day or local_day(at, timezone), amount,
-            order.amount, local_day(order.bank_ordered_at, timezone), order.authorisation_number, kind,
+            order.reference, of.bank_reference if of else order.bank_payment_reference, order.tpe, at,
+            day or local_day(at, timezone), amount, of.amount if of else order.amount,
+            local_day(of.ordered_at if of else order.bank_ordered_at, timezone),
+            of.authorisation_number if of else order.authorisation_number, kind,
         )  # fmt: skip
 
     found = []
@@ -70,6 +75,14 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
     for record in order.operations:
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
             found.append(entry(record.at, record.bank_day, record.amount, record.event))
+    for payment in order.second_payments:
+        if not payment.captured:
+            continue  # an authorisation given back by cancelling it was never captured
+        if "payment" in wanted:
+            found.append(entry(payment.received_at, None, payment.amount, "payment", payment))
+        given = payment.outcome
+        if given is not None and given.event in wanted and given.outcome in APPLIED_OUTCOMES:
+            found.append(entry(given.at, None, given.amount, given.event, payment))
     return found
 
 

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import LazyClient
 from .exceptions import EventsUnavailableError
-from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, Review
+from .model import APPLIED_OUTCOMES, GIVEN_BACK, Attempt, OperationRecord, Order, OrderStatus, Review
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -36,6 +36,7 @@ ORDER_CANCELLED = "OrderCancelled"
 ORDER_REFUNDED = "OrderRefunded"
 ORDER_NEEDS_REVIEW = "OrderNeedsReview"
 PAYMENT_SESSION_OPENED = "PaymentSessionOpened"
+SECOND_PAYMENT_GIVEN_BACK = "SecondPaymentGivenBack"
 EVENT_TYPES = (
     ORDER_PAID,
     ORDER_AUTHORIZED,
@@ -45,6 +46,7 @@ EVENT_TYPES = (
     ORDER_REFUNDED,
     ORDER_NEEDS_REVIEW,
     PAYMENT_SESSION_OPENED,
+    SECOND_PAYMENT_GIVEN_BACK,
 )
 
 _ENTERED = {
@@ -151,6 +153,11 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
         kind = _OPERATION.get(record.event)
         if kind and record.outcome in APPLIED_OUTCOMES:
             yield kind, record.at, {"operation": _operation(record)}
+    before = previous.second_payments if previous else ()
+    for index, payment in enumerate(order.second_payments):
+        was_given_back = index < len(before) and before[index].state == GIVEN_BACK
+        if payment.state == GIVEN_BACK and not was_given_back and payment.outcome is not None:
+            yield SECOND_PAYMENT_GIVEN_BACK, payment.outcome.at, {"second_payment": payment.as_json()}
     old_reviews = len(previous.reviews) if previous else 0
     for review in order.reviews[old_reviews:]:
         yield ORDER_NEEDS_REVIEW, review.at, {"review": _review(review)}

@@ -30,13 +30,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sealing import Money, PaymentState, SealingError, StatusAnswer, parse_wire_amount
 
-from .bank import BankClient
+from .bank import BankClient, BankFactory
 from .calendar import deferral_deadline, local_day
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
 from .lifecycle import Decision, Verdict
 from .model import Attempt, Order, OrderStatus, PaymentSession
-from .operations import BackOffice, BankFactory
+from .operations import BackOffice
 from .sessions import order_reference_of
 from .store import OrderStore
 from .terminals import PaymentMode, Terminals
