@@ -92,7 +92,9 @@ def test_the_webhook_exists_only_with_its_url(template: Template) -> None:
 
 def test_the_mails_hear_only_what_they_mail(template: Template) -> None:
     pattern = template.function("OrderMailFunction").properties["Events"]["OrderEvents"]["Properties"]["Pattern"]
-    assert pattern["detail-type"] == ["OrderPaid", "OrderAuthorized", "PaymentRefused", "OrderNeedsReview"]
+    assert pattern["detail-type"] == [
+        "OrderPaid", "OrderAuthorized", "PaymentRefused", "OrderNeedsReview", "SecondPaymentGivenBack"
+    ]  # fmt: skip
 
 
 def test_the_new_console_routes_are_signed(template: Template) -> None:
