@@ -22,13 +22,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from sealing import Money, PaymentState
 
-from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
-from .calendar import local_day
+from .bank import BankClient, BankOutcome
+from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,
     BankUnavailableError,
@@ -51,8 +51,6 @@ from .model import (
     ReviewReason,
     SecondPayment,
 )
-from .store import OrderStore
-from .terminals import Terminals
 
 FINISH_TRIES = 3  # a second payment recorded while one is given back moves the entries' count: read, write again
 
@@ -66,27 +64,8 @@ class GiveBackReport:
     finished: bool = True  # False: out of time, the orders left are the next run's
 
 
-class GiveBacks:
+class GiveBacks(BankDesk):
     """Second payments given back through the bank's back office, each exactly once."""
-
-    def __init__(
-        self,
-        store: OrderStore,
-        terminals: Terminals,
-        bank: BankFactory = BankClient,
-        *,
-        lease: timedelta = OPERATION_LEASE,
-    ) -> None:
-        self.store = store
-        self.terminals = terminals
-        self._bank = bank
-        self.lease = lease
-
-    def bank(self, order: Order) -> BankClient:
-        return self._bank(self.terminals.get(order.tpe))
-
-    def _day(self, order: Order, moment: datetime) -> date:
-        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
 
     # --- the ways in: the stream, the sweeper's backstop, the console's "refund all" ------------------------
 

@@ -31,7 +31,7 @@ from sealing import Money, PaymentState, StatusAnswer
 
 from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
 from .bookkeeping import plan_cancel, plan_capture, plan_refund, refundable, remaining
-from .calendar import local_day
+from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,
     BankStateDifferedError,
@@ -81,7 +81,7 @@ class BankActions:
         return " and ".join(f"a {r.event} of {r.amount}" for r in self.records)
 
 
-class BackOffice:
+class BackOffice(BankDesk):
     """The merchant's console operations and the sweeper, over the order store and the bank."""
 
     def __init__(
@@ -95,18 +95,8 @@ class BackOffice:
     ) -> None:
         """``fresh_key``: the request's Idempotency-Key was never claimed before, so no operation may already
         bear it (one that does is a key reused for a new request, refused)."""
-        self.store = store
-        self.terminals = terminals
-        self._bank = bank
-        self.lease = lease
+        super().__init__(store, terminals, bank, lease=lease)
         self.fresh_key = fresh_key
-
-    def bank(self, order: Order) -> BankClient:
-        return self._bank(self.terminals.get(order.tpe))
-
-    def _day(self, order: Order, moment: datetime) -> date:
-        """A calendar day as the bank counts it for this order: in its terminal's time zone."""
-        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
 
     # --- the console ----------------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
 (``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write
-but a new payment session) and ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
-is open). Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console
-requests sent with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
+but a new payment session), ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral
+is open) and ``giveback_due``/``pk`` (``GiveBackIndex``, only while a second payment is still to give back).
+Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent
+with an ``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
 ``MAIL#<event id>#<recipient>`` items (both removed by the table's TTL).
 """
 
