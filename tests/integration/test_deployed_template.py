@@ -64,7 +64,12 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "DeferredSweeperFunction": {
         "dynamodb:GetItem": "the due order",
         "dynamodb:UpdateItem": "the operation's journal, the run's lease",
-        "dynamodb:Query": "the due orders (DeadlineIndex)",
+        "dynamodb:Query": "the due orders (DeadlineIndex), the second payments still to give back (GiveBackIndex)",
+        "secretsmanager:GetSecretValue": "the terminal configuration",
+    },
+    "GiveBackFunction": {
+        "dynamodb:GetItem": "the order holding a second payment",
+        "dynamodb:UpdateItem": "the give-back's journal entry and outcome",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "OrderEventsFunction": {

@@ -25,6 +25,8 @@ INFORMATIONAL = {
     "BackOfficeOperations": "normal work",
     "BankStateDiffered": "the merchant acted in the bank's dashboard: recorded on the order, answered 409",
     "SweepDue": "normal work",
+    "GiveBacks": "normal work: second payments given back (each also an order review)",
+    "GiveBacksDeferred": "left to the sweeper's next run, whose failures are SweepFailures",
     "SweepsUnfinished": "the next run goes on from there; what fails is SweepFailures",
     "OrderEventsPublished": "normal work; what fails is OrderEventsNotPublished",
     "MailsSent": "normal work; what fails is MailsNotSent",

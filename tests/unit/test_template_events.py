@@ -94,6 +94,7 @@ def test_the_mails_hear_only_what_they_mail(template: Template) -> None:
     pattern = template.function("OrderMailFunction").properties["Events"]["OrderEvents"]["Properties"]["Pattern"]
     assert pattern["detail-type"] == [
         "OrderPaid", "OrderAuthorized", "PaymentRefused", "OrderNeedsReview", "InstalmentRefused",
+        "SecondPaymentGivenBack",
     ]  # fmt: skip
 
 

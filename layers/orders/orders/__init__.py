@@ -6,7 +6,8 @@
     new = create_order(payload, deps.terminals(), deps.store, deps.clock())
 
 The use cases: ``create_order``, ``open_checkout`` (the buyer's form), ``receive_confirmation`` (CGI2),
-``BackOffice`` (capture, cancel, refund, the end of deferral), ``Reconciler`` (against the bank's status and its
+``BackOffice`` (capture, cancel, refund, the end of deferral), ``GiveBacks`` (a second payment given back at the
+bank), ``Reconciler`` (against the bank's status and its
 files), ``list_orders`` and ``booked`` (the console's lists and books), ``mails_for`` and ``events_of_change``
 (what an order's change tells); ``orders.golive`` holds the checks before production. Their errors are
 ``orders.exceptions``' (each with its HTTP status); API Gateway and the HTML pages are ``orders.web``'s.
@@ -18,6 +19,7 @@ from .books import booked
 from .dependencies import Dependencies
 from .events import events_of_change
 from .exceptions import OrdersError
+from .giveback import GiveBacks
 from .listing import list_orders
 from .mail import mails_for
 from .operations import BackOffice
@@ -31,6 +33,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 __all__ = [
     "BackOffice",
     "Dependencies",
+    "GiveBacks",
     "OrdersError",
     "Reconciler",
     "booked",

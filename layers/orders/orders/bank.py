@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
@@ -69,6 +69,11 @@ class BankOutcome:
     label: str
     authorisation_number: str = ""
     captured_on: date | None = None
+
+
+# How long a journal entry (an operation's, a give-back's) may belong to a call still under way: far above any
+# function's timeout. Past it, the bank's status settles the entry.
+OPERATION_LEASE = timedelta(minutes=5)
 
 
 class BankClient:
@@ -204,3 +209,6 @@ class BankClient:
         if result is CaptureResult.REFUSED:
             raise BankRefusedError(operation, answer.label or "refused by the bank", answer.cdr)
         raise BankRefusedError(operation, answer.label or "the bank answered an error", answer.cdr)
+
+
+BankFactory = Callable[..., BankClient]  # the bank client of a terminal (the functions' own, a test's fake)

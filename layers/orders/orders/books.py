@@ -3,8 +3,10 @@ export of what was captured (JSON, CSV, and the shape of the bank's own XML file
 
 A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
 time zone; an immediate payment is captured the day it was paid, a split payment's instalments each on the day the
-bank collected it. Orders are read by order day (``DateIndex``) over the ``window_days`` before the day asked, and
-split payments over the year before it (``SplitPaymentIndex``): a capture or refund of an older order is not listed.
+bank collected it. A second payment of an order (accepted once it was paid, and given back) is booked on its own
+bank reference: its capture, and the refund that gave it back. Orders are read by order day (``DateIndex``) over
+the ``window_days`` before the day asked, and split payments over the year before it (``SplitPaymentIndex``): a
+capture or refund of an older order is not listed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from sealing import Money
 
 from .calendar import local_day, zone
-from .model import APPLIED_OUTCOMES, InstalmentState, Order
+from .model import APPLIED_OUTCOMES, InstalmentState, Order, SecondPayment
 from .operations import CAPTURES, REFUNDS
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
@@ -61,10 +63,13 @@ class Entry:
 
 
 def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]:
-    def entry(at: datetime, day: date | None, amount: Money, kind: str) -> Entry:
+    def entry(at: datetime, day: date | None, amount: Money, kind: str, of: SecondPayment | None = None) -> Entry:
+        # A second payment is booked on its own session: its reference, form date and authorisation number.
         return Entry(
-            order.reference, order.bank_payment_reference, order.tpe, at, day or local_day(at, timezone), amount,
-            order.amount, local_day(order.bank_ordered_at, timezone), order.authorisation_number, kind,
+            order.reference, of.bank_reference if of else order.bank_payment_reference, order.tpe, at,
+            day or local_day(at, timezone), amount, of.amount if of else order.amount,
+            local_day(of.ordered_at if of else order.bank_ordered_at, timezone),
+            of.authorisation_number if of else order.authorisation_number, kind,
         )  # fmt: skip
 
     found = []
@@ -78,6 +83,14 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
     for record in order.operations:
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
             found.append(entry(record.at, record.bank_day, record.amount, record.event))
+    for payment in order.second_payments:
+        if not payment.captured:
+            continue  # an authorisation given back by cancelling it was never captured
+        if "payment" in wanted:
+            found.append(entry(payment.received_at, None, payment.amount, "payment", payment))
+        given = payment.outcome
+        if given is not None and given.event in wanted and given.outcome in APPLIED_OUTCOMES:
+            found.append(entry(given.at, None, given.amount, given.event, payment))
     return found
 
 
@@ -100,7 +113,7 @@ def booked_on(
 ) -> dict[date, list[Entry]]:
     """The entries booked on each of ``days``, in time order: each order day (and, for captures, each month of
     split payments) is read once, whatever the days."""
-    found: dict[date, dict[tuple[str, str, datetime], Entry]] = {day: {} for day in days}
+    found: dict[date, dict[tuple[str, str, str, datetime], Entry]] = {day: {} for day in days}
     if not found:
         return {}
 
@@ -112,7 +125,8 @@ def booked_on(
                 for entry in entries_of(order, terminals, kind):
                     in_window = order_day is None or 0 <= (entry.day - order_day).days <= window_days
                     if entry.day in found and in_window:  # an order read twice (by day, as a split payment): once
-                        found[entry.day][(entry.reference, entry.kind, entry.at)] = entry
+                        key = (entry.bank_reference, entry.authorisation_number, entry.kind, entry.at)
+                        found[entry.day][key] = entry
             if not start:
                 return
 

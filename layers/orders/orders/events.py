@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import LazyClient
 from .exceptions import EventsUnavailableError
-from .model import APPLIED_OUTCOMES, Attempt, InstalmentState, OperationRecord, Order, OrderStatus, Review
+from .model import APPLIED_OUTCOMES, GIVEN_BACK, Attempt, InstalmentState, OperationRecord, Order, OrderStatus, Review
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -38,6 +38,7 @@ ORDER_NEEDS_REVIEW = "OrderNeedsReview"
 PAYMENT_SESSION_OPENED = "PaymentSessionOpened"
 INSTALMENT_COLLECTED = "InstalmentCollected"
 INSTALMENT_REFUSED = "InstalmentRefused"
+SECOND_PAYMENT_GIVEN_BACK = "SecondPaymentGivenBack"
 EVENT_TYPES = (
     ORDER_PAID,
     ORDER_AUTHORIZED,
@@ -49,6 +50,7 @@ EVENT_TYPES = (
     PAYMENT_SESSION_OPENED,
     INSTALMENT_COLLECTED,
     INSTALMENT_REFUSED,
+    SECOND_PAYMENT_GIVEN_BACK,
 )
 
 _ENTERED = {
@@ -134,6 +136,25 @@ def _new_attempts(previous: Order | None, order: Order) -> list[Attempt]:
     return kept
 
 
+def _money_changes(previous: Order | None, order: Order) -> Iterable[tuple[str, datetime, dict[str, Any]]]:
+    """The money a write moved besides the payment: operations done, later instalments, second payments given back."""
+    old_operations = len(previous.operations) if previous else 0
+    for record in order.operations[old_operations:]:
+        kind = _OPERATION.get(record.event)
+        if kind and record.outcome in APPLIED_OUTCOMES:
+            yield kind, record.at, {"operation": _operation(record)}
+    for outcome in order.instalment_outcomes:
+        # A later instalment the bank collected or refused (the first is the order's own payment, OrderPaid).
+        if outcome.number > 1 and (previous is None or previous.instalment_outcome(outcome.number) != outcome):
+            kind = INSTALMENT_COLLECTED if outcome.state is InstalmentState.COLLECTED else INSTALMENT_REFUSED
+            yield kind, outcome.at, {"instalment": order.instalments_json()[outcome.number - 1]}
+    before = previous.second_payments if previous else ()
+    for index, payment in enumerate(order.second_payments):
+        was_given_back = index < len(before) and before[index].state == GIVEN_BACK
+        if payment.state == GIVEN_BACK and not was_given_back and payment.outcome is not None:
+            yield SECOND_PAYMENT_GIVEN_BACK, payment.outcome.at, {"second_payment": payment.as_json()}
+
+
 def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, datetime, dict[str, Any]]]:
     """(type, time, specific detail) of every change from ``previous`` (None: a new item) to ``order``."""
     old_sessions = len(previous.sessions) if previous else 0
@@ -150,16 +171,7 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
             yield PAYMENT_REFUSED, attempt.received_at, {"attempt": attempt.as_json()}
     if entered:  # entered without a confirmation of its own (set right from the bank's status)
         yield entered, order.paid_at or order.created_at, {"authorisation_number": order.authorisation_number}
-    old_operations = len(previous.operations) if previous else 0
-    for record in order.operations[old_operations:]:
-        kind = _OPERATION.get(record.event)
-        if kind and record.outcome in APPLIED_OUTCOMES:
-            yield kind, record.at, {"operation": _operation(record)}
-    for outcome in order.instalment_outcomes:
-        # A later instalment the bank collected or refused (the first is the order's own payment, OrderPaid).
-        if outcome.number > 1 and (previous is None or previous.instalment_outcome(outcome.number) != outcome):
-            kind = INSTALMENT_COLLECTED if outcome.state is InstalmentState.COLLECTED else INSTALMENT_REFUSED
-            yield kind, outcome.at, {"instalment": order.instalments_json()[outcome.number - 1]}
+    yield from _money_changes(previous, order)
     old_reviews = len(previous.reviews) if previous else 0
     for review in order.reviews[old_reviews:]:
         yield ORDER_NEEDS_REVIEW, review.at, {"review": _review(review)}

@@ -7,13 +7,14 @@ write can be conditional on it.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sealing import Confirmation, Outcome, canonical_mac
 
 from .calendar import deferral_deadline, local_day, zone
 from .model import (
+    NOT_GIVEN_BACK,
     Attempt,
     InstalmentOutcome,
     InstalmentState,
@@ -22,6 +23,7 @@ from .model import (
     PaymentSession,
     Review,
     ReviewReason,
+    SecondPayment,
 )
 from .terminals import PaymentMode, TerminalConfig
 
@@ -122,6 +124,8 @@ class Decision:
     counted_only: bool = False
     # Made on a presumed order (one call, no read): written only if the presumption holds.
     presumed: Presumption | None = None
+    # A payment accepted once the order was paid: kept as its own entry, to give back (never the order's books).
+    second_payment: SecondPayment | None = None
 
     @property
     def writes(self) -> bool:
@@ -133,6 +137,9 @@ class Decision:
 MAX_ATTEMPTS_KEPT = 100
 MAX_REVIEWS_KEPT = 50
 MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more of one than this
+# Each second payment is a real debit the bank accepted, so this is never reached by a buyer; past it a second
+# payment is flagged for review only, not given back by itself.
+MAX_SECOND_PAYMENTS = 20
 
 
 def confirmation_id(confirmation: Confirmation) -> str:
@@ -221,12 +228,13 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        same_payment = confirmation.reference == order.bank_payment_reference
-        if same_payment and confirmation.authorisation_number == order.authorisation_number != "":
+        known = [(order.bank_payment_reference, order.authorisation_number)]
+        known += [(p.bank_reference, p.authorisation_number) for p in order.second_payments]
+        if (confirmation.reference, confirmation.authorisation_number) in known and confirmation.authorisation_number:
             # The same acceptance sent again (another date, same session, same authorisation): nothing new. Under
             # another session it is another payment, whatever its authorisation number (the issuer's 6 characters).
             return Decision(Verdict.REPLAY, order.status, order.status)
-        return flag(ReviewReason.SECOND_ACCEPTANCE, f"another acceptance for a {order.status.value} order")
+        return _second_payment(order, confirmation, attempt, received_at)
 
     day = _bank_day(confirmation, received_at, terminal)
     enters, changes = acceptance(
@@ -335,3 +343,36 @@ def _flagged(order: Order, attempt: Attempt, review: Review) -> Decision:
     if len(order.reviews) >= MAX_REVIEWS_KEPT:
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, counted_only=True)
     return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
+
+
+def _second_payment(order: Order, confirmation: Confirmation, attempt: Attempt, received_at: datetime) -> Decision:
+    """Another acceptance for an order already paid: the buyer was debited twice. It is recorded as its own entry,
+    to give back through the back office, with a review; the order's state and books stay the paid payment's."""
+    session = order.session(confirmation.reference)
+    entry = SecondPayment(
+        bank_reference=confirmation.reference,
+        authorisation_number=attempt.authorisation_number,
+        amount=confirmation.amount,
+        received_at=received_at,
+        mode=order.mode,
+        ordered_at=session.opened_at if session else order.created_at,
+        confirmation_id=attempt.confirmation_id,
+    )
+    what = f"another acceptance for a {order.status.value} order, under {entry.bank_reference}"
+    what += f" ({entry.authorisation_number or 'no authorisation number'}, {entry.amount})"
+    kept: SecondPayment | None
+    if len(order.second_payments) >= MAX_SECOND_PAYMENTS:
+        detail = f"{what}: the order holds all the second payments it may, give it back in the bank's dashboard"
+        kept = None
+    elif entry.bank_reference == order.bank_payment_reference and not entry.captured:
+        # A cancel names the reference alone: it would cancel the paid authorisation with this one.
+        detail = f"{what}: under the paid session's reference, so it cannot be cancelled alone; cancel that"
+        detail += f" authorisation ({entry.authorisation_number}) in the bank's dashboard"
+        kept = replace(entry, state=NOT_GIVEN_BACK)
+    else:
+        action = "refunded" if entry.captured else "cancelled"
+        detail = f"{what}: it is {action} at the bank automatically"
+        kept = entry
+    review = Review(ReviewReason.SECOND_ACCEPTANCE, received_at, detail)
+    reviews = (review,) if len(order.reviews) < MAX_REVIEWS_KEPT else ()
+    return Decision(Verdict.FLAGGED, order.status, order.status, attempt, reviews, second_payment=kept)

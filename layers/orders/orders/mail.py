@@ -22,7 +22,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sealing import MINOR_UNITS, Money
 
 from .clients import LazyClient
-from .events import INSTALMENT_REFUSED, ORDER_AUTHORIZED, ORDER_NEEDS_REVIEW, ORDER_PAID, PAYMENT_REFUSED
+from .events import (
+    INSTALMENT_REFUSED,
+    ORDER_AUTHORIZED,
+    ORDER_NEEDS_REVIEW,
+    ORDER_PAID,
+    PAYMENT_REFUSED,
+    SECOND_PAYMENT_GIVEN_BACK,
+)
 from .exceptions import MailRejectedError, MailUnavailableError
 from .model import InstalmentState, Order, ReviewReason
 from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
@@ -50,6 +57,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_paid": "La commande {reference} est payée : {amount}, terminal {tpe}.",
         "m_refused": "La banque a refusé un paiement de la commande {reference} ({amount}) pour le motif « {reason} ».",
         "m_review": "La commande {reference} ({amount}) demande votre attention : {reason}.",
+        "m_subject_given_back": "Second paiement rendu : {reference} ({amount})",
+        "m_given_back_refund_full": "Un second paiement de {amount} a été accepté pour la commande {reference}, "
+        "sous la référence {bank_reference} (autorisation {second_authorisation}) ; il a été remboursé à la banque "
+        "automatiquement. La commande reste payée une fois.",
+        "m_given_back_cancel": "Une seconde autorisation de {amount} a été accordée pour la commande {reference}, sous "
+        "la référence {bank_reference} (autorisation {second_authorisation}) ; elle a été annulée à la banque "
+        "automatiquement. La commande reste payée une fois.",
         "m_status": "État de la commande :",
         "schedule": "Paiement en {count} fois :",
         "collected": "payée",
@@ -72,6 +86,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_paid": "Order {reference} is paid: {amount}, terminal {tpe}.",
         "m_refused": "The bank refused a payment for order {reference} ({amount}) with the reason “{reason}”.",
         "m_review": "Order {reference} ({amount}) needs your attention: {reason}.",
+        "m_subject_given_back": "Second payment given back: {reference} ({amount})",
+        "m_given_back_refund_full": "A second payment of {amount} was accepted for order {reference}, under the "
+        "reference {bank_reference} (authorisation {second_authorisation}); it was refunded at the bank "
+        "automatically. The order stays paid once.",
+        "m_given_back_cancel": "A second authorisation of {amount} was granted for order {reference}, under the "
+        "reference {bank_reference} (authorisation {second_authorisation}); it was cancelled at the bank "
+        "automatically. The order stays paid once.",
         "m_status": "Order status:",
         "schedule": "Payment in {count} instalments:",
         "collected": "paid",
@@ -94,6 +115,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_paid": "Die Bestellung {reference} ist bezahlt: {amount}, Terminal {tpe}.",
         "m_refused": "Die Bank hat eine Zahlung der Bestellung {reference} ({amount}) abgelehnt: „{reason}“.",
         "m_review": "Die Bestellung {reference} ({amount}) braucht Ihre Aufmerksamkeit: {reason}.",
+        "m_subject_given_back": "Zweite Zahlung zurückgegeben: {reference} ({amount})",
+        "m_given_back_refund_full": "Eine zweite Zahlung von {amount} wurde für die Bestellung {reference} unter der "
+        "Referenz {bank_reference} (Autorisierung {second_authorisation}) angenommen; sie wurde bei der Bank "
+        "automatisch erstattet. Die Bestellung bleibt einmal bezahlt.",
+        "m_given_back_cancel": "Eine zweite Autorisierung von {amount} wurde für die Bestellung {reference} unter der "
+        "Referenz {bank_reference} (Autorisierung {second_authorisation}) erteilt; sie wurde bei der Bank "
+        "automatisch storniert. Die Bestellung bleibt einmal bezahlt.",
         "m_status": "Status der Bestellung:",
         "schedule": "Zahlung in {count} Raten:",
         "collected": "bezahlt",
@@ -116,6 +144,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_paid": "L'ordine {reference} è pagato: {amount}, terminale {tpe}.",
         "m_refused": "La banca ha rifiutato un pagamento dell'ordine {reference} ({amount}): «{reason}».",
         "m_review": "L'ordine {reference} ({amount}) richiede attenzione: {reason}.",
+        "m_subject_given_back": "Secondo pagamento restituito: {reference} ({amount})",
+        "m_given_back_refund_full": "Un secondo pagamento di {amount} è stato accettato per l'ordine {reference}, con "
+        "il riferimento {bank_reference} (autorizzazione {second_authorisation}); è stato rimborsato "
+        "automaticamente dalla banca. L'ordine resta pagato una volta.",
+        "m_given_back_cancel": "Una seconda autorizzazione di {amount} è stata concessa per l'ordine {reference}, con "
+        "il riferimento {bank_reference} (autorizzazione {second_authorisation}); è stata annullata "
+        "automaticamente dalla banca. L'ordine resta pagato una volta.",
         "m_status": "Stato dell'ordine:",
         "schedule": "Pagamento in {count} rate:",
         "collected": "pagata",
@@ -138,6 +173,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "m_paid": "El pedido {reference} está pagado: {amount}, terminal {tpe}.",
         "m_refused": "El banco rechazó un pago del pedido {reference} ({amount}): «{reason}».",
         "m_review": "El pedido {reference} ({amount}) requiere su atención: {reason}.",
+        "m_subject_given_back": "Segundo pago devuelto: {reference} ({amount})",
+        "m_given_back_refund_full": "Se aceptó un segundo pago de {amount} para el pedido {reference}, con la "
+        "referencia {bank_reference} (autorización {second_authorisation}); el banco lo reembolsó "
+        "automáticamente. El pedido sigue pagado una vez.",
+        "m_given_back_cancel": "Se concedió una segunda autorización de {amount} para el pedido {reference}, con la "
+        "referencia {bank_reference} (autorización {second_authorisation}); el banco la anuló "
+        "automáticamente. El pedido sigue pagado una vez.",
         "m_status": "Estado del pedido:",
         "schedule": "Pago en {count} plazos:",
         "collected": "pagado",
@@ -317,6 +359,14 @@ def _merchant_lead(order: Order, event_type: str, detail: Mapping[str, Any], t: 
             "reference": order.reference,
         }
         return t["m_subject_instalment"].format(**values), t["m_instalment"].format(**facts)
+    if event_type == SECOND_PAYMENT_GIVEN_BACK:
+        payment = detail.get("second_payment") or {}
+        lead = t[f"m_given_back_{payment.get('give_back', 'refund_full')}"].format(
+            bank_reference=payment.get("bank_reference", ""),
+            second_authorisation=payment.get("authorisation_number", ""),
+            **values,
+        )
+        return t["m_subject_given_back"].format(**values), lead
     if event_type == ORDER_NEEDS_REVIEW:
         review = detail.get("review") or {}
         reason = f"{review.get('reason', '')} {review.get('detail', '')}".strip()
@@ -344,6 +394,13 @@ def merchant_mail(order: Order, settings: MailSettings, event_type: str, detail:
     )
 
 
+def _said_by_its_own_event(detail: Mapping[str, Any]) -> bool:
+    """A review whose news an event of the same write mails already (a second payment given back, a refused
+    instalment)."""
+    reason = (detail.get("review") or {}).get("reason")
+    return reason in (ReviewReason.SECOND_PAYMENT_GIVEN_BACK.value, ReviewReason.INSTALMENT_REFUSED.value)
+
+
 def needs_attention(detail: Mapping[str, Any]) -> bool:
     reason = str((detail.get("attempt") or {}).get("reason", "")).strip().lower()
     return reason in ATTENTION_REASONS
@@ -357,10 +414,9 @@ def mails_for(event_type: str, detail: Mapping[str, Any], order: Order, terminal
     mails = []
     if event_type in (ORDER_PAID, ORDER_AUTHORIZED) and settings.buyer and order.email:
         mails.append(buyer_mail(order, terminal, event_type))
-    # A refused instalment's review is told by its own mail (InstalmentRefused), not a second one.
-    instalment_review = (detail.get("review") or {}).get("reason") == ReviewReason.INSTALMENT_REFUSED.value
-    wanted = event_type in (ORDER_PAID, ORDER_AUTHORIZED, INSTALMENT_REFUSED) or (
-        (event_type == ORDER_NEEDS_REVIEW and not instalment_review)
+    wanted = (
+        event_type in (ORDER_PAID, ORDER_AUTHORIZED, INSTALMENT_REFUSED, SECOND_PAYMENT_GIVEN_BACK)
+        or (event_type == ORDER_NEEDS_REVIEW and not _said_by_its_own_event(detail))
         or (event_type == PAYMENT_REFUSED and needs_attention(detail))
     )
     if wanted and settings.merchant:

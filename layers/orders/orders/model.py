@@ -35,6 +35,8 @@ class ReviewReason(enum.Enum):
     OPERATION_CONFLICT = "operation_conflict"  # a bank operation's outcome arrived after its entry was closed
     END_OF_PERIOD_REFUSED = "end_of_period_refused"  # the bank refused the sweeper's capture or cancel: not resent
     UNKNOWN_INSTALMENT = "unknown_instalment"  # the bank collected an instalment the order's schedule does not have
+    SECOND_PAYMENT_GIVEN_BACK = "second_payment_given_back"  # a second payment was refunded or cancelled at the bank
+    SECOND_PAYMENT_NOT_GIVEN_BACK = "second_payment_not_given_back"  # the bank would not take it back: a human must
 
 
 # How an operation ended (``OperationRecord.outcome``).
@@ -157,6 +159,65 @@ class OperationRecord:
         }
 
 
+# Where a second payment stands (``SecondPayment.state``): to give back, given back, or left to a human (the bank
+# refused to give it back, or no back-office call can give it back alone).
+GIVE_BACK_DUE, GIVEN_BACK, NOT_GIVEN_BACK = "due", "given_back", "not_given_back"
+
+
+@dataclass(frozen=True)
+class GiveBack:
+    """The journal entry of a second payment's give-back: the bank is being asked, the outcome is not written yet."""
+
+    id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SecondPayment:
+    """A payment the bank accepted for an order already paid (another session, or another authorisation under the
+    paid one): kept apart from the order's books, and given back through the back office.
+
+    On an immediate terminal it was captured when accepted and is refunded; on a deferred one it is an
+    authorisation, cancelled before the bank captures it at the deadline. ``ordered_at`` is its session's form
+    date (the ``date_commande`` the bank holds for it); ``outcome`` is how the give-back ended.
+    """
+
+    bank_reference: str
+    authorisation_number: str
+    amount: Money
+    received_at: datetime
+    mode: PaymentMode
+    ordered_at: datetime
+    confirmation_id: str
+    state: str = GIVE_BACK_DUE
+    giving_back: GiveBack | None = None
+    outcome: OperationRecord | None = None
+
+    @property
+    def captured(self) -> bool:
+        """Whether the bank captured it when it accepted it (an immediate payment): the buyer was debited."""
+        return self.mode is PaymentMode.IMMEDIATE
+
+    @property
+    def event(self) -> str:
+        """What gives it back: a refund of what was captured, or the cancellation of the authorisation."""
+        return "refund_full" if self.captured else "cancel"
+
+    def as_json(self) -> dict[str, Any]:
+        """The second payment as the merchant API and the order events show it."""
+        return {
+            "bank_reference": self.bank_reference,
+            "authorisation_number": self.authorisation_number,
+            "amount": str(self.amount.amount),
+            "currency": self.amount.currency,
+            "time": self.received_at.astimezone(UTC).isoformat(),
+            "mode": self.mode.value,
+            "state": self.state,
+            "give_back": self.event,
+            "outcome": self.outcome.as_json() if self.outcome else None,
+        }
+
+
 # An Idempotency-Key's states (``IdempotencyRecord.state``): a request holds it, let it go without an answer to
 # keep, or answered (every retry gets that answer again).
 KEY_IN_FLIGHT, KEY_RELEASED, KEY_DONE = "in_flight", "released", "done"
@@ -231,6 +292,7 @@ class Order:
     description: str = ""  # what was bought (the bank kit's "Descriptif"); the merchant's own, not sent to the bank
     card_alias: str = ""  # the buyer whose card the bank keeps on file (aliascb)
     instalment_outcomes: tuple[InstalmentOutcome, ...] = ()  # what the bank confirmed, instalment by instalment
+    second_payments: tuple[SecondPayment, ...] = ()  # payments accepted once the order was paid: given back
 
     @property
     def currency(self) -> str:
@@ -323,6 +385,7 @@ class Order:
             "bank_reference": self.bank_reference or None,
             "sessions": [session.as_json() for session in self.sessions],
             "operations": [operation.as_json() for operation in self.operations],
+            "second_payments": [payment.as_json() for payment in self.second_payments],
             "pending_operation": (
                 {"event": self.pending.plan.event, "amount": str(self.pending.plan.amount.amount)}
                 if self.pending

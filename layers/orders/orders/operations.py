@@ -29,9 +29,9 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer, parse_amount
 
-from .bank import BankClient, BankOutcome
-from .bookkeeping import plan_cancel, plan_capture, plan_refund, remaining
-from .calendar import local_day
+from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
+from .bookkeeping import plan_cancel, plan_capture, plan_refund, refundable, remaining
+from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,
     BankStateDifferedError,
@@ -43,6 +43,7 @@ from .exceptions import (
     PreviousOperationAppliedError,
     TransitionNotAllowedError,
 )
+from .giveback import GiveBacks
 from .idempotency import KEY_TTL as KEY_LIFETIME
 from .lifecycle import Event
 from .model import (
@@ -52,7 +53,9 @@ from .model import (
     APPLIED_OUTSIDE_API,
     DEFERRAL_STATES,
     DONE,
+    GIVEN_BACK,
     NOT_APPLIED,
+    NOT_GIVEN_BACK,
     REFUSED,
     OperationRecord,
     Order,
@@ -64,11 +67,8 @@ from .model import (
 from .store import OrderStore
 from .terminals import EndPolicy, PaymentMode, TerminalConfig, Terminals
 
-BankFactory = Callable[..., BankClient]
 CAPTURES = {Event.CAPTURE_FULL.value, Event.CAPTURE_PARTIAL.value}
 REFUNDS = {Event.REFUND_FULL.value, Event.REFUND_PARTIAL.value}
-# How long a journal entry may belong to a call still under way: far above any function's timeout.
-OPERATION_LEASE = timedelta(minutes=5)
 
 
 # An amount asked for: a Decimal, the merchant's own writing (read in the order's currency, with exactly its
@@ -96,7 +96,7 @@ class BankActions:
         return " and ".join(f"a {r.event} of {r.amount}" for r in self.records)
 
 
-class BackOffice:
+class BackOffice(BankDesk):
     """The merchant's console operations and the sweeper, over the order store and the bank."""
 
     def __init__(
@@ -110,18 +110,8 @@ class BackOffice:
     ) -> None:
         """``fresh_key``: the request's Idempotency-Key was never claimed before, so no operation may already
         bear it (one that does is a key reused for a new request, refused)."""
-        self.store = store
-        self.terminals = terminals
-        self._bank = bank
-        self.lease = lease
+        super().__init__(store, terminals, bank, lease=lease)
         self.fresh_key = fresh_key
-
-    def bank(self, order: Order) -> BankClient:
-        return self._bank(self.terminals.get(order.tpe))
-
-    def _day(self, order: Order, moment: datetime) -> date:
-        """A calendar day as the bank counts it for this order: in its terminal's time zone."""
-        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
 
     # --- the console ----------------------------------------------------------------------------------
 
@@ -132,7 +122,27 @@ class BackOffice:
         return self._perform(reference, plan_cancel, now, key)
 
     def refund(self, reference: str, amount: Requested, now: datetime, key: str | None = None) -> Order:
+        """Refund ``amount`` of the order's payment; with no amount ("refund all"), every captured second payment
+        still not given back is refunded first, so that the order never reads refunded while one stays debited."""
+        if amount is None and self._give_back_captured(reference, now):
+            order = self.store.get(reference)
+            if order.pending is None and refundable(order) <= 0:
+                return order  # the order's own payment was refunded already: the second ones were all that was left
         return self._perform(reference, lambda order: plan_refund(order, _requested(order, amount)), now, key)
+
+    def _give_back_captured(self, reference: str, now: datetime) -> bool:
+        """Refund every captured second payment of the order not given back yet (once each, through its journal);
+        whether it had any. ``BankRefusedError`` when one stays debited: nothing else is refunded then."""
+        order = self.store.get(reference)
+        if not any(p.captured and p.state != GIVEN_BACK for p in order.second_payments):
+            return False
+        GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).give_back(reference, now, refused_too=True)
+        left = [p for p in self.store.get(reference).second_payments if p.captured and p.state != GIVEN_BACK]
+        if left:
+            why = left[0].outcome.detail if left[0].outcome else left[0].state
+            detail = f"the second payment under {left[0].bank_reference} is not given back ({why}): nothing else was"
+            raise BankRefusedError("refund", f"{detail} refunded; see the order's reviews")
+        return True
 
     def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
         order = self.store.get(reference)
@@ -339,12 +349,21 @@ class BackOffice:
     # --- the end of the deferral period -------------------------------------------------------------------
 
     def sweep(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> SweepReport:
-        """Apply the end-of-period policy to every order whose deadline has passed (never a table scan).
+        """Give back the second payments still due, then apply the end-of-period policy to every order whose
+        deadline has passed (each read from its sparse index: never a table scan).
 
         ``out_of_time`` is asked before each order: once it says so, the run stops there (``finished`` False) and
         the orders not reached stay due, for the next run.
         """
         report = SweepReport()
+        # First the second payments still to give back: the backstop of the stream's consumer (GiveBackIndex).
+        given = GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).due(now, out_of_time)
+        report.outcomes.update(given.outcomes)
+        report.failures.update(given.failures)
+        report.flagged.extend(ref for ref, outcome in given.outcomes.items() if outcome.startswith(NOT_GIVEN_BACK))
+        if not given.finished:
+            report.finished = False
+            return report
         start: dict[str, Any] | None = None
         while True:
             orders, start, read = self.store.due_orders(now, start)

@@ -41,14 +41,14 @@ from sealing import (
     read_bank_file,
 )
 
-from .bank import BankClient
+from .bank import BankClient, BankFactory
 from .books import Entry, booked_on, entries_of
 from .calendar import local_day, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
 from .lifecycle import Decision, Verdict, acceptance, instalment_collected
 from .model import Attempt, Order, OrderStatus, PaymentSession
-from .operations import BackOffice, BankFactory
+from .operations import BackOffice
 from .sessions import SESSION_LIFETIME, order_reference_of
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals

@@ -2,11 +2,12 @@
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
 (``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write
-but a new payment session), ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open)
-and ``split_month``/``pk`` (``SplitPaymentIndex``: split payments, by order month). Confirmations that match
-no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key``
-as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items
-(both removed by the table's TTL).
+but a new payment session), ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open),
+``split_month``/``pk`` (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk``
+(``GiveBackIndex``, only while a second payment is still to give back). Confirmations that match no order are
+kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
+``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
+removed by the table's TTL).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -29,10 +31,12 @@ from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavaila
 from .lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, Decision, Verdict
 from .model import (
     DEFERRAL_STATES,
+    GIVE_BACK_DUE,
     KEY_DONE,
     KEY_IN_FLIGHT,
     KEY_RELEASED,
     Attempt,
+    GiveBack,
     IdempotencyRecord,
     InstalmentOutcome,
     InstalmentState,
@@ -44,6 +48,7 @@ from .model import (
     Plan,
     Review,
     ReviewReason,
+    SecondPayment,
 )
 from .terminals import PaymentMode
 
@@ -58,6 +63,9 @@ MAIL_SK = "MAIL"
 # partition orders used before: it is still swept, so that nothing written then is forgotten.
 DEADLINE_SHARD = "DEFERRED"
 DEADLINE_SHARDS = 16
+# ``GiveBackIndex``: an order holding a second payment still to give back has ``giveback_due`` set to this, and
+# loses the attribute once none is left. One partition: a second payment is an incident, not the daily flow.
+GIVE_BACK_PARTITION = "DUE"
 
 
 def deadline_shard(reference: str) -> str:
@@ -218,6 +226,60 @@ def _operation_item(record: OperationRecord) -> dict[str, Any]:
     }
 
 
+def _operation(item: Mapping[str, Any], default_time: datetime) -> OperationRecord:
+    return OperationRecord(
+        id=item["id"],
+        event=item["event"],
+        amount=Money(Decimal(item["amount"]), item["currency"]),
+        at=_dt(item["at"]) or default_time,
+        outcome=item["outcome"],
+        detail=item.get("detail", ""),
+        authorisation_number=item.get("authorisation_number", ""),
+        bank_day=date.fromisoformat(item["bank_day"]) if item.get("bank_day") else None,
+    )
+
+
+def _give_back_item(giving_back: GiveBack) -> dict[str, Any]:
+    return {"id": giving_back.id, "started_at": _iso(giving_back.started_at)}
+
+
+def _second_payment_item(payment: SecondPayment) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "bank_reference": payment.bank_reference,
+        "authorisation_number": payment.authorisation_number,
+        "amount": payment.amount.amount,
+        "currency": payment.amount.currency,
+        "received_at": _iso(payment.received_at),
+        "mode": payment.mode.value,
+        "ordered_at": _iso(payment.ordered_at),
+        "confirmation_id": payment.confirmation_id,
+        "state": payment.state,
+    }
+    if payment.giving_back is not None:
+        item["giving_back"] = _give_back_item(payment.giving_back)
+    if payment.outcome is not None:
+        item["outcome"] = _operation_item(payment.outcome)
+    return item
+
+
+def _second_payment(item: Mapping[str, Any], default_time: datetime) -> SecondPayment:
+    giving_back = item.get("giving_back")
+    return SecondPayment(
+        bank_reference=item["bank_reference"],
+        authorisation_number=item.get("authorisation_number", ""),
+        amount=Money(Decimal(item["amount"]), item["currency"]),
+        received_at=_dt(item["received_at"]) or default_time,
+        mode=PaymentMode(item["mode"]),
+        ordered_at=_dt(item.get("ordered_at")) or default_time,
+        confirmation_id=item.get("confirmation_id", ""),
+        state=item.get("state", GIVE_BACK_DUE),
+        giving_back=GiveBack(giving_back["id"], _dt(giving_back["started_at"]) or default_time)
+        if giving_back
+        else None,
+        outcome=_operation(item["outcome"], default_time) if item.get("outcome") else None,
+    )
+
+
 def _dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -303,19 +365,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         refunded=Decimal(item.get("refunded", 0)),
         cancelled=Decimal(item.get("cancelled", 0)),
         pending=_pending(item["pending"], created_at) if item.get("pending") else None,
-        operations=tuple(
-            OperationRecord(
-                id=o["id"],
-                event=o["event"],
-                amount=Money(Decimal(o["amount"]), o["currency"]),
-                at=_dt(o["at"]) or created_at,
-                outcome=o["outcome"],
-                detail=o.get("detail", ""),
-                authorisation_number=o.get("authorisation_number", ""),
-                bank_day=date.fromisoformat(o["bank_day"]) if o.get("bank_day") else None,
-            )
-            for o in item.get("operations", [])
-        ),
+        operations=tuple(_operation(o, created_at) for o in item.get("operations", [])),
         attempts_not_kept=int(item.get("attempts_not_kept", 0)),
         last_attempt_not_kept=(
             _attempt(item["last_attempt_not_kept"], created_at) if item.get("last_attempt_not_kept") else None
@@ -326,6 +376,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         description=item.get("description", ""),
         card_alias=item.get("card_alias", ""),
         instalment_outcomes=tuple(_outcome(o, created_at) for o in item.get("instalment_outcomes") or ()),
+        second_payments=tuple(_second_payment(p, created_at) for p in item.get("second_payments", [])),
     )
 
 
@@ -376,6 +427,15 @@ def _decision_clauses(
         values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
         values[":empty"] = {"L": []}
         sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
+    if decision.second_payment is not None:
+        names["#second"] = "second_payments"
+        values[":second"] = _ser([_second_payment_item(decision.second_payment)])
+        values[":empty"] = {"L": []}
+        sets.append("#second = list_append(if_not_exists(#second, :empty), :second)")
+        if decision.second_payment.state == GIVE_BACK_DUE:
+            names["#giveback"] = "giveback_due"
+            values[":giveback"] = _ser(GIVE_BACK_PARTITION)
+            sets.append("#giveback = :giveback")  # into GiveBackIndex: the stream and the sweeper find it there
     if decision.enters is not decision.leaves:
         values[":enters"] = _ser(decision.enters.value)
         sets.append("#status = :enters")
@@ -672,6 +732,96 @@ class OrderStore:
                 ":one": _ser(1),
             },
         )
+
+    # --- second payments: each give-back journalled on its own entry before the bank is called --------------
+
+    def begin_give_back(
+        self, order: Order, index: int, giving_back: GiveBack, states: Sequence[str], previous: str = ""
+    ) -> Order:
+        """Journal the give-back of ``order.second_payments[index]`` before the bank is called, in one conditional
+        write: the entry is in one of ``states`` with no give-back under way or, with ``previous``, the give-back
+        under way is that one (stale: taken over). ``ConcurrentUpdateError`` when another process holds it. The order
+        stays in ``GiveBackIndex`` until the outcome is written, so that a process dying meanwhile is found."""
+        entry = f"#second[{index}]"
+        names = {"#second": "second_payments", "#gb": "giving_back", "#cid": "confirmation_id"}
+        names |= {"#giveback": "giveback_due", "#changed": "changed_day", "#version": "version"}
+        values: dict[str, Any] = {
+            ":gb": _ser(_give_back_item(giving_back)),
+            ":cid": _ser(order.second_payments[index].confirmation_id),
+            ":giveback": _ser(GIVE_BACK_PARTITION),
+            ":changed": _ser(changed_day(giving_back.started_at)),
+            ":one": _ser(1),
+        }
+        condition = f"{entry}.#cid = :cid AND "
+        if previous:
+            values[":previous"] = _ser(previous)
+            condition += f"{entry}.#gb.id = :previous"
+        else:
+            names["#state"] = "state"
+            values |= {f":s{n}": _ser(state) for n, state in enumerate(states)}
+            wanted = ", ".join(f":s{n}" for n in range(len(states)))
+            condition += f"{entry}.#state IN ({wanted}) AND attribute_not_exists({entry}.#gb)"
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=f"SET {entry}.#gb = :gb, #giveback = :giveback, #changed = :changed ADD #version :one",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        payments = list(order.second_payments)
+        payments[index] = replace(payments[index], giving_back=giving_back)
+        return order.with_changes(second_payments=tuple(payments), version=order.version + 1)
+
+    def finish_give_back(
+        self, order: Order, index: int, giving_back_id: str, ended: SecondPayment, review: Review
+    ) -> None:
+        """Close the give-back ``giving_back_id`` of ``order.second_payments[index]`` with its outcome (``ended``: the
+        entry's new state and outcome) and a review, in one conditional write on that journal entry. The order
+        leaves ``GiveBackIndex`` when no other entry is left to give back; the condition on the number of entries
+        makes a second payment recorded meanwhile fail the write (read the order again and finish on it)."""
+        assert ended.outcome is not None
+        entry = f"#second[{index}]"
+        names = {"#second": "second_payments", "#gb": "giving_back", "#state": "state", "#outcome": "outcome"}
+        names |= {"#reviews": "reviews", "#changed": "changed_day", "#version": "version"}
+        values: dict[str, Any] = {
+            ":id": _ser(giving_back_id),
+            ":count": _ser(len(order.second_payments)),
+            ":state": _ser(ended.state),
+            ":outcome": _ser(_operation_item(ended.outcome)),
+            ":review": _ser([_review_item(review)]),
+            ":empty": {"L": []},
+            ":changed": _ser(changed_day(ended.outcome.at)),
+            ":one": _ser(1),
+        }
+        sets = [f"{entry}.#state = :state", f"{entry}.#outcome = :outcome", "#changed = :changed"]
+        sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
+        removes = [f"{entry}.#gb"]
+        others = (p for n, p in enumerate(order.second_payments) if n != index)
+        if not any(p.state == GIVE_BACK_DUE or p.giving_back is not None for p in others):
+            names["#giveback"] = "giveback_due"
+            removes.append("#giveback")
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)} ADD #version :one",
+            ConditionExpression=f"{entry}.#gb.id = :id AND size(#second) = :count",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def orders_to_give_back(self, start_key: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any] | None]:
+        """References of the orders holding a second payment still to give back (``GiveBackIndex``), one page."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GiveBackIndex",
+            "KeyConditionExpression": "giveback_due = :due",
+            "ExpressionAttributeValues": {":due": {"S": GIVE_BACK_PARTITION}},
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._call("query", **kwargs)
+        references = [item["pk"]["S"].removeprefix("ORDER#") for item in answer.get("Items", [])]
+        return references, answer.get("LastEvaluatedKey")
 
     # --- idempotency keys: one item per key, claimed before anything else is done ----------------------------
 

@@ -1,0 +1,36 @@
+"""What the back-office work shares (the console's operations, the sweeper, giving back a second payment): the
+order store, the terminals, the bank client of an order's terminal, the lease of a journal entry, and days as
+the bank counts them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from .bank import OPERATION_LEASE, BankClient, BankFactory
+from .calendar import local_day
+from .model import Order
+from .store import OrderStore
+from .terminals import Terminals
+
+
+class BankDesk:
+    def __init__(
+        self,
+        store: OrderStore,
+        terminals: Terminals,
+        bank: BankFactory = BankClient,
+        *,
+        lease: timedelta = OPERATION_LEASE,
+    ) -> None:
+        """``lease``: how long a journal entry may belong to a call still under way (then the status settles it)."""
+        self.store = store
+        self.terminals = terminals
+        self._bank = bank
+        self.lease = lease
+
+    def bank(self, order: Order) -> BankClient:
+        return self._bank(self.terminals.get(order.tpe))
+
+    def _day(self, order: Order, moment: datetime) -> date:
+        """A calendar day as the bank counts it for this order: in its terminal's time zone."""
+        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
