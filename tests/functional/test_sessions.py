@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orders.model import OrderStatus, ReviewReason
 from orders.service import open_checkout
-from orders.sessions import MAX_SESSIONS, SESSION_LIFETIME, order_reference_of
+from orders.sessions import (
+    CARD_ATTEMPTS_PER_REFERENCE,
+    MAX_SESSIONS,
+    SERVED_AT_STEP,
+    SESSION_LIFETIME,
+    bank_reference,
+    order_reference_of,
+    session_may_be_live,
+)
 from tests.support.aws import event
 from tests.support.merchant import ACK_OK, CheckoutForm, confirm, create
+
+
+class Clock:
+    """The time every handler a test invokes sees; the test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 
 
 def new_order(aws: Any, lambda_context: Any) -> tuple[str, str, dict[str, str]]:
@@ -28,8 +50,8 @@ def checkout_form(aws: Any, lambda_context: Any, token: str) -> dict[str, str]:
     return dict(page.fields)
 
 
-def refuse(aws: Any, lambda_context: Any, bank_reference: str, times: int = 4) -> None:
-    for attempt in range(times):
+def refuse(aws: Any, lambda_context: Any, bank_reference: str, times: int = 4, start: int = 0) -> None:
+    for attempt in range(start, start + times):
         date = f"27/11/2026_a_10:15:{attempt:02}"
         answer = confirm(
             aws, lambda_context, "Annulation", numauto="", reason="Refus", reference=bank_reference, date=date
@@ -57,14 +79,16 @@ def test_after_refusals_the_next_checkout_opens_a_session_with_a_new_bank_refere
     assert [a["bank_reference"] for a in shown["attempts"]] == [first["reference"]] * 4 + [second["reference"]]
 
 
-def test_a_session_is_not_reused_after_its_45_minutes(aws: Any, lambda_context: Any) -> None:
+def test_a_session_is_not_reused_once_idle_past_the_banks_time(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
     opened = aws.store.get(reference).sessions[0].opened_at
     terminals = aws.deps.terminals()
-    same = open_checkout(token, terminals, aws.store, opened + SESSION_LIFETIME - timedelta(seconds=1))
+    same = open_checkout(token, terminals, aws.store, opened + SERVED_AT_STEP - timedelta(seconds=1))
     assert same.form is not None
-    assert dict(same.form.fields)["reference"] == first["reference"]
-    later = open_checkout(token, terminals, aws.store, opened + SESSION_LIFETIME)
+    assert dict(same.form.fields) == first
+    # A form served less than SERVED_AT_STEP after the one recorded is not recorded: the bank may have restarted
+    # its clock until then.
+    later = open_checkout(token, terminals, aws.store, opened + SERVED_AT_STEP + SESSION_LIFETIME)
     assert later.form is not None
     assert dict(later.form.fields)["reference"] == reference + "01"
     assert len(aws.store.get(reference).sessions) == 2
@@ -72,10 +96,10 @@ def test_a_session_is_not_reused_after_its_45_minutes(aws: Any, lambda_context: 
 
 def test_an_acceptance_on_an_older_session_after_payment_is_a_second_acceptance(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    refuse(aws, lambda_context, first["reference"], times=1)
+    refuse(aws, lambda_context, first["reference"])
     second = checkout_form(aws, lambda_context, token)
     assert confirm(aws, lambda_context, reference=second["reference"], numauto="222222")["body"] == ACK_OK
-    # The buyer had also paid in the first session's page, still open in another tab.
+    # An acceptance under the first session arrives anyway (a late confirmation, a retry on the bank's side).
     assert confirm(aws, lambda_context, reference=first["reference"], numauto="111111")["body"] == ACK_OK
     order = aws.store.get(reference)
     assert order.status is OrderStatus.PAID
@@ -102,7 +126,7 @@ def test_a_confirmation_for_a_session_never_opened_is_kept_unmatched(aws: Any, l
 
 def test_concurrent_checkouts_open_one_session(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
-    refuse(aws, lambda_context, first["reference"], times=1)
+    refuse(aws, lambda_context, first["reference"])
     forms: list[dict[str, str]] = []
     barrier = threading.Barrier(5)
 
@@ -133,7 +157,7 @@ def test_bank_references_name_their_order() -> None:
     assert order_reference_of("ABCDEFGHIJ01") == "ABCDEFGHIJ"
     for not_a_session in ("", "A1", "ABCDEFGHIJ0é", "ABC-DEFGHI01"):
         assert order_reference_of(not_a_session) is None
-    assert MAX_SESSIONS == 36 * 36
+    assert len(bank_reference("ABCDEFGHIJ", MAX_SESSIONS - 1)) == 12  # two base36 digits number every session
 
 
 def test_the_deadline_counts_from_the_paid_sessions_date(aws: Any, lambda_context: Any) -> None:
@@ -168,9 +192,102 @@ def test_a_checkout_writes_only_what_its_role_may_write(aws: Any, lambda_context
         named.append(set(params.get("ExpressionAttributeNames", {}).values()))
 
     aws.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", record)
+    clock = Clock(START)
+    aws.use(clock=clock)
     _, token, first = new_order(aws, lambda_context)
-    refuse(aws, lambda_context, first["reference"], times=1)
+    named.clear()
+    clock.now = START + SERVED_AT_STEP
+    checkout_form(aws, lambda_context, token)
+    assert len(named) == 1  # the time the form was served again
+    refuse(aws, lambda_context, first["reference"])
     named.clear()
     checkout_form(aws, lambda_context, token)
-    assert named  # a session was opened
+    assert len(named) == 1  # a session was opened
     assert all(names <= allowed for names in named), named
+
+
+# --- one payable session at a time: a new one only when the bank takes the current reference no more -------------
+
+
+def clocked_order(aws: Any, lambda_context: Any) -> tuple[Clock, str, str, dict[str, str]]:
+    clock = Clock(START)
+    aws.use(clock=clock)
+    return clock, *new_order(aws, lambda_context)
+
+
+def test_two_tabs_get_one_bank_reference_until_the_bank_has_used_its_attempts(aws: Any, lambda_context: Any) -> None:
+    reference, token, first = new_order(aws, lambda_context)
+    assert first["reference"] == reference + "00"
+    for refused in range(1, CARD_ATTEMPTS_PER_REFERENCE):
+        refuse(aws, lambda_context, first["reference"], times=1, start=refused)
+        # The buyer's other tab (or the back button): the bank still takes this reference, so the same form.
+        assert checkout_form(aws, lambda_context, token) == first
+    assert len(aws.store.get(reference).sessions) == 1
+    refuse(aws, lambda_context, first["reference"], times=1, start=CARD_ATTEMPTS_PER_REFERENCE)
+    after = checkout_form(aws, lambda_context, token)
+    assert after["reference"] == reference + "01"  # its attempts are used: the bank takes it no more
+    assert checkout_form(aws, lambda_context, token) == after
+
+
+def test_an_acceptance_ends_the_session_even_when_it_does_not_pay_the_order(aws: Any, lambda_context: Any) -> None:
+    reference, token, first = new_order(aws, lambda_context)
+    confirm(aws, lambda_context, "paiement", reference=first["reference"], amount="6.27EUR")  # not the order's
+    order = aws.store.get(reference)
+    assert (order.status, [r.reason for r in order.reviews]) == (
+        OrderStatus.AWAITING_PAYMENT,
+        [ReviewReason.AMOUNT_MISMATCH],
+    )
+    assert checkout_form(aws, lambda_context, token)["reference"] == reference + "01"  # the bank paid …00
+
+
+def test_a_session_idle_past_the_banks_time_from_its_last_form_is_replaced(aws: Any, lambda_context: Any) -> None:
+    clock, reference, token, first = clocked_order(aws, lambda_context)
+    clock.now = START + timedelta(minutes=40)
+    assert checkout_form(aws, lambda_context, token) == first  # served again at minute 40...
+    order = aws.store.get(reference)
+    assert session_may_be_live(order, order.sessions[0], clock.now + SESSION_LIFETIME + SERVED_AT_STEP - SECOND)
+    clock.now = START + timedelta(minutes=40) + SESSION_LIFETIME + SERVED_AT_STEP
+    assert checkout_form(aws, lambda_context, token)["reference"] == reference + "01"  # ...and idle since
+
+
+def test_a_form_served_at_minute_40_keeps_the_session_alive_at_minute_80(aws: Any, lambda_context: Any) -> None:
+    clock, reference, token, first = clocked_order(aws, lambda_context)
+    clock.now = START + timedelta(minutes=40)
+    assert checkout_form(aws, lambda_context, token) == first
+    clock.now = START + timedelta(minutes=80)
+    assert checkout_form(aws, lambda_context, token) == first  # the same date, fields and seal
+    assert len(aws.store.get(reference).sessions) == 1
+
+
+def test_a_confirmation_restarts_the_banks_clock(aws: Any, lambda_context: Any) -> None:
+    clock, _, token, first = clocked_order(aws, lambda_context)
+    clock.now = START + timedelta(minutes=30)
+    refuse(aws, lambda_context, first["reference"], times=1)  # received at minute 30: the bank's clock restarted
+    clock.now = START + timedelta(minutes=30) + SESSION_LIFETIME - timedelta(seconds=1)
+    assert checkout_form(aws, lambda_context, token) == first
+
+
+def test_a_session_idle_past_the_banks_time_from_its_last_confirmation_is_replaced(
+    aws: Any, lambda_context: Any
+) -> None:
+    clock, reference, token, first = clocked_order(aws, lambda_context)
+    clock.now = START + timedelta(minutes=30)
+    refuse(aws, lambda_context, first["reference"], times=1)
+    clock.now = START + timedelta(minutes=30) + SESSION_LIFETIME
+    assert checkout_form(aws, lambda_context, token)["reference"] == reference + "01"
+
+
+def test_serving_the_same_form_writes_only_when_the_recorded_time_is_a_step_old(aws: Any, lambda_context: Any) -> None:
+    clock, reference, token, first = clocked_order(aws, lambda_context)
+    aws.writes.clear()
+    for minute in range(0, 5):
+        clock.now = START + timedelta(minutes=minute)
+        assert checkout_form(aws, lambda_context, token) == first
+    assert aws.writes == []  # within SERVED_AT_STEP of the session's opening: nothing written
+    clock.now = START + SERVED_AT_STEP
+    assert checkout_form(aws, lambda_context, token) == first
+    assert aws.writes == ["UpdateItem"]
+    assert aws.store.get(reference).sessions[0].served_at == clock.now
+    clock.now = START + SERVED_AT_STEP + timedelta(minutes=1)
+    checkout_form(aws, lambda_context, token)
+    assert aws.writes == ["UpdateItem"]

@@ -1,11 +1,12 @@
 """Domain events: what changed in an order, derived from the orders table's stream (the outbox), and published.
 
-Every write to an order is one conditional update that raises its ``version``; the table's stream carries the
-item before and after it. ``events_of_change`` compares the two images, so an event exists if and only if a
-write happened: a replayed confirmation writes nothing and publishes nothing, and a crash after the write
-leaves the record in the stream for the consumer to publish. The event id is made of the reference, the
-version the write produced, the event type and its position, so a record delivered twice gives the same ids:
-subscribers deduplicate on ``detail.event_id``. Schemas: docs/events.md.
+Every write to an order is one conditional update that raises its ``version`` (but the checkout's record of a form
+served again, which changes nothing an event shows); the table's stream carries the item before and after it.
+``events_of_change`` compares the two images, so an event exists if and only if a write happened: a replayed
+confirmation writes nothing and publishes nothing, and a crash after the write leaves the record in the stream for
+the consumer to publish. The event id is made of the reference, the version the write produced, the event type and
+its position, so a record delivered twice gives the same ids: subscribers deduplicate on ``detail.event_id``.
+Schemas: docs/events.md.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Every order changed on the days checked (its last write, ``ChangedIndex``) and e
 days still awaiting payment is compared with what the bank's status (``etatpaiement``) says of it. Two
 differences are repaired, each in one conditional write the stream turns into the usual events:
 
-- a missed confirmation: an order still ``awaiting_payment`` after its session's 45 minutes that the bank
-  shows paid under one of its sessions' references. It is recorded as that payment (an attempt whose id is
-  ``status:<bank reference>``, so a second run, or the late confirmation itself, changes nothing more);
+- a missed confirmation: an order still ``awaiting_payment``, whose current session the bank takes no more
+  (``sessions.session_may_be_live``), that the bank shows paid under one of its sessions' references. It is
+  recorded as that payment (an attempt whose id is ``status:<bank reference>``, so a second run, or the late
+  confirmation itself, changes nothing more);
 - what was done in the bank's dashboard (a capture, a cancel, a refund): recorded ``applied_outside_api`` or
   ``applied_by_bank``, as the console and the sweeper already do.
 
@@ -37,11 +38,10 @@ from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, 
 from .lifecycle import Decision, Verdict
 from .model import Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice, BankFactory
-from .sessions import order_reference_of
+from .sessions import order_reference_of, session_may_be_live
 from .store import OrderStore
 from .terminals import PaymentMode, Terminals
 
-SESSION_LIFETIME = timedelta(minutes=45)  # the bank keeps a payment session's reference about this long
 MISSED = "missed_confirmation"
 DASHBOARD = "done_at_the_bank"
 STATUS_DIFFERS = "status_differs"
@@ -144,7 +144,7 @@ class Reconciler:
 
     def _awaiting(self, order: Order, now: datetime, report: Report) -> None:
         current = order.current_session
-        if current is not None and now - current.opened_at < SESSION_LIFETIME:
+        if current is not None and session_may_be_live(order, current, now):
             return  # the buyer may still be on the bank's page
         report.checked += 1
         sessions = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
