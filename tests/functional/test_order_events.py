@@ -97,6 +97,19 @@ def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
         assert card_data not in text
 
 
+def test_a_refusal_arriving_after_the_payment_is_recorded_and_publishes_nothing(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(aws, lambda_context)
+    # The bank's refusal of an earlier card reaches CGI2 after the acceptance (confirmations are not ordered).
+    confirm(aws, lambda_context, "Annulation", "", reason="Interdit", date="27/11/2026_a_10:14:00")
+    assert [a.return_code for a in aws.store.get(SAMPLE).attempts] == ["payetest", "Annulation"]
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    # PaymentRefused says the order stays payable: this one is paid.
+    assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
+
+
 def test_a_replayed_confirmation_publishes_nothing(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
     confirm(aws, lambda_context)

@@ -60,7 +60,6 @@ _OPERATION = {
     "refund_partial": ORDER_REFUNDED,
     "refund_full": ORDER_REFUNDED,
 }
-_REFUSED = "annulation"  # code-retour of a refused payment, in any case
 PUT_EVENTS_MAX = 10  # entries per PutEvents call
 
 
@@ -138,12 +137,15 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
         yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json()}
     attempts = _new_attempts(previous, order)
     entered = _ENTERED.get(order.status) if previous and previous.status is not order.status else None
+    # A refusal says the order stays payable: one that arrives once it is paid (confirmations are not ordered) is
+    # recorded in its attempts and publishes nothing.
+    payable = order.status is OrderStatus.AWAITING_PAYMENT
     for attempt in attempts:
-        if entered and attempt.return_code.lower() != _REFUSED and attempt.instalment is None:
+        if entered and not attempt.refused and attempt.instalment is None:
             detail = {"attempt": attempt.as_json(), "authorisation_number": order.authorisation_number}
             yield entered, attempt.received_at, detail
             entered = None
-        elif attempt.return_code.lower() == _REFUSED and attempt.instalment is None:
+        elif attempt.refused and attempt.instalment is None and payable:
             yield PAYMENT_REFUSED, attempt.received_at, {"attempt": attempt.as_json()}
     if entered:  # entered without a confirmation of its own (set right from the bank's status)
         yield entered, order.paid_at or order.created_at, {"authorisation_number": order.authorisation_number}
