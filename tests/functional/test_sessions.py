@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from orders.model import OrderStatus, ReviewReason
+from orders.lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, MAX_TEXT_KEPT
+from orders.model import Attempt, OperationRecord, OrderStatus, PaymentSession, Review, ReviewReason
 from orders.service import open_checkout
 from orders.sessions import (
     CARD_ATTEMPTS_PER_REFERENCE,
@@ -17,8 +20,11 @@ from orders.sessions import (
     order_reference_of,
     session_may_be_live,
 )
+from orders.store import order_key
+from sealing import Money
 from tests.support.aws import event
-from tests.support.merchant import ACK_OK, CheckoutForm, confirm, create
+from tests.support.item_size import ITEM_LIMIT, item_size
+from tests.support.merchant import ACK_OK, BILLING, CheckoutForm, confirm, create, stored_order
 
 
 class Clock:
@@ -291,3 +297,83 @@ def test_serving_the_same_form_writes_only_when_the_recorded_time_is_a_step_old(
     clock.now = START + SERVED_AT_STEP + timedelta(minutes=1)
     checkout_form(aws, lambda_context, token)
     assert aws.writes == ["UpdateItem"]
+
+
+# --- every session used: the order at the most it can hold ----------------------------------------------------------
+
+WORST, SECRET = "WORSTCASE0", "worst-case-secret"
+
+
+def at_most_it_can_hold(aws: Any, opened: datetime) -> None:
+    """An order awaiting payment that used every session it may open, each served again and with every attempt
+    the bank gives (the last session's confirmations counted past the attempts listed), holding the most attempts,
+    reviews and operations, every text it keeps at its longest, and the merchant's 64 KiB of request."""
+    ids = [f"{n:040x}" for n in range(MAX_SESSIONS * CARD_ATTEMPTS_PER_REFERENCE)]
+    hour = timedelta(hours=1)
+    sessions = tuple(
+        PaymentSession(n, bank_reference(WORST, n), opened + n * hour, opened + n * hour + timedelta(minutes=40))
+        for n in range(MAX_SESSIONS)
+    )
+    text = "é" * (MAX_TEXT_KEPT // 2)  # two bytes a character: the most bytes a kept text has
+    attempts = tuple(
+        Attempt(
+            "Annulation", sessions[n // 4].opened_at, text, text, text, "99999999.99EUR", None, ids[n],
+            sessions[n // 4].bank_reference, card_saved=False,
+        )
+        for n in range(MAX_ATTEMPTS_KEPT)
+    )  # fmt: skip
+    reviews = tuple(
+        Review(ReviewReason.TEST_PAYMENT_ON_PRODUCTION, opened, "payetest received on a production terminal " + text)
+        for _ in range(MAX_REVIEWS_KEPT)
+    )
+    merchant = {
+        "free_text": "x" * 3200,
+        "description": "\U0001f4bf" * 500,
+        "email": "b" * 64 + "@" + ".".join(["e" * 60] * 3) + ".com",
+    }
+    url = "https://shop.example/" + "u" * ((64 * 1024 - sum(len(v.encode()) for v in merchant.values())) // 2 - 40)
+    order = stored_order(
+        aws, WORST, created_at=opened, sessions=sessions, attempts=attempts, reviews=reviews, amount="99999999.99",
+        billing={**BILLING, "addressLine2": "a" * 50, "addressLine3": "a" * 50}, return_ok_url=url,
+        return_err_url=url, checkout_token_hash=hashlib.sha256(SECRET.encode()).hexdigest(), **merchant,
+    )  # fmt: skip
+    aws.dynamodb.update_item(
+        TableName=aws.store.table_name,
+        Key=order_key(WORST),
+        UpdateExpression="ADD confirmation_ids :ids",
+        ExpressionAttributeValues={":ids": {"SS": ids[: len(ids) - 1]}},  # the last session's last one is below
+    )
+    for number in range(100):  # operations: the merchant's, each a call to the bank
+        record = OperationRecord(
+            f"{number:036d}", "refund_partial", Money(Decimal("99999999.99"), "EUR"), opened, "refused",
+            "the bank refused: " + "x" * 280, "123456", opened.date(),
+        )  # fmt: skip
+        aws.store.finish_operation(order.with_changes(version=number), record, None)
+
+
+def test_an_order_that_used_every_session_says_so_and_stays_under_dynamodbs_item_limit(
+    aws: Any, lambda_context: Any
+) -> None:
+    opened = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    at_most_it_can_hold(aws, opened)
+    clock = Clock(opened + timedelta(hours=MAX_SESSIONS))
+    aws.use(clock=clock)
+    last = bank_reference(WORST, MAX_SESSIONS - 1)
+    refused = {"reference": last, "amount": "99999999.99EUR", "numauto": "", "reason": "é" * 300}
+    assert confirm(aws, lambda_context, "Annulation", **refused)["body"] == ACK_OK  # counted, not listed
+    order = aws.store.get(WORST)
+    assert (len(order.attempts), order.attempts_not_kept) == (MAX_ATTEMPTS_KEPT, 1)
+    assert order.last_attempt_not_kept is not None
+    assert len(order.last_attempt_not_kept.reason.encode()) <= MAX_TEXT_KEPT
+    clock.now += SESSION_LIFETIME  # the last session is over: idle since its refusal
+    request = event("checkout.json")
+    request["pathParameters"] = {"token": f"{WORST}.{SECRET}"}
+    page = aws.invoke("checkout", request, lambda_context)
+    assert page["statusCode"] == 409
+    assert "ne peut plus être payée en ligne" in page["body"]  # and to contact the merchant
+    assert len(aws.store.get(WORST).sessions) == MAX_SESSIONS  # nothing opened, nothing written
+    # The bank still pays what it took under the last session: recorded, whatever the order holds.
+    assert confirm(aws, lambda_context, **{**refused, "numauto": "123456", "reason": ""})["body"] == ACK_OK
+    assert aws.store.get(WORST).status is OrderStatus.PAID
+    raw = aws.dynamodb.get_item(TableName=aws.store.table_name, Key=order_key(WORST))["Item"]
+    assert 300 * 1024 < item_size(raw) < ITEM_LIMIT

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .clients import LazyClient
 from .exceptions import EventsUnavailableError
 from .model import APPLIED_OUTCOMES, Attempt, OperationRecord, Order, OrderStatus, Review
+from .sessions import MAX_SESSIONS
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -134,7 +135,8 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
     """(type, time, specific detail) of every change from ``previous`` (None: a new item) to ``order``."""
     old_sessions = len(previous.sessions) if previous else 0
     for session in order.sessions[old_sessions:]:
-        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json()}
+        left = MAX_SESSIONS - 1 - session.number  # 0: once it is over, the order can no longer be paid
+        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json(), "sessions_left": left}
     attempts = _new_attempts(previous, order)
     entered = _ENTERED.get(order.status) if previous and previous.status is not order.status else None
     # A refusal says the order stays payable: one that arrives once it is paid (confirmations are not ordered) is

@@ -123,7 +123,7 @@ class Decision:
 # so that no sequence of confirmations can grow the item towards DynamoDB's 400 KB and block a real payment.
 MAX_ATTEMPTS_KEPT = 100
 MAX_REVIEWS_KEPT = 50
-MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more of one than this
+MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more UTF-8 bytes of one than this
 
 
 def confirmation_id(confirmation: Confirmation) -> str:
@@ -165,7 +165,8 @@ def presume(
 
 
 def _short(text: str) -> str:
-    return text[:MAX_TEXT_KEPT]
+    """At most ``MAX_TEXT_KEPT`` bytes of ``text`` in UTF-8, cut between characters."""
+    return text.encode()[:MAX_TEXT_KEPT].decode(errors="ignore")
 
 
 def decide_confirmation(

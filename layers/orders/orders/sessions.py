@@ -45,7 +45,7 @@ from .model import Order, OrderStatus, PaymentSession
 
 ORDER_REFERENCE_LENGTH = 10
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-MAX_SESSIONS = 648  # what one order opens at most (see "Every session used"); two base36 digits number 1,296
+MAX_SESSIONS = 400  # what one order opens at most (see "Every session used"); two base36 digits number 1,296
 # The bank keeps a payment page alive about 45 minutes after its last post, and gives the buyer 4 card attempts
 # per reference (docs/protocol.md, The payment request; the sandbox bank's MAX_ATTEMPTS).
 SESSION_LIFETIME = timedelta(minutes=45)
