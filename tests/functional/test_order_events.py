@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 
 from local.streams import stream_record
 from orders.events import SOURCE, EventPublisher
+from orders.model import PaymentSession
+from orders.sessions import MAX_SESSIONS, bank_reference
 from tests.support.aws import TABLE_STREAM_ENDPOINT
 from tests.support.fakebank import FakeBank
 from tests.support.merchant import SAMPLE, SESSION, call, confirm, registered, stored_order
@@ -95,6 +97,39 @@ def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
     text = json.dumps(outbox.seen)
     for card_data in ("411111", "74E94B03C22D786E0F2C2CADBFC1C00B004B7C45", "1228", "buyer@example.com"):
         assert card_data not in text
+
+
+def test_a_refusal_arriving_after_the_payment_is_recorded_and_publishes_nothing(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(aws, lambda_context)
+    # The bank's refusal of an earlier card reaches CGI2 after the acceptance (confirmations are not ordered).
+    confirm(aws, lambda_context, "Annulation", "", reason="Interdit", date="27/11/2026_a_10:14:00")
+    assert [a.return_code for a in aws.store.get(SAMPLE).attempts] == ["payetest", "Annulation"]
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    # PaymentRefused says the order stays payable: this one is paid.
+    assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
+
+
+FULL = "EVTSAMPLE9"  # an order that opened every session but the last
+
+
+def test_the_session_opened_event_says_how_many_more_the_order_may_open(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    opened = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    sessions = tuple(PaymentSession(n, bank_reference(FULL, n), opened) for n in range(MAX_SESSIONS - 1))
+    stored_order(aws, SAMPLE)
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    stored_order(aws, FULL, sessions=sessions)
+    outbox.new_records()  # its sessions but the last, opened long ago
+    last = PaymentSession(MAX_SESSIONS - 1, bank_reference(FULL, MAX_SESSIONS - 1), opened)
+    aws.store.open_session(aws.store.get(FULL), last)
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    opened_events = [detail for kind, detail in outbox.published() if kind == "PaymentSessionOpened"]
+    assert [e["sessions_left"] for e in opened_events] == [MAX_SESSIONS - 1, 0]  # 0: the last it may open
+    assert opened_events[-1]["session"]["bank_reference"] == last.bank_reference
 
 
 def test_a_replayed_confirmation_publishes_nothing(aws: Any, lambda_context: Any, outbox: Outbox) -> None:

@@ -130,6 +130,15 @@ def test_only_a_refusal_needing_attention_is_mailed_to_the_merchant(
     assert subjects == ([f"Refused payment to look at: {SAMPLE}"] if mailed else [])
 
 
+def test_a_refusal_after_the_payment_mails_nobody(aws: Any, lambda_context: Any, ses: Any) -> None:
+    stored_order(aws, SAMPLE)
+    confirm(aws, lambda_context)
+    before = aws.store.get(SAMPLE)
+    confirm(aws, lambda_context, "Annulation", "", reason="Interdit", date="27/11/2026_a_10:14:00")
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
+    assert sent() == []  # no "refused payment to look at" for an order that is paid
+
+
 def test_a_review_marker_is_mailed_to_the_merchant(aws: Any, lambda_context: Any, ses: Any) -> None:
     before = stored_order(aws, SAMPLE)
     before = aws.store.get(SAMPLE)

@@ -64,6 +64,26 @@ def test_an_order_whose_buyer_may_still_be_paying_is_not_asked_about(aws: Any, b
     assert (report.checked, report.differences, bank.calls) == (0, [], [])
 
 
+def test_a_session_whose_form_was_served_again_is_asked_about_once_the_bank_may_take_it_no_more(
+    aws: Any, bank: FakeBank
+) -> None:
+    served = CREATED + timedelta(minutes=40)  # the buyer's checkout page showed the form again
+    stored_order(aws, SAMPLE, created_at=CREATED, sessions=(PaymentSession(0, SESSION, CREATED, served),))
+    assert reconciler(aws).run([DAY], CREATED + timedelta(minutes=80), "test").checked == 0
+    assert bank.calls == []
+    assert reconciler(aws).run([DAY], LATER, "test").checked == 1
+
+
+def test_a_session_whose_attempts_are_used_is_asked_about_at_once(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    for second in range(4):  # the bank's four attempts, refused: it takes the reference no more
+        confirm(aws, lambda_context, "Annulation", "", reason="Refus", date=f"27/11/2026_a_09:01:{second:02}")
+    moment = aws.store.get(SAMPLE).attempts[-1].received_at + timedelta(minutes=1)
+    assert reconciler(aws).run(through_today(), moment, "test").checked == 1
+
+
 def test_an_unpaid_order_the_bank_never_saw_paid_is_no_difference(aws: Any, bank: FakeBank) -> None:
     stored_order(aws, SAMPLE, created_at=CREATED)
     report = reconciler(aws).run([DAY], LATER, "test")

@@ -29,8 +29,9 @@ from orders.dependencies import Dependencies
 from orders.events import events_of_change
 from orders.exceptions import MailUnavailableError
 from orders.mail import MailSender
+from orders.model import PaymentSession
 from orders.service import create_order
-from orders.store import OrderStore
+from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
 from tests.support.deployed import actions, role_of, statements, transformed
@@ -257,12 +258,32 @@ def mail_journey(dynamodb: Any) -> list[Request]:
     return stack.recorder.requests
 
 
+def give_back_journey(dynamodb: Any) -> list[Request]:
+    """An order paid in one tab, then in another: the stream's record of the second payment given back once."""
+    stack = _stack(dynamodb)
+    stack.use(bank_transport=FakeBank())
+    reference = "GBIAM00001"
+    sessions = (PaymentSession(0, reference + "00", NOW), PaymentSession(1, reference + "01", NOW))
+    stored_order(stack, reference, sessions=sessions)
+    for session, numauto in ((reference + "01", "111111"), (reference + "00", "222222")):
+        assert confirm(stack, CONTEXT, reference=session, numauto=numauto)["body"] == ACK_OK
+    stack.recorder.requests.clear()  # CGI2's, not the give-back's
+    image = {"reference": {"S": reference}, "giveback_due": {"S": GIVE_BACK_PARTITION}}
+    record = {"eventName": "MODIFY", "dynamodb": {"Keys": {"sk": {"S": ORDER_SK}}, "NewImage": image}}
+    for _ in range(2):  # the stream delivers at least once
+        assert stack.invoke("give_back", {"Records": [record]}, CONTEXT) == {"batchItemFailures": []}
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert ("UpdateItem", "ORDER") in operations
+    return stack.recorder.requests
+
+
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
     "CheckoutFunction": checkout_journey,
     "Cgi2Function": cgi2_journey,
     "ConfirmationConsumerFunction": consumer_journey,
     "BackofficeFunction": backoffice_journey,
     "OrderMailFunction": mail_journey,
+    "GiveBackFunction": give_back_journey,
 }
 
 
@@ -300,6 +321,7 @@ WRITES = {
         "dynamodb:DeleteItem": ["IDEMPOTENCY#*"],
     },
     "OrderMailFunction": {"dynamodb:PutItem": ["MAIL#*"], "dynamodb:DeleteItem": ["MAIL#*"]},
+    "GiveBackFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
 }
 
 

@@ -9,7 +9,6 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -18,7 +17,7 @@ from chalicelib.payments import Status
 from local.__main__ import banner
 from tests.support.full_stack import FullStack, full_stack
 from tests.support.sandbox import NoRedirect
-from tests.support.sandbox_stack import Form, call, checkout_and_pay, create, merchant_order
+from tests.support.sandbox_stack import FORM, call, card_attempt, checkout_and_pay, create, merchant_order, open_tab
 
 
 @pytest.fixture(scope="module")
@@ -54,28 +53,36 @@ def test_a_refused_then_accepted_card_pays_the_merchants_order(system: FullStack
     assert system.sandbox.bank.ledger.alerts() == []  # CGI2 acknowledged every confirmation
 
 
+def test_a_buyer_refused_in_one_tab_who_pays_in_another_pays_once_under_one_reference(system: FullStack) -> None:
+    order = create(system)
+    first, session, action = open_tab(order)
+    assert "Paiement refusé" in card_attempt(action, session, "4000000000000002")
+    second, session, _ = open_tab(order)
+    assert second == first  # the same reference, date and seal: the bank still takes it
+    assert "Votre carte bancaire a été acceptée" in card_attempt(action, session)
+    paid = merchant_order(system, order["reference"])
+    assert (paid["status"], paid["bank_reference"]) == ("paid", first["reference"])
+    assert [s["bank_reference"] for s in paid["sessions"]] == [first["reference"]]
+    assert system.sandbox.bank.ledger.get("0900157", order["reference"] + "01") is None
+    payment = system.sandbox.bank.ledger.get("0900157", first["reference"])
+    assert payment is not None
+    assert payment.status is Status.PAID
+    assert [a.return_code for a in payment.attempts] == ["Annulation", "payetest"]
+
+
 def test_an_order_stays_payable_after_the_bank_exhausts_a_reference(system: FullStack) -> None:
     order = create(system)
-    _, _, page = call(order["checkout_url"])
-    form = Form()
-    form.feed(page)
-    first = dict(form.fields)["reference"]
-    body = urlencode(form.fields).encode()
-    _, _, page = call(form.action, body, "application/x-www-form-urlencoded")
-    session = re.search(r'name="session" value="([^"]+)"', page)
-    assert session
-    year = str(date.today().year + 2)
+    fields, session, action = open_tab(order)
     # The bank's four attempts under one reference, all refused (four cards: four different confirmations).
     for number in ("4000000000000002", "4000000000000069", "4012888888881881", "5105105105105100"):
-        card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
-        call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded")
-    status, _, page = call(form.action, body, "application/x-www-form-urlencoded")
+        card_attempt(action, session, number)
+    status, _, page = call(action, urlencode(fields).encode(), FORM)
     assert status == 409  # the bank takes that reference no more
     page = checkout_and_pay(system, order)  # back through the merchant's checkout: a new session, a new reference
     assert "Votre carte bancaire a été acceptée" in page
     paid = merchant_order(system, order["reference"])
     assert paid["status"] == "paid"
-    assert paid["bank_reference"] == order["reference"] + "01" != first
+    assert paid["bank_reference"] == order["reference"] + "01" != fields["reference"]
     assert [a["return_code"] for a in paid["attempts"]] == ["Annulation"] * 4 + ["payetest"]
 
 

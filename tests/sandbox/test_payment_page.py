@@ -18,7 +18,8 @@ import pytest
 
 from chalicelib import rules
 from chalicelib.payment import PostResult, post_confirmation
-from chalicelib.payments import Status
+from chalicelib.payments import MAX_ATTEMPTS, Status
+from orders.sessions import CARD_ATTEMPTS_PER_REFERENCE
 from sealing import (
     Instalment,
     Money,
@@ -350,6 +351,28 @@ def test_a_reference_posted_again_with_other_fields_is_refused(sandbox: Sandbox,
     status, _, page = post(f"{sandbox.url}/paiement.cgi", _set(fields, field, value))
     assert status == 409  # paid is what matters to the buyer, whatever the form now says
     assert f"<code>{field}</code>" not in page
+
+
+def test_a_reference_posted_again_after_a_refusal_keeps_its_attempts_left(sandbox: Sandbox) -> None:
+    # The merchant's checkout serves the same sealed form while the reference has attempts left: a second tab
+    # posts it again, and the buyer goes on where the first tab left off, under the one reference.
+    fields = sandbox.request_fields("TABS1")
+    _, _, first = post(f"{sandbox.url}/paiement.cgi", fields)
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(first), "4000000000000002"))
+    assert "tentative 2 sur 4" in page
+    status, _, second = post(f"{sandbox.url}/paiement.cgi", fields)  # the same form, from the other tab
+    assert status == 200, second
+    _, _, page = post(f"{sandbox.url}/paiement.cgi", card(session_of(second), "4000000000000002"))
+    assert "tentative 3 sur 4" in page  # the attempts are the reference's, not the tab's
+    post(f"{sandbox.url}/paiement.cgi", card(session_of(page), "4111111111111111"))
+    payment = sandbox.bank.ledger.get("0900157", "TABS1")
+    assert payment is not None
+    assert payment.status is Status.PAID
+    assert [a.return_code for a in payment.attempts] == ["Annulation", "Annulation", "payetest"]
+
+
+def test_the_bank_gives_the_attempts_the_merchant_kit_counts() -> None:
+    assert MAX_ATTEMPTS == CARD_ATTEMPTS_PER_REFERENCE == 4
 
 
 def test_a_reference_posted_again_unchanged_resumes_the_payment(sandbox: Sandbox) -> None:

@@ -44,10 +44,10 @@ def stored_order(aws: Any, reference: str, tpe: str = "0900157", amount: str = "
         mode=mode,
         status=OrderStatus.AWAITING_PAYMENT,
         amount=Money(Decimal(amount), "EUR"),
-        email="buyer@example.com",
-        checkout_token_hash="0" * 64,
         **{
             "language": "FR",
+            "email": "buyer@example.com",
+            "checkout_token_hash": "0" * 64,
             "created_at": created_at,
             "sessions": (first_session(reference, created_at),),
             **changes,

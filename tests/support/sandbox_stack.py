@@ -37,26 +37,44 @@ def create(system: FullStack, **extra: Any) -> dict[str, Any]:
     return dict(json.loads(body))
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
+def open_tab(
+    order: dict[str, Any], opener: urllib.request.OpenerDirector | None = None
+) -> tuple[dict[str, str], str, str]:
+    """The merchant's checkout page (in a tab of its own), its form posted to the bank: the form's fields, the
+    bank page's session and the bank's URL."""
+    _, _, page = call(order["checkout_url"])
+    form = Form()
+    form.feed(page)
+    status, _, page = call(form.action, urlencode(form.fields).encode(), FORM, opener)
+    assert status == 200, page
+    session = re.search(r'name="session" value="([^"]+)"', page)
+    assert session
+    return dict(form.fields), session[1], form.action
+
+
+def card_attempt(
+    action: str, session: str, number: str = "4111111111111111", opener: urllib.request.OpenerDirector | None = None
+) -> str:
+    """One card typed on the bank's page of ``session``: the page the bank answers."""
+    year = str(date.today().year + 2)  # the real clock here: always a future expiry
+    card = {"session": session, "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
+    status, _, page = call(action, urlencode(card).encode(), FORM, opener)
+    assert status == 200, page
+    return page
+
+
 def checkout_and_pay(
     system: FullStack,
     order: dict[str, Any],
     number: str = "4111111111111111",
     opener: urllib.request.OpenerDirector | None = None,
 ) -> str:
-    _, _, page = call(order["checkout_url"])
-    form = Form()
-    form.feed(page)
-    assert form.action == f"{system.sandbox.test_url}/paiement.cgi"
-    body = urlencode(form.fields).encode()
-    status, _, page = call(form.action, body, "application/x-www-form-urlencoded", opener)
-    assert status == 200, page
-    session = re.search(r'name="session" value="([^"]+)"', page)
-    assert session
-    year = str(date.today().year + 2)  # the real clock here: always a future expiry
-    card = {"session": session[1], "card_number": number, "expiry_month": "12", "expiry_year": year, "cvv": "123"}
-    status, _, page = call(form.action, urlencode(card).encode(), "application/x-www-form-urlencoded", opener)
-    assert status == 200, page
-    return page
+    _, session, action = open_tab(order, opener)
+    assert action == f"{system.sandbox.test_url}/paiement.cgi"
+    return card_attempt(action, session, number, opener)
 
 
 def merchant_order(system: FullStack, reference: str) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Domain events: what changed in an order, derived from the orders table's stream (the outbox), and published.
 
-Every write to an order is one conditional update that raises its ``version``; the table's stream carries the
-item before and after it. ``events_of_change`` compares the two images, so an event exists if and only if a
-write happened: a replayed confirmation writes nothing and publishes nothing, and a crash after the write
-leaves the record in the stream for the consumer to publish. The event id is made of the reference, the
-version the write produced, the event type and its position, so a record delivered twice gives the same ids:
-subscribers deduplicate on ``detail.event_id``. Schemas: docs/events.md.
+Every write to an order is one conditional update that raises its ``version`` (but the checkout's record of a form
+served again, which changes nothing an event shows); the table's stream carries the item before and after it.
+``events_of_change`` compares the two images, so an event exists if and only if a write happened: a replayed
+confirmation writes nothing and publishes nothing, and a crash after the write leaves the record in the stream for
+the consumer to publish. The event id is made of the reference, the version the write produced, the event type and
+its position, so a record delivered twice gives the same ids: subscribers deduplicate on ``detail.event_id``.
+Schemas: docs/events.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from .clients import LazyClient
 from .exceptions import EventsUnavailableError
 from .model import APPLIED_OUTCOMES, GIVEN_BACK, Attempt, InstalmentState, OperationRecord, Order, OrderStatus, Review
+from .sessions import MAX_SESSIONS
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -65,7 +67,6 @@ _OPERATION = {
     "refund_partial": ORDER_REFUNDED,
     "refund_full": ORDER_REFUNDED,
 }
-_REFUSED = "annulation"  # code-retour of a refused payment, in any case
 PUT_EVENTS_MAX = 10  # entries per PutEvents call
 
 
@@ -159,15 +160,19 @@ def _changes(previous: Order | None, order: Order) -> Iterable[tuple[str, dateti
     """(type, time, specific detail) of every change from ``previous`` (None: a new item) to ``order``."""
     old_sessions = len(previous.sessions) if previous else 0
     for session in order.sessions[old_sessions:]:
-        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json()}
+        left = MAX_SESSIONS - 1 - session.number  # 0: once it is over, the order can no longer be paid
+        yield PAYMENT_SESSION_OPENED, session.opened_at, {"session": session.as_json(), "sessions_left": left}
     attempts = _new_attempts(previous, order)
     entered = _ENTERED.get(order.status) if previous and previous.status is not order.status else None
+    # A refusal says the order stays payable: one that arrives once it is paid (confirmations are not ordered) is
+    # recorded in its attempts and publishes nothing.
+    payable = order.status is OrderStatus.AWAITING_PAYMENT
     for attempt in attempts:
-        if entered and attempt.return_code.lower() != _REFUSED and attempt.instalment is None:
+        if entered and not attempt.refused and attempt.instalment is None:
             detail = {"attempt": attempt.as_json(), "authorisation_number": order.authorisation_number}
             yield entered, attempt.received_at, detail
             entered = None
-        elif attempt.return_code.lower() == _REFUSED and attempt.instalment is None:
+        elif attempt.refused and attempt.instalment is None and payable:
             yield PAYMENT_REFUSED, attempt.received_at, {"attempt": attempt.as_json()}
     if entered:  # entered without a confirmation of its own (set right from the bank's status)
         yield entered, order.paid_at or order.created_at, {"authorisation_number": order.authorisation_number}

@@ -136,7 +136,7 @@ class Decision:
 # so that no sequence of confirmations can grow the item towards DynamoDB's 400 KB and block a real payment.
 MAX_ATTEMPTS_KEPT = 100
 MAX_REVIEWS_KEPT = 50
-MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more of one than this
+MAX_TEXT_KEPT = 200  # a sealed value the bank sends is short; never store more UTF-8 bytes of one than this
 # Each second payment is a real debit the bank accepted, so this is never reached by a buyer; past it a second
 # payment is flagged for review only, not given back by itself.
 MAX_SECOND_PAYMENTS = 20
@@ -181,7 +181,8 @@ def presume(
 
 
 def _short(text: str) -> str:
-    return text[:MAX_TEXT_KEPT]
+    """At most ``MAX_TEXT_KEPT`` bytes of ``text`` in UTF-8, cut between characters."""
+    return text.encode()[:MAX_TEXT_KEPT].decode(errors="ignore")
 
 
 def decide_confirmation(

@@ -64,6 +64,11 @@ class Attempt:
     bank_reference: str = ""  # the payment session's reference, as the bank knows it
     card_saved: bool | None = None  # cbenregistree: the bank kept the card under the order's card_alias
 
+    @property
+    def refused(self) -> bool:
+        """A refusal (``Annulation`` in any letter case), of the payment or of one of its instalments."""
+        return self.return_code.lower().startswith("annulation")
+
     def as_json(self) -> dict[str, Any]:
         """The attempt as the merchant API and the order events show it (no card data, no confirmation id)."""
         return {
@@ -243,11 +248,13 @@ DEFERRAL_STATES = frozenset({OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED
 @dataclass(frozen=True)
 class PaymentSession:
     """One trip to the bank's payment page: its own bank reference (the bank caps attempts per reference and
-    keeps a reference for about 45 minutes), and the time its form was made (the form's order date)."""
+    keeps a reference for about 45 minutes), the time its form was made (the form's order date) and, once its
+    form was served again, when that was last recorded (``orders.sessions``)."""
 
     number: int
     bank_reference: str
     opened_at: datetime
+    served_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The session as the merchant API, the order events and the orders table keep it."""

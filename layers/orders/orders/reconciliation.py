@@ -6,8 +6,9 @@ differences are repaired, each in one conditional write the stream turns into th
 
 - a missed confirmation: an order still ``awaiting_payment`` that the bank shows paid under one of its sessions'
   references. Only the sessions that could have been paid unconfirmed are asked: those the bank heard of (form
-  made, last confirmation) since the first day the run reads, whose 45 minutes on the bank's page are over. It
-  is recorded as that payment (an attempt whose id is ``status:<bank reference>``, so a second run, or the late
+  served, last confirmation) since the first day the run reads, and that it can take no more
+  (``sessions.session_may_be_live``). It is recorded as that payment (an attempt whose id is
+  ``status:<bank reference>``, so a second run, or the late
   confirmation itself, changes nothing more);
 - what was done in the bank's dashboard (a capture, a cancel, a refund): recorded ``applied_outside_api`` or
   ``applied_by_bank``, as the console and the sweeper already do.
@@ -49,7 +50,7 @@ from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, 
 from .lifecycle import Decision, Verdict, acceptance, instalment_collected
 from .model import Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice
-from .sessions import SESSION_LIFETIME, order_reference_of
+from .sessions import last_activity, order_reference_of, session_may_be_live
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
@@ -413,18 +414,12 @@ def _amounts(by_currency: dict[str, Decimal]) -> str:
     return " + ".join(str(Money(amount, currency)) for currency, amount in sorted(by_currency.items()))
 
 
-def last_activity(order: Order, session: PaymentSession) -> datetime:
-    """When the bank last heard of ``session``: its form made, or its last confirmation (the bank starts the
-    page's time again at each card posted)."""
-    heard = [a.received_at for a in order.attempts if a.bank_reference == session.bank_reference]
-    return max([session.opened_at, *heard])
-
-
 def could_have_been_paid(order: Order, session: PaymentSession, since: datetime | None, now: datetime) -> bool:
     """Whether the bank may hold a payment under ``session`` that no confirmation brought: the session was active
     since ``since`` and its page is no longer live (the buyer could still pay on a live one, and be confirmed)."""
-    last = last_activity(order, session)
-    return now - last >= SESSION_LIFETIME and (since is None or last >= since)
+    if session_may_be_live(order, session, now):
+        return False
+    return since is None or last_activity(order, session) >= since
 
 
 def _differs(order: Order, status: StatusAnswer) -> str:

@@ -218,16 +218,20 @@ class Checkout:
 
 
 def open_checkout(token: str, terminals: Terminals, store: OrderStore, now: datetime) -> Checkout:
-    """The form for the buyer: the current payment session's, or a new session's when the bank could no longer
-    take the current reference (its 45 minutes are over, or a confirmation came back for it)."""
+    """The form for the buyer: the current payment session's while the bank may still take its reference, else
+    a new session's (``orders.sessions``)."""
     order = order_for_checkout(token, store)
     for _ in range(MAX_WRITE_ATTEMPTS):
         session = session_for_checkout(order, now)
         if session is None:
             return Checkout(order, None)
-        if session != order.current_session:
+        current = order.current_session
+        if session != current:
             try:
-                order = store.open_session(order, session)
+                if current is not None and session.number == current.number:
+                    order = store.record_served(order, session)  # the same form, served again
+                else:
+                    order = store.open_session(order, session)
             except ConcurrentUpdateError:
                 order = store.get(order.reference)  # a concurrent checkout or confirmation: decide again
                 continue

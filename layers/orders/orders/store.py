@@ -1,11 +1,12 @@
 """Orders in DynamoDB: one item per order, every change a conditional write.
 
 Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``order_day``/``created_at``
-(``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write
-but a new payment session), ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open),
-``split_month``/``pk`` (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk``
-(``GiveBackIndex``, only while a second payment is still to give back). Confirmations that match no order are
-kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
+(``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write but
+the checkout's, which only opens a payment session or records its form served again),
+``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
+(``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
+while a second payment is still to give back). Confirmations that match no order are kept as
+``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
 ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
 removed by the table's TTL).
 """
@@ -141,11 +142,15 @@ def _attempt(item: Mapping[str, Any], default_time: datetime) -> Attempt:
 
 
 def _session_item(session: PaymentSession) -> dict[str, Any]:
-    return {"number": session.number, "bank_reference": session.bank_reference, "opened_at": _iso(session.opened_at)}
+    item = {"number": session.number, "bank_reference": session.bank_reference, "opened_at": _iso(session.opened_at)}
+    if session.served_at is not None:
+        item["served_at"] = _iso(session.served_at)
+    return item
 
 
 def _session(item: Mapping[str, Any], default_time: datetime) -> PaymentSession:
-    return PaymentSession(int(item["number"]), item["bank_reference"], _dt(item["opened_at"]) or default_time)
+    opened_at = _dt(item["opened_at"]) or default_time
+    return PaymentSession(int(item["number"]), item["bank_reference"], opened_at, _dt(item.get("served_at")))
 
 
 def _outcome_item(outcome: InstalmentOutcome) -> dict[str, Any]:
@@ -547,6 +552,24 @@ class OrderStore:
             },
         )
         return order.with_changes(sessions=(*order.sessions, session), version=order.version + 1)
+
+    def record_served(self, order: Order, session: PaymentSession) -> Order:
+        """Keep when the current session's form was served again (``session.served_at``), conditional on the
+        order's version: an order still at that version is as the checkout read it. It names only ``sessions``
+        and ``version``, the attributes the checkout's role may write, and leaves the version as it is: nothing
+        the order's events show changed, and no other writer's conditional write should fail for it."""
+        index = len(order.sessions) - 1
+        if index < 0 or order.sessions[index].number != session.number:
+            raise ConcurrentUpdateError(f"session {session.bank_reference} is not the current one of {order.reference}")
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=f"SET #sessions[{index}] = :session",
+            ConditionExpression="#version = :version",
+            ExpressionAttributeNames={"#sessions": "sessions", "#version": "version"},
+            ExpressionAttributeValues={":session": _ser(_session_item(session)), ":version": _ser(order.version)},
+        )
+        return order.with_changes(sessions=(*order.sessions[:index], session))
 
     def create(self, order: Order, timezone: str = "Europe/Paris") -> None:
         """Store a new order (``timezone``: its terminal's, for its order day); its reference must be new."""

@@ -107,6 +107,9 @@ def test_the_pages_policy_runs_that_script_and_no_other() -> None:
         (OrderStatus.CAPTURED, "DE", "Diese Bestellung wurde bereits bezahlt", "https://shop.example/ok"),
         (OrderStatus.CANCELLED, "ES", "Este pedido ha sido cancelado", "https://shop.example/err"),
         (OrderStatus.REFUNDED, "IT", "Questo ordine è già stato pagato", "https://shop.example/ok"),
+        # Awaiting payment, and every payment session used: nothing was paid, the merchant can help.
+        (OrderStatus.AWAITING_PAYMENT, "FR", "ne peut plus être payée en ligne", "https://shop.example/err"),
+        (OrderStatus.AWAITING_PAYMENT, "EN", "contact the merchant", "https://shop.example/err"),
     ],
 )
 def test_an_order_no_longer_payable_says_so_in_words_with_a_link_back(

@@ -43,6 +43,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Vous êtes dirigé vers le serveur de paiement sécurisé de la banque.",
         "paid": "Cette commande a déjà été payée : aucun autre paiement n'est nécessaire.",
         "cancelled": "Cette commande a été annulée : elle ne peut plus être payée.",
+        "unpayable": "Cette commande ne peut plus être payée en ligne : "
+        "le nombre de tentatives de paiement est épuisé. "
+        "Contactez le commerçant en lui donnant la référence de la commande.",
         "back": "Revenir au site du commerçant",
         "not_found": "Commande introuvable",
         "schedule": "Paiement en {count} fois",
@@ -54,6 +57,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "You are being taken to the bank's secure payment server.",
         "paid": "This order has already been paid: no other payment is needed.",
         "cancelled": "This order was cancelled: it can no longer be paid.",
+        "unpayable": "This order can no longer be paid online: "
+        "its payment attempts are used up. Please contact the merchant, giving the order reference.",
         "back": "Back to the merchant's site",
         "not_found": "Order not found",
         "schedule": "Payment in {count} instalments",
@@ -65,6 +70,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Sie werden zum sicheren Zahlungsserver der Bank weitergeleitet.",
         "paid": "Diese Bestellung wurde bereits bezahlt: Eine weitere Zahlung ist nicht nötig.",
         "cancelled": "Diese Bestellung wurde storniert und kann nicht mehr bezahlt werden.",
+        "unpayable": "Diese Bestellung kann nicht mehr online bezahlt werden: "
+        "Die Zahlungsversuche sind aufgebraucht. Bitte wenden Sie sich unter Angabe der Bestellnummer an den Händler.",
         "back": "Zurück zur Website des Händlers",
         "not_found": "Bestellung nicht gefunden",
         "schedule": "Zahlung in {count} Raten",
@@ -76,6 +83,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Sta per essere indirizzato al server di pagamento sicuro della banca.",
         "paid": "Questo ordine è già stato pagato: non serve un altro pagamento.",
         "cancelled": "Questo ordine è stato annullato: non può più essere pagato.",
+        "unpayable": "Questo ordine non può più essere pagato online: "
+        "i tentativi di pagamento sono esauriti. Contatti l'esercente indicando il riferimento dell'ordine.",
         "back": "Torna al sito dell'esercente",
         "not_found": "Ordine non trovato",
         "schedule": "Pagamento in {count} rate",
@@ -87,6 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Le llevamos al servidor de pago seguro del banco.",
         "paid": "Este pedido ya ha sido pagado: no hace falta ningún otro pago.",
         "cancelled": "Este pedido ha sido cancelado: ya no se puede pagar.",
+        "unpayable": "Este pedido ya no se puede pagar en línea: "
+        "se han agotado los intentos de pago. Póngase en contacto con el comercio indicando la referencia del pedido.",
         "back": "Volver al sitio del comercio",
         "not_found": "Pedido no encontrado",
         "schedule": "Pago en {count} plazos",
@@ -98,6 +109,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "U wordt naar de beveiligde betaalserver van de bank geleid.",
         "paid": "Deze bestelling is al betaald: een andere betaling is niet nodig.",
         "cancelled": "Deze bestelling is geannuleerd: ze kan niet meer worden betaald.",
+        "unpayable": "Deze bestelling kan niet meer online worden betaald: "
+        "de betaalpogingen zijn opgebruikt. Neem contact op met de handelaar en vermeld de bestelreferentie.",
         "back": "Terug naar de site van de handelaar",
         "not_found": "Bestelling niet gevonden",
         "schedule": "Betaling in {count} termijnen",
@@ -109,6 +122,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Está a ser encaminhado para o servidor de pagamento seguro do banco.",
         "paid": "Esta encomenda já foi paga: não é necessário outro pagamento.",
         "cancelled": "Esta encomenda foi cancelada: já não pode ser paga.",
+        "unpayable": "Esta encomenda já não pode ser paga online: "
+        "as tentativas de pagamento esgotaram-se. Contacte o comerciante indicando a referência da encomenda.",
         "back": "Voltar ao site do comerciante",
         "not_found": "Encomenda não encontrada",
         "schedule": "Pagamento em {count} prestações",
@@ -120,6 +135,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "redirect": "Du skickas vidare till bankens säkra betalningsserver.",
         "paid": "Denna beställning är redan betald: ingen annan betalning behövs.",
         "cancelled": "Denna beställning har annullerats: den kan inte längre betalas.",
+        "unpayable": "Denna beställning kan inte längre betalas online: "
+        "betalningsförsöken är förbrukade. Kontakta handlaren och ange beställningsreferensen.",
         "back": "Tillbaka till handlarens webbplats",
         "not_found": "Beställningen hittades inte",
         "schedule": "Betalning i {count} delbetalningar",
@@ -186,11 +203,13 @@ def checkout_page(order: Order, form: PaymentForm, merchant_name: str) -> str:
 
 
 def not_payable_page(order: Order) -> str:
-    """An order that takes no more payment: why, in words, and the way back to the merchant's site."""
+    """An order that takes no more payment: why, in words, and the way back to the merchant's site. One still
+    awaiting payment has used every payment session it may open (``orders.sessions``): nothing was paid, and the
+    merchant is the one to help."""
     t = _texts(order.language)
-    cancelled = order.status is OrderStatus.CANCELLED
-    back = (order.return_err_url if cancelled else order.return_ok_url) or order.return_ok_url
-    message = t["cancelled" if cancelled else "paid"]
+    paid = order.status not in (OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT)
+    back = (order.return_ok_url if paid else order.return_err_url) or order.return_ok_url
+    message = t["paid" if paid else "cancelled" if order.status is OrderStatus.CANCELLED else "unpayable"]
     return _render("not_payable.html", order.language, t=t, reference=order.reference, message=message, back=back)
 
 
