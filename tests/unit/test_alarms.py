@@ -100,7 +100,7 @@ def test_every_trouble_metric_has_an_alarm_and_every_alarm_a_metric(
 def test_the_aws_metrics_that_signal_trouble_are_alarmed(template: Template, alarms: dict[str, dict[str, Any]]) -> None:
     found = set()
     for name, alarm in alarms.items():
-        if not alarm["Namespace"].startswith("AWS/"):
+        if not str(alarm["Namespace"]).startswith("AWS/"):
             continue
         values = [dimension["Value"] for dimension in alarm["Dimensions"]]
         target = values[0].get("Ref") or values[0]["Fn::GetAtt"][0]
