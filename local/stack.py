@@ -337,6 +337,7 @@ class LocalStack:
         for logical_id in [*self.template.resources_of_type("AWS::Serverless::Api"), IMPLICIT_API]:
             resources[logical_id] = "local"
         parameters = {
+            "StackEnvironment": "test",  # the local terminals are the bank's test ones (a config may say otherwise)
             **self.config.parameter_overrides,
             "TerminalsSecretArn": self.secret_arn,
             "CheckoutBaseUrl": self.base_url,

@@ -38,13 +38,18 @@ def test_unknown_function(template: Template) -> None:
 def test_environment_resolves_to_local_values(template: Template) -> None:
     resolver = Resolver(
         template,
-        parameters={"TerminalsSecretArn": "arn:local:secret", "CheckoutBaseUrl": "http://127.0.0.1:3000"},
+        parameters={
+            "TerminalsSecretArn": "arn:local:secret",
+            "CheckoutBaseUrl": "http://127.0.0.1:3000",
+            "StackEnvironment": "test",
+        },
         resources={"OrdersTable": "merchant-kit-orders"},
     )
     env = resolver.resolve(dict(template.function("Cgi1Function").environment))
     assert env == {
         "POWERTOOLS_SERVICE_NAME": "merchant-kit",
-        "POWERTOOLS_METRICS_NAMESPACE": "MerchantKit",
+        "POWERTOOLS_METRICS_NAMESPACE": "MerchantKit/merchant-kit-local",  # the stack's own
+        "STACK_ENVIRONMENT": "test",
         "POWERTOOLS_LOG_LEVEL": "INFO",  # the parameter's default
         "ORDERS_TABLE": "merchant-kit-orders",
         "TERMINALS_SECRET_ARN": "arn:local:secret",

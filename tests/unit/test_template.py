@@ -199,7 +199,7 @@ def test_every_function_uses_both_layers(template: Template) -> None:
 def test_globals_environment(template: Template) -> None:
     variables = template.globals_for("Function")["Environment"]["Variables"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == "merchant-kit"
-    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "MerchantKit"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Fn::Sub": "MerchantKit/${AWS::StackName}"}
     assert variables["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
     assert variables["ORDERS_TABLE"] == {"Ref": "OrdersTable"}
     assert variables["TERMINALS_SECRET_ARN"] == {"Ref": "TerminalsSecretArn"}
@@ -348,12 +348,9 @@ def test_outputs(data: dict[str, Any]) -> None:
 
 
 def test_samconfig() -> None:
+    """The deploy environments are tests/unit/test_environments.py's."""
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
-    deploy = config["default"]["deploy"]["parameters"]
-    assert deploy["stack_name"] == "merchant-kit"
-    assert deploy["resolve_s3"] is True
-    assert deploy["capabilities"] == "CAPABILITY_IAM"
-    assert deploy["confirm_changeset"] is True
+    assert config["prod"]["deploy"]["parameters"]["stack_name"] == "merchant-kit"
     assert config["default"]["build"]["parameters"] == {"cached": True, "parallel": True}
     assert config["default"]["validate"]["parameters"]["lint"] is True
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 SECRET_CACHE_SECONDS = 300
+# What a stack is deployed as (template parameter StackEnvironment, variable STACK_ENVIRONMENT); "" where no
+# stack says (the local stack, the command line): its terminals are not held to it.
+STACK_ENVIRONMENTS = ("test", "production")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -40,12 +43,19 @@ class SecretTerminals:
 
     Each instance has its own Powertools ``SecretsProvider`` (and so its own boto3 client and cache): a new set
     of dependencies starts cold, whatever another one (an earlier test, another local stack) cached.
+
+    In a production stack a test terminal makes the whole configuration unusable, at every read (a test terminal
+    added to the secret later is refused too): its ``payetest`` confirmations would be taken for money.
     """
 
-    def __init__(self, secret_arn: str, max_age: int = SECRET_CACHE_SECONDS, client: Any = None) -> None:
-        """``client``: the Secrets Manager client to read with (made on the first read when not given)."""
+    def __init__(
+        self, secret_arn: str, max_age: int = SECRET_CACHE_SECONDS, client: Any = None, stack_environment: str = ""
+    ) -> None:
+        """``client``: the Secrets Manager client to read with (made on the first read when not given);
+        ``stack_environment``: ``production`` refuses test terminals."""
         self.secret_arn = secret_arn
         self.max_age = max_age
+        self.stack_environment = stack_environment
         self._client = client
         self._provider: SecretsProvider | None = None
 
@@ -62,7 +72,10 @@ class SecretTerminals:
             text = self._provider.get(self.secret_arn, max_age=self.max_age)
         except parameters.exceptions.GetParameterError as exc:
             raise ConfigurationError(f"the terminal secret cannot be read: {exc}") from None
-        return _parsed(str(text))
+        terminals = _parsed(str(text))
+        if self.stack_environment == "production":
+            _no_test_terminal(terminals)
+        return terminals
 
     def clear_cache(self) -> None:
         """Read the secret again at the next call (after a rotation the caller knows of)."""
@@ -74,6 +87,15 @@ class SecretTerminals:
 def _parsed(text: str) -> Terminals:
     # The secret's text is cached by the provider; parse it (keys, enums, zones) once per text, not per request.
     return Terminals.from_json(text)
+
+
+def _no_test_terminal(terminals: Terminals) -> None:
+    for tpe, config in terminals.by_tpe.items():
+        if config.terminal.is_test:
+            raise ConfigurationError(
+                f"terminals.{tpe}.environment: 'test' in a production stack (StackEnvironment=production): "
+                "deploy a test stack for test terminals (sam deploy --config-env test)"
+            )
 
 
 @dataclass(frozen=True)
@@ -107,7 +129,7 @@ class Dependencies:
         )
         return cls(
             store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days),
-            terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", "")),
+            terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", ""), stack_environment=_stack_environment(env)),
             bank_transport=bank_transport,
             queue=ConfirmationQueue(queue) if queue else None,
             publisher=EventPublisher(bus) if bus else None,
@@ -136,6 +158,13 @@ def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
         raise ConfigurationError(f"the environment variable {name} is not set")
+    return value
+
+
+def _stack_environment(env: Mapping[str, str]) -> str:
+    value = env.get("STACK_ENVIRONMENT", "")
+    if value and value not in STACK_ENVIRONMENTS:
+        raise ConfigurationError(f"STACK_ENVIRONMENT: {value!r} is neither 'test' nor 'production'")
     return value
 
 
