@@ -154,21 +154,6 @@ def test_a_refund_is_bounded_by_what_the_bank_collected(aws: Any, lambda_context
     )  # fmt: skip
 
 
-def test_an_instalment_of_an_order_booked_in_full_before_is_not_counted_again(aws: Any, lambda_context: Any) -> None:
-    # Paid in instalments before the kit tracked them: the whole amount was booked at the first payment.
-    split_order(aws)
-    aws.dynamodb.update_item(
-        TableName=aws.store.table_name,
-        Key={"pk": {"S": f"ORDER#{SAMPLE}"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET #s = :paid, captured = :all REMOVE expires_at",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":paid": {"S": "paid"}, ":all": {"N": "60.00"}},
-    )
-    confirm(aws, lambda_context, "paiement_pf2", "222222", **SECOND)
-    order = aws.store.get(SAMPLE)
-    assert (order.captured, states(aws)) == (Decimal("60.00"), ["due", "collected", "due"])
-
-
 def test_a_later_instalment_past_the_books_window_is_in_the_books(aws: Any, lambda_context: Any) -> None:
     schedule = (
         Instalment(date(2026, 11, 27), Money(Decimal("15.00"), "EUR")),

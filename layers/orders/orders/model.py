@@ -314,12 +314,9 @@ class Order:
 
     @property
     def books_instalments(self) -> bool:
-        """Whether ``captured`` counts the instalments one by one as the bank collects them. An order paid in
-        instalments before they were tracked booked them all at its first payment (no outcome for the first):
-        its later instalments are recorded without being counted again."""
-        if not self.instalments:
-            return False
-        return self.status is OrderStatus.AWAITING_PAYMENT or self.instalment_outcome(1) is not None
+        """Whether ``captured`` counts the instalments one by one as the bank collects them: a split payment,
+        which only an immediate terminal takes."""
+        return bool(self.instalments) and self.mode is PaymentMode.IMMEDIATE
 
     @property
     def instalments_due(self) -> bool:
