@@ -229,11 +229,7 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        known = [(order.bank_payment_reference, order.authorisation_number)]
-        known += [(p.bank_reference, p.authorisation_number) for p in order.second_payments]
-        if (confirmation.reference, confirmation.authorisation_number) in known and confirmation.authorisation_number:
-            # The same acceptance sent again (another date, same session, same authorisation): nothing new. Under
-            # another session it is another payment, whatever its authorisation number (the issuer's 6 characters).
+        if _known_payment(order, confirmation.reference, confirmation.authorisation_number):
             return Decision(Verdict.REPLAY, order.status, order.status)
         return _second_payment(order, confirmation, attempt, received_at)
 
@@ -242,6 +238,20 @@ def decide_confirmation(
         order, terminal, confirmation.reference, confirmation.authorisation_number, received_at, day, identity
     )
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)
+
+
+def _known_payment(order: Order, bank_reference: str, authorisation_number: str) -> bool:
+    """Whether an acceptance under ``bank_reference`` is a payment the order holds already (sent again, another
+    date). Under another session it is another payment, whatever its authorisation number (the issuer's 6
+    characters). Under the same one it is another only when both authorisation numbers are known and differ: a
+    payment recorded from the bank's status may have none (its late confirmation then brings one), and an
+    acceptance without one cannot be told from the payment it names, nor given back apart from it."""
+    known = [(order.bank_payment_reference, order.authorisation_number)]
+    known += [(p.bank_reference, p.authorisation_number) for p in order.second_payments]
+    return any(
+        reference == bank_reference and (number == authorisation_number or not number or not authorisation_number)
+        for reference, number in known
+    )
 
 
 def _bank_day(confirmation: Confirmation, received_at: datetime, terminal: TerminalConfig) -> date:
