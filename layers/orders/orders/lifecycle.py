@@ -7,6 +7,7 @@ write can be conditional on it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -216,12 +217,7 @@ def decide_confirmation(
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
-        if code.instalment > len(order.instalments):
-            refused = code.outcome is Outcome.REFUSED
-            did = "refused" if refused else "collected"
-            detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
-            return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
-        return _later_instalment(order, confirmation, terminal, attempt, full)
+        return _instalment(order, confirmation, terminal, attempt, full, flag)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
     if confirmation.is_test_payment and not terminal.terminal.is_test:
@@ -252,6 +248,33 @@ def _known_payment(order: Order, bank_reference: str, authorisation_number: str)
         reference == bank_reference and (number == authorisation_number or not number or not authorisation_number)
         for reference, number in known
     )
+
+
+def _instalment(
+    order: Order,
+    confirmation: Confirmation,
+    terminal: TerminalConfig,
+    attempt: Attempt,
+    full: bool,
+    flag: Callable[..., Decision],
+) -> Decision:
+    """``paiement_pfN`` / ``Annulation_pfN``: one the schedule lacks, or another session's, is flagged; the paid
+    schedule's is recorded (``_later_instalment``)."""
+    code = confirmation.return_code
+    assert code.instalment is not None
+    refused = code.outcome is Outcome.REFUSED
+    did = "refused" if refused else "collected"
+    if code.instalment > len(order.instalments):
+        detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
+        return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
+    if order.bank_reference and confirmation.reference != order.bank_reference:
+        # Another session's schedule (a split payment paid twice): never the paid one's instalment.
+        detail = f"the bank {did} instalment {code.instalment} under"
+        detail += f" {confirmation.reference}, not the paid {order.bank_reference}: not the order's"
+        if not refused:
+            detail += "; refund it and stop that reference's instalments in the bank's dashboard"
+        return flag(ReviewReason.SECOND_ACCEPTANCE, detail, money_moved=not refused)
+    return _later_instalment(order, confirmation, terminal, attempt, full)
 
 
 def _bank_day(confirmation: Confirmation, received_at: datetime, terminal: TerminalConfig) -> date:
@@ -360,10 +383,12 @@ def _second_payment(order: Order, confirmation: Confirmation, attempt: Attempt, 
     """Another acceptance for an order already paid: the buyer was debited twice. It is recorded as its own entry,
     to give back through the back office, with a review; the order's state and books stay the paid payment's."""
     session = order.session(confirmation.reference)
+    split = order.instalments and order.mode is PaymentMode.IMMEDIATE
     entry = SecondPayment(
         bank_reference=confirmation.reference,
         authorisation_number=attempt.authorisation_number,
-        amount=confirmation.amount,
+        # What the bank debited on accepting it: a split payment's first instalment (its later ones are flagged).
+        amount=order.instalments[0].amount if split else confirmation.amount,
         received_at=received_at,
         mode=order.mode,
         ordered_at=session.opened_at if session else order.created_at,
