@@ -12,6 +12,7 @@ from orders import books
 from orders.giveback import GiveBacks
 from orders.model import OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler
+from orders.sessions import session_for_checkout
 from sealing import Instalment, Money
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import SAMPLE, SESSION, confirm, stored_order
@@ -103,3 +104,16 @@ def test_a_split_payment_paid_twice_gives_back_what_the_bank_collected_and_books
     }
     assert booked[SPLIT_SECOND] == bank.accounts[SPLIT_SECOND].captured - bank.accounts[SPLIT_SECOND].refunded
     assert booked[SPLIT_FIRST] == 0  # given back; its second instalment is left to the review
+
+
+def test_an_order_the_bank_collected_an_instalment_of_opens_no_new_session_while_its_first_confirmation_is_missing(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    stored_order(aws, SPLIT, amount="60.00", created_at=CREATED, instalments=SCHEDULE)
+    bank.accounts[SPLIT_FIRST] = Account(Decimal("60.00"), "EUR", captured=Decimal("20.00"))
+    # The first confirmation never came; a month later the bank collects the second instalment and says so.
+    collect(aws, lambda_context, bank, "paiement_pf2", "333333", SPLIT_FIRST, "27/12/2026_a_10:00:00")
+    order = aws.store.get(SPLIT)
+    assert order.status is OrderStatus.AWAITING_PAYMENT
+    # The buyer's checkout link, an hour later: a new session would let the buyer pay the order a second time.
+    assert session_for_checkout(order, datetime(2026, 12, 27, 11, 0, tzinfo=UTC)) is None

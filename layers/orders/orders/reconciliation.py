@@ -194,7 +194,9 @@ class Reconciler:
         if order.instalments and order.mode is PaymentMode.IMMEDIATE:
             first = order.instalments[0].amount
             today = local_day(now, terminal.terminal.timezone)
-            later = None if paid is None or paid.currency != order.currency else paid.amount - first.amount
+            # Later instalments confirmed before this first one (``captured`` while awaiting) are booked already.
+            booked = first.amount + order.captured
+            later = None if paid is None or paid.currency != order.currency else paid.amount - booked
             expected = f"{first} or more of its instalments"
             matches = later is not None and _collected_instalments(order, later, today) is not None
         else:
