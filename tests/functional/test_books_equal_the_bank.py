@@ -3,12 +3,12 @@ later one arriving first, repaired from the bank's status; under moto, against t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from orders import books
-from orders.model import InstalmentState, Order, OrderStatus
+from orders.model import InstalmentState, Order, OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler
 from sealing import Instalment, Money
 from tests.support.fakebank import Account, FakeBank
@@ -52,3 +52,21 @@ def test_a_split_payment_whose_second_instalment_came_before_its_missed_first_is
         InstalmentState.COLLECTED, InstalmentState.COLLECTED, InstalmentState.DUE
     ]  # fmt: skip
     assert booked(aws, order) == {SESSION: bank.accounts[SESSION].captured - bank.accounts[SESSION].refunded}
+
+
+def test_two_sessions_the_bank_shows_paid_with_no_confirmation_are_both_reported(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    reference = "TWOMISSED0"
+    first, second = reference + "00", reference + "01"
+    sessions = (PaymentSession(0, first, CREATED), PaymentSession(1, second, CREATED + timedelta(minutes=50)))
+    stored_order(aws, reference, created_at=CREATED, sessions=sessions)
+    for paid in (first, second):  # two tabs, both paid; CGI2 heard of neither
+        bank.accounts[paid] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
+    later = CREATED + timedelta(hours=3)
+    report = Reconciler(aws.store, aws.deps.terminals(), aws.deps.bank_client).run([CREATED.date()], later, "test")
+    assert aws.store.get(reference).bank_reference == first  # the first one the bank shows paid is the order's
+    assert [(d.kind, d.repaired) for d in report.differences] == [
+        ("missed_confirmation", True), ("status_differs", False)
+    ]  # fmt: skip
+    assert f"the bank shows {second} paid too" in report.differences[1].detail
