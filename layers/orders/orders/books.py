@@ -67,7 +67,7 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
         # A second payment is booked on its own session: its reference, form date and authorisation number.
         return Entry(
             order.reference, of.bank_reference if of else order.bank_payment_reference, order.tpe, at,
-            day or local_day(at, timezone), amount, of.amount if of else order.amount,
+            day or local_day(at, timezone), amount, order.amount,
             local_day(of.ordered_at if of else order.bank_ordered_at, timezone),
             of.authorisation_number if of else order.authorisation_number, kind,
         )  # fmt: skip

@@ -138,19 +138,19 @@ class GiveBacks(BankDesk):
             return bank.refund(
                 reference=payment.bank_reference, ordered_on=ordered_on,
                 captured_on=self._captured_on(bank, order, payment, now),
-                authorisation_number=payment.authorisation_number, total=payment.amount, refund=payment.amount,
+                authorisation_number=payment.authorisation_number, total=order.amount, refund=payment.amount,
                 refundable=payment.amount, at=now,
             )  # fmt: skip
         nothing = Money(Decimal(0), payment.amount.currency)
         return bank.cancel(
-            reference=payment.bank_reference, ordered_on=ordered_on, total=payment.amount, already_captured=nothing,
+            reference=payment.bank_reference, ordered_on=ordered_on, total=order.amount, already_captured=nothing,
             at=now,
         )  # fmt: skip
 
     def _captured_on(self, bank: BankClient, order: Order, payment: SecondPayment, now: datetime) -> date:
         """The day the bank booked the capture (``date_remise``): its status's word, else the payment's day."""
         try:
-            said = bank.status(reference=payment.bank_reference, total=payment.amount, at=now).captured_on
+            said = bank.status(reference=payment.bank_reference, total=order.amount, at=now).captured_on
         except BankUnavailableError:
             said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
         return said or self._day(order, payment.received_at)
@@ -158,7 +158,7 @@ class GiveBacks(BankDesk):
     def _applied(self, order: Order, payment: SecondPayment, now: datetime) -> bool:
         """Whether the bank's status for the payment's reference shows it given back. Never concludes "not given
         back" from an amount it cannot place: ``BankUnavailableError`` then (the entry stays, for a human)."""
-        status = self.bank(order).status(reference=payment.bank_reference, total=payment.amount, at=now)
+        status = self.bank(order).status(reference=payment.bank_reference, total=order.amount, at=now)
         if not payment.captured:
             return status.state is PaymentState.CANCELLED  # not cancelled: cancelling again cannot move money
         before = _refunded_on(order, payment)

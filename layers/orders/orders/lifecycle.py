@@ -7,6 +7,7 @@ write can be conditional on it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -216,12 +217,7 @@ def decide_confirmation(
         return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
     if code.instalment is not None:
-        if code.instalment > len(order.instalments):
-            refused = code.outcome is Outcome.REFUSED
-            did = "refused" if refused else "collected"
-            detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
-            return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
-        return _later_instalment(order, confirmation, terminal, attempt, full)
+        return _instalment(order, confirmation, terminal, attempt, full, flag)
     if code.outcome is Outcome.REFUSED:
         return Decision(Verdict.REFUSED, order.status, order.status, attempt, counted_only=full)
     if confirmation.is_test_payment and not terminal.terminal.is_test:
@@ -229,11 +225,7 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        known = [(order.bank_payment_reference, order.authorisation_number)]
-        known += [(p.bank_reference, p.authorisation_number) for p in order.second_payments]
-        if (confirmation.reference, confirmation.authorisation_number) in known and confirmation.authorisation_number:
-            # The same acceptance sent again (another date, same session, same authorisation): nothing new. Under
-            # another session it is another payment, whatever its authorisation number (the issuer's 6 characters).
+        if _known_payment(order, confirmation.reference, confirmation.authorisation_number):
             return Decision(Verdict.REPLAY, order.status, order.status)
         return _second_payment(order, confirmation, attempt, received_at)
 
@@ -242,6 +234,47 @@ def decide_confirmation(
         order, terminal, confirmation.reference, confirmation.authorisation_number, received_at, day, identity
     )
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)
+
+
+def _known_payment(order: Order, bank_reference: str, authorisation_number: str) -> bool:
+    """Whether an acceptance under ``bank_reference`` is a payment the order holds already (sent again, another
+    date). Under another session it is another payment, whatever its authorisation number (the issuer's 6
+    characters). Under the same one it is another only when both authorisation numbers are known and differ: a
+    payment recorded from the bank's status may have none (its late confirmation then brings one), and an
+    acceptance without one cannot be told from the payment it names, nor given back apart from it."""
+    known = [(order.bank_payment_reference, order.authorisation_number)]
+    known += [(p.bank_reference, p.authorisation_number) for p in order.second_payments]
+    return any(
+        reference == bank_reference and (number == authorisation_number or not number or not authorisation_number)
+        for reference, number in known
+    )
+
+
+def _instalment(
+    order: Order,
+    confirmation: Confirmation,
+    terminal: TerminalConfig,
+    attempt: Attempt,
+    full: bool,
+    flag: Callable[..., Decision],
+) -> Decision:
+    """``paiement_pfN`` / ``Annulation_pfN``: one the schedule lacks, or another session's, is flagged; the paid
+    schedule's is recorded (``_later_instalment``)."""
+    code = confirmation.return_code
+    assert code.instalment is not None
+    refused = code.outcome is Outcome.REFUSED
+    did = "refused" if refused else "collected"
+    if code.instalment > len(order.instalments):
+        detail = f"the bank {did} instalment {code.instalment}; the order has {len(order.instalments)}"
+        return flag(ReviewReason.UNKNOWN_INSTALMENT, detail, money_moved=not refused)
+    if order.bank_reference and confirmation.reference != order.bank_reference:
+        # Another session's schedule (a split payment paid twice): never the paid one's instalment.
+        detail = f"the bank {did} instalment {code.instalment} under"
+        detail += f" {confirmation.reference}, not the paid {order.bank_reference}: not the order's"
+        if not refused:
+            detail += "; refund it and stop that reference's instalments in the bank's dashboard"
+        return flag(ReviewReason.SECOND_ACCEPTANCE, detail, money_moved=not refused)
+    return _later_instalment(order, confirmation, terminal, attempt, full)
 
 
 def _bank_day(confirmation: Confirmation, received_at: datetime, terminal: TerminalConfig) -> date:
@@ -350,10 +383,12 @@ def _second_payment(order: Order, confirmation: Confirmation, attempt: Attempt, 
     """Another acceptance for an order already paid: the buyer was debited twice. It is recorded as its own entry,
     to give back through the back office, with a review; the order's state and books stay the paid payment's."""
     session = order.session(confirmation.reference)
+    split = order.instalments and order.mode is PaymentMode.IMMEDIATE
     entry = SecondPayment(
         bank_reference=confirmation.reference,
         authorisation_number=attempt.authorisation_number,
-        amount=confirmation.amount,
+        # What the bank debited on accepting it: a split payment's first instalment (its later ones are flagged).
+        amount=order.instalments[0].amount if split else confirmation.amount,
         received_at=received_at,
         mode=order.mode,
         ordered_at=session.opened_at if session else order.created_at,

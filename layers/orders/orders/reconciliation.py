@@ -180,11 +180,19 @@ class Reconciler:
             return
         report.checked += 1
         bank = self.office.bank(order)
+        recorded = False
         for session in sessions:
             status = bank.status(reference=session.bank_reference, total=order.amount, at=now)
-            if status.state is PaymentState.PAID:
+            if status.state is not PaymentState.PAID:
+                continue
+            if not recorded:
                 report.differences.append(self._missed(order, session, status, now))
-                return
+                recorded = True
+                continue
+            # Once paid, the order is no longer asked about its sessions: another one paid is reported now.
+            detail = f"the bank shows {session.bank_reference} paid too ({status.authorisation_number}): a second"
+            detail += " payment of the order whose confirmation never came; give it back in the bank's dashboard"
+            report.differences.append(Difference(order.reference, STATUS_DIFFERS, detail, False))
 
     def _missed(self, order: Order, session: PaymentSession, status: StatusAnswer, now: datetime) -> Difference:
         """Record the payment the bank shows under ``session`` whose confirmation never came (for a split payment,
@@ -194,7 +202,9 @@ class Reconciler:
         if order.instalments and order.mode is PaymentMode.IMMEDIATE:
             first = order.instalments[0].amount
             today = local_day(now, terminal.terminal.timezone)
-            later = None if paid is None or paid.currency != order.currency else paid.amount - first.amount
+            # Later instalments confirmed before this first one (``captured`` while awaiting) are booked already.
+            booked = first.amount + order.captured
+            later = None if paid is None or paid.currency != order.currency else paid.amount - booked
             expected = f"{first} or more of its instalments"
             matches = later is not None and _collected_instalments(order, later, today) is not None
         else:

@@ -124,9 +124,11 @@ def session_for_checkout(order: Order, now: datetime) -> PaymentSession | None:
     to ``now`` when the recorded time is ``SERVED_AT_STEP`` old: the caller records it), else a new one (not
     yet stored).
 
-    ``None`` when the order cannot be paid any more (not awaiting payment, or every session used).
+    ``None`` when the order cannot be paid any more (not awaiting payment, or every session used), or the bank
+    already confirmed an instalment of it: one of its sessions was paid, whose first confirmation is still to come
+    (or to be read from the bank's status by the reconciliation).
     """
-    if order.status is not OrderStatus.AWAITING_PAYMENT:
+    if order.status is not OrderStatus.AWAITING_PAYMENT or order.instalment_outcomes:
         return None
     current = order.current_session
     if current is not None and session_may_be_live(order, current, now):
