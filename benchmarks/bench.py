@@ -1,8 +1,9 @@
 """``make bench``: the kit's cost figures, as ratios and counts measured in one run; exits 1 when a goal is missed.
 
-Each figure is printed as ``name: value`` on its own line (then its goal). Counts are DynamoDB calls and items,
-taken through botocore's event hooks on the real code paths against moto (the table as template.yaml declares
-it); timings are ratios measured in the same run, or, for the local stack, given for information.
+Each figure is printed as ``name: value`` on its own line (then its goal). Counts are DynamoDB calls, read and
+write units, taken through botocore's event hooks on the real code paths against moto (the table as template.yaml
+declares it); the bill of one paid order is ``benchmarks/bill.py``'s; timings are ratios measured in the same run,
+or, for the local stack, given for information.
 
     .venv/bin/python benchmarks/bench.py [--quick] [--no-stack]
 

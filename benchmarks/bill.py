@@ -38,6 +38,7 @@ import io
 import json
 import math
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
@@ -562,3 +563,18 @@ def bill_figures(journey: Journey | None = None) -> list[Figure]:
     figures.append(Figure("cost_per_million_orders_usd", sum(million.values())))
     figures += [Figure(f"cost_per_million_orders_usd_{name}", value) for name, value in million.items()]
     return figures
+
+
+def main() -> int:
+    """Print the bill's figures (``python -m benchmarks.bill``, from the repository's root); 1 when a goal is
+    missed."""
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # moto, never an endpoint of the caller's shell
+    print(f"# AWS list prices of {REGION} as of {PRICES_AS_OF}; Lambda durations assumed (benchmarks/bill.py)")
+    figures = bill_figures()
+    for figure in figures:
+        print(figure.line())
+    return 0 if all(figure.met for figure in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
