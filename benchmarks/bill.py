@@ -92,8 +92,9 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 READS = ("GetItem", "BatchGetItem", "Query", "Scan")
 GOAL_WRITE_UNITS = 8
 
-# List prices, in USD, of Europe (Paris), eu-west-3, as of 2025-06-01, from each service's AWS pricing page (named
-# beside it): they change, and a free tier or a volume tier may apply to you. Check them before relying on the sum.
+# List prices, in USD, of Europe (Paris), eu-west-3, as of PRICES_AS_OF, the day they were written down here, for
+# the service and tier named beside each: AWS changes them, and a free tier or a volume tier may apply to you.
+# Check each on the service's AWS pricing page before relying on the sum, and correct it here (and its date).
 PRICES_AS_OF = "2025-06-01"
 PRICES = {
     "api_request": Decimal("3.70") / 1_000_000,  # API Gateway, REST API, first 333 million a month
@@ -115,6 +116,7 @@ ASSUMED_MS = {
     "Cgi2Function": 80,
     "OrderEventsFunction": 80,
     "OrderMailFunction": 250,
+    "GiveBackFunction": 300,  # its filter takes only a second payment to give back: not on this journey
 }
 
 
@@ -224,16 +226,6 @@ class Context:
         return 10_000
 
 
-FUNCTION_DIRECTORIES = {
-    "Cgi1Function": "cgi1",
-    "CheckoutFunction": "checkout",
-    "Cgi2Function": "cgi2",
-    "OrderEventsFunction": "order_events",
-    "OrderMailFunction": "order_mail",
-    "GiveBackFunction": "give_back",
-}
-
-
 @dataclass
 class Stack:
     """The functions of the journey on one set of dependencies, each invocation counted."""
@@ -244,7 +236,8 @@ class Stack:
 
     def invoke(self, function: str, payload: dict[str, Any]) -> Any:
         if function not in self.handlers:
-            self.handlers[function] = load_function(FUNCTION_DIRECTORIES[function]).create_handler(self.deps)
+            directory = Template.load().function(function).code_uri.name  # functions/<its directory>/
+            self.handlers[function] = load_function(directory).create_handler(self.deps)
         self.journey.invocations[function] += 1
         return self.handlers[function](payload, Context())
 

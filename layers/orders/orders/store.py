@@ -5,7 +5,9 @@ Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``ord
 the checkout's, which only opens a payment session or records its form served again),
 ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
 (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
-while a second payment is still to give back). Confirmations that match no order are kept as
+while a second payment is still to give back). Each index projects its keys only (``DateIndex`` also the status its
+readers filter on), so that a write changing neither costs it nothing; its readers read the orders it names by key
+(``BatchGetItem``). Confirmations that match no order are kept as
 ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
 ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
 removed by the table's TTL).
