@@ -59,12 +59,14 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:PutItem": "an Idempotency-Key claimed",
         "dynamodb:DeleteItem": "an Idempotency-Key forgotten when its request did nothing",
         "dynamodb:Query": "orders by day (DateIndex)",
+        "dynamodb:BatchGetItem": "the orders of a day DateIndex names, read by key",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "DeferredSweeperFunction": {
         "dynamodb:GetItem": "the due order",
         "dynamodb:UpdateItem": "the operation's journal, the run's lease",
         "dynamodb:Query": "the due orders (DeadlineIndex), the second payments still to give back (GiveBackIndex)",
+        "dynamodb:BatchGetItem": "the due orders DeadlineIndex names, read by key",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "GiveBackFunction": {
@@ -97,6 +99,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:UpdateItem": "a missed confirmation or a dashboard action repaired",
         "dynamodb:Query": "orders changed that day (ChangedIndex), orders awaiting payment by day (DateIndex), split"
         " payments by order month (SplitPaymentIndex)",
+        "dynamodb:BatchGetItem": "the orders those indexes name, read by key",
         "s3:GetObject": "the bank's uploaded file of captures",
         "s3:PutObject": "the report",
         "events:PutEvents": "ReconciliationReported",
@@ -104,6 +107,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     },
     "GoLiveFunction": {
         "dynamodb:Query": "the day's test payments (DateIndex)",
+        "dynamodb:BatchGetItem": "the orders of those days DateIndex names, read by key",
         "ses:GetIdentityVerificationAttributes": "the mail sender verified",
         "sns:GetTopicAttributes": "the alarm topic's key and access policy let CloudWatch publish",
         "sns:ListSubscriptionsByTopic": "someone hears the alarms",

@@ -106,7 +106,8 @@ def permits(statement: dict[str, Any], request: Request) -> bool:
     """Whether an Allow statement on the table lets ``request`` through, every condition of it evaluated."""
     if statement["Effect"] != "Allow" or f"dynamodb:{request.operation}" not in actions(statement):
         return False
-    if statement["Resource"] != TABLE_ARN:
+    index = request.parameters.get("IndexName")  # a query of an index: the index's ARN, not the table's
+    if statement["Resource"] != (TABLE_ARN if index is None else {"Fn::Sub": f"${{OrdersTable.Arn}}/index/{index}"}):
         return False
     for operator, conditions in statement.get("Condition", {}).items():
         for key, wanted in conditions.items():
@@ -124,7 +125,7 @@ def role_statements(resources: dict[str, Any], template: Template, function: str
 def refused(requests: list[Request], held: list[dict[str, Any]]) -> list[str]:
     """The requests no statement lets through, each with what it named."""
     return [
-        f"{r.operation} {partition_key(r)} naming {sorted(top_level_attributes(r))}"
+        f"{r.operation} {r.parameters.get('IndexName') or partition_key(r)} naming {sorted(top_level_attributes(r))}"
         for r in requests
         if not any(permits(statement, r) for statement in held)
     ]
@@ -215,7 +216,8 @@ def consumer_journey(dynamodb: Any) -> list[Request]:
 
 
 def backoffice_journey(dynamodb: Any) -> list[Request]:
-    """Captures with an Idempotency-Key (kept, replayed), a refund, and a key whose request changed nothing."""
+    """Captures with an Idempotency-Key (kept, replayed), a refund, a key whose request changed nothing, and the
+    day's orders listed (DateIndex, then the orders read by key)."""
     stack = _stack(dynamodb)
     stack.use(bank_transport=FakeBank())
     reference = "BOIAM1"
@@ -233,6 +235,9 @@ def backoffice_journey(dynamodb: Any) -> list[Request]:
     operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
     assert {("UpdateItem", "ORDER"), ("PutItem", "IDEMPOTENCY"), ("UpdateItem", "IDEMPOTENCY")} <= operations
     assert ("DeleteItem", "IDEMPOTENCY") in operations
+    status, listed = call(stack, CONTEXT, "GET", "/orders", status="partially_refunded", **{"from": "2026-11-27"})
+    assert (status, [order["reference"] for order in listed["orders"]]) == (200, [reference])
+    assert {"Query", "BatchGetItem"} <= {r.operation for r in stack.recorder.requests}
     return stack.recorder.requests
 
 

@@ -7,13 +7,14 @@ import hmac
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import sealing
-from benchmarks import bench, verify_confirmation
+from benchmarks import bench, bill, verify_confirmation
 
 
 def figures(found: list[bench.Figure]) -> dict[str, float]:
@@ -28,14 +29,17 @@ def test_a_first_acceptance_and_a_first_refusal_cost_one_call_each() -> None:
     }
 
 
-def test_the_sweeper_reads_one_item_per_due_order_whatever_the_table_holds() -> None:
-    found = bench.sweeper_reads([40, 400], due=10)
-    assert figures(found) == {
-        "sweeper_reads_per_due_order": 1,
-        "sweeper_reads_per_due_order_40": 1,
-        "sweeper_reads_per_due_order_400": 1,
+def test_the_sweepers_read_units_follow_the_due_orders_whatever_the_table_holds() -> None:
+    found = figures(bench.sweeper_reads([40, 400], due=10))
+    assert set(found) == {
+        "sweeper_read_units_per_due_order",
+        "sweeper_read_units_per_due_order_40",
+        "sweeper_read_units_per_due_order_400",
     }
-    assert all(figure.met for figure in found)
+    assert found["sweeper_read_units_per_due_order_40"] == found["sweeper_read_units_per_due_order_400"]
+    # 18 index queries (16 shards, the partition from before them, the give-backs) at their half unit, then each
+    # due order read by key, half a unit: (18 / 2 + 10 / 2) / 10
+    assert found["sweeper_read_units_per_due_order"] == (18 / 2 + 10 / 2) / 10
 
 
 def test_creating_and_paying_orders_writes_no_shared_item() -> None:
@@ -48,6 +52,7 @@ def test_a_missed_goal_fails_the_run(monkeypatch: pytest.MonkeyPatch, capsys: py
     monkeypatch.setattr(bench, "confirmation_round_trips", lambda: [bench.Figure("x", 2, "1", False)])
     monkeypatch.setattr(bench, "sweeper_reads", lambda sizes: [])
     monkeypatch.setattr(bench, "shared_item_writes", lambda orders: [])
+    monkeypatch.setattr(bench, "bill_figures", lambda: [])
     monkeypatch.setattr(bench, "verify_vs_minimal", lambda number, repeat: [bench.Figure("y", 0.5, "<= 1.0", True)])
     assert bench.main(["--quick", "--no-stack"]) == 1
     out = capsys.readouterr().out
@@ -103,10 +108,11 @@ def test_a_sweeper_that_scans_the_table_reads_more_as_the_table_grows_and_misses
             return super().sweep(*args, **kwargs)
 
     monkeypatch.setattr(bench, "BackOffice", ScanningBackOffice)
-    found = figures(bench.sweeper_reads([20, 100], due=10))
-    # every item scanned, then one read per due order: (size + 10) / 10
-    assert (found["sweeper_reads_per_due_order_20"], found["sweeper_reads_per_due_order_100"]) == (3, 11)
-    assert found["sweeper_reads_per_due_order"] == 11
+    found = bench.sweeper_reads([20, 400], due=10)
+    units = figures(found)
+    assert units["sweeper_read_units_per_due_order_400"] > units["sweeper_read_units_per_due_order_20"]
+    assert units["sweeper_read_units_per_due_order"] == units["sweeper_read_units_per_due_order_400"] > 1.5
+    assert not found[0].met
 
 
 def test_a_counter_item_every_order_writes_is_a_shared_write(
@@ -163,3 +169,130 @@ def test_the_verify_benchmark_refuses_to_time_a_verification_that_fails(monkeypa
     monkeypatch.setattr(verify_confirmation, "KEY_TEXT", "0" * 40)
     with pytest.raises(sealing.SealMismatchError):
         verify_confirmation.measure(number=1, repeat=1)
+
+
+# --- the bill of one paid order --------------------------------------------------------------------------------
+
+
+def test_a_paid_order_costs_at_most_eight_write_units_most_of_them_the_table() -> None:
+    found = {figure.name: figure for figure in bill.bill_figures()}
+    total = found["write_units_per_paid_order"]
+    assert (total.value <= 8, total.met, total.goal) == (True, True, "<= 8")
+    parts = {name: f.value for name, f in found.items() if name.startswith("write_units_per_paid_order_")}
+    assert sum(parts.values()) == total.value
+    assert set(parts) == {f"write_units_per_paid_order_{name}" for name in ("table", *INDEXES)}
+    assert parts["write_units_per_paid_order_table"] > total.value / 2
+    costs = {name: f.value for name, f in found.items() if name.startswith("cost_per_million_orders_usd_")}
+    assert found["cost_per_million_orders_usd"].value == pytest.approx(sum(costs.values()))
+    # two mails at 0.10 USD a thousand; three API requests at 3.70 USD a million
+    assert costs["cost_per_million_orders_usd_mail"] == pytest.approx(200)
+    assert costs["cost_per_million_orders_usd_api"] == pytest.approx(3 * 3.70)
+
+
+INDEXES = ("DeadlineIndex", "DateIndex", "ChangedIndex", "SplitPaymentIndex", "GiveBackIndex")
+
+
+def test_indexes_copying_whole_orders_cost_more_write_units_and_miss_the_goal(monkeypatch: pytest.MonkeyPatch) -> None:
+    journey = bill.paid_order_journey()
+    measured = figures(bill.bill_figures(journey))
+    whole = [replace(index, projected=None) for index in bill.template_indexes()]
+    monkeypatch.setattr(bill, "template_indexes", lambda: whole)
+    found = {figure.name: figure for figure in bill.bill_figures(journey)}
+    assert found["write_units_per_paid_order"].value > 8
+    assert not found["write_units_per_paid_order"].met
+    assert found["write_units_per_paid_order_DateIndex"].value > measured["write_units_per_paid_order_DateIndex"]
+    assert found["write_units_per_paid_order_ChangedIndex"].value > measured["write_units_per_paid_order_ChangedIndex"]
+    assert found["cost_per_million_orders_usd"].value > measured["cost_per_million_orders_usd"]
+
+
+def test_a_checkout_that_writes_on_every_view_costs_more_write_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = figures(bill.bill_figures())
+    real = bill.OrderStore.get
+
+    def get_and_touch(store: Any, reference: str) -> Any:
+        order = real(store, reference)
+        store.client.update_item(  # a write the journey's reads did not make
+            TableName=store.table_name,
+            Key={"pk": {"S": f"ORDER#{reference}"}, "sk": {"S": "ORDER"}},
+            UpdateExpression="SET viewed = :now",
+            ExpressionAttributeValues={":now": {"S": "2026-11-27T12:01:00+00:00"}},
+        )
+        return order
+
+    monkeypatch.setattr(bill.OrderStore, "get", get_and_touch)
+    worse = figures(bill.bill_figures())
+    # each read of the order (the checkout's, the mailer's) writes the whole item again: 2 units each
+    assert worse["write_units_per_paid_order_table"] > measured["write_units_per_paid_order_table"]
+    assert worse["write_units_per_paid_order"] > 8
+    assert (
+        worse["cost_per_million_orders_usd_dynamodb_writes"] > measured["cost_per_million_orders_usd_dynamodb_writes"]
+    )
+
+
+def test_a_mailer_sending_each_mail_twice_is_billed_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = figures(bill.bill_figures())
+    real = bill.MailSender.send
+
+    def twice(sender: Any, *args: Any) -> Any:
+        real(sender, *args)
+        return real(sender, *args)
+
+    monkeypatch.setattr(bill.MailSender, "send", twice)
+    worse = figures(bill.bill_figures())
+    assert worse["cost_per_million_orders_usd_mail"] == pytest.approx(2 * measured["cost_per_million_orders_usd_mail"])
+    assert worse["cost_per_million_orders_usd"] == pytest.approx(measured["cost_per_million_orders_usd"] + 200)
+
+
+def item(size: int, **attributes: str) -> dict[str, Any]:
+    """An order item of about ``size`` bytes by DynamoDB's count, with these attributes."""
+    base = {"pk": {"S": "ORDER#3LRAO0TCQT"}, "sk": {"S": "ORDER"}}
+    base |= {name: {"S": value} for name, value in attributes.items()}
+    filler = size - bill.item_size(base) - len("filler")
+    return base | {"filler": {"S": "x" * max(filler, 0)}}
+
+
+def test_the_table_is_billed_the_larger_item_per_kb_rounded_up_and_a_failed_condition_too() -> None:
+    small, large = item(900), item(1100)
+    assert bill.item_size(small) == 900
+    assert bill.item_size(large) == 1100
+    assert bill.table_write_units(bill.Write("PutItem", None, small)) == 1
+    assert bill.table_write_units(bill.Write("UpdateItem", small, large)) == 2  # the larger of before and after
+    assert bill.table_write_units(bill.Write("UpdateItem", large, small)) == 2
+    assert bill.table_write_units(bill.Write("DeleteItem", item(2100), None)) == 3  # the item deleted
+    assert bill.table_write_units(bill.Write("UpdateItem", large, large, failed=True)) == 2  # its condition failed
+    assert bill.table_write_units(bill.Write("PutItem", None, None, failed=True)) == 1  # at least one
+    assert bill.table_write_units(bill.Write("PutItem", None, small, transactional=True)) == 2
+
+
+def test_an_index_is_billed_for_what_its_entry_does() -> None:
+    changed = bill.Index("ChangedIndex", ("changed_day", "pk"), ())
+    by_day = bill.Index("DateIndex", ("order_day", "created_at"), ("status",))
+    whole = bill.Index("DateIndex", ("order_day", "created_at"), None)
+    day = {"order_day": "2026-11-27", "created_at": "2026-11-27T12:00:00+00:00", "changed_day": "2026-11-27"}
+    created = item(1500, status="awaiting_payment", **day)
+    paid = item(1900, status="paid", **day)
+    next_day = item(1900, status="paid", **(day | {"changed_day": "2026-11-28"}))
+    writes = {
+        "enters": bill.Write("PutItem", None, created),
+        "changes what the indexes do not hold": bill.Write(
+            "UpdateItem", created, item(1600, **day, status="awaiting_payment")
+        ),
+        "changes the status": bill.Write("UpdateItem", created, paid),
+        "moves to another changed day": bill.Write("UpdateItem", paid, next_day),
+        "leaves": bill.Write("DeleteItem", next_day, None),
+        "is not in the index": bill.Write("PutItem", None, item(500)),
+        "fails its condition": bill.Write("UpdateItem", created, created, failed=True),
+    }
+    spent = {
+        what: (bill.index_write_units(changed, w), bill.index_write_units(by_day, w), bill.index_write_units(whole, w))
+        for what, w in writes.items()
+    }
+    assert spent == {
+        "enters": (1, 1, 2),  # a put of the entry: the keys (and the status) fit in 1 KB, the whole order does not
+        "changes what the indexes do not hold": (0, 0, 2),
+        "changes the status": (0, 1, 2),  # a projected attribute: one write of the entry
+        "moves to another changed day": (2, 0, 2),  # its key moves: a delete and a put
+        "leaves": (1, 1, 2),
+        "is not in the index": (0, 0, 0),
+        "fails its condition": (0, 0, 0),
+    }

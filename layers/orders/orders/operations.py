@@ -383,9 +383,9 @@ class BackOffice(BankDesk):
                 return report
 
     def _end_of_period(self, order: Order, now: datetime) -> str:
-        # The index copy is acted on as it is (one item read per due order): every write below is conditional on
-        # its status and version, so a stale copy makes the write fail (retried next run), never act twice. Only
-        # a journal entry to settle needs the consistent read.
+        # The order is acted on as read after the index (eventually consistent, one item read per due order): every
+        # write below is conditional on its status and version, so a stale copy makes the write fail (retried next
+        # run), never act twice. Only a journal entry to settle needs the consistent read.
         if order.pending is not None:
             order, _ = self.settle(order, now)
         if order.status not in DEFERRAL_STATES:

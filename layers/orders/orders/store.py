@@ -5,7 +5,9 @@ Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``ord
 the checkout's, which only opens a payment session or records its form served again),
 ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
 (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
-while a second payment is still to give back). Confirmations that match no order are kept as
+while a second payment is still to give back). Each index projects its keys only (``DateIndex`` also the status its
+readers filter on), so that a write changing neither costs it nothing; its readers read the orders it names by key
+(``BatchGetItem``). Confirmations that match no order are kept as
 ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
 ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
 removed by the table's TTL).
@@ -14,8 +16,9 @@ removed by the table's TTL).
 from __future__ import annotations
 
 import contextlib
+import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -67,6 +70,11 @@ DEADLINE_SHARDS = 16
 # ``GiveBackIndex``: an order holding a second payment still to give back has ``giveback_due`` set to this, and
 # loses the attribute once none is left. One partition: a second payment is an incident, not the daily flow.
 GIVE_BACK_PARTITION = "DUE"
+# The indexes project keys (and DateIndex the status): their readers read the orders by key, BatchGetItem's
+# 100 keys at a time, asking again with a growing pause for what DynamoDB left unread (its throttling).
+BATCH_GET_MAX = 100
+BATCH_GET_ATTEMPTS = 5
+BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
 def deadline_shard(reference: str) -> str:
@@ -516,10 +524,18 @@ class OrderStore:
 
     client: LazyClient[DynamoDBClient] = LazyClient("dynamodb")
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None, pending_ttl_days: int = 180) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        pending_ttl_days: int = 180,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """``sleep``: how the store waits before asking again for what a ``BatchGetItem`` left unread."""
         self.table_name = table_name
         self._client = client
         self.pending_ttl_days = pending_ttl_days
+        self._sleep = sleep
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
@@ -958,10 +974,45 @@ class OrderStore:
 
     # --- queries ------------------------------------------------------------------------------------------
 
+    def _orders_by_key(self, keys: Sequence[Mapping[str, Any]]) -> list[Order]:
+        """The orders an index query named (``keys``: its entries, holding the table's key), read by key with
+        ``BatchGetItem`` (eventually consistent, as the index itself), in the order given. An order the table no
+        longer holds (its TTL ran since the index was read) is left out."""
+        wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_GET_MAX):
+            request: dict[str, Any] = {self.table_name: {"Keys": wanted[start : start + BATCH_GET_MAX]}}
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:  # what DynamoDB could not read now (throttled), after a pause
+                    self._sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                answer = self._batch_get(request)
+                for item in answer.get("Responses", {}).get(self.table_name, []):
+                    found[item["pk"]["S"]] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise StoreUnavailableError(f"DynamoDB BatchGetItem left keys unread after {BATCH_GET_ATTEMPTS} tries")
+        return [item_to_order(found[key["pk"]["S"]]) for key in wanted if key["pk"]["S"] in found]
+
+    def _batch_get(self, request: dict[str, Any]) -> Any:
+        try:
+            return self.client.batch_get_item(RequestItems=request)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailableError(f"DynamoDB batch_get_item failed: {exc}") from exc
+
+    def _query_orders(self, **kwargs: Any) -> tuple[list[Order], dict[str, Any] | None, int]:
+        """One page of an index query, and the orders it names read by key; its ``LastEvaluatedKey`` and the
+        number of index entries it read."""
+        answer = self._call("query", **kwargs)
+        orders = self._orders_by_key(answer.get("Items", []))
+        return orders, answer.get("LastEvaluatedKey"), int(answer.get("ScannedCount", 0))
+
     def orders_of_day(
         self, day: str, *, limit: int, start_key: dict[str, Any] | None = None, status: str | None = None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        """Orders of one order day (Paris), newest first, one page (``DateIndex``)."""
+        """Orders of one order day (Paris), newest first, one page (``DateIndex``, which holds their status: with
+        ``status``, only the orders in that status are read, and an order that left it since is left out)."""
         kwargs: dict[str, Any] = {
             "IndexName": "DateIndex",
             "KeyConditionExpression": "order_day = :day",
@@ -975,13 +1026,13 @@ class OrderStore:
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        answer = self._call("query", **kwargs)
-        return [item_to_order(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+        orders, last_key, _ = self._query_orders(**kwargs)
+        return [order for order in orders if not status or order.status.value == status], last_key
 
     def orders_changed_on(
         self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        """Orders whose last write was on ``day`` (UTC), one page (``ChangedIndex``: one read per such order)."""
+        """Orders whose last write was on ``day`` (UTC), one page (``ChangedIndex``: only those orders are read)."""
         return self._orders_of_index("ChangedIndex", "changed_day", day, limit, start_key)
 
     def split_payments_of_month(
@@ -1002,13 +1053,14 @@ class OrderStore:
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        answer = self._call("query", **kwargs)
-        return [item_to_order(item) for item in answer.get("Items", [])], answer.get("LastEvaluatedKey")
+        orders, last_key, _ = self._query_orders(**kwargs)
+        return orders, last_key
 
     def due_orders(
         self, now: datetime, start_key: dict[str, Any] | None = None
     ) -> tuple[list[Order], dict[str, Any] | None, int]:
-        """Orders whose deferral deadline has passed (``DeadlineIndex``): one page, and the items it read.
+        """Orders whose deferral deadline has passed (``DeadlineIndex``, read by key): one page, and the index
+        entries it read.
 
         The paging key names the partition as well: pass it back until it is ``None`` to have read them all.
         """
@@ -1023,9 +1075,7 @@ class OrderStore:
         }
         if key.get("deadline"):  # a page within the partition, not only its name
             kwargs["ExclusiveStartKey"] = key
-        answer = self._call("query", **kwargs)
-        orders = [item_to_order(item) for item in answer.get("Items", [])]
-        following = answer.get("LastEvaluatedKey")
+        orders, following, read = self._query_orders(**kwargs)
         if following is None and index + 1 < len(partitions):
             following = {"deadline_shard": {"S": partitions[index + 1]}}
-        return orders, following, int(answer.get("ScannedCount", 0))
+        return orders, following, read
