@@ -113,7 +113,9 @@ def count_calls(per_day: int, part_size: int = PART_SIZE) -> Day:
     """The synthetic days on moto, one run planned at RUN_AT and each of its parts checked in turn: the bank's
     status calls of each part."""
     with serialised_mock_aws():
-        dynamodb, s3, sqs = (boto3.client(name, region_name="eu-west-3") for name in ("dynamodb", "s3", "sqs"))
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-3")
+        s3 = boto3.client("s3", region_name="eu-west-3")
+        sqs = boto3.client("sqs", region_name="eu-west-3")
         create_orders_table(dynamodb, "orders-reconciliation-bench")
         s3.create_bucket(Bucket="reports-bench", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
         queue = PartQueue(sqs.create_queue(QueueName="parts-bench")["QueueUrl"], client=sqs)
