@@ -86,12 +86,17 @@ def single_run_on_a_copy(aws: Any, bank: FakeBank) -> dict[str, Any]:
     return reconciler.run(changed_days(RUN_AT), RUN_AT, "schedule", awaiting).as_json()
 
 
+def planned(aws: Any, lambda_context: Any, bank: FakeBank) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+    """The day of orders, what a single run reports on a copy of it, and the scheduled run planned on it."""
+    references = day_of_orders(aws, lambda_context, bank)
+    expected = single_run_on_a_copy(aws, bank)
+    return references, expected, aws.invoke("reconciliation", SCHEDULE, lambda_context)
+
+
 def test_the_schedule_queues_parts_and_the_last_part_writes_the_report_a_single_run_would(
     aws: Any, lambda_context: Any, bank: FakeBank, resources: Reconciliation
 ) -> None:
-    references = day_of_orders(aws, lambda_context, bank)
-    expected = single_run_on_a_copy(aws, bank)
-    started = aws.invoke("reconciliation", SCHEDULE, lambda_context)
+    references, expected, started = planned(aws, lambda_context, bank)
     assert (started["orders"], started["parts"]) == (9, 3)
     assert [json.loads(m["Body"])["start"] for m in resources.parts()] == [0, 3, 6]
     assert bank.calls == [], "planning asks the bank nothing"
@@ -118,9 +123,7 @@ def test_the_schedule_queues_parts_and_the_last_part_writes_the_report_a_single_
 def test_a_part_cut_short_by_its_budget_keeps_its_piece_and_queues_the_rest(
     aws: Any, lambda_context: Any, bank: FakeBank, resources: Reconciliation
 ) -> None:
-    references = day_of_orders(aws, lambda_context, bank)
-    expected = single_run_on_a_copy(aws, bank)
-    started = aws.invoke("reconciliation", SCHEDULE, lambda_context)
+    references, expected, started = planned(aws, lambda_context, bank)
     first = next(m for m in resources.parts() if json.loads(m["Body"])["start"] == 0)
     assert deliver(aws, first, Budget(orders=2)) == {"batchItemFailures": []}
     resources.sqs.delete_message(QueueUrl=resources.parts_url, ReceiptHandle=first["ReceiptHandle"])
