@@ -30,7 +30,8 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The template's layers and functions, built by the build-<LogicalId> targets at the end.
 LAYER_IDS := SealingLayer OrdersLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
-  DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction GoLiveFunction
+  DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
+  ReconciliationPartsFunction GoLiveFunction
 
 .PHONY: python run test test-fast lint typecheck template policy pytest sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))

@@ -46,6 +46,7 @@ from boto3.dynamodb.types import TypeSerializer  # noqa: E402
 
 from benchmarks.bill import READS, bill_figures, read_units  # noqa: E402
 from benchmarks.figures import Figure, sealed_confirmation  # noqa: E402
+from benchmarks.reconciliation_load import reconciliation_figures  # noqa: E402
 from benchmarks.verify_confirmation import KEY_BYTES, KEY_TEXT, confirmation_body  # noqa: E402
 from orders.bank import BankClient  # noqa: E402
 from orders.model import Order, OrderStatus  # noqa: E402
@@ -252,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures += shared_item_writes(20 if args.quick else 200)
     figures += verify_vs_minimal(200 if args.quick else 20_000, 2 if args.quick else 5)
     figures += bill_figures()
+    figures += reconciliation_figures(40 if args.quick else 400)
     if not args.no_stack:
         from benchmarks.local_load import stack_figures
 

@@ -20,12 +20,15 @@ import importlib.util
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, Self
+
+import boto3
 
 from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
 from shop.pages import bank_return  # the demo shop's look for the buyer's return page
@@ -390,6 +393,15 @@ class LocalStack:
             sys.path.insert(0, entry)
             self._sys_path.append(entry)
 
+    def _reconciliation_report(self, run: dict[str, Any], seconds: float = 120) -> dict[str, Any]:
+        """A reconciliation run's report, with its key: at once for a run with nothing to check, else once the queue
+        poller has had its parts checked and the last one wrote it (the run as planned when no poller runs)."""
+        if "checked" in run or self.queue_poller is None or "ReconciliationBucket" not in self.buckets:
+            return run
+        s3 = boto3.client("s3", region_name=self.config.region)
+        report = _report_of(s3, self.buckets["ReconciliationBucket"][0], run["report_key"], seconds)
+        return run if report is None else {**report, "report_key": run["report_key"]}
+
     def _dependencies(self) -> Any:
         """The functions' dependencies, built from their environment as Lambda's would be, with the bank
         transport a service gives (the sandbox bank over TLS trusts its own certificate)."""
@@ -491,12 +503,25 @@ class LocalStack:
             at, problem = _requested_time(request)
             if problem is not None:
                 return problem
-            return HttpResponse.json(200, run_schedules_of(self, "ReconciliationFunction", at))
+            runs = run_schedules_of(self, "ReconciliationFunction", at)
+            return HttpResponse.json(200, {name: self._reconciliation_report(run) for name, run in runs.items()})
 
         self.add_route("GET", "/_local/health", health)
         self.add_route("POST", "/_local/reconcile", reconcile)
         self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)
+
+
+def _report_of(s3: Any, bucket: str, key: str, seconds: float) -> dict[str, Any] | None:
+    """The report at ``key`` once it is there (within ``seconds``), or ``None``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return dict(json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+        except s3.exceptions.NoSuchKey:
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
 
 
 def _requested_time(request: HttpRequest) -> tuple[datetime | None, HttpResponse | None]:

@@ -4,8 +4,8 @@ GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newe
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
 POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
-GET /books/captures?day=&format=json|csv|xml&tpe=      payments by capture date (xml: the bank's daily file)
-GET /books/refunds?day=&format=json|csv                 refunds by date
+GET /books/captures?day=&format=json|csv|xml&tpe=&cursor=  payments by capture date (xml: the bank's daily file)
+GET /books/refunds?day=&format=json|csv&cursor=         refunds by date (json: page by page, "next")
 
 An ``Idempotency-Key`` header makes a retried operation answer what the first one did instead of
 doing it again (``orders.idempotency``: 409 while the first is in flight, 422 for a key sent with another
@@ -91,9 +91,9 @@ def _books_query(
     terminals: Terminals, query: dict[str, str], now: datetime, kind: str
 ) -> tuple[TerminalConfig, date, str]:
     """The terminal (``tpe``, default the default one), the day (default today there) and the format asked."""
-    unknown = set(query) - {"day", "format", "tpe"}
+    unknown = set(query) - {"day", "format", "tpe", "cursor"}
     if unknown:
-        raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (day, format, tpe)")
+        raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (day, format, tpe, cursor)")
     try:
         terminal = terminals.get(query.get("tpe"))
     except UnknownTerminalError as exc:
@@ -106,13 +106,21 @@ def _books_query(
     shape = query.get("format") or "json"
     if shape not in ("json", "csv", "xml") or (shape == "xml" and kind != "captures"):
         raise InvalidOrderError("format", "json or csv (and xml for captures: the bank's daily file)")
+    if shape != "json" and query.get("cursor"):
+        raise InvalidOrderError("cursor", "pages are JSON's: a CSV or XML export is the whole day")
     return terminal, day, shape
 
 
 def _books(deps: Dependencies, query: dict[str, str], kind: str) -> dict[str, Any]:
     terminals = deps.terminals()
     terminal, day, shape = _books_query(terminals, query, deps.clock(), kind)
-    entries = books.booked(deps.store, terminals, day, kind)
+    if shape == "json":
+        page = books.booked_page(deps.store, terminals, day, kind, query.get("cursor") or None)
+        entries = [e for e in page.entries if not query.get("tpe") or e.tpe == terminal.tpe]
+        return json_response(
+            200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries], "next": page.cursor}
+        )
+    entries = books.booked_pages(deps.store, terminals, day, kind, books.EXPORT_READS)
     if query.get("tpe") or shape == "xml":
         entries = [e for e in entries if e.tpe == terminal.tpe]
     if shape == "csv":
@@ -122,8 +130,6 @@ def _books(deps: Dependencies, query: dict[str, str], kind: str) -> dict[str, An
         name = f"recouvrements-{terminal.tpe}-{day}.xml"
         text = books.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
         content_type = "application/xml; charset=utf-8"
-    else:
-        return json_response(200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries]})
     headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
     return text_response(200, text, headers)
 

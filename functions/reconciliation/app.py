@@ -2,6 +2,10 @@
 file of captured payments or its CSV export of payments) the merchant uploads (to the reports bucket under
 ``imports/``: S3's EventBridge notification) or posts to the console.
 
+A check with the bank's status (the schedule, ``POST /reconciliation``) is planned here and sent in parts to the
+reconciliation queue (``orders.reconciliation_runs``): ``functions/reconciliation_parts`` checks them and the last
+part assembles the report. A bank file is compared here, at once.
+
 Each run's report goes to the reports bucket (``reconciliation/<day>/...json``); its differences are counted
 in metrics (the unrepaired ones alarmed) and, when there are any, published on the orders' bus as one
 ``ReconciliationReported`` event. The repairs themselves are order writes: the stream publishes their events.
@@ -13,20 +17,18 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.calendar import scheduled_time
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.events import DomainEvent
 from orders.exceptions import InvalidOrderError
 from orders.reconciliation import Reconciler, Report, changed_days, reconciliation_days
+from orders.reconciliation_runs import FannedOutRuns, announce
 from orders.web.http import body_bytes, error_response, json_body, json_response
 from sealing import FieldError, read_bank_file
 
 logger = Logger()
 metrics = Metrics()
-REPORTED = "ReconciliationReported"
 
 
 class Runs:
@@ -44,24 +46,27 @@ class Runs:
         return reconciliation_days(now, timezone, self.deps.reconciliation_days)
 
     def finish(self, report: Report) -> dict[str, Any]:
-        """Keep the report, count it, tell the bus when something differed; the report as JSON, with its key."""
+        """Keep a bank file's report, count it, tell the bus when something differed; the report with its key."""
         key = self.deps.report_bucket().keep(report)
-        data = {**report.as_json(), "report_key": key}
-        unrepaired = sum(1 for d in report.differences if not d.repaired)
-        metrics.add_metric(name="ReconciliationChecked", unit=MetricUnit.Count, value=report.checked)
-        metrics.add_metric(name="ReconciliationRepaired", unit=MetricUnit.Count, value=data["repaired"])
-        metrics.add_metric(name="ReconciliationDifferences", unit=MetricUnit.Count, value=unrepaired)
-        metrics.add_metric(name="ReconciliationFailures", unit=MetricUnit.Count, value=len(report.failures))
-        if report.differences or report.failures:
-            summary = {key_: data[key_] for key_ in ("source", "days", "checked", "repaired", "report_key")}
-            detail = {**summary, "differences": len(report.differences), "failures": len(report.failures)}
-            detail["event_id"] = f"reconciliation/{key}"
-            self.deps.event_publisher().publish([DomainEvent(REPORTED, "", report.started_at, detail)])
+        data = announce(report, key, self.deps.event_publisher(), metrics)
         logger.info("reconciliation done", extra={"report_key": key, "differences": len(report.differences)})
         return data
 
+    def start(self, days: list[date], now: datetime, source: str, awaiting: list[date]) -> dict[str, Any]:
+        """Plan a check with the bank's status and send its parts: the run, its size and its report's key (the
+        report itself when there was nothing to check)."""
+        reconciler = self._reconciler()
+        runs = FannedOutRuns(
+            reconciler, self.deps.report_bucket(), self.deps.reconciliation_queue(), self.deps.reconciliation_part_size
+        )
+        started = runs.start(reconciler.plan(days, now, source, awaiting))
+        logger.info("reconciliation planned", extra=started.as_json())
+        if started.report is not None:
+            return announce(started.report, started.report_key, self.deps.event_publisher(), metrics)
+        return started.as_json()
+
     def scheduled(self, now: datetime) -> dict[str, Any]:
-        return self.finish(self._reconciler().run(changed_days(now), now, "schedule", self._awaiting(now)))
+        return self.start(changed_days(now), now, "schedule", self._awaiting(now))
 
     def uploaded(self, event: dict[str, Any], now: datetime) -> dict[str, Any]:
         """An S3 "Object Created" event (the bucket's EventBridge notifications): the uploaded file, imported (a
@@ -83,7 +88,8 @@ class Runs:
             awaiting = days
         else:
             days, awaiting = changed_days(now), self._awaiting(now)
-        return json_response(200, self.finish(self._reconciler().run(days, now, "console", awaiting)))
+        started = self.start(days, now, "console", awaiting)
+        return json_response(200 if "checked" in started else 202, started)
 
     def console_import(self, event: dict[str, Any], now: datetime) -> dict[str, Any]:
         """The bank's XML file of captured payments or its CSV export of payments, told by its content; a file

@@ -3,15 +3,19 @@ bank's XML shape, which the reconciliation reads back)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from orders import books as ledger
+from orders.exceptions import BooksTooLargeError
 from sealing import Money, PaymentState, read_captures_xml
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import call, confirm, registered, stored_order
@@ -78,6 +82,13 @@ def test_the_daily_export_as_csv_and_as_the_bank_xml(aws: Any, lambda_context: A
         ("/books/refunds", {"format": "xml"}, "format"),
         ("/books/captures", {"tpe": "9999999"}, "tpe"),
         ("/books/captures", {"from": "2026-11-01"}, "from"),
+        ("/books/captures", {"cursor": "not-a-cursor"}, "cursor"),
+        (
+            "/books/captures",
+            {"cursor": "eyJkYXkiOiIyMDI2LTExLTI3Iiwia2luZCI6ImNhcHR1cmVzIiwic291cmNlIjo5OTksImtleSI6bnVsbH0"},
+            "cursor",
+        ),
+        ("/books/captures", {"format": "csv", "cursor": "x"}, "cursor"),
     ],
 )
 def test_bad_queries_name_their_field(
@@ -86,3 +97,62 @@ def test_bad_queries_name_their_field(
     status, body = call(aws, lambda_context, "GET", resource, **query)
     assert status == 400
     assert body["error"]["field"] == field
+
+
+def _cursor(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def test_the_books_come_page_by_page_each_reading_a_bounded_number_of_orders(
+    aws: Any, lambda_context: Any, books: None
+) -> None:
+    for number in range(5):  # paid today too: more orders of the day than a page reads
+        stored_order(aws, f"EVBKP{number}")
+        confirm(aws, lambda_context, reference=f"EVBKP{number}00")
+    day = date.fromisoformat(TODAY)
+    terminals = aws.deps.terminals()
+    read: list[int] = []
+    aws.dynamodb.meta.events.register(
+        "after-call.dynamodb.Query", lambda parsed, **_: read.append(int(parsed.get("ScannedCount", 0)))
+    )
+    entries, cursor, pages = [], None, 0
+    while True:
+        read.clear()
+        page = ledger.booked_page(aws.store, terminals, day, "captures", cursor, reads=3)
+        assert sum(read) <= 3, "a page reads at most its bound"
+        entries += page.entries
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert pages >= 3
+    whole = ledger.booked(aws.store, terminals, day, "captures")
+    assert sorted(e.reference for e in entries) == sorted(e.reference for e in whole)
+    assert len(whole) == 7
+
+
+def test_the_json_books_answer_the_next_cursor_and_refuse_one_of_other_books(
+    aws: Any, lambda_context: Any, books: None
+) -> None:
+    status, first = call(aws, lambda_context, "GET", "/books/captures", day=TODAY)
+    assert (status, first["next"]) == (200, None), "a few orders: one page"
+    page = ledger.booked_page(aws.store, aws.deps.terminals(), date.fromisoformat(TODAY), "refunds", reads=1)
+    assert page.cursor is not None
+    assert call(aws, lambda_context, "GET", "/books/refunds", day=TODAY, cursor=page.cursor)[0] == 200
+    for resource, day in (("/books/captures", TODAY), ("/books/refunds", "2026-01-02")):
+        status, refused = call(aws, lambda_context, "GET", resource, day=day, cursor=page.cursor)
+        assert (status, refused["error"]["field"]) == (400, "cursor")
+    forged = _cursor({"day": TODAY, "kind": "refunds", "source": 0, "key": {"pk": {"S": "X"}}})
+    status, refused = call(aws, lambda_context, "GET", "/books/refunds", day=TODAY, cursor=forged)
+    assert (status, refused["error"]["field"]) == (400, "cursor")
+
+
+def test_an_export_is_the_whole_day_or_is_refused_naming_format(aws: Any, lambda_context: Any, books: None) -> None:
+    day = date.fromisoformat(TODAY)
+    whole = ledger.booked_pages(aws.store, aws.deps.terminals(), day, "captures", most_reads=10_000, reads=2)
+    assert [e.reference for e in whole] == [
+        e.reference for e in ledger.booked(aws.store, aws.deps.terminals(), day, "captures")
+    ]
+    with pytest.raises(BooksTooLargeError) as refused:
+        ledger.booked_pages(aws.store, aws.deps.terminals(), day, "captures", most_reads=2, reads=1)
+    assert refused.value.field == "format"

@@ -11,19 +11,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 
 from orders.bookkeeping import plan_refund
-from orders.events import EventPublisher
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
-from orders.reconciliation import Reconciler, ReportBucket, changed_days, reconciliation_days
+from orders.reconciliation import Reconciler, changed_days, reconciliation_days
 from orders.sessions import bank_reference
 from orders.store import order_key
 from orders.terminals import PaymentMode
 from sealing import BankFileError, Money, read_captures_xml
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import SAMPLE, SESSION, confirm, stored_order
+from tests.support.reconciliation import Reconciliation, drain, reconciliation_resources
 
 CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(hours=2)
@@ -144,14 +143,16 @@ def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaire
     aws: Any,
     lambda_context: Any,
     bank: FakeBank,
-    reports: Any,
+    resources: Reconciliation,
 ) -> None:
     paid_long_ago(aws, SAMPLE)
     bank.accounts[SAMPLE] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
     reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)  # through the console: a change
     bank.accounts[SAMPLE].refunded += Decimal("20.00")  # and more in the bank's dashboard, after it
     schedule = {"detail-type": "Scheduled Event", "source": "aws.events", "time": NEXT_RUN.isoformat()}
-    answer = aws.invoke("reconciliation", schedule, lambda_context)
+    started = aws.invoke("reconciliation", schedule, lambda_context)
+    drain(aws, resources, lambda_context)  # one order: a part checks its first whatever its budget
+    answer = resources.report(started["report_key"])
     assert [(d["reference"], d["kind"], d["repaired"]) for d in answer["differences"]] == [
         (SAMPLE, "done_at_the_bank", True)
     ]
@@ -255,20 +256,13 @@ def test_a_file_that_is_not_the_bank_one_is_refused_clearly(xml: str, field: str
 
 
 @pytest.fixture
-def reports(aws: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, str]:
-    s3 = boto3.client("s3", region_name="eu-west-3")
-    s3.create_bucket(Bucket="reports-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
-    aws.use(reports=ReportBucket("reports-test", client=s3))
-    events = boto3.client("events", region_name="eu-west-3")
-    events.create_event_bus(Name="orders-test")
-    queue_url = aws.sqs.create_queue(QueueName="reported")["QueueUrl"]
-    arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name="r", EventBusName="orders-test", EventPattern=json.dumps({"detail-type": ["ReconciliationReported"]})
-    )
-    events.put_targets(Rule="r", EventBusName="orders-test", Targets=[{"Id": "q", "Arn": arn}])
-    aws.use(publisher=EventPublisher("orders-test", client=events))
-    return s3, aws.sqs, queue_url
+def resources(aws: Any) -> Reconciliation:
+    return reconciliation_resources(aws)
+
+
+@pytest.fixture
+def reports(resources: Reconciliation) -> tuple[Any, Any, str]:
+    return resources.s3, resources.sqs, resources.reported_url
 
 
 def test_the_console_import_keeps_its_report_in_s3_and_tells_the_bus(

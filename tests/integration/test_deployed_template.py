@@ -19,6 +19,7 @@ from tests.support.deployed import actions, choose, role_of, statements, transfo
 
 TABLE = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
 QUEUE = {"Fn::GetAtt": ["ConfirmationQueue", "Arn"]}
+PARTS = {"Fn::GetAtt": ["ReconciliationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
 STREAM = {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
 # A stack that sends e-mails (the mail function's only way to send is this parameter's identity).
@@ -95,13 +96,27 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "secretsmanager:GetSecretValue": "the terminal's mail settings",
     },
     "ReconciliationFunction": {
-        "dynamodb:GetItem": "the order compared",
-        "dynamodb:UpdateItem": "a missed confirmation or a dashboard action repaired",
+        "dynamodb:GetItem": "the order a bank file's payment belongs to",
         "dynamodb:Query": "orders changed that day (ChangedIndex), orders awaiting payment by day (DateIndex), split"
         " payments by order month (SplitPaymentIndex)",
         "dynamodb:BatchGetItem": "the orders those indexes name, read by key",
         "s3:GetObject": "the bank's uploaded file of captures",
-        "s3:PutObject": "the report",
+        "s3:PutObject": "the report, a run's plan",
+        "s3:ListBucket": "a run with nothing to check: its report written once",
+        "sqs:SendMessage": "a run's parts, to the reconciliation queue",
+        "events:PutEvents": "ReconciliationReported",
+        "secretsmanager:GetSecretValue": "the terminal configuration",
+    },
+    "ReconciliationPartsFunction": {
+        "dynamodb:GetItem": "the order checked",
+        "dynamodb:UpdateItem": "a missed confirmation or a dashboard action repaired",
+        "s3:GetObject": "the run's plan, the pieces assembled",
+        "s3:PutObject": "the part's piece, the run's report",
+        "s3:ListBucket": "the pieces kept (the checkpoint), the report written once",
+        "sqs:SendMessage": "the rest of a part cut short by its time budget",
+        "sqs:ReceiveMessage": "Lambda's poller reads the reconciliation queue",
+        "sqs:DeleteMessage": "Lambda's poller deletes a part checked",
+        "sqs:GetQueueAttributes": "Lambda's poller reads the queue's settings",
         "events:PutEvents": "ReconciliationReported",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
@@ -118,21 +133,35 @@ CODE_CALLS: dict[str, dict[str, str]] = {
 # Where each action may apply (besides the table, its indexes and the terminal secret).
 RESOURCES: dict[str, list[Any]] = {
     "sqs:ChangeMessageVisibility": [QUEUE],
-    "sqs:ReceiveMessage": [QUEUE],
-    "sqs:DeleteMessage": [QUEUE],
-    "sqs:GetQueueAttributes": [QUEUE],
+    "sqs:ReceiveMessage": [QUEUE, PARTS],
+    "sqs:DeleteMessage": [QUEUE, PARTS],
+    "sqs:GetQueueAttributes": [QUEUE, PARTS],
     "dynamodb:DescribeStream": [STREAM],
     "dynamodb:GetRecords": [STREAM],
     "dynamodb:GetShardIterator": [STREAM],
     "dynamodb:ListStreams": [{"Fn::Sub": "${OrdersTable.Arn}/stream/*"}],
     "sqs:SendMessage": [
         QUEUE,
+        PARTS,
         {"Fn::GetAtt": ["OrderEventsDeadLetterQueue", "Arn"]},
         {"Fn::GetAtt": ["OrderMailDeadLetterQueue", "Arn"]},
     ],
     "events:PutEvents": [{"Fn::GetAtt": ["OrderEventsBus", "Arn"]}],
-    "s3:GetObject": [{"Fn::Sub": "${ReconciliationBucket.Arn}/*"}],
-    "s3:PutObject": [{"Fn::Sub": "${ReconciliationBucket.Arn}/*"}],
+    "s3:GetObject": [
+        {"Fn::Sub": "${ReconciliationBucket.Arn}/*"},
+        [
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/runs/*"},
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
+        ],
+    ],
+    "s3:PutObject": [
+        {"Fn::Sub": "${ReconciliationBucket.Arn}/*"},
+        [
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/runs/*"},
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
+        ],
+    ],
+    "s3:ListBucket": [{"Fn::GetAtt": ["ReconciliationBucket", "Arn"]}],
     "ses:SendRawEmail": [
         {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"}
     ],
@@ -345,6 +374,7 @@ def test_the_refused_managed_policies_are_what_the_pollers_would_get(resources: 
     grant on the stack's queue and stream (the data actions of each managed policy, no more)."""
     for name, function in [
         ("service-role/AWSLambdaSQSQueueExecutionRole", "ConfirmationConsumerFunction"),
+        ("service-role/AWSLambdaSQSQueueExecutionRole", "ReconciliationPartsFunction"),
         ("service-role/AWSLambdaDynamoDBExecutionRole", "OrderEventsFunction"),
     ]:
         data = {action for action in REFUSED_MANAGED[name] if action.startswith(DATA_SERVICES)}
@@ -372,7 +402,7 @@ def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, A
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     with_key = Resolver(template, parameters={"TerminalsSecretKmsKeyArn": key})
     readers = [function for function, calls in CODE_CALLS.items() if "secretsmanager:GetSecretValue" in calls]
-    assert len(readers) == 10, "every function but the events publisher reads the terminals"
+    assert len(readers) == 11, "every function but the events publisher reads the terminals"
     for function in readers:
         held = granted(resources, function, with_key)
         (decrypt,) = [s for s in held if "kms:Decrypt" in actions(s)]

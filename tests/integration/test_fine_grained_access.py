@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -26,16 +27,18 @@ import pytest
 from local.template import ROOT, Resolver, Template
 from orders.confirmation_queue import ConfirmationQueue, QueuedConfirmation
 from orders.dependencies import Dependencies
-from orders.events import events_of_change
+from orders.events import EventPublisher, events_of_change
 from orders.exceptions import MailUnavailableError
 from orders.mail import MailSender
-from orders.model import PaymentSession
+from orders.model import OrderStatus, PaymentSession
+from orders.reconciliation import Plan, Reconciler, ReportBucket
+from orders.reconciliation_runs import FannedOutRuns, PartQueue
 from orders.service import create_order
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
 from tests.support.deployed import actions, role_of, statements, transformed
-from tests.support.fakebank import FakeBank
+from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import ACK_OK, SAMPLE, SESSION, call, confirm, sealed_confirmation, sqs_event, stored_order
 from tests.support.recording import RecordingClient, Request, partition_key, top_level_attributes
 
@@ -282,7 +285,40 @@ def give_back_journey(dynamodb: Any) -> list[Request]:
     return stack.recorder.requests
 
 
+def reconciliation_parts_journey(dynamodb: Any) -> list[Request]:
+    """A part of a reconciliation run: a payment whose confirmation never came, and a refund made in the bank's
+    dashboard, each recorded on its order."""
+    stack = _stack(dynamodb)
+    bank = FakeBank()
+    stack.use(bank_transport=bank)
+    stored_order(stack, SAMPLE)
+    bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
+    refunded = "RCIAM00001"
+    stored_order(stack, refunded)
+    assert confirm(stack, CONTEXT, reference=refunded + "00")["body"] == ACK_OK
+    bank.accounts[refunded + "00"] = Account(Decimal("62.73"), "EUR", Decimal("62.73"), refunded=Decimal("20.00"))
+    stack.recorder.requests.clear()  # CGI2's, not the reconciliation's
+    s3, sqs, events = (boto3.client(service) for service in ("s3", "sqs", "events"))
+    s3.create_bucket(Bucket="reports-iam", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    events.create_event_bus(Name="orders-iam")
+    queue = PartQueue(sqs.create_queue(QueueName="parts-iam")["QueueUrl"], client=sqs)
+    reports = ReportBucket("reports-iam", client=s3)
+    stack.use(reports=reports, parts=queue, publisher=EventPublisher("orders-iam", client=events))
+    reconciler = Reconciler(stack.deps.store, stack.terminals, stack.deps.bank_client)
+    plan = Plan("schedule", NOW + timedelta(hours=2), (NOW.date().isoformat(),), NOW.date(), (SAMPLE, refunded))
+    FannedOutRuns(reconciler, reports, queue).start(plan)
+    messages = sqs.receive_message(QueueUrl=queue.url, MaxNumberOfMessages=10)["Messages"]
+    timed = SimpleNamespace(**vars(CONTEXT), get_remaining_time_in_millis=lambda: 300_000)
+    assert stack.invoke("reconciliation_parts", sqs_event(messages), timed) == {"batchItemFailures": []}
+    repaired = [bank.accounts[SESSION].captured, stack.store.get(refunded).refunded]
+    assert (stack.store.get(SAMPLE).status, repaired) == (OrderStatus.PAID, [Decimal("62.73"), Decimal("20.00")])
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert ("UpdateItem", "ORDER") in operations
+    return stack.recorder.requests
+
+
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
+    "ReconciliationPartsFunction": reconciliation_parts_journey,
     "CheckoutFunction": checkout_journey,
     "Cgi2Function": cgi2_journey,
     "ConfirmationConsumerFunction": consumer_journey,
@@ -327,6 +363,7 @@ WRITES = {
     },
     "OrderMailFunction": {"dynamodb:PutItem": ["MAIL#*"], "dynamodb:DeleteItem": ["MAIL#*"]},
     "GiveBackFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
+    "ReconciliationPartsFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
 }
 
 

@@ -41,6 +41,7 @@ AWS_ALARMS = {
     ("AWS/ApiGateway", "5XXError", "AWS::StackName"),
     ("AWS/ApiGateway", "4XXError", "AWS::StackName"),
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ConfirmationDeadLetterQueue"),
+    ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ReconciliationDeadLetterQueue"),
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "OrderEventsDeadLetterQueue"),
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "OrderMailDeadLetterQueue"),
     ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ShopWebhookDeadLetterQueue"),

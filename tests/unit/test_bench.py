@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import sealing
-from benchmarks import bench, bill, verify_confirmation
+from benchmarks import bench, bill, reconciliation_load, verify_confirmation
 
 
 def figures(found: list[bench.Figure]) -> dict[str, float]:
@@ -54,6 +54,7 @@ def test_a_missed_goal_fails_the_run(monkeypatch: pytest.MonkeyPatch, capsys: py
     monkeypatch.setattr(bench, "shared_item_writes", lambda orders: [])
     monkeypatch.setattr(bench, "bill_figures", lambda: [])
     monkeypatch.setattr(bench, "verify_vs_minimal", lambda number, repeat: [bench.Figure("y", 0.5, "<= 1.0", True)])
+    monkeypatch.setattr(bench, "reconciliation_figures", lambda per_day: [])
     assert bench.main(["--quick", "--no-stack"]) == 1
     out = capsys.readouterr().out
     assert out.splitlines() == ["x: 2  (goal 1: MISSED)", "y: 0.50  (goal <= 1.0: met)"]
@@ -296,3 +297,41 @@ def test_an_index_is_billed_for_what_its_entry_does() -> None:
         "is not in the index": (0, 0, 0),
         "fails its condition": (0, 0, 0),
     }
+
+
+# --- the daily reconciliation at a million orders a month ---------------------------------------------------------
+
+
+def test_a_days_reconciliation_at_a_million_orders_a_month_fits_its_goal_at_the_templates_concurrency() -> None:
+    seconds, calls, concurrency = reconciliation_load.reconciliation_figures(40)
+    assert (seconds.name, seconds.met) == ("reconciliation_seconds_1m_month", True)
+    assert concurrency.value == reconciliation_load.template_concurrency() == 40
+    assert 50_000 < calls.value < 80_000, "two days of changes, a week of unpaid sessions, the instalments due"
+    assert seconds.value == pytest.approx(calls.value * 0.150 / concurrency.value, rel=1e-3)
+
+
+def test_a_run_asking_the_bank_twice_per_order_takes_twice_as_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    (base, *_) = reconciliation_load.reconciliation_figures(40)
+
+    class AskingTwice(reconciliation_load.Reconciler):
+        def check(self, *args: Any, **kwargs: Any) -> None:
+            super().check(*args, **kwargs)
+            super().check(*args, **kwargs)
+
+    monkeypatch.setattr(reconciliation_load, "Reconciler", AskingTwice)
+    (twice, *_) = reconciliation_load.reconciliation_figures(40)
+    assert twice.value == pytest.approx(2 * base.value, rel=0.01)
+    assert not twice.met
+
+
+def test_fewer_parts_at_once_in_the_template_take_longer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reconciliation_load, "template_concurrency", lambda: 10)
+    (seconds, _, concurrency) = reconciliation_load.reconciliation_figures(40)
+    assert (concurrency.value, seconds.value > 900, seconds.met) == (10, True, False)
+
+
+def test_a_run_is_never_quicker_than_its_longest_part() -> None:
+    day = reconciliation_load.count_calls(40)
+    (seconds, _, _) = reconciliation_load.reconciliation_figures(40, concurrency=1000)
+    assert seconds.value == pytest.approx(max(day.calls_by_part) * 0.150)
+    assert max(day.calls_by_part) <= reconciliation_load.PART_SIZE * 2, "a part is at most 100 orders"

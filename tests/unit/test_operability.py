@@ -25,7 +25,8 @@ def template() -> Template:
 
 def _resolver(template: Template) -> Resolver:
     attributes = {f"{queue}.QueueName": f"merchant-kit-{queue}-X" for queue in QUEUES}
-    attributes["ConfirmationDeadLetterQueue.Arn"] = "arn:aws:sqs:eu-west-3:123456789012:merchant-kit-dlq"
+    for queue in ("ConfirmationDeadLetterQueue", "ReconciliationDeadLetterQueue"):
+        attributes[f"{queue}.Arn"] = f"arn:aws:sqs:eu-west-3:123456789012:merchant-kit-{queue}"
     return Resolver(
         template,
         resources={"Cgi2LogGroup": "merchant-kit-Cgi2LogGroup-X"},
@@ -70,23 +71,24 @@ def test_the_dashboard_shows_what_the_on_call_needs_from_metrics_that_exist(temp
     assert f'"{logged.group(1)}"' in (ROOT / "functions" / "cgi2" / "app.py").read_text(encoding="utf-8")
 
 
-def test_the_confirmation_dead_letters_move_back_with_the_command_the_stack_outputs(template: Template) -> None:
+@pytest.mark.parametrize("source", ["Confirmation", "Reconciliation"])
+def test_the_dead_letters_move_back_with_the_command_the_stack_outputs(template: Template, source: str) -> None:
     """SQS API reference, StartMessageMoveTask: SourceArn, a dead-letter queue, is required; without DestinationArn
-    the messages go back to the queues they came from (here the confirmation queue, whose redrive names it)."""
-    output = template.data["Outputs"]["ConfirmationDeadLettersRedriveCommand"]
+    the messages go back to the queues they came from (here the queue whose redrive names it)."""
+    output = template.data["Outputs"][f"{source}DeadLettersRedriveCommand"]
     command = shlex.split(_resolver(template).resolve(output["Value"]))
     assert command[:3] == ["aws", "sqs", "start-message-move-task"]
     options = dict(zip(command[3::2], command[4::2], strict=True))
-    assert options == {"--source-arn": "arn:aws:sqs:eu-west-3:123456789012:merchant-kit-dlq"}
-    redrive = template.properties_of("ConfirmationQueue")["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ConfirmationDeadLetterQueue", "Arn"]}
+    assert options == {"--source-arn": f"arn:aws:sqs:eu-west-3:123456789012:merchant-kit-{source}DeadLetterQueue"}
+    redrive = template.properties_of(f"{source}Queue")["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [f"{source}DeadLetterQueue", "Arn"]}
     model = botocore.session.get_session().get_service_model("sqs").operation_model("StartMessageMoveTask")
     members: dict[str, Any] = model.input_shape.members
     given = {_member(option) for option in options}
     assert given <= set(members), "an option the SQS API does not take"
     assert set(model.input_shape.required_members) <= given
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "ConfirmationDeadLettersRedriveCommand" in readme
+    assert f"{source}DeadLettersRedriveCommand" in readme
 
 
 def _member(option: str) -> str:

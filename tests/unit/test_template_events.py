@@ -53,7 +53,7 @@ def test_the_stream_consumer_loses_nothing(template: Template) -> None:
     [
         "functions/order_events/app.py",
         "functions/order_mail/app.py",
-        "functions/reconciliation/app.py",
+        "layers/orders/orders/reconciliation_runs.py",  # the reconciliation's reports, from either function
     ],
 )
 def test_every_failure_metric_of_the_new_functions_is_alarmed(template: Template, function: str) -> None:
@@ -64,7 +64,13 @@ def test_every_failure_metric_of_the_new_functions_is_alarmed(template: Template
 
 
 @pytest.mark.parametrize(
-    "queue", ["OrderEventsDeadLetterQueue", "OrderMailDeadLetterQueue", "ShopWebhookDeadLetterQueue"]
+    "queue",
+    [
+        "OrderEventsDeadLetterQueue",
+        "OrderMailDeadLetterQueue",
+        "ShopWebhookDeadLetterQueue",
+        "ReconciliationDeadLetterQueue",
+    ],
 )
 def test_every_new_dead_letter_queue_is_alarmed(template: Template, queue: str) -> None:
     watched = [

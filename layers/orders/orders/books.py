@@ -11,10 +11,13 @@ capture or refund of an older order is not listed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import json
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -23,12 +26,16 @@ from typing import Any
 from sealing import Money
 
 from .calendar import local_day, zone
+from .exceptions import BooksTooLargeError, InvalidOrderError
+from .listing import index_key
 from .model import APPLIED_OUTCOMES, InstalmentState, Order, SecondPayment
 from .operations import CAPTURES, REFUNDS
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
 WINDOW_DAYS = 62
+PAGE_READS = 1000  # orders one page of the books reads at most: one call's work, whatever the volume
+EXPORT_READS = 20_000  # orders a CSV or XML export reads at most (API Gateway answers within 29 s)
 
 
 @dataclass(frozen=True)
@@ -116,28 +123,137 @@ def booked_on(
     found: dict[date, dict[tuple[str, str, str, datetime], Entry]] = {day: {} for day in days}
     if not found:
         return {}
-
-    def read(fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]], order_day: date | None) -> None:
+    for source in _sources(store, terminals, min(found), max(found), kind, window_days):
         start: dict[str, Any] | None = None
         while True:
-            orders, start = fetch(limit=100, start_key=start)
-            for order in orders:
-                for entry in entries_of(order, terminals, kind):
-                    in_window = order_day is None or 0 <= (entry.day - order_day).days <= window_days
-                    if entry.day in found and in_window:  # an order read twice (by day, as a split payment): once
-                        key = (entry.bank_reference, entry.authorisation_number, entry.kind, entry.at)
-                        found[entry.day][key] = entry
+            orders, start = source.fetch(limit=100, start_key=start)
+            for entry in source.entries(orders, terminals, kind):
+                if entry.day in found:
+                    found[entry.day][_entry_key(entry)] = entry
             if not start:
-                return
-
-    first = min(found) - timedelta(days=window_days)
-    for back in range((max(found) - first).days + 1):
-        order_day = first + timedelta(days=back)
-        read(partial(store.orders_of_day, order_day.isoformat()), order_day)
-    if kind == "captures":  # a split payment's instalments fall up to a year after its order
-        for month in split_months(min(found), max(found)):
-            read(partial(store.split_payments_of_month, month), None)
+                break
     return {day: sorted(entries.values(), key=lambda e: e.at) for day, entries in found.items()}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Entries of one day's books found among the orders one call read, and where the next call goes on."""
+
+    entries: list[Entry]
+    cursor: str | None
+
+
+def booked_page(
+    store: OrderStore,
+    terminals: Terminals,
+    day: date,
+    kind: str,
+    cursor: str | None = None,
+    reads: int = PAGE_READS,
+    window_days: int = WINDOW_DAYS,
+) -> Page:
+    """The entries booked on ``day`` among the next ``reads`` orders the books read (from ``cursor``, a cursor a page
+    gave, or from the start), in time order, and the cursor of the next page (``None``: the day is complete). A
+    page may hold no entry and still have a next one."""
+    sources = _sources(store, terminals, day, day, kind, window_days)
+    position, key = (0, None) if cursor is None else _decode(cursor, day, kind, sources)
+    found: dict[tuple[str, str, str, datetime], Entry] = {}
+    read = 0
+    while position < len(sources) and read < reads:
+        source = sources[position]
+        orders, key = source.fetch(limit=min(100, reads - read), start_key=key)
+        read += len(orders)
+        for entry in source.entries(orders, terminals, kind):
+            if entry.day == day:
+                found[_entry_key(entry)] = entry
+        if not key:
+            position, key = position + 1, None
+    following = _encode(day, kind, position, key) if position < len(sources) else None
+    return Page(sorted(found.values(), key=lambda e: e.at), following)
+
+
+def booked_pages(
+    store: OrderStore, terminals: Terminals, day: date, kind: str, most_reads: int, reads: int = PAGE_READS
+) -> list[Entry]:
+    """Every entry booked on ``day``, page after page, when the books read at most ``most_reads`` orders for it;
+    ``BooksTooLargeError`` otherwise (an export is complete or is not made)."""
+    entries: list[Entry] = []
+    cursor: str | None = None
+    for _ in range(max(most_reads // reads, 1)):
+        page = booked_page(store, terminals, day, kind, cursor, reads)
+        entries.extend(page.entries)
+        cursor = page.cursor
+        if cursor is None:
+            return sorted(entries, key=lambda e: e.at)
+    raise BooksTooLargeError(day, most_reads)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One index query the books read: an order day (``DateIndex``), or a month of split payments
+    (``SplitPaymentIndex``: only those ordered before ``before``, whose order day is read otherwise)."""
+
+    name: str  # the order day, or the month: what a cursor's key must belong to
+    fetch: Callable[..., tuple[list[Order], dict[str, Any] | None]]
+    before: date | None = None
+
+    def entries(self, orders: list[Order], terminals: Terminals, kind: str) -> Iterator[Entry]:
+        for order in orders:
+            if self.before is None or _order_day(order, terminals) < self.before:
+                yield from entries_of(order, terminals, kind)
+
+
+def _sources(
+    store: OrderStore, terminals: Terminals, first_day: date, last_day: date, kind: str, window_days: int
+) -> list[_Source]:
+    """Each order day from ``window_days`` before ``first_day`` to ``last_day``, then, for captures, each month
+    of split payments whose instalments may fall on those days (a year of them: their instalments)."""
+    first = first_day - timedelta(days=window_days)
+    sources = []
+    for back in range((last_day - first).days + 1):
+        order_day = (first + timedelta(days=back)).isoformat()
+        sources.append(_Source(order_day, partial(store.orders_of_day, order_day)))
+    if kind == "captures":
+        for month in split_months(first_day, last_day):
+            sources.append(_Source(month, partial(store.split_payments_of_month, month), first))
+    return sources
+
+
+def _order_day(order: Order, terminals: Terminals) -> date:
+    timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+    return local_day(order.created_at, timezone)
+
+
+def _entry_key(entry: Entry) -> tuple[str, str, str, datetime]:
+    return (entry.bank_reference, entry.authorisation_number, entry.kind, entry.at)
+
+
+def _encode(day: date, kind: str, position: int, key: dict[str, Any] | None) -> str:
+    raw = json.dumps({"day": day.isoformat(), "kind": kind, "source": position, "key": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+_DAY_KEY = ("order_day", {"pk", "sk", "order_day", "created_at"})
+_SPLIT_KEY = ("split_month", {"pk", "sk", "split_month"})
+
+
+def _decode(cursor: str, day: date, kind: str, sources: list[_Source]) -> tuple[int, dict[str, Any] | None]:
+    """Where a page's cursor says to go on: the source and the index key; a 400 naming ``cursor`` for anything
+    this API did not give for this day's books."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position, key = data["source"], data["key"]
+        if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(sources):
+            raise ValueError("not a source of these books")
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):
+        raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
+    if data.get("day") != day.isoformat() or data.get("kind") != kind:
+        raise InvalidOrderError("cursor", f"belongs to other books than the {kind} of {day.isoformat()}")
+    source = sources[position]
+    partition, attributes = _SPLIT_KEY if source.before is not None else _DAY_KEY
+    if key is not None and not index_key(key, attributes, partition, source.name):
+        raise InvalidOrderError("cursor", "is not a cursor this API gave")
+    return position, key
 
 
 def as_csv(entries: list[Entry]) -> str:

@@ -21,6 +21,7 @@ from .events import EventPublisher
 from .exceptions import ConfigurationError
 from .mail import MailSender
 from .reconciliation import ReportBucket
+from .reconciliation_runs import PART_SIZE, PartQueue
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
 
@@ -111,6 +112,8 @@ class Dependencies:
     queue: ConfirmationQueue | None = None
     publisher: EventPublisher | None = None
     reports: ReportBucket | None = None
+    parts: PartQueue | None = None  # the reconciliation's queue of parts to check
+    reconciliation_part_size: int = PART_SIZE  # orders a part of a reconciliation run checks
     mail_sender: MailSender = field(default_factory=MailSender)
     checkout_base_url: str = ""  # the checkout links' base; "" for the API's own
     bank_timeout_seconds: float = 8.0
@@ -138,6 +141,7 @@ class Dependencies:
             bank_timeout_seconds=float(env.get("BANK_TIMEOUT_SECONDS", "8") or 8),
             alarm_topic_arn=env.get("ALARM_TOPIC_ARN", ""),
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
+            parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
         )
 
     def bank_client(self, terminal: TerminalConfig) -> BankClient:
@@ -152,6 +156,9 @@ class Dependencies:
 
     def report_bucket(self) -> ReportBucket:
         return _configured(self.reports, "RECONCILIATION_BUCKET")
+
+    def reconciliation_queue(self) -> PartQueue:
+        return _configured(self.parts, "RECONCILIATION_QUEUE_URL")
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

@@ -30,6 +30,7 @@ Each error says how an API answers it: ``status`` (HTTP), ``field`` (which one, 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from sealing import FieldError
@@ -83,6 +84,17 @@ class InvalidOrderError(FieldError, OrdersError):  # type: ignore[misc]  # its f
         if not field:  # a JSON key may be "": the answer must still name something the caller can find
             field, message = "body", f'has a field with an empty name (""), which {message.removeprefix("is ")}'
         super().__init__(field, message)
+
+
+class BooksTooLargeError(InvalidOrderError):
+    """A day's books read too many orders for one export file: an export is complete or is not made."""
+
+    def __init__(self, day: date, most_reads: int) -> None:
+        super().__init__(
+            "format",
+            f"the books of {day.isoformat()} read more than {most_reads} orders, too many for one file: "
+            "read them as JSON, page by page (cursor)",
+        )
 
 
 class OrderNotFoundError(OrdersError, LookupError):

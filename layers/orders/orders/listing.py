@@ -18,7 +18,7 @@ from typing import Any
 from .calendar import local_day
 from .exceptions import InvalidOrderError
 from .model import Order, OrderStatus
-from .store import OrderStore
+from .store import ORDER_SK, OrderStore
 
 HISTORY_DAYS = 120  # the bank's dashboard keeps 4 months (docs/protocol.md, The bank's pages); the default window
 MAX_RANGE_DAYS = 400
@@ -49,17 +49,25 @@ _KEY_ATTRIBUTES = {"pk", "sk", "order_day", "created_at"}
 _ORDER_KEY = re.compile(r"ORDER#[A-Za-z0-9]{1,12}")
 
 
+def index_key(key: Any, attributes: set[str], partition: str, value: str) -> bool:
+    """Whether ``key`` is an index's ``LastEvaluatedKey`` of an order item in the partition ``partition = value``:
+    exactly ``attributes``, each a string, the order's key well formed (DynamoDB refuses an oversized key as if it
+    were down)."""
+    return (
+        isinstance(key, dict)
+        and set(key) == attributes
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        and key[partition]["S"] == value
+        and bool(_ORDER_KEY.fullmatch(key["pk"]["S"]))
+        and key.get("sk", {}).get("S") == ORDER_SK
+    )
+
+
 def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         day, key = date.fromisoformat(data["day"]), data["key"]
-        if key is not None and not (
-            isinstance(key, dict)
-            and set(key) == _KEY_ATTRIBUTES
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-            and key["order_day"]["S"] == day.isoformat()
-            and _ORDER_KEY.fullmatch(key["pk"]["S"])  # DynamoDB refuses an oversized key as if it were down
-        ):
+        if key is not None and not index_key(key, _KEY_ATTRIBUTES, "order_day", day.isoformat()):
             raise ValueError("not a key of the date index")
         return day, key
     except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -75,6 +75,10 @@ class Difference:
         return {"reference": self.reference, "kind": self.kind, "detail": self.detail, "repaired": self.repaired}
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass
 class Report:
     source: str  # schedule | console | the imported file's name
@@ -96,6 +100,22 @@ class Report:
         }
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one run checks: its source and time, the days it reads, the first of them (``since``: the sessions of
+    an order awaiting payment asked about are those active since that day), and the orders, in the order read."""
+
+    source: str
+    started_at: datetime
+    days: tuple[str, ...]
+    since: date | None
+    references: tuple[str, ...]
+
+    def report(self) -> Report:
+        """The run's report before anything is checked."""
+        return Report(self.source, self.started_at, list(self.days))
+
+
 class Reconciler:
     def __init__(self, store: OrderStore, terminals: Terminals, bank: BankFactory = BankClient) -> None:
         self.store = store
@@ -107,27 +127,44 @@ class Reconciler:
     def run(
         self, days: Iterable[date], now: datetime, source: str, awaiting_days: Iterable[date] | None = None
     ) -> Report:
-        """Check with the bank's status every order changed on ``days`` (UTC days of their last write), every
-        order of ``awaiting_days`` (order days; ``days`` when not given) still awaiting payment, and every split
-        payment with an instalment falling due on one of ``awaiting_days`` that the bank confirmed nothing of.
-        Each is read through an index that holds only those orders (split payments: a year of order months),
-        and checked once."""
-        report = Report(source, now)
+        """Check with the bank's status every order of ``plan(days, now, source, awaiting_days)``, in one go."""
+        plan = self.plan(days, now, source, awaiting_days)
+        report = plan.report()
+        self.check_references(plan, plan.references, report)
+        return report
+
+    def plan(
+        self, days: Iterable[date], now: datetime, source: str, awaiting_days: Iterable[date] | None = None
+    ) -> Plan:
+        """What a run checks: every order changed on ``days`` (UTC days of their last write), every order of
+        ``awaiting_days`` (order days; ``days`` when not given) still awaiting payment, and every split payment
+        with an instalment falling due on one of ``awaiting_days`` that the bank confirmed nothing of. Each is read
+        through an index that holds only those orders (split payments: a year of order months), and listed once,
+        in the order read."""
         changed = list(days)
         awaiting = changed if awaiting_days is None else list(awaiting_days)
-        report.days.extend(day.isoformat() for day in changed)
         since = min([*changed, *awaiting], default=None)
-        seen: set[str] = set()
+        found: dict[str, None] = {}
         for fetch, wanted in self._sources(changed, awaiting):
             for order in _pages(fetch):
-                if order.reference in seen or not wanted(order):
-                    continue
-                seen.add(order.reference)
-                try:
-                    self.check(order, now, report, since)
-                except (OrdersError, SealingError) as exc:
-                    report.failures[order.reference] = f"{type(exc).__name__}: {exc}"
-        return report
+                if order.reference not in found and wanted(order):
+                    found[order.reference] = None
+        return Plan(source, now, tuple(day.isoformat() for day in changed), since, tuple(found))
+
+    def check_references(
+        self, plan: Plan, references: Sequence[str], report: Report, out_of_time: Callable[[], bool] = _never
+    ) -> int:
+        """Check the orders ``references`` (of ``plan``) in their order into ``report``, until ``out_of_time()``
+        says the time left is only enough to keep what was done (asked before each order but the first): how many
+        were checked. An order that cannot be read or asked about is a failure of the report, not an error."""
+        for number, reference in enumerate(references):
+            if number and out_of_time():
+                return number
+            try:
+                self.check(self.store.get(reference), plan.started_at, report, plan.since)
+            except (OrdersError, SealingError) as exc:
+                report.failures[reference] = f"{type(exc).__name__}: {exc}"
+        return len(references)
 
     def _sources(self, changed: list[date], awaiting: list[date]) -> Iterator[tuple[Fetch, Callable[[Order], bool]]]:
         """The index queries a run reads, each with which of its orders to check."""
@@ -534,16 +571,41 @@ class ReportBucket:
 
     def keep(self, report: Report) -> str:
         key = new_report_key(report)
+        self.put_json(key, report.as_json())
+        return key
+
+    def put_json(self, key: str, data: Any, *, only_if_new: bool = False) -> bool:
+        """Write ``data`` as JSON at ``key``; with ``only_if_new``, only when nothing is there yet (S3's conditional
+        write): whether it was written."""
+        extra = {"IfNoneMatch": "*"} if only_if_new else {}
         try:
             self.client.put_object(
                 Bucket=self.name,
                 Key=key,
-                Body=json.dumps(report.as_json(), indent=2).encode(),
+                Body=json.dumps(data, indent=2).encode(),
                 ContentType="application/json",
+                **extra,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if only_if_new and exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False
             raise ReportUnavailableError(f"S3 PutObject {key} failed: {exc}") from exc
-        return key
+        except BotoCoreError as exc:
+            raise ReportUnavailableError(f"S3 PutObject {key} failed: {exc}") from exc
+        return True
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.read(key))
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys under ``prefix``, in order."""
+        found: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix):
+                found.extend(str(item["Key"]) for item in page.get("Contents") or [])
+        except (ClientError, BotoCoreError) as exc:
+            raise ReportUnavailableError(f"S3 ListObjectsV2 {prefix} failed: {exc}") from exc
+        return found
 
     def read(self, key: str) -> bytes:
         try:
