@@ -132,6 +132,7 @@ class Dependencies:
     checkout_base_url: str = ""  # the checkout links' base; "" for the API's own
     bank_timeout_seconds: float = 8.0
     alarm_topic_arn: str = ""
+    smoke_alarm_name: str = ""  # the alarm the smoke test sets (SmokeTestAlarm)
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
 
     @classmethod
@@ -154,6 +155,7 @@ class Dependencies:
             checkout_base_url=env.get("CHECKOUT_BASE_URL", "").rstrip("/"),
             bank_timeout_seconds=float(env.get("BANK_TIMEOUT_SECONDS", "8") or 8),
             alarm_topic_arn=env.get("ALARM_TOPIC_ARN", ""),
+            smoke_alarm_name=env.get("SMOKE_ALARM_NAME", ""),
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
         )
 
