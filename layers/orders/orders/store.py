@@ -588,7 +588,8 @@ class OrderStore:
         self._call(
             "delete_item",
             Key=order_key(reference),
-            ConditionExpression="description = :description",
+            ConditionExpression="#description = :description",
+            ExpressionAttributeNames={"#description": "description"},
             ExpressionAttributeValues={":description": _ser(description)},
         )
 
