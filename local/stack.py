@@ -33,6 +33,8 @@ import boto3
 from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
 from shop.pages import bank_return  # the demo shop's look for the buyer's return page
 
+from .alarms import create_alarm
+from .alarms import install as install_alarm_actions
 from .apigw import ApiContext, LambdaContext, http_response, proxy_event
 from .aws import (
     Environ,
@@ -202,6 +204,7 @@ class LocalStack:
             )
             self.secret_arn = put_secret(self.config.secret_name, self.terminals_json, self.config.region)
             resolver = self._resolver()
+            self._create_alarms(resolver)
             self.environment = self._environment(resolver)
             self._environ.update(self.environment)
             self._load_functions()
@@ -304,6 +307,20 @@ class LocalStack:
             name = properties.get("Name") or self.config.table_name(logical_id)
             self.buses[logical_id] = (name, create_event_bus(name, self.config.region))
 
+    def alarm_name(self, logical_id: str) -> str:
+        return f"{self.config.stack_name}-{logical_id}"
+
+    def _create_alarms(self, resolver: Resolver) -> None:
+        """The template's alarms in moto, their SNS actions run as CloudWatch runs them (``local.alarms``)."""
+        install_alarm_actions()
+        for logical_id in self.template.resources_of_type("AWS::CloudWatch::Alarm"):
+            try:
+                properties = resolver.resolve(self.template.properties_of(logical_id))
+            except TemplateError as exc:
+                print(f"local: alarm {logical_id}: {exc}; skipped", file=sys.stderr)
+                continue
+            create_alarm(self.alarm_name(logical_id), properties, self.config.region)
+
     def resolver(self) -> Resolver:
         """Resolves the template's values as they are in this stack (parameters, names, ARNs)."""
         return self._resolver()
@@ -331,6 +348,11 @@ class LocalStack:
             resources[logical_id] = name
             attributes[f"{logical_id}.Arn"] = arn
             attributes[f"{logical_id}.Name"] = name
+        for logical_id in self.template.resources_of_type("AWS::CloudWatch::Alarm"):
+            resources[logical_id] = self.alarm_name(logical_id)
+            attributes[f"{logical_id}.Arn"] = (
+                f"arn:aws:cloudwatch:{region}:{account}:alarm:{self.alarm_name(logical_id)}"
+            )
         for logical_id in self.template.resources_of_type("AWS::Serverless::LayerVersion"):
             resources[logical_id] = f"arn:aws:lambda:{region}:{account}:layer:{logical_id}:1"
         for logical_id in self.template.resources_of_type("AWS::Serverless::Function"):

@@ -65,7 +65,7 @@ def _received(deps: Dependencies, event: dict[str, Any], now: datetime) -> tuple
     except InvalidOrderError:
         return b"", Receipt(ConfirmationKind.REJECTED, "the body is not valid base64")
     try:
-        return body, receive_confirmation(body, deps.terminals, deps.store, now)
+        return body, receive_confirmation(body, deps.terminals, deps.store, now, read_again=deps.terminals_read_again)
     except Exception as exc:  # a surprise: never cdr=0 for it, never lose the bytes
         logger.exception("confirmation failed")
         return body, Receipt(ConfirmationKind.NOT_STORED, f"unexpected {type(exc).__name__}")
@@ -84,6 +84,8 @@ def create_handler(deps: Dependencies) -> Handler:
             return _queue(deps, body, receipt, now)
         answer = ANSWERS[receipt.kind]
         extra = {"kind": receipt.kind.value, "detail": receipt.detail}
+        if receipt.previous_key:  # a rotation under way: the bank still seals with the terminal's previous key
+            extra["sealed_with"] = "previous_key"
         getattr(logger, answer.level)("confirmation handled", extra=extra)
         metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
         if receipt.reviews:

@@ -1,9 +1,11 @@
 """Apply the confirmations CGI2 queued when the orders table failed (SQS, partial batch responses).
 
 Each message holds the exact bytes the bank posted. They are applied exactly as CGI2 applies a confirmation,
-seal check included, so nothing unsealed can be applied this way either. A message that cannot be applied yet
-(the table still fails, the seal does not hold with the current key) comes back later, each time later, and
-ends in the dead-letter queue (with its alarm) when the queue's redrive policy gives up.
+seal check included, so nothing unsealed can be applied this way either: with the terminal's keys as they stood
+when the bank posted it (its ``previous_key`` until ``previous_key_until``), the secret read again before a seal is
+called bad. A message that cannot be applied yet (the table still fails, the seal holds with no configured key)
+comes back later, each time later, and ends in the dead-letter queue (with its alarm) when the queue's redrive
+policy gives up.
 """
 
 from __future__ import annotations
@@ -30,10 +32,14 @@ def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
     except ValueError as exc:
         logger.error("unreadable queue message", extra={"detail": str(exc)})
         return False
-    receipt = receive_confirmation(queued.body, deps.terminals, deps.store, queued.received_at)
+    # Checked with the keys the terminal accepted when the bank's post was received (its previous key too).
+    receipt = receive_confirmation(
+        queued.body, deps.terminals, deps.store, queued.received_at, read_again=deps.terminals_read_again
+    )
     logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
     if receipt.kind in (ConfirmationKind.NOT_STORED, ConfirmationKind.REJECTED):
-        # Rejected now may hold after a key rotation completes; never drop it: retry, then the dead letters.
+        # Rejected now may hold once the merchant puts the key the bank used in the secret: retry, then the dead
+        # letters, never dropped.
         logger.warning(
             "queued confirmation not applied yet", extra={"kind": receipt.kind.value, "detail": receipt.detail}
         )

@@ -39,7 +39,7 @@ def base_url() -> Iterator[str]:
 
 
 # A path parameter is any string: these routes have no invalid input to generate, only valid ones.
-ONLY_A_PATH = {"GET /orders/{reference}", "GET /terminals/{tpe}/golive"}
+ONLY_A_PATH = {"GET /orders/{reference}", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke"}
 CASES = [
     (operation, mode)
     for operation in JSON_OPERATIONS
@@ -76,5 +76,5 @@ def test_the_operations_are_all_covered() -> None:
     assert {operation.label for operation in JSON_OPERATIONS} == {
         "POST /orders", "GET /orders", "GET /orders/{reference}", "POST /orders/{reference}/capture",
         "POST /orders/{reference}/cancel", "POST /orders/{reference}/refund", "GET /books/captures",
-        "GET /books/refunds", "POST /reconciliation", "GET /terminals/{tpe}/golive",
+        "GET /books/refunds", "POST /reconciliation", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke",
     }  # fmt: skip

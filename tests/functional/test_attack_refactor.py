@@ -543,12 +543,15 @@ def test_a_replayed_confirmation_many_times_at_once_applies_once(aws: Any, lambd
 def test_the_terminal_secret_is_read_again_after_five_minutes(
     aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A warm function picks up a rotated key within five minutes, without a cold start."""
+    """A warm function picks up a rotated key within five minutes, without a cold start (and at once for a seal
+    no cached key holds: tests/functional/test_key_rotation.py)."""
     from aws_lambda_powertools.utilities.parameters import base
 
     rotated = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
     stored_order(aws, "EVTSAMPLE0")
     handler = load_function("cgi2").create_handler(aws.deps)
+    reads: list[str] = []
+    aws.secrets.meta.events.register("before-call.secrets-manager.GetSecretValue", lambda **_: reads.append("read"))
 
     def post(key: str) -> str:
         fields = [(k, v) for k, v in _sealed_fields() if k != "MAC"]
@@ -558,10 +561,12 @@ def test_the_terminal_secret_is_read_again_after_five_minutes(
         return str(handler(request, lambda_context)["body"])
 
     assert post(TEST_KEY) == ACK_OK  # the secret is read, and cached
+    assert reads == ["read"]
     aws.secrets.put_secret_value(
         SecretId=aws.secret_arn, SecretString=json.dumps(terminals_config(**{"0900157": {"key": rotated}}))
     )
-    assert post(rotated) == ACK_BAD  # within the cache's five minutes: the old key still
+    assert post(TEST_KEY) == ACK_OK  # within the cache's five minutes: the key cached holds, nothing read
+    assert reads == ["read"]
     real = base.datetime
 
     class Later(real):  # type: ignore[misc,valid-type]
@@ -570,7 +575,8 @@ def test_the_terminal_secret_is_read_again_after_five_minutes(
             return real.now(tz) + timedelta(seconds=301)
 
     monkeypatch.setattr(base, "datetime", Later)
-    assert post(rotated) == ACK_OK  # a replay of the payment, sealed with the new key, now verifies
+    assert post(rotated) == ACK_OK  # a replay of the payment, sealed with the new key: the secret read again
+    assert reads == ["read", "read"]  # by the cache's age, not by the seal: once
 
 
 def test_the_sweeper_reads_the_dependencies_clock_when_the_event_has_no_time(

@@ -123,6 +123,11 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "GoLiveFunction": {
         "dynamodb:Query": "the day's test payments (DateIndex)",
         "dynamodb:BatchGetItem": "the orders of those days DateIndex names, read by key",
+        "dynamodb:PutItem": "the smoke test's order (ORDER# items only)",
+        "dynamodb:GetItem": "the smoke test's order read back",
+        "dynamodb:DeleteItem": "the smoke test's order removed at its end",
+        "cloudwatch:SetAlarmState": "the smoke test's alarm set to ALARM, then back to OK",
+        "cloudwatch:DescribeAlarmHistory": "what CloudWatch did with the smoke test's alarm action",
         "ses:GetIdentityVerificationAttributes": "the mail sender verified",
         "sns:GetTopicAttributes": "the alarm topic's key and access policy let CloudWatch publish",
         "sns:ListSubscriptionsByTopic": "someone hears the alarms",
@@ -170,6 +175,8 @@ RESOURCES: dict[str, list[Any]] = {
     "sns:GetTopicAttributes": [{"Ref": "AlarmTopic"}],
     "sns:ListSubscriptionsByTopic": [{"Ref": "AlarmTopic"}],
     "kms:GetKeyPolicy": [{"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}],
+    "cloudwatch:SetAlarmState": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
+    "cloudwatch:DescribeAlarmHistory": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "secretsmanager:GetSecretValue": [SECRET],
 }
 # The AWS managed policies a function's role may hold, and what each grants: their documents are AWS's (AWS
@@ -238,7 +245,7 @@ def test_the_only_stage_is_the_parameters_and_no_deployment_makes_another(resour
 
 def test_no_integration_runs_with_the_callers_credentials(resources: dict[str, Any]) -> None:
     operations = list(integrations(resources))
-    assert len(operations) == 13
+    assert len(operations) == 14
     for method, path, integration in operations:
         assert "credentials" not in integration, f"{method} {path}: callers would need lambda:InvokeFunction"
 

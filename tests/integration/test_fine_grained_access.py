@@ -34,6 +34,7 @@ from orders.model import OrderStatus, PaymentSession
 from orders.reconciliation import Plan, Reconciler, ReportBucket
 from orders.reconciliation_runs import FannedOutRuns, PartQueue
 from orders.service import create_order
+from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
@@ -41,6 +42,7 @@ from tests.support.deployed import actions, role_of, statements, transformed
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import ACK_OK, SAMPLE, SESSION, call, confirm, sealed_confirmation, sqs_event, stored_order
 from tests.support.recording import RecordingClient, Request, partition_key, top_level_attributes
+from tests.support.smoke import ALARM, API, FakeCloudWatch, action_item, in_process_api
 
 TABLE = "orders-iam"
 TABLE_ARN = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
@@ -317,8 +319,25 @@ def reconciliation_parts_journey(dynamodb: Any) -> list[Request]:
     return stack.recorder.requests
 
 
+def smoke_journey(dynamodb: Any) -> list[Request]:
+    """The smoke test's run (orders.smoke): its order created, read back and deleted; the checkout and CGI2 it
+    calls run on their own roles (a store that records nothing)."""
+    stack = _stack(dynamodb)
+    others = Dependencies(store=stack.store, terminals=lambda: stack.terminals, clock=lambda: NOW)
+    terminal = stack.terminals.get("0900157")
+    cloudwatch = FakeCloudWatch(lambda: action_item("Succeeded", NOW))
+    smoke = Smoke(
+        terminal, stack.deps.store, API, cloudwatch, ALARM, clock=lambda: NOW, http=in_process_api(others, CONTEXT)
+    )
+    assert all(check.ok for check in smoke.run())
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("PutItem", "ORDER"), ("GetItem", "ORDER"), ("DeleteItem", "ORDER")} <= operations
+    return stack.recorder.requests
+
+
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
     "ReconciliationPartsFunction": reconciliation_parts_journey,
+    "GoLiveFunction": smoke_journey,
     "CheckoutFunction": checkout_journey,
     "Cgi2Function": cgi2_journey,
     "ConfirmationConsumerFunction": consumer_journey,
@@ -364,6 +383,7 @@ WRITES = {
     "OrderMailFunction": {"dynamodb:PutItem": ["MAIL#*"], "dynamodb:DeleteItem": ["MAIL#*"]},
     "GiveBackFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
     "ReconciliationPartsFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
+    "GoLiveFunction": {"dynamodb:PutItem": ["ORDER#*"], "dynamodb:DeleteItem": ["ORDER#*"]},
 }
 
 

@@ -18,16 +18,18 @@ class Block:
 
 
 def blocks(language: str) -> list[Block]:
-    found, heading, fence, lines = [], "", "", []
+    """Every fenced block in ``language``, those indented in a list item too (their indent removed)."""
+    found, heading, fence, indent, lines = [], "", "", 0, []
     for line in README.read_text().splitlines():
         if fence:
-            if line.startswith("```"):
+            if line.strip().startswith("```"):
                 found.append(Block(heading, fence, "\n".join(lines)))
                 fence, lines = "", []
             else:
-                lines.append(line)
-        elif line.startswith("```"):
-            fence = line[3:].strip() or "text"
+                lines.append(line[indent:] if line[:indent].isspace() else line)
+        elif line.lstrip().startswith("```"):
+            indent = len(line) - len(line.lstrip())
+            fence = line.lstrip()[3:].strip() or "text"
         elif line.startswith("#"):
             heading = line.lstrip("#").strip()
     return [block for block in found if block.language == language]

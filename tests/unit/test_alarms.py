@@ -48,6 +48,7 @@ AWS_ALARMS = {
     ("AWS/Lambda", "IteratorAge", "OrderEventsFunction"),
     ("AWS/Lambda", "Errors", "ReconciliationFunction"),
 }
+SMOKE_ALARM = "SmokeTestAlarm"
 LITERAL = re.compile(r'add_metric\(\s*name="(\w+)"')
 ANY_CALL = re.compile(r"add_metric\(\s*name=([^,]+),")
 OUTCOME_TABLE = re.compile(r'Answer\("(\w+)"')  # CGI2's outcome → metric table
@@ -100,9 +101,11 @@ def test_every_trouble_metric_has_an_alarm_and_every_alarm_a_metric(
         assert "Metrics(" not in source or "Metrics()" in source, f"{function.logical_id} names its own namespace"
     emitted = code_metrics(CODE)
     assert set(INFORMATIONAL) <= emitted, "an informational metric the code no longer emits"
-    ours = {name: alarm for name, alarm in alarms.items() if alarm["Namespace"] == namespace}
+    # SmokeTestAlarm watches a metric nothing emits, on purpose: only the smoke test sets it (orders.smoke).
+    ours = {name: alarm for name, alarm in alarms.items() if alarm["Namespace"] == namespace and name != SMOKE_ALARM}
     watched = {alarm["MetricName"] for alarm in ours.values()}
     assert watched == emitted - set(INFORMATIONAL), "a trouble metric without an alarm, or an alarm on nothing"
+    assert alarms[SMOKE_ALARM]["MetricName"] not in emitted, "the smoke test's alarm never fires by itself"
     for name, alarm in ours.items():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": service}], name
 

@@ -51,3 +51,20 @@ def test_every_documented_setting_is_one_the_code_reads(setting: str) -> None:
 def test_the_bodies_the_readme_verifies_are_those_of_the_sample_events(name: str) -> None:
     event = json.loads((ROOT / "events" / f"confirmation_{name}.json").read_text())
     assert base64.b64decode(event["body"]) == (ROOT / "events" / f"confirmation_{name}.txt").read_bytes()
+
+
+def test_the_documented_rotation_takes_both_keys_on_confirmations_until_its_date() -> None:
+    from datetime import datetime, timedelta
+
+    from sealing import MerchantKey
+
+    new_key = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+    text = block_under("Rotate a terminal's key", "json").text
+    rotation = json.loads(text.replace("<the new key>", new_key).replace("<the key until now>", TEST_KEY))
+    documented = _documented_configuration()
+    documented["terminals"]["0900157"].update(rotation)
+    terminal = Terminals.from_mapping(documented).get("0900157")
+    until = datetime.fromisoformat(rotation["previous_key_until"])
+    assert terminal.terminal.key == MerchantKey(new_key)
+    assert terminal.confirmation_keys(until) == (MerchantKey(new_key), MerchantKey(TEST_KEY))
+    assert terminal.confirmation_keys(until + timedelta(seconds=1)) == (MerchantKey(new_key),)

@@ -40,27 +40,43 @@ def utc_now() -> datetime:
 
 
 class SecretTerminals:
-    """The terminal configuration from a Secrets Manager secret, read again at most every five minutes.
+    """The terminal configuration from a Secrets Manager secret, read again at most every five minutes, or at
+    once when asked (``read_again``: a confirmation whose seal no cached key holds may be sealed with a key put in
+    the secret since).
 
     Each instance has its own Powertools ``SecretsProvider`` (and so its own boto3 client and cache): a new set
     of dependencies starts cold, whatever another one (an earlier test, another local stack) cached.
 
     In a production stack a test terminal makes the whole configuration unusable, at every read (a test terminal
-    added to the secret later is refused too): its ``payetest`` confirmations would be taken for money.
+    added to the secret later is refused too): its ``payetest`` confirmations would be taken for money. So does a
+    ``previous_key_until`` too far ahead (``Terminals.check_rotation``).
     """
 
     def __init__(
-        self, secret_arn: str, max_age: int = SECRET_CACHE_SECONDS, client: Any = None, stack_environment: str = ""
+        self,
+        secret_arn: str,
+        max_age: int = SECRET_CACHE_SECONDS,
+        client: Any = None,
+        stack_environment: str = "",
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         """``client``: the Secrets Manager client to read with (made on the first read when not given);
-        ``stack_environment``: ``production`` refuses test terminals."""
+        ``stack_environment``: ``production`` refuses test terminals; ``clock``: the time of a read."""
         self.secret_arn = secret_arn
         self.max_age = max_age
         self.stack_environment = stack_environment
+        self.clock = clock
         self._client = client
         self._provider: SecretsProvider | None = None
 
     def __call__(self) -> Terminals:
+        return self._read(force=False)
+
+    def read_again(self) -> Terminals:
+        """The secret read now, past the cache (which it refreshes)."""
+        return self._read(force=True)
+
+    def _read(self, *, force: bool) -> Terminals:
         if not self.secret_arn:
             raise ConfigurationError("the environment variable TERMINALS_SECRET_ARN is not set")
         # Imported here, not with the module: Parameters brings its AppConfig provider with it, a cost on every
@@ -70,12 +86,13 @@ class SecretTerminals:
         if self._provider is None:
             self._provider = parameters.SecretsProvider(boto3_client=self._client)
         try:
-            text = self._provider.get(self.secret_arn, max_age=self.max_age)
+            text = self._provider.get(self.secret_arn, max_age=self.max_age, force_fetch=force)
         except parameters.exceptions.GetParameterError as exc:
             raise ConfigurationError(f"the terminal secret cannot be read: {exc}") from None
         terminals = _parsed(str(text))
         if self.stack_environment == "production":
             _no_test_terminal(terminals)
+        terminals.check_rotation(self.clock())
         return terminals
 
     def clear_cache(self) -> None:
@@ -118,6 +135,7 @@ class Dependencies:
     checkout_base_url: str = ""  # the checkout links' base; "" for the API's own
     bank_timeout_seconds: float = 8.0
     alarm_topic_arn: str = ""
+    smoke_alarm_name: str = ""  # the alarm the smoke test sets (SmokeTestAlarm)
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
 
     @classmethod
@@ -140,9 +158,17 @@ class Dependencies:
             checkout_base_url=env.get("CHECKOUT_BASE_URL", "").rstrip("/"),
             bank_timeout_seconds=float(env.get("BANK_TIMEOUT_SECONDS", "8") or 8),
             alarm_topic_arn=env.get("ALARM_TOPIC_ARN", ""),
+            smoke_alarm_name=env.get("SMOKE_ALARM_NAME", ""),
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
             parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
         )
+
+    def terminals_read_again(self) -> Terminals:
+        """The terminals read past any cache: a confirmation no cached key verifies may be sealed with a key the
+        merchant put in the secret since (a reader that keeps no cache is simply called again)."""
+        if isinstance(self.terminals, SecretTerminals):
+            return self.terminals.read_again()
+        return self.terminals()
 
     def bank_client(self, terminal: TerminalConfig) -> BankClient:
         """The bank client the functions use: two status attempts and one operation fit API Gateway's 29 s."""

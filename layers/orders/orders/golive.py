@@ -5,8 +5,10 @@
 reads the stack's configuration from the environment (``TERMINALS_SECRET_ARN``, ``ORDERS_TABLE``,
 ``ALARM_TOPIC_ARN``) and exits 0 when every point passes. Alarm delivery is proved possible, not only subscribed:
 CloudWatch may publish to the alarm topic (its access policy) and use its key (the key policy), and someone
-confirmed a subscription. The console's ``GET /terminals/{tpe}/golive``
-answers the same checks as JSON.
+confirmed a subscription. The console's ``GET /terminals/{tpe}/golive`` answers the same checks as JSON.
+
+``--smoke --api-url <the stack's ApiUrl>`` runs the smoke test instead (``orders.smoke``: the deployed stack, end to
+end, with ``SMOKE_ALARM_NAME`` set too), as the console's ``POST /terminals/{tpe}/smoke`` does.
 """
 
 from __future__ import annotations
@@ -16,10 +18,7 @@ import fnmatch
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
@@ -29,7 +28,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sealing import MerchantKey, control_string
 
 from .calendar import local_day
+from .checks import Check, Http, Probe, http_call, http_probe, render
 from .exceptions import OrdersError
+from .smoke import Smoke
 from .store import OrderStore
 from .terminals import TerminalConfig
 
@@ -37,38 +38,6 @@ PUBLIC_TEST_KEY = "12345678901234567890123456789012345678P0"  # the kits' publis
 GARBAGE = b"TPE=0000000&reference=GOLIVE&MAC=0000000000000000000000000000000000000000"
 CDR_1 = "version=2\ncdr=1\n"
 TEST_PAYMENT_DAYS = 60  # how far back test payments are looked for
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""  # what to do when it fails
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-Probe = Callable[[str, bytes], tuple[int, str]]  # POST body to URL, redirects not followed: (status, body)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect is an answer of its own: the bank does not follow it
-
-
-def http_probe(url: str, body: bytes) -> tuple[int, str]:
-    """POST ``body`` to ``url`` as the bank does, without following a redirect."""
-    request = urllib.request.Request(  # noqa: S310 - the merchant's own CGI2 URL
-        url, data=body, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=10) as answer:
-            return int(answer.status), answer.read(4096).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return int(error.code), error.read(4096).decode("utf-8", "replace")
 
 
 def check_key(terminal: TerminalConfig) -> Check:
@@ -290,28 +259,41 @@ def golive(
     ]
 
 
-def render(checks: Sequence[Check], out: TextIO) -> bool:
-    for check in checks:
-        mark = "ok  " if check.ok else "FAIL"
-        print(f"{mark} {check.name}: {check.detail}", file=out)
-        if not check.ok and check.fix:
-            print(f"     -> {check.fix}", file=out)
-    ready = all(check.ok for check in checks)
-    print("ready for production" if ready else "not ready yet", file=out)
-    return ready
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, probe: Probe | None = None) -> int:
-    """The command line; ``probe`` posts to the CGI2 URL (``http_probe`` unless a test gives its own)."""
+def main(
+    argv: Sequence[str] | None = None,
+    out: TextIO = sys.stdout,
+    probe: Probe | None = None,
+    *,
+    http: Http = http_call,
+    cloudwatch: Any = None,
+) -> int:
+    """The command line; ``probe`` posts to the CGI2 URL (``http_probe`` unless a test gives its own), ``http``
+    and ``cloudwatch`` are what the smoke test reaches the stack with."""
     from .dependencies import Dependencies
 
     parser = argparse.ArgumentParser(prog="python -m orders.golive", description=__doc__.splitlines()[0])
     parser.add_argument("--tpe", required=True, help="the terminal to check")
     parser.add_argument("--cgi2-url", default=os.environ.get("CONFIRMATION_URL", ""), help="the stack's CGI2 URL")
+    parser.add_argument("--smoke", action="store_true", help="run the smoke test of the deployed stack instead")
+    parser.add_argument("--api-url", default=os.environ.get("API_URL", ""), help="the stack's ApiUrl (--smoke)")
     args = parser.parse_args(argv)
+    if args.smoke and not args.api_url.startswith(("https://", "http://")):
+        print("cannot run the smoke test: --api-url (or API_URL) must be the stack's ApiUrl output", file=out)
+        return 2
     try:
         deps = Dependencies.from_environment()
         terminal = deps.terminals().get(args.tpe)
+        if args.smoke:
+            smoke = Smoke(
+                terminal,
+                deps.store,
+                args.api_url.rstrip("/"),
+                cloudwatch or boto3.client("cloudwatch"),
+                deps.smoke_alarm_name,
+                clock=deps.clock,
+                http=http,
+            )
+            return 0 if render(smoke.run(), out, ("the stack works", "the stack does not work yet")) else 1
         checks = golive(
             terminal,
             cgi2_url=args.cgi2_url,

@@ -263,6 +263,7 @@ class Receipt:
     reference: str = ""
     sealed: bool = False
     reviews: tuple[str, ...] = ()  # why the order now needs a human look (ReviewReason values), for the alarm
+    previous_key: bool = False  # the seal held with the terminal's previous key (a rotation under way)
 
     @property
     def acknowledgement(self) -> Acknowledgement:
@@ -274,9 +275,18 @@ def _rejected(detail: str, tpe: str = "", reference: str = "") -> Receipt:
 
 
 def receive_confirmation(
-    body: bytes, load_terminals: Callable[[], Terminals], store: OrderStore, now: datetime
+    body: bytes,
+    load_terminals: Callable[[], Terminals],
+    store: OrderStore,
+    now: datetime,
+    *,
+    read_again: Callable[[], Terminals] | None = None,
 ) -> Receipt:
     """CGI2: check the seal on the exact bytes, apply the confirmation in one conditional write.
+
+    ``now`` is when the bank's post was received: it decides whether a terminal's ``previous_key`` still holds.
+    When no key of the configuration holds the seal (or knows the terminal), ``read_again`` reads the
+    configuration past any cache, once, before the seal is called bad: the key may have been rotated since.
 
     Never raises for anything the body holds or the store does: a failure to store is ``NOT_STORED``, which the
     caller must queue (the exact bytes) before it may answer ``cdr=0``.
@@ -287,19 +297,36 @@ def receive_confirmation(
     except SealingError as exc:  # unreadable, or no TPE or no MAC at all: nothing can be sealed
         return _rejected(f"malformed: {exc}")
     try:
-        terminals = load_terminals()
+        checked = _seal_checked(form, load_terminals(), now)
+        if isinstance(checked, Receipt) and read_again is not None:
+            checked = _seal_checked(form, read_again(), now)
     except ConfigurationError as exc:
         return Receipt(ConfirmationKind.NOT_STORED, f"the seal cannot be checked yet: {exc}", tpe)
+    except SealingError as exc:
+        return _rejected(f"malformed: {exc}", tpe)
+    if isinstance(checked, Receipt):
+        return checked
+    sealed, terminal, previous_key = checked
+    receipt = _apply_sealed(sealed, terminal, store, now)
+    return replace(receipt, previous_key=True) if previous_key else receipt
+
+
+def _seal_checked(
+    form: ReceivedForm, terminals: Terminals, received_at: datetime
+) -> tuple[ReceivedForm, TerminalConfig, bool] | Receipt:
+    """What the seal covers, its terminal and whether the previous key held it; or the rejection when no key
+    the configuration accepts at ``received_at`` holds it. ``SealingError`` for a form no key could hold."""
+    tpe = form.tpe
     if tpe not in terminals:
         return _rejected("unknown terminal: the seal cannot be checked", tpe)
     terminal = terminals.get(tpe)
-    try:
-        sealed = verify_confirmation(form, terminal.terminal.key, terminal.terminal.seal.for_confirmation(), tpe=tpe)
-    except SealMismatchError:
-        return _rejected("seal mismatch", tpe, form.text("reference") or "")
-    except SealingError as exc:
-        return _rejected(f"malformed: {exc}", tpe)
-    return _apply_sealed(sealed, terminal, store, now)
+    variant = terminal.terminal.seal.for_confirmation()
+    for index, key in enumerate(terminal.confirmation_keys(received_at)):
+        try:
+            return verify_confirmation(form, key, variant, tpe=tpe), terminal, index > 0
+        except SealMismatchError:
+            continue
+    return _rejected("seal mismatch", tpe, form.text("reference") or "")
 
 
 class _Presumed(enum.Enum):

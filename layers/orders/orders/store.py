@@ -598,6 +598,17 @@ class OrderStore:
             raise OrderNotFoundError(reference)
         return item_to_order(answer["Item"])
 
+    def delete_order(self, reference: str, *, description: str) -> None:
+        """Delete an order's item, only if its ``description`` is ``description`` (the smoke test removes its own
+        order, never another); ``ConcurrentUpdateError`` when it is not that order, or none."""
+        self._call(
+            "delete_item",
+            Key=order_key(reference),
+            ConditionExpression="#description = :description",
+            ExpressionAttributeNames={"#description": "description"},
+            ExpressionAttributeValues={":description": _ser(description)},
+        )
+
     def apply(self, order: Order, decision: Decision) -> None:
         """Write ``decision`` in ONE conditional update naming the state and version the order leaves, or, for
         a decision made on a presumed order, the presumption itself (``Decision.presumed``).

@@ -7,6 +7,8 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
       "terminals": {
         "0900157": {
           "key": "12345678901234567890123456789012345678P0",
+          "previous_key": null,               # during a key rotation: the key the bank may still seal with,
+          "previous_key_until": null,         # accepted on confirmations until then (ISO 8601 with its zone)
           "societe": "boutiqueducd",
           "bank": "cic",                      # creditmutuel | cic | obc | monetico
           "environment": "test",              # required: test | production
@@ -40,12 +42,15 @@ import json
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sealing import (
     Contract,
     EndPolicy,
     FieldError,
+    InvalidKeyError,
+    MerchantKey,
     PaymentMode,
     SealingError,
     Terminal,
@@ -62,12 +67,15 @@ MAIL_LANGUAGES = ("FR", "EN", "DE", "IT", "ES")
 # Every setting the secret may hold, by level: any other name is a mistake (``return_url_ok``), refused.
 SETTINGS = ("default_tpe", "terminals")
 TERMINAL_SETTINGS = (
-    "key", "societe", "bank", "environment", "seal", "mode", "deferral_days", "end_policy", "currencies",
-    "languages", "timezone", "return_ok_url", "return_err_url", "payment_base_url", "backoffice_base_url",
-    "merchant_name", "mail",
+    "key", "previous_key", "previous_key_until", "societe", "bank", "environment", "seal", "mode", "deferral_days",
+    "end_policy", "currencies", "languages", "timezone", "return_ok_url", "return_err_url", "payment_base_url",
+    "backoffice_base_url", "merchant_name", "mail",
 )  # fmt: skip
 MAIL_SETTINGS = ("sender", "merchant", "buyer", "merchant_language")
 TPE_LENGTH = 7  # docs/protocol.md, Payment request: the bank's terminal numbers are 7 characters
+# How far ahead of a read of the secret ``previous_key_until`` may be: a rotation's overlap lasts while the bank
+# switches to the new key (days); a key kept longer is a key forgotten, accepting seals nobody means to use.
+MAX_PREVIOUS_KEY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,22 @@ class TerminalConfig:
     return_err_url: str = ""
     merchant_name: str = ""
     mail: MailSettings | None = None
+    # A key rotation: the key the bank sealed with before ``terminal.key``, accepted on confirmations received up
+    # to ``previous_key_until``. Only confirmations: forms and back-office calls are sealed with the current key.
+    previous_key: MerchantKey | None = None
+    previous_key_until: datetime | None = None
 
     @property
     def tpe(self) -> str:
         return self.terminal.tpe
+
+    def confirmation_keys(self, received_at: datetime) -> tuple[MerchantKey, ...]:
+        """The keys a confirmation received at ``received_at`` may be sealed with: the current one, then the
+        previous one until its date."""
+        previous = self.previous_key
+        if previous is None or self.previous_key_until is None or received_at > self.previous_key_until:
+            return (self.terminal.key,)
+        return (self.terminal.key, previous)
 
 
 def _only_known(raw: Mapping[str, Any], known: tuple[str, ...], where: str, what: str) -> None:
@@ -143,6 +163,38 @@ def _mail(raw: Any, where: str) -> MailSettings | None:
     )
 
 
+def _previous_key(
+    raw: Mapping[str, Any], current: MerchantKey, where: str
+) -> tuple[MerchantKey | None, datetime | None]:
+    """The rotation's previous key and its end, both or neither. No message repeats a key."""
+    text, until = raw.get("previous_key"), raw.get("previous_key_until")
+    if text is None:
+        if until is not None:
+            raise ConfigurationError(f"{where}.previous_key_until: is given without previous_key (remove it)")
+        return None, None
+    try:
+        key = MerchantKey(text)
+    except InvalidKeyError as exc:
+        raise ConfigurationError(f"{where}.previous_key: {exc}") from None
+    if key == current:
+        raise ConfigurationError(f"{where}.previous_key: is the same key as key (put the new key the bank gave as key)")
+    if until is None:
+        raise ConfigurationError(
+            f"{where}.previous_key_until: is required with previous_key (when the bank stops sealing with it, "
+            "ISO 8601 with its zone, like 2026-12-01T12:00:00+01:00)"
+        )
+    moment = None
+    if isinstance(until, str):
+        with suppress(ValueError):
+            moment = datetime.fromisoformat(until)
+    if moment is None or moment.tzinfo is None:
+        raise ConfigurationError(
+            f"{where}.previous_key_until: {shown(until)} is not a date and time with its zone, "
+            "like 2026-12-01T12:00:00+01:00"
+        )
+    return key, moment
+
+
 def _check_tpe(tpe: str) -> str:
     try:
         check_tpe(tpe)
@@ -172,6 +224,7 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
     merchant_name = raw.get("merchant_name") or terminal.societe
     if not isinstance(merchant_name, str):
         raise ConfigurationError(f"{where}.merchant_name: must be a string")
+    previous_key, previous_key_until = _previous_key(raw, terminal.key, where)
     return TerminalConfig(
         terminal=terminal,
         mode=contract.mode,
@@ -181,6 +234,8 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
         return_err_url=return_err_url,
         merchant_name=merchant_name,
         mail=_mail(raw.get("mail"), where),
+        previous_key=previous_key,
+        previous_key_until=previous_key_until,
     )
 
 
@@ -200,6 +255,19 @@ class Terminals:
 
     def __contains__(self, tpe: object) -> bool:
         return tpe in self.by_tpe
+
+    def check_rotation(self, now: datetime) -> None:
+        """Refuse a ``previous_key_until`` more than ``MAX_PREVIOUS_KEY_DAYS`` after ``now`` (the time the secret
+        is read): a previous key is accepted for a rotation's days, not kept. One already past is no mistake:
+        that key is simply no longer accepted (remove it from the secret)."""
+        bound = now + timedelta(days=MAX_PREVIOUS_KEY_DAYS)
+        for tpe, config in self.by_tpe.items():
+            until = config.previous_key_until
+            if until is not None and until > bound:
+                raise ConfigurationError(
+                    f"terminals.{tpe}.previous_key_until: {until.isoformat()} is more than {MAX_PREVIOUS_KEY_DAYS} "
+                    "days ahead: give the date the bank stops sealing with the previous key"
+                )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Terminals:

@@ -195,9 +195,9 @@ def test_a_default_terminal_that_is_a_key_is_not_repeated() -> None:
         ),
         pytest.param(
             terminals_config(**{"0900157": {"colour": "blue"}}),
-            "terminals.0900157.colour: is not a setting of a terminal (key, societe, bank, environment, seal, mode,"
-            " deferral_days, end_policy, currencies, languages, timezone, return_ok_url, return_err_url,"
-            " payment_base_url, backoffice_base_url, merchant_name, mail)",
+            "terminals.0900157.colour: is not a setting of a terminal (key, previous_key, previous_key_until, societe,"
+            " bank, environment, seal, mode, deferral_days, end_policy, currencies, languages, timezone, return_ok_url,"
+            " return_err_url, payment_base_url, backoffice_base_url, merchant_name, mail)",
             id="nothing-near",
         ),
     ],
@@ -223,3 +223,57 @@ def test_a_terminal_number_is_seven_letters_or_digits(tpe: str) -> None:
     with pytest.raises(ConfigurationError, match=expected) as raised:
         Terminals.from_mapping(data)
     assert TEST_KEY not in str(raised.value)
+
+
+# --- a key rotation: the previous key, accepted on confirmations until a date ------------------------------
+
+NEW_KEY = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+UNTIL = "2026-12-01T12:00:00+01:00"
+
+
+def rotation(**changes: Any) -> dict[str, Any]:
+    return terminals_config(**{"0900157": {"key": NEW_KEY, "previous_key": TEST_KEY, **changes}})
+
+
+def test_the_previous_key_is_accepted_on_confirmations_until_its_date() -> None:
+    from datetime import datetime, timedelta
+
+    from sealing import MerchantKey
+
+    terminal = Terminals.from_mapping(rotation(previous_key_until=UNTIL)).get("0900157")
+    until = datetime.fromisoformat(UNTIL)
+    assert terminal.terminal.key == MerchantKey(NEW_KEY)  # what forms and back-office calls are sealed with
+    assert terminal.confirmation_keys(until) == (MerchantKey(NEW_KEY), MerchantKey(TEST_KEY))
+    assert terminal.confirmation_keys(until + timedelta(microseconds=1)) == (MerchantKey(NEW_KEY),)
+    assert Terminals.from_mapping(terminals_config()).get().confirmation_keys(until) == (MerchantKey(TEST_KEY),)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({}, r"^terminals\.0900157\.previous_key_until: is required with previous_key "),
+        ({"previous_key_until": "2026-12-01T12:00:00"}, r"^terminals\.0900157\.previous_key_until: .* with its zone"),
+        ({"previous_key_until": "next week"}, r"^terminals\.0900157\.previous_key_until: 'next week' is not a date"),
+        ({"previous_key_until": 1764586800}, r"^terminals\.0900157\.previous_key_until: .* is not a date"),
+        ({"previous_key": "not a key", "previous_key_until": UNTIL}, r"^terminals\.0900157\.previous_key: "),
+        ({"previous_key": TEST_KEY[:-1] + "X", "previous_key_until": UNTIL}, r"^terminals\.0900157\.previous_key: "),
+        ({"previous_key": NEW_KEY, "previous_key_until": UNTIL}, r"^terminals\.0900157\.previous_key: is the same"),
+        ({"previous_key": None, "previous_key_until": UNTIL}, r"^terminals\.0900157\.previous_key_until: is given "),
+    ],
+)
+def test_a_rotation_half_configured_is_refused_naming_the_setting(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message) as raised:
+        Terminals.from_mapping(rotation(**changes))
+    for key in (TEST_KEY, NEW_KEY, TEST_KEY[:-1] + "X", "1234567890" * 4):
+        assert key.lower() not in str(raised.value).lower()  # no key is ever repeated
+
+
+def test_previous_key_until_more_than_30_days_ahead_is_refused_when_the_secret_is_read() -> None:
+    from datetime import datetime, timedelta
+
+    until = datetime.fromisoformat(UNTIL)
+    terminals = Terminals.from_mapping(rotation(previous_key_until=UNTIL))
+    terminals.check_rotation(until - timedelta(days=30))  # a month's overlap: taken
+    terminals.check_rotation(until + timedelta(days=90))  # long past: the key is simply no longer accepted
+    with pytest.raises(ConfigurationError, match=r"^terminals\.0900157\.previous_key_until: 2026-12-01T12:00:00\+01"):
+        terminals.check_rotation(until - timedelta(days=30, seconds=1))
