@@ -31,7 +31,7 @@ def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
         logger.error("unreadable queue message", extra={"detail": str(exc)})
         return False
     receipt = receive_confirmation(queued.body, deps.terminals, deps.store, queued.received_at)
-    logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+    logger.append_keys(reference=receipt.order_reference, bank_reference=receipt.reference, tpe=receipt.tpe)
     if receipt.kind in (ConfirmationKind.NOT_STORED, ConfirmationKind.REJECTED):
         # Rejected now may hold after a key rotation completes; never drop it: retry, then the dead letters.
         logger.warning(

@@ -265,6 +265,11 @@ class Receipt:
     reviews: tuple[str, ...] = ()  # why the order now needs a human look (ReviewReason values), for the alarm
 
     @property
+    def order_reference(self) -> str:
+        """The order the confirmation's reference (its payment session's, as the bank names it) belongs to."""
+        return order_reference_of(self.reference) or ""
+
+    @property
     def acknowledgement(self) -> Acknowledgement:
         return acknowledgement(self.kind is not ConfirmationKind.REJECTED)
 
