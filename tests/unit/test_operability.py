@@ -171,3 +171,33 @@ def test_the_order_events_dead_letters_are_read_with_the_command_the_stack_outpu
 def _member(option: str) -> str:
     """The API member an AWS CLI option names: --source-arn is SourceArn."""
     return "".join(word.capitalize() for word in option.removeprefix("--").split("-"))
+
+
+def test_the_api_requests_are_sampled_at_the_rate_the_stack_is_given(template: Template) -> None:
+    """API Gateway developer guide, "Configure AWS X-Ray sampling rules for API Gateway APIs": service name
+    {api name}/{stage}, service type AWS::ApiGateway::Stage, resource ARN the stage's. X-Ray API reference,
+    SamplingRule: RuleName at most 32 characters, FixedRate from 0 to 1."""
+    parameter = template.parameters["TracingSamplingRate"]
+    assert (parameter["Type"], parameter["MinValue"], parameter["MaxValue"]) == ("Number", 0, 1)
+    stack = "merchant-kit-a-stack-name-longer-than-thirty-two-characters"
+    stack_id = f"arn:aws:cloudformation:eu-west-3:123456789012:stack/{stack}/1c2fa620-982a-11e3-aff7-50e2416294e0"
+
+    class Deployed(Resolver):
+        def pseudo(self, name: str) -> Any:
+            return stack_id if name == "AWS::StackId" else super().pseudo(name)
+
+    deployed = Deployed(
+        template, parameters={"TracingSamplingRate": 0.2}, resources={"Api": "a1b2c3d4e5"}, stack_name=stack
+    )
+    rule = deployed.resolve(template.properties_of("ApiSamplingRule")["SamplingRule"])
+    api = template.properties_of("Api")
+    assert rule["ServiceName"] == f"{deployed.resolve(api['Name'])}/{deployed.resolve(api['StageName'])}"
+    assert rule["ServiceName"] == f"{stack}/v1"
+    assert rule["ResourceARN"] == "arn:aws:apigateway:eu-west-3::/restapis/a1b2c3d4e5/stages/v1"
+    assert (rule["ServiceType"], rule["FixedRate"], rule["ReservoirSize"]) == ("AWS::ApiGateway::Stage", 0.2, 1)
+    assert rule["RuleName"] == "merchant-kit-1c2fa620"
+    assert len(rule["RuleName"]) <= 32
+    assert 1 <= rule["Priority"] < 10000, "before X-Ray's default rule (priority 10000)"
+    assert (rule["Host"], rule["HTTPMethod"], rule["URLPath"]) == ("*", "*", "*")
+    assert api["TracingEnabled"] is True
+    assert template.data["Globals"]["Function"]["Tracing"] == "Active"

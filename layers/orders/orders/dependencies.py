@@ -23,6 +23,7 @@ from .mail import MailSender
 from .reconciliation import ReportBucket
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
+from .tracing import NO_TRACES, Traces, XRayTraces
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -116,6 +117,7 @@ class Dependencies:
     bank_timeout_seconds: float = 8.0
     alarm_topic_arn: str = ""
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
+    traces: Traces = NO_TRACES  # X-Ray subsegments of the bank's and the store's calls (the store is given it too)
 
     @classmethod
     def from_environment(
@@ -127,8 +129,9 @@ class Dependencies:
         queue, bus, bucket = (
             env.get(name, "") for name in ("CONFIRMATION_QUEUE_URL", "EVENT_BUS_NAME", "RECONCILIATION_BUCKET")
         )
+        traces = tracing(env)
         return cls(
-            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days),
+            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days, traces=traces),
             terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", ""), stack_environment=_stack_environment(env)),
             bank_transport=bank_transport,
             queue=ConfirmationQueue(queue) if queue else None,
@@ -138,11 +141,14 @@ class Dependencies:
             bank_timeout_seconds=float(env.get("BANK_TIMEOUT_SECONDS", "8") or 8),
             alarm_topic_arn=env.get("ALARM_TOPIC_ARN", ""),
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
+            traces=traces,
         )
 
     def bank_client(self, terminal: TerminalConfig) -> BankClient:
         """The bank client the functions use: two status attempts and one operation fit API Gateway's 29 s."""
-        return BankClient(terminal, self.bank_transport, timeout=self.bank_timeout_seconds, status_attempts=2)
+        return BankClient(
+            terminal, self.bank_transport, timeout=self.bank_timeout_seconds, status_attempts=2, traces=self.traces
+        )
 
     def confirmation_queue(self) -> ConfirmationQueue:
         return _configured(self.queue, "CONFIRMATION_QUEUE_URL")
@@ -152,6 +158,14 @@ class Dependencies:
 
     def report_bucket(self) -> ReportBucket:
         return _configured(self.reports, "RECONCILIATION_BUCKET")
+
+
+def tracing(env: Mapping[str, str]) -> Traces:
+    """X-Ray for the invocations Lambda samples, unless ``POWERTOOLS_TRACE_DISABLED`` says no (the local stack does:
+    no X-Ray daemon there). Outside Lambda no invocation is sampled, and Powertools' Tracer disables itself too."""
+    if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "y", "yes", "t", "on"):
+        return NO_TRACES
+    return XRayTraces()
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
