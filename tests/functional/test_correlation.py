@@ -20,6 +20,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from local.template import TEMPLATE_PATH, Template
+from orders.exceptions import ConfigurationError
 from orders.reconciliation import ReportBucket
 from orders.store import OrderStore
 from tests.support.aws import event
@@ -125,8 +126,6 @@ def test_a_read_the_table_fails_is_logged_under_the_request_id_and_the_order_ask
 
 
 def _unreadable() -> Any:
-    from orders.exceptions import ConfigurationError
-
     raise ConfigurationError("the terminal secret cannot be read: AccessDeniedException")
 
 
@@ -149,19 +148,14 @@ def test_the_console_logs_the_api_request_id_and_the_order_it_acts_on(
     assert {line.get("reference") for line in lines} == {"CORR1"}
 
 
-def test_an_error_answer_is_logged_under_the_request_id(aws: Any, lambda_context: Any, logged: Logged) -> None:
-    request, request_id = _request(event("create_order.json"))
+@pytest.mark.parametrize(("function", "sample"), [("cgi1", "create_order.json"), ("checkout", "checkout.json")])
+def test_an_error_answer_is_logged_under_the_request_id(
+    aws: Any, lambda_context: Any, logged: Logged, function: str, sample: str
+) -> None:
+    request, request_id = _request(event(sample))
     aws.use(terminals=_unreadable)
     logged()
-    assert aws.invoke("cgi1", request, lambda_context)["statusCode"] == 500
-    _correlated(logged, request_id)
-
-
-def test_the_checkout_page_logs_the_api_request_id_and_its_order(aws: Any, lambda_context: Any, logged: Logged) -> None:
-    request, request_id = _request(event("checkout.json"))
-    aws.use(terminals=_unreadable)
-    logged()
-    assert aws.invoke("checkout", request, lambda_context)["statusCode"] == 500
+    assert aws.invoke(function, request, lambda_context)["statusCode"] == 500
     _correlated(logged, request_id)
 
 
