@@ -47,7 +47,7 @@ NOT_STORED = {"Content-Type": "text/plain"}
 def _queue(deps: Dependencies, body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
     """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
     try:
-        message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now))
+        message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now, logger.get_correlation_id() or ""))
     except OrdersError as exc:
         logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders.confirmation_queue import QueuedConfirmation
+from orders.confirmation_queue import QueuedConfirmation, correlation_id
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrdersError
 from orders.service import ConfirmationKind, receive_confirmation
@@ -61,6 +61,7 @@ def create_handler(deps: Dependencies) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         failures = []
         for record in event.get("Records") or []:
+            logger.set_correlation_id(correlation_id(record))  # the API request CGI2 queued it in
             try:
                 applied = _apply(deps, record)
             except Exception:  # one message's surprise must not fail the others

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from local.template import TEMPLATE_PATH, Template
 from orders.exceptions import ConfigurationError
@@ -188,3 +189,40 @@ def test_the_golive_route_and_the_reconciliation_console_log_the_api_request_id(
                  "time": "2026-11-27T05:30:00Z", "detail": {}}  # fmt: skip
     aws.invoke("reconciliation", scheduled, lambda_context)
     _correlated(logged, scheduled["id"])  # a run with no API request: its event's id
+
+
+def test_a_confirmation_cgi2_queued_is_applied_under_the_request_id_the_bank_was_answered_under(
+    aws: Any, lambda_context: Any, logged: Logged
+) -> None:
+    """The table fails: CGI2 queues the bytes and acknowledges; the consumer's log lines when it applies them later
+    carry that request's id (an SQS message attribute: the message body stays the bank's bytes and their time)."""
+    stored_order(aws, REFERENCE)
+    request, request_id = _request(event("confirmation_accepted.json"))
+    request["body"] = base64.b64encode(sealed_confirmation()).decode()
+
+    def fail(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "UpdateItem"
+        )
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", fail)
+    logged()
+    assert aws.invoke("cgi2", request, lambda_context)["body"] == "version=2\ncdr=0\n"
+    _correlated(logged, request_id)
+    aws.dynamodb.meta.events.unregister("before-call.dynamodb.UpdateItem", fail)
+    answer = aws.sqs.receive_message(QueueUrl=aws.queue.url, MessageAttributeNames=["All"], VisibilityTimeout=0)
+    (message,) = answer["Messages"]
+    record = {  # as Lambda's SQS event source hands it over (AWS Lambda developer guide, "Using Lambda with SQS")
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {
+            name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+    }
+    assert aws.invoke("confirmation_consumer", {"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    lines = _correlated(logged, request_id)
+    assert lines[-1]["message"] == "queued confirmation applied"
+    assert lines[-1]["reference"] == REFERENCE
