@@ -192,11 +192,14 @@ build-SealingLayer: | python
 	$(NO_PYCACHE)
 	$(COMPILE) $(ARTIFACTS_DIR)/python
 
-# The layer's dependencies (Powertools, tzdata, Jinja2) for Lambda's platform, whatever this machine is.
+# The layer's dependencies (Powertools, tzdata, Jinja2) for Lambda's platform, whatever this machine is; the X-Ray
+# SDK without its own (its botocore is the runtime's).
+LAYER_INSTALL = $(UV) pip install -q --target $(ARTIFACTS_DIR)/python --python-platform aarch64-manylinux2014 \
+  --python-version 3.13 --only-binary :all:
 build-OrdersLayer: | python $(UV_BIN)
 	mkdir -p $(ARTIFACTS_DIR)/python
-	$(UV) pip install -q --target $(ARTIFACTS_DIR)/python --python-platform aarch64-manylinux2014 \
-	  --python-version 3.13 --only-binary :all: -r requirements.txt
+	$(LAYER_INSTALL) -r requirements.txt
+	$(LAYER_INSTALL) --no-deps -r requirements-no-deps.txt
 	rm -rf $(ARTIFACTS_DIR)/python/bin $(ARTIFACTS_DIR)/python/.lock
 	cp -R orders $(ARTIFACTS_DIR)/python/
 	$(NO_PYCACHE)

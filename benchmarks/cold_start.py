@@ -126,19 +126,33 @@ def environment() -> dict[str, str]:
     }
 
 
-def timed(path: Sequence[str], work: str) -> float:
-    """Seconds ``work`` takes in a fresh interpreter with only ``path`` (and the standard library) to import from."""
+def timed(path: Sequence[str], work: str, traced: bool = False) -> float:
+    """Seconds ``work`` takes in a fresh interpreter with only ``path`` (and the standard library) to import from;
+    ``traced``: in Lambda with tracing on (``LAMBDA_TASK_ROOT``, no ``POWERTOOLS_TRACE_DISABLED``)."""
     code = PROBE.format(path=list(path), work=work)
+    env = environment()
+    if traced:
+        del env["POWERTOOLS_TRACE_DISABLED"]
+        env["LAMBDA_TASK_ROOT"] = "/var/task"
     answer = subprocess.run(  # noqa: S603 - this interpreter, our own code
-        [sys.executable, "-I", "-S", "-B", "-c", code], env=environment(), capture_output=True, text=True, check=False
+        [sys.executable, "-I", "-S", "-B", "-c", code], env=env, capture_output=True, text=True, check=False
     )
     if answer.returncode != 0:
         raise SystemExit(f"the import failed:\n{answer.stderr}")
     return float(answer.stdout.strip().splitlines()[-1])
 
 
-def best(runs: int, path: Sequence[str], work: str) -> float:
-    return min(timed(path, work) for _ in range(runs))
+def best(runs: int, path: Sequence[str], work: str, traced: bool = False) -> float:
+    return min(timed(path, work, traced) for _ in range(runs))
+
+
+def first_sampled_cost(handler: Handler, runtime: Path, repeat: int) -> float:
+    """Seconds the first sampled invocation of an instance adds: Powertools' Tracer and the X-Ray SDK, made then
+    (orders.tracing), once the handler is imported; never part of the import itself."""
+    path = [*handler.path, str(runtime)]
+    imported = f"import boto3; importlib.import_module({handler.module!r})"
+    traced = "; from orders.tracing import powertools_recorder; assert powertools_recorder() is not None"
+    return best(repeat, path, imported + traced, traced=True) - best(repeat, path, imported, traced=True)
 
 
 def measure(handler_list: Sequence[Handler], runtime: Path, repeat: int) -> tuple[float, dict[str, float]]:
@@ -168,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ratio = times[handler.name] / baseline
             print(f"{handler.name:<30}  {times[handler.name] * 1e3:7.1f} ms  {ratio:.2f}x")
         worst = max(times.values()) / baseline
+        slowest = max(found, key=lambda handler: times[handler.name])
+        tracer = first_sampled_cost(slowest, runtime, repeat)
+        print(f"X-Ray at an instance's first sampled request (not at import): {tracer * 1e3:.1f} ms, "
+              f"{tracer / baseline:.2f}x")  # fmt: skip
         if not args.no_sources:
             with_sources = []
             for handler in found:

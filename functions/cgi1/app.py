@@ -49,6 +49,7 @@ def create_handler(deps: Dependencies) -> Handler:
             check_reference(reference)
         except FieldError:
             raise OrderNotFoundError(reference[:40]) from None
+        logger.append_keys(reference=reference)
         return response(json_response(200, deps.store.get(reference).as_json()))
 
     return api_handler(app, logger, metrics)

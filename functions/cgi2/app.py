@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -46,7 +47,7 @@ NOT_STORED = {"Content-Type": "text/plain"}
 def _queue(deps: Dependencies, body: bytes, receipt: Receipt, now: datetime) -> dict[str, Any]:
     """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
     try:
-        message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now))
+        message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now, logger.get_correlation_id() or ""))
     except OrdersError as exc:
         logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
@@ -74,12 +75,12 @@ def _received(deps: Dependencies, event: dict[str, Any], now: datetime) -> tuple
 def create_handler(deps: Dependencies) -> Handler:
     """CGI2's handler on ``deps``."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         now = deps.clock()
         body, receipt = _received(deps, event, now)
-        logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+        logger.append_keys(reference=receipt.order_reference, bank_reference=receipt.reference, tpe=receipt.tpe)
         if receipt.kind is ConfirmationKind.NOT_STORED:
             return _queue(deps, body, receipt, now)
         answer = ANSWERS[receipt.kind]

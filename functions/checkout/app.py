@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
@@ -36,7 +37,7 @@ def _checkout(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
 def create_handler(deps: Dependencies) -> Handler:
     """The checkout page's handler on ``deps``."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
             return error_response(404, "no such route")

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from orders.confirmation_queue import QueuedConfirmation
+from orders.confirmation_queue import QueuedConfirmation, correlation_id
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrdersError
 from orders.service import ConfirmationKind, receive_confirmation
@@ -36,7 +36,7 @@ def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
     receipt = receive_confirmation(
         queued.body, deps.terminals, deps.store, queued.received_at, read_again=deps.terminals_read_again
     )
-    logger.append_keys(reference=receipt.reference, tpe=receipt.tpe)
+    logger.append_keys(reference=receipt.order_reference, bank_reference=receipt.reference, tpe=receipt.tpe)
     if receipt.kind in (ConfirmationKind.NOT_STORED, ConfirmationKind.REJECTED):
         # Rejected now may hold once the merchant puts the key the bank used in the secret: retry, then the dead
         # letters, never dropped.
@@ -67,6 +67,7 @@ def create_handler(deps: Dependencies) -> Handler:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         failures = []
         for record in event.get("Records") or []:
+            logger.set_correlation_id(correlation_id(record))  # the API request CGI2 queued it in
             try:
                 applied = _apply(deps, record)
             except Exception:  # one message's surprise must not fail the others

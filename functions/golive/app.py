@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.checks import Check, Http, http_call
@@ -54,7 +55,7 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
         )
         return "ready", checks
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         tpe = str((event.get("pathParameters") or {}).get("tpe", ""))
         try:

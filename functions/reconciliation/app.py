@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.calendar import scheduled_time
@@ -29,6 +30,8 @@ from sealing import FieldError, read_bank_file
 
 logger = Logger()
 metrics = Metrics()
+# The console's runs log under the API's request id (its access log's requestId), the others under their event's id.
+REQUEST_ID = f"{correlation_paths.API_GATEWAY_REST} || id"
 
 
 class Runs:
@@ -119,7 +122,7 @@ def create_handler(deps: Dependencies) -> Handler:
     """The reconciliation's handler on ``deps``."""
     runs = Runs(deps)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @logger.inject_lambda_context(clear_state=True, correlation_id_path=REQUEST_ID)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if "httpMethod" in event:

@@ -93,12 +93,16 @@ def test_the_built_orders_layer_renders_the_checkout_pages_from_its_own_template
     assert "<p>Commande introuvable / Order not found.</p>" in answer.stdout
 
 
-def test_a_cold_start_imports_neither_the_calendars_nor_parameters() -> None:
+def test_a_cold_start_imports_neither_the_calendars_nor_parameters_nor_the_xray_sdk() -> None:
+    """Nor does building the dependencies of an invocation Lambda did not sample: the X-Ray SDK comes with the first
+    sampled one (orders.tracing)."""
     layers = [str(ROOT / "layers" / "sealing"), str(ROOT / "layers" / "orders")]
     for function in Template.load().functions():
         code = (
-            "import sys; sys.path[:0] = %r; import app; "
-            "print(sorted(m for m in sys.modules if m == 'holidays' or m.endswith('utilities.parameters')))"
+            "import sys; sys.path[:0] = %r; import app; from orders.dependencies import Dependencies; "
+            "Dependencies.from_environment({'ORDERS_TABLE': 'orders'}).traces.recorder(); "
+            "print(sorted(m for m in sys.modules if m in ('holidays', 'aws_xray_sdk') "
+            "or m.endswith('utilities.parameters')))"
         ) % [str(function.code_uri), *layers]
         answer = subprocess.run(  # noqa: S603 - this interpreter, our own code
             [sys.executable, "-B", "-c", code], capture_output=True, text=True, check=False, cwd=ROOT

@@ -9,6 +9,7 @@ not happen.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import time
 import urllib.error
@@ -16,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Concatenate, Protocol
 from urllib.parse import urlencode
 
 from sealing import (
@@ -38,6 +39,7 @@ from sealing import (
 
 from .exceptions import BankError, BankRefusedError, BankUnavailableError
 from .terminals import TerminalConfig
+from .tracing import NO_TRACES, Traces, outcomes
 
 
 def _code(cdr: str) -> int | None:
@@ -71,6 +73,34 @@ class BankOutcome:
     captured_on: date | None = None
 
 
+# A back-office call's outcome in its trace: a refusal is the bank's answer; no definite answer is a fault.
+BANK_FAILURES: dict[type[BaseException], str] = {BankRefusedError: "refused", BankUnavailableError: "unavailable"}
+BANK_FAULTS = frozenset({"unavailable", "failed"})
+
+
+def _traced[**Params, Result](
+    operation: str, done: str = "accepted"
+) -> Callable[[Callable[Concatenate[BankClient, Params], Result]], Callable[Concatenate[BankClient, Params], Result]]:
+    """The call, in a subsegment ``bank.<operation>`` annotated with the terminal, the order's reference and the
+    outcome: never the key, the seal or anything of the card."""
+    outcome = outcomes(done, BANK_FAILURES)
+
+    def wrap(
+        call: Callable[Concatenate[BankClient, Params], Result],
+    ) -> Callable[Concatenate[BankClient, Params], Result]:
+        @functools.wraps(call)
+        def traced(client: BankClient, /, *args: Params.args, **kwargs: Params.kwargs) -> Result:
+            reference: Any = kwargs.get("reference", "")
+            with client.traces.subsegment(
+                f"bank.{operation}", outcome, BANK_FAULTS, tpe=client.terminal.tpe, reference=str(reference)
+            ):
+                return call(client, *args, **kwargs)
+
+        return traced
+
+    return wrap
+
+
 # How long a journal entry (an operation's, a give-back's) may belong to a call still under way: far above any
 # function's timeout. Past it, the bank's status settles the entry.
 OPERATION_LEASE = timedelta(minutes=5)
@@ -87,12 +117,14 @@ class BankClient:
         timeout: float = 10.0,
         status_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        traces: Traces = NO_TRACES,
     ) -> None:
         self.terminal = terminal
         self.transport = transport
         self.timeout = timeout
         self.status_attempts = status_attempts
         self._sleep = sleep
+        self.traces = traces
 
     def _post(self, operation: str, message: BackOfficeRequest) -> bytes:
         url = self.terminal.terminal.url(message.cgi)
@@ -101,6 +133,7 @@ class BankClient:
         except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
             raise BankUnavailableError(operation, f"no answer from the bank ({type(exc).__name__})") from None
 
+    @_traced("status", done="answered")
     def status(self, *, reference: str, total: Money, at: datetime) -> StatusAnswer:
         """The bank's view of an order. Safe to repeat: retried with a short backoff."""
         message = status_request(self.terminal.terminal, reference=reference, total=total, at=at)
@@ -121,6 +154,7 @@ class BankClient:
         assert last is not None
         raise last
 
+    @_traced("capture")
     def capture(
         self,
         *,
@@ -147,6 +181,7 @@ class BankClient:
         )
         return self._capture_answer("capture", self._post("capture", message))
 
+    @_traced("cancel")
     def cancel(
         self, *, reference: str, ordered_on: date, total: Money, already_captured: Money, at: datetime
     ) -> BankOutcome:
@@ -161,6 +196,7 @@ class BankClient:
         )
         return self._capture_answer("cancel", self._post("cancel", message))
 
+    @_traced("refund")
     def refund(
         self,
         *,

@@ -24,14 +24,18 @@ if TYPE_CHECKING:
 
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600  # past a few tries, once an hour until the redrive policy gives up
+# The API request CGI2 queued it in (API Gateway's request id, its log lines' correlation id), beside the body.
+CORRELATION_ATTRIBUTE = "correlation_id"
 
 
 @dataclass(frozen=True)
 class QueuedConfirmation:
-    """The bytes the bank posted and when CGI2 received them."""
+    """The bytes the bank posted and when CGI2 received them; ``correlation_id``: the API request it came in (a
+    message attribute, not part of the body)."""
 
     body: bytes
     received_at: datetime
+    correlation_id: str = ""
 
     def to_message(self) -> str:
         return json.dumps(
@@ -50,6 +54,12 @@ class QueuedConfirmation:
         if received_at.tzinfo is None:
             raise ValueError("not a queued confirmation: received_at has no time zone")
         return cls(body, received_at)
+
+
+def correlation_id(record: dict[str, Any]) -> str | None:
+    """The API request id a message of the queue came with, from Lambda's SQS record; ``None`` when it has none."""
+    attribute = (record.get("messageAttributes") or {}).get(CORRELATION_ATTRIBUTE) or {}
+    return attribute.get("stringValue") or None
 
 
 def retry_delay(receive_count: int) -> int:
@@ -75,7 +85,12 @@ class ConfirmationQueue:
 
     def put(self, confirmation: QueuedConfirmation) -> str:
         """Queue a confirmation; returns the message id once SQS has it (durably stored)."""
-        answer = self._call("send_message", MessageBody=confirmation.to_message())
+        attributes = {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": confirmation.correlation_id}}
+        answer = self._call(
+            "send_message",
+            MessageBody=confirmation.to_message(),
+            MessageAttributes=attributes if confirmation.correlation_id else {},
+        )
         return str(answer["MessageId"])
 
     def retry_later(self, receipt_handle: str, receive_count: int) -> None:

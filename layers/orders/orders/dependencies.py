@@ -24,6 +24,7 @@ from .reconciliation import ReportBucket
 from .reconciliation_runs import PART_SIZE, PartQueue
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals
+from .tracing import NO_TRACES, Traces, XRayTraces
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
@@ -137,6 +138,7 @@ class Dependencies:
     alarm_topic_arn: str = ""
     smoke_alarm_name: str = ""  # the alarm the smoke test sets (SmokeTestAlarm)
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
+    traces: Traces = NO_TRACES  # X-Ray subsegments of the bank's and the store's calls (the store is given it too)
 
     @classmethod
     def from_environment(
@@ -148,8 +150,9 @@ class Dependencies:
         queue, bus, bucket = (
             env.get(name, "") for name in ("CONFIRMATION_QUEUE_URL", "EVENT_BUS_NAME", "RECONCILIATION_BUCKET")
         )
+        traces = tracing(env)
         return cls(
-            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days),
+            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days, traces=traces),
             terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", ""), stack_environment=_stack_environment(env)),
             bank_transport=bank_transport,
             queue=ConfirmationQueue(queue) if queue else None,
@@ -161,6 +164,7 @@ class Dependencies:
             smoke_alarm_name=env.get("SMOKE_ALARM_NAME", ""),
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
             parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
+            traces=traces,
         )
 
     def terminals_read_again(self) -> Terminals:
@@ -172,7 +176,9 @@ class Dependencies:
 
     def bank_client(self, terminal: TerminalConfig) -> BankClient:
         """The bank client the functions use: two status attempts and one operation fit API Gateway's 29 s."""
-        return BankClient(terminal, self.bank_transport, timeout=self.bank_timeout_seconds, status_attempts=2)
+        return BankClient(
+            terminal, self.bank_transport, timeout=self.bank_timeout_seconds, status_attempts=2, traces=self.traces
+        )
 
     def confirmation_queue(self) -> ConfirmationQueue:
         return _configured(self.queue, "CONFIRMATION_QUEUE_URL")
@@ -185,6 +191,14 @@ class Dependencies:
 
     def reconciliation_queue(self) -> PartQueue:
         return _configured(self.parts, "RECONCILIATION_QUEUE_URL")
+
+
+def tracing(env: Mapping[str, str]) -> Traces:
+    """X-Ray for the invocations Lambda samples, unless ``POWERTOOLS_TRACE_DISABLED`` says no (the local stack does:
+    no X-Ray daemon there). Outside Lambda no invocation is sampled, and Powertools' Tracer disables itself too."""
+    if env.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("1", "true", "y", "yes", "t", "on"):
+        return NO_TRACES
+    return XRayTraces()
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

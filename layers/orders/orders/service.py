@@ -266,6 +266,11 @@ class Receipt:
     previous_key: bool = False  # the seal held with the terminal's previous key (a rotation under way)
 
     @property
+    def order_reference(self) -> str:
+        """The order the confirmation's reference (its payment session's, as the bank names it) belongs to."""
+        return order_reference_of(self.reference) or ""
+
+    @property
     def acknowledgement(self) -> Acknowledgement:
         return acknowledgement(self.kind is not ConfirmationKind.REJECTED)
 

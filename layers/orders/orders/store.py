@@ -55,6 +55,7 @@ from .model import (
     SecondPayment,
 )
 from .terminals import PaymentMode
+from .tracing import NO_TRACES, Traces, outcomes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -519,8 +520,14 @@ def _returned_order(exc: ConcurrentUpdateError) -> Order | None:
     return item_to_order(item) if item else None
 
 
+# A DynamoDB call's outcome in its trace: a failed condition is an answer, not a fault.
+STORE_OUTCOME = outcomes("ok", {ConcurrentUpdateError: "condition_failed", StoreUnavailableError: "unavailable"})
+STORE_FAULTS = frozenset({"unavailable", "failed"})
+
+
 class OrderStore:
-    """The orders table. Every method maps DynamoDB failures to ``StoreUnavailableError``."""
+    """The orders table. Every method maps DynamoDB failures to ``StoreUnavailableError``; every call is a traced
+    subsegment (``traces``: none by default)."""
 
     client: LazyClient[DynamoDBClient] = LazyClient("dynamodb")
 
@@ -530,22 +537,25 @@ class OrderStore:
         client: DynamoDBClient | None = None,
         pending_ttl_days: int = 180,
         sleep: Callable[[float], None] = time.sleep,
+        traces: Traces = NO_TRACES,
     ) -> None:
         """``sleep``: how the store waits before asking again for what a ``BatchGetItem`` left unread."""
         self.table_name = table_name
         self._client = client
         self.pending_ttl_days = pending_ttl_days
         self._sleep = sleep
+        self.traces = traces
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConcurrentUpdateError(str(exc)) from exc
-            raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
+        with self.traces.subsegment(f"dynamodb.{operation}", STORE_OUTCOME, STORE_FAULTS):
+            try:
+                return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    raise ConcurrentUpdateError(str(exc)) from exc
+                raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
+            except BotoCoreError as exc:
+                raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
 
     def open_session(self, order: Order, session: PaymentSession) -> Order:
         """Add a payment session to ``order`` as read, conditional on its version: every write moves the version,
@@ -1007,10 +1017,11 @@ class OrderStore:
         return [item_to_order(found[key["pk"]["S"]]) for key in wanted if key["pk"]["S"] in found]
 
     def _batch_get(self, request: dict[str, Any]) -> Any:
-        try:
-            return self.client.batch_get_item(RequestItems=request)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreUnavailableError(f"DynamoDB batch_get_item failed: {exc}") from exc
+        with self.traces.subsegment("dynamodb.batch_get_item", STORE_OUTCOME, STORE_FAULTS):
+            try:
+                return self.client.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreUnavailableError(f"DynamoDB batch_get_item failed: {exc}") from exc
 
     def _query_orders(self, **kwargs: Any) -> tuple[list[Order], dict[str, Any] | None, int]:
         """One page of an index query, and the orders it names read by key; its ``LastEvaluatedKey`` and the
