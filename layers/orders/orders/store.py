@@ -5,10 +5,10 @@ Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``ord
 the checkout's, which only opens a payment session or records its form served again),
 ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
 (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
-while a second payment is still to give back). Confirmations that match no order are kept as
-``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
-``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
-removed by the table's TTL).
+while a second payment is still to give back, or a second authorisation the bank would not cancel is watched).
+Confirmations that match no order are kept as ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an
+``Idempotency-Key`` as ``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as
+``MAIL#<event id>#<recipient>`` items (both removed by the table's TTL).
 """
 
 from __future__ import annotations
@@ -64,8 +64,9 @@ MAIL_SK = "MAIL"
 # partition orders used before: it is still swept, so that nothing written then is forgotten.
 DEADLINE_SHARD = "DEFERRED"
 DEADLINE_SHARDS = 16
-# ``GiveBackIndex``: an order holding a second payment still to give back has ``giveback_due`` set to this, and
-# loses the attribute once none is left. One partition: a second payment is an incident, not the daily flow.
+# ``GiveBackIndex``: an order holding a second payment still to give back (or watched: ``Order.keeps_giving_back``)
+# has ``giveback_due`` set to this, and loses the attribute once none is left. One partition: a second payment is
+# an incident, not the daily flow.
 GIVE_BACK_PARTITION = "DUE"
 
 
@@ -895,7 +896,8 @@ class OrderStore:
         )
 
     def orders_to_give_back(self, start_key: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any] | None]:
-        """References of the orders holding a second payment still to give back (``GiveBackIndex``), one page."""
+        """References of the orders holding a second payment still to give back or watched (``GiveBackIndex``), one
+        page."""
         kwargs: dict[str, Any] = {
             "IndexName": "GiveBackIndex",
             "KeyConditionExpression": "giveback_due = :due",
