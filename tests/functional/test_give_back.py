@@ -92,6 +92,49 @@ def calls(bank: FakeBank, cgi: str) -> list[dict[str, str]]:
     return [fields for name, fields in bank.calls if name == cgi]
 
 
+def dying_after_the_bank_call(givebacks: GiveBacks, at: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A give-back process killed once the bank did what it asked, before the outcome is written."""
+
+    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OrderStore, "finish_give_back", crash)
+        with pytest.raises(Crash):
+            givebacks.give_back(REF, at)
+
+
+def two_givers_at_once(aws: Any, bank: FakeBank, at: datetime) -> list[object]:
+    """Two give-back processes on the order at once, the second starting while the first waits on the bank's refund
+    answer: what each answered (its outcomes, or the ``OperationInProgressError`` it raised)."""
+    slow_bank_started = threading.Event()
+
+    def slow(url: str, body: bytes, timeout: float) -> bytes:
+        if url.endswith("recredit_paiement.cgi"):
+            slow_bank_started.set()
+            time.sleep(0.3)  # the other consumer runs meanwhile
+        return bank(url, body, timeout)
+
+    terminals = Terminals.from_mapping(terminals_config())
+    outcomes: list[object] = []
+
+    def run() -> None:
+        giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
+        try:
+            outcomes.append(giver.give_back(REF, at))
+        except OperationInProgressError as exc:
+            outcomes.append(exc)
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert slow_bank_started.wait(5)
+    second = threading.Thread(target=run)
+    second.start()
+    first.join()
+    second.join()
+    return outcomes
+
+
 def test_cgi2_records_a_second_payment_apart_and_calls_no_bank(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     order = paid_twice(aws, lambda_context, bank)
     assert (order.status, order.bank_reference, order.authorisation_number) == (OrderStatus.PAID, SECOND, PAID)
@@ -155,17 +198,9 @@ def test_a_process_dying_after_the_bank_call_is_settled_from_the_status_not_rese
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     paid_twice(aws, lambda_context, bank)
-    real_finish = OrderStore.finish_give_back
-
-    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
-        raise Crash
-
-    monkeypatch.setattr(OrderStore, "finish_give_back", crash)
-    with pytest.raises(Crash):
-        givebacks.give_back(REF, NOW)
+    dying_after_the_bank_call(givebacks, NOW, monkeypatch)
     assert bank.accounts[FIRST].refunded == AMOUNT  # the bank did it; the order does not know
     assert aws.store.get(REF).second_payments[0].giving_back is not None
-    monkeypatch.setattr(OrderStore, "finish_give_back", real_finish)
     with pytest.raises(OperationInProgressError):  # fresh: maybe still running elsewhere
         givebacks.give_back(REF, NOW + timedelta(seconds=30))
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream leaves it to the sweeper
@@ -192,31 +227,7 @@ def test_a_give_back_that_never_reached_the_bank_is_sent_once_more(
 
 def test_two_consumers_at_once_give_back_once(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     paid_twice(aws, lambda_context, bank)
-    slow_bank_started = threading.Event()
-
-    def slow(url: str, body: bytes, timeout: float) -> bytes:
-        if url.endswith("recredit_paiement.cgi"):
-            slow_bank_started.set()
-            time.sleep(0.3)  # the other consumer runs meanwhile
-        return bank(url, body, timeout)
-
-    terminals = Terminals.from_mapping(terminals_config())
-    outcomes: list[object] = []
-
-    def run() -> None:
-        giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
-        try:
-            outcomes.append(giver.give_back(REF, NOW))
-        except OperationInProgressError as exc:
-            outcomes.append(exc)
-
-    first = threading.Thread(target=run)
-    first.start()
-    assert slow_bank_started.wait(5)
-    second = threading.Thread(target=run)
-    second.start()
-    first.join()
-    second.join()
+    outcomes = two_givers_at_once(aws, bank, NOW)
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
     assert bank.accounts[FIRST].refunded == AMOUNT
     assert {FIRST: "given_back (refund_full done)"} in outcomes
@@ -449,16 +460,8 @@ def test_the_capture_of_a_second_authorisation_dying_after_its_refund_is_settled
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
-    real_finish = OrderStore.finish_give_back
-
-    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
-        raise Crash
-
-    monkeypatch.setattr(OrderStore, "finish_give_back", crash)
-    with pytest.raises(Crash):
-        givebacks.give_back(REF, LATER)
+    dying_after_the_bank_call(givebacks, LATER, monkeypatch)
     assert bank.accounts[FIRST].refunded == AMOUNT
-    monkeypatch.setattr(OrderStore, "finish_give_back", real_finish)
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # fresh entry: left to the sweeper
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # delivered twice
     office.sweep(LATER + timedelta(minutes=10))
@@ -472,33 +475,9 @@ def test_two_consumers_finding_a_captured_second_authorisation_refund_it_once(
     aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
 ) -> None:
     not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
-    slow_bank_started = threading.Event()
-
-    def slow(url: str, body: bytes, timeout: float) -> bytes:
-        if url.endswith("recredit_paiement.cgi"):
-            slow_bank_started.set()
-            time.sleep(0.3)
-        return bank(url, body, timeout)
-
-    terminals = Terminals.from_mapping(terminals_config())
-    errors: list[Exception] = []
-
-    def run() -> None:
-        giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
-        try:
-            giver.give_back(REF, LATER)
-        except OperationInProgressError as exc:
-            errors.append(exc)
-
-    first = threading.Thread(target=run)
-    first.start()
-    assert slow_bank_started.wait(5)
-    second = threading.Thread(target=run)
-    second.start()
-    first.join()
-    second.join()
+    outcomes = two_givers_at_once(aws, bank, LATER)
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
-    assert len(errors) == 1
+    assert [type(o) for o in outcomes].count(OperationInProgressError) == 1
     assert held_by_reference(aws, aws.store.get(REF)) == bank_holds(bank) == {}
 
 
@@ -573,15 +552,7 @@ def test_a_second_payment_arriving_while_another_is_given_back_is_given_back_in_
     confirm(aws, lambda_context, reference=FIRST, numauto=AGAIN)
     for reference in (FIRST, SECOND, THIRD):
         bank.accounts[reference] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=NOW.date())
-    real_finish = OrderStore.finish_give_back
-
-    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
-        raise Crash
-
-    monkeypatch.setattr(OrderStore, "finish_give_back", crash)
-    with pytest.raises(Crash):
-        givebacks.give_back(REF, NOW)  # FIRST refunded, its entry left open
-    monkeypatch.setattr(OrderStore, "finish_give_back", real_finish)
+    dying_after_the_bank_call(givebacks, NOW, monkeypatch)  # FIRST refunded, its entry left open
     confirm(aws, lambda_context, reference=THIRD, numauto="333333", date="27/11/2026_a_10:20:00")
     with pytest.raises(OperationInProgressError):  # FIRST's give-back may still be under way elsewhere...
         givebacks.give_back(REF, NOW + timedelta(seconds=30))
