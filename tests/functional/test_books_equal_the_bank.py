@@ -54,7 +54,7 @@ def test_a_split_payment_whose_second_instalment_came_before_its_missed_first_is
     assert booked(aws, order) == {SESSION: bank.accounts[SESSION].captured - bank.accounts[SESSION].refunded}
 
 
-def test_two_sessions_the_bank_shows_paid_with_no_confirmation_are_both_reported(
+def test_two_sessions_the_bank_shows_paid_with_no_confirmation_are_the_payment_and_a_second_one_to_give_back(
     aws: Any, lambda_context: Any, bank: FakeBank
 ) -> None:
     reference = "TWOMISSED0"
@@ -65,8 +65,14 @@ def test_two_sessions_the_bank_shows_paid_with_no_confirmation_are_both_reported
         bank.accounts[paid] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
     later = CREATED + timedelta(hours=3)
     report = Reconciler(aws.store, aws.deps.terminals(), aws.deps.bank_client).run([CREATED.date()], later, "test")
-    assert aws.store.get(reference).bank_reference == first  # the first one the bank shows paid is the order's
+    order = aws.store.get(reference)
+    assert order.bank_reference == first  # the first one the bank shows paid is the order's
     assert [(d.kind, d.repaired) for d in report.differences] == [
-        ("missed_confirmation", True), ("status_differs", False)
+        ("missed_confirmation", True), ("second_payment", True)
     ]  # fmt: skip
     assert f"the bank shows {second} paid too" in report.differences[1].detail
+    [again] = order.second_payments
+    assert (again.bank_reference, again.state, again.confirmation_id) == (second, "due", f"status:{second}")
+    assert aws.store.orders_to_give_back()[0] == [reference]  # the stream's give-back function refunds it
+    # The books list both captures, each on its own reference, as the bank holds them.
+    assert booked(aws, order) == {first: Decimal("62.73"), second: Decimal("62.73")}

@@ -21,6 +21,7 @@ from orders.giveback import GiveBacks
 from orders.mail import mails_for
 from orders.model import GIVEN_BACK, NOT_GIVEN_BACK, Order, OrderStatus, PaymentSession, ReviewReason
 from orders.operations import BackOffice
+from orders.reconciliation import Reconciler
 from orders.store import OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import TABLE_STREAM_ENDPOINT, terminals_config
@@ -91,6 +92,49 @@ def calls(bank: FakeBank, cgi: str) -> list[dict[str, str]]:
     return [fields for name, fields in bank.calls if name == cgi]
 
 
+def dying_after_the_bank_call(givebacks: GiveBacks, at: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A give-back process killed once the bank did what it asked, before the outcome is written."""
+
+    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OrderStore, "finish_give_back", crash)
+        with pytest.raises(Crash):
+            givebacks.give_back(REF, at)
+
+
+def two_givers_at_once(aws: Any, bank: FakeBank, at: datetime) -> list[object]:
+    """Two give-back processes on the order at once, the second starting while the first waits on the bank's refund
+    answer: what each answered (its outcomes, or the ``OperationInProgressError`` it raised)."""
+    slow_bank_started = threading.Event()
+
+    def slow(url: str, body: bytes, timeout: float) -> bytes:
+        if url.endswith("recredit_paiement.cgi"):
+            slow_bank_started.set()
+            time.sleep(0.3)  # the other consumer runs meanwhile
+        return bank(url, body, timeout)
+
+    terminals = Terminals.from_mapping(terminals_config())
+    outcomes: list[object] = []
+
+    def run() -> None:
+        giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
+        try:
+            outcomes.append(giver.give_back(REF, at))
+        except OperationInProgressError as exc:
+            outcomes.append(exc)
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert slow_bank_started.wait(5)
+    second = threading.Thread(target=run)
+    second.start()
+    first.join()
+    second.join()
+    return outcomes
+
+
 def test_cgi2_records_a_second_payment_apart_and_calls_no_bank(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     order = paid_twice(aws, lambda_context, bank)
     assert (order.status, order.bank_reference, order.authorisation_number) == (OrderStatus.PAID, SECOND, PAID)
@@ -154,17 +198,9 @@ def test_a_process_dying_after_the_bank_call_is_settled_from_the_status_not_rese
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     paid_twice(aws, lambda_context, bank)
-    real_finish = OrderStore.finish_give_back
-
-    def crash(self: OrderStore, *args: Any, **kwargs: Any) -> None:
-        raise Crash
-
-    monkeypatch.setattr(OrderStore, "finish_give_back", crash)
-    with pytest.raises(Crash):
-        givebacks.give_back(REF, NOW)
+    dying_after_the_bank_call(givebacks, NOW, monkeypatch)
     assert bank.accounts[FIRST].refunded == AMOUNT  # the bank did it; the order does not know
     assert aws.store.get(REF).second_payments[0].giving_back is not None
-    monkeypatch.setattr(OrderStore, "finish_give_back", real_finish)
     with pytest.raises(OperationInProgressError):  # fresh: maybe still running elsewhere
         givebacks.give_back(REF, NOW + timedelta(seconds=30))
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream leaves it to the sweeper
@@ -191,31 +227,7 @@ def test_a_give_back_that_never_reached_the_bank_is_sent_once_more(
 
 def test_two_consumers_at_once_give_back_once(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
     paid_twice(aws, lambda_context, bank)
-    slow_bank_started = threading.Event()
-
-    def slow(url: str, body: bytes, timeout: float) -> bytes:
-        if url.endswith("recredit_paiement.cgi"):
-            slow_bank_started.set()
-            time.sleep(0.3)  # the other consumer runs meanwhile
-        return bank(url, body, timeout)
-
-    terminals = Terminals.from_mapping(terminals_config())
-    outcomes: list[object] = []
-
-    def run() -> None:
-        giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
-        try:
-            outcomes.append(giver.give_back(REF, NOW))
-        except OperationInProgressError as exc:
-            outcomes.append(exc)
-
-    first = threading.Thread(target=run)
-    first.start()
-    assert slow_bank_started.wait(5)
-    second = threading.Thread(target=run)
-    second.start()
-    first.join()
-    second.join()
+    outcomes = two_givers_at_once(aws, bank, NOW)
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
     assert bank.accounts[FIRST].refunded == AMOUNT
     assert {FIRST: "given_back (refund_full done)"} in outcomes
@@ -309,7 +321,7 @@ def test_the_merchant_is_told_and_the_buyer_is_not_told_of_a_refund(
     assert given["second_payment"] == {
         "bank_reference": FIRST, "authorisation_number": AGAIN, "amount": "62.73", "currency": "EUR",
         "time": NOW.isoformat(), "mode": "immediate", "state": "given_back", "give_back": "refund_full",
-        "outcome": given["second_payment"]["outcome"],
+        "outcome": given["second_payment"]["outcome"], "bank_capture": None,
     }  # fmt: skip
     assert given["second_payment"]["outcome"]["outcome"] == "done"
     settings = {"sender": "shop@example.com", "merchant": "orders@example.com", "buyer": True}
@@ -320,3 +332,237 @@ def test_the_merchant_is_told_and_the_buyer_is_not_told_of_a_refund(
     assert "rembours" in mail.text
     # The review of the same write says it too: one mail, not two.
     assert mails_for(ORDER_NEEDS_REVIEW, events[1].detail, after, terminal) == []
+
+
+# --- a deferred second authorisation the bank captured: its cancel refused, or too late ---------------------------
+
+BANK_CAPTURE_DAY = date(2026, 12, 2)  # the first tab's deferral period (3 working days from 26/11) ends: validated
+
+
+def held_by_reference(aws: Any, order: Order) -> dict[str, Decimal]:
+    """What the books say each bank reference holds: its captures less its refunds (zeros left out)."""
+    held: dict[str, Decimal] = {}
+    terminals = Terminals.from_mapping(terminals_config())
+    for kind, sign in (("captures", 1), ("refunds", -1)):
+        for entry in books.entries_of(order, terminals, kind):
+            held[entry.bank_reference] = held.get(entry.bank_reference, Decimal(0)) + sign * entry.amount.amount
+    return {reference: amount for reference, amount in held.items() if amount}
+
+
+def bank_holds(bank: FakeBank) -> dict[str, Decimal]:
+    held = {reference: a.captured - a.refunded for reference, a in bank.accounts.items()}
+    return {reference: amount for reference, amount in held.items() if amount}
+
+
+def not_cancelled_then_captured(aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks) -> Order:
+    """A deferred order paid under SECOND, then authorised under FIRST too; the bank refuses the cancel of FIRST and
+    validates it at the end of its own deferral period (the terminal's automatic validation)."""
+    paid_twice(aws, lambda_context, bank, tpe="0900158")
+    bank.refuse_next = 1
+    assert givebacks.give_back(REF, NOW) == {FIRST: "not_given_back (cancel refused)"}
+    bank.accounts[FIRST] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=BANK_CAPTURE_DAY)
+    return aws.store.get(REF)  # type: ignore[no-any-return]
+
+
+def test_a_second_authorisation_the_bank_captured_after_a_refused_cancel_is_booked_and_refunded_once(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice
+) -> None:
+    not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    assert aws.store.orders_to_give_back()[0] == [REF]  # watched: the bank may still capture it at its deadline
+    later = NOW + timedelta(days=30)
+    report = office.sweep(later)  # the backstop asks the bank's status, then ends the paid session's period
+    assert report.outcomes[FIRST].startswith("given_back (refund_full done)")
+    assert report.outcomes[REF] == "capture_full"
+    [refund] = calls(bank, "recredit_paiement.cgi")
+    assert (refund["reference"], refund["num_autorisation"], refund["date_remise"]) == (FIRST, AGAIN, "02/12/2026")
+    order = aws.store.get(REF)
+    [second] = order.second_payments
+    assert (second.state, second.captured) == (GIVEN_BACK, True)
+    assert second.bank_capture is not None
+    assert (second.bank_capture.event, second.bank_capture.bank_day) == ("capture_full", BANK_CAPTURE_DAY)
+    assert aws.store.orders_to_give_back()[0] == []
+    terminals = Terminals.from_mapping(terminals_config())
+    [captured] = books.booked(aws.store, terminals, BANK_CAPTURE_DAY, "captures")
+    assert (captured.bank_reference, captured.authorisation_number, captured.amount.amount) == (FIRST, AGAIN, AMOUNT)
+    assert held_by_reference(aws, order) == bank_holds(bank) == {SECOND: AMOUNT}
+    # The day's reconciliation finds nothing more; "refund all" then refunds the order's own payment, and only it.
+    reconciled = Reconciler(aws.store, terminals, _client(bank)).run([later.date()], later + timedelta(hours=1), "t")
+    assert [d.kind for d in reconciled.differences] == []
+    order = office.refund(REF, None, later + timedelta(hours=2))
+    assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
+    assert (order.status, bank_holds(bank), held_by_reference(aws, order)) == (OrderStatus.REFUNDED, {}, {})
+    assert office.sweep(later + timedelta(hours=3)).outcomes == {}
+    assert len(calls(bank, "recredit_paiement.cgi")) == 2
+
+
+def test_reconciliation_finds_a_second_authorisation_the_bank_captured_and_gives_it_back(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
+) -> None:
+    not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    later = NOW + timedelta(days=6)
+    report = Reconciler(aws.store, Terminals.from_mapping(terminals_config()), _client(bank)).run(
+        [NOW.date()], later, "schedule"
+    )
+    [found] = report.differences
+    assert (found.reference, found.kind, found.repaired) == (REF, "second_payment", True)
+    assert f"{FIRST}: given_back (refund_full done)" in found.detail
+    assert bank_holds(bank) == {}  # the paid session is still an authorisation; the captured one was refunded
+    order = aws.store.get(REF)
+    assert held_by_reference(aws, order) == {}
+    assert order.second_payments[0].state == GIVEN_BACK
+    again = Reconciler(aws.store, Terminals.from_mapping(terminals_config()), _client(bank)).run(
+        [later.date()], later + timedelta(hours=1), "schedule"
+    )
+    assert again.differences == []
+    assert len(calls(bank, "recredit_paiement.cgi")) == 1
+
+
+def test_refund_all_asks_the_bank_of_a_second_authorisation_not_cancelled_and_refunds_its_capture(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice
+) -> None:
+    not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    office.capture(REF, None, LATER)  # the merchant validates the paid session; nothing has asked about FIRST yet
+    order = office.refund(REF, None, LATER + timedelta(minutes=1))
+    assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
+    assert (order.status, order.second_payments[0].state) == (OrderStatus.REFUNDED, GIVEN_BACK)
+    assert bank_holds(bank) == held_by_reference(aws, order) == {}
+
+
+def test_a_cancel_too_late_is_never_sent_the_capture_is_refunded(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+    paid_twice(aws, lambda_context, bank, tpe="0900158")
+    # The give-back did not run before the first tab's deadline (the bank down for days): the bank validated it.
+    bank.accounts[FIRST] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=BANK_CAPTURE_DAY)
+    assert consume(aws, lambda_context) == {"batchItemFailures": []}
+    assert [c for c in calls(bank, "capture_paiement.cgi")] == []  # no cancel of a captured payment
+    [refund] = calls(bank, "recredit_paiement.cgi")
+    assert refund["reference"] == FIRST
+    assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream delivered again: nothing more
+    assert len(calls(bank, "recredit_paiement.cgi")) == 1
+    order = aws.store.get(REF)
+    assert held_by_reference(aws, order) == bank_holds(bank) == {}
+
+
+def test_a_second_authorisation_cancelled_in_the_banks_dashboard_is_given_back_and_no_longer_watched(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice
+) -> None:
+    paid_twice(aws, lambda_context, bank, tpe="0900158")
+    bank.refuse_next = 1
+    givebacks.give_back(REF, NOW)
+    bank.accounts[FIRST].cancelled = True  # the merchant did as the review said
+    assert office.sweep(LATER).outcomes == {FIRST: "given_back (cancel applied_outside_api)"}
+    order = aws.store.get(REF)
+    assert (order.second_payments[0].state, aws.store.orders_to_give_back()[0]) == (GIVEN_BACK, [])
+    assert len(calls(bank, "capture_paiement.cgi")) == 1  # the refused cancel only
+
+
+def test_the_capture_of_a_second_authorisation_dying_after_its_refund_is_settled_never_refunded_twice(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    dying_after_the_bank_call(givebacks, LATER, monkeypatch)
+    assert bank.accounts[FIRST].refunded == AMOUNT
+    assert consume(aws, lambda_context) == {"batchItemFailures": []}  # fresh entry: left to the sweeper
+    assert consume(aws, lambda_context) == {"batchItemFailures": []}  # delivered twice
+    office.sweep(LATER + timedelta(minutes=10))
+    assert len(calls(bank, "recredit_paiement.cgi")) == 1
+    order = aws.store.get(REF)
+    assert order.second_payments[0].state == GIVEN_BACK
+    assert held_by_reference(aws, order) == bank_holds(bank) == {}
+
+
+def test_two_consumers_finding_a_captured_second_authorisation_refund_it_once(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
+) -> None:
+    not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    outcomes = two_givers_at_once(aws, bank, LATER)
+    assert len(calls(bank, "recredit_paiement.cgi")) == 1
+    assert [type(o) for o in outcomes].count(OperationInProgressError) == 1
+    assert held_by_reference(aws, aws.store.get(REF)) == bank_holds(bank) == {}
+
+
+def test_the_merchant_is_told_the_bank_captured_a_second_authorisation_and_that_it_was_refunded(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
+) -> None:
+    before = not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
+    givebacks.give_back(REF, NOW + timedelta(days=6))
+    after = aws.store.get(REF)
+    events = events_of_change(before, after)
+    assert [e.type for e in events] == [SECOND_PAYMENT_GIVEN_BACK, ORDER_NEEDS_REVIEW, ORDER_NEEDS_REVIEW]
+    captured, given = after.reviews[-2:]
+    assert captured.reason is ReviewReason.SECOND_PAYMENT_CAPTURED
+    assert f"the bank captured the second payment under {FIRST} ({AGAIN}, 62.73 EUR) on 2026-12-02" in captured.detail
+    assert "it is refunded at the bank automatically" in captured.detail
+    assert given.reason is ReviewReason.SECOND_PAYMENT_GIVEN_BACK
+    assert events[0].detail["second_payment"]["bank_capture"]["bank_day"] == "2026-12-02"
+    settings = {"sender": "shop@example.com", "merchant": "orders@example.com", "buyer": True}
+    terminal = Terminals.from_mapping(terminals_config(**{"0900158": {"mail": settings}})).get("0900158")
+    [mail] = mails_for(ORDER_NEEDS_REVIEW, events[1].detail, after, terminal)
+    assert (mail.kind, mail.to) == ("merchant", "orders@example.com")
+    assert "second_payment_captured" in mail.text
+
+
+# --- a second paid session found by reconciliation ----------------------------------------------------------------
+
+
+def test_a_second_paid_session_reconciliation_finds_is_given_back_like_any_other(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    sessions = (PaymentSession(0, FIRST, FIRST_OPENED), PaymentSession(1, SECOND, SECOND_OPENED))
+    stored_order(aws, REF, created_at=FIRST_OPENED, sessions=sessions)
+    for paid in (FIRST, SECOND):  # two tabs, both paid; CGI2 heard of neither
+        bank.accounts[paid] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=SECOND_OPENED.date())
+    later = SECOND_OPENED + timedelta(hours=3)
+    terminals = Terminals.from_mapping(terminals_config())
+    days = [FIRST_OPENED.date(), SECOND_OPENED.date()]  # the order's day, and today
+    report = Reconciler(aws.store, terminals, _client(bank)).run(days, later, "schedule")
+    assert [(d.kind, d.repaired) for d in report.differences] == [
+        ("missed_confirmation", True), ("second_payment", True)
+    ]  # fmt: skip
+    order = aws.store.get(REF)
+    [second] = order.second_payments
+    assert (order.bank_reference, second.bank_reference, second.state) == (FIRST, SECOND, "due")
+    assert order.reviews[-1].reason is ReviewReason.SECOND_ACCEPTANCE
+    assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream gives it back, as CGI2's
+    assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [SECOND]
+    assert held_by_reference(aws, aws.store.get(REF)) == bank_holds(bank) == {FIRST: AMOUNT}
+    # Its late confirmation (the authorisation number the bank's status gave) is the same payment: nothing more.
+    assert confirm(aws, lambda_context, reference=SECOND, numauto="123456")["body"] == "version=2\ncdr=0\n"
+    assert len(aws.store.get(REF).second_payments) == 1
+    again = Reconciler(aws.store, terminals, _client(bank)).run(days, later, "schedule")
+    assert again.differences == []
+
+
+# --- one give-back in flight holds no other back -------------------------------------------------------------------
+
+THIRD = REF + "02"
+
+
+def test_a_second_payment_arriving_while_another_is_given_back_is_given_back_in_the_same_call(
+    aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    sessions = (
+        PaymentSession(0, FIRST, FIRST_OPENED),
+        PaymentSession(1, SECOND, SECOND_OPENED),
+        PaymentSession(2, THIRD, SECOND_OPENED),
+    )
+    stored_order(aws, REF, created_at=FIRST_OPENED, sessions=sessions)
+    confirm(aws, lambda_context, reference=SECOND, numauto=PAID)
+    confirm(aws, lambda_context, reference=FIRST, numauto=AGAIN)
+    for reference in (FIRST, SECOND, THIRD):
+        bank.accounts[reference] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=NOW.date())
+    dying_after_the_bank_call(givebacks, NOW, monkeypatch)  # FIRST refunded, its entry left open
+    confirm(aws, lambda_context, reference=THIRD, numauto="333333", date="27/11/2026_a_10:20:00")
+    with pytest.raises(OperationInProgressError):  # FIRST's give-back may still be under way elsewhere...
+        givebacks.give_back(REF, NOW + timedelta(seconds=30))
+    third = aws.store.get(REF).second_payments[1]
+    assert (third.bank_reference, third.state) == (THIRD, GIVEN_BACK)  # ...THIRD does not wait for it
+    assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, THIRD]
+    assert aws.store.orders_to_give_back()[0] == [REF]  # FIRST's entry keeps the order in the index
+    office.sweep(LATER)
+    assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, THIRD]
+    order = aws.store.get(REF)
+    assert [p.state for p in order.second_payments] == [GIVEN_BACK, GIVEN_BACK]
+    assert aws.store.orders_to_give_back()[0] == []
+    assert held_by_reference(aws, order) == bank_holds(bank) == {SECOND: AMOUNT}

@@ -4,7 +4,8 @@ export of what was captured (JSON, CSV, and the shape of the bank's own XML file
 A capture's day is the bank's (``date_remise``) when it said so, else the day it was recorded in the terminal's
 time zone; an immediate payment is captured the day it was paid, a split payment's instalments each on the day the
 bank collected it. A second payment of an order (accepted once it was paid, and given back) is booked on its own
-bank reference: its capture, and the refund that gave it back. Orders are read by order day (``DateIndex``) over
+bank reference: its capture (a second authorisation's only when the bank captured it, on the bank's day), and the
+refund that gave it back. Orders are read by order day (``DateIndex``) over
 the ``window_days`` before the day asked, and split payments over the year before it (``SplitPaymentIndex``): a
 capture or refund of an older order is not listed.
 """
@@ -91,14 +92,26 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
             found.append(entry(record.at, record.bank_day, record.amount, record.event))
     for payment in order.second_payments:
-        if not payment.captured:
-            continue  # an authorisation given back by cancelling it was never captured
-        if "payment" in wanted:
-            found.append(entry(payment.received_at, None, payment.amount, "payment", payment))
-        given = payment.outcome
-        if given is not None and given.event in wanted and given.outcome in APPLIED_OUTCOMES:
-            found.append(entry(given.at, None, given.amount, given.event, payment))
+        if payment.captured:  # an authorisation given back by cancelling it was never captured
+            found.extend(entry(*booking, payment) for booking in _second_payment_bookings(payment, wanted))
     return found
+
+
+def _second_payment_bookings(
+    payment: SecondPayment, wanted: frozenset[str]
+) -> list[tuple[datetime, date | None, Money, str]]:
+    """A captured second payment's capture (when it was accepted, or the bank's capture of an authorisation on the
+    bank's day) and the refund that gave it back, as (time, day, amount, kind)."""
+    bookings: list[tuple[datetime, date | None, Money, str]] = []
+    capture = payment.bank_capture
+    if capture is not None and capture.event in wanted:
+        bookings.append((capture.at, capture.bank_day, payment.amount, capture.event))
+    elif capture is None and "payment" in wanted:
+        bookings.append((payment.received_at, None, payment.amount, "payment"))
+    given = payment.outcome
+    if given is not None and given.event in wanted and given.outcome in APPLIED_OUTCOMES:
+        bookings.append((given.at, None, given.amount, given.event))
+    return bookings
 
 
 def entries_of(order: Order, terminals: Terminals, kind: str) -> list[Entry]:

@@ -15,6 +15,14 @@ Exactly once, as the console's operations (``orders.operations``), whatever fail
 
 An entry left open (the answer lost, the process dead) is settled from the bank's status for that reference once
 its lease has passed, before anything else; the call is sent again only when the status shows it did not happen.
+One entry still in flight holds no other back: every other due entry is given back in the same call.
+
+A second authorisation (a deferred terminal) is not given back until the bank shows it cancelled: before its
+cancel is sent, and for as long as the bank would not cancel it (``Order.watches``, which keeps the order in
+``GiveBackIndex``), the bank's status for its reference is asked. One the bank captured (the cancel refused, or too
+late: the bank validated it at the end of its deferral period) is recorded as captured on the bank's day, in one
+conditional write with a review, and refunded like an immediate one; one the bank shows cancelled (in its
+dashboard, or at the end of the period) is given back. The console's "refund all" and the reconciliation ask too.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sealing import Money, PaymentState
+from sealing import Money, PaymentState, deferral_deadline
 
 from .bank import BankClient, BankOutcome
 from .desk import BankDesk
@@ -34,9 +42,11 @@ from .exceptions import (
     BankUnavailableError,
     ConcurrentUpdateError,
     OperationInProgressError,
+    OrdersError,
 )
 from .model import (
     APPLIED,
+    APPLIED_BY_BANK,
     APPLIED_OUTCOMES,
     APPLIED_OUTSIDE_API,
     DONE,
@@ -70,24 +80,130 @@ class GiveBacks(BankDesk):
     # --- the ways in: the stream, the sweeper's backstop, the console's "refund all" ------------------------
 
     def give_back(self, reference: str, now: datetime, *, refused_too: bool = False) -> dict[str, str]:
-        """Give back every second payment of the order still due, and settle any give-back left open; with
-        ``refused_too`` (the console's "refund all"), the captured ones the bank refused before are tried again.
-        What happened to each, by its bank reference.
+        """Give back every second payment of the order still due, settle any give-back left open, and ask the bank
+        about the authorisations not given back (captured: refunded; cancelled: given back); with ``refused_too``
+        (the console's "refund all"), the captured ones the bank refused before are tried again. What happened to
+        each, by its bank reference (nothing for an authorisation the bank still holds as it was).
 
-        ``OperationInProgressError`` when another process is giving one back (its entry is fresh),
-        ``BankUnavailableError`` when the bank's answer, or its status, is unknown: the entry stays for the next try.
+        Every entry is tried, whatever another one does; then ``OperationInProgressError`` when another process is
+        giving one back (its entry is fresh), ``BankUnavailableError`` when the bank's answer, or its status, is
+        unknown: that entry stays for the next try.
         """
         order = self.store.get(reference)
         outcomes: dict[str, str] = {}
-        for index, payment in enumerate(order.second_payments):
-            retried = (
-                refused_too and payment.captured and payment.state == NOT_GIVEN_BACK and _automatic(order, payment)
-            )
-            if payment.giving_back is None and payment.state != GIVE_BACK_DUE and not retried:
+        failure: OrdersError | None = None
+        for index in range(len(order.second_payments)):
+            bank_reference = order.second_payments[index].bank_reference
+            try:
+                order, outcome = self._entry(order, index, now, refused_too)
+            except (OperationInProgressError, BankUnavailableError, ConcurrentUpdateError) as exc:
+                failure = failure or exc
+                order = self.store.get(reference)  # what the failed step wrote: never finish another on a stale copy
                 continue
-            states = (GIVE_BACK_DUE, NOT_GIVEN_BACK) if retried else (GIVE_BACK_DUE,)
-            order, outcomes[payment.bank_reference] = self._one(order, index, states, now)
+            if outcome:
+                outcomes[bank_reference] = outcome
+        if failure is not None:
+            raise failure
         return outcomes
+
+    def _entry(self, order: Order, index: int, now: datetime, refused_too: bool) -> tuple[Order, str]:
+        """Second payment ``index``: the bank asked first when it is an authorisation not given back, then given
+        back when due (or, ``refused_too``, refused before); what happened ("" for nothing)."""
+        payment = order.second_payments[index]
+        seen = ""
+        if payment.giving_back is None and (order.watches(payment) or _to_cancel(order, payment)):
+            order, seen = self._ask(order, index, now)
+            payment = order.second_payments[index]
+        retried = refused_too and payment.captured and payment.state == NOT_GIVEN_BACK
+        if payment.giving_back is None and payment.state != GIVE_BACK_DUE and not retried:
+            return order, seen
+        states = (GIVE_BACK_DUE, NOT_GIVEN_BACK) if retried else (GIVE_BACK_DUE,)
+        order, outcome = self._one(order, index, states, now)
+        return order, f"{outcome}; {seen}" if seen else outcome
+
+    # --- what the bank did of an authorisation: captured it, or cancelled it --------------------------------
+
+    def _ask(self, order: Order, index: int, now: datetime) -> tuple[Order, str]:
+        """Ask the bank's status of second authorisation ``index`` and record what it shows done: captured (then
+        due, to refund) or cancelled (given back). One still authorised is left as it is ("" then). A status that
+        cannot be read leaves a due one to its cancel (cancelling cannot move money) and raises for a watched one."""
+        payment = order.second_payments[index]
+        try:
+            status = self.bank(order).status(reference=payment.bank_reference, total=order.amount, at=now)
+        except BankUnavailableError:
+            if payment.state == GIVE_BACK_DUE:
+                return order, ""
+            raise
+        collected = status.collected
+        if collected is not None and collected.amount:
+            if collected != payment.amount:
+                raise BankUnavailableError(
+                    "status", f"montantrecouvre says {collected} for {_what(payment)}: needs a human look"
+                )
+            return self._settle(order, index, self._captured(order, payment, status.captured_on, now), now)
+        if status.state is PaymentState.CANCELLED:
+            return self._settle(order, index, self._cancelled(order, payment, now), now)
+        return order, ""
+
+    def _by_bank(self, order: Order, payment: SecondPayment, now: datetime) -> datetime | None:
+        """The end of the authorisation's deferral period when it has passed (the bank's own action then)."""
+        terminal = self.terminals.get(order.tpe)
+        deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.terminal.timezone)
+        return deadline if now >= deadline else None
+
+    def _captured(self, order: Order, payment: SecondPayment, day: date | None, now: datetime) -> SecondPayment:
+        """The authorisation as the bank captured it: due, to refund, its capture booked on the bank's day (its
+        status's, else its deadline's when it has passed: the bank's end-of-period validation, else today)."""
+        deadline = self._by_bank(order, payment, now)
+        day = day or self._day(order, deadline or now)
+        outcome, detail = (
+            (APPLIED_BY_BANK, "the bank's end-of-period validation")
+            if deadline
+            else (APPLIED_OUTSIDE_API, "captured at the bank, not through this API")
+        )
+        record = OperationRecord(
+            f"bank-{secrets.token_hex(4)}", "capture_full", payment.amount, now, outcome, detail, bank_day=day
+        )
+        return replace(payment, state=GIVE_BACK_DUE, bank_capture=record)
+
+    def _cancelled(self, order: Order, payment: SecondPayment, now: datetime) -> SecondPayment:
+        """The authorisation as the bank cancelled it (at the end of its period, or in its dashboard): given back."""
+        by_bank = self._by_bank(order, payment, now) is not None
+        outcome = APPLIED_BY_BANK if by_bank else APPLIED_OUTSIDE_API
+        detail = "the bank's status shows it cancelled" + (" at the end of its period" if by_bank else "")
+        record = OperationRecord(f"bank-{secrets.token_hex(4)}", "cancel", payment.amount, now, outcome, detail)
+        return replace(payment, state=GIVEN_BACK, outcome=record)
+
+    def _settle(self, order: Order, index: int, ended: SecondPayment, now: datetime) -> tuple[Order, str]:
+        """Record ``ended`` (what the bank did) on entry ``index``, once: another process that wrote it first wins,
+        and the entry is then taken as it left it."""
+        payment = order.second_payments[index]
+        if ended.bank_capture is not None:
+            said = f"the bank captured {_what(payment)} on {ended.bank_capture.bank_day}"
+            said += f" ({ended.bank_capture.detail})"
+            review = Review(
+                ReviewReason.SECOND_PAYMENT_CAPTURED, now, f"{said}: it is refunded at the bank automatically"
+            )
+            seen = f"captured by the bank on {ended.bank_capture.bank_day}"
+        else:
+            review = Review(ReviewReason.SECOND_PAYMENT_GIVEN_BACK, now, _given_back(ended, order.reference))
+            seen = ""
+        for _ in range(FINISH_TRIES):
+            try:
+                self.store.settle_second_payment(order, index, ended, review)
+                break
+            except ConcurrentUpdateError:
+                order = self.store.get(order.reference)
+                current = order.second_payments[index]
+                if current.bank_capture is not None or current.state != payment.state or current.giving_back:
+                    return order, ""  # another process recorded it (or is giving it back): taken as it is
+        else:
+            raise ConcurrentUpdateError(f"order {order.reference}: {_what(payment)} stays as it was")
+        order = self.store.get(order.reference)
+        if ended.state == GIVEN_BACK:
+            assert ended.outcome is not None
+            return order, f"{GIVEN_BACK} ({ended.event} {ended.outcome.outcome})"
+        return order, seen
 
     def due(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> GiveBackReport:
         """Every order of ``GiveBackIndex`` (never a table scan): the sweeper's backstop for what the stream's
@@ -153,6 +269,8 @@ class GiveBacks(BankDesk):
             said = bank.status(reference=payment.bank_reference, total=order.amount, at=now).captured_on
         except BankUnavailableError:
             said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
+        if said is None and payment.bank_capture is not None:
+            said = payment.bank_capture.bank_day
         return said or self._day(order, payment.received_at)
 
     def _applied(self, order: Order, payment: SecondPayment, now: datetime) -> bool:
@@ -219,10 +337,9 @@ class GiveBacks(BankDesk):
         return self.store.get(order.reference), f"{ended.state} ({payment.event} {outcome})"
 
 
-def _automatic(order: Order, payment: SecondPayment) -> bool:
-    """Whether a back-office call can give the payment back alone: not a cancel under the paid session's reference
-    (it would cancel the paid authorisation too)."""
-    return payment.captured or payment.bank_reference != order.bank_payment_reference
+def _to_cancel(order: Order, payment: SecondPayment) -> bool:
+    """Whether ``payment`` is an authorisation due to be cancelled (the bank is asked first whether it captured it)."""
+    return payment.state == GIVE_BACK_DUE and not payment.captured and order.gives_back_alone(payment)
 
 
 def _refunded_on(order: Order, payment: SecondPayment) -> Decimal:
@@ -247,5 +364,6 @@ def _not_given_back(payment: SecondPayment, reference: str, why: str) -> str:
     if payment.captured:
         todo = f"refund it in the bank's dashboard, or refund order {reference} with no amount, which tries it again"
     else:
-        todo = "cancel it in the bank's dashboard before its deadline, or the bank captures it"
+        todo = "cancel it in the bank's dashboard before its deadline; the bank's status for it is asked until then,"
+        todo += " and a capture by the bank is refunded automatically"
     return f"the bank would not give back {_what(payment)} ({why}): {todo}"

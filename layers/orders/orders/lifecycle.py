@@ -225,9 +225,9 @@ def decide_confirmation(
     if confirmation.amount != order.amount:
         return flag(ReviewReason.AMOUNT_MISMATCH, f"bank confirmed {confirmation.amount}, order is {order.amount}")
     if order.status is not OrderStatus.AWAITING_PAYMENT:
-        if _known_payment(order, confirmation.reference, confirmation.authorisation_number):
+        if known_payment(order, confirmation.reference, confirmation.authorisation_number):
             return Decision(Verdict.REPLAY, order.status, order.status)
-        return _second_payment(order, confirmation, attempt, received_at)
+        return second_payment(order, attempt)
 
     day = _bank_day(confirmation, received_at, terminal)
     enters, changes = acceptance(
@@ -236,7 +236,7 @@ def decide_confirmation(
     return Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes)
 
 
-def _known_payment(order: Order, bank_reference: str, authorisation_number: str) -> bool:
+def known_payment(order: Order, bank_reference: str, authorisation_number: str) -> bool:
     """Whether an acceptance under ``bank_reference`` is a payment the order holds already (sent again, another
     date). Under another session it is another payment, whatever its authorisation number (the issuer's 6
     characters). Under the same one it is another only when both authorisation numbers are known and differ: a
@@ -379,16 +379,19 @@ def _flagged(order: Order, attempt: Attempt, review: Review) -> Decision:
     return Decision(Verdict.FLAGGED, order.status, order.status, attempt, (review,))
 
 
-def _second_payment(order: Order, confirmation: Confirmation, attempt: Attempt, received_at: datetime) -> Decision:
-    """Another acceptance for an order already paid: the buyer was debited twice. It is recorded as its own entry,
-    to give back through the back office, with a review; the order's state and books stay the paid payment's."""
-    session = order.session(confirmation.reference)
+def second_payment(order: Order, attempt: Attempt) -> Decision:
+    """Another acceptance for an order already paid, under ``attempt.bank_reference`` (a confirmation, or the bank's
+    status read by the reconciliation): the buyer was debited twice. It is recorded as its own entry, to give back
+    through the back office, with a review; the order's state and books stay the paid payment's."""
+    received_at = attempt.received_at
+    session = order.session(attempt.bank_reference)
     split = order.instalments and order.mode is PaymentMode.IMMEDIATE
     entry = SecondPayment(
-        bank_reference=confirmation.reference,
+        bank_reference=attempt.bank_reference,
         authorisation_number=attempt.authorisation_number,
-        # What the bank debited on accepting it: a split payment's first instalment (its later ones are flagged).
-        amount=order.instalments[0].amount if split else confirmation.amount,
+        # What the bank debited on accepting it (the order's amount, as the acceptance's was checked to be): a split
+        # payment's first instalment (its later ones are flagged).
+        amount=order.instalments[0].amount if split else order.amount,
         received_at=received_at,
         mode=order.mode,
         ordered_at=session.opened_at if session else order.created_at,

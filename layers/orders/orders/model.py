@@ -37,6 +37,7 @@ class ReviewReason(enum.Enum):
     UNKNOWN_INSTALMENT = "unknown_instalment"  # the bank collected an instalment the order's schedule does not have
     SECOND_PAYMENT_GIVEN_BACK = "second_payment_given_back"  # a second payment was refunded or cancelled at the bank
     SECOND_PAYMENT_NOT_GIVEN_BACK = "second_payment_not_given_back"  # the bank would not take it back: a human must
+    SECOND_PAYMENT_CAPTURED = "second_payment_captured"  # the bank captured a second authorisation: it is refunded
 
 
 # How an operation ended (``OperationRecord.outcome``).
@@ -165,7 +166,8 @@ class OperationRecord:
 
 
 # Where a second payment stands (``SecondPayment.state``): to give back, given back, or left to a human (the bank
-# refused to give it back, or no back-office call can give it back alone).
+# refused to give it back, or no back-office call can give it back alone). A second authorisation the bank would not
+# cancel is watched all the same (``Order.watches``): the bank may still capture it at its deadline.
 GIVE_BACK_DUE, GIVEN_BACK, NOT_GIVEN_BACK = "due", "given_back", "not_given_back"
 
 
@@ -183,8 +185,10 @@ class SecondPayment:
     paid one): kept apart from the order's books, and given back through the back office.
 
     On an immediate terminal it was captured when accepted and is refunded; on a deferred one it is an
-    authorisation, cancelled before the bank captures it at the deadline. ``ordered_at`` is its session's form
-    date (the ``date_commande`` the bank holds for it); ``outcome`` is how the give-back ended.
+    authorisation, cancelled before the bank captures it at the deadline. One the bank captured all the same (its
+    cancel refused, or too late: the bank's end-of-period validation) holds that capture in ``bank_capture``, booked
+    on the bank's day, and is refunded. ``ordered_at`` is its session's form date (the ``date_commande`` the bank
+    holds for it); ``outcome`` is how the give-back ended.
     """
 
     bank_reference: str
@@ -197,11 +201,13 @@ class SecondPayment:
     state: str = GIVE_BACK_DUE
     giving_back: GiveBack | None = None
     outcome: OperationRecord | None = None
+    bank_capture: OperationRecord | None = None
 
     @property
     def captured(self) -> bool:
-        """Whether the bank captured it when it accepted it (an immediate payment): the buyer was debited."""
-        return self.mode is PaymentMode.IMMEDIATE
+        """Whether the bank captured it: when it accepted it (an immediate payment), or later (``bank_capture``).
+        The buyer was debited."""
+        return self.mode is PaymentMode.IMMEDIATE or self.bank_capture is not None
 
     @property
     def event(self) -> str:
@@ -220,6 +226,7 @@ class SecondPayment:
             "state": self.state,
             "give_back": self.event,
             "outcome": self.outcome.as_json() if self.outcome else None,
+            "bank_capture": self.bank_capture.as_json() if self.bank_capture else None,
         }
 
 
@@ -357,6 +364,21 @@ class Order:
     def bank_payment_reference(self) -> str:
         """The reference the bank knows the payment by (older orders have none of their own)."""
         return self.bank_reference or self.reference
+
+    def gives_back_alone(self, payment: SecondPayment) -> bool:
+        """Whether a back-office call can give ``payment`` back alone: not a cancel under the paid session's
+        reference (it would cancel the paid authorisation too)."""
+        return payment.captured or payment.bank_reference != self.bank_payment_reference
+
+    def watches(self, payment: SecondPayment) -> bool:
+        """Whether ``payment`` is an authorisation not given back that the bank may still capture (its cancel was
+        refused): its own reference's status is asked until the bank captures it (then it is refunded) or cancels
+        it."""
+        return payment.state == NOT_GIVEN_BACK and not payment.captured and self.gives_back_alone(payment)
+
+    def keeps_giving_back(self, payment: SecondPayment) -> bool:
+        """Whether ``payment`` keeps the order in ``GiveBackIndex``: due, being given back, or watched."""
+        return payment.state == GIVE_BACK_DUE or payment.giving_back is not None or self.watches(payment)
 
     def with_changes(self, **changes: Any) -> Order:
         return replace(self, **changes)

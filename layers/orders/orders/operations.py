@@ -131,10 +131,11 @@ class BackOffice(BankDesk):
         return self._perform(reference, lambda order: plan_refund(order, _requested(order, amount)), now, key)
 
     def _give_back_captured(self, reference: str, now: datetime) -> bool:
-        """Refund every captured second payment of the order not given back yet (once each, through its journal);
-        whether it had any. ``BankRefusedError`` when one stays debited: nothing else is refunded then."""
+        """Refund every captured second payment of the order not given back yet (once each, through its journal),
+        the bank asked first whether it captured an authorisation not given back; whether it had any.
+        ``BankRefusedError`` when one stays debited: nothing else is refunded then."""
         order = self.store.get(reference)
-        if not any(p.captured and p.state != GIVEN_BACK for p in order.second_payments):
+        if not any((p.captured and p.state != GIVEN_BACK) or order.watches(p) for p in order.second_payments):
             return False
         GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).give_back(reference, now, refused_too=True)
         left = [p for p in self.store.get(reference).second_payments if p.captured and p.state != GIVEN_BACK]

@@ -11,7 +11,11 @@ differences are repaired, each in one conditional write the stream turns into th
   ``status:<bank reference>``, so a second run, or the late
   confirmation itself, changes nothing more);
 - what was done in the bank's dashboard (a capture, a cancel, a refund): recorded ``applied_outside_api`` or
-  ``applied_by_bank``, as the console and the sweeper already do.
+  ``applied_by_bank``, as the console and the sweeper already do;
+- a second payment: another session of an order awaiting payment the bank shows paid too, recorded as a second
+  payment (as CGI2 records a second acceptance) and given back off the stream; and, for an order holding second
+  payments not given back, what the bank did of them (``orders.giveback``: a second authorisation the bank captured
+  is recorded captured and refunded, one it cancelled is given back).
 
 Anything else that differs is reported, never overwritten. The bank's files (its XML file of a day's captured
 payments, its CSV export of payments: ``sealing.read_bank_file``) are compared with the books too, summed per
@@ -46,9 +50,16 @@ from .bank import BankClient, BankFactory
 from .books import Entry, booked_on, entries_of
 from .calendar import local_day, zone
 from .clients import LazyClient
-from .exceptions import ConcurrentUpdateError, OrderNotFoundError, OrdersError, ReportUnavailableError
-from .lifecycle import Decision, Verdict, acceptance, instalment_collected
-from .model import Attempt, Order, OrderStatus, PaymentSession
+from .exceptions import (
+    ConcurrentUpdateError,
+    OperationInProgressError,
+    OrderNotFoundError,
+    OrdersError,
+    ReportUnavailableError,
+)
+from .giveback import GiveBacks
+from .lifecycle import Decision, Verdict, acceptance, instalment_collected, known_payment, second_payment
+from .model import GIVEN_BACK, Attempt, Order, OrderStatus, PaymentSession
 from .operations import BackOffice
 from .sessions import last_activity, order_reference_of, session_may_be_live
 from .store import OrderStore, split_months
@@ -62,6 +73,7 @@ PAID_AMOUNT_DIFFERS = "paid_amount_differs"
 FILE_UNKNOWN = "captured_unknown_order"
 FILE_DIFFERS = "captured_amount_differs"
 FILE_UNREADABLE = "unreadable_file"
+SECOND_PAYMENT = "second_payment"
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,7 @@ class Reconciler:
         self.store = store
         self.terminals = terminals
         self.office = BackOffice(store, terminals, bank)
+        self.givebacks = GiveBacks(store, terminals, bank)
 
     # --- against the bank's status ----------------------------------------------------------------------
 
@@ -191,6 +204,12 @@ class Reconciler:
             self._awaiting(order, now, report, since)
             return
         report.checked += 1
+        self._paid(order, now, report)
+        if any(order.keeps_giving_back(payment) for payment in order.second_payments):
+            self._second_payments(order.reference, now, report)
+
+    def _paid(self, order: Order, now: datetime, report: Report) -> None:
+        """Compare a paid order's books with the bank's status of its paid session; record what the bank did."""
         bank = self.office.bank(order)
         status = bank.status(reference=order.bank_payment_reference, total=order.amount, at=now)
         if order.instalments:
@@ -226,10 +245,49 @@ class Reconciler:
                 report.differences.append(self._missed(order, session, status, now))
                 recorded = True
                 continue
-            # Once paid, the order is no longer asked about its sessions: another one paid is reported now.
-            detail = f"the bank shows {session.bank_reference} paid too ({status.authorisation_number}): a second"
-            detail += " payment of the order whose confirmation never came; give it back in the bank's dashboard"
-            report.differences.append(Difference(order.reference, STATUS_DIFFERS, detail, False))
+            # Once paid, the order is no longer asked about its sessions: another one paid is recorded now.
+            found = self._second_found(order.reference, session, status, now)
+            if found is not None:
+                report.differences.append(found)
+
+    def _second_found(
+        self, reference: str, session: PaymentSession, status: StatusAnswer, now: datetime
+    ) -> Difference | None:
+        """Record another session the bank shows paid as a second payment of the order (paid by the first), as CGI2
+        records a second acceptance: the stream's give-back function gives it back. ``None`` when the order holds it
+        already (its confirmation came meanwhile)."""
+        order = self.store.get(reference)
+        said = f"the bank shows {session.bank_reference} paid too ({status.authorisation_number})"
+        if order.status is OrderStatus.AWAITING_PAYMENT:  # the first was not recorded: neither is this one
+            detail = f"{said}: a second payment of an order not recorded paid; give it back in the bank's dashboard"
+            return Difference(reference, STATUS_DIFFERS, detail, False)
+        if known_payment(order, session.bank_reference, status.authorisation_number):
+            return None
+        source = f"status:{session.bank_reference}"
+        attempt = _from_status(order, "paiement", session.bank_reference, source, now, status.authorisation_number)
+        decision = second_payment(order, attempt)
+        paid = status.collected if order.mode is PaymentMode.IMMEDIATE else status.remaining or status.collected
+        if decision.second_payment is not None and paid is not None and paid != decision.second_payment.amount:
+            detail = f"{said}, {paid} where a payment of the order is {decision.second_payment.amount}: not recorded"
+            return Difference(reference, PAID_AMOUNT_DIFFERS, detail, False)
+        try:
+            self.store.apply(order, decision)
+        except ConcurrentUpdateError:
+            return Difference(
+                reference, SECOND_PAYMENT, f"{said}; the order changed meanwhile: checked next run", False
+            )
+        return Difference(reference, SECOND_PAYMENT, f"{said}: recorded as a second payment, given back", True)
+
+    def _second_payments(self, reference: str, now: datetime, report: Report) -> None:
+        """Ask the bank what it did of the order's second payments not given back, and give back what is due
+        (``GiveBacks.give_back``: once each, through its journal)."""
+        try:
+            outcomes = self.givebacks.give_back(reference, now)
+        except OperationInProgressError:
+            return  # another process is giving one back: its outcome is its own
+        for bank_reference, outcome in outcomes.items():
+            repaired = outcome.startswith(GIVEN_BACK)
+            report.differences.append(Difference(reference, SECOND_PAYMENT, f"{bank_reference}: {outcome}", repaired))
 
     def _missed(self, order: Order, session: PaymentSession, status: StatusAnswer, now: datetime) -> Difference:
         """Record the payment the bank shows under ``session`` whose confirmation never came (for a split payment,

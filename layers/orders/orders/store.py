@@ -5,7 +5,8 @@ Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``ord
 the checkout's, which only opens a payment session or records its form served again),
 ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
 (``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
-while a second payment is still to give back). Each index projects its keys only (``DateIndex`` also the status its
+while a second payment is still to give back, or a second authorisation the bank would not cancel is watched).
+Each index projects its keys only (``DateIndex`` also the status its
 readers filter on), so that a write changing neither costs it nothing; its readers read the orders it names by key
 (``BatchGetItem``). Confirmations that match no order are kept as
 ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
@@ -68,8 +69,9 @@ MAIL_SK = "MAIL"
 # partition orders used before: it is still swept, so that nothing written then is forgotten.
 DEADLINE_SHARD = "DEFERRED"
 DEADLINE_SHARDS = 16
-# ``GiveBackIndex``: an order holding a second payment still to give back has ``giveback_due`` set to this, and
-# loses the attribute once none is left. One partition: a second payment is an incident, not the daily flow.
+# ``GiveBackIndex``: an order holding a second payment still to give back (or watched: ``Order.keeps_giving_back``)
+# has ``giveback_due`` set to this, and loses the attribute once none is left. One partition: a second payment is
+# an incident, not the daily flow.
 GIVE_BACK_PARTITION = "DUE"
 # The indexes project keys (and DateIndex the status): their readers read the orders by key, BatchGetItem's
 # 100 keys at a time, asking again with a growing pause for what DynamoDB left unread (its throttling).
@@ -273,6 +275,8 @@ def _second_payment_item(payment: SecondPayment) -> dict[str, Any]:
         item["giving_back"] = _give_back_item(payment.giving_back)
     if payment.outcome is not None:
         item["outcome"] = _operation_item(payment.outcome)
+    if payment.bank_capture is not None:
+        item["bank_capture"] = _operation_item(payment.bank_capture)
     return item
 
 
@@ -291,7 +295,28 @@ def _second_payment(item: Mapping[str, Any], default_time: datetime) -> SecondPa
         if giving_back
         else None,
         outcome=_operation(item["outcome"], default_time) if item.get("outcome") else None,
+        bank_capture=_operation(item["bank_capture"], default_time) if item.get("bank_capture") else None,
     )
+
+
+def _give_back_index(
+    order: Order,
+    index: int,
+    ended: SecondPayment,
+    names: dict[str, str],
+    values: dict[str, Any],
+    sets: list[str],
+    removes: list[str],
+) -> None:
+    """The clause that keeps the order in ``GiveBackIndex`` while one of its second payments, ``ended`` in place of
+    entry ``index``, is still to give back (or watched), and takes it out once none is."""
+    payments = [ended if n == index else p for n, p in enumerate(order.second_payments)]
+    names["#giveback"] = "giveback_due"
+    if any(order.keeps_giving_back(p) for p in payments):
+        values[":giveback"] = _ser(GIVE_BACK_PARTITION)
+        sets.append("#giveback = :giveback")
+    else:
+        removes.append("#giveback")
 
 
 def _dt(value: Any) -> datetime | None:
@@ -857,10 +882,7 @@ class OrderStore:
         sets = [f"{entry}.#state = :state", f"{entry}.#outcome = :outcome", "#changed = :changed"]
         sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
         removes = [f"{entry}.#gb"]
-        others = (p for n, p in enumerate(order.second_payments) if n != index)
-        if not any(p.state == GIVE_BACK_DUE or p.giving_back is not None for p in others):
-            names["#giveback"] = "giveback_due"
-            removes.append("#giveback")
+        _give_back_index(order, index, ended, names, values, sets, removes)
         self._call(
             "update_item",
             Key=order_key(order.reference),
@@ -870,8 +892,50 @@ class OrderStore:
             ExpressionAttributeValues=values,
         )
 
+    def settle_second_payment(self, order: Order, index: int, ended: SecondPayment, review: Review) -> None:
+        """Write what the bank's status showed of ``order.second_payments[index]``, no give-back under way on it:
+        ``ended`` holds its capture by the bank (then it is due, to refund) or its cancellation (given back), with a
+        review, in one conditional write on the entry as ``order`` holds it (its state, no capture recorded yet, no
+        journal entry) and on the number of entries. ``ConcurrentUpdateError`` when another process wrote it first:
+        read the order again."""
+        entry = f"#second[{index}]"
+        payment = order.second_payments[index]
+        names = {"#second": "second_payments", "#gb": "giving_back", "#state": "state", "#cid": "confirmation_id"}
+        names |= {"#capture": "bank_capture", "#reviews": "reviews", "#changed": "changed_day", "#version": "version"}
+        values: dict[str, Any] = {
+            ":cid": _ser(payment.confirmation_id),
+            ":was": _ser(payment.state),
+            ":count": _ser(len(order.second_payments)),
+            ":state": _ser(ended.state),
+            ":review": _ser([_review_item(review)]),
+            ":empty": {"L": []},
+            ":changed": _ser(changed_day(review.at)),
+            ":one": _ser(1),
+        }
+        sets = [f"{entry}.#state = :state", "#changed = :changed"]
+        sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
+        for name, record in (("capture", ended.bank_capture), ("outcome", ended.outcome)):
+            if record is not None:
+                names[f"#{name}"] = "bank_capture" if name == "capture" else name
+                values[f":{name}"] = _ser(_operation_item(record))
+                sets.append(f"{entry}.#{name} = :{name}")
+        removes: list[str] = []
+        _give_back_index(order, index, ended, names, values, sets, removes)
+        condition = f"{entry}.#cid = :cid AND {entry}.#state = :was AND attribute_not_exists({entry}.#gb)"
+        condition += f" AND attribute_not_exists({entry}.#capture) AND size(#second) = :count"
+        expression = f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else "")
+        self._call(
+            "update_item",
+            Key=order_key(order.reference),
+            UpdateExpression=f"{expression} ADD #version :one",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
     def orders_to_give_back(self, start_key: dict[str, Any] | None = None) -> tuple[list[str], dict[str, Any] | None]:
-        """References of the orders holding a second payment still to give back (``GiveBackIndex``), one page."""
+        """References of the orders holding a second payment still to give back or watched (``GiveBackIndex``), one
+        page."""
         kwargs: dict[str, Any] = {
             "IndexName": "GiveBackIndex",
             "KeyConditionExpression": "giveback_due = :due",

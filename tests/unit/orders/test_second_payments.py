@@ -3,12 +3,22 @@ never a change of the order's state or money; the same one sent again is a repla
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from orders.lifecycle import MAX_SECOND_PAYMENTS, Decision, Verdict, decide_confirmation
-from orders.model import GIVE_BACK_DUE, NOT_GIVEN_BACK, Order, OrderStatus, PaymentSession, SecondPayment
+from orders.model import (
+    GIVE_BACK_DUE,
+    GIVEN_BACK,
+    NOT_GIVEN_BACK,
+    OperationRecord,
+    Order,
+    OrderStatus,
+    PaymentSession,
+    SecondPayment,
+)
 from orders.terminals import PaymentMode, Terminals
 from sealing import Confirmation, MerchantKey, Money, parse_form, read_confirmation, seal
 from tests.support.aws import TEST_KEY, terminals_config
@@ -91,3 +101,23 @@ def test_past_the_bound_a_second_payment_is_flagged_only() -> None:
     decision = decide(full, FIRST, "444444")
     assert decision.second_payment is None
     assert "give it back in the bank's dashboard" in decision.reviews[0].detail
+
+
+def test_an_authorisation_the_bank_would_not_cancel_is_watched_until_the_bank_captures_or_cancels_it() -> None:
+    order = paid(PaymentMode.DEFERRED)
+    decision = decide(order, FIRST, "222222")
+    assert decision.second_payment is not None
+    refused = replace(decision.second_payment, state=NOT_GIVEN_BACK)
+    assert (order.watches(refused), order.keeps_giving_back(refused), refused.captured) == (True, True, False)
+    capture = OperationRecord("bank-1", "capture_full", refused.amount, NOW, "applied_by_bank", bank_day=NOW.date())
+    captured = replace(refused, state=GIVE_BACK_DUE, bank_capture=capture)
+    assert (captured.captured, captured.event, order.watches(captured)) == (True, "refund_full", False)
+    assert order.keeps_giving_back(captured)  # due: to refund
+    cancelled = replace(refused, state=GIVEN_BACK)
+    assert (order.watches(cancelled), order.keeps_giving_back(cancelled)) == (False, False)
+    # Under the paid session's reference no call can cancel it alone: a human's, never watched.
+    under_paid = replace(refused, bank_reference=SECOND)
+    assert (order.gives_back_alone(under_paid), order.watches(under_paid)) == (False, False)
+    # An immediate one the bank would not refund is left to the merchant's "refund all", not watched.
+    immediate = replace(refused, mode=PaymentMode.IMMEDIATE)
+    assert (order.watches(immediate), order.keeps_giving_back(immediate)) == (False, False)
