@@ -9,10 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
-from local.streams import stream_record
 from orders import books
 from orders.bank import BankClient
 from orders.events import ORDER_NEEDS_REVIEW, ORDER_REFUNDED, SECOND_PAYMENT_GIVEN_BACK, events_of_change
@@ -24,8 +22,9 @@ from orders.operations import BackOffice
 from orders.reconciliation import Reconciler
 from orders.store import OrderStore
 from orders.terminals import Terminals
-from tests.support.aws import TABLE_STREAM_ENDPOINT, terminals_config
+from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
+from tests.support.ledger import bank_holds, held_by_reference, stream_records
 from tests.support.merchant import LATER, NOW, confirm, stored_order
 
 REF = "GIVEBACK01"
@@ -71,16 +70,6 @@ def paid_twice(aws: Any, lambda_context: Any, bank: FakeBank, tpe: str = "090015
         for reference in (FIRST, SECOND):
             bank.accounts[reference] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=NOW.date())
     return aws.store.get(REF)  # type: ignore[no-any-return]
-
-
-def stream_records(aws: Any) -> list[dict[str, Any]]:
-    """Every record of the orders table's stream so far, as Lambda hands them over."""
-    streams = boto3.client("dynamodbstreams", region_name="eu-west-3", endpoint_url=TABLE_STREAM_ENDPOINT)
-    arn = aws.dynamodb.describe_table(TableName=aws.store.table_name)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
-    answer = streams.get_records(ShardIterator=iterator["ShardIterator"])
-    return [stream_record(record, arn, "eu-west-3") for record in answer["Records"]]
 
 
 def consume(aws: Any, lambda_context: Any) -> dict[str, Any]:
@@ -339,21 +328,6 @@ def test_the_merchant_is_told_and_the_buyer_is_not_told_of_a_refund(
 BANK_CAPTURE_DAY = date(2026, 12, 2)  # the first tab's deferral period (3 working days from 26/11) ends: validated
 
 
-def held_by_reference(aws: Any, order: Order) -> dict[str, Decimal]:
-    """What the books say each bank reference holds: its captures less its refunds (zeros left out)."""
-    held: dict[str, Decimal] = {}
-    terminals = Terminals.from_mapping(terminals_config())
-    for kind, sign in (("captures", 1), ("refunds", -1)):
-        for entry in books.entries_of(order, terminals, kind):
-            held[entry.bank_reference] = held.get(entry.bank_reference, Decimal(0)) + sign * entry.amount.amount
-    return {reference: amount for reference, amount in held.items() if amount}
-
-
-def bank_holds(bank: FakeBank) -> dict[str, Decimal]:
-    held = {reference: a.captured - a.refunded for reference, a in bank.accounts.items()}
-    return {reference: amount for reference, amount in held.items() if amount}
-
-
 def not_cancelled_then_captured(aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks) -> Order:
     """A deferred order paid under SECOND, then authorised under FIRST too; the bank refuses the cancel of FIRST and
     validates it at the end of its own deferral period (the terminal's automatic validation)."""
@@ -384,13 +358,13 @@ def test_a_second_authorisation_the_bank_captured_after_a_refused_cancel_is_book
     terminals = Terminals.from_mapping(terminals_config())
     [captured] = books.booked(aws.store, terminals, BANK_CAPTURE_DAY, "captures")
     assert (captured.bank_reference, captured.authorisation_number, captured.amount.amount) == (FIRST, AGAIN, AMOUNT)
-    assert held_by_reference(aws, order) == bank_holds(bank) == {SECOND: AMOUNT}
+    assert held_by_reference(order) == bank_holds(bank) == {SECOND: AMOUNT}
     # The day's reconciliation finds nothing more; "refund all" then refunds the order's own payment, and only it.
     reconciled = Reconciler(aws.store, terminals, _client(bank)).run([later.date()], later + timedelta(hours=1), "t")
     assert [d.kind for d in reconciled.differences] == []
     order = office.refund(REF, None, later + timedelta(hours=2))
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
-    assert (order.status, bank_holds(bank), held_by_reference(aws, order)) == (OrderStatus.REFUNDED, {}, {})
+    assert (order.status, bank_holds(bank), held_by_reference(order)) == (OrderStatus.REFUNDED, {}, {})
     assert office.sweep(later + timedelta(hours=3)).outcomes == {}
     assert len(calls(bank, "recredit_paiement.cgi")) == 2
 
@@ -408,7 +382,7 @@ def test_reconciliation_finds_a_second_authorisation_the_bank_captured_and_gives
     assert f"{FIRST}: given_back (refund_full done)" in found.detail
     assert bank_holds(bank) == {}  # the paid session is still an authorisation; the captured one was refunded
     order = aws.store.get(REF)
-    assert held_by_reference(aws, order) == {}
+    assert held_by_reference(order) == {}
     assert order.second_payments[0].state == GIVEN_BACK
     again = Reconciler(aws.store, Terminals.from_mapping(terminals_config()), _client(bank)).run(
         [later.date()], later + timedelta(hours=1), "schedule"
@@ -425,7 +399,7 @@ def test_refund_all_asks_the_bank_of_a_second_authorisation_not_cancelled_and_re
     order = office.refund(REF, None, LATER + timedelta(minutes=1))
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
     assert (order.status, order.second_payments[0].state) == (OrderStatus.REFUNDED, GIVEN_BACK)
-    assert bank_holds(bank) == held_by_reference(aws, order) == {}
+    assert bank_holds(bank) == held_by_reference(order) == {}
 
 
 def test_a_cancel_too_late_is_never_sent_the_capture_is_refunded(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
@@ -439,7 +413,7 @@ def test_a_cancel_too_late_is_never_sent_the_capture_is_refunded(aws: Any, lambd
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream delivered again: nothing more
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
     order = aws.store.get(REF)
-    assert held_by_reference(aws, order) == bank_holds(bank) == {}
+    assert held_by_reference(order) == bank_holds(bank) == {}
 
 
 def test_a_second_authorisation_cancelled_in_the_banks_dashboard_is_given_back_and_no_longer_watched(
@@ -468,7 +442,7 @@ def test_the_capture_of_a_second_authorisation_dying_after_its_refund_is_settled
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
     order = aws.store.get(REF)
     assert order.second_payments[0].state == GIVEN_BACK
-    assert held_by_reference(aws, order) == bank_holds(bank) == {}
+    assert held_by_reference(order) == bank_holds(bank) == {}
 
 
 def test_two_consumers_finding_a_captured_second_authorisation_refund_it_once(
@@ -478,7 +452,7 @@ def test_two_consumers_finding_a_captured_second_authorisation_refund_it_once(
     outcomes = two_givers_at_once(aws, bank, LATER)
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
     assert [type(o) for o in outcomes].count(OperationInProgressError) == 1
-    assert held_by_reference(aws, aws.store.get(REF)) == bank_holds(bank) == {}
+    assert held_by_reference(aws.store.get(REF)) == bank_holds(bank) == {}
 
 
 def test_the_merchant_is_told_the_bank_captured_a_second_authorisation_and_that_it_was_refunded(
@@ -525,7 +499,7 @@ def test_a_second_paid_session_reconciliation_finds_is_given_back_like_any_other
     assert order.reviews[-1].reason is ReviewReason.SECOND_ACCEPTANCE
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream gives it back, as CGI2's
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [SECOND]
-    assert held_by_reference(aws, aws.store.get(REF)) == bank_holds(bank) == {FIRST: AMOUNT}
+    assert held_by_reference(aws.store.get(REF)) == bank_holds(bank) == {FIRST: AMOUNT}
     # Its late confirmation (the authorisation number the bank's status gave) is the same payment: nothing more.
     assert confirm(aws, lambda_context, reference=SECOND, numauto="123456")["body"] == "version=2\ncdr=0\n"
     assert len(aws.store.get(REF).second_payments) == 1
@@ -565,4 +539,4 @@ def test_a_second_payment_arriving_while_another_is_given_back_is_given_back_in_
     order = aws.store.get(REF)
     assert [p.state for p in order.second_payments] == [GIVEN_BACK, GIVEN_BACK]
     assert aws.store.orders_to_give_back()[0] == []
-    assert held_by_reference(aws, order) == bank_holds(bank) == {SECOND: AMOUNT}
+    assert held_by_reference(order) == bank_holds(bank) == {SECOND: AMOUNT}

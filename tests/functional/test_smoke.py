@@ -16,10 +16,11 @@ from botocore.stub import ANY, Stubber
 
 from orders import golive
 from orders.exceptions import ConcurrentUpdateError
+from orders.model import OrderStatus
 from orders.smoke import DESCRIPTION, Smoke
 from orders.terminals import Terminals
 from tests.support.aws import load_function, terminals_config
-from tests.support.merchant import SAMPLE, stored_order
+from tests.support.merchant import SAMPLE, confirm, stored_order
 from tests.support.smoke import ALARM, API, FakeCloudWatch, action_item, in_process_api
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -151,6 +152,18 @@ def test_the_cleanup_deletes_the_smoke_tests_order_never_another(aws: Any) -> No
     assert aws.store.get(SAMPLE).reference == SAMPLE
     with pytest.raises(ConcurrentUpdateError):
         aws.store.delete_order("NOSUCHORDR", description=DESCRIPTION)
+
+
+def test_the_cleanup_never_deletes_an_order_that_was_paid_even_the_smoke_tests_own(
+    aws: Any, lambda_context: Any
+) -> None:
+    """Its checkout page served a real payment form: if anyone paid it meanwhile, the order holds money the bank
+    has, and deleting it would take the payment off the books. It stays, and the cleanup says so."""
+    stored_order(aws, SAMPLE, description=DESCRIPTION)
+    assert confirm(aws, lambda_context)["body"] == "version=2\ncdr=0\n"
+    with pytest.raises(ConcurrentUpdateError):
+        aws.store.delete_order(SAMPLE, description=DESCRIPTION)
+    assert aws.store.get(SAMPLE).status is OrderStatus.PAID
 
 
 def test_the_console_route_answers_each_step(aws: Any, lambda_context: Any) -> None:

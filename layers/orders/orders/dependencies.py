@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 SECRET_CACHE_SECONDS = 300
+# At most one read of the secret past its cache per this many seconds in an instance: every forged confirmation
+# asks for one (its seal holds with no cached key), and a flood of them must not turn into as many billed
+# GetSecretValue calls against the account's quota. A key put in the secret is still taken at once, unless a
+# read past the cache was made less than this long before (then the cached keys decide, as for any bad seal).
+READ_AGAIN_SECONDS = 10.0
 # What a stack is deployed as (template parameter StackEnvironment, variable STACK_ENVIRONMENT); "" where no
 # stack says (the local stack, the command line): its terminals are not held to it.
 STACK_ENVIRONMENTS = ("test", "production")
@@ -43,7 +49,7 @@ def utc_now() -> datetime:
 class SecretTerminals:
     """The terminal configuration from a Secrets Manager secret, read again at most every five minutes, or at
     once when asked (``read_again``: a confirmation whose seal no cached key holds may be sealed with a key put in
-    the secret since).
+    the secret since), at most once per ``READ_AGAIN_SECONDS``.
 
     Each instance has its own Powertools ``SecretsProvider`` (and so its own boto3 client and cache): a new set
     of dependencies starts cold, whatever another one (an earlier test, another local stack) cached.
@@ -60,22 +66,35 @@ class SecretTerminals:
         client: Any = None,
         stack_environment: str = "",
         clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """``client``: the Secrets Manager client to read with (made on the first read when not given);
-        ``stack_environment``: ``production`` refuses test terminals; ``clock``: the time of a read."""
+        ``stack_environment``: ``production`` refuses test terminals; ``clock``: the time of a read;
+        ``monotonic``: the seconds ``read_again``'s interval is measured in."""
         self.secret_arn = secret_arn
         self.max_age = max_age
         self.stack_environment = stack_environment
         self.clock = clock
+        self.monotonic = monotonic
         self._client = client
         self._provider: SecretsProvider | None = None
+        self._read_again_at: float | None = None
+        self._read_again_lock = threading.Lock()
 
     def __call__(self) -> Terminals:
         return self._read(force=False)
 
     def read_again(self) -> Terminals:
-        """The secret read now, past the cache (which it refreshes)."""
-        return self._read(force=True)
+        """The secret read now, past the cache (which it refreshes); the cached configuration when such a read was
+        made less than ``READ_AGAIN_SECONDS`` ago. A read that failed does not count: the next confirmation tries
+        again, and its seal is never called bad on keys that could not be read (it is queued, 503)."""
+        with self._read_again_lock:
+            now = self.monotonic()
+            if self._read_again_at is not None and now - self._read_again_at < READ_AGAIN_SECONDS:
+                return self._read(force=False)
+            terminals = self._read(force=True)
+            self._read_again_at = now
+            return terminals
 
     def _read(self, *, force: bool) -> Terminals:
         if not self.secret_arn:

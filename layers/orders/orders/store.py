@@ -634,15 +634,23 @@ class OrderStore:
         return item_to_order(answer["Item"])
 
     def delete_order(self, reference: str, *, description: str) -> None:
-        """Delete an order's item, only if its ``description`` is ``description`` (the smoke test removes its own
-        order, never another); ``ConcurrentUpdateError`` when it is not that order, or none."""
+        """Delete an order's item, only if its ``description`` is ``description`` and nothing was ever collected on
+        it: still awaiting payment, no instalment recorded (the smoke test removes its own order, never another,
+        and never one somebody paid through its checkout page: that money is the bank's and stays on the books).
+        ``ConcurrentUpdateError`` when it is not such an order, or none."""
         self._call(
             "delete_item",
             Key=order_key(reference),
-            ConditionExpression="#description = :description",
-            ExpressionAttributeNames={"#description": "description"},
-            ExpressionAttributeValues={":description": _ser(description)},
-        )
+            ConditionExpression="#description = :description AND #status = :awaiting "
+            "AND (attribute_not_exists(#instalments) OR size(#instalments) = :none)",
+            ExpressionAttributeNames={
+                "#description": "description", "#status": "status", "#instalments": "instalment_outcomes",
+            },
+            ExpressionAttributeValues={
+                ":description": _ser(description), ":awaiting": _ser(OrderStatus.AWAITING_PAYMENT.value),
+                ":none": _ser(0),
+            },
+        )  # fmt: skip
 
     def apply(self, order: Order, decision: Decision) -> None:
         """Write ``decision`` in ONE conditional update naming the state and version the order leaves, or, for
