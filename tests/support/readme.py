@@ -44,3 +44,23 @@ def commands(text: str) -> list[str]:
     """Shell command lines, a trailing backslash joining a line to the next; comment-only lines dropped."""
     joined = re.sub(r"\\\n\s*", " ", text)
     return [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def section(heading: str) -> str:
+    """The README's text under ``heading`` (a heading line's own words), up to the next heading of any level."""
+    text = README.read_text()
+    (start,) = [m.end() for m in re.finditer(rf"^#+ {re.escape(heading)}\n", text, re.MULTILINE)]
+    following = re.search(r"^#", text[start:], re.MULTILINE)
+    return text[start : start + following.start()] if following else text[start:]
+
+
+def table_rows(heading: str) -> list[list[str]]:
+    """The cells of each body row of the first table under ``heading`` (its header and rule left out)."""
+    lines = section(heading).splitlines()
+    first = next(index for index, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[first + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows

@@ -132,12 +132,6 @@ def test_every_alarm_notifies_the_topic_and_says_what_to_do(all_alarms: dict[str
         assert len(alarm["AlarmDescription"]) > 60, name
 
 
-def test_readme_explains_every_alarm(all_alarms: dict[str, dict[str, Any]]) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in all_alarms:
-        assert f"`{name}`" in readme, f"the README's deploy section does not explain {name}"
-
-
 # -- delivery: what CloudWatch needs to publish an alarm (moto delivers none: the rules are AWS's, quoted) --------
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"

@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
 
+from local.template import Template
 from orders.exceptions import ConfigurationError
 from orders.terminals import PaymentMode, Terminals
-from tests.support.readme import ROOT, block_under
+from tests.support.readme import README, ROOT, block_under, table_rows
 
 TEST_KEY = "12345678901234567890123456789012345678P0"
+NAME = re.compile(r"`(\w+)`")
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return Template.load(ROOT / "template.yaml")
 
 
 def _documented_configuration() -> dict[str, Any]:
@@ -68,3 +76,47 @@ def test_the_documented_rotation_takes_both_keys_on_confirmations_until_its_date
     assert terminal.terminal.key == MerchantKey(new_key)
     assert terminal.confirmation_keys(until) == (MerchantKey(new_key), MerchantKey(TEST_KEY))
     assert terminal.confirmation_keys(until + timedelta(seconds=1)) == (MerchantKey(new_key),)
+
+
+# -- the deploy section against template.yaml: every alarm, parameter and output a merchant meets is explained ----
+
+
+def test_every_alarm_of_the_template_has_its_row_saying_when_it_fires_and_what_to_do(template: Template) -> None:
+    rows = {row[0].strip("`"): row for row in table_rows("Alarms: what they mean, what to do")}
+    alarms = set(template.resources_of_type("AWS::CloudWatch::Alarm"))
+    assert sorted(alarms - set(rows)) == [], "alarms the README's alarm table does not explain"
+    assert sorted(set(rows) - alarms) == [], "rows of the README's alarm table for alarms the template lacks"
+    for name, (_, fires_when, what_to_do) in rows.items():
+        assert len(fires_when) > 20, f"{name}: say when it fires"
+        assert len(what_to_do) > 20, f"{name}: say what to do"
+
+
+def _documented_defaults() -> dict[str, str]:
+    """Each parameter of the README's table and its default cell, one value per name of a row (`A`, `B` | `1`, `2`)."""
+    defaults = {}
+    for cell, default, _ in table_rows("Parameters"):
+        names = NAME.findall(cell)
+        values = re.sub(r" \(.*\)$", "", default).split(", ")  # "`0` (`prod`: `20`)": the template's default
+        values = values if len(values) == len(names) else [default] * len(names)
+        defaults.update(zip(names, values, strict=True))
+    return defaults
+
+
+def test_every_parameter_of_the_template_has_its_row_with_the_templates_default(template: Template) -> None:
+    documented = _documented_defaults()
+    parameters = template.parameters
+    assert sorted(set(parameters) - set(documented)) == [], "parameters the README's table does not explain"
+    assert sorted(set(documented) - set(parameters)) == [], "rows of the README's table for parameters not there"
+    for name, parameter in parameters.items():
+        if "Default" not in parameter:
+            assert documented[name].startswith("(asked"), f"{name} has no default: the deployer is asked"
+        elif parameter["Default"] == "":
+            assert documented[name] == "empty", name
+        else:
+            assert documented[name] == f"`{parameter['Default']}`", f"{name}: the template's default"
+
+
+def test_every_stack_output_is_named_in_the_readme(template: Template) -> None:
+    readme = README.read_text(encoding="utf-8")
+    unnamed = [name for name in template.data["Outputs"] if not re.search(rf"\b{name}\b", readme)]
+    assert unnamed == [], "stack outputs the README never names"

@@ -116,3 +116,59 @@ def test_the_new_console_routes_are_signed(template: Template) -> None:
 def test_the_webhook_gets_every_order_event_and_nothing_else(template: Template) -> None:
     pattern = template.properties_of("ShopWebhookRule")["EventPattern"]
     assert sorted(pattern["detail-type"]) == sorted(EVENT_TYPES)
+
+
+# -- docs/events.md against the code and the template ------------------------------------------------------------
+
+EVENTS_DOC = ROOT / "docs" / "events.md"
+TYPE_NAME = re.compile(r"`([A-Z]\w+)`")
+
+
+def _doc_section(heading: str) -> str:
+    text = EVENTS_DOC.read_text(encoding="utf-8")
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def _first_cells(heading: str) -> list[str]:
+    """The first cell of each body row of the tables under ``heading``."""
+    rows = [line for line in _doc_section(heading).splitlines() if line.startswith("| ")]
+    return [row.split(" | ")[0].strip("| ") for row in rows if not row.startswith(("| detail-type |", "|---"))]
+
+
+def _listed_types() -> list[str]:
+    """The detail-types of the document's Types table."""
+    listed = []
+    for cell in _first_cells("Types"):
+        match = TYPE_NAME.fullmatch(cell)
+        assert match, f"not one detail-type: {cell}"
+        listed.append(match.group(1))
+    return listed
+
+
+def test_the_events_document_lists_every_type_the_code_publishes_and_no_other() -> None:
+    assert sorted(_listed_types()) == sorted(EVENT_TYPES), "docs/events.md's types are the ones orders.events publishes"
+
+
+def test_every_type_has_its_detail_in_the_events_document() -> None:
+    described = [name for cell in _first_cells("Detail (schema_version 1)") for name in TYPE_NAME.findall(cell)]
+    assert sorted(described) == sorted(EVENT_TYPES), "each type's own part of the detail, once"
+
+
+def test_the_events_document_names_every_review_reason() -> None:
+    from orders.model import ReviewReason
+
+    (row,) = [line for line in _doc_section("Detail (schema_version 1)").splitlines() if "`OrderNeedsReview` |" in line]
+    documented = set(re.findall(r"`([a-z_]+)`", row)) - {"review", "reason", "detail"}
+    assert documented == {reason.value for reason in ReviewReason}
+
+
+def test_the_templates_listeners_hear_the_types_the_events_document_says(template: Template) -> None:
+    text = EVENTS_DOC.read_text(encoding="utf-8")
+    webhook = template.properties_of("ShopWebhookRule")["EventPattern"]["detail-type"]
+    assert "webhook (`ShopWebhookRule`" in text
+    assert sorted(webhook) == sorted(_listed_types())
+    (sentence,) = re.findall(r"the mail function \(`OrderMailFunction`.*?\) hears (.*?), and mails", text, re.DOTALL)
+    mail = template.function("OrderMailFunction").properties["Events"]["OrderEvents"]["Properties"]["Pattern"]
+    assert sorted(mail["detail-type"]) == sorted(TYPE_NAME.findall(sentence))
