@@ -37,7 +37,14 @@ from orders.service import create_order
 from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
-from tests.support.aws import create_orders_table, event, load_function, serialised_mock_aws, terminals_config
+from tests.support.aws import (
+    create_orders_table,
+    event,
+    load_function,
+    mail_settings,
+    serialised_mock_aws,
+    terminals_config,
+)
 from tests.support.deployed import actions, role_of, statements, transformed
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import (
@@ -292,9 +299,9 @@ def backoffice_journey(dynamodb: Any) -> list[Request]:
 def mail_journey(dynamodb: Any) -> list[Request]:
     """A paid order's mails sent once (an event delivered twice), and a claim given back when SES refuses."""
     mail = {"sender": "boutique@shop.example", "merchant": "commandes@shop.example"}
-    stack = _stack(dynamodb, **{"0900157": {"mail": mail}})
+    stack = _stack(dynamodb)
     ses = boto3.client("ses")
-    stack.use(mail_sender=MailSender(ses))
+    stack.use(mail_sender=MailSender(ses), mail_settings=lambda: mail_settings(**{"0900157": mail}))
     before = stored_order(stack, SAMPLE)
     assert confirm(stack, CONTEXT)["body"] == ACK_OK
     after = stack.store.get(SAMPLE)
