@@ -151,6 +151,13 @@ def _address(raw: Mapping[str, Any], name: str, where: str, *, required: bool) -
     raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {shown(value)}")
 
 
+def _json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ConfigurationError(f"{what}: not JSON") from None
+
+
 def _mail(tpe: str, raw: Any) -> MailSettings:
     where = f"terminals.{_check_tpe(tpe)}"
     if not isinstance(raw, Mapping):
@@ -188,11 +195,7 @@ class MailConfiguration:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> MailConfiguration:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ConfigurationError("the mail settings are not JSON") from None
-        return cls.from_mapping(data)
+        return cls.from_mapping(_json(text, "the mail settings"))
 
     @classmethod
     def from_mapping(cls, data: Any) -> MailConfiguration:
@@ -317,11 +320,7 @@ class Terminals:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Terminals:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ConfigurationError("the terminal configuration is not JSON") from None
-        return cls.from_mapping(data)
+        return cls.from_mapping(_json(text, "the terminal configuration"))
 
     @classmethod
     def from_mapping(cls, data: Any) -> Terminals:

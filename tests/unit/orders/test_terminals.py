@@ -157,7 +157,7 @@ def test_bad_mail_settings_name_their_field(mail: Any, field: str) -> None:
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ("{", "the mail settings are not JSON"),
+        ("{", "the mail settings: not JSON"),
         ("[]", "need a 'terminals' object"),
         ('{"terminals": {"09001": {"sender": "a@b.example"}}}', "terminals: '09001' is not a terminal number"),
         ('{"terminals": {}, "sender": "a@b.example"}', "sender: is not a setting of the mail settings"),
