@@ -62,6 +62,7 @@ from tests.support.aws import (
     create_orders_table,
     event,
     load_function,
+    mail_config,
     serialised_mock_aws,
     terminals_config,
 )
@@ -329,8 +330,10 @@ def _aws(journey: Journey) -> Iterator[Stack]:
         ses.verify_email_identity(EmailAddress=SENDER)
         mail = {"sender": SENDER, "merchant": MERCHANT, "buyer": True, "merchant_language": "FR"}
         secrets = boto3.client("secretsmanager", region_name=REGION)
-        config = json.dumps(terminals_config(**{"0900157": {"mail": mail}}))
+        config = json.dumps(terminals_config())
         arn = secrets.create_secret(Name="merchant-kit/terminals", SecretString=config)["ARN"]
+        ssm = boto3.client("ssm", region_name=REGION)
+        ssm.put_parameter(Name="/merchant-kit/mail", Value=json.dumps(mail_config(**{"0900157": mail})), Type="String")
         events = boto3.client("events", region_name=REGION)
         events.create_event_bus(Name=BUS)
 
@@ -349,12 +352,13 @@ def _aws(journey: Journey) -> Iterator[Stack]:
         sqs = boto3.client("sqs", region_name=REGION)
         sqs.meta.events.register("before-call.sqs", queued)
         from orders.confirmation_queue import ConfirmationQueue
-        from orders.dependencies import SecretTerminals
+        from orders.dependencies import ParameterMailSettings, SecretTerminals
 
         queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-bill")["QueueUrl"], client=sqs)
         deps = Dependencies(
             store=OrderStore(TABLE, client=dynamodb),
             terminals=SecretTerminals(arn, client=secrets),
+            mail_settings=ParameterMailSettings("/merchant-kit/mail", client=ssm),
             queue=queue,
             publisher=EventPublisher(BUS, client=events),
             mail_sender=MailSender(client=ses),

@@ -250,6 +250,11 @@ def put_secret(name: str, value: str, region: str) -> str:
         return str(client.describe_secret(SecretId=name)["ARN"])
 
 
+def put_parameter(name: str, value: str, region: str) -> None:
+    """Create (or overwrite) an SSM String parameter."""
+    boto3.client("ssm", region_name=region).put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+
 def create_event_bus(name: str, region: str) -> str:
     """Create an EventBridge bus; its ARN."""
     client = boto3.client("events", region_name=region)

@@ -93,8 +93,6 @@ def terminals(
         "merchant_name": "La boutique du CD",
         "return_ok_url": f"{base_url}/_local/return/ok",
         "return_err_url": f"{base_url}/_local/return/err",
-        # Mails go to the embedded SES and show at /_local/mail.
-        "mail": {"sender": "boutique@boutiqueducd.example", "merchant": "commandes@boutiqueducd.example"},
     }
     if payment_base_url:
         common["payment_base_url"] = payment_base_url
@@ -112,3 +110,22 @@ def terminals(
 
 def terminals_json(base_url: str, payment_base_url: str | None = None, backoffice_base_url: str | None = None) -> str:
     return json.dumps(terminals(base_url, payment_base_url, backoffice_base_url), indent=2)
+
+
+# The local stack's MailSettingsParameter (an SSM parameter of the embedded AWS, as a merchant's is in theirs).
+MAIL_SETTINGS_PARAMETER = "/merchant-kit/mail"
+
+
+def mail_settings() -> dict[str, Any]:
+    """The local terminals' mail settings (schema: layers/orders/orders/terminals.py, MailConfiguration): mails go
+    to the embedded SES and show at /_local/mail."""
+    mail = {
+        "sender": "boutique@boutiqueducd.example",
+        "merchant": "commandes@boutiqueducd.example",
+        "merchant_name": "La boutique du CD",
+    }
+    return {"terminals": {tpe: dict(mail) for tpe in ("0900157", "0900158", "0900159")}}
+
+
+def mail_settings_json() -> str:
+    return json.dumps(mail_settings(), indent=2)

@@ -19,6 +19,7 @@ import boto3
 
 from devhttp import HttpRequest, HttpResponse, Match
 
+from .config import mail_settings_json
 from .templating import render
 
 if TYPE_CHECKING:
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 _HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
-def senders(terminals_json: str) -> set[str]:
-    """Every sender address of the terminal configuration."""
-    data = json.loads(terminals_json)
-    return {str(t["mail"]["sender"]) for t in data["terminals"].values() if isinstance(t.get("mail"), dict)}
+def senders(mail_settings_json: str) -> set[str]:
+    """Every sender address of the terminals' mail settings (MailSettingsParameter)."""
+    data = json.loads(mail_settings_json)
+    return {str(t["sender"]) for t in data["terminals"].values()}
 
 
 class LocalMail:
@@ -42,7 +43,7 @@ class LocalMail:
     def start(self, stack: Host) -> None:
         self._stack = stack
         client: Any = boto3.client("ses", region_name=stack.config.region)
-        for sender in sorted(senders(stack.terminals_json)):
+        for sender in sorted(senders(mail_settings_json())):
             client.verify_email_identity(EmailAddress=sender)  # moto verifies at once; SES asks the owner
         stack.add_route("GET", "/_local/mail", self._list)
         stack.add_route("GET", "/_local/mail/{number}", self._show)

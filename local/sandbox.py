@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import LocalConfig, terminals
+from .config import LocalConfig, mail_settings, terminals
 from .template import ROOT
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def _importable() -> None:
 def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, logo_url: str = "") -> dict[str, Any]:
     """The bank's side of the local terminals (local/config.py), their confirmations sent to the local API."""
     merchant = terminals(merchant_base_url)["terminals"]
+    mail = mail_settings()["terminals"]
     bank = {}
     for tpe, terminal in merchant.items():
         bank[tpe] = {
@@ -71,7 +72,7 @@ def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, 
             "logo_url": logo_url or None,
             "dashboard_password": password,
             # The bank's own confirmation mail, shown at /_local/mail next to what the stack's SES sent.
-            "merchant_email": terminal["mail"]["merchant"],
+            "merchant_email": mail[tpe]["merchant"],
             "confirmation_mail": True,
         }
     return {"terminals": bank}

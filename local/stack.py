@@ -46,9 +46,10 @@ from .aws import (
     create_table,
     create_topic,
     point_at,
+    put_parameter,
     put_secret,
 )
-from .config import LocalConfig, terminals_json
+from .config import MAIL_SETTINGS_PARAMETER, LocalConfig, mail_settings_json, terminals_json
 from .eventbridge import LocalEventBridge
 from .mail import LocalMail
 from .queues import QueuePoller, create_queue, set_redrive
@@ -203,6 +204,7 @@ class LocalStack:
                 self.base_url, self.config.payment_base_url, self.config.backoffice_base_url
             )
             self.secret_arn = put_secret(self.config.secret_name, self.terminals_json, self.config.region)
+            put_parameter(MAIL_SETTINGS_PARAMETER, mail_settings_json(), self.config.region)
             resolver = self._resolver()
             self._create_alarms(resolver)
             self.environment = self._environment(resolver)
@@ -363,6 +365,7 @@ class LocalStack:
             resources[logical_id] = "local"
         parameters = {
             "StackEnvironment": "test",  # the local terminals are the bank's test ones (a config may say otherwise)
+            "MailSettingsParameter": MAIL_SETTINGS_PARAMETER,
             **self.config.parameter_overrides,
             "TerminalsSecretArn": self.secret_arn,
             "CheckoutBaseUrl": self.base_url,

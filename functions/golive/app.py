@@ -52,6 +52,7 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
             store=deps.store,
             now=deps.clock(),
             alarm_topic_arn=deps.alarm_topic_arn,
+            mail=deps.mail_settings().get(terminal.tpe),
         )
         return "ready", checks
 

@@ -1,7 +1,8 @@
 """E-mail the buyer and the merchant on order events (an EventBridge rule on the orders' bus), through SES.
 
 Off the payment path: CGI2 has answered the bank long before. The order is read from the table (the event
-carries no e-mail address), the terminal's ``mail`` settings say who is mailed. Each (event, recipient) is
+carries no e-mail address), the terminal's mail settings (``MAIL_SETTINGS_PARAMETER``: never the terminal secret,
+whose keys this function cannot read) say who is mailed. Each (event, recipient) is
 claimed in the table before it is sent, so an event delivered twice mails once, and each mail goes whatever
 became of the other: a mail SES refuses for good (its recipient, its address) keeps its claim with SES's reason
 and is not retried; a mail SES did not take now gives its claim back, and once the others are sent the
@@ -62,12 +63,12 @@ def create_handler(deps: Dependencies) -> Handler:
         except OrderNotFoundError:
             logger.warning("no such order: nothing to mail")
             return {"sent": []}
-        terminal = deps.terminals().get(order.tpe)
+        settings = deps.mail_settings().get(order.tpe)
         outcomes: dict[str, list[str]] = {"sent": [], "claimed": [], "rejected": [], "not_sent": []}
         reasons = []
-        for mail in mails_for(kind, detail, order, terminal):
-            assert terminal.mail is not None  # mails_for sends nothing without the settings
-            outcome, reason = _send(deps, event_id, mail, terminal.mail.sender)
+        for mail in mails_for(kind, detail, order, settings):
+            assert settings is not None  # mails_for sends nothing without the settings
+            outcome, reason = _send(deps, event_id, mail, settings.sender)
             outcomes[outcome].append(mail.kind)
             if outcome == "not_sent":
                 reasons.append(f"{mail.kind}: {reason}")

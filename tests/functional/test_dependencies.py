@@ -4,13 +4,17 @@ environment's, built at the first invocation."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 
+from orders.dependencies import Dependencies
 from orders.exceptions import ConfigurationError
-from tests.support.aws import ROOT
+from orders.terminals import NO_MAIL
+from tests.support.aws import ROOT, mail_config
 from tests.support.merchant import BILLING, create, create_request
 
 FIXED = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -49,3 +53,21 @@ def test_a_module_imports_without_its_environment_and_says_what_is_missing(
     cgi1 = fresh_module("cgi1")  # importing needs nothing
     with pytest.raises(ConfigurationError, match="ORDERS_TABLE"):
         cgi1.lambda_handler(create_request({}), lambda_context)
+
+
+def test_the_mail_settings_come_from_their_parameter_never_from_the_terminal_secret(aws: Any) -> None:
+    """The mail function's settings are an SSM parameter (MAIL_SETTINGS_PARAMETER): no parameter named, no mail; a
+    parameter missing or unreadable names itself."""
+    ssm = boto3.client("ssm", region_name="eu-west-3")
+    document = json.dumps(mail_config(**{"0900158": {"sender": "a@b.example"}}))
+    ssm.put_parameter(Name="/kit/mail", Value=document, Type="String")
+    environment = {"ORDERS_TABLE": "orders", "MAIL_SETTINGS_PARAMETER": "/kit/mail"}
+    settings = Dependencies.from_environment(environment).mail_settings()
+    assert sorted(settings.by_tpe) == ["0900158"]
+    mail = settings.get("0900158")
+    assert mail is not None
+    assert (mail.sender, mail.merchant_name) == ("a@b.example", "La boutique du CD")
+    assert Dependencies.from_environment({"ORDERS_TABLE": "orders"}).mail_settings() is NO_MAIL
+    missing = Dependencies.from_environment({"ORDERS_TABLE": "orders", "MAIL_SETTINGS_PARAMETER": "/kit/none"})
+    with pytest.raises(ConfigurationError, match="the mail settings parameter cannot be read"):
+        missing.mail_settings()

@@ -22,7 +22,7 @@ from orders.operations import BackOffice
 from orders.reconciliation import Reconciler
 from orders.store import OrderStore
 from orders.terminals import Terminals
-from tests.support.aws import terminals_config
+from tests.support.aws import mail_settings, terminals_config
 from tests.support.fakebank import Account, FakeBank
 from tests.support.ledger import bank_holds, held_by_reference, stream_records
 from tests.support.merchant import LATER, NOW, confirm, stored_order
@@ -314,7 +314,7 @@ def test_the_merchant_is_told_and_the_buyer_is_not_told_of_a_refund(
     }  # fmt: skip
     assert given["second_payment"]["outcome"]["outcome"] == "done"
     settings = {"sender": "shop@example.com", "merchant": "orders@example.com", "buyer": True}
-    terminal = Terminals.from_mapping(terminals_config(**{"0900157": {"mail": settings}})).get("0900157")
+    terminal = mail_settings(**{"0900157": settings}).get("0900157")
     [mail] = mails_for(SECOND_PAYMENT_GIVEN_BACK, given, after, terminal)
     assert (mail.kind, mail.to) == ("merchant", "orders@example.com")
     assert FIRST in mail.text
@@ -470,7 +470,7 @@ def test_the_merchant_is_told_the_bank_captured_a_second_authorisation_and_that_
     assert given.reason is ReviewReason.SECOND_PAYMENT_GIVEN_BACK
     assert events[0].detail["second_payment"]["bank_capture"]["bank_day"] == "2026-12-02"
     settings = {"sender": "shop@example.com", "merchant": "orders@example.com", "buyer": True}
-    terminal = Terminals.from_mapping(terminals_config(**{"0900158": {"mail": settings}})).get("0900158")
+    terminal = mail_settings(**{"0900158": settings}).get("0900158")
     [mail] = mails_for(ORDER_NEEDS_REVIEW, events[1].detail, after, terminal)
     assert (mail.kind, mail.to) == ("merchant", "orders@example.com")
     assert "second_payment_captured" in mail.text

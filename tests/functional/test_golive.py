@@ -12,7 +12,7 @@ import boto3
 from orders import golive
 from orders.exceptions import ConfigurationError
 from orders.terminals import Terminals
-from tests.support.aws import terminals_config
+from tests.support.aws import mail_settings, terminals_config
 from tests.support.merchant import confirm, stored_order
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -40,6 +40,7 @@ def check(aws: Any, tpe: str, probe: golive.Probe, topic: str) -> dict[str, goli
         sns=boto3.client("sns", region_name="eu-west-3"),
         kms=boto3.client("kms", region_name="eu-west-3"),
         alarm_topic_arn=topic,
+        mail=aws.deps.mail_settings().get(tpe),
     )
     return {c.name: c for c in checks}
 
@@ -157,8 +158,8 @@ def test_an_unencrypted_topic_with_snss_default_policy_lets_alarms_through(aws: 
 def test_a_terminal_fails_then_passes_once_every_point_is_fixed(aws: Any, lambda_context: Any) -> None:
     sns = boto3.client("sns", region_name="eu-west-3")
     topic = sns.create_topic(Name="alarms")["TopicArn"]
-    mail = {"sender": "shop@shop.example"}
-    aws.set_terminals(terminals_config(**{"0900157": {"mail": mail, "return_ok_url": "http://shop.example/ok"}}))
+    aws.use(mail_settings=lambda: mail_settings(**{"0900157": {"sender": "shop@shop.example"}}))
+    aws.set_terminals(terminals_config(**{"0900157": {"return_ok_url": "http://shop.example/ok"}}))
 
     sns.set_topic_attributes(TopicArn=topic, AttributeName="KmsMasterKeyId", AttributeValue="alias/aws/sns")
     failing = check(aws, "0900157", answering(302, ""), topic)
@@ -177,7 +178,7 @@ def test_a_terminal_fails_then_passes_once_every_point_is_fixed(aws: Any, lambda
     confirm(aws, lambda_context, "Annulation", "", reference="GOLIVE200", reason="Refus")
     # ... the bank opens the terminal, its key goes in the secret, the rest is set up.
     production = {
-        "key": REAL_KEY, "environment": "production", "mail": mail,
+        "key": REAL_KEY, "environment": "production",
         "return_ok_url": "https://shop.example/ok", "return_err_url": "https://shop.example/err",
     }  # fmt: skip
     aws.set_terminals(terminals_config(**{"0900157": production}))

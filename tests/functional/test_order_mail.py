@@ -18,7 +18,7 @@ from orders.events import events_of_change
 from orders.mail import MailSender
 from orders.model import Order
 from sealing import Instalment, Money
-from tests.support.aws import terminals_config
+from tests.support.aws import mail_settings
 from tests.support.merchant import SAMPLE, confirm, stored_order
 
 SENDER = "boutique@shop.example"
@@ -31,7 +31,7 @@ def ses(aws: Any) -> Any:
     client = boto3.client("ses", region_name="eu-west-3")
     client.verify_email_identity(EmailAddress=SENDER)
     mail = {"sender": SENDER, "merchant": MERCHANT, "merchant_language": "EN"}
-    aws.set_terminals(terminals_config(**{"0900157": {"mail": mail}, "0900158": {"mail": mail}}))
+    aws.use(mail_settings=lambda: mail_settings(**{"0900157": mail, "0900158": mail}))
     return client
 
 
@@ -243,7 +243,7 @@ def test_a_merchants_mail_ses_cannot_take_now_is_retried_alone(aws: Any, lambda_
 
 
 def test_a_terminal_without_mail_settings_mails_nobody(aws: Any, lambda_context: Any, ses: Any) -> None:
-    aws.set_terminals(terminals_config())
+    aws.use(mail_settings=lambda: mail_settings(**{"0900158": {"sender": SENDER, "merchant": MERCHANT}}))
     assert pay(aws, lambda_context)[-1] == {"sent": []}
     assert sent() == []
 

@@ -23,7 +23,10 @@ PARTS = {"Fn::GetAtt": ["ReconciliationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
 STREAM = {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
 # A stack that sends e-mails (the mail function's only way to send is this parameter's identity).
-MAILING = {"MailIdentity": "shop.example"}
+MAILING = {"MailIdentity": "shop.example", "MailSettingsParameter": "/merchant-kit/mail"}
+MAIL_SETTINGS = {
+    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${MailSettingsParameter}"
+}
 
 # What each function's code calls, and why; a function is granted these and nothing else.
 CODE_CALLS: dict[str, dict[str, str]] = {
@@ -93,7 +96,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:DeleteItem": "a claim released when SES refused the mail",
         "ses:SendRawEmail": "the mail",
         "sqs:SendMessage": "Lambda: an event whose mail failed three times, to the dead-letter queue",
-        "secretsmanager:GetSecretValue": "the terminal's mail settings",
+        "ssm:GetParameter": "the terminals' mail settings (MailSettingsParameter): never the terminal secret",
     },
     "ReconciliationFunction": {
         "dynamodb:GetItem": "the order a bank file's payment belongs to",
@@ -132,6 +135,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "sns:GetTopicAttributes": "the alarm topic's key and access policy let CloudWatch publish",
         "sns:ListSubscriptionsByTopic": "someone hears the alarms",
         "kms:GetKeyPolicy": "the alarm topic's key lets CloudWatch use it",
+        "ssm:GetParameter": "the terminal's mail settings, for its sender's check",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
 }
@@ -178,6 +182,22 @@ RESOURCES: dict[str, list[Any]] = {
     "cloudwatch:SetAlarmState": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "cloudwatch:DescribeAlarmHistory": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "secretsmanager:GetSecretValue": [SECRET],
+    "ssm:GetParameter": [MAIL_SETTINGS],
+}
+# Who may read the terminal secret, and why: its keys seal and verify. A function that seals nothing and calls no
+# bank does not hold it (the mail function reads its settings from MailSettingsParameter).
+KEY_READERS = {
+    "Cgi1Function": "seals the payment form of the order it creates",
+    "CheckoutFunction": "seals the payment form it serves",
+    "Cgi2Function": "verifies the bank's confirmations",
+    "ConfirmationConsumerFunction": "verifies the queued confirmations again",
+    "BackofficeFunction": "seals the bank's back-office calls (capture, cancel, refund, status)",
+    "DeferredSweeperFunction": "seals the bank's back-office calls at the end of a deferral",
+    "GiveBackFunction": "seals the refund or cancel of a second payment",
+    "ReconciliationPartsFunction": "seals the status requests and the repairs' back-office calls",
+    "GoLiveFunction": "the key's control string; the smoke test seals its refusals",
+    # Seals nothing: it reads the terminals' time zones (the days of the books) from the same document.
+    "ReconciliationFunction": "the terminals' time zones, for the days it plans and the books it compares",
 }
 # The AWS managed policies a function's role may hold, and what each grants: their documents are AWS's (AWS
 # Managed Policy Reference, docs.aws.amazon.com/aws-managed-policy/latest/reference/<name>.html), every action on
@@ -405,11 +425,40 @@ def test_mail_is_sent_as_the_configured_identity_only(resources: dict[str, Any],
         assert not pattern.fullmatch(value), value
 
 
+def test_only_the_functions_that_seal_or_verify_may_read_the_keys(
+    resources: dict[str, Any], template: Template
+) -> None:
+    """The terminal secret holds every terminal's key: a function able to read it could seal a confirmation of any
+    order. The mail function, which renders buyers' data into mails, reads its settings elsewhere."""
+    for resolver in (Resolver(template), Resolver(template, parameters=MAILING)):
+        readers = {
+            function
+            for function in CODE_CALLS
+            for statement in granted(resources, function, resolver)
+            if "secretsmanager:GetSecretValue" in actions(statement)
+        }
+        assert readers == set(KEY_READERS)
+    assert "OrderMailFunction" not in KEY_READERS
+    mailer = granted(resources, "OrderMailFunction", Resolver(template, parameters=MAILING))
+    assert all(s["Resource"] != SECRET and "Terminals" not in str(s["Resource"]) for s in mailer)
+    (settings,) = [s for s in mailer if "ssm:GetParameter" in actions(s)]
+    arn = Resolver(template, parameters=MAILING).resolve(settings["Resource"])
+    assert arn == "arn:aws:ssm:eu-west-3:123456789012:parameter/merchant-kit/mail"
+    assert all(
+        "ssm:GetParameter" not in actions(s) for s in granted(resources, "OrderMailFunction", Resolver(template))
+    )
+    pattern = re.compile(template.parameters["MailSettingsParameter"]["AllowedPattern"])
+    for value in ("", "/merchant-kit/mail", "/shop/mail.json"):
+        assert pattern.fullmatch(value), value
+    for value in ("merchant-kit/mail", "/*", "/a b", "/merchant-kit/"):
+        assert not pattern.fullmatch(value), value
+
+
 def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, Any], template: Template) -> None:
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     with_key = Resolver(template, parameters={"TerminalsSecretKmsKeyArn": key})
     readers = [function for function, calls in CODE_CALLS.items() if "secretsmanager:GetSecretValue" in calls]
-    assert len(readers) == 11, "every function but the events publisher reads the terminals"
+    assert set(readers) == set(KEY_READERS)
     for function in readers:
         held = granted(resources, function, with_key)
         (decrypt,) = [s for s in held if "kms:Decrypt" in actions(s)]

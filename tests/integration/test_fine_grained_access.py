@@ -37,10 +37,27 @@ from orders.service import create_order
 from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
-from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
+from tests.support.aws import (
+    create_orders_table,
+    event,
+    load_function,
+    mail_settings,
+    serialised_mock_aws,
+    terminals_config,
+)
 from tests.support.deployed import actions, role_of, statements, transformed
 from tests.support.fakebank import Account, FakeBank
-from tests.support.merchant import ACK_OK, SAMPLE, SESSION, call, confirm, sealed_confirmation, sqs_event, stored_order
+from tests.support.merchant import (
+    ACK_OK,
+    SAMPLE,
+    SESSION,
+    call,
+    confirm,
+    create_request,
+    sealed_confirmation,
+    sqs_event,
+    stored_order,
+)
 from tests.support.recording import RecordingClient, Request, partition_key, top_level_attributes
 from tests.support.smoke import ALARM, API, FakeCloudWatch, action_item, in_process_api
 
@@ -172,6 +189,39 @@ def _stack(dynamodb: Any, **terminals: dict[str, Any]) -> Stack:
     return Stack(dynamodb, Terminals.from_json(json.dumps(terminals_config(**terminals))))
 
 
+def cgi1_journey(dynamodb: Any) -> list[Request]:
+    """An order created by the merchant's backend (its own item, put once), then read back."""
+    stack = _stack(dynamodb)
+    body = {"amount": "62.73", "email": "buyer@example.com", "billing": BILLING}
+    created = stack.invoke("cgi1", create_request(body), CONTEXT)
+    assert created["statusCode"] == 201, created["body"]
+    get = event("get_order.json")
+    get["pathParameters"] = {"reference": json.loads(created["body"])["reference"]}
+    assert stack.invoke("cgi1", get, CONTEXT)["statusCode"] == 200
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {("PutItem", "ORDER"), ("GetItem", "ORDER")} <= operations
+    return stack.recorder.requests
+
+
+def sweeper_journey(dynamodb: Any) -> list[Request]:
+    """A deferred order at the end of its period, captured by a scheduled run under its lease."""
+    stack = _stack(dynamodb)
+    stack.use(bank_transport=FakeBank())
+    reference = "SWIAM00001"
+    stored_order(stack, reference, tpe="0900158")
+    assert confirm(stack, CONTEXT, reference=reference + "00", tpe="0900158")["body"] == ACK_OK
+    stack.recorder.requests.clear()  # CGI2's, not the sweeper's
+    stack.use(clock=lambda: NOW + timedelta(days=30))
+    due = {"source": "aws.events", "detail-type": "Scheduled Event", "time": "2026-12-27T08:00:00Z"}
+    timed = SimpleNamespace(**vars(CONTEXT), get_remaining_time_in_millis=lambda: 300_000)
+    assert stack.invoke("deferred_sweeper", due, timed)["outcomes"] == {reference: "capture_full"}
+    assert stack.store.get(reference).status is OrderStatus.CAPTURED
+    single = [r for r in stack.recorder.requests if r.operation in ("GetItem", "UpdateItem")]  # not the index's
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in single}
+    assert {("UpdateItem", "ORDER"), ("UpdateItem", "LEASE")} <= operations
+    return stack.recorder.requests
+
+
 def checkout_journey(dynamodb: Any) -> list[Request]:
     """An order created, then the checkout page served three times: the session reused, then (its 45 minutes
     over) a second and a third session opened, the checkout's only write."""
@@ -249,9 +299,9 @@ def backoffice_journey(dynamodb: Any) -> list[Request]:
 def mail_journey(dynamodb: Any) -> list[Request]:
     """A paid order's mails sent once (an event delivered twice), and a claim given back when SES refuses."""
     mail = {"sender": "boutique@shop.example", "merchant": "commandes@shop.example"}
-    stack = _stack(dynamodb, **{"0900157": {"mail": mail}})
+    stack = _stack(dynamodb)
     ses = boto3.client("ses")
-    stack.use(mail_sender=MailSender(ses))
+    stack.use(mail_sender=MailSender(ses), mail_settings=lambda: mail_settings(**{"0900157": mail}))
     before = stored_order(stack, SAMPLE)
     assert confirm(stack, CONTEXT)["body"] == ACK_OK
     after = stack.store.get(SAMPLE)
@@ -338,6 +388,8 @@ def smoke_journey(dynamodb: Any) -> list[Request]:
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
     "ReconciliationPartsFunction": reconciliation_parts_journey,
     "GoLiveFunction": smoke_journey,
+    "Cgi1Function": cgi1_journey,
+    "DeferredSweeperFunction": sweeper_journey,
     "CheckoutFunction": checkout_journey,
     "Cgi2Function": cgi2_journey,
     "ConfirmationConsumerFunction": consumer_journey,
@@ -371,8 +423,12 @@ def test_every_request_of_a_restricted_role_is_one_iam_lets_through(
 
 
 # The prefixes of the items each function writes (layers/orders/orders/store.py: ORDER#<reference>,
-# UNMATCHED#<tpe>#<reference>, IDEMPOTENCY#<key>, MAIL#<event>#<recipient>); the journeys prove the code keeps to them.
+# UNMATCHED#<tpe>#<reference>, IDEMPOTENCY#<key>, MAIL#<event>#<recipient>; orders/sweep_lease.py:
+# LEASE#deferred-sweeper); the journeys prove the code keeps to them.
 WRITES = {
+    "Cgi1Function": {"dynamodb:PutItem": ["ORDER#*"]},
+    "CheckoutFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
+    "DeferredSweeperFunction": {"dynamodb:UpdateItem": ["ORDER#*", "LEASE#*"]},
     "Cgi2Function": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
     "ConfirmationConsumerFunction": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
     "BackofficeFunction": {
@@ -387,6 +443,25 @@ WRITES = {
 }
 
 
+TABLE_WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+def test_every_function_that_writes_the_table_has_its_prefixes_here(
+    resources: dict[str, Any], template: Template
+) -> None:
+    """A role writing the orders table (or anything of it: a wildcard) is one of WRITES, so its prefixes are held
+    to below; a writer added without them fails here."""
+    writers = {
+        function.logical_id
+        for function in template.functions()
+        for statement in role_statements(resources, template, function.logical_id)
+        if statement["Effect"] == "Allow"
+        and "OrdersTable" in json.dumps(statement["Resource"])
+        and any(fnmatch.fnmatchcase(write, action) for action in actions(statement) for write in TABLE_WRITES)
+    }
+    assert writers == set(WRITES)
+
+
 @pytest.mark.parametrize("function", sorted(WRITES))
 def test_each_writer_writes_only_its_key_prefixes(resources: dict[str, Any], template: Template, function: str) -> None:
     """DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control": dynamodb:LeadingKeys
@@ -395,8 +470,9 @@ def test_each_writer_writes_only_its_key_prefixes(resources: dict[str, Any], tem
     writes: dict[str, list[str]] = {}
     for statement in role_statements(resources, template, function):
         for action in actions(statement):
-            if action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
-                prefixes = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            if action in TABLE_WRITES:
+                condition = statement.get("Condition", {}).get("ForAllValues:StringLike", {})
+                prefixes = condition.get("dynamodb:LeadingKeys", ["* (no condition)"])
                 writes[action] = writes.get(action, []) + list(prefixes)
     assert writes == WRITES[function]
 

@@ -14,6 +14,7 @@ from typing import Any
 from local.aws import create_table_request
 from local.dynamodb_lock import serialised_dynamodb
 from local.template import TEMPLATE_PATH, load_yaml
+from orders.terminals import MailConfiguration
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "12345678901234567890123456789012345678P0"
@@ -46,6 +47,16 @@ def terminals_config(**overrides: dict[str, Any]) -> dict[str, Any]:
     for tpe, changes in overrides.items():
         terminals[tpe] = {**terminals.get(tpe, common), **changes}
     return {"default_tpe": "0900157", "terminals": terminals}
+
+
+def mail_config(**by_tpe: dict[str, Any]) -> dict[str, Any]:
+    """The mail settings document (MailSettingsParameter) for the terminals named, each named as the shop."""
+    return {"terminals": {tpe: {"merchant_name": "La boutique du CD", **settings} for tpe, settings in by_tpe.items()}}
+
+
+def mail_settings(**by_tpe: dict[str, Any]) -> MailConfiguration:
+    """``mail_config`` parsed, as the mail function reads it."""
+    return MailConfiguration.from_mapping(mail_config(**by_tpe))
 
 
 def load_function(name: str) -> ModuleType:

@@ -24,11 +24,11 @@ from .mail import MailSender
 from .reconciliation import ReportBucket
 from .reconciliation_runs import PART_SIZE, PartQueue
 from .store import OrderStore
-from .terminals import TerminalConfig, Terminals
+from .terminals import NO_MAIL, MailConfiguration, TerminalConfig, Terminals
 from .tracing import NO_TRACES, Traces, XRayTraces
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
 SECRET_CACHE_SECONDS = 300
 # At most one read of the secret past its cache per this many seconds in an instance: every forged confirmation
@@ -121,6 +121,36 @@ class SecretTerminals:
             self._provider.clear_cache()  # type: ignore[no-untyped-call]
 
 
+class ParameterMailSettings:
+    """The terminals' mail settings from an SSM parameter (a String: nothing in it is secret), read again at most
+    every five minutes; no parameter named, no mail. The mail function reads these instead of the terminal secret,
+    so it never holds a key."""
+
+    def __init__(self, name: str, max_age: int = SECRET_CACHE_SECONDS, client: Any = None) -> None:
+        self.name = name
+        self.max_age = max_age
+        self._client = client
+        self._provider: SSMProvider | None = None
+
+    def __call__(self) -> MailConfiguration:
+        if not self.name:
+            return NO_MAIL
+        from aws_lambda_powertools.utilities import parameters  # as SecretTerminals: not on every cold start
+
+        if self._provider is None:
+            self._provider = parameters.SSMProvider(boto3_client=self._client)
+        try:
+            text = self._provider.get(self.name, max_age=self.max_age)
+        except parameters.exceptions.GetParameterError as exc:
+            raise ConfigurationError(f"the mail settings parameter cannot be read: {exc}") from None
+        return _mail_parsed(str(text))
+
+
+@lru_cache(maxsize=4)
+def _mail_parsed(text: str) -> MailConfiguration:
+    return MailConfiguration.from_json(text)
+
+
 @lru_cache(maxsize=4)
 def _parsed(text: str) -> Terminals:
     # The secret's text is cached by the provider; parse it (keys, enums, zones) once per text, not per request.
@@ -144,6 +174,8 @@ class Dependencies:
 
     store: OrderStore
     terminals: Callable[[], Terminals]  # the provider: called per request, it caches on its own
+    # The terminals' mail settings (the mail function's and the go-live check's), apart from the keys.
+    mail_settings: Callable[[], MailConfiguration] = lambda: NO_MAIL
     bank_transport: Transport = urllib_transport
     clock: Callable[[], datetime] = utc_now
     queue: ConfirmationQueue | None = None
@@ -173,6 +205,7 @@ class Dependencies:
         return cls(
             store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days, traces=traces),
             terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", ""), stack_environment=_stack_environment(env)),
+            mail_settings=ParameterMailSettings(env.get("MAIL_SETTINGS_PARAMETER", "")),
             bank_transport=bank_transport,
             queue=ConfirmationQueue(queue) if queue else None,
             publisher=EventPublisher(bus) if bus else None,

@@ -2,10 +2,10 @@
 
     python -m orders.golive --tpe 0900157 --cgi2-url https://api.shop.example/v1/confirmation
 
-reads the stack's configuration from the environment (``TERMINALS_SECRET_ARN``, ``ORDERS_TABLE``,
-``ALARM_TOPIC_ARN``) and exits 0 when every point passes. Alarm delivery is proved possible, not only subscribed:
-CloudWatch may publish to the alarm topic (its access policy) and use its key (the key policy), and someone
-confirmed a subscription. The console's ``GET /terminals/{tpe}/golive`` answers the same checks as JSON.
+reads the stack's configuration from the environment (``TERMINALS_SECRET_ARN``, ``MAIL_SETTINGS_PARAMETER``,
+``ORDERS_TABLE``, ``ALARM_TOPIC_ARN``) and exits 0 when every point passes. Alarm delivery is proved possible, not
+only subscribed: CloudWatch may publish to the alarm topic (its access policy) and use its key (the key policy), and
+someone confirmed a subscription. The console's ``GET /terminals/{tpe}/golive`` answers the same checks as JSON.
 
 ``--smoke --api-url <the stack's ApiUrl>`` runs the smoke test instead (``orders.smoke``: the deployed stack, end to
 end, with ``SMOKE_ALARM_NAME`` set too), as the console's ``POST /terminals/{tpe}/smoke`` does.
@@ -32,7 +32,7 @@ from .checks import Check, Http, Probe, http_call, http_probe, render
 from .exceptions import OrdersError
 from .smoke import Smoke
 from .store import OrderStore
-from .terminals import TerminalConfig
+from .terminals import MailSettings, TerminalConfig
 
 PUBLIC_TEST_KEY = "12345678901234567890123456789012345678P0"  # the kits' published key: never a real terminal's
 GARBAGE = b"TPE=0000000&reference=GOLIVE&MAC=0000000000000000000000000000000000000000"
@@ -109,10 +109,10 @@ def check_test_payments(terminal: TerminalConfig, store: OrderStore, now: dateti
     return Check("test_payments", ok, detail, fix)
 
 
-def check_sender(terminal: TerminalConfig, ses: Any) -> Check:
-    if terminal.mail is None:
+def check_sender(mail: MailSettings | None, ses: Any) -> Check:
+    if mail is None:
         return Check("mail_sender_verified", True, "no e-mails configured for this terminal")
-    sender = terminal.mail.sender
+    sender = mail.sender
     identities = [sender, sender.rpartition("@")[2]]
     try:
         answer = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"]
@@ -246,15 +246,16 @@ def golive(
     sns: Any = None,
     kms: Any = None,
     alarm_topic_arn: str = "",
+    mail: MailSettings | None = None,
 ) -> list[Check]:
-    """Every go-live point for ``terminal``, in the order a merchant would fix them."""
+    """Every go-live point for ``terminal`` (``mail``: its mail settings), in the order a merchant would fix them."""
     return [
         check_key(terminal),
         *check_cgi2(cgi2_url, probe or http_probe),
         check_return_urls(terminal),
         check_environment(terminal),
         check_test_payments(terminal, store, now),
-        check_sender(terminal, ses or boto3.client("ses")),
+        check_sender(mail, ses or boto3.client("ses")),
         *check_alarms(alarm_topic_arn, sns or boto3.client("sns"), kms or boto3.client("kms")),
     ]
 
@@ -301,6 +302,7 @@ def main(
             now=deps.clock(),
             probe=probe,
             alarm_topic_arn=deps.alarm_topic_arn,
+            mail=deps.mail_settings().get(terminal.tpe),
         )
     except OrdersError as exc:
         print(f"cannot check: {exc}", file=out)

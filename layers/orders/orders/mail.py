@@ -32,7 +32,7 @@ from .events import (
 )
 from .exceptions import MailRejectedError, MailUnavailableError
 from .model import InstalmentState, Order, ReviewReason
-from .terminals import MAIL_LANGUAGES, MailSettings, TerminalConfig
+from .terminals import MAIL_LANGUAGES, MailSettings
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -319,13 +319,13 @@ def _render(
     )
 
 
-def buyer_mail(order: Order, terminal: TerminalConfig, event_type: str) -> Mail:
+def buyer_mail(order: Order, settings: MailSettings, event_type: str) -> Mail:
     """The buyer's payment confirmation, in the order's language (English when it is not one we write)."""
     language = order.language if order.language in MAIL_LANGUAGES else "EN"
     t = PHRASES[language]
     values = {"amount": display_amount(order.amount, language), "reference": order.reference}
     lead = t["authorized" if event_type == ORDER_AUTHORIZED else "paid"].format(**values)
-    merchant = terminal.merchant_name or terminal.terminal.societe
+    merchant = settings.merchant_name
     return _render(
         "buyer",
         order.email,
@@ -406,14 +406,13 @@ def needs_attention(detail: Mapping[str, Any]) -> bool:
     return reason in ATTENTION_REASONS
 
 
-def mails_for(event_type: str, detail: Mapping[str, Any], order: Order, terminal: TerminalConfig) -> list[Mail]:
-    """The mails one event sends under the terminal's settings (none without them)."""
-    settings = terminal.mail
+def mails_for(event_type: str, detail: Mapping[str, Any], order: Order, settings: MailSettings | None) -> list[Mail]:
+    """The mails one event sends under its terminal's mail settings (none without them)."""
     if settings is None:
         return []
     mails = []
     if event_type in (ORDER_PAID, ORDER_AUTHORIZED) and settings.buyer and order.email:
-        mails.append(buyer_mail(order, terminal, event_type))
+        mails.append(buyer_mail(order, settings, event_type))
     wanted = (
         event_type in (ORDER_PAID, ORDER_AUTHORIZED, INSTALMENT_REFUSED, SECOND_PAYMENT_GIVEN_BACK)
         or (event_type == ORDER_NEEDS_REVIEW and not _said_by_its_own_event(detail))

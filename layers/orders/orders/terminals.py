@@ -23,13 +23,22 @@ The secret (Secrets Manager, ARN in ``TERMINALS_SECRET_ARN``) looks like::
           "return_err_url": "https://shop.example/err",
           "payment_base_url": null,           # default: the bank's host (+ /test)
           "backoffice_base_url": null,        # default: the bank's host (+ /test)
-          "merchant_name": "La boutique du CD",
-          "mail": {                           # optional: no e-mails without it
-            "sender": "boutique@shop.example",    # an SES-verified identity
-            "merchant": "orders@shop.example",    # told of each payment, refusal needing attention, review
-            "buyer": true,                        # the buyer's payment confirmation, in the order's language
-            "merchant_language": "FR"             # FR | EN | DE | IT | ES
-          }
+          "merchant_name": "La boutique du CD"
+        }
+      }
+    }
+
+The terminals' e-mail settings are a document of their own (``MailConfiguration``), read by the mail function, which
+never reads the keys: an SSM parameter (its name in ``MAIL_SETTINGS_PARAMETER``) that looks like::
+
+    {
+      "terminals": {
+        "0900157": {                          # a terminal not listed sends no e-mail
+          "sender": "boutique@shop.example",    # an SES-verified identity
+          "merchant": "orders@shop.example",    # told of each payment, refusal needing attention, review
+          "buyer": true,                        # the buyer's payment confirmation, in the order's language
+          "merchant_name": "La boutique du CD", # the name the buyer's mail gives (required while buyer is true)
+          "merchant_language": "FR"             # FR | EN | DE | IT | ES
         }
       }
     }
@@ -69,9 +78,9 @@ SETTINGS = ("default_tpe", "terminals")
 TERMINAL_SETTINGS = (
     "key", "previous_key", "previous_key_until", "societe", "bank", "environment", "seal", "mode", "deferral_days",
     "end_policy", "currencies", "languages", "timezone", "return_ok_url", "return_err_url", "payment_base_url",
-    "backoffice_base_url", "merchant_name", "mail",
+    "backoffice_base_url", "merchant_name",
 )  # fmt: skip
-MAIL_SETTINGS = ("sender", "merchant", "buyer", "merchant_language")
+MAIL_SETTINGS = ("sender", "merchant", "buyer", "merchant_name", "merchant_language")
 TPE_LENGTH = 7  # docs/protocol.md, Payment request: the bank's terminal numbers are 7 characters
 # How far ahead of a read of the secret ``previous_key_until`` may be: a rotation's overlap lasts while the bank
 # switches to the new key (days); a key kept longer is a key forgotten, accepting seals nobody means to use.
@@ -85,6 +94,7 @@ class MailSettings:
     sender: str
     merchant: str = ""
     buyer: bool = True
+    merchant_name: str = ""  # the name the buyer's mail gives
     merchant_language: str = "FR"
 
 
@@ -99,7 +109,6 @@ class TerminalConfig:
     return_ok_url: str = ""
     return_err_url: str = ""
     merchant_name: str = ""
-    mail: MailSettings | None = None
     # A key rotation: the key the bank sealed with before ``terminal.key``, accepted on confirmations received up
     # to ``previous_key_until``. Only confirmations: forms and back-office calls are sealed with the current key.
     previous_key: MerchantKey | None = None
@@ -142,25 +151,61 @@ def _address(raw: Mapping[str, Any], name: str, where: str, *, required: bool) -
     raise ConfigurationError(f"{where}.{name}: must be one e-mail address, got {shown(value)}")
 
 
-def _mail(raw: Any, where: str) -> MailSettings | None:
-    if raw is None:
-        return None
-    where = f"{where}.mail"
+def _json(text: str | bytes, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ConfigurationError(f"{what}: not JSON") from None
+
+
+def _mail(tpe: str, raw: Any) -> MailSettings:
+    where = f"terminals.{_check_tpe(tpe)}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
-    _only_known(raw, MAIL_SETTINGS, where, "mail")
+    _only_known(raw, MAIL_SETTINGS, where, "a terminal's mail")
     buyer = raw.get("buyer", True)
     if not isinstance(buyer, bool):
         raise ConfigurationError(f"{where}.buyer: must be true or false")
     language = raw.get("merchant_language", "FR")
     if language not in MAIL_LANGUAGES:
         raise ConfigurationError(f"{where}.merchant_language: must be one of {', '.join(MAIL_LANGUAGES)}")
+    name = raw.get("merchant_name", "")
+    if not isinstance(name, str) or (buyer and not name.strip()):
+        raise ConfigurationError(
+            f"{where}.merchant_name: the name the buyer's mail gives (required while buyer is true)"
+        )
     return MailSettings(
         sender=_address(raw, "sender", where, required=True),
         merchant=_address(raw, "merchant", where, required=False),
         buyer=buyer,
+        merchant_name=name.strip(),
         merchant_language=language,
     )
+
+
+@dataclass(frozen=True)
+class MailConfiguration:
+    """The terminals' e-mail settings, by TPE: a document apart from the terminal secret, so that the mail function
+    never reads a key. A terminal it does not list sends no e-mail."""
+
+    by_tpe: Mapping[str, MailSettings]
+
+    def get(self, tpe: str) -> MailSettings | None:
+        return self.by_tpe.get(tpe)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> MailConfiguration:
+        return cls.from_mapping(_json(text, "the mail settings"))
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> MailConfiguration:
+        if not isinstance(data, Mapping) or not isinstance(data.get("terminals"), Mapping):
+            raise ConfigurationError("the mail settings need a 'terminals' object (each terminal's mail by TPE)")
+        _only_known(data, ("terminals",), "", "the mail settings")
+        return cls(by_tpe={str(tpe): _mail(str(tpe), raw) for tpe, raw in data["terminals"].items()})
+
+
+NO_MAIL = MailConfiguration(by_tpe={})
 
 
 def _previous_key(
@@ -212,6 +257,11 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
     where = f"terminals.{_check_tpe(tpe)}"
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where}: must be an object")
+    if "mail" in raw:
+        raise ConfigurationError(
+            f"{where}.mail: e-mail settings are not kept with the keys: put them in the mail settings parameter "
+            "(the stack's MailSettingsParameter), which the mail function reads instead of this secret"
+        )
     _only_known(raw, TERMINAL_SETTINGS, where, "a terminal")
     try:
         contract = Contract.from_mapping(raw, where)
@@ -233,7 +283,6 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
         return_ok_url=return_ok_url,
         return_err_url=return_err_url,
         merchant_name=merchant_name,
-        mail=_mail(raw.get("mail"), where),
         previous_key=previous_key,
         previous_key_until=previous_key_until,
     )
@@ -271,11 +320,7 @@ class Terminals:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Terminals:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            raise ConfigurationError("the terminal configuration is not JSON") from None
-        return cls.from_mapping(data)
+        return cls.from_mapping(_json(text, "the terminal configuration"))
 
     @classmethod
     def from_mapping(cls, data: Any) -> Terminals:
@@ -289,4 +334,4 @@ class Terminals:
         return cls(by_tpe=by_tpe, default_tpe=default)
 
 
-__all__ = ["EndPolicy", "MailSettings", "PaymentMode", "TerminalConfig", "Terminals"]
+__all__ = ["NO_MAIL", "EndPolicy", "MailConfiguration", "MailSettings", "PaymentMode", "TerminalConfig", "Terminals"]

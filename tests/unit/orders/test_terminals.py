@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from local.config import terminals_json
+from local.config import mail_settings_json, terminals_json
 from orders.exceptions import ConfigurationError, UnknownTerminalError
-from orders.terminals import EndPolicy, PaymentMode, Terminals
+from orders.terminals import EndPolicy, MailConfiguration, PaymentMode, Terminals
 from sealing import Bank, Environment, SealingError, SealVariant
-from tests.support.aws import TEST_KEY, terminals_config
+from tests.support.aws import TEST_KEY, mail_config, terminals_config
 
 
 def test_the_local_terminals_parse() -> None:
@@ -34,7 +34,8 @@ def test_the_local_terminals_parse() -> None:
 def test_the_local_stacks_terminals_parse_with_every_setting_known() -> None:
     terminals = Terminals.from_json(terminals_json("http://127.0.0.1:3000", "http://b.example", "http://c.example"))
     assert sorted(terminals.by_tpe) == ["0900157", "0900158", "0900159"]
-    assert terminals.get().mail is not None
+    mail = MailConfiguration.from_json(mail_settings_json())
+    assert sorted(mail.by_tpe) == ["0900157", "0900158", "0900159"]
 
 
 def test_deferred_authorization_always_cancels_what_is_left() -> None:
@@ -112,35 +113,70 @@ def test_the_key_never_shows_in_a_repr() -> None:
     assert "1234567890123456789012345678901234567890" not in repr(terminals)
 
 
-def test_mail_settings_are_optional_and_parsed() -> None:
-    terminals = Terminals.from_mapping(
-        terminals_config(**{"0900157": {"mail": {"sender": "shop@shop.example", "merchant": "me@shop.example"}}})
+def test_mail_settings_are_a_document_of_their_own_and_parsed() -> None:
+    settings = MailConfiguration.from_mapping(
+        mail_config(**{"0900157": {"sender": "shop@shop.example", "merchant": "me@shop.example"}})
     )
-    mail = terminals.get("0900157").mail
+    mail = settings.get("0900157")
     assert mail is not None
-    assert (mail.sender, mail.merchant, mail.buyer, mail.merchant_language) == (
-        "shop@shop.example", "me@shop.example", True, "FR",
+    assert (mail.sender, mail.merchant, mail.buyer, mail.merchant_name, mail.merchant_language) == (
+        "shop@shop.example", "me@shop.example", True, "La boutique du CD", "FR",
     )  # fmt: skip
-    assert terminals.get("0900158").mail is None
+    assert settings.get("0900158") is None, "a terminal not listed sends no mail"
+    assert MailConfiguration.from_mapping({"terminals": {"0900157": {"sender": "a@b.example", "buyer": False}}})
+
+
+def test_mail_settings_in_the_terminal_secret_are_refused_saying_where_they_go() -> None:
+    """The secret holds the keys, which the mail function must not read: settings left there would never be read."""
+    with pytest.raises(ConfigurationError, match=r"terminals\.0900157\.mail: .*MailSettingsParameter"):
+        Terminals.from_mapping(terminals_config(**{"0900157": {"mail": {"sender": "shop@shop.example"}}}))
 
 
 @pytest.mark.parametrize(
     ("mail", "field"),
     [
-        ("shop@shop.example", "terminals.0900157.mail: must be an object"),
-        ({}, "terminals.0900157.mail.sender"),
-        ({"sender": "shop@shop.example\nBcc: all@victims.example"}, "terminals.0900157.mail.sender"),
-        ({"sender": "shop@shop.example", "merchant": "two@a.example, b@b.example"}, "terminals.0900157.mail.merchant"),
-        ({"sender": "La boutique <shop@shop.example>"}, "terminals.0900157.mail.sender"),
-        ({"sender": "shop@shop.example", "merchant": "x;y@shop.example"}, "terminals.0900157.mail.merchant"),
-        ({"sender": "shop@shop.example", "merchant": "orders@shop.example>"}, "terminals.0900157.mail.merchant"),
-        ({"sender": "shop@shop.example", "buyer": "yes"}, "terminals.0900157.mail.buyer"),
-        ({"sender": "shop@shop.example", "merchant_language": "NL"}, "terminals.0900157.mail.merchant_language"),
+        ("shop@shop.example", "terminals.0900157: must be an object"),
+        ({}, "terminals.0900157.sender"),
+        ({"sender": "shop@shop.example\nBcc: all@victims.example"}, "terminals.0900157.sender"),
+        ({"sender": "shop@shop.example", "merchant": "two@a.example, b@b.example"}, "terminals.0900157.merchant"),
+        ({"sender": "La boutique <shop@shop.example>"}, "terminals.0900157.sender"),
+        ({"sender": "shop@shop.example", "merchant": "x;y@shop.example"}, "terminals.0900157.merchant"),
+        ({"sender": "shop@shop.example", "merchant": "orders@shop.example>"}, "terminals.0900157.merchant"),
+        ({"sender": "shop@shop.example", "buyer": "yes"}, "terminals.0900157.buyer"),
+        ({"sender": "shop@shop.example", "merchant_language": "NL"}, "terminals.0900157.merchant_language"),
+        ({"sender": "shop@shop.example", "merchant_name": " "}, "terminals.0900157.merchant_name"),
+        ({"sender": "shop@shop.example", "merchant_name": 7}, "terminals.0900157.merchant_name"),
     ],
 )
 def test_bad_mail_settings_name_their_field(mail: Any, field: str) -> None:
-    with pytest.raises(ConfigurationError, match=field):
-        Terminals.from_mapping(terminals_config(**{"0900157": {"mail": mail}}))
+    document = mail_config(**{"0900157": mail}) if isinstance(mail, dict) else {"terminals": {"0900157": mail}}
+    with pytest.raises(ConfigurationError, match=field.replace(".", r"\.")):
+        MailConfiguration.from_mapping(document)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("{", "the mail settings: not JSON"),
+        ("[]", "need a 'terminals' object"),
+        ('{"terminals": {"09001": {"sender": "a@b.example"}}}', "terminals: '09001' is not a terminal number"),
+        ('{"terminals": {}, "sender": "a@b.example"}', "sender: is not a setting of the mail settings"),
+        (
+            '{"terminals": {"0900158": {"sender": "a@b.example", "merchants": "c@b.example", "buyer": false}}}',
+            "terminals.0900158.merchants: is not a setting of a terminal's mail; did you mean merchant?",
+        ),
+    ],
+)
+def test_a_mail_document_that_cannot_be_read_says_why(document: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        MailConfiguration.from_json(document)
+
+
+def test_a_key_pasted_into_the_mail_settings_is_not_repeated() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        MailConfiguration.from_mapping(mail_config(**{"0900157": {"sender": TEST_KEY}}))
+    assert TEST_KEY not in str(raised.value)
+    assert "sender" in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -152,7 +188,6 @@ def test_bad_mail_settings_name_their_field(mail: Any, field: str) -> None:
         {"currencies": [TEST_KEY]},
         {"environment": TEST_KEY},
         {"return_ok_url": TEST_KEY},
-        {"mail": {"sender": TEST_KEY}},
     ],
     ids=lambda change: next(iter(change)),
 )
@@ -184,11 +219,6 @@ def test_a_default_terminal_that_is_a_key_is_not_repeated() -> None:
             id="terminal",
         ),
         pytest.param(
-            terminals_config(**{"0900158": {"mail": {"sender": "shop@shop.example", "merchants": "me@shop.example"}}}),
-            "terminals.0900158.mail.merchants: is not a setting of mail; did you mean merchant?",
-            id="mail",
-        ),
-        pytest.param(
             {**terminals_config(), "default_terminal": "0900157"},
             "default_terminal: is not a setting of the terminal configuration; did you mean default_tpe?",
             id="top-level",
@@ -197,7 +227,7 @@ def test_a_default_terminal_that_is_a_key_is_not_repeated() -> None:
             terminals_config(**{"0900157": {"colour": "blue"}}),
             "terminals.0900157.colour: is not a setting of a terminal (key, previous_key, previous_key_until, societe,"
             " bank, environment, seal, mode, deferral_days, end_policy, currencies, languages, timezone, return_ok_url,"
-            " return_err_url, payment_base_url, backoffice_base_url, merchant_name, mail)",
+            " return_err_url, payment_base_url, backoffice_base_url, merchant_name)",
             id="nothing-near",
         ),
     ],
