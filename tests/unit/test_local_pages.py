@@ -84,6 +84,25 @@ def test_the_events_page_shows_an_events_detail_and_a_delivery_as_text() -> None
     assert cells[5:] == [at.isoformat(), "OrderPaid", ATTACK, f"https://shop.example/{ATTACK}", "delivered", "1"]
 
 
+def test_the_events_page_leaves_a_cell_empty_when_the_event_does_not_say_it_never_none() -> None:
+    # An event put on the bus by hand (aws events put-events) or a detail that is not an order's: no reference,
+    # no status, no time of its own.
+    bridge = LocalEventBridge()
+    bridge.events = [
+        {"detail-type": "Hello", "source": "me.testing", "detail": {"note": "hi"}},
+        {"time": "2026-11-30T10:00:00Z", "detail-type": "OrderPaid", "detail": {"reference": None, "status": None}},
+        {"detail-type": "Empty"},
+    ]
+    page = _get(bridge._page, "/_local/events")
+    assert "None" not in _text(page)
+    rows = [re.findall(r"<td(?: class='json')?>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", page)]
+    assert [row[:4] for row in rows if row] == [
+        ["", "Hello", "", ""],
+        ["2026-11-30T10:00:00Z", "OrderPaid", "", ""],
+        ["", "Empty", "", ""],
+    ]
+
+
 def _bridge_with_one_event() -> LocalEventBridge:
     bridge = LocalEventBridge()
     bridge.events = [{"time": "2026-11-30T10:00:00Z", "detail-type": "OrderPaid", "detail": {"status": "paid"}}]
