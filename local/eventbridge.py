@@ -255,7 +255,8 @@ class LocalEventBridge:
 
 
 def _event_row(event: dict[str, Any]) -> list[str]:
-    """The page's cells for an event: when, its type, the order, its status, and the whole detail."""
+    """The page's cells for an event: when, its type, the order, its status, and the whole detail; a cell the
+    event does not fill (an event put on the bus by hand, a detail that is not an order's) stays empty."""
     detail = event.get("detail") or {}
     cells = (event.get("time"), event.get("detail-type"), detail.get("reference"), detail.get("status"))
-    return [*(str(cell) for cell in cells), json.dumps(event.get("detail"), sort_keys=True)]
+    return [*("" if cell is None else str(cell) for cell in cells), json.dumps(event.get("detail"), sort_keys=True)]

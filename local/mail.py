@@ -46,7 +46,7 @@ class LocalMail:
         for sender in sorted(senders(mail_settings_json())):
             client.verify_email_identity(EmailAddress=sender)  # moto verifies at once; SES asks the owner
         stack.add_route("GET", "/_local/mail", self._list)
-        stack.add_route("GET", "/_local/mail/{number}", self._show)
+        stack.add_route("GET", "/_local/mail/{mail}", self._show)
 
     def stop(self) -> None:
         self._stack = None
@@ -54,7 +54,14 @@ class LocalMail:
     def describe(self) -> list[str]:
         return [f"  mail         {self._stack.base_url}/_local/mail   (what SES sent)"] if self._stack else []
 
-    def messages(self) -> list[EmailMessage]:
+    def messages(self) -> list[tuple[str, EmailMessage]]:
+        """Every mail with its id, SES's oldest first, then the bank's. An id names one mail for good: SES's
+        ``ses-N`` is its N-th sent message, the bank's ``alert-N`` and ``bank-N`` its N-th alert and mail (its
+        ledger lists them oldest first), so a mail sent later never takes another's link."""
+        ses = [(f"ses-{number}", message) for number, message in enumerate(self.ses_messages())]
+        return ses + self.bank_messages()
+
+    def ses_messages(self) -> list[EmailMessage]:
         """Every mail SES sent, oldest first."""
         from moto.ses.models import ses_backends  # the embedded moto server runs in this process
 
@@ -71,13 +78,13 @@ class LocalMail:
                 plain["To"] = ", ".join(a for addresses in message.destinations.values() for a in addresses)
                 plain.set_content(message.body)
                 found.append(plain)
-        return found + self._bank_mails()
+        return found
 
-    def _bank_mails(self) -> list[EmailMessage]:
-        """The sandbox bank's mails, when it runs: its alerts (a confirmation the merchant's CGI2 did not
-        acknowledge), then its payment confirmations to the merchant."""
+    def bank_messages(self) -> list[tuple[str, EmailMessage]]:
+        """The sandbox bank's mails with their ids, when it runs: its alerts (a confirmation the merchant's CGI2
+        did not acknowledge), then its payment confirmations to the merchant."""
         assert self._stack is not None
-        mails = []
+        alerts, confirmations = [], []
         for service in self._stack.services:
             ledger = getattr(getattr(service, "bank", None), "ledger", None)
             if ledger is None:
@@ -92,27 +99,28 @@ class LocalMail:
                     f"de paiement de la commande {alert.reference} (TPE {alert.tpe}) : {alert.detail}\n"
                     "Le paiement est bien enregistré par la banque : vérifiez la commande.\n"
                 )
-                mails.append(mail)
+                alerts.append(mail)
             for sent in ledger.merchant_mails():
                 mail = EmailMessage()
                 mail["From"], mail["To"], mail["Subject"] = "paiements@sandbox-bank.example", sent.to, sent.subject
                 mail.set_content(sent.text)
-                mails.append(mail)
-        return mails
+                confirmations.append(mail)
+        return [(f"alert-{number}", mail) for number, mail in enumerate(alerts)] + [
+            (f"bank-{number}", mail) for number, mail in enumerate(confirmations)
+        ]
 
     def _list(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
         mails = [
-            {"number": number, "to": str(m["To"]), "sender": str(m["From"]), "subject": str(m["Subject"])}
-            for number, m in reversed(list(enumerate(self.messages())))
+            {"id": mail_id, "to": str(m["To"]), "sender": str(m["From"]), "subject": str(m["Subject"])}
+            for mail_id, m in reversed(self.messages())
         ]
         return HttpResponse(200, _HTML, render("mails.html", title="E-mails sent", mails=mails))
 
     def _show(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
-        messages = self.messages()
-        number = match.path_parameters.get("number", "")
-        if not number.isdigit() or int(number) >= len(messages):
-            return HttpResponse.json(404, {"error": {"message": f"no mail {number!r}", "field": "number"}})
-        message = messages[int(number)]
+        mail_id = match.path_parameters.get("mail", "")
+        message = dict(self.messages()).get(mail_id)
+        if message is None:
+            return HttpResponse.json(404, {"error": {"message": f"no mail {mail_id!r}", "field": "mail"}})
         text, rich = message.get_body(("plain",)), message.get_body(("html",))
         page = render(
             "mail.html",

@@ -48,6 +48,7 @@ class ShopOrder:
     tpe: str
     reference: str = ""
     checkout_url: str = ""
+    language: str = "FR"  # the one the buyer chose for the payment page: the order page speaks it too
 
 
 @dataclass
@@ -174,7 +175,7 @@ class DemoShop:
         language = form.get("lgue", "")
         language = language if language in LANGUAGES else "FR"
         total = sum((cd.price * qty for cd, qty in lines), Decimal(0))
-        shop_order = ShopOrder(secrets.token_urlsafe(9), lines, total, tpe)
+        shop_order = ShopOrder(secrets.token_urlsafe(9), lines, total, tpe, language=language)
         back = f"{self.base_url}/retour/{{}}?commande={quote(shop_order.id)}"
         payload = {
             "amount": f"{total:.2f}",

@@ -43,7 +43,7 @@ ENVIRONMENT = Environment(loader=_JoinedLines(TEMPLATES), autoescape=True, undef
 
 def _page(template: str, title: str, basket_count: int | None = None, **context: Any) -> str:
     """A page of the shop; ``home`` and ``logo`` for a page served elsewhere in the shop's look."""
-    context = {"home": "", "logo": "/logo.svg", **context}
+    context = {"home": "", "logo": "/logo.svg", "lang": "fr", **context}
     return ENVIRONMENT.get_template(template).render(title=title, basket_count=basket_count, **context)
 
 
@@ -80,50 +80,105 @@ def basket(basket: dict[str, int], terminals: tuple[tuple[str, str], ...], langu
     )
 
 
-STATUS = {
-    "awaiting_payment": ("En attente de paiement", "wait"),
-    "paid": ("Payée", "good"),
-    "authorized": ("Paiement autorisé — en attente de validation (paiement différé)", "good"),
-    "card_registered": ("Carte enregistrée — en attente de validation (paiement partiel)", "good"),
-    "partially_captured": ("Partiellement encaissée", "good"),
-    "captured": ("Encaissée", "good"),
-    "cancelled": ("Annulée", "bad"),
-    "partially_refunded": ("Partiellement remboursée", "good"),
-    "refunded": ("Remboursée", "bad"),
+# The order page, back from the bank, in the language the buyer chose for the payment page: French, or English
+# for every other (the shop is written in those two).
+WORDS: dict[str, dict[str, Any]] = {
+    "FR": {
+        "lang": "fr",
+        "order": "Commande",
+        "status": {
+            "awaiting_payment": ("En attente de paiement", "wait"),
+            "paid": ("Payée", "good"),
+            "authorized": ("Paiement autorisé — en attente de validation (paiement différé)", "good"),
+            "card_registered": ("Carte enregistrée — en attente de validation (paiement partiel)", "good"),
+            "partially_captured": ("Partiellement encaissée", "good"),
+            "captured": ("Encaissée", "good"),
+            "cancelled": ("Annulée", "bad"),
+            "partially_refunded": ("Partiellement remboursée", "good"),
+            "refunded": ("Remboursée", "bad"),
+        },
+        "not_paid": "Le paiement n'a pas abouti : votre commande est conservée, vous pouvez la payer à nouveau.",
+        "refused": "{count} tentative(s) de paiement refusée(s) par la banque.",
+        "instalments": {"collected": "payée", "refused": "refusée par la banque", "due": "à venir"},
+        "schedule": "Paiement en {count} fois",
+        "cd": "Disque",
+        "quantity": "Quantité",
+        "price": "Prix",
+        "total": "Total TTC",
+        "due": "Échéance",
+        "amount": "Montant",
+        "state": "État",
+        "read_from": "statut lu auprès de l'API marchande",
+        "pay_again": "Payer cette commande",
+        "continue": "Continuer mes achats",
+    },
+    "EN": {
+        "lang": "en",
+        "order": "Order",
+        "status": {
+            "awaiting_payment": ("Awaiting payment", "wait"),
+            "paid": ("Paid", "good"),
+            "authorized": ("Payment authorised — awaiting validation (deferred payment)", "good"),
+            "card_registered": ("Card registered — awaiting validation (partial payment)", "good"),
+            "partially_captured": ("Partly charged", "good"),
+            "captured": ("Charged", "good"),
+            "cancelled": ("Cancelled", "bad"),
+            "partially_refunded": ("Partly refunded", "good"),
+            "refunded": ("Refunded", "bad"),
+        },
+        "not_paid": "The payment did not go through: your order is kept, and you can pay it again.",
+        "refused": "{count} payment attempt(s) refused by the bank.",
+        "instalments": {"collected": "paid", "refused": "refused by the bank", "due": "to come"},
+        "schedule": "Payment in {count} instalment(s)",
+        "cd": "Record",
+        "quantity": "Quantity",
+        "price": "Price",
+        "total": "Total incl. VAT",
+        "due": "Due",
+        "amount": "Amount",
+        "state": "State",
+        "read_from": "status read from the merchant API",
+        "pay_again": "Pay this order",
+        "continue": "Continue shopping",
+    },
 }
 
 
+def words(language: str) -> dict[str, Any]:
+    return WORDS["FR" if language == "FR" else "EN"]
+
+
 def order(shop_order: ShopOrder, api_order: dict[str, Any], outcome: str) -> str:
+    w = words(shop_order.language)
     status = str(api_order.get("status", ""))
-    label, tone = STATUS.get(status, (status, "wait"))
+    label, tone = w["status"].get(status, (status, "wait"))
     refused = [a for a in api_order.get("attempts", []) if a.get("return_code") == "Annulation"]
     notes = []
     if outcome == "err" and status == "awaiting_payment":
-        notes.append("Le paiement n'a pas abouti : votre commande est conservée, vous pouvez la payer à nouveau.")
+        notes.append(w["not_paid"])
     if refused:
-        notes.append(f"{len(refused)} tentative(s) de paiement refusée(s) par la banque.")
+        notes.append(w["refused"].format(count=len(refused)))
     return _page(
         "order.html",
-        f"Commande {shop_order.reference}",
+        f"{w['order']} {shop_order.reference}",
         order=shop_order,
         status=status,
         label=label,
         tone=tone,
         notes=notes,
-        schedule=schedule(api_order),
+        schedule=schedule(api_order, w),
+        w=w,
+        lang=w["lang"],
     )
 
 
-INSTALMENT_STATES = {"collected": "payée", "refused": "refusée par la banque", "due": "à venir"}
-
-
-def schedule(api_order: dict[str, Any]) -> list[tuple[str, str, str]]:
+def schedule(api_order: dict[str, Any], w: dict[str, Any]) -> list[tuple[str, str, str]]:
     """A split payment's instalments as the merchant API lists them: the day, the amount, where it stands."""
     return [
         (
             date.fromisoformat(str(i["due"])).strftime("%d/%m/%Y"),
             euros(Decimal(str(i["amount"]))),
-            INSTALMENT_STATES.get(str(i.get("state", "")), str(i.get("state", ""))),
+            w["instalments"].get(str(i.get("state", "")), str(i.get("state", ""))),
         )
         for i in api_order.get("instalments") or []
     ]

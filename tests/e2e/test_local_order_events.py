@@ -88,12 +88,12 @@ def test_the_buyer_and_the_merchant_mails_show_on_the_local_mail_page(system: Fu
     assert "Votre paiement à La boutique du CD est confirmé" in page
     assert "buyer@example.com" in page
     assert "commandes@boutiqueducd.example" in page
-    number = max(int(n) for n in re.findall(r"/_local/mail/(\d+)", page))
-    status, shown, _ = request("GET", f"{system.api}/_local/mail/{number}")
+    newest = max(int(n) for n in re.findall(r"/_local/mail/ses-(\d+)", page))
+    status, shown, _ = request("GET", f"{system.api}/_local/mail/ses-{newest}")
     assert status == 200
     assert "654321" in shown  # the authorisation number, in the text and the sandboxed HTML
     assert "<iframe sandbox" in shown
-    assert request("GET", f"{system.api}/_local/mail/9999")[0] == 404
+    assert request("GET", f"{system.api}/_local/mail/ses-9999")[0] == 404
 
 
 def test_the_reconciliation_runs_on_demand_against_the_sandbox_and_imports_its_xml(system: FullStack) -> None:

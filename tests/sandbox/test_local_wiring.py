@@ -154,7 +154,7 @@ def test_the_banks_payment_confirmation_to_the_merchant_shows_on_the_mail_page(s
     status, _, page = call(f"{system.api}/_local/mail")
     assert status == 200, page
     subject = f"Paiement accepté : commande {reference},"
-    row = rf"<a href='/_local/mail/(\d+)'>[^<]*</a></td>(?:<td>[^<]*</td>){{2}}<td>{subject}"
+    row = rf"<a href='/_local/mail/(bank-\d+)'>[^<]*</a></td>(?:<td>[^<]*</td>){{2}}<td>{subject}"
     listed = re.findall(row, page)
     assert len(listed) == 1
     status, _, shown = call(f"{system.api}/_local/mail/{listed[0]}")

@@ -13,6 +13,7 @@ import pytest
 
 from local.template import Template
 from orders.exceptions import ConfigurationError
+from orders.sessions import ORDER_REFERENCE_LENGTH, bank_reference, order_reference_of
 from orders.terminals import PaymentMode, Terminals
 from tests.support.readme import README, ROOT, block_under, table_rows
 
@@ -120,3 +121,22 @@ def test_every_stack_output_is_named_in_the_readme(template: Template) -> None:
     readme = README.read_text(encoding="utf-8")
     unnamed = [name for name in template.data["Outputs"] if not re.search(rf"\b{name}\b", readme)]
     assert unnamed == [], "stack outputs the README never names"
+
+
+# An example's reference, wherever the documentation quotes one in JSON or in the reconciliation's detail.
+_QUOTED_REFERENCE = re.compile(r'"(reference|bank_reference|event_id)": "([^"/]*)|the bank shows (\S+) paid')
+
+
+def test_every_example_reference_is_shaped_as_the_kit_makes_them() -> None:
+    found = []
+    for document in (README, ROOT / "docs" / "events.md"):
+        for match in _QUOTED_REFERENCE.finditer(document.read_text()):
+            found.append((match[1] or "bank_reference", match[2] if match[1] else match[3]))
+    assert {kind for kind, _ in found} == {"reference", "bank_reference", "event_id"}
+    for kind, reference in found:
+        order_reference = order_reference_of(reference) if kind == "bank_reference" else reference
+        assert order_reference is not None, reference
+        assert len(order_reference) == ORDER_REFERENCE_LENGTH, reference
+        assert re.fullmatch(r"[0-9A-Z]+", reference), reference
+        if kind == "bank_reference":
+            assert reference == bank_reference(order_reference, int(reference[-2:], 36)), reference

@@ -31,7 +31,7 @@ from .events import (
     SECOND_PAYMENT_GIVEN_BACK,
 )
 from .exceptions import MailRejectedError, MailUnavailableError
-from .model import InstalmentState, Order, ReviewReason
+from .model import InstalmentState, Order, OrderStatus, ReviewReason
 from .terminals import MAIL_LANGUAGES, MailSettings
 
 if TYPE_CHECKING:
@@ -188,6 +188,71 @@ PHRASES: dict[str, dict[str, str]] = {
         "Cobrado hasta ahora: {captured} de {total}.",
     },
 }
+
+# An order's state as the merchant reads it, by language, in ``OrderStatus`` order.
+STATE_WORDS: dict[str, tuple[str, ...]] = {
+    "FR": (
+        "en attente de paiement",
+        "payée",
+        "autorisée",
+        "carte enregistrée",
+        "partiellement encaissée",
+        "encaissée",
+        "annulée",
+        "partiellement remboursée",
+        "remboursée",
+    ),
+    "EN": (
+        "awaiting payment",
+        "paid",
+        "authorised",
+        "card registered",
+        "partially captured",
+        "captured",
+        "cancelled",
+        "partially refunded",
+        "refunded",
+    ),
+    "DE": (
+        "wartet auf Zahlung",
+        "bezahlt",
+        "autorisiert",
+        "Karte hinterlegt",
+        "teilweise eingezogen",
+        "eingezogen",
+        "storniert",
+        "teilweise erstattet",
+        "erstattet",
+    ),
+    "IT": (
+        "in attesa di pagamento",
+        "pagato",
+        "autorizzato",
+        "carta registrata",
+        "parzialmente incassato",
+        "incassato",
+        "annullato",
+        "parzialmente rimborsato",
+        "rimborsato",
+    ),
+    "ES": (
+        "pendiente de pago",
+        "pagado",
+        "autorizado",
+        "tarjeta registrada",
+        "cobrado en parte",
+        "cobrado",
+        "anulado",
+        "reembolsado en parte",
+        "reembolsado",
+    ),
+}
+
+
+def state_words(status: OrderStatus, language: str) -> str:
+    """``payée``, ``awaiting payment``: an order's state in the words of a mail language."""
+    return STATE_WORDS[language][list(OrderStatus).index(status)]
+
 
 _TEXT = """{{ t.hello }}
 
@@ -386,7 +451,7 @@ def merchant_mail(order: Order, settings: MailSettings, event_type: str, detail:
         language,
         subject,
         lead,
-        f"{t['m_status']} {order.status.value}",
+        f"{t['m_status']} {state_words(order.status, language)}",
         schedule_lines(order, language, t["collected"]),
         description=order.description,
         authorisation=order.authorisation_number,
