@@ -117,7 +117,7 @@ def _second_payment_bookings(
 def entries_of(order: Order, terminals: Terminals, kind: str) -> list[Entry]:
     """The order's captures (``kind="captures"``) or refunds (``"refunds"``) as booked, whatever their day."""
     wanted = frozenset({"payment", *CAPTURES}) if kind == "captures" else frozenset(REFUNDS)
-    timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+    timezone = terminals.timezone(order.tpe)
     return _entries(order, timezone, wanted)
 
 
@@ -233,7 +233,7 @@ def _sources(
 
 
 def _order_day(order: Order, terminals: Terminals) -> date:
-    timezone = terminals.get(order.tpe).terminal.timezone if order.tpe in terminals else "Europe/Paris"
+    timezone = terminals.timezone(order.tpe)
     return local_day(order.created_at, timezone)
 
 

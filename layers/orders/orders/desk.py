@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from .bank import OPERATION_LEASE, BankClient, BankFactory
 from .calendar import local_day
+from .exceptions import BankUnavailableError
 from .model import Order
 from .store import OrderStore
 from .terminals import Terminals
@@ -30,6 +31,14 @@ class BankDesk:
 
     def bank(self, order: Order) -> BankClient:
         return self._bank(self.terminals.get(order.tpe))
+
+    def _status_capture_day(self, order: Order, reference: str, now: datetime) -> date | None:
+        """The day the bank's status says it booked the capture under ``reference`` (``date_remise``); ``None`` when
+        it does not say, or does not answer: nothing was sent yet, a status hiccup never becomes an unknown refund."""
+        try:
+            return self.bank(order).status(reference=reference, total=order.amount, at=now).captured_on
+        except BankUnavailableError:
+            return None
 
     def _day(self, order: Order, moment: datetime) -> date:
         """A calendar day as the bank counts it for this order: in its terminal's time zone."""

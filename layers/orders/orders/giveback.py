@@ -35,7 +35,7 @@ from decimal import Decimal
 
 from sealing import Money, PaymentState, deferral_deadline
 
-from .bank import BankClient, BankOutcome
+from .bank import BankOutcome
 from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,
@@ -253,7 +253,7 @@ class GiveBacks(BankDesk):
         if payment.captured:
             return bank.refund(
                 reference=payment.bank_reference, ordered_on=ordered_on,
-                captured_on=self._captured_on(bank, order, payment, now),
+                captured_on=self._captured_on(order, payment, now),
                 authorisation_number=payment.authorisation_number, total=order.amount, refund=payment.amount,
                 refundable=payment.amount, at=now,
             )  # fmt: skip
@@ -263,12 +263,9 @@ class GiveBacks(BankDesk):
             at=now,
         )  # fmt: skip
 
-    def _captured_on(self, bank: BankClient, order: Order, payment: SecondPayment, now: datetime) -> date:
+    def _captured_on(self, order: Order, payment: SecondPayment, now: datetime) -> date:
         """The day the bank booked the capture (``date_remise``): its status's word, else the payment's day."""
-        try:
-            said = bank.status(reference=payment.bank_reference, total=order.amount, at=now).captured_on
-        except BankUnavailableError:
-            said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
+        said = self._status_capture_day(order, payment.bank_reference, now)
         if said is None and payment.bank_capture is not None:
             said = payment.bank_capture.bank_day
         return said or self._day(order, payment.received_at)

@@ -203,12 +203,7 @@ class BackOffice(BankDesk):
         captures = [op for op in order.operations if op.event in CAPTURES and op.outcome in APPLIED_OUTCOMES]
         if captures and captures[-1].bank_day is not None:
             return captures[-1].bank_day
-        try:
-            said = (
-                self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now).captured_on
-            )
-        except BankUnavailableError:
-            said = None  # nothing was sent yet: do not turn a status hiccup into an unknown refund
+        said = self._status_capture_day(order, order.bank_payment_reference, now)
         if said is not None:
             return said
         return self._day(order, captures[-1].at if captures else order.paid_at or order.created_at)

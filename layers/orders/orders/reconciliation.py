@@ -228,7 +228,7 @@ class Reconciler:
         """Ask the bank's status of each session that could have been paid and not confirmed: one the bank heard
         of since the window began, whose page is no longer live. One older was asked by the runs of its days; one
         live may still be paid, and its confirmation come."""
-        timezone = self.terminals.get(order.tpe).terminal.timezone if order.tpe in self.terminals else "Europe/Paris"
+        timezone = self.terminals.timezone(order.tpe)
         start = datetime.combine(since, time.min, zone(timezone)) if since is not None else None
         every = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
         sessions = [session for session in every if could_have_been_paid(order, session, start, now)]

@@ -305,6 +305,12 @@ class Terminals:
     def __contains__(self, tpe: object) -> bool:
         return tpe in self.by_tpe
 
+    def timezone(self, tpe: str) -> str:
+        """The time zone the bank counts ``tpe``'s days in; Paris for a terminal no longer configured (an order stays
+        on the books after its terminal left the configuration)."""
+        config = self.by_tpe.get(tpe)
+        return config.terminal.timezone if config is not None else "Europe/Paris"
+
     def check_rotation(self, now: datetime) -> None:
         """Refuse a ``previous_key_until`` more than ``MAX_PREVIOUS_KEY_DAYS`` after ``now`` (the time the secret
         is read): a previous key is accepted for a rotation's days, not kept. One already past is no mistake:
