@@ -224,6 +224,18 @@ def test_the_command_line_needs_the_api_url(aws: Any) -> None:
     assert out.getvalue() == "cannot run the smoke test: --api-url (or API_URL) must be the stack's ApiUrl output\n"
 
 
+def test_the_command_line_without_a_region_says_so_in_one_line_and_exits_2(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    out = io.StringIO()
+    assert golive.main(["--smoke", "--tpe", "0900157", "--api-url", API], out) == 2
+    assert out.getvalue() == (
+        "cannot check: You must specify a region. (set AWS_DEFAULT_REGION and the account's credentials)\n"
+    )
+
+
 def test_an_order_left_by_a_failed_cleanup_is_said(aws: Any, lambda_context: Any) -> None:
     run = smoke(aws, lambda_context, FakeCloudWatch(succeeded))
 

@@ -307,6 +307,9 @@ def main(
     except OrdersError as exc:
         print(f"cannot check: {exc}", file=out)
         return 2
+    except BotoCoreError as exc:  # no region or no credentials: nothing could be asked of the account
+        print(f"cannot check: {exc} (set AWS_DEFAULT_REGION and the account's credentials)", file=out)
+        return 2
     return 0 if render(checks, out) else 1
 
 
