@@ -33,7 +33,7 @@ FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunc
   DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
   ReconciliationPartsFunction GoLiveFunction
 
-.PHONY: python run test test-fast lint typecheck template policy pytest sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
+.PHONY: python run test test-kit test-fast lint typecheck template policy pytest sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))
 
 python:
@@ -48,10 +48,12 @@ $(UV_BIN): | python
 	$(ROOT)/.uv/bin/pip install -q uv==$(UV_VERSION)
 	mkdir -p $(ROOT)/.uv/tmp
 
-# The layers are installed editable (layers/*/pyproject.toml): `.venv/bin/python -m sealing` works as printed.
+# The layers, the kit's own tools (stacktools, pyproject.toml) and the simulator (simulator/pyproject.toml) are
+# installed editable: `.venv/bin/python -m sealing` and `.venv/bin/python -m local` work as printed, from anywhere.
 LAYER_DIRS := layers/sealing layers/orders
-EDITABLE := $(foreach layer,$(LAYER_DIRS),-e $(layer))
-LAYER_FILES := $(foreach layer,$(LAYER_DIRS),$(layer)/pyproject.toml $(layer)/requirements.txt)
+EDITABLE := $(foreach layer,$(LAYER_DIRS),-e $(layer)) -e . -e simulator
+LAYER_FILES := $(foreach layer,$(LAYER_DIRS),$(layer)/pyproject.toml $(layer)/requirements.txt) pyproject.toml \
+  simulator/pyproject.toml
 
 # `make run` installs the runtime set only (requirements/run.txt); `make test` adds the dev toolchain to the same
 # venv, at the same pins.
@@ -109,13 +111,19 @@ policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
 	$(TOOLS)/bin/python tests/support/translate.py template.yaml > .aws-sam/transformed.json
 	$(CHECKOV)/bin/checkov --config-file .checkov.yaml -f template.yaml -f .aws-sam/transformed.json
 
-# Every tier: unit, integration, functional, sandbox, e2e, browser (pyproject's testpaths).
+# Every tier: the kit's (tests/: unit, functional, integration) and the simulator's (simulator/tests: unit,
+# integration, sandbox, e2e, browser), pyproject's testpaths.
 pytest: $(VENV)/.stamp $(TOOLS)/.stamp browser
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
+# The kit's tiers alone: no browser, no simulator on the path (tests/unit/test_test_layout.py keeps it so).
+KIT_PYTHONPATH := layers/sealing layers/orders .
+test-kit: $(VENV)/.stamp $(TOOLS)/.stamp
+	$(VENV)/bin/python -m pytest tests -n auto --dist loadfile -o pythonpath="$(KIT_PYTHONPATH)"
+
 # `sam local` against make run's embedded AWS (needs Docker): the exact commands. The functions get
-# local/sam-env.json (the local table, secret and queue, at an address containers reach).
-SAM_LOCAL = --env-vars local/sam-env.json --region $(AWS_DEFAULT_REGION) --add-host host.docker.internal:host-gateway
+# simulator/local/sam-env.json (the local table, secret and queue, at an address containers reach).
+SAM_LOCAL = --env-vars simulator/local/sam-env.json --region $(AWS_DEFAULT_REGION) --add-host host.docker.internal:host-gateway
 sam-local:
 	@echo "# 1. the embedded AWS where containers reach it (0.0.0.0: your network too; on Linux the docker0"
 	@echo "#    address, from 'ip -4 addr show docker0', keeps it off the network: give that instead)"
@@ -138,19 +146,20 @@ browser:
 
 # Run the browser journeys and refresh the README's screenshots from their artifacts.
 screenshots: $(VENV)/.stamp browser
-	$(VENV)/bin/python -m pytest tests/browser
+	$(VENV)/bin/python -m pytest simulator/tests/browser
 	mkdir -p docs/screenshots
 	cp test-artifacts/payment-page.png test-artifacts/receipt.png test-artifacts/shop-order-paid.png \
 	  test-artifacts/payment-refused.png test-artifacts/dashboard-deferred.png test-artifacts/dashboard-refund.png \
 	  test-artifacts/checkout-de.png test-artifacts/payment-page-it.png test-artifacts/payment-refused-en.png \
 	  test-artifacts/receipt-es.png docs/screenshots/
 
-# `chalice deploy` (from sandbox/) packages sandbox/vendor/ at the function's root: put `sealing` there first.
+# `chalice deploy` (from simulator/sandbox/) packages its vendor/ at the function's root: put `sealing` there first.
+SANDBOX_VENDOR := simulator/sandbox/vendor
 sandbox-vendor:
-	rm -rf sandbox/vendor
-	mkdir -p sandbox/vendor
-	cp -R layers/sealing/sealing sandbox/vendor/sealing
-	find sandbox/vendor -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf $(SANDBOX_VENDOR)
+	mkdir -p $(SANDBOX_VENDOR)
+	cp -R layers/sealing/sealing $(SANDBOX_VENDOR)/sealing
+	find $(SANDBOX_VENDOR) -name __pycache__ -prune -exec rm -rf {} +
 
 # bandit on the code (medium severity and up; the checks ruff's S rules already enforce line by line are skipped
 # in pyproject.toml) and pip-audit on the pinned requirements: a known vulnerability fails; a package its database
@@ -163,7 +172,7 @@ $(SECURITY)/.stamp: requirements/security.txt | $(UV_BIN)
 	touch $@
 
 security: $(SECURITY)/.stamp $(VENV)/.stamp
-	$(SECURITY)/bin/bandit -q -c pyproject.toml -r layers functions local devhttp sandbox shop benchmarks -ll
+	$(SECURITY)/bin/bandit -q -c pyproject.toml -r layers functions stacktools simulator benchmarks -ll
 	@# One run per environment: .tools pins its own boto3, which pip-audit would take for a conflict.
 	for set in dev tools security; do \
 	  $(SECURITY)/bin/pip-audit -r requirements/$$set.txt --no-deps --disable-pip --progress-spinner off \

@@ -51,12 +51,12 @@ from urllib.parse import urlsplit
 import boto3
 
 from benchmarks.figures import Figure, sealed_confirmation
-from local.streams import stream_record
-from local.template import TEMPLATE_PATH, Template, load_yaml
 from orders.dependencies import Dependencies
 from orders.events import SOURCE, EventPublisher
 from orders.mail import MailSender
 from orders.store import OrderStore
+from stacktools.streams import stream_record
+from stacktools.template import TEMPLATE_PATH, Template, load_yaml
 from tests.support.aws import (
     TABLE_STREAM_ENDPOINT,
     create_orders_table,

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from local.template import Template  # noqa: E402
+from stacktools.template import Template  # noqa: E402
 
 BUILD = ROOT / ".aws-sam" / "build"
 # What the Lambda runtime provides besides the standard library: boto3 and what it needs.

@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import boto3
 
 from benchmarks.figures import Figure
-from local.template import ROOT, Template
 from orders.bank import BankClient
 from orders.model import Order, OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler, ReportBucket, changed_days, reconciliation_days
@@ -35,6 +34,7 @@ from orders.sessions import bank_reference
 from orders.store import OrderStore
 from orders.terminals import PaymentMode, Terminals
 from sealing import Instalment, Money
+from stacktools.template import ROOT, Template
 from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config
 from tests.support.fakebank import Account, FakeBank
 

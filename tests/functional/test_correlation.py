@@ -19,9 +19,9 @@ import pytest
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from local.template import TEMPLATE_PATH, Template
 from orders.exceptions import ConfigurationError
 from orders.store import OrderStore
+from stacktools.template import TEMPLATE_PATH, Template
 from tests.support.aws import event
 from tests.support.merchant import (
     SESSION,

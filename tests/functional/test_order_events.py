@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.streams import stream_record
 from orders.events import SOURCE, EventPublisher
 from orders.model import PaymentSession
 from orders.sessions import MAX_SESSIONS, bank_reference
+from stacktools.streams import stream_record
 from tests.support.aws import TABLE_STREAM_ENDPOINT
 from tests.support.fakebank import FakeBank
 from tests.support.merchant import SAMPLE, SESSION, call, confirm, registered, stored_order

@@ -186,7 +186,7 @@ def test_a_checkout_writes_only_what_its_role_may_write(aws: Any, lambda_context
     # The checkout's IAM role may update `sessions` and `version` and nothing else (template.yaml): its writes must
     # name no other attribute, or DynamoDB would refuse them in AWS.
 
-    from local.template import TEMPLATE_PATH, load_yaml
+    from stacktools.template import TEMPLATE_PATH, load_yaml
 
     policies = load_yaml(TEMPLATE_PATH.read_text())["Resources"]["CheckoutFunction"]["Properties"]["Policies"]
     statements = [s for p in policies if isinstance(p, dict) and "Statement" in p for s in p["Statement"]]

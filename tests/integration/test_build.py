@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import ROOT, Template
+from stacktools.template import ROOT, Template
 
 # A hash-based .pyc whose source is never checked (PEP 552): flags 0b01 in the header's second word.
 UNCHECKED_HASH = 0b01

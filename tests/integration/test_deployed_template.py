@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Resolver, Template
+from stacktools.template import ROOT, Resolver, Template
 from tests.support.deployed import actions, choose, role_of, statements, transformed
 
 TABLE = {"Fn::GetAtt": ["OrdersTable", "Arn"]}

@@ -24,7 +24,6 @@ from typing import Any
 import boto3
 import pytest
 
-from local.template import ROOT, Resolver, Template
 from orders.confirmation_queue import ConfirmationQueue, QueuedConfirmation
 from orders.dependencies import Dependencies
 from orders.events import EventPublisher, events_of_change
@@ -37,6 +36,7 @@ from orders.service import create_order
 from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
+from stacktools.template import ROOT, Resolver, Template
 from tests.support.aws import (
     create_orders_table,
     event,

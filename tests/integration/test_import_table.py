@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.template import ROOT
+from stacktools.template import ROOT
 
 CFN_LINT = ROOT / ".tools" / "bin" / "cfn-lint"
 
 
 def test_the_written_import_template_passes_cfn_lint(tmp_path: Path) -> None:
     written = subprocess.run(  # noqa: S603 - our own module, with this interpreter
-        [sys.executable, "-m", "local.import_table", "merchant-kit-OrdersTable-1A2B3C4D", str(tmp_path)],
+        [sys.executable, "-m", "stacktools.import_table", "merchant-kit-OrdersTable-1A2B3C4D", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -11,10 +11,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.aws import create_table_request
-from local.dynamodb_lock import serialised_dynamodb
-from local.template import TEMPLATE_PATH, load_yaml
 from orders.terminals import MailConfiguration
+from stacktools.dynamodb_lock import serialised_dynamodb
+from stacktools.tables import create_table_request
+from stacktools.template import TEMPLATE_PATH, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_KEY = "12345678901234567890123456789012345678P0"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Resolver
+from stacktools.template import ROOT, Resolver
 
 TOOLS_PYTHON = ROOT / ".tools" / "bin" / "python"
 

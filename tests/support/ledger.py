@@ -8,10 +8,10 @@ from typing import Any
 
 import boto3
 
-from local.streams import stream_record
 from orders import books
 from orders.model import Order
 from orders.terminals import Terminals
+from stacktools.streams import stream_record
 from tests.support.aws import TABLE_STREAM_ENDPOINT, terminals_config
 from tests.support.fakebank import FakeBank
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Resolver, Template
+from stacktools.template import ROOT, Resolver, Template
 
 CODE = [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/*.py")]
 # Metrics that only inform (counts of normal work): no alarm, and why.

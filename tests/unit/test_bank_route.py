@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Resolver, Template
+from stacktools.template import ROOT, Resolver, Template
 
 BANK = {"WebAcl": "true", "BankAddresses": "192.0.2.10/32,198.51.100.0/28"}
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.import_table import import_template, main, resources_to_import
-from local.template import ROOT, Resolver, Template, TemplateError
+from stacktools.import_table import import_template, main, resources_to_import
+from stacktools.template import ROOT, Resolver, Template, TemplateError
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_the_command_writes_the_files_the_readme_imports(tmp_path: Path, templat
     assert arguments["--change-set-type"] == "IMPORT"
     assert arguments["--resources-to-import"] == "file://resources-to-import.json"
     assert arguments["--template-body"] == "file://import-orders-table.json"
-    assert "python -m local.import_table" in readme
+    assert "python -m stacktools.import_table" in readme
 
 
 def _commands(text: str) -> list[list[str]]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Resolver, Template
 from orders.dependencies import Dependencies, SecretTerminals
 from orders.exceptions import ConfigurationError
+from stacktools.template import ROOT, Resolver, Template
 from tests.support.aws import terminals_config
 
 ENVIRONMENTS = {"test": "test", "prod": "production"}

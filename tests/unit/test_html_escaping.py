@@ -20,17 +20,19 @@ PRODUCT = (
     "layers/sealing/sealing",
     "layers/orders/orders",
     "functions",
-    "sandbox/chalicelib",
-    "sandbox/app.py",
-    "sandbox/serve.py",
-    "shop",
-    "local",
-    "devhttp",
+    "stacktools",
+    "simulator/sandbox/chalicelib",
+    "simulator/sandbox/app.py",
+    "simulator/sandbox/serve.py",
+    "simulator/shop",
+    "simulator/local",
+    "simulator/devhttp",
 )
 # (module, function) -> why it builds markup by hand. XML only: HTML has templates.
 XML_BUILDERS = {
-    ("sandbox/chalicelib/backoffice.py", "_xml"): "the bank's XML answer to etatpaiement.cgi, as the bank writes it; "
-    "its values escaped with xml.sax.saxutils",
+    ("simulator/sandbox/chalicelib/backoffice.py", "_xml"): (
+        "the bank's XML answer to etatpaiement.cgi, as the bank writes it; its values escaped with xml.sax.saxutils"
+    ),
 }
 HTML_ESCAPES = {"html.escape", "markupsafe.escape", "markupsafe.Markup.escape"}
 XML_ESCAPES = {"xml.sax.saxutils.escape", "xml.sax.saxutils.quoteattr"}

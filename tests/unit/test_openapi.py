@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from local.template import TEMPLATE_PATH, load_yaml
+from stacktools.template import TEMPLATE_PATH, load_yaml
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 

@@ -13,8 +13,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from local.template import ROOT, Resolver, Template
 from orders.redrive import arguments
+from stacktools.template import ROOT, Resolver, Template
 
 CODE = "\n".join(p.read_text(encoding="utf-8") for p in [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/*.py")])
 QUEUES = ("ConfirmationQueue", "ConfirmationDeadLetterQueue", "OrderEventsDeadLetterQueue", "OrderMailDeadLetterQueue")

@@ -18,8 +18,13 @@ APACHE_2_0_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc5
 COPYRIGHT = re.compile(r"Copyright 2026 The [\w-]+ contributors")
 PROJECT_FILES = ["LICENSE", "CHANGELOG.md", "CONTRIBUTING.md", "SECURITY.md"]
 LINKED_FROM_README = ["CONTRIBUTING.md", "SECURITY.md", "CHANGELOG.md", "LICENSE"]
-PYPROJECTS = ["pyproject.toml", "layers/sealing/pyproject.toml", "layers/orders/pyproject.toml"]
-REPOSITORY_PATH = re.compile(r"`((?:layers|tests|functions|local|sandbox|shop|devhttp|docs|requirements)/[\w./-]*)`")
+PYPROJECTS = [
+    "pyproject.toml",
+    "layers/sealing/pyproject.toml",
+    "layers/orders/pyproject.toml",
+    "simulator/pyproject.toml",
+]
+REPOSITORY_PATH = re.compile(r"`((?:layers|tests|functions|stacktools|simulator|docs|requirements)/[\w./-]*)`")
 
 
 @pytest.mark.parametrize("name", PROJECT_FILES)

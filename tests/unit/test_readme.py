@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from local.template import Template
 from orders.exceptions import ConfigurationError
 from orders.sessions import ORDER_REFERENCE_LENGTH, bank_reference, order_reference_of
 from orders.terminals import PaymentMode, Terminals
+from stacktools.template import Template
 from tests.support.readme import README, ROOT, block_under, table_rows
 
 TEST_KEY = "12345678901234567890123456789012345678P0"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Template
+from stacktools.template import ROOT, Template
 
 QUEUE = {"Fn::GetAtt": ["ReconciliationQueue", "Arn"]}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, Template, check_references, load_yaml, merge_globals
+from stacktools.template import ROOT, Template, check_references, load_yaml, merge_globals
 
 PUBLIC_ROUTES = {("GET", "/checkout/{token}"), ("POST", "/confirmation")}
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from local.template import Template
 from orders.events import EVENT_TYPES
+from stacktools.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
+SIMULATOR_TESTS = ROOT / "simulator" / "tests"
 # What starts a process or a server, opens a connection, or stands for one: an integration test's tools.
 OUT_OF_PROCESS_MODULES = {
     "subprocess", "socket", "socketserver", "http.server", "http.client", "urllib.request",
-    "tests.support.backlog", "tests.support.full_stack", "tests.support.local_api",
+    "simulator.tests.support.backlog", "simulator.tests.support.full_stack", "simulator.tests.support.local_api",
 }  # fmt: skip
 OUT_OF_PROCESS_NAMES = {"ThreadedMotoServer", "MotoServer", "LocalStack", "LocalHttpServer", "Popen"}
 
@@ -38,10 +39,10 @@ def out_of_process(path: Path, root: Path = ROOT) -> list[str]:
 
 
 def test_the_unit_tier_starts_no_process_no_server_and_opens_no_connection() -> None:
-    unit = sorted((TESTS / "unit").rglob("*.py"))
+    unit = sorted([*(TESTS / "unit").rglob("*.py"), *(SIMULATOR_TESTS / "unit").rglob("*.py")])
     assert unit
     found = [problem for path in unit for problem in out_of_process(path)]
-    assert found == [], "move these tests to tests/integration:\n" + "\n".join(found)
+    assert found == [], "move these tests to the integration tier:\n" + "\n".join(found)
 
 
 def test_the_check_sees_each_way_out_of_process(tmp_path: Path) -> None:
@@ -79,7 +80,7 @@ def imported_test_modules(path: Path, root: Path = ROOT) -> list[str]:
 def test_no_test_module_imports_another_test_module_or_a_conftest() -> None:
     """Helpers and fixtures shared between test modules live in tests/support: importing a test module runs its
     tests' module-level set-up and, under xdist, ties files together that --dist loadfile keeps apart."""
-    files = sorted([*TESTS.rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
+    files = sorted([*TESTS.rglob("*.py"), *SIMULATOR_TESTS.rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py")])
     found = [problem for path in files for problem in imported_test_modules(path)]
     assert found == [], "move what these share to tests/support:\n" + "\n".join(found)
 

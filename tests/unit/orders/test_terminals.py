@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from local.config import mail_settings_json, terminals_json
 from orders.exceptions import ConfigurationError, UnknownTerminalError
 from orders.terminals import EndPolicy, MailConfiguration, PaymentMode, Terminals
 from sealing import Bank, Environment, SealingError, SealVariant
@@ -29,13 +28,6 @@ def test_the_local_terminals_parse() -> None:
     assert immediate.terminal.seal is SealVariant.DSP2
     assert immediate.terminal.payment_url == "https://ssl.paiement.cic-banques.fr/test/paiement.cgi"
     assert terminals.get("0900160").terminal.payment_url == "https://ssl.paiement.cic-banques.fr/paiement.cgi"
-
-
-def test_the_local_stacks_terminals_parse_with_every_setting_known() -> None:
-    terminals = Terminals.from_json(terminals_json("http://127.0.0.1:3000", "http://b.example", "http://c.example"))
-    assert sorted(terminals.by_tpe) == ["0900157", "0900158", "0900159"]
-    mail = MailConfiguration.from_json(mail_settings_json())
-    assert sorted(mail.by_tpe) == ["0900157", "0900158", "0900159"]
 
 
 def test_deferred_authorization_always_cancels_what_is_left() -> None:

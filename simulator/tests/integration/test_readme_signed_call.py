@@ -1,0 +1,126 @@
+"""The README's SigV4 example, run as written against a server that checks the signature on its own.
+
+The check below follows AWS's Signature Version 4 specification step by step (canonical request, string to
+sign, derived key) without botocore, so the example is held to the protocol, not to itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from stacktools.template import ROOT
+
+ACCESS_KEY, SECRET_KEY, REGION = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-3"
+AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
+    r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<signature>[0-9a-f]{64})"
+)
+
+
+def readme_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Calling the merchant API") :]
+    return section[section.index("```python\n") + 10 : section.index("\n```", section.index("```python"))]
+
+
+def _hmac(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def expected_signature(
+    method: str, path: str, headers: dict[str, str], body: bytes, signed: str, scope: dict[str, str]
+) -> str:
+    names = signed.split(";")
+    canonical_headers = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names)
+    canonical = "\n".join(
+        [method, quote(path, safe="/-_.~"), "", canonical_headers, signed, hashlib.sha256(body).hexdigest()]
+    )
+    credential_scope = f"{scope['date']}/{scope['region']}/{scope['service']}/aws4_request"
+    to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", headers["x-amz-date"], credential_scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    key = _hmac(f"AWS4{SECRET_KEY}".encode(), scope["date"])
+    for part in (scope["region"], scope["service"], "aws4_request"):
+        key = _hmac(key, part)
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class Checking(BaseHTTPRequestHandler):
+    seen: list[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        match = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
+        ok = bool(match)
+        if match:
+            scope = match.groupdict()
+            ok = (
+                scope["key"] == ACCESS_KEY
+                and {"host", "x-amz-date"} <= set(scope["signed"].split(";"))
+                and hmac.compare_digest(
+                    scope["signature"],
+                    expected_signature("POST", self.path, headers, body, scope["signed"], scope),
+                )
+            )
+            self.seen.append({**scope, "ok": ok, "body": json.loads(body)})
+        answer = json.dumps({"reference": "ABC"} if ok else {"message": "Forbidden"}).encode()
+        self.send_response(201 if ok else 403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    seen: list[dict[str, Any]] = []
+    handler = type("Handler", (Checking,), {"seen": seen})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", seen
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_the_readme_example_signs_calls_as_api_gateway_checks_them(
+    server: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, seen = server
+    for name, value in {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    namespace: dict[str, Any] = {"api_url": url}
+    exec(compile(readme_example(), "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert namespace["order"] == {"reference": "ABC"}
+    (call,) = seen
+    assert call["ok"], "the signature does not verify"
+    assert (call["region"], call["service"]) == (REGION, "execute-api")
+    assert call["body"]["amount"] == "62.73"
+
+
+def test_the_check_refuses_a_tampered_request() -> None:
+    """The server's check can fail: a signature over another body or path does not pass."""
+    headers = {"host": "127.0.0.1", "x-amz-date": "20261130T000000Z"}
+    scope = {"date": "20261130", "region": REGION, "service": "execute-api"}
+    signature = expected_signature("POST", "/v1/orders", headers, b"{}", "host;x-amz-date", scope)
+    assert signature != expected_signature("POST", "/v1/orders", headers, b'{"a":1}', "host;x-amz-date", scope)
+    assert signature != expected_signature("POST", "/v1/orders/x", headers, b"{}", "host;x-amz-date", scope)
