@@ -10,15 +10,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _make_python(environ: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+def _make(environ: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own command line
-        ["make", "--no-print-directory", "-s", "-C", str(ROOT), "python", *arguments],  # noqa: S607 - make on PATH
+        ["make", "--no-print-directory", "-C", str(ROOT), *arguments],  # noqa: S607 - make on PATH
         env=environ,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _make_python(environ: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return _make(environ, "-s", "python", *arguments)
 
 
 def _fake_command(directory: Path, name: str, script: str) -> Path:
@@ -79,17 +83,6 @@ def _fake_tools(tmp_path: Path) -> tuple[list[str], Path]:
     (tools / ".stamp").touch()  # newer than requirements/tools.txt: the tools environment is not built
     uv = _fake_command(tmp_path / "uv", "uv", "exit 0")
     return [f"TOOLS={tools}", f"UV_BIN={uv}", f"PYTHON={sys.executable}"], calls
-
-
-def _make(environ: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own command line
-        ["make", "--no-print-directory", "-C", str(ROOT), *arguments],  # noqa: S607 - make on PATH
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _calls(calls: Path) -> list[tuple[str, dict[str, str]]]:
