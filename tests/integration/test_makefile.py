@@ -97,9 +97,10 @@ def _calls(calls: Path) -> list[tuple[str, dict[str, str]]]:
 
 def test_make_deploy_builds_then_deploys_the_test_stack_with_the_caller_s_own_credentials(tmp_path: Path) -> None:
     """A caller whose credentials come from a profile (none in the environment): the SAM CLI gets the profile,
-    never the fake key `sam validate` is given."""
+    never the fake key `sam validate` is given. The shell's own $ENV (its startup file) does not name the stack."""
     arguments, calls = _fake_tools(tmp_path)
-    answer = _make({"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_PROFILE": "merchant"}, "deploy", *arguments)
+    environ = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_PROFILE": "merchant", "ENV": "/etc/shrc"}
+    answer = _make(environ, "deploy", *arguments)
     assert answer.returncode == 0, answer.stderr
     (build, at_build), (deploy, at_deploy) = _calls(calls)
     assert build == "sam build --cached --parallel"
