@@ -17,10 +17,11 @@ UV := TMPDIR=$(ROOT)/.uv/tmp $(UV_BIN)
 VENV := .venv
 TOOLS := .tools
 CHECKOV := .checkov
-# sam validate needs a region and some credentials; these are fake on purpose, never real ones.
-export AWS_DEFAULT_REGION ?= eu-west-3
-export AWS_ACCESS_KEY_ID ?= testing
-export AWS_SECRET_ACCESS_KEY ?= testing
+# The local stack's region (local/config.py), which `sam local` is given too.
+LOCAL_REGION := eu-west-3
+# sam validate needs a region and some credentials: fake ones, on purpose, given to the template's checks alone.
+# Nothing here sets AWS credentials for anything else: `make deploy` and `make publish` run with the caller's own.
+FAKE_AWS := AWS_DEFAULT_REGION=$(LOCAL_REGION) AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export SAM_CLI_TELEMETRY := 0
 export PYTHONDONTWRITEBYTECODE := 1
 # The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
@@ -33,7 +34,8 @@ FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunc
   DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
   ReconciliationPartsFunction GoLiveFunction
 
-.PHONY: python run test test-kit test-fast lint typecheck template policy pytest sam-local functional e2e bench build clean sandbox-vendor browser screenshots \
+.PHONY: python run test test-kit test-fast lint typecheck template policy pytest sam-local functional e2e bench build \
+  deploy publish clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))
 
 python:
@@ -96,12 +98,13 @@ typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy
 
 # sam build wants a python3.13 with pip on PATH: the one found above goes there, whatever pyenv's shims say.
+SAM_BUILD = PATH="$(abspath $(TOOLS))/bin:$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --cached --parallel
 template: $(TOOLS)/.stamp
 	@if [ -f template.yaml ]; then \
-	  $(TOOLS)/bin/cfn-lint template.yaml && \
-	  $(TOOLS)/bin/sam validate --lint && \
-	  $(TOOLS)/bin/sam validate --region $(AWS_DEFAULT_REGION) && \
-	  PATH="$(CURDIR)/$(TOOLS)/bin:$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --cached --parallel; \
+	  $(FAKE_AWS) $(TOOLS)/bin/cfn-lint template.yaml && \
+	  $(FAKE_AWS) $(TOOLS)/bin/sam validate --lint && \
+	  $(FAKE_AWS) $(TOOLS)/bin/sam validate --region $(LOCAL_REGION) && \
+	  $(SAM_BUILD); \
 	fi
 
 # The deployed template's tests read it through samtranslator, which lives in the tools environment.
@@ -123,7 +126,8 @@ test-kit: $(VENV)/.stamp $(TOOLS)/.stamp
 
 # `sam local` against make run's embedded AWS (needs Docker): the exact commands. The functions get
 # simulator/local/sam-env.json (the local table, secret and queue, at an address containers reach).
-SAM_LOCAL = --env-vars simulator/local/sam-env.json --region $(AWS_DEFAULT_REGION) --add-host host.docker.internal:host-gateway
+SAM_LOCAL = --env-vars simulator/local/sam-env.json --region $(LOCAL_REGION) \
+  --add-host host.docker.internal:host-gateway
 sam-local:
 	@echo "# 1. the embedded AWS where containers reach it (0.0.0.0: your network too; on Linux the docker0"
 	@echo "#    address, from 'ip -4 addr show docker0', keeps it off the network: give that instead)"
@@ -179,8 +183,31 @@ security: $(SECURITY)/.stamp $(VENV)/.stamp
 	    -f json -o $(SECURITY)/audit-$$set.json || exit 1; done
 	$(VENV)/bin/python -m tests.support.pip_audit_report $(SECURITY)/audit-*.json
 
-build: $(TOOLS)/.stamp
-	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(TOOLS)/bin/sam build --cached --parallel
+build: $(TOOLS)/.stamp | python
+	$(SAM_BUILD)
+
+# `make deploy`: build, then deploy the stack of ENV (samconfig.toml's environments: test, the default, or prod)
+# with the caller's own AWS credentials and region (environment, profile, SSO). GUIDED=1 asks every parameter and
+# saves the answers in samconfig.toml: the first deployment of each environment needs it. ENV is taken from the
+# command line only (`make deploy ENV=prod`): the shell's own $$ENV is something else.
+ENV = test
+deploy: $(TOOLS)/.stamp | python
+	@grep -q '^\[$(ENV)\.deploy\.parameters\]' samconfig.toml || \
+	  { echo "ENV=$(ENV): samconfig.toml deploys ENV=test or ENV=prod" >&2; exit 2; }
+	$(SAM_BUILD)
+	$(TOOLS)/bin/sam deploy --config-env $(ENV)$(if $(GUIDED), --guided)
+
+# `make publish BUCKET=<bucket>`: build, upload the code, README.md and LICENSE into the bucket (which the
+# Serverless Application Repository must be allowed to read: docs/deploying.md), and publish the application
+# at template.yaml's SemanticVersion to the Serverless Application Repository of the caller's region, private
+# until shared. The caller's own credentials, as for a deploy.
+SAR_NAME := monetico-merchant-kit
+publish: $(TOOLS)/.stamp | python
+	@test -n "$(BUCKET)" || \
+	  { echo "make publish BUCKET=<bucket>: the S3 bucket the application's code goes to" >&2; exit 2; }
+	$(SAM_BUILD)
+	$(TOOLS)/bin/sam package --s3-bucket $(BUCKET) --s3-prefix $(SAR_NAME) --output-template-file .aws-sam/packaged.yaml
+	$(TOOLS)/bin/sam publish --template .aws-sam/packaged.yaml
 
 # The cost figures (README, Evidence): each exits non-zero when a goal is missed. The cold-start ratio measures
 # the built artifacts (as Lambda imports them), so it builds them first.
