@@ -212,3 +212,11 @@ def test_the_check_finds_a_measured_figure(prose: str) -> None:
 )
 def test_the_check_leaves_the_protocols_facts(fact: str) -> None:
     assert measured_figures(fact) == []
+
+
+def test_every_printed_pytest_line_names_tests_that_exist() -> None:
+    for command in printed_commands():
+        if kind_of(command) == "pytest or lint" and "-m pytest" in command.words:
+            paths = [word for word in command.words[3:] if word.startswith("tests/")]
+            assert paths, str(command)
+            assert all((ROOT / path).exists() for path in paths), str(command)
