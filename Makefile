@@ -34,8 +34,8 @@ FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunc
   DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
   ReconciliationPartsFunction GoLiveFunction
 
-.PHONY: python run test test-kit test-fast lint typecheck template policy pytest sam-local functional e2e bench build \
-  deploy publish clean sandbox-vendor browser screenshots \
+.PHONY: python run test test-kit test-fast docs lint typecheck template policy pytest sam-local functional e2e bench \
+  build deploy publish clean sandbox-vendor browser screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))
 
 python:
@@ -73,6 +73,13 @@ $(TOOLS)/.stamp: requirements/tools.txt | $(UV_BIN)
 	$(UV) pip install -q --python $(TOOLS)/bin/python -r requirements/tools.txt
 	touch $@
 
+# The documentation site's MkDocs and Material theme: their own environment (requirements/docs.txt).
+DOCS := .docs
+$(DOCS)/.stamp: requirements/docs.txt | $(UV_BIN)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(DOCS)
+	$(UV) pip install -q --python $(DOCS)/bin/python -r requirements/docs.txt
+	touch $@
+
 # checkov pins a boto3 the SAM CLI cannot share: its own environment.
 $(CHECKOV)/.stamp: requirements/checkov.txt | $(UV_BIN)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(CHECKOV)
@@ -82,7 +89,7 @@ $(CHECKOV)/.stamp: requirements/checkov.txt | $(UV_BIN)
 run: $(VENV)/.run-stamp
 	$(VENV)/bin/python -m local
 
-test: lint typecheck template policy pytest security
+test: lint typecheck template policy docs pytest security
 
 # The edit-test loop: ruff and the unit tier (tests/unit: in process, no network, no subprocess, no moto server,
 # nothing built), in about 20 s. `make test` runs it again with every other tier.
@@ -96,6 +103,11 @@ lint: $(VENV)/.stamp
 
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy
+
+# The documentation site (mkdocs.yml, docs/) into site/: --strict, so a broken link, a missing anchor or a page
+# left out of the navigation fails the build (never --quiet: it hides the warnings strict counts).
+docs: $(DOCS)/.stamp
+	NO_MKDOCS_2_WARNING=1 $(DOCS)/bin/mkdocs build --strict
 
 # sam build wants a python3.13 with pip on PATH: the one found above goes there, whatever pyenv's shims say.
 SAM_BUILD = PATH="$(abspath $(TOOLS))/bin:$(dir $(PYTHON)):$$PATH" $(TOOLS)/bin/sam build --cached --parallel
@@ -116,7 +128,7 @@ policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
 
 # Every tier: the kit's (tests/: unit, functional, integration) and the simulator's (simulator/tests: unit,
 # integration, sandbox, e2e, browser), pyproject's testpaths.
-pytest: $(VENV)/.stamp $(TOOLS)/.stamp browser
+pytest: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp browser
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # The kit's tiers alone: no browser, no simulator on the path (tests/unit/test_test_layout.py keeps it so).
@@ -178,7 +190,7 @@ $(SECURITY)/.stamp: requirements/security.txt | $(UV_BIN)
 security: $(SECURITY)/.stamp $(VENV)/.stamp
 	$(SECURITY)/bin/bandit -q -c pyproject.toml -r layers functions stacktools simulator benchmarks -ll
 	@# One run per environment: .tools pins its own boto3, which pip-audit would take for a conflict.
-	for set in dev tools security; do \
+	for set in dev tools security docs; do \
 	  $(SECURITY)/bin/pip-audit -r requirements/$$set.txt --no-deps --disable-pip --progress-spinner off \
 	    -f json -o $(SECURITY)/audit-$$set.json || exit 1; done
 	$(VENV)/bin/python -m tests.support.pip_audit_report $(SECURITY)/audit-*.json
@@ -248,4 +260,4 @@ $(addprefix build-,$(FUNCTIONS)): | python
 	$(COMPILE) $(ARTIFACTS_DIR)
 
 clean:
-	rm -rf .uv $(VENV) $(TOOLS) $(CHECKOV) $(SECURITY) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .uv $(VENV) $(TOOLS) $(CHECKOV) $(SECURITY) $(DOCS) site .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -36,7 +36,7 @@ def banner(stack: LocalStack) -> str:
     return f"""
 Merchant kit, local stack (no Docker, no AWS account; everything on 127.0.0.1)
 
-  API          {base}
+  API          {base}   region: {stack.config.region} (signed calls: any AWS credentials are let through)
 {routes}
   AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
   terminals    {stack.secret_arn}

@@ -1,6 +1,6 @@
 """The smoke test (orders.smoke) on moto, the deployed API's checkout and CGI2 answered in process: every step, what
 each failure says and how to fix it, and what it made removed whatever failed. (On the local stack over HTTP:
-tests/integration/test_smoke_on_the_local_stack.py.)"""
+simulator/tests/integration/test_smoke_on_the_local_stack.py.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """What a merchant deploying the application from the Serverless Application Repository's console acknowledges:
-the capabilities the deployed template (after the SAM transform) calls for, each named in docs/deploying.md, and
+the capabilities the deployed template (after the SAM transform) calls for, each named in docs/publish.md, and
 no other.
 
 AWS Serverless Application Repository Developer Guide, "Application Capabilities: IAM Roles, Resource Policies,
@@ -71,7 +71,7 @@ def test_the_capabilities_are_read_from_the_types_as_aws_lists_them() -> None:
 def test_the_deploying_guide_names_the_capabilities_the_template_calls_for(deployed: dict[str, Any]) -> None:
     required = required_capabilities(deployed["Resources"])
     assert required == {"CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"}
-    text = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "publish.md").read_text(encoding="utf-8")
     section = text.partition("## Deploy from the Serverless Application Repository's console")[2]
-    assert section, "docs/deploying.md has no section on deploying from the console"
+    assert section, "docs/publish.md has no section on deploying from the console"
     assert set(CAPABILITY.findall(section.partition("\n## ")[0])) == required

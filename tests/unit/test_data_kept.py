@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 
 from stacktools.import_table import import_template, main, resources_to_import
 from stacktools.template import ROOT, Resolver, Template, TemplateError
+from tests.support.readme import printed_commands, text
 
 
 @pytest.fixture(scope="module")
@@ -94,20 +94,18 @@ def test_the_command_writes_the_files_the_readme_imports(tmp_path: Path, templat
     assert written["import-orders-table.json"] == import_template(template)
     assert written["resources-to-import.json"] == resources_to_import("merchant-kit-OrdersTable-1A2B3C4D")
     assert main(["a b", str(tmp_path)]) == 2
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (command,) = [c for c in _commands(readme) if "--change-set-type" in c]
+    documentation = text()
+    (command,) = [c for c in _commands() if "--change-set-type" in c]
     arguments = _options(command)
     assert arguments["--change-set-type"] == "IMPORT"
     assert arguments["--resources-to-import"] == "file://resources-to-import.json"
     assert arguments["--template-body"] == "file://import-orders-table.json"
-    assert "python -m stacktools.import_table" in readme
+    assert ".venv/bin/python -m stacktools.import_table" in documentation
 
 
-def _commands(text: str) -> list[list[str]]:
-    """Every shell command of the README's sh blocks, continuation lines joined."""
-    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    lines = "\n".join(blocks).replace("\\\n", " ").splitlines()
-    return [shlex.split(line, comments=True) for line in lines if line.strip()]
+def _commands() -> list[list[str]]:
+    """Every shell command the documentation prints, continuation lines joined."""
+    return [command.words for command in printed_commands()]
 
 
 def _options(command: list[str]) -> dict[str, Any]:

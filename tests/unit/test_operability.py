@@ -15,6 +15,7 @@ import pytest
 
 from orders.redrive import arguments
 from stacktools.template import ROOT, Resolver, Template
+from tests.support.readme import text
 
 CODE = "\n".join(p.read_text(encoding="utf-8") for p in [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/*.py")])
 QUEUES = ("ConfirmationQueue", "ConfirmationDeadLetterQueue", "OrderEventsDeadLetterQueue", "OrderMailDeadLetterQueue")
@@ -89,8 +90,7 @@ def test_the_dead_letters_move_back_with_the_command_the_stack_outputs(template:
     given = {_member(option) for option in options}
     assert given <= set(members), "an option the SQS API does not take"
     assert set(model.input_shape.required_members) <= given
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert f"{source}DeadLettersRedriveCommand" in readme
+    assert f"{source}DeadLettersRedriveCommand" in text()
 
 
 # Each dead-letter queue, and the output that says what to do with its messages.
@@ -130,10 +130,10 @@ def test_every_dead_letter_queue_has_an_output_saying_what_to_do_with_its_messag
         assert template.resources[queue]["Type"] == "AWS::SQS::Queue"
         assert f"${{{queue}" in str(outputs[output]["Value"]), f"{output} names {queue}"
         assert outputs[output].get("Condition") == template.resources[queue].get("Condition"), output
-    rows = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith("| `")]
+    rows = [line for line in text().splitlines() if line.startswith("| `")]
     for queue, output in DEAD_LETTERS.items():
         (row,) = [row for row in rows if row.startswith(f"| `{queue}` |")] or [""]
-        assert f"`{output}`" in row, f"the README's dead-letter table: {queue}, what a message is and {output}"
+        assert f"`{output}`" in row, f"the dead-letter table (docs/operate.md): {queue}, what a message is and {output}"
 
 
 def test_the_order_events_of_the_mail_and_webhook_dead_letters_go_back_with_the_stack_output(
@@ -147,7 +147,8 @@ def test_the_order_events_of_the_mail_and_webhook_dead_letters_go_back_with_the_
     )
     for queue in ("OrderMailDeadLetterQueue", "ShopWebhookDeadLetterQueue"):
         command = shlex.split(resolver.resolve(template.data["Outputs"][DEAD_LETTERS[queue]]["Value"]))
-        assert command[:3] == ["python", "-m", "orders.redrive"]
+        # run from the checkout's root, as printed: a bare `python` outside .venv has no `orders`
+        assert command[:3] == [".venv/bin/python", "-m", "orders.redrive"]
         parsed = arguments().parse_args(command[3:])
         assert (parsed.queue_url, parsed.bus) == (urls[queue], "merchant-kit-orders")
     destination = template.properties_of("OrderMailFunction")["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]

@@ -10,7 +10,7 @@ import tomllib
 
 import pytest
 
-from tests.support.readme import README, ROOT
+from tests.support.readme import PENDING_MAKE_TARGETS, README, ROOT
 
 # sha256 of the Apache License 2.0 as the Apache Software Foundation publishes it
 # (https://www.apache.org/licenses/LICENSE-2.0.txt), byte for byte.
@@ -69,7 +69,10 @@ def test_every_make_target_contributing_names_exists() -> None:
     targets = set(re.findall(r"^([\w-]+):", makefile, flags=re.MULTILINE))
     named = set(re.findall(r"`make ([\w-]+)", (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")))
     assert named, "CONTRIBUTING.md names no make target"
-    assert sorted(named - targets) == [], "make targets CONTRIBUTING.md names that the Makefile lacks"
+    # a target still to land is checked, strictly, by simulator/tests/unit/test_docs_commands.py
+    assert sorted(named - targets - PENDING_MAKE_TARGETS) == [], (
+        "make targets CONTRIBUTING.md names that the Makefile lacks"
+    )
 
 
 def test_every_path_contributing_names_exists() -> None:

@@ -1,6 +1,6 @@
-"""The README's examples hold as printed: the terminal configuration and the bodies it verifies.
-(The `sealing` command lines run in tests/integration/test_readme_commands.py, the curl lines against the local
-stack in tests/e2e/test_readme_examples.py.)"""
+"""The documentation's examples hold as printed (the README and the site's pages): the terminal configuration, the
+rotation and the bodies `sealing verify` reads; the deploy pages against template.yaml. (The commands run in the
+tests simulator/tests/unit/test_docs_commands.py names.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from orders.exceptions import ConfigurationError
 from orders.sessions import ORDER_REFERENCE_LENGTH, bank_reference, order_reference_of
 from orders.terminals import PaymentMode, Terminals
 from stacktools.template import Template
-from tests.support.readme import README, ROOT, block_under, table_rows
+from tests.support.readme import ROOT, block_under, documents, table_rows, text
 
 TEST_KEY = "12345678901234567890123456789012345678P0"
 NAME = re.compile(r"`(\w+)`")
@@ -48,7 +48,7 @@ def test_the_terminal_configuration_example_is_read_as_documented() -> None:
 
 @pytest.mark.parametrize("setting", list(_documented_configuration()["terminals"]["0900157"]))
 def test_every_documented_setting_is_one_the_code_reads(setting: str) -> None:
-    """A setting misspelt in the README would be silently ignored: each one, made unusable, must be refused
+    """A setting misspelt in the documentation would be silently ignored: each one, made unusable, must be refused
     under its own name."""
     documented = _documented_configuration()
     documented["terminals"]["0900157"][setting] = 12345
@@ -85,15 +85,16 @@ def test_the_documented_rotation_takes_both_keys_on_confirmations_until_its_date
 def test_every_alarm_of_the_template_has_its_row_saying_when_it_fires_and_what_to_do(template: Template) -> None:
     rows = {row[0].strip("`"): row for row in table_rows("Alarms: what they mean, what to do")}
     alarms = set(template.resources_of_type("AWS::CloudWatch::Alarm"))
-    assert sorted(alarms - set(rows)) == [], "alarms the README's alarm table does not explain"
-    assert sorted(set(rows) - alarms) == [], "rows of the README's alarm table for alarms the template lacks"
+    assert sorted(alarms - set(rows)) == [], "alarms the alarm table (docs/operate.md) does not explain"
+    assert sorted(set(rows) - alarms) == [], "rows of the alarm table for alarms the template lacks"
     for name, (_, fires_when, what_to_do) in rows.items():
         assert len(fires_when) > 20, f"{name}: say when it fires"
         assert len(what_to_do) > 20, f"{name}: say what to do"
 
 
 def _documented_defaults() -> dict[str, str]:
-    """Each parameter of the README's table and its default cell, one value per name of a row (`A`, `B` | `1`, `2`)."""
+    """Each parameter of the parameters' table (docs/deploy.md) and its default cell, one value per name of a row
+    (`A`, `B` | `1`, `2`)."""
     defaults = {}
     for cell, default, _ in table_rows("Parameters"):
         names = NAME.findall(cell)
@@ -106,8 +107,8 @@ def _documented_defaults() -> dict[str, str]:
 def test_every_parameter_of_the_template_has_its_row_with_the_templates_default(template: Template) -> None:
     documented = _documented_defaults()
     parameters = template.parameters
-    assert sorted(set(parameters) - set(documented)) == [], "parameters the README's table does not explain"
-    assert sorted(set(documented) - set(parameters)) == [], "rows of the README's table for parameters not there"
+    assert sorted(set(parameters) - set(documented)) == [], "parameters the parameters' table does not explain"
+    assert sorted(set(documented) - set(parameters)) == [], "rows of the parameters' table for parameters not there"
     for name, parameter in parameters.items():
         if "Default" not in parameter:
             assert documented[name].startswith("(asked"), f"{name} has no default: the deployer is asked"
@@ -117,10 +118,10 @@ def test_every_parameter_of_the_template_has_its_row_with_the_templates_default(
             assert documented[name] == f"`{parameter['Default']}`", f"{name}: the template's default"
 
 
-def test_every_stack_output_is_named_in_the_readme(template: Template) -> None:
-    readme = README.read_text(encoding="utf-8")
-    unnamed = [name for name in template.data["Outputs"] if not re.search(rf"\b{name}\b", readme)]
-    assert unnamed == [], "stack outputs the README never names"
+def test_every_stack_output_is_named_in_the_documentation(template: Template) -> None:
+    documentation = text()
+    unnamed = [name for name in template.data["Outputs"] if not re.search(rf"\b{name}\b", documentation)]
+    assert unnamed == [], "stack outputs the documentation never names"
 
 
 # An example's reference, wherever the documentation quotes one in JSON or in the reconciliation's detail.
@@ -129,7 +130,7 @@ _QUOTED_REFERENCE = re.compile(r'"(reference|bank_reference|event_id)": "([^"/]*
 
 def test_every_example_reference_is_shaped_as_the_kit_makes_them() -> None:
     found = []
-    for document in (README, ROOT / "docs" / "events.md"):
+    for document in documents():
         for match in _QUOTED_REFERENCE.finditer(document.read_text()):
             found.append((match[1] or "bank_reference", match[2] if match[1] else match[3]))
     assert {kind for kind, _ in found} == {"reference", "bank_reference", "event_id"}

@@ -19,7 +19,7 @@ import pytest
 
 from stacktools.template import ROOT, Template
 
-DEPLOYING = ROOT / "docs" / "deploying.md"
+DEPLOYING = ROOT / "docs" / "publish.md"
 
 # "List of Supported AWS Resources" (URL above), copied from the page's source as AWS last published it on GitHub
 # (awsdocs/aws-serverlessrepo-developer-guide, doc_source/list-supported-resources.md), with the entries the live
@@ -78,7 +78,7 @@ SAR_SUPPORTED = frozenset(
 )
 
 # The template's types that list lacks: SAR refuses to publish a version of the template while it holds them
-# (docs/deploying.md says so, and names each). The orders' event bus and its archive, the shop's webhook (an API
+# (docs/publish.md says so, and names each). The orders' event bus and its archive, the shop's webhook (an API
 # destination and its connection), the web ACL on the public routes, the tables' backup plan, and the X-Ray
 # sampling rule. `make deploy` deploys them all; only the console's one-click deployment waits for SAR to take them.
 NOT_TAKEN_BY_SAR = frozenset(

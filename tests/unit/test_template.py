@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from stacktools.template import ROOT, Template, check_references, load_yaml, merge_globals
+from tests.support.readme import text
 
 PUBLIC_ROUTES = {("GET", "/checkout/{token}"), ("POST", "/confirmation")}
 
@@ -405,7 +406,7 @@ def test_the_stack_policy_refuses_replacing_or_deleting_the_table(template: Temp
     assert sorted(deny["Action"]) == ["Update:Delete", "Update:Replace"]
     assert deny["Resource"] == "LogicalResourceId/OrdersTable"
     assert template.resources["OrdersTable"]["Type"] == "AWS::DynamoDB::Table"
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "set-stack-policy --stack-name" in readme
-    assert "--stack-policy-body file://stack-policy.json" in readme
-    assert "update-termination-protection --enable-termination-protection" in readme
+    documentation = text()
+    assert "set-stack-policy --stack-name" in documentation
+    assert "--stack-policy-body file://stack-policy.json" in documentation
+    assert "update-termination-protection --enable-termination-protection" in documentation

@@ -1,7 +1,7 @@
 """A real headless browser (Debian's chromium, driven by Playwright) against the whole local system.
 
 The browser is never skipped: when ``/usr/bin/chromium`` (or ``CHROMIUM``) is missing the tests fail, and
-``make test`` installs it first (the ``browser`` target). The buyer's steps are in tests/support/shopper.py.
+``make test`` installs it first (the ``browser`` target). The buyer's steps are in simulator/tests/support/shopper.py.
 """
 
 from __future__ import annotations

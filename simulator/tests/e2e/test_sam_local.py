@@ -1,9 +1,9 @@
 """`sam local` against make run's embedded AWS, as far as it goes without Docker.
 
-Each sample event of the README's `sam local` table runs in a fresh interpreter (as in a container), in the
-environment SAM would give its function: the template's variables, overridden by simulator/local/sam-env.json (SAM sets
+Each sample event of the `sam local` table (docs/simulator.md) runs in a fresh interpreter (as in a container), in the
+environment SAM would give its function: the template's variables, overridden by local/sam-env.json (SAM sets
 only declared variables), with the embedded AWS's address in place of the containers' one. The table is seeded
-by the same service `make run` uses, and each event gets the answer the README promises, in the README's order.
+by the same service `make run` uses, and each event gets the answer the page promises, in its order.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from local import LocalConfig, LocalStack
 from local.samples import SampleOrders
 from stacktools.template import ROOT, FunctionSpec, Resolver, Template, TemplateError
+from tests.support.readme import section
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +43,8 @@ print(json.dumps(app.{handler}(json.load(open({event!r})), Context())))
 
 
 def readme_rows() -> list[dict[str, str]]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Try the functions in Lambda's containers") :]
-    rows = [match.groupdict() for line in section.splitlines() if (match := ROW.match(line.strip()))]
+    table = section("In Lambda's containers: `sam local`")
+    rows = [match.groupdict() for line in table.splitlines() if (match := ROW.match(line.strip()))]
     for row in rows:
         snippet = re.search(r"`([^`]+)`", row.pop("rest"))
         row["snippet"] = snippet.group(1) if snippet else ""

@@ -187,6 +187,7 @@ def test_banner(stack: LocalStack) -> None:
     assert f"curl -s -X POST {stack.base_url}/orders -H 'content-type: application/json' -d '" in text
     assert f"{stack.base_url}/checkout/{{token}}" in text
     assert stack.aws_endpoint_url in text
+    assert f"region: {stack.config.region}" in text  # what a signed call needs besides the URL
 
 
 # -- the embedded AWS -----------------------------------------------------------------------------------------

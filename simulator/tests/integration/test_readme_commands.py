@@ -1,42 +1,42 @@
-"""The README's `sealing` command lines run as printed, each in bash, with the exit status it states."""
+"""The documentation's `sealing` and `python -m local invoke` command lines run as printed (tests.support.printed),
+with the exit status each states."""
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
-import subprocess
-import sys
 
-from tests.support.readme import ROOT, block_under, commands
+import pytest
 
+from tests.support.printed import run_as_printed
+from tests.support.readme import ROOT, Command, printed_commands
 
-def _run(script: str) -> subprocess.CompletedProcess[str]:
-    # What the editable install of layers/sealing gives .venv, for whichever interpreter runs the tests.
-    environ = {**os.environ, "PYTHONPATH": str(ROOT / "layers" / "sealing")}
-    environ.pop("SEALING_KEY", None)
-    return subprocess.run(  # noqa: S603 - the README's own lines
-        ["bash", "-c", script],  # noqa: S607 - bash on PATH
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+SEALING = [command for command in printed_commands() if "-m sealing " in command.line]
 
 
-def test_the_sealing_command_lines_work_as_printed() -> None:
-    lines = commands(block_under("The `sealing` command line", "sh").text)
-    exports = [line for line in lines if line.startswith("export ")]
-    runs = [line for line in lines if not line.startswith("export ")]
-    assert any("verify" in line for line in runs)
-    for line in runs:
-        expected = 1 if re.search(r"#\s*exit 1\b", line) else 0
-        script = "\n".join([*exports, line.replace(".venv/bin/python", shlex.quote(sys.executable))])
-        answer = _run(script)
-        assert (answer.returncode, answer.stderr) == (expected, ""), line
-        if "-m sealing verify" in line:
-            assert answer.stdout.startswith("valid" if expected == 0 else "sealed: "), line
-        if "-m sealing seal" in line:
-            assert re.fullmatch(r"[0-9a-f]{40}\n", answer.stdout), line
+def test_the_documentation_prints_sealing_lines() -> None:
+    assert (ROOT / ".venv" / "bin" / "python").is_file(), "make test-fast builds .venv, as the pages say"
+    assert any("verify" in command.line for command in SEALING)
+
+
+@pytest.mark.parametrize("command", SEALING, ids=[command.line[:70] for command in SEALING])
+def test_every_sealing_line_works_as_printed(command: Command) -> None:
+    expected = 1 if re.search(r"#\s*exit 1\b", command.line) else 0
+    answer = run_as_printed(command)
+    assert (answer.returncode, answer.stderr) == (expected, ""), str(command)
+    if "-m sealing verify" in command.line:
+        assert answer.stdout.startswith("valid" if expected == 0 else "sealed: "), str(command)
+    if "-m sealing seal" in command.line:
+        assert re.fullmatch(r"[0-9a-f]{40}\n", answer.stdout), str(command)
+
+
+LOCAL_INVOKE = [command for command in printed_commands() if "-m local invoke " in command.line]
+
+
+@pytest.mark.parametrize("command", LOCAL_INVOKE, ids=[command.line[:70] for command in LOCAL_INVOKE])
+def test_every_local_invoke_line_works_as_printed(command: Command) -> None:
+    """`python -m local invoke` lands with issue 20 (item 3); until then `python -m local` would start the whole
+    local stack on make run's ports instead, so it is not run."""
+    if "invoke" not in (ROOT / "local" / "__main__.py").read_text(encoding="utf-8"):
+        pytest.xfail("python -m local invoke lands with issue 20, item 3")
+    answer = run_as_printed(command)
+    assert answer.returncode == 0, answer.stdout + answer.stderr

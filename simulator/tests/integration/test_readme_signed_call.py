@@ -1,4 +1,6 @@
-"""The README's SigV4 example, run as written against a server that checks the signature on its own.
+"""The documentation's signed call (the README's walkthrough, the site's "Integrating a shop"), run as printed —
+the program saved as printed, its `api_url` pointed at a server that checks the signature on its own, and the
+printed command line run in a shell with no AWS region set — so it needs nothing the page does not give.
 
 The check below follows AWS's Signature Version 4 specification step by step (canonical request, string to
 sign, derived key) without botocore, so the example is held to the protocol, not to itself.
@@ -13,24 +15,36 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from stacktools.template import ROOT
+from tests.support.printed import run_as_printed
+from tests.support.readme import Block, Command, blocks, printed_commands
 
-ACCESS_KEY, SECRET_KEY, REGION = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "eu-west-3"
+# The credentials the walkthrough prints for the local stack, and the region its program names.
+ACCESS_KEY, SECRET_KEY, REGION = "testing", "testing", "eu-west-3"
 AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
     r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<signature>[0-9a-f]{64})"
 )
 
 
-def readme_example() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Calling the merchant API") :]
-    return section[section.index("```python\n") + 10 : section.index("\n```", section.index("```python"))]
+def signed_call_command(block: Block) -> Command:
+    """The command line printed to run the program, on the same page."""
+    (command,) = [c for c in printed_commands([block.document]) if c.line.endswith("create_order.py")]
+    return command
+
+
+def saved_as_printed(block: Block, api_url: str, directory: Path) -> Path:
+    """The program as printed, saved as the page says, its ``api_url`` the one given (the value a reader replaces)."""
+    source, replaced = re.subn(r'^api_url = ".*"$', f"api_url = {api_url!r}", block.text, flags=re.MULTILINE)
+    assert replaced == 1, "the program defines api_url once, at the top"
+    program = directory / "create_order.py"
+    program.write_text(source, encoding="utf-8")
+    return program
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -74,7 +88,8 @@ class Checking(BaseHTTPRequestHandler):
                 )
             )
             self.seen.append({**scope, "ok": ok, "body": json.loads(body)})
-        answer = json.dumps({"reference": "ABC"} if ok else {"message": "Forbidden"}).encode()
+        created = {"reference": "3LW9LG2PQ3", "checkout_url": "https://api.example/v1/checkout/t"}
+        answer = json.dumps(created if ok else {"message": "Forbidden"}).encode()
         self.send_response(201 if ok else 403)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -99,21 +114,18 @@ def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         httpd.server_close()
 
 
-def test_the_readme_example_signs_calls_as_api_gateway_checks_them(
-    server: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("block", blocks("python"), ids=lambda block: block.document.name)
+def test_the_printed_program_signs_calls_as_api_gateway_checks_them(
+    block: Block, server: tuple[str, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     url, seen = server
-    for name, value in {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    namespace: dict[str, Any] = {"api_url": url}
-    exec(compile(readme_example(), "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
-    assert namespace["order"] == {"reference": "ABC"}
+    program = saved_as_printed(block, url, tmp_path)
+    answer = run_as_printed(signed_call_command(block), {"create_order.py": str(program)})
+    assert (answer.returncode, answer.stderr) == (0, ""), "no AWS_DEFAULT_REGION: the program names its region"
+    assert answer.stdout == "3LW9LG2PQ3 https://api.example/v1/checkout/t\n"
     (call,) = seen
     assert call["ok"], "the signature does not verify"
-    assert (call["region"], call["service"]) == (REGION, "execute-api")
+    assert (call["key"], call["region"], call["service"]) == (ACCESS_KEY, REGION, "execute-api")
     assert call["body"]["amount"] == "62.73"
 
 

@@ -1,15 +1,14 @@
-"""The smoke test a merchant runs after deploying, run as printed (``python -m orders.golive --smoke``, its own
-process) against the local stack over HTTP: the API's checkout and CGI2, the table and the secret, and the
-alarm's action in moto's CloudWatch and SNS (``local.alarms``: moto evaluates no key or topic policy, so that
-failure is tests/functional/test_smoke.py's). Then the console's ``POST /terminals/{tpe}/smoke`` on the same stack.
+"""The go-live check and the smoke test a merchant runs after deploying, run as docs/go-live.md prints them
+(``.venv/bin/python -m orders.golive [--smoke]`` with its exports, its own process) against the local stack over
+HTTP: the API's checkout and CGI2, the table and the secret, and the alarm's action in moto's CloudWatch and SNS
+(``local.alarms``: moto evaluates no key or topic policy, so that failure is tests/functional/test_smoke.py's).
+Then the console's ``POST /terminals/{tpe}/smoke`` on the same stack.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,8 @@ import pytest
 from local import LocalConfig, LocalStack
 from local.aws import FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 from simulator.tests.support.local_api import request
-from tests.support.aws import ROOT
+from tests.support.printed import run_as_printed
+from tests.support.readme import Command, printed_commands
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +28,53 @@ def stack() -> Iterator[LocalStack]:
         yield stack
 
 
-def smoke(stack: LocalStack) -> subprocess.CompletedProcess[str]:
-    """``python -m orders.golive --smoke`` with the stack's settings, as the README has the merchant run it."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join(str(ROOT / "layers" / name) for name in ("sealing", "orders")),
+def printed(heading: str) -> Command:
+    (command,) = [c for c in printed_commands() if c.heading == heading and "-m orders.golive" in c.line]
+    return command
+
+
+def _stack_values(stack: LocalStack) -> dict[str, str]:
+    """The placeholders of the printed commands, filled in as a reader would, with the local stack's values."""
+    return {
+        "<the stack's region>": stack.config.region,
+        "<the secret>": stack.secret_arn,
+        "<OrdersTableName output>": stack.table_name("OrdersTable"),
+        "<SmokeTestAlarmName output>": stack.alarm_name("SmokeTestAlarm"),
+        "<AlarmTopicArn output>": stack.topics["AlarmTopic"],
+        "https://<api>/v1": stack.base_url,
+    }
+
+
+def _credentials(stack: LocalStack) -> dict[str, str]:
+    """What the reader's shell holds besides: credentials for the account (here the embedded AWS's)."""
+    return {
         "AWS_ENDPOINT_URL": stack.aws_endpoint_url,
         "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-        "AWS_DEFAULT_REGION": stack.config.region,
-        "TERMINALS_SECRET_ARN": stack.secret_arn,
-        "ORDERS_TABLE": stack.table_name("OrdersTable"),
-        "SMOKE_ALARM_NAME": stack.alarm_name("SmokeTestAlarm"),
     }
-    command = [sys.executable, "-m", "orders.golive", "--smoke", "--tpe", "0900157", "--api-url", stack.base_url]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+
+
+def run_printed(stack: LocalStack, heading: str) -> subprocess.CompletedProcess[str]:
+    command = printed(heading)
+    values = {
+        name: value for name, value in _stack_values(stack).items() if name in str(command.exports) + command.line
+    }
+    return run_as_printed(command, values, _credentials(stack))
+
+
+def smoke(stack: LocalStack) -> subprocess.CompletedProcess[str]:
+    """The smoke test as docs/go-live.md prints it (``.venv/bin/python -m orders.golive --smoke``, with its exports),
+    the placeholders filled in with the stack's values."""
+    return run_printed(stack, "After every deploy: the smoke test")
+
+
+def test_the_go_live_check_runs_as_printed_and_says_what_is_not_ready(stack: LocalStack) -> None:
+    """The local terminal has the kits' public test key and a plain-HTTP CGI2: not ready, exit 1, each failing
+    point with its fix, never a traceback nor `No module named 'orders'`."""
+    run = run_printed(stack, "The go-live check")
+    assert (run.returncode, run.stderr) == (1, ""), run.stdout + run.stderr
+    assert "FAIL key" in run.stdout
+    assert "Traceback" not in run.stdout
 
 
 def alarm_state(stack: LocalStack) -> str:
