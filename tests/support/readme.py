@@ -17,10 +17,11 @@ class Block:
     text: str
 
 
-def blocks(language: str) -> list[Block]:
-    """Every fenced block in ``language``, those indented in a list item too (their indent removed)."""
+def blocks(language: str, readme: Path = README) -> list[Block]:
+    """Every fenced block in ``language`` of ``readme`` (the repository's README unless given), those indented in
+    a list item too (their indent removed)."""
     found, heading, fence, indent, lines = [], "", "", 0, []
-    for line in README.read_text().splitlines():
+    for line in readme.read_text().splitlines():
         if fence:
             if line.strip().startswith("```"):
                 found.append(Block(heading, fence, "\n".join(lines)))
@@ -35,8 +36,8 @@ def blocks(language: str) -> list[Block]:
     return [block for block in found if block.language == language]
 
 
-def block_under(heading: str, language: str) -> Block:
-    (block,) = [block for block in blocks(language) if block.heading == heading]
+def block_under(heading: str, language: str, readme: Path = README) -> Block:
+    (block,) = [block for block in blocks(language, readme) if block.heading == heading]
     return block
 
 
