@@ -110,17 +110,27 @@ def confirmations() -> None:
 
 
 def capture() -> None:
+    """The legacy capture vector's fields, as ``capture_request`` makes them from its amounts and dates."""
+    wire = v.LEGACY_CAPTURE_FIELDS
+    amounts = {
+        argument: sealing.parse_wire_amount(wire[name])
+        for argument, name in [
+            ("to_capture", "montant_a_capturer"),
+            ("already_captured", "montant_deja_capture"),
+            ("remaining", "montant_restant"),
+        ]
+    }
     request = sealing.capture_request(
         terminal(SealVariant.LEGACY),
-        reference="ABERTPY00145",
+        reference=wire["reference"],
         ordered_on=date(2006, 12, 5),
-        total=eur("62.73"),
-        to_capture=eur("30.00"),
-        already_captured=eur("0"),
-        remaining=eur("32.73"),
-        at=datetime(2006, 12, 10, 9, 0, 0),
+        total=sum(amounts.values(), start=eur("0")),
+        at=datetime.strptime(wire["date"], "%d/%m/%Y:%H:%M:%S"),
+        **amounts,
     )
-    expect(request.as_dict()["MAC"] == v.LEGACY_CAPTURE_MAC, "the legacy capture's MAC")
+    fields = request.as_dict()
+    expect({name: fields[name] for name in wire} == wire, "the legacy capture's fields")
+    expect(fields["MAC"] == v.LEGACY_CAPTURE_MAC, "the legacy capture's MAC")
 
 
 def main() -> int:
