@@ -219,4 +219,4 @@ $(addprefix build-,$(FUNCTIONS)): | python
 	$(COMPILE) $(ARTIFACTS_DIR)
 
 clean:
-	rm -rf .uv $(VENV) $(TOOLS) $(CHECKOV) $(SECURITY) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .uv $(VENV) $(TOOLS) $(CHECKOV) $(SECURITY) .aws-sam .pytest_cache .mypy_cache .ruff_cache dist

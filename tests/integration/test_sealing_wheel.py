@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.readme import ROOT, Block, block_under, commands
+from tests.support.readme import ROOT, Block, block_under, blocks, commands
 
 SEALING = ROOT / "layers" / "sealing"
 README = SEALING / "README.md"
@@ -60,6 +60,19 @@ def interpreter(version: str) -> str | None:
         if answer.returncode == 0 and answer.stdout.strip() == version:
             return str(candidate)
     return None
+
+
+# Each block of the README, by the heading it stands under, and where this module runs it as printed.
+SNIPPETS = {
+    ("Install", "sh"): "`make dist` in the dist fixture, the pip line in each fresh venv",
+    ("Take a payment", "python"): "in each fresh venv",
+    ("Take a payment", "text"): "what the Python block prints",
+    ("The command line", "sh"): "in each fresh venv",
+}
+
+
+def test_every_snippet_of_the_readme_is_run_here() -> None:
+    assert sorted((block.heading, block.language) for block in blocks(None, README)) == sorted(SNIPPETS)
 
 
 def install_block() -> list[str]:

@@ -17,9 +17,9 @@ class Block:
     text: str
 
 
-def blocks(language: str, readme: Path = README) -> list[Block]:
-    """Every fenced block in ``language`` of ``readme`` (the repository's README unless given), those indented in
-    a list item too (their indent removed)."""
+def blocks(language: str | None, readme: Path = README) -> list[Block]:
+    """Every fenced block in ``language`` (``None``: in any) of ``readme`` (the repository's README unless given),
+    those indented in a list item too (their indent removed)."""
     found, heading, fence, indent, lines = [], "", "", 0, []
     for line in readme.read_text().splitlines():
         if fence:
@@ -33,7 +33,7 @@ def blocks(language: str, readme: Path = README) -> list[Block]:
             fence = line.lstrip()[3:].strip() or "text"
         elif line.startswith("#"):
             heading = line.lstrip("#").strip()
-    return [block for block in found if block.language == language]
+    return [block for block in found if language is None or block.language == language]
 
 
 def block_under(heading: str, language: str, readme: Path = README) -> Block:
