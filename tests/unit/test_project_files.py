@@ -110,3 +110,13 @@ def test_the_sealing_wheel_ships_its_readme_and_the_repository_licence() -> None
     assert (ROOT / "layers/sealing/LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes(), (
         "layers/sealing/LICENSE (the wheel's, which cannot reach outside its folder) is the repository's LICENSE"
     )
+
+
+def test_lint_and_types_hold_sealing_to_python_3_10() -> None:
+    """The quick checks see what the wheel test (tests/integration/test_sealing_wheel.py) would find later: ruff
+    reads the package as 3.10 code (its own config, extending the repository's), `make typecheck` runs mypy as 3.10."""
+    ruff = tomllib.loads((ROOT / "layers/sealing/pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    assert ruff == {"extend": "../../pyproject.toml", "target-version": "py310"}
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    typecheck = makefile.split("\ntypecheck:", 1)[1].split("\n\n", 1)[0]
+    assert "mypy --python-version 3.10 layers/sealing/sealing" in typecheck
