@@ -80,7 +80,10 @@ def test_every_citation_names_a_section_of_docs_protocol() -> None:
     assert cited == set()
 
 
-@pytest.mark.parametrize("document", [str(page.relative_to(ROOT)) for page in documents()])
+@pytest.mark.parametrize(
+    "document",
+    [*(str(page.relative_to(ROOT)) for page in documents()), "layers/sealing/README.md", "simulator/README.md"],
+)
 def test_every_relative_link_resolves(document: str) -> None:
     source = ROOT / document
     broken = []

@@ -15,7 +15,7 @@ DOCS = ROOT / "docs"
 # Make targets the documentation prints that land with the other changes of issue 20 (deploy: item 10, dist:
 # item 9, test-kit: item 1). simulator/tests/unit/test_docs_commands.py expects each to be missing, strictly: the day it
 # exists, that test fails until its name is taken out of this set.
-PENDING_MAKE_TARGETS = frozenset({"dist"})
+PENDING_MAKE_TARGETS: frozenset[str] = frozenset()
 
 
 def documents() -> list[Path]:
@@ -54,13 +54,15 @@ def _blocks_of(document: Path) -> list[Block]:
     return found
 
 
-def blocks(language: str, pages: list[Path] | None = None) -> list[Block]:
-    """Every fenced block in ``language`` of ``pages`` (default: every page)."""
-    return [block for page in pages or documents() for block in _blocks_of(page) if block.language == language]
+def blocks(language: str | None, pages: Path | list[Path] | None = None) -> list[Block]:
+    """Every fenced block in ``language`` (``None``: in any) of ``pages`` (a page, or a list; default: every page)."""
+    chosen = [pages] if isinstance(pages, Path) else pages or documents()
+    return [block for page in chosen for block in _blocks_of(page) if language is None or block.language == language]
 
 
-def block_under(heading: str, language: str) -> Block:
-    (block,) = [block for block in blocks(language) if block.heading == heading]
+def block_under(heading: str, language: str, pages: Path | list[Path] | None = None) -> Block:
+    """The one block in ``language`` under ``heading`` in ``pages`` (a page, or a list; default: every page)."""
+    (block,) = [block for block in blocks(language, pages) if block.heading == heading]
     return block
 
 

@@ -90,3 +90,41 @@ def test_security_gives_a_private_channel_that_exists_not_a_placeholder() -> Non
     )
     for concern in ("seal", "cdr", "IAM", "log"):
         assert concern in text, f"SECURITY.md's scope does not name {concern}"
+
+
+def test_the_sealing_wheel_declares_every_python_from_its_floor_to_the_lambda_runtime() -> None:
+    """`sealing` is a wheel of its own (layers/sealing/README.md): the versions it declares, which
+    tests/integration/test_sealing_wheel.py installs it on, run from its requires-python to the runtime the
+    kit itself requires."""
+    sealing = tomllib.loads((ROOT / "layers/sealing/pyproject.toml").read_text(encoding="utf-8"))["project"]
+    kit = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    (floor,) = re.findall(r"^>=3\.(\d+)$", sealing["requires-python"])
+    (runtime,) = re.findall(r"^>=3\.(\d+)$", kit["requires-python"])
+    declared = [
+        value.rpartition(" :: ")[2]
+        for value in sealing["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", value)
+    ]
+    assert (floor, runtime) == ("10", "13")
+    assert declared == [f"3.{minor}" for minor in range(int(floor), int(runtime) + 1)]
+    assert "Typing :: Typed" in sealing["classifiers"]
+    assert (ROOT / "layers/sealing/sealing/py.typed").is_file()
+
+
+def test_the_sealing_wheel_ships_its_readme_and_the_repository_licence() -> None:
+    sealing = tomllib.loads((ROOT / "layers/sealing/pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert (ROOT / "layers/sealing" / sealing["readme"]).is_file()
+    assert sealing["license-files"] == ["LICENSE"]
+    assert (ROOT / "layers/sealing/LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes(), (
+        "layers/sealing/LICENSE (the wheel's, which cannot reach outside its folder) is the repository's LICENSE"
+    )
+
+
+def test_lint_and_types_hold_sealing_to_python_3_10() -> None:
+    """The quick checks see what the wheel test (tests/integration/test_sealing_wheel.py) would find later: ruff
+    reads the package as 3.10 code (its own config, extending the repository's), `make typecheck` runs mypy as 3.10."""
+    ruff = tomllib.loads((ROOT / "layers/sealing/pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    assert ruff == {"extend": "../../pyproject.toml", "target-version": "py310"}
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    typecheck = makefile.split("\ntypecheck:", 1)[1].split("\n\n", 1)[0]
+    assert "mypy --python-version 3.10 layers/sealing/sealing" in typecheck

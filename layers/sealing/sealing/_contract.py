@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ._formats import LANGUAGES
 from ._key import MerchantKey
@@ -19,6 +19,7 @@ from ._terminal import Bank, Environment, SealVariant, Terminal
 from .exceptions import ConfigurationError, FieldError, InvalidKeyError, shown
 
 MAX_DEFERRAL_DAYS = 7
+E = TypeVar("E", bound=enum.Enum)
 
 
 class PaymentMode(enum.Enum):
@@ -36,7 +37,7 @@ class EndPolicy(enum.Enum):
     CANCEL = "cancel"
 
 
-def config_enum[E: enum.Enum](kind: type[E], raw: Mapping[str, Any], name: str, default: E | None, where: str) -> E:
+def config_enum(kind: type[E], raw: Mapping[str, Any], name: str, default: E | None, where: str) -> E:
     """``raw[name]`` as a member of ``kind`` (``default`` when absent; no default: required); an error lists
     what is allowed."""
     if default is None and raw.get(name) is None:
