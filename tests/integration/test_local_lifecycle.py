@@ -119,7 +119,8 @@ def test_handlers_are_imported_from_their_code_uri(tmp_path: Path) -> None:
     )
     with LocalStack(LocalConfig(port=0, quiet=True), template=template) as stack:
         status, body = _get(f"{stack.base_url}/hello/there")
-        assert stack.functions["Fn"].handler.__module__ == "_local_Fn_app"
+        [instance] = stack.functions["Fn"].instances.instances
+        assert instance.handler.__module__ == "_local_Fn_app_1"
     assert (status, body) == (200, b"from the layer to eu-west-3 there")
     assert str(tmp_path / "fn") not in sys.path
     sys.modules.pop("helper", None)
