@@ -25,7 +25,7 @@ INSTANCES_PER_FUNCTION = 4
 
 @dataclass
 class Instance:
-    """One execution environment of a function: its handler, and the event it is handling (one at most)."""
+    """One execution environment of a function: its handler, and whether it is handling an event (one at most)."""
 
     number: int
     handler: LambdaHandler
