@@ -1,12 +1,18 @@
-"""Regenerate the sample API Gateway events: `.venv/bin/python events/generate.py` (needs layers/sealing on the path).
+"""Regenerate the sample events: `.venv/bin/python events/generate.py` (needs layers/sealing on the path).
 
 The confirmations are sealed with the kits' public test key for terminal 0900157 and order EVTSAMPLE0, whose
-first payment session the bank knows as EVTSAMPLE000 (the order's reference and the session's number).
+first payment session the bank knows as EVTSAMPLE000 (the order's reference and the session's number). The
+other events are the ones AWS sends the template's other functions: schedules, SQS batches, the bus's events, an
+S3 upload, in the local stack's names (its account, region, queues and bucket). The table's stream record
+(order_paid_stream.json) is the one the local stack's table gave for EVTSAMPLE0 paid by
+confirmation_accepted.json, kept as it came: regenerate it by paying the sample order and reading its stream.
+events/README.md says what each one does, run with `python -m local invoke`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -47,6 +53,118 @@ def _event(method: str, resource: str, path: str, body: bytes | None, content_ty
         },
         "body": base64.b64encode(body).decode("ascii") if body is not None else None,
         "isBase64Encoded": body is not None,
+    }
+
+
+ACCOUNT, REGION = "123456789012", "eu-west-3"
+AT = "2026-11-27T09:00:00Z"
+
+
+def scheduled(rule: str) -> dict:
+    """EventBridge's event for a schedule rule (``Schedule`` events of template.yaml)."""
+    return {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": AT,
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/merchant-kit-{rule}"],
+        "detail": {},
+    }
+
+
+def sqs_batch(queue: str, *bodies: str) -> dict:
+    """Lambda's SQS event: one record per message body."""
+    return {
+        "Records": [
+            {
+                "messageId": f"059f36b4-87a3-44ab-83d2-66197580905{index}",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1796374800000",
+                    "SenderId": "AROAEXAMPLE:merchant-kit-Cgi2Function",
+                    "ApproximateFirstReceiveTimestamp": "1796374800010",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+                "awsRegion": REGION,
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def bus_event(source: str, detail_type: str, detail: dict, resources: list[str] | None = None) -> dict:
+    """An EventBridge event as a rule's target gets it."""
+    return {
+        "version": "0",
+        "id": "7155be3e-5614-4a5e-b266-bec072b61331",
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": AT,
+        "region": REGION,
+        "resources": resources or [],
+        "detail": detail,
+    }
+
+
+# The bank's file of the day's captures, uploaded by the merchant under imports/ (s3_upload.json names it).
+CAPTURES_FILE = """<?xml version="1.0" encoding="UTF-8"?>
+<recouvrements tpe="0900157" societe="boutiqueducd" date="27/11/2026">
+  <paiement><reference>EVTSAMPLE000</reference><date_commande>27/11/2026</date_commande><heure>10:15:00</heure>
+    <montant>62.73EUR</montant><montant_recouvre>62.73EUR</montant_recouvre><numauto>123456</numauto>
+    <carte>4111 11XX XXXX 1111</carte></paiement>
+</recouvrements>
+"""
+
+ORDER_PAID = {
+    "amount": "62.73", "attempt": {
+        "amount": "62.73EUR", "authorisation_number": "123456", "bank_reference": BANK_REFERENCE, "card_brand": "VI",
+        "card_saved": None, "instalment": None, "reason": "", "return_code": "payetest",
+        "time": "2026-11-27T09:15:00+00:00",
+    },
+    "authorisation_number": "123456", "bank_reference": BANK_REFERENCE, "cancelled": "0", "captured": "62.73",
+    "currency": "EUR", "event_id": f"{REFERENCE}/1/0/OrderPaid", "mode": "immediate", "needs_review": False,
+    "previous_status": "awaiting_payment", "reference": REFERENCE, "refunded": "0", "schema_version": 1,
+    "status": "paid", "time": "2026-11-27T09:15:00+00:00", "tpe": "0900157",
+}  # fmt: skip
+
+
+def other_events(accepted: bytes) -> dict[str, dict]:
+    """The events of the functions API Gateway does not call."""
+    bucket = "merchant-kit-reconciliation-bucket"
+    body = base64.b64encode(accepted).decode("ascii")
+    queued = json.dumps({"body": body, "received_at": "2026-11-27T09:15:00+00:00"})
+    upload = {
+        "version": "0",
+        "bucket": {"name": bucket},
+        "object": {
+            "key": "imports/captures.xml",
+            "size": len(CAPTURES_FILE),
+            "etag": "b1946ac92492d2347c6235b4d261118",
+        },
+        "request-id": "57H08PA84AB1JZW0",
+        "requester": ACCOUNT,
+        "source-ip-address": "203.0.113.7",
+        "reason": "PutObject",
+    }
+    return {
+        "sweep_schedule.json": scheduled("DeferredSweeperFunctionSweep"),
+        "reconciliation_schedule.json": scheduled("ReconciliationFunctionDaily"),
+        "confirmation_queued.json": sqs_batch("merchant-kit-confirmation-queue", queued),
+        "reconciliation_part.json": sqs_batch(
+            "merchant-kit-reconciliation-queue",
+            json.dumps({"run": "20261127T090000Z-0a1b2c3d", "start": 0, "references": [REFERENCE]}),
+        ),
+        "order_paid.json": bus_event("merchant-kit.orders", "OrderPaid", ORDER_PAID),
+        "s3_upload.json": bus_event("aws.s3", "Object Created", upload, [f"arn:aws:s3:::{bucket}"]),
     }
 
 
@@ -94,6 +212,11 @@ def main() -> None:
         "get_order.json": _event(
             "GET", "/orders/{reference}", f"/orders/{REFERENCE}", None, "", pathParameters={"reference": REFERENCE}
         ),
+        "list_orders.json": _event("GET", "/orders", "/orders", None, ""),
+        "golive.json": _event(
+            "GET", "/terminals/{tpe}/golive", "/terminals/0900157/golive", None, "", pathParameters={"tpe": "0900157"}
+        ),
+        "reconciliation_run.json": _event("POST", "/reconciliation", "/reconciliation", b"{}", "application/json"),
         "checkout.json": _event(
             "GET",
             "/checkout/{token}",
@@ -108,6 +231,8 @@ def main() -> None:
         events[f"confirmation_{name}.json"] = _event("POST", "/confirmation", "/confirmation", body, form)
         (HERE / f"confirmation_{name}.txt").write_bytes(body)  # the bare body, for `python -m sealing verify`
     (HERE / "confirmation_legacy.txt").write_bytes(urlencode(LEGACY_CONFIRMATION).encode())
+    events.update(other_events(urlencode(accepted).encode()))
+    (HERE / "captures.xml").write_text(CAPTURES_FILE)
     for name, event in events.items():
         (HERE / name).write_text(json.dumps(event, indent=2) + "\n")
 

@@ -1,4 +1,6 @@
-"""``python -m local`` (``make run``): start the local stack, print its URLs, run until Ctrl-C or SIGTERM."""
+"""``python -m local`` (``make run``): start the local stack, print its URLs, run until Ctrl-C or SIGTERM.
+
+``python -m local invoke <LogicalId> -e events/<file>.json``: run one function with one event (``local.invoke``)."""
 
 from __future__ import annotations
 
@@ -101,4 +103,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["invoke"]:  # python -m local invoke <LogicalId> -e events/<file>.json
+        from .invoke import main as invoke
+
+        sys.exit(invoke(sys.argv[2:]))
     sys.exit(main())

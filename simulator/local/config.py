@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .instances import INSTANCES_PER_FUNCTION
+
 # The kits' public test key: never a real merchant's key.
 TEST_KEY = "12345678901234567890123456789012345678P0"
 
@@ -35,8 +37,9 @@ class LocalConfig:
     # always given local values).
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     quiet: bool = False  # no request log on stderr
-    # One invocation at a time per function, like one Lambda instance (handlers keep per-instance state).
-    serialize_invocations: bool = True
+    # Lambda's concurrency, locally: each instance of a function handles one event at a time, and events that
+    # find them all busy get new ones, up to this many per function (local.instances).
+    instances_per_function: int = INSTANCES_PER_FUNCTION
     # Scheduled functions (Schedule events) run every this many seconds locally; None: not at all.
     schedule_interval_seconds: float | None = 60.0
     # Scheduled functions run only on demand locally (POST /_local/reconcile), not every interval: a daily

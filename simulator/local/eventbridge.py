@@ -111,6 +111,21 @@ def function_rules(stack: Host) -> list[FunctionRule]:
     return found
 
 
+def subscribe(region: str, bus: str, name: str, pattern: dict[str, Any]) -> str:
+    """A queue of its own (``name``) that gets the bus's events matching ``pattern``: its URL."""
+    sqs: Any = boto3.client("sqs", region_name=region)
+    events: Any = boto3.client("events", region_name=region)
+    url = sqs.create_queue(QueueName=name[:80])["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name[:64], EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name[:64], EventBusName=bus, Targets=[{"Id": "local", "Arn": arn}])
+    return str(url)
+
+
+# Every event of a bus matches it.
+EVERY_EVENT = {"source": [{"prefix": ""}]}
+
+
 class LocalEventBridge:
     name = "eventbridge"
 
@@ -129,7 +144,7 @@ class LocalEventBridge:
     def start(self, stack: Host) -> None:
         self._stack = stack
         for bus, _ in stack.buses.values():
-            self._queues.append((self._subscribe(bus, f"local-log-{bus}", {"source": [{"prefix": ""}]}), None))
+            self._queues.append((self._subscribe(bus, f"local-log-{bus}", EVERY_EVENT), None))
         for hook in webhooks(stack):
             self._queues.append((self._subscribe(hook.bus, f"local-{hook.rule}", hook.pattern), hook))
         for rule in function_rules(stack):
@@ -153,14 +168,7 @@ class LocalEventBridge:
 
     def _subscribe(self, bus: str, name: str, pattern: dict[str, Any]) -> str:
         assert self._stack is not None
-        region = self._stack.config.region
-        sqs: Any = boto3.client("sqs", region_name=region)
-        events: Any = boto3.client("events", region_name=region)
-        url = sqs.create_queue(QueueName=name[:80])["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name=name[:64], EventBusName=bus, EventPattern=json.dumps(pattern))
-        events.put_targets(Rule=name[:64], EventBusName=bus, Targets=[{"Id": "local", "Arn": arn}])
-        return str(url)
+        return subscribe(self._stack.config.region, bus, name, pattern)
 
     def poll_once(self) -> int:
         """Read every queue once: log the events, deliver the webhooks' (the number of messages handled)."""

@@ -6,7 +6,8 @@
 Start-up, in order: read template.yaml (and check its references); start moto and point the process at it;
 bind the HTTP server (its URL goes into the configuration); create the template's tables and the terminal
 secret; build each function's environment from the template and put it in ``os.environ``; import the handlers
-unchanged (layers and function directories on ``sys.path``, each ``app`` module under a unique name); start
+unchanged (layers and function directories on ``sys.path``), one instance of each (``local.instances``: more
+are made when events arrive at once, each one the ``app`` module imported afresh under a unique name); start
 the services; serve. ``stop()`` undoes all of it, ``os.environ`` and ``sys.path`` included.
 
 Extension points for what comes next: ``add_route()`` for local-only routes (``POST /_local/sweep``),
@@ -19,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -60,12 +60,11 @@ from .aws import (
 )
 from .config import MAIL_SETTINGS_PARAMETER, LocalConfig, mail_settings_json, terminals_json
 from .eventbridge import LocalEventBridge
+from .instances import FunctionInstances, LambdaHandler
 from .mail import LocalMail
 from .queues import QueuePoller, create_queue, set_redrive
 from .schedules import ScheduleRunner, run_schedules_of
 from .streams import StreamPoller
-
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 # Set for every function locally, on top of the template's environment.
 LOCAL_ENVIRONMENT = {
@@ -85,15 +84,16 @@ class Service(Protocol):
 
 @dataclass
 class LocalFunction:
-    """A template function, loaded: its spec, its handler, its resolved environment."""
+    """A template function, loaded: its spec, its instances (``local.instances``), its resolved environment."""
 
     spec: FunctionSpec
-    handler: LambdaHandler
+    instances: FunctionInstances
     environment: Mapping[str, str]
     name: str  # the function name the context reports
     region: str
     account_id: str
-    lock: threading.Lock | None  # one invocation at a time, like one Lambda instance
+    # Answers every event instead of the instances while set (a function that is down, in a test).
+    replacement: LambdaHandler | None = None
 
     def invoke(self, event: Any) -> Any:
         context = LambdaContext(
@@ -103,19 +103,19 @@ class LocalFunction:
             region=self.region,
             account_id=self.account_id,
         )
-        if self.lock is None:
-            return self.handler(event, context)
-        with self.lock:
-            return self.handler(event, context)
+        if self.replacement is not None:
+            return self.replacement(event, context)
+        return self.instances.invoke(event, context)
 
 
-def load_handler(spec: FunctionSpec, deps: Callable[[], Any] | None = None) -> LambdaHandler:
-    """Import the function's module from its file under a name of its own, and return its handler: with ``deps``
-    (giving an ``orders.dependencies.Dependencies``), the one its ``create_handler`` makes on them."""
+def load_handler(spec: FunctionSpec, deps: Callable[[], Any] | None = None, instance: int = 1) -> LambdaHandler:
+    """Import the function's module from its file afresh, under a name of its own (per instance), and return its
+    handler: with ``deps`` (giving an ``orders.dependencies.Dependencies``), the one its ``create_handler`` makes
+    on them."""
     path = spec.module_path
     if not path.is_file():
         raise TemplateError(f"{spec.logical_id}: handler {spec.handler} needs {path}, which does not exist")
-    module_name = f"_local_{spec.logical_id}_{spec.module_name.replace('.', '_')}"
+    module_name = f"_local_{spec.logical_id}_{spec.module_name.replace('.', '_')}_{instance}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:  # pragma: no cover - a .py file always has a loader
         raise TemplateError(f"cannot import {path}")
@@ -446,34 +446,32 @@ class LocalStack:
         return Dependencies.from_environment(self.environment, bank_transport=transport)
 
     def _load_functions(self) -> None:
-        lock_each = self.config.serialize_invocations
-        built: list[Any] = []
-
-        def deps() -> Any:  # built for the first function that takes them (a template may have none)
-            if not built:
-                built.append(self._dependencies())
-            return built[0]
-
         for spec in self.template.functions():
-            handler = self._handler_overrides.get(spec.logical_id)
-            if handler is None:
+            override = self._handler_overrides.get(spec.logical_id)
+            if override is None:
                 for directory in [*self._layer_dirs(spec), spec.code_uri]:
                     self._add_to_path(directory)
-                handler = load_handler(spec, deps)
             function = LocalFunction(
                 spec=spec,
-                handler=handler,
+                instances=FunctionInstances(self._instance_maker(spec, override), self.config.instances_per_function),
                 environment=self.environment,
                 name=self._function_name(spec.logical_id),
                 region=self.config.region,
                 account_id=self.config.account_id,
-                lock=threading.Lock() if lock_each else None,
             )
+            function.instances.warm()  # a handler that cannot be imported stops the start
             self.functions[spec.logical_id] = function
             for route in spec.routes:
                 self.dispatcher.template_routes.add(
                     route.method, route.path, Target(name=spec.logical_id, handle=self._proxy(function, route.api))
                 )
+
+    def _instance_maker(self, spec: FunctionSpec, override: LambdaHandler | None) -> Callable[[int], LambdaHandler]:
+        """What makes an instance of the function: its module imported afresh, its handler built on dependencies
+        of its own (as a cold start builds them), or the handler given in its place."""
+        if override is not None:
+            return lambda number: override
+        return lambda number: load_handler(spec, self._dependencies, number)
 
     def _proxy(self, function: LocalFunction, api: str) -> Callable[[HttpRequest, Match[Any]], HttpResponse]:
         properties = self.template.api_properties(api)

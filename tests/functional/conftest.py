@@ -3,8 +3,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -13,8 +11,9 @@ import pytest
 from orders.confirmation_queue import ConfirmationQueue
 from orders.dependencies import Dependencies, SecretTerminals
 from orders.store import OrderStore
-from tests.support.aws import create_orders_table, load_function, serialised_mock_aws, terminals_config
+from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config
 from tests.support.fakebank import FakeBank
+from tests.support.instances import Instances
 
 TABLE = "orders-test"
 
@@ -37,8 +36,10 @@ class Aws:
         self.deps = replace(self.deps, **changes)
 
     def invoke(self, function: str, event: dict[str, Any], context: Any) -> Any:
-        """Invoke the function (its directory's name) on this test's dependencies, as a cold start would."""
-        return _function(function).create_handler(self.deps)(event, context)
+        """Invoke the function (its directory's name) on this test's dependencies, its handler built as a cold
+        start builds it, on an instance that runs no other event meanwhile (``tests.support.instances``)."""
+        with _instances.instance(function) as module:
+            return module.create_handler(self.deps)(event, context)
 
     def queued(self) -> list[dict[str, Any]]:
         """Every message on the confirmation queue, left there (visible again at once)."""
@@ -50,9 +51,7 @@ class Aws:
         self.terminals.clear_cache()
 
 
-@cache
-def _function(name: str) -> ModuleType:
-    return load_function(name)
+_instances = Instances()
 
 
 class Context:

@@ -1,16 +1,14 @@
 """Attacks on the refactor of the money path (dependencies object, errors carrying their status, Powertools'
 resolver for CGI1 and the console): what the handlers answered before must still be answered, whatever the
-route, the error's class, the thread or the moment; never ``cdr=0`` without a durable write, never a capture twice.
+route, the error's class or the moment; never ``cdr=0`` without a durable write, never a capture twice.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import importlib
 import json
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -19,7 +17,6 @@ import pytest
 
 import orders
 from orders.bank import BankError, BankRefusedError, BankUnavailableError
-from orders.dependencies import Dependencies
 from orders.exceptions import (
     BankStateDifferedError,
     ConcurrentUpdateError,
@@ -41,6 +38,7 @@ from orders.terminals import Terminals
 from sealing import FieldError, MerchantKey, seal
 from tests.support.aws import TEST_KEY, event, load_function, terminals_config
 from tests.support.fakebank import FakeBank
+from tests.support.instances import at_once
 from tests.support.merchant import (
     ACK_BAD,
     ACK_OK,
@@ -155,79 +153,6 @@ def test_a_body_on_a_get_and_headers_in_any_case(aws: Any, lambda_context: Any, 
     assert bank.captures() == 1
 
 
-def test_concurrent_requests_on_one_handler_each_answer_their_own_event(
-    aws: Any, lambda_context: Any, bank: FakeBank
-) -> None:
-    """The local stack runs one handler's invocations in threads: none may read another's path, query or body."""
-    references = [f"THR{index}" for index in range(6)]
-    for reference in references:
-        registered(aws, lambda_context, reference)
-    handler = load_function("backoffice").create_handler(aws.deps)
-    requests: list[tuple[str, dict[str, Any]]] = []
-    for index, reference in enumerate(references):
-        requests.append((reference, console_event("POST", CAPTURE, reference, {"amount": f"{index + 1}.00"})))
-        requests.append(("list", console_event("GET", "/orders", queryStringParameters={"limit": str(index + 1)})))
-        requests.append(("missing", console_event("POST", CAPTURE, f"NOPE{index}", {})))
-    results: dict[int, tuple[int, Any]] = {}
-    start = threading.Barrier(len(requests))
-
-    def run(index: int, request: dict[str, Any]) -> None:
-        start.wait()
-        results[index] = answered(handler(request, lambda_context))
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, (_, r) in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    for index, (kind, request) in enumerate(requests):
-        status, body = results[index]
-        if kind == "list":
-            assert (status, len(body["orders"])) == (200, int(request["queryStringParameters"]["limit"]))
-        elif kind == "missing":
-            assert (status, body["error"]["message"]) == (404, f"no order {request['pathParameters']['reference']!r}")
-        else:
-            amount = json.loads(base64.b64decode(request["body"]))["amount"]
-            assert (status, body["reference"], body["captured"]) == (200, kind, amount)
-    assert bank.captures() == len(references)
-
-
-def test_the_first_requests_of_a_route_at_once_leave_it_working(
-    lambda_context: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Powertools builds a route's middleware on its first call, unguarded: two first calls at once (the local
-    stack's threads) wrapped it twice, and the route then failed every request (TypeError) until a cold start.
-    The build is held open here until a second thread could join it."""
-    from aws_lambda_powertools.event_handler import api_gateway
-
-    real_build = api_gateway.Route._build_middleware_stack
-    both_in = threading.Barrier(2)
-
-    def slow_build(route: Any, *args: Any, **kwargs: Any) -> None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            both_in.wait(timeout=1)  # another thread inside the build too, if nothing keeps it out
-        real_build(route, *args, **kwargs)
-
-    monkeypatch.setattr(api_gateway.Route, "_build_middleware_stack", slow_build)
-    handler = load_function("cgi1").create_handler(Dependencies(store=OrderStore("unused"), terminals=Terminals))
-    read = console_event("GET", "/orders/{reference}", "not a reference")
-    statuses: list[Any] = []
-
-    def run() -> None:
-        try:
-            statuses.append(handler(read, lambda_context)["statusCode"])
-        except TypeError as exc:
-            statuses.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    run()  # and later: the route still answers
-    assert statuses == [404, 404, 404]
-
-
 # --- retried and concurrent operations on one handler, serialised DynamoDB -------------------------------
 
 
@@ -236,21 +161,9 @@ def test_concurrent_captures_of_one_order_capture_once(
     aws: Any, lambda_context: Any, bank: FakeBank, key: str | None
 ) -> None:
     registered(aws, lambda_context, "RACE1")
-    handler = load_function("backoffice").create_handler(aws.deps)
     headers = {"Idempotency-Key": key} if key else {}
-    statuses: list[int] = []
-    start = threading.Barrier(8)
-
-    def run() -> None:
-        start.wait()
-        request = console_event("POST", CAPTURE, "RACE1", {"amount": "62.73"}, headers=headers)
-        statuses.append(handler(request, lambda_context)["statusCode"])
-
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    request = console_event("POST", CAPTURE, "RACE1", {"amount": "62.73"}, headers=headers)
+    statuses = at_once([lambda: aws.invoke("backoffice", dict(request), lambda_context)["statusCode"]] * 8)
     assert len(statuses) == 8
     assert 200 in statuses
     assert set(statuses) <= {200, 409}
@@ -516,21 +429,9 @@ def test_a_bad_base64_body_is_refused_not_lost_as_a_surprise(aws: Any, lambda_co
 
 def test_a_replayed_confirmation_many_times_at_once_applies_once(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, "EVTSAMPLE0")
-    handler = load_function("cgi2").create_handler(aws.deps)
     body = base64.b64encode(urlencode(_sealed_fields()).encode()).decode()
     request = {**event("confirmation_accepted.json"), "body": body}
-    answers: list[str] = []
-    start = threading.Barrier(10)
-
-    def run() -> None:
-        start.wait()
-        answers.append(handler(dict(request), lambda_context)["body"])
-
-    threads = [threading.Thread(target=run) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = at_once([lambda: aws.invoke("cgi2", dict(request), lambda_context)["body"]] * 10)
     assert answers == [ACK_OK] * 10
     order = aws.store.get("EVTSAMPLE0")
     assert order.status is OrderStatus.PAID

@@ -4,7 +4,6 @@ confirmation."""
 from __future__ import annotations
 
 import base64
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from orders.model import Order, OrderStatus
 from orders.sessions import new_order_reference
 from sealing import Instalment, Money
 from tests.support.aws import event
+from tests.support.instances import at_once
 from tests.support.merchant import ACK_BAD, ACK_OK, SAMPLE, confirm, stored_order
 
 
@@ -188,18 +188,8 @@ def test_instalment_confirmations_are_recorded(aws: Any, lambda_context: Any) ->
 
 def test_concurrent_duplicates_make_exactly_one_transition(aws: Any, lambda_context: Any) -> None:
     stored_order(aws, SAMPLE)
-    answers: list[str] = []
-    barrier = threading.Barrier(6)
-
-    def post() -> None:
-        barrier.wait()
-        answers.append(aws.invoke("cgi2", event("confirmation_accepted.json"), lambda_context)["body"])
-
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    confirmation = event("confirmation_accepted.json")
+    answers = at_once([lambda: aws.invoke("cgi2", dict(confirmation), lambda_context)["body"]] * 6)
     assert answers == [ACK_OK] * 6
     order = aws.store.get(SAMPLE)
     assert order.status is OrderStatus.PAID

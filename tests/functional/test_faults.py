@@ -5,7 +5,6 @@ the bank's retry or the queue then gets it applied, and nothing is applied twice
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +17,7 @@ from orders.model import OrderStatus
 from orders.service import Receipt, receive_confirmation
 from sealing import MerchantKey, seal
 from tests.support.aws import TEST_KEY, terminals_config
+from tests.support.instances import at_once
 from tests.support.merchant import (
     ACK_BAD,
     ACK_OK,
@@ -182,40 +182,17 @@ def test_a_key_rotated_with_a_confirmation_in_flight(aws: Any, lambda_context: A
     assert_paid_once(aws)
 
 
-def run_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Every call in its own thread, released together; each one's answer, or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[Any] = []
-    lock = threading.Lock()
-
-    def run(call: Callable[[], Any]) -> None:
-        barrier.wait()
-        try:
-            answer = call()
-        except Exception as exc:  # kept, so that a failing copy is seen, not lost with its thread
-            answer = exc
-        with lock:
-            answers.append(answer)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return answers
-
-
 def receive(aws: Any, body: bytes) -> Receipt:
     """CGI2's service, as each Lambda execution environment runs it. (The handler's Powertools metrics are one
-    object per process, flushed per invocation: Lambda never runs two invocations at once in one process, so
-    threads calling the handler itself would race on that object, not on the order.)"""
+    object per process, flushed per invocation: Lambda never runs two invocations at once in one process, but the
+    instances of a test share one, so hundreds of handlers at once would race on that object, not on the order.)"""
     return receive_confirmation(body, aws.deps.terminals, aws.deps.store, datetime.now(UTC))
 
 
 def test_200_copies_of_one_confirmation_make_exactly_one_transition(aws: Any) -> None:
     stored_order(aws, SAMPLE)
-    receipts = run_at_once([lambda: receive(aws, sample_body())] * 200)
-    kinds = sorted(receipt.kind.value for receipt in receipts)  # an exception would have no kind: it fails here
+    receipts = at_once([lambda: receive(aws, sample_body())] * 200)
+    kinds = sorted(receipt.kind.value for receipt in receipts)
     assert kinds == ["applied"] + ["replay"] * 199  # every copy answered, one transition
     assert {receipt.acknowledgement.body for receipt in receipts} == {ACK_OK}
     assert aws.queued() == []
@@ -237,7 +214,7 @@ def test_a_refusal_and_an_acceptance_in_any_order(aws: Any, first: str) -> None:
     stored_order(aws, SAMPLE)
     refusal, acceptance = (lambda: receive(aws, refusal_body())), (lambda: receive(aws, sample_body()))
     if first == "together":
-        receipts = run_at_once([refusal, acceptance] * 4)
+        receipts = at_once([refusal, acceptance] * 4)
     else:
         pair = [refusal, acceptance] if first == "refused" else [acceptance, refusal]
         receipts = [call() for call in pair * 2]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from orders.sessions import (
 from orders.store import order_key
 from sealing import Money
 from tests.support.aws import event
+from tests.support.instances import at_once
 from tests.support.item_size import ITEM_LIMIT, item_size
 from tests.support.merchant import ACK_OK, BILLING, CheckoutForm, confirm, create, stored_order
 
@@ -133,18 +133,7 @@ def test_a_confirmation_for_a_session_never_opened_is_kept_unmatched(aws: Any, l
 def test_concurrent_checkouts_open_one_session(aws: Any, lambda_context: Any) -> None:
     reference, token, first = new_order(aws, lambda_context)
     refuse(aws, lambda_context, first["reference"])
-    forms: list[dict[str, str]] = []
-    barrier = threading.Barrier(5)
-
-    def load() -> None:
-        barrier.wait()
-        forms.append(checkout_form(aws, lambda_context, token))
-
-    threads = [threading.Thread(target=load) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    forms = at_once([lambda: checkout_form(aws, lambda_context, token)] * 5)
     assert {form["reference"] for form in forms} == {reference + "01"}
     assert len({form["MAC"] for form in forms}) == 1
     assert len(aws.store.get(reference).sessions) == 2

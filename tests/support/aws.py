@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from stacktools.tables import create_table_request
 from stacktools.template import TEMPLATE_PATH, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+_loaded = itertools.count(1)  # the functions' modules imported so far
 TEST_KEY = "12345678901234567890123456789012345678P0"
 
 
@@ -60,9 +62,10 @@ def mail_settings(**by_tpe: dict[str, Any]) -> MailConfiguration:
 
 
 def load_function(name: str) -> ModuleType:
-    """A function's ``app`` module, imported from its file under a unique name (as the local stack does)."""
+    """A function's ``app`` module, imported afresh from its file under a name of its own (as the local stack
+    makes an instance)."""
     path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"function_{name}_app", path)
+    spec = importlib.util.spec_from_file_location(f"function_{name}_app_{next(_loaded)}", path)
     assert spec
     assert spec.loader
     module = importlib.util.module_from_spec(spec)

@@ -119,7 +119,8 @@ def test_handlers_are_imported_from_their_code_uri(tmp_path: Path) -> None:
     )
     with LocalStack(LocalConfig(port=0, quiet=True), template=template) as stack:
         status, body = _get(f"{stack.base_url}/hello/there")
-        assert stack.functions["Fn"].handler.__module__ == "_local_Fn_app"
+        [instance] = stack.functions["Fn"].instances.instances
+        assert instance.handler.__module__ == "_local_Fn_app_1"
     assert (status, body) == (200, b"from the layer to eu-west-3 there")
     assert str(tmp_path / "fn") not in sys.path
     sys.modules.pop("helper", None)
@@ -209,7 +210,7 @@ def test_python_m_local_prints_its_urls_and_stops_on_sigint() -> None:
         base_url = ""
         for line in process.stdout:
             if line.strip().startswith("API"):
-                base_url = line.split()[-1]
+                base_url = line.split()[1]
             if line.strip().startswith("Ctrl-C"):
                 break
         assert base_url.startswith("http://127.0.0.1:")

@@ -34,9 +34,5 @@ LOCAL_INVOKE = [command for command in printed_commands() if "-m local invoke " 
 
 @pytest.mark.parametrize("command", LOCAL_INVOKE, ids=[command.line[:70] for command in LOCAL_INVOKE])
 def test_every_local_invoke_line_works_as_printed(command: Command) -> None:
-    """`python -m local invoke` lands with issue 20 (item 3); until then `python -m local` would start the whole
-    local stack on make run's ports instead, so it is not run."""
-    if "invoke" not in (ROOT / "local" / "__main__.py").read_text(encoding="utf-8"):
-        pytest.xfail("python -m local invoke lands with issue 20, item 3")
     answer = run_as_printed(command)
     assert answer.returncode == 0, answer.stdout + answer.stderr

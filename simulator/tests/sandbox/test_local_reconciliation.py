@@ -33,12 +33,11 @@ def test_a_missed_confirmation_and_a_dashboard_refund_are_repaired(system: FullS
     # A payment the bank accepted whose confirmation CGI2 never got (the bank alerts, the order stays unpaid).
     missed = create(system, tpe="0900157")
     cgi2 = system.stack.functions["Cgi2Function"]
-    handler = cgi2.handler
-    cgi2.handler = lambda event, context: {"statusCode": 503, "body": "down", "headers": {}}
+    cgi2.replacement = lambda event, context: {"statusCode": 503, "body": "down", "headers": {}}
     try:
         checkout_and_pay(system, missed)
     finally:
-        cgi2.handler = handler
+        cgi2.replacement = None
     assert merchant_order(system, missed["reference"])["status"] == "awaiting_payment"
     _, _, mails = call(f"{system.api}/_local/mail")
     assert "Alerte : la confirmation de la commande" in mails  # the bank's alert mail, shown locally
