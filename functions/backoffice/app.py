@@ -31,7 +31,6 @@ from orders.exceptions import (
     BankStateDifferedError,
     InvalidOrderError,
     OrderNotFoundError,
-    OrdersError,
     PreviousOperationAppliedError,
     StoreUnavailableError,
     TransitionNotAllowedError,
@@ -155,7 +154,7 @@ def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Ke
     """``attempt``'s response, or the API's answer to its error, and what its key keeps of it."""
     try:
         return attempt(), Keep.ANSWER
-    except (OrdersError, FieldError) as exc:
+    except errors.API_ERRORS as exc:
         answer = errors.answer(exc, logger, metrics, MESSAGES)
         if isinstance(exc, NOTHING_DONE):
             return answer, Keep.NOTHING

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.confirmation_queue import QueuedConfirmation
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import InvalidOrderError, OrdersError
+from orders.exceptions import ConfigurationError, InvalidOrderError, OrdersError
 from orders.service import ConfirmationKind, Receipt, receive_confirmation
 from orders.web.http import body_bytes, text_response
 
@@ -48,7 +48,7 @@ def _queue(deps: Dependencies, body: bytes, receipt: Receipt, now: datetime) -> 
     """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
     try:
         message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now, logger.get_correlation_id() or ""))
-    except OrdersError as exc:
+    except (OrdersError, ConfigurationError) as exc:  # the queue failed, or no queue is configured
         logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(503, "not stored\n", NOT_STORED)

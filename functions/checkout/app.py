@@ -14,7 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrderNotFoundError, OrdersError
+from orders.exceptions import ConfigurationError, OrderNotFoundError, OrdersError
 from orders.service import open_checkout
 from orders.web import errors, pages
 from orders.web.http import error_response, html_response
@@ -43,7 +43,7 @@ def create_handler(deps: Dependencies) -> Handler:
             return error_response(404, "no such route")
         try:
             return _checkout(deps, event)
-        except OrdersError as exc:  # the table down (503), the order's terminal gone (500)...
+        except (OrdersError, ConfigurationError) as exc:  # the table down (503), the order's terminal gone (500)...
             return errors.answer(exc, logger)
 
     return handler

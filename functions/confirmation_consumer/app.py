@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.confirmation_queue import QueuedConfirmation, correlation_id
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError
+from orders.exceptions import ConfigurationError, OrdersError
 from orders.service import ConfirmationKind, receive_confirmation
 
 logger = Logger()
@@ -55,7 +55,7 @@ def _retry_later(deps: Dependencies, record: dict[str, Any]) -> None:
     count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     try:
         deps.confirmation_queue().retry_later(record["receiptHandle"], count)
-    except OrdersError as exc:  # the message still comes back, after the queue's own visibility timeout
+    except (OrdersError, ConfigurationError) as exc:  # it still comes back, after the queue's visibility timeout
         logger.warning("could not delay the retry", extra={"detail": str(exc)})
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.checks import Check, Http, http_call
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError, UnknownTerminalError
+from orders.exceptions import ConfigurationError, OrdersError, UnknownTerminalError
 from orders.golive import golive
 from orders.smoke import Smoke
 from orders.terminals import TerminalConfig
@@ -63,7 +63,7 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
             verdict, checks = checks_of(event, deps.terminals().get(tpe))
         except UnknownTerminalError as exc:  # the path names it: not found, rather than a terminal gone missing
             return error_response(404, str(exc), "tpe")
-        except OrdersError as exc:  # the secret or the table cannot be read: said as JSON, logged, never a crash
+        except (OrdersError, ConfigurationError) as exc:  # the secret or the table unreadable: JSON, logged
             return answer(exc, logger)
         passed = all(check.ok for check in checks)
         failed = [check.name for check in checks if not check.ok]

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError
+from orders.exceptions import ConfigurationError, OrdersError
 from orders.reconciliation import Reconciler
 from orders.reconciliation_runs import FannedOutRuns, Part, announce
 
@@ -49,7 +49,7 @@ def create_handler(deps: Dependencies) -> Handler:
         logger.append_keys(run=part.run, start=part.start, end=part.end)
         try:
             assembled = runs().check(part, out_of_time(context))
-        except OrdersError:  # the table, the bucket or the queue failed: the part comes back and resumes
+        except (OrdersError, ConfigurationError):  # the table, the bucket, the queue or the secret failed: it resumes
             logger.exception("reconciliation part failed")
             return False
         if assembled is not None:

@@ -61,7 +61,6 @@ from sealing import (
     InvalidKeyError,
     MerchantKey,
     PaymentMode,
-    SealingError,
     Terminal,
     check_email,
     check_tpe,
@@ -263,14 +262,11 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
             "(the stack's MailSettingsParameter), which the mail function reads instead of this secret"
         )
     _only_known(raw, TERMINAL_SETTINGS, where, "a terminal")
-    try:
-        contract = Contract.from_mapping(raw, where)
-        terminal = terminal_from_mapping(tpe, raw, where)
-        # Checked here, not blamed on the merchant's request when an order falls back on them.
-        return_ok_url = config_url(raw, "return_ok_url", where) or ""
-        return_err_url = config_url(raw, "return_err_url", where) or ""
-    except SealingError as exc:
-        raise ConfigurationError(str(exc)) from None
+    contract = Contract.from_mapping(raw, where)
+    terminal = terminal_from_mapping(tpe, raw, where)
+    # Checked here, not blamed on the merchant's request when an order falls back on them.
+    return_ok_url = config_url(raw, "return_ok_url", where) or ""
+    return_err_url = config_url(raw, "return_err_url", where) or ""
     merchant_name = raw.get("merchant_name") or terminal.societe
     if not isinstance(merchant_name, str):
         raise ConfigurationError(f"{where}.merchant_name: must be a string")

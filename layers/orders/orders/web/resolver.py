@@ -14,9 +14,6 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from sealing import FieldError
-
-from ..exceptions import OrdersError
 from . import errors
 from .http import error_response
 
@@ -86,15 +83,16 @@ def response(answer: dict[str, Any]) -> Response[str]:
 def resolver(
     logger: Logger, metrics: Metrics | None = None, messages: errors.Messages | None = None
 ) -> ThreadSafeResolver:
-    """A resolver whose routes may raise any error of the orders layer (or a ``sealing.FieldError``)."""
+    """A resolver whose routes may raise any error of the orders layer (or ``sealing``'s ``FieldError`` and
+    ``ConfigurationError``)."""
     app = ThreadSafeResolver()
 
     @app.not_found
     def no_such_route(_: NotFoundError) -> Response[str]:
         return response(error_response(404, "no such route"))
 
-    @app.exception_handler([OrdersError, FieldError])  # type: ignore[untyped-decorator]
-    def failed(exc: OrdersError | FieldError) -> Response[str]:
+    @app.exception_handler(list(errors.API_ERRORS))  # type: ignore[untyped-decorator]
+    def failed(exc: errors.ApiError) -> Response[str]:
         return response(errors.answer(exc, logger, metrics, messages))
 
     return app
