@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrderNotFoundError
-from orders.service import create_order
+from orders.payment import create_order
 from orders.web.http import api_base_url, json_body, json_response
 from orders.web.resolver import api_handler, resolver, response
 from sealing import FieldError, check_reference

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from orders.confirmation_queue import QueuedConfirmation
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import ConfigurationError, InvalidOrderError, OrdersError
-from orders.service import ConfirmationKind, Receipt, receive_confirmation
+from orders.payment import ConfirmationKind, Receipt, receive_confirmation
 from orders.web.http import body_bytes, text_response
 
 logger = Logger()

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import ConfigurationError, OrderNotFoundError, OrdersError
-from orders.service import open_checkout
+from orders.payment import open_checkout
 from orders.web import errors, pages
 from orders.web.http import error_response, html_response
 

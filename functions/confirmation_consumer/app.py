@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from orders.confirmation_queue import QueuedConfirmation, correlation_id
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import ConfigurationError, OrdersError
-from orders.service import ConfirmationKind, receive_confirmation
+from orders.payment import ConfirmationKind, receive_confirmation
 
 logger = Logger()
 metrics = Metrics()

@@ -14,9 +14,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from orders.backoffice import BackOffice
 from orders.calendar import scheduled_time
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.operations import BackOffice
 from orders.sweep_lease import SweepLease
 
 logger = Logger()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.model import Order, OrderStatus
-from orders.operations import BackOffice
 from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.exceptions import (
     BankRefusedError,
@@ -17,7 +18,6 @@ from orders.exceptions import (
     TransitionNotAllowedError,
 )
 from orders.model import OrderStatus
-from orders.operations import BackOffice
 from orders.store import DEADLINE_SHARD, OrderStore
 from orders.terminals import Terminals
 from sealing import Money
@@ -249,7 +249,7 @@ def test_an_undocumented_refund_answer_leaves_the_outcome_open(
 def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
-    from orders.bookkeeping import plan_capture
+    from orders.amounts import plan_capture
     from orders.model import OperationRecord, PendingOperation
 
     order = paid(aws, lambda_context, "DA9", "0900159")

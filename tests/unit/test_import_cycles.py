@@ -150,7 +150,7 @@ def test_the_graph_sees_the_project() -> None:
     assert "local.stack" in graph["local.__main__"]
     assert "local.sandbox" in graph["local.__main__"]  # imported inside services()
     assert "devhttp" in {unit_of(target) for target in graph["shop.app"]}
-    assert "orders.service" in graph["functions.cgi1.app"]
+    assert "orders.payment" in graph["functions.cgi1.app"]
 
 
 @pytest.mark.parametrize("kind", ["modules", "packages"])

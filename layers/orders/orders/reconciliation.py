@@ -46,10 +46,11 @@ from sealing import (
     read_bank_file,
 )
 
+from .backoffice import BackOffice
 from .bank import BankClient, BankFactory
-from .books import Entry, booked_on, entries_of
 from .calendar import local_day, zone
 from .clients import LazyClient
+from .daybook import Entry, booked_on, entries_of
 from .exceptions import (
     ConcurrentUpdateError,
     OperationInProgressError,
@@ -60,7 +61,6 @@ from .exceptions import (
 from .giveback import GiveBacks
 from .lifecycle import Decision, Verdict, acceptance, instalment_collected, known_payment, second_payment
 from .model import GIVEN_BACK, Attempt, Order, OrderStatus, PaymentSession
-from .operations import BackOffice
 from .sessions import last_activity, order_reference_of, session_may_be_live
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals

@@ -29,8 +29,8 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer, parse_amount
 
+from .amounts import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
-from .bookkeeping import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,

@@ -26,11 +26,11 @@ from typing import Any
 
 from sealing import Money
 
+from .backoffice import CAPTURES, REFUNDS
 from .calendar import local_day, zone
 from .exceptions import BooksTooLargeError, InvalidOrderError
 from .listing import index_key
 from .model import APPLIED_OUTCOMES, InstalmentState, Order, SecondPayment
-from .operations import CAPTURES, REFUNDS
 from .store import OrderStore, split_months
 from .terminals import PaymentMode, Terminals
 
