@@ -180,7 +180,7 @@ def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[
 
     def attempt(retry: bool = True) -> dict[str, Any]:
         # A key's first request (retry False) may find nothing done under that key before.
-        office = BackOffice(deps.store, deps.terminals(), deps.bank_client, fresh_key=not retry)
+        office = BackOffice(deps.store, deps.terminals, deps.bank_client, fresh_key=not retry)
         order = run(office, reference, event, now, key)
         logger.info("back-office operation done", extra={"status": order.status.value})
         metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)

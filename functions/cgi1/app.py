@@ -28,7 +28,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @app.post("/orders")
     def create() -> Response[str]:
         event = app.current_event.raw_event
-        new = create_order(json_body(event), deps.terminals(), deps.store, deps.clock())
+        new = create_order(json_body(event), deps.terminals, deps.store, deps.clock())
         logger.append_keys(reference=new.order.reference)
         logger.info("order created", extra={"tpe": new.order.tpe, "amount": str(new.order.amount)})
         metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)

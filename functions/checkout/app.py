@@ -25,7 +25,7 @@ logger = Logger()
 def _checkout(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
     token = (event.get("pathParameters") or {}).get("token", "")
     try:
-        checkout = open_checkout(token, deps.terminals(), deps.store, deps.clock())
+        checkout = open_checkout(token, deps.terminals, deps.store, deps.clock())
     except OrderNotFoundError:
         return html_response(404, pages.not_found_page())
     logger.append_keys(reference=checkout.order.reference)

@@ -43,7 +43,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        givebacks = GiveBacks(deps.store, deps.terminals(), deps.bank_client)
+        givebacks = GiveBacks(deps.store, deps.terminals, deps.bank_client)
         done: set[str] = set()
         for record in event.get("Records") or []:
             reference = due_reference(record)

@@ -41,7 +41,7 @@ class Runs:
         self.deps = deps
 
     def _reconciler(self) -> Reconciler:
-        return Reconciler(self.deps.store, self.deps.terminals(), self.deps.bank_client)
+        return Reconciler(self.deps.store, self.deps.terminals, self.deps.bank_client)
 
     def _awaiting(self, now: datetime) -> list[date]:
         """The order days an order still awaiting payment is looked for (changed ones: ChangedIndex)."""

@@ -36,7 +36,7 @@ def create_handler(deps: Dependencies) -> Handler:
     """The reconciliation parts' handler on ``deps``."""
 
     def runs() -> FannedOutRuns:
-        reconciler = Reconciler(deps.store, deps.terminals(), deps.bank_client)
+        reconciler = Reconciler(deps.store, deps.terminals, deps.bank_client)
         return FannedOutRuns(reconciler, deps.report_bucket(), deps.reconciliation_queue())
 
     def check(record: dict[str, Any], context: LambdaContext) -> bool:

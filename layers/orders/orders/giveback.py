@@ -147,7 +147,7 @@ class GiveBacks(BankDesk):
 
     def _by_bank(self, order: Order, payment: SecondPayment, now: datetime) -> datetime | None:
         """The end of the authorisation's deferral period when it has passed (the bank's own action then)."""
-        terminal = self.terminals.get(order.tpe)
+        terminal = self.terminals().get(order.tpe)
         deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.terminal.timezone)
         return deadline if now >= deadline else None
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -286,10 +286,18 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
 
 @dataclass(frozen=True)
 class Terminals:
-    """Every configured terminal, by TPE, and the default one for orders that name none."""
+    """Every configured terminal, by TPE, and the default one for orders that name none.
+
+    The use cases are given the terminals one way, a ``TerminalsProvider``, and call it when they use them: the
+    deployed one (``orders.dependencies.SecretTerminals``) reads the secret through its cache, so a key the merchant
+    rotates is taken by the next use, even by a sweep already running. A fixed configuration provides itself.
+    """
 
     by_tpe: Mapping[str, TerminalConfig]
     default_tpe: str
+
+    def __call__(self) -> Terminals:
+        return self
 
     def get(self, tpe: str | None = None) -> TerminalConfig:
         wanted = tpe or self.default_tpe
@@ -336,4 +344,16 @@ class Terminals:
         return cls(by_tpe=by_tpe, default_tpe=default)
 
 
-__all__ = ["NO_MAIL", "EndPolicy", "MailConfiguration", "MailSettings", "PaymentMode", "TerminalConfig", "Terminals"]
+# What a use case is given: called each time it needs the terminals (a ``Terminals`` provides itself).
+TerminalsProvider = Callable[[], Terminals]
+
+__all__ = [
+    "NO_MAIL",
+    "EndPolicy",
+    "MailConfiguration",
+    "MailSettings",
+    "PaymentMode",
+    "TerminalConfig",
+    "Terminals",
+    "TerminalsProvider",
+]
