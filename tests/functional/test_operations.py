@@ -18,7 +18,7 @@ from orders.exceptions import (
     TransitionNotAllowedError,
 )
 from orders.model import OrderStatus
-from orders.store import DEADLINE_SHARD, OrderStore
+from orders.store import OrderStore, deadline_shard
 from orders.terminals import Terminals
 from sealing import Money
 from tests.support.aws import terminals_config
@@ -135,7 +135,9 @@ def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: 
     deadlines = {
         f"SW{n:05d}": NOW - timedelta(hours=1) if f"SW{n:05d}" in due else NOW + timedelta(days=3) for n in range(many)
     }
-    write_authorized_orders(aws, {reference: (deadline, DEADLINE_SHARD) for reference, deadline in deadlines.items()})
+    write_authorized_orders(
+        aws, {reference: (deadline, deadline_shard(reference)) for reference, deadline in deadlines.items()}
+    )
     report = office.sweep(NOW)
     assert report.items_read == len(due)  # cost follows the due orders, not the table
     assert report.failures == {}

@@ -67,7 +67,7 @@ class UnknownTerminalError(OrdersError, LookupError):
         self.tpe = tpe
 
     def answer(self) -> str:
-        return "the order's terminal is no longer configured"
+        return "the order's terminal is not configured"
 
 
 class InvalidOrderError(FieldError, OrdersError):  # type: ignore[misc]  # its field is never None

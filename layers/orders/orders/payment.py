@@ -372,15 +372,6 @@ def _read(store: OrderStore, reference: str) -> Order | _Presumed:
         return _Presumed.NO_ORDER
 
 
-def _order_from_before_sessions(bank_reference: str, store: OrderStore) -> Order | None:
-    """An order stored before payment sessions: the bank knows its payment by the order's own reference."""
-    try:
-        order = store.get(bank_reference)
-    except OrderNotFoundError:
-        return None
-    return order if not order.sessions and order.reference == bank_reference else None
-
-
 def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
     """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
@@ -407,9 +398,7 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
         for _ in range(MAX_WRITE_ATTEMPTS):
             if found is _Presumed.READ:
                 found = _read(store, order_reference or "")
-            order = found if isinstance(found, Order) else None
-            if order is None or order.session(confirmation.reference) is None:
-                order = _order_from_before_sessions(confirmation.reference, store)
+            order = found if isinstance(found, Order) and found.session(confirmation.reference) else None
             if order is None or order.tpe != tpe:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")

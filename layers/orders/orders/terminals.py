@@ -310,7 +310,7 @@ class Terminals:
         return tpe in self.by_tpe
 
     def timezone(self, tpe: str) -> str:
-        """The time zone the bank counts ``tpe``'s days in; Paris for a terminal no longer configured (an order stays
+        """The time zone the bank counts ``tpe``'s days in; Paris for a terminal not configured (an order stays
         on the books after its terminal left the configuration)."""
         config = self.by_tpe.get(tpe)
         return config.terminal.timezone if config is not None else "Europe/Paris"
@@ -318,7 +318,7 @@ class Terminals:
     def check_rotation(self, now: datetime) -> None:
         """Refuse a ``previous_key_until`` more than ``MAX_PREVIOUS_KEY_DAYS`` after ``now`` (the time the secret
         is read): a previous key is accepted for a rotation's days, not kept. One already past is no mistake:
-        that key is simply no longer accepted (remove it from the secret)."""
+        that key is not accepted after it (remove it from the secret)."""
         bound = now + timedelta(days=MAX_PREVIOUS_KEY_DAYS)
         for tpe, config in self.by_tpe.items():
             until = config.previous_key_until

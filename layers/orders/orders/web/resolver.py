@@ -1,6 +1,6 @@
 """Powertools' REST API resolver, set up as every merchant API of the kit answers: the error body
 ``{"error": {"message", "field"}}`` for the orders layer's errors and for an unknown route (404), and the
-responses single-valued, as the handlers always gave them.
+responses single-valued (API Gateway takes either form; the kit never repeats a header).
 """
 
 from __future__ import annotations
