@@ -19,6 +19,7 @@ from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import ConfigurationError, OrdersError
 from orders.reconciliation import Reconciler
 from orders.reconciliation_runs import FannedOutRuns, Part, announce
+from orders.records import Record, batch_response
 
 logger = Logger()
 metrics = Metrics()
@@ -39,7 +40,7 @@ def create_handler(deps: Dependencies) -> Handler:
         reconciler = Reconciler(deps.store, deps.terminals, deps.bank_client)
         return FannedOutRuns(reconciler, deps.report_bucket(), deps.reconciliation_queue())
 
-    def check(record: dict[str, Any], context: LambdaContext) -> bool:
+    def check(record: Record, context: LambdaContext) -> bool:
         """Whether the part is done with (kept, or its rest sent back); a failed one comes back from the queue."""
         try:
             part = Part.from_message(record["body"])
@@ -61,11 +62,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        failures = []
-        for record in event.get("Records") or []:
-            if not check(record, context):
-                failures.append({"itemIdentifier": record["messageId"]})
-        return {"batchItemFailures": failures}
+        return batch_response(event, lambda record: check(record, context), logger, ordered=False)
 
     return handler
 
