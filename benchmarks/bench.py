@@ -48,10 +48,10 @@ from benchmarks.bill import READS, bill_figures, read_units  # noqa: E402
 from benchmarks.figures import Figure, sealed_confirmation  # noqa: E402
 from benchmarks.reconciliation_load import reconciliation_figures  # noqa: E402
 from benchmarks.verify_confirmation import KEY_BYTES, KEY_TEXT, confirmation_body  # noqa: E402
+from orders.backoffice import BackOffice  # noqa: E402
 from orders.bank import BankClient  # noqa: E402
 from orders.model import Order, OrderStatus  # noqa: E402
-from orders.operations import BackOffice  # noqa: E402
-from orders.service import create_order, receive_confirmation  # noqa: E402
+from orders.payment import create_order, receive_confirmation  # noqa: E402
 from orders.store import OrderStore, deadline_shard, order_to_item  # noqa: E402
 from orders.terminals import PaymentMode, Terminals  # noqa: E402
 from sealing import MerchantKey, Money, parse_form, verify_confirmation  # noqa: E402

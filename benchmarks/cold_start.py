@@ -8,7 +8,7 @@ as the runtime ships it. It times the handler module's import and, in the same w
 ``import boto3; boto3.client("dynamodb")``; the best of several runs of each, interleaved.
 
 The aim is at most 1.3 for the worst handler (``cold_import_ratio``). The same imports from the sources
-alone (the ``.pyc`` files left out, as ``sam build`` used to ship them) are printed for comparison.
+alone (the ``.pyc`` files left out, as a package built without them runs) are printed for comparison.
 
     make bench          # builds first, then: .venv/bin/python benchmarks/cold_start.py [--repeat N]
 """

@@ -23,7 +23,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orders import books
+from orders import daybook
+from orders.backoffice import BackOffice
 from orders.calendar import local_day
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import (
@@ -31,7 +32,6 @@ from orders.exceptions import (
     BankStateDifferedError,
     InvalidOrderError,
     OrderNotFoundError,
-    OrdersError,
     PreviousOperationAppliedError,
     StoreUnavailableError,
     TransitionNotAllowedError,
@@ -40,7 +40,6 @@ from orders.exceptions import (
 from orders.idempotency import IdempotencyKeys, Keep, fingerprint
 from orders.listing import list_orders
 from orders.model import Order
-from orders.operations import BackOffice
 from orders.terminals import TerminalConfig, Terminals
 from orders.web import errors
 from orders.web.http import body_bytes, header, json_body, json_response, text_response
@@ -115,20 +114,20 @@ def _books(deps: Dependencies, query: dict[str, str], kind: str) -> dict[str, An
     terminals = deps.terminals()
     terminal, day, shape = _books_query(terminals, query, deps.clock(), kind)
     if shape == "json":
-        page = books.booked_page(deps.store, terminals, day, kind, query.get("cursor") or None)
+        page = daybook.booked_page(deps.store, terminals, day, kind, query.get("cursor") or None)
         entries = [e for e in page.entries if not query.get("tpe") or e.tpe == terminal.tpe]
         return json_response(
             200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries], "next": page.cursor}
         )
-    entries = books.booked_pages(deps.store, terminals, day, kind, books.EXPORT_READS)
+    entries = daybook.booked_pages(deps.store, terminals, day, kind, daybook.EXPORT_READS)
     if query.get("tpe") or shape == "xml":
         entries = [e for e in entries if e.tpe == terminal.tpe]
     if shape == "csv":
         name = f"{kind}-{day}.csv"
-        text, content_type = books.as_csv(entries), "text/csv; charset=utf-8"
+        text, content_type = daybook.as_csv(entries), "text/csv; charset=utf-8"
     elif shape == "xml":
         name = f"recouvrements-{terminal.tpe}-{day}.xml"
-        text = books.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
+        text = daybook.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
         content_type = "application/xml; charset=utf-8"
     headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
     return text_response(200, text, headers)
@@ -155,7 +154,7 @@ def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Ke
     """``attempt``'s response, or the API's answer to its error, and what its key keeps of it."""
     try:
         return attempt(), Keep.ANSWER
-    except (OrdersError, FieldError) as exc:
+    except errors.API_ERRORS as exc:
         answer = errors.answer(exc, logger, metrics, MESSAGES)
         if isinstance(exc, NOTHING_DONE):
             return answer, Keep.NOTHING
@@ -181,7 +180,7 @@ def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[
 
     def attempt(retry: bool = True) -> dict[str, Any]:
         # A key's first request (retry False) may find nothing done under that key before.
-        office = BackOffice(deps.store, deps.terminals(), deps.bank_client, fresh_key=not retry)
+        office = BackOffice(deps.store, deps.terminals, deps.bank_client, fresh_key=not retry)
         order = run(office, reference, event, now, key)
         logger.info("back-office operation done", extra={"status": order.status.value})
         metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)

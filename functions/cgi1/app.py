@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrderNotFoundError
-from orders.service import create_order
+from orders.payment import create_order
 from orders.web.http import api_base_url, json_body, json_response
 from orders.web.resolver import api_handler, resolver, response
 from sealing import FieldError, check_reference
@@ -28,7 +28,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @app.post("/orders")
     def create() -> Response[str]:
         event = app.current_event.raw_event
-        new = create_order(json_body(event), deps.terminals(), deps.store, deps.clock())
+        new = create_order(json_body(event), deps.terminals, deps.store, deps.clock())
         logger.append_keys(reference=new.order.reference)
         logger.info("order created", extra={"tpe": new.order.tpe, "amount": str(new.order.amount)})
         metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)

@@ -12,15 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.confirmation_queue import QueuedConfirmation
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import InvalidOrderError, OrdersError
-from orders.service import ConfirmationKind, Receipt, receive_confirmation
+from orders.exceptions import ConfigurationError, InvalidOrderError, OrdersError
+from orders.payment import ConfirmationKind, Receipt, receive_confirmation
 from orders.web.http import body_bytes, text_response
+from orders.web.resolver import api_handler, resolver, response
 
 logger = Logger()
 metrics = Metrics()
@@ -48,7 +48,7 @@ def _queue(deps: Dependencies, body: bytes, receipt: Receipt, now: datetime) -> 
     """The store failed: the exact bytes go on the queue; ``cdr=0`` only if they are there and were sealed."""
     try:
         message_id = deps.confirmation_queue().put(QueuedConfirmation(body, now, logger.get_correlation_id() or ""))
-    except OrdersError as exc:
+    except (OrdersError, ConfigurationError) as exc:  # the queue failed, or no queue is configured
         logger.error("confirmation NOT stored", extra={"detail": receipt.detail, "queue": str(exc)})
         metrics.add_metric(name="ConfirmationsNotStored", unit=MetricUnit.Count, value=1)
         return text_response(503, "not stored\n", NOT_STORED)
@@ -72,28 +72,33 @@ def _received(deps: Dependencies, event: dict[str, Any], now: datetime) -> tuple
         return body, Receipt(ConfirmationKind.NOT_STORED, f"unexpected {type(exc).__name__}")
 
 
+def _answer(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
+    """The bank's answer: its acknowledgement once the confirmation is durable, an error status otherwise."""
+    now = deps.clock()
+    body, receipt = _received(deps, event, now)
+    logger.append_keys(reference=receipt.order_reference, bank_reference=receipt.reference, tpe=receipt.tpe)
+    if receipt.kind is ConfirmationKind.NOT_STORED:
+        return _queue(deps, body, receipt, now)
+    answer = ANSWERS[receipt.kind]
+    extra = {"kind": receipt.kind.value, "detail": receipt.detail}
+    if receipt.previous_key:  # a rotation under way: the bank still seals with the terminal's previous key
+        extra["sealed_with"] = "previous_key"
+    getattr(logger, answer.level)("confirmation handled", extra=extra)
+    metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
+    if receipt.reviews:
+        metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
+    return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
+
+
 def create_handler(deps: Dependencies) -> Handler:
     """CGI2's handler on ``deps``."""
+    app = resolver(logger, metrics)
 
-    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @metrics.log_metrics
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        now = deps.clock()
-        body, receipt = _received(deps, event, now)
-        logger.append_keys(reference=receipt.order_reference, bank_reference=receipt.reference, tpe=receipt.tpe)
-        if receipt.kind is ConfirmationKind.NOT_STORED:
-            return _queue(deps, body, receipt, now)
-        answer = ANSWERS[receipt.kind]
-        extra = {"kind": receipt.kind.value, "detail": receipt.detail}
-        if receipt.previous_key:  # a rotation under way: the bank still seals with the terminal's previous key
-            extra["sealed_with"] = "previous_key"
-        getattr(logger, answer.level)("confirmation handled", extra=extra)
-        metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
-        if receipt.reviews:
-            metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=1)
-        return text_response(200, receipt.acknowledgement.body, receipt.acknowledgement.headers)
+    @app.post("/confirmation")
+    def confirmation() -> Response[str]:
+        return response(_answer(deps, app.current_event.raw_event))
 
-    return handler
+    return api_handler(app, logger, metrics)
 
 
 lambda_handler = environment_handler(create_handler)

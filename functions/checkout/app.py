@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrderNotFoundError, OrdersError
-from orders.service import open_checkout
-from orders.web import errors, pages
-from orders.web.http import error_response, html_response
+from orders.exceptions import OrderNotFoundError
+from orders.payment import open_checkout
+from orders.web import pages
+from orders.web.http import html_response
+from orders.web.resolver import api_handler, resolver, response
 
 logger = Logger()
+metrics = Metrics()
 
 
 def _checkout(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
     token = (event.get("pathParameters") or {}).get("token", "")
     try:
-        checkout = open_checkout(token, deps.terminals(), deps.store, deps.clock())
+        checkout = open_checkout(token, deps.terminals, deps.store, deps.clock())
     except OrderNotFoundError:
         return html_response(404, pages.not_found_page())
     logger.append_keys(reference=checkout.order.reference)
@@ -35,18 +36,15 @@ def _checkout(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_handler(deps: Dependencies) -> Handler:
-    """The checkout page's handler on ``deps``."""
+    """The checkout page's handler on ``deps``: the table down (503), the order's terminal gone (500)... are the
+    resolver's JSON errors."""
+    app = resolver(logger, metrics)
 
-    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        if (event.get("httpMethod"), event.get("resource")) != ("GET", "/checkout/{token}"):
-            return error_response(404, "no such route")
-        try:
-            return _checkout(deps, event)
-        except OrdersError as exc:  # the table down (503), the order's terminal gone (500)...
-            return errors.answer(exc, logger)
+    @app.get("/checkout/<path_token>")
+    def checkout(path_token: str) -> Response[str]:
+        return response(_checkout(deps, app.current_event.raw_event))  # the token as API Gateway decoded it
 
-    return handler
+    return api_handler(app, logger, metrics)
 
 
 lambda_handler = environment_handler(create_handler)

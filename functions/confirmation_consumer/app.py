@@ -18,14 +18,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.confirmation_queue import QueuedConfirmation, correlation_id
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError
-from orders.service import ConfirmationKind, receive_confirmation
+from orders.exceptions import ConfigurationError, OrdersError
+from orders.payment import ConfirmationKind, receive_confirmation
+from orders.records import Record, batch_response
 
 logger = Logger()
 metrics = Metrics()
 
 
-def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
+def _apply(deps: Dependencies, record: Record) -> bool:
     """Whether the queued confirmation is now applied (or known to be a replay, or kept as unmatched)."""
     try:
         queued = QueuedConfirmation.from_message(record["body"])
@@ -51,12 +52,26 @@ def _apply(deps: Dependencies, record: dict[str, Any]) -> bool:
     return True
 
 
-def _retry_later(deps: Dependencies, record: dict[str, Any]) -> None:
+def _retry_later(deps: Dependencies, record: Record) -> None:
     count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
     try:
         deps.confirmation_queue().retry_later(record["receiptHandle"], count)
-    except OrdersError as exc:  # the message still comes back, after the queue's own visibility timeout
+    except (OrdersError, ConfigurationError) as exc:  # it still comes back, after the queue's visibility timeout
         logger.warning("could not delay the retry", extra={"detail": str(exc)})
+
+
+def _handle(deps: Dependencies, record: Record) -> bool:
+    """Apply one message; one not applied comes back later, each time later."""
+    logger.set_correlation_id(correlation_id(record))  # the API request CGI2 queued it in
+    try:
+        applied = _apply(deps, record)
+    except Exception:  # the message is retried like one not applied yet
+        logger.exception("queued confirmation failed")
+        applied = False
+    if not applied:
+        metrics.add_metric(name="QueuedConfirmationsRetried", unit=MetricUnit.Count, value=1)
+        _retry_later(deps, record)
+    return applied
 
 
 def create_handler(deps: Dependencies) -> Handler:
@@ -65,19 +80,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        failures = []
-        for record in event.get("Records") or []:
-            logger.set_correlation_id(correlation_id(record))  # the API request CGI2 queued it in
-            try:
-                applied = _apply(deps, record)
-            except Exception:  # one message's surprise must not fail the others
-                logger.exception("queued confirmation failed")
-                applied = False
-            if not applied:
-                metrics.add_metric(name="QueuedConfirmationsRetried", unit=MetricUnit.Count, value=1)
-                _retry_later(deps, record)
-                failures.append({"itemIdentifier": record["messageId"]})
-        return {"batchItemFailures": failures}
+        return batch_response(event, lambda record: _handle(deps, record), logger, ordered=False)
 
     return handler
 

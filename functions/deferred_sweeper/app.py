@@ -14,9 +14,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from orders.backoffice import BackOffice
 from orders.calendar import scheduled_time
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.operations import BackOffice
 from orders.sweep_lease import SweepLease
 
 logger = Logger()
@@ -41,7 +41,7 @@ def create_handler(deps: Dependencies) -> Handler:
             logger.warning("another sweep is still running: this run leaves the due orders to it")
             return {"time": now.isoformat(), "skipped": "another sweep is still running"}
         try:
-            office = BackOffice(deps.store, deps.terminals(), deps.bank_client)
+            office = BackOffice(deps.store, deps.terminals, deps.bank_client)
             report = office.sweep(now, out_of_time=lambda: context.get_remaining_time_in_millis() < reserve_ms)
         finally:
             lease.give_back(token)

@@ -20,13 +20,14 @@ from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrderNotFoundError, OrdersError, StoreUnavailableError
 from orders.giveback import GiveBacks
 from orders.model import NOT_GIVEN_BACK
+from orders.records import Record, batch_response
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK
 
 logger = Logger()
 metrics = Metrics()
 
 
-def due_reference(record: dict[str, Any]) -> str | None:
+def due_reference(record: Record) -> str | None:
     """The order a stream record names when its new image has a give-back due; ``None`` for anything else."""
     change = record.get("dynamodb") or {}
     if record.get("eventName") not in ("INSERT", "MODIFY") or change.get("Keys", {}).get("sk", {}).get("S") != ORDER_SK:
@@ -40,34 +41,40 @@ def due_reference(record: dict[str, Any]) -> str | None:
 def create_handler(deps: Dependencies) -> Handler:
     """The give-back stream consumer's handler on ``deps``."""
 
+    def give_back(reference: str) -> bool:
+        """Give back the order's second payments still due; not done only when the table failed (the record and
+        every later one are handed over again)."""
+        try:
+            outcomes = GiveBacks(deps.store, deps.terminals, deps.bank_client).give_back(reference, deps.clock())
+        except StoreUnavailableError:
+            logger.exception("give-back not done: the table failed", extra={"reference": reference})
+            return False
+        except OrderNotFoundError:
+            return True
+        except OrdersError as exc:  # the bank unavailable, another process on it: the sweeper's run retries it
+            logger.warning("give-back left to the sweeper", extra={"reference": reference, "error": str(exc)})
+            metrics.add_metric(name="GiveBacksDeferred", unit=MetricUnit.Count, value=1)
+            return True
+        logger.info("second payments given back", extra={"reference": reference, "outcomes": outcomes})
+        metrics.add_metric(name="GiveBacks", unit=MetricUnit.Count, value=len(outcomes))
+        refused = sum(1 for outcome in outcomes.values() if outcome.startswith(NOT_GIVEN_BACK))
+        if refused:  # the bank would not take it back: the order's review says what to do
+            metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=refused)
+        return True
+
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        givebacks = GiveBacks(deps.store, deps.terminals(), deps.bank_client)
-        done: set[str] = set()
-        for record in event.get("Records") or []:
+        done: set[str] = set()  # an order named by several records of the batch is given back once
+
+        def handle(record: Record) -> bool:
             reference = due_reference(record)
             if reference is None or reference in done:
-                continue
+                return True
             done.add(reference)
-            try:
-                outcomes = givebacks.give_back(reference, deps.clock())
-            except StoreUnavailableError:  # this record and every later one are handed over again
-                logger.exception("give-back not done: the table failed", extra={"reference": reference})
-                sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
-                return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-            except OrderNotFoundError:
-                continue
-            except OrdersError as exc:  # the bank unavailable, another process on it: the sweeper's run retries it
-                logger.warning("give-back left to the sweeper", extra={"reference": reference, "error": str(exc)})
-                metrics.add_metric(name="GiveBacksDeferred", unit=MetricUnit.Count, value=1)
-                continue
-            logger.info("second payments given back", extra={"reference": reference, "outcomes": outcomes})
-            metrics.add_metric(name="GiveBacks", unit=MetricUnit.Count, value=len(outcomes))
-            refused = sum(1 for outcome in outcomes.values() if outcome.startswith(NOT_GIVEN_BACK))
-            if refused:  # the bank would not take it back: the order's review says what to do
-                metrics.add_metric(name="OrdersNeedingReview", unit=MetricUnit.Count, value=refused)
-        return {"batchItemFailures": []}
+            return give_back(reference)
+
+        return batch_response(event, handle, logger, ordered=True)
 
     return handler
 

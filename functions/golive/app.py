@@ -8,24 +8,24 @@ one failed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 
 from orders.checks import Check, Http, http_call
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError, UnknownTerminalError
+from orders.exceptions import UnknownTerminalError
 from orders.golive import golive
 from orders.smoke import Smoke
 from orders.terminals import TerminalConfig
-from orders.web.errors import answer
 from orders.web.http import api_base_url, error_response, json_response
+from orders.web.resolver import api_handler, resolver, response
 
 logger = Logger()
-SMOKE_ROUTE = "/terminals/{tpe}/smoke"
+metrics = Metrics()
 SMOKE_ALARM_WAIT_SECONDS = 10.0  # the steps and this wait fit API Gateway's 29 s
 
 
@@ -33,20 +33,21 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
     """The go-live check's and the smoke test's handler on ``deps`` (``http`` and ``cloudwatch``: what the smoke
     test reaches the stack with)."""
 
-    def checks_of(event: dict[str, Any], terminal: TerminalConfig) -> tuple[str, list[Check]]:
-        if event.get("resource") == SMOKE_ROUTE:
-            smoke = Smoke(
-                terminal,
-                deps.store,
-                api_base_url(event),
-                cloudwatch or boto3.client("cloudwatch"),
-                deps.smoke_alarm_name,
-                clock=deps.clock,
-                http=http,
-                alarm_wait_seconds=SMOKE_ALARM_WAIT_SECONDS,
-            )
-            return "passed", smoke.run()
-        checks = golive(
+    def smoke_checks(event: dict[str, Any], terminal: TerminalConfig) -> list[Check]:
+        smoke = Smoke(
+            terminal,
+            deps.store,
+            api_base_url(event),
+            cloudwatch or boto3.client("cloudwatch"),
+            deps.smoke_alarm_name,
+            clock=deps.clock,
+            http=http,
+            alarm_wait_seconds=SMOKE_ALARM_WAIT_SECONDS,
+        )
+        return smoke.run()
+
+    def golive_checks(event: dict[str, Any], terminal: TerminalConfig) -> list[Check]:
+        return golive(
             terminal,
             cgi2_url=f"{api_base_url(event)}/confirmation",
             store=deps.store,
@@ -54,23 +55,26 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
             alarm_topic_arn=deps.alarm_topic_arn,
             mail=deps.mail_settings().get(terminal.tpe),
         )
-        return "ready", checks
 
-    @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        tpe = str((event.get("pathParameters") or {}).get("tpe", ""))
+    def answered(verdict: str, run: Callable[[dict[str, Any], TerminalConfig], list[Check]]) -> Response[str]:
+        event = app.current_event.raw_event
+        tpe = str((event.get("pathParameters") or {}).get("tpe", ""))  # as API Gateway decoded it
         try:
-            verdict, checks = checks_of(event, deps.terminals().get(tpe))
+            terminal = deps.terminals().get(tpe)
         except UnknownTerminalError as exc:  # the path names it: not found, rather than a terminal gone missing
-            return error_response(404, str(exc), "tpe")
-        except OrdersError as exc:  # the secret or the table cannot be read: said as JSON, logged, never a crash
-            return answer(exc, logger)
+            return response(error_response(404, str(exc), "tpe"))
+        checks = run(event, terminal)
         passed = all(check.ok for check in checks)
         failed = [check.name for check in checks if not check.ok]
         logger.info(f"{verdict} checked", extra={"tpe": tpe, verdict: passed, "failed": failed})
-        return json_response(200, {"tpe": tpe, verdict: passed, "checks": [check.as_json() for check in checks]})
+        body = {"tpe": tpe, verdict: passed, "checks": [check.as_json() for check in checks]}
+        return response(json_response(200, body))
 
-    return handler
+    # The secret or the table unreadable: the resolver's JSON error, logged.
+    app = resolver(logger, metrics)
+    app.get("/terminals/<path_tpe>/golive")(lambda path_tpe: answered("ready", golive_checks))
+    app.post("/terminals/<path_tpe>/smoke")(lambda path_tpe: answered("passed", smoke_checks))
+    return api_handler(app, logger, metrics)
 
 
 lambda_handler = environment_handler(create_handler)

@@ -18,13 +18,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.events import DomainEvent, events_of_change
+from orders.records import Record, batch_response, record_id
 from orders.store import ORDER_SK, item_to_order
 
 logger = Logger()
 metrics = Metrics()
 
 
-def record_events(record: dict[str, Any]) -> list[DomainEvent]:
+def record_events(record: Record) -> list[DomainEvent]:
     """The events of one stream record: none for anything but an order's insert or update."""
     change = record.get("dynamodb") or {}
     if record.get("eventName") not in ("INSERT", "MODIFY") or change.get("Keys", {}).get("sk", {}).get("S") != ORDER_SK:
@@ -36,24 +37,25 @@ def record_events(record: dict[str, Any]) -> list[DomainEvent]:
 def create_handler(deps: Dependencies) -> Handler:
     """The stream consumer's handler on ``deps``."""
 
+    def publish(record: Record) -> bool:
+        """Publish one record's events; one that cannot be is retried with every later one, in order."""
+        try:
+            events = record_events(record)
+            deps.event_publisher().publish(events)
+        except Exception:
+            logger.exception("order events not published", extra={"sequence_number": record_id(record)})
+            metrics.add_metric(name="OrderEventsNotPublished", unit=MetricUnit.Count, value=1)
+            return False
+        for published in events:
+            logger.info("order event published", extra={"type": published.type, "event_id": published.id})
+        if events:
+            metrics.add_metric(name="OrderEventsPublished", unit=MetricUnit.Count, value=len(events))
+        return True
+
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        publisher = deps.event_publisher()
-        for record in event.get("Records") or []:
-            sequence = (record.get("dynamodb") or {}).get("SequenceNumber", "")
-            try:
-                events = record_events(record)
-                publisher.publish(events)
-            except Exception:  # this record and every later one are retried, in order
-                logger.exception("order events not published", extra={"sequence_number": sequence})
-                metrics.add_metric(name="OrderEventsNotPublished", unit=MetricUnit.Count, value=1)
-                return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-            for published in events:
-                logger.info("order event published", extra={"type": published.type, "event_id": published.id})
-            if events:
-                metrics.add_metric(name="OrderEventsPublished", unit=MetricUnit.Count, value=len(events))
-        return {"batchItemFailures": []}
+        return batch_response(event, publish, logger, ordered=True)
 
     return handler
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,8 +26,9 @@ from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import InvalidOrderError
 from orders.reconciliation import Reconciler, Report, changed_days, reconciliation_days
 from orders.reconciliation_runs import FannedOutRuns, announce
-from orders.web.http import body_bytes, error_response, json_body, json_response
-from sealing import FieldError, read_bank_file
+from orders.web.http import body_bytes, json_body, json_response
+from orders.web.resolver import resolve, resolver, response
+from sealing import read_bank_file
 
 logger = Logger()
 metrics = Metrics()
@@ -41,7 +43,7 @@ class Runs:
         self.deps = deps
 
     def _reconciler(self) -> Reconciler:
-        return Reconciler(self.deps.store, self.deps.terminals(), self.deps.bank_client)
+        return Reconciler(self.deps.store, self.deps.terminals, self.deps.bank_client)
 
     def _awaiting(self, now: datetime) -> list[date]:
         """The order days an order still awaiting payment is looked for (changed ones: ChangedIndex)."""
@@ -106,27 +108,26 @@ class Runs:
         report = self._reconciler().compare_file(bank_file, now, f"console-import-{bank_file.format}")
         return json_response(200, self.finish(report))
 
-    def console(self, event: dict[str, Any]) -> dict[str, Any]:
-        route = {"/reconciliation": self.console_run, "/reconciliation/captures": self.console_import}.get(
-            str(event.get("resource", ""))
-        )
-        if route is None or event.get("httpMethod") != "POST":
-            return error_response(404, "no such route")
-        try:
-            return route(event, self.deps.clock())
-        except FieldError as exc:  # a request's field, or where a posted file is not the bank's
-            return error_response(400, str(exc), exc.field)
-
 
 def create_handler(deps: Dependencies) -> Handler:
-    """The reconciliation's handler on ``deps``."""
+    """The reconciliation's handler on ``deps``: the console's routes through the API's resolver (a request's field,
+    or where a posted file is not the bank's, is a 400 naming it), the schedule and the uploads by their event."""
     runs = Runs(deps)
+    app = resolver(logger, metrics)
+
+    @app.post("/reconciliation")
+    def run() -> Response[str]:
+        return response(runs.console_run(app.current_event.raw_event, deps.clock()))
+
+    @app.post("/reconciliation/captures")
+    def captures() -> Response[str]:
+        return response(runs.console_import(app.current_event.raw_event, deps.clock()))
 
     @logger.inject_lambda_context(clear_state=True, correlation_id_path=REQUEST_ID)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if "httpMethod" in event:
-            return runs.console(event)
+            return resolve(app, event, context)
         if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
             return runs.uploaded(event, deps.clock())
         if event.get("detail-type") == "Scheduled Event":

@@ -16,9 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import OrdersError
+from orders.exceptions import ConfigurationError, OrdersError
 from orders.reconciliation import Reconciler
 from orders.reconciliation_runs import FannedOutRuns, Part, announce
+from orders.records import Record, batch_response
 
 logger = Logger()
 metrics = Metrics()
@@ -36,10 +37,10 @@ def create_handler(deps: Dependencies) -> Handler:
     """The reconciliation parts' handler on ``deps``."""
 
     def runs() -> FannedOutRuns:
-        reconciler = Reconciler(deps.store, deps.terminals(), deps.bank_client)
+        reconciler = Reconciler(deps.store, deps.terminals, deps.bank_client)
         return FannedOutRuns(reconciler, deps.report_bucket(), deps.reconciliation_queue())
 
-    def check(record: dict[str, Any], context: LambdaContext) -> bool:
+    def check(record: Record, context: LambdaContext) -> bool:
         """Whether the part is done with (kept, or its rest sent back); a failed one comes back from the queue."""
         try:
             part = Part.from_message(record["body"])
@@ -49,7 +50,7 @@ def create_handler(deps: Dependencies) -> Handler:
         logger.append_keys(run=part.run, start=part.start, end=part.end)
         try:
             assembled = runs().check(part, out_of_time(context))
-        except OrdersError:  # the table, the bucket or the queue failed: the part comes back and resumes
+        except (OrdersError, ConfigurationError):  # the table, the bucket, the queue or the secret failed: it resumes
             logger.exception("reconciliation part failed")
             return False
         if assembled is not None:
@@ -61,11 +62,7 @@ def create_handler(deps: Dependencies) -> Handler:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        failures = []
-        for record in event.get("Records") or []:
-            if not check(record, context):
-                failures.append({"itemIdentifier": record["messageId"]})
-        return {"batchItemFailures": failures}
+        return batch_response(event, lambda record: check(record, context), logger, ordered=False)
 
     return handler
 

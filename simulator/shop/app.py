@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, quote
 from devhttp import Dispatcher, HttpRequest, HttpResponse, LocalHttpServer, Match, Target
 
 from . import pages
-from .catalogue import BY_ID, Cd
+from .catalogue import BY_ID, ShopOrder
 
 COOKIE = "panier"
 # The three local terminals (local/config.py), as the shop offers them.
@@ -38,17 +38,6 @@ class ApiError(Exception):
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
-
-
-@dataclass
-class ShopOrder:
-    id: str
-    lines: list[tuple[Cd, int]]
-    total: Decimal
-    tpe: str
-    reference: str = ""
-    checkout_url: str = ""
-    language: str = "FR"  # the one the buyer chose for the payment page: the order page speaks it too
 
 
 @dataclass

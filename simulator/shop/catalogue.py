@@ -1,4 +1,4 @@
-"""What the shop sells: a few CDs, prices in euros."""
+"""What the shop sells: a few CDs, prices in euros, and a buyer's order of them."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ CATALOGUE: tuple[Cd, ...] = (
     Cd("ne-me-quitte-pas", "Ne me quitte pas", "Jacques Brel", 1959, Decimal("10.43"), "#6b3f8c"),
 )
 BY_ID = {cd.id: cd for cd in CATALOGUE}
+
+
+@dataclass
+class ShopOrder:
+    id: str
+    lines: list[tuple[Cd, int]]
+    total: Decimal
+    tpe: str
+    reference: str = ""
+    checkout_url: str = ""
+    language: str = "FR"  # the one the buyer chose for the payment page: the order page speaks it too

@@ -7,14 +7,11 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .catalogue import BY_ID, CATALOGUE, Cd
-
-if TYPE_CHECKING:
-    from .app import ShopOrder
+from .catalogue import BY_ID, CATALOGUE, Cd, ShopOrder
 
 LOGO = b"""<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120" viewBox="0 0 120 120">
 <rect width="120" height="120" rx="14" fill="#7a1f3d"/>

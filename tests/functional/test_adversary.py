@@ -118,35 +118,6 @@ def test_an_oversized_reference_on_the_console_is_a_404_not_a_store_outage(
     assert (status, answer["error"].get("field")) == (404, "reference")
 
 
-OLDER = "0JH2K3L00042"  # a reference as orders had before payment sessions: 7 digits of time, 5 of a counter
-
-
-def test_a_payment_for_an_order_from_before_sessions_pays_it(aws: Any, lambda_context: Any) -> None:
-    # Stored by the previous version: no sessions, the bank knows the payment by the order's own reference
-    # (the buyer was on the bank's page during the deploy).
-    stored_order(aws, OLDER, sessions=())
-    assert confirm(aws, lambda_context, "paiement", reference=OLDER)["body"] == ACK_OK
-    order = aws.store.get(OLDER)
-    assert order.status is OrderStatus.PAID
-
-
-def test_an_instalment_of_an_order_from_before_sessions_without_a_schedule_flags_it(
-    aws: Any, lambda_context: Any
-) -> None:
-    stored_order(aws, OLDER, sessions=())
-    aws.dynamodb.update_item(  # paid under the previous version, in instalments
-        TableName=aws.store.table_name,
-        Key={"pk": {"S": f"ORDER#{OLDER}"}, "sk": {"S": "ORDER"}},
-        UpdateExpression="SET #s = :paid REMOVE expires_at",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":paid": {"S": "paid"}},
-    )
-    body = confirm(aws, lambda_context, "Annulation_pf2", "", reference=OLDER, date="27/12/2026_a_10:15:00")["body"]
-    assert body == ACK_OK
-    order = aws.store.get(OLDER)
-    assert [r.reason.value for r in order.reviews] == ["unknown_instalment"]
-
-
 def test_an_acceptance_of_the_wrong_amount_is_flagged_even_after_many_refusals(aws: Any, lambda_context: Any) -> None:
     # A hundred refused trips (card testing through the buyer's checkout link: each refusal opens a new session)
     refusals = tuple(

@@ -339,7 +339,7 @@ def test_a_plain_refusal_is_still_a_502(aws: Any, lambda_context: Any, bank: Fak
 
 
 def test_order_days_are_the_terminals(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
-    from orders.service import create_order
+    from orders.payment import create_order
     from orders.terminals import Terminals
 
     martinique = terminals_config(**{"0900158": {"timezone": "America/Martinique"}})
@@ -353,7 +353,7 @@ def test_order_days_are_the_terminals(aws: Any, lambda_context: Any, bank: FakeB
 
 def test_the_default_list_ends_on_the_latest_today_of_the_terminals(aws: Any) -> None:
     from orders.listing import list_orders
-    from orders.service import create_order
+    from orders.payment import create_order
     from orders.terminals import Terminals
 
     kiritimati = Terminals.from_mapping(terminals_config(**{"0900158": {"timezone": "Pacific/Kiritimati"}}))

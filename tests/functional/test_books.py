@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orders import books as ledger
+from orders import daybook as ledger
 from orders.exceptions import BooksTooLargeError
 from sealing import Money, PaymentState, read_captures_xml
 from tests.support.fakebank import Account, FakeBank

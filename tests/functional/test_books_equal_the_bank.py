@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from orders import books
+from orders import daybook
 from orders.model import InstalmentState, Order, OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler
 from sealing import Instalment, Money
@@ -27,7 +27,7 @@ def booked(aws: Any, order: Order) -> dict[str, Decimal]:
     """What the books say each bank reference holds: its captures less its refunds."""
     held: dict[str, Decimal] = {}
     for kind, sign in (("captures", 1), ("refunds", -1)):
-        for entry in books.entries_of(order, aws.deps.terminals(), kind):
+        for entry in daybook.entries_of(order, aws.deps.terminals(), kind):
             held[entry.bank_reference] = held.get(entry.bank_reference, Decimal(0)) + sign * entry.amount.amount
     return held
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from botocore.exceptions import ClientError
 
-from orders.service import ORDER_FIELDS
+from orders.payment import ORDER_FIELDS
 from tests.support.aws import event, terminals_config
 from tests.support.merchant import BILLING, CheckoutForm, create
 

@@ -25,6 +25,7 @@ from stacktools.template import TEMPLATE_PATH, Template
 from tests.support.aws import event
 from tests.support.merchant import (
     SESSION,
+    create,
     create_request,
     registered,
     sealed_confirmation,
@@ -153,6 +154,9 @@ def test_an_error_answer_is_logged_under_the_request_id(
     aws: Any, lambda_context: Any, logged: Logged, function: str, sample: str
 ) -> None:
     request, request_id = _request(event(sample))
+    if function == "checkout":  # the page reads the order, then its terminal
+        token = create(aws, lambda_context)["json"]["checkout_url"].rsplit("/", 1)[-1]
+        request["pathParameters"] = {"token": token}
     aws.use(terminals=_unreadable)
     logged()
     assert aws.invoke(function, request, lambda_context)["statusCode"] == 500

@@ -1,5 +1,5 @@
-"""The deadline index spread over shards: no partition takes every deferred order, and the sweeper still finds
-every due order (in every shard, and in the single partition used before) reading only what is due."""
+"""The deadline index spread over shards: no partition takes every deferred order, and the sweeper finds every
+due order, in every shard, reading only what is due."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.model import Order, OrderStatus
-from orders.operations import BackOffice
-from orders.store import DEADLINE_SHARD, DEADLINE_SHARDS, deadline_partitions, deadline_shard
+from orders.store import DEADLINE_SHARDS, deadline_partitions, deadline_shard
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config
 from tests.support.fakebank import FakeBank
@@ -32,13 +32,16 @@ def test_deferred_acceptances_spread_over_the_shards(aws: Any, lambda_context: A
         assert raw["deadline_shard"]["S"] == deadline_shard(reference)
         shards.add(raw["deadline_shard"]["S"])
     assert len(shards) >= DEADLINE_SHARDS // 2  # 40 orders land on many partitions, not one
-    assert DEADLINE_SHARD not in shards
+    assert shards <= set(deadline_partitions())
 
 
 def test_the_shard_of_a_reference_is_stable() -> None:
     assert deadline_shard("ABCDEF0123") == deadline_shard("ABCDEF0123")
-    assert set(deadline_partitions()) >= {deadline_shard(f"R{n:09d}") for n in range(200)}
-    assert deadline_partitions()[0] == DEADLINE_SHARD
+
+
+def test_the_sweeper_reads_the_shards_an_order_is_written_to_and_nothing_else() -> None:
+    assert deadline_partitions() == tuple(f"DEFERRED#{number:02d}" for number in range(DEADLINE_SHARDS))
+    assert set(deadline_partitions()) == {deadline_shard(f"R{n:09d}") for n in range(2000)}
 
 
 @pytest.fixture
@@ -48,16 +51,15 @@ def office(aws: Any) -> BackOffice:
     return BackOffice(aws.store, terminals, lambda terminal: BankClient(terminal, bank, sleep=lambda _: None))
 
 
-def test_the_sweeper_finds_due_orders_in_every_shard_and_the_old_partition(aws: Any, office: BackOffice) -> None:
+def test_the_sweeper_finds_due_orders_in_every_shard(aws: Any, office: BackOffice) -> None:
     due = {f"DUE{n:07d}" for n in range(60)}
     orders = {reference: (NOW - timedelta(hours=1), deadline_shard(reference)) for reference in due}
     orders |= {f"LATE{n:06d}": (NOW + timedelta(days=2), deadline_shard(f"LATE{n:06d}")) for n in range(100)}
-    orders["OLDPART001"] = (NOW - timedelta(hours=1), DEADLINE_SHARD)  # written before the shards
     write_authorized_orders(aws, orders)
     report = office.sweep(NOW)
     assert report.failures == {}
-    assert set(report.outcomes) == due | {"OLDPART001"}
-    assert report.items_read == len(due) + 1  # what is due, whatever the table holds
+    assert set(report.outcomes) == due
+    assert report.items_read == len(due)  # what is due, whatever the table holds
     assert office.sweep(NOW).items_read == 0
 
 

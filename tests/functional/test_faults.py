@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from orders.model import OrderStatus
-from orders.service import Receipt, receive_confirmation
+from orders.payment import Receipt, receive_confirmation
 from sealing import MerchantKey, seal
 from tests.support.aws import TEST_KEY, terminals_config
 from tests.support.instances import at_once

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from orders.service import ConfirmationKind
+from orders.payment import ConfirmationKind
 from tests.fuzz.cgi2_target import REFERENCE, check, sealed_by_oracle, valid_body
 from tests.support.aws import event
 from tests.support.merchant import ACK_BAD, ACK_OK, stored_order

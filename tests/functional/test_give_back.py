@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from orders import books
+from orders import daybook
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.events import ORDER_NEEDS_REVIEW, ORDER_REFUNDED, SECOND_PAYMENT_GIVEN_BACK, events_of_change
 from orders.exceptions import BankRefusedError, BankUnavailableError, OperationInProgressError
 from orders.giveback import GiveBacks
 from orders.mail import mails_for
 from orders.model import GIVEN_BACK, NOT_GIVEN_BACK, Order, OrderStatus, PaymentSession, ReviewReason
-from orders.operations import BackOffice
 from orders.reconciliation import Reconciler
 from orders.store import OrderStore
 from orders.terminals import Terminals
@@ -278,8 +278,8 @@ def test_the_books_show_both_captures_and_the_return_each_on_its_reference(
     consume(aws, lambda_context)
     terminals = Terminals.from_mapping(terminals_config())
     day = date(2026, 11, 27)
-    captures = books.booked(aws.store, terminals, day, "captures")
-    refunds = books.booked(aws.store, terminals, day, "refunds")
+    captures = daybook.booked(aws.store, terminals, day, "captures")
+    refunds = daybook.booked(aws.store, terminals, day, "refunds")
     assert sorted((e.bank_reference, e.authorisation_number, str(e.amount.amount), e.kind) for e in captures) == [
         (FIRST, AGAIN, "62.73", "payment"),
         (SECOND, PAID, "62.73", "payment"),
@@ -291,7 +291,7 @@ def test_the_books_show_both_captures_and_the_return_each_on_its_reference(
     assert first.order_date == date(2026, 11, 26)  # its own session's form date, as the bank holds it
     held = sum(account.captured - account.refunded for account in bank.accounts.values())
     assert sum(e.amount.amount for e in captures) - sum(e.amount.amount for e in refunds) == held == AMOUNT
-    xml = books.as_bank_xml(captures, "0900157", "boutiqueducd", day, "Europe/Paris")
+    xml = daybook.as_bank_xml(captures, "0900157", "boutiqueducd", day, "Europe/Paris")
     assert xml.count("<reference>") == 2
     assert f"<reference>{FIRST}</reference>" in xml
 
@@ -356,7 +356,7 @@ def test_a_second_authorisation_the_bank_captured_after_a_refused_cancel_is_book
     assert (second.bank_capture.event, second.bank_capture.bank_day) == ("capture_full", BANK_CAPTURE_DAY)
     assert aws.store.orders_to_give_back()[0] == []
     terminals = Terminals.from_mapping(terminals_config())
-    [captured] = books.booked(aws.store, terminals, BANK_CAPTURE_DAY, "captures")
+    [captured] = daybook.booked(aws.store, terminals, BANK_CAPTURE_DAY, "captures")
     assert (captured.bank_reference, captured.authorisation_number, captured.amount.amount) == (FIRST, AGAIN, AMOUNT)
     assert held_by_reference(order) == bank_holds(bank) == {SECOND: AMOUNT}
     # The day's reconciliation finds nothing more; "refund all" then refunds the order's own payment, and only it.

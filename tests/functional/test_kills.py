@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.exceptions import PreviousOperationAppliedError
 from orders.model import Order, OrderStatus
-from orders.operations import BackOffice
 from orders.store import OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from orders import books
+from orders import daybook
 from orders.giveback import GiveBacks
 from orders.model import OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler
@@ -95,8 +95,8 @@ def test_a_split_payment_paid_twice_gives_back_what_the_bank_collected_and_books
     assert order.captured == Decimal("40.00")
     assert order.instalment_outcome(2).authorisation_number == "444444"  # type: ignore[union-attr]
     assert f"instalment 2 under {SPLIT_FIRST}" in order.reviews[-1].detail
-    entries = [*books.entries_of(order, aws.deps.terminals(), "captures")]
-    refunds = books.entries_of(order, aws.deps.terminals(), "refunds")
+    entries = [*daybook.entries_of(order, aws.deps.terminals(), "captures")]
+    refunds = daybook.entries_of(order, aws.deps.terminals(), "refunds")
     booked = {
         reference: sum(e.amount.amount for e in entries if e.bank_reference == reference)
         - sum(e.amount.amount for e in refunds if e.bank_reference == reference)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.exceptions import (
     BankRefusedError,
@@ -17,8 +18,7 @@ from orders.exceptions import (
     TransitionNotAllowedError,
 )
 from orders.model import OrderStatus
-from orders.operations import BackOffice
-from orders.store import DEADLINE_SHARD, OrderStore
+from orders.store import OrderStore, deadline_shard
 from orders.terminals import Terminals
 from sealing import Money
 from tests.support.aws import terminals_config
@@ -135,7 +135,9 @@ def test_the_sweeper_reads_only_what_is_due(aws: Any, office: BackOffice, bank: 
     deadlines = {
         f"SW{n:05d}": NOW - timedelta(hours=1) if f"SW{n:05d}" in due else NOW + timedelta(days=3) for n in range(many)
     }
-    write_authorized_orders(aws, {reference: (deadline, DEADLINE_SHARD) for reference, deadline in deadlines.items()})
+    write_authorized_orders(
+        aws, {reference: (deadline, deadline_shard(reference)) for reference, deadline in deadlines.items()}
+    )
     report = office.sweep(NOW)
     assert report.items_read == len(due)  # cost follows the due orders, not the table
     assert report.failures == {}
@@ -249,7 +251,7 @@ def test_an_undocumented_refund_answer_leaves_the_outcome_open(
 def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
-    from orders.bookkeeping import plan_capture
+    from orders.amounts import plan_capture
     from orders.model import OperationRecord, PendingOperation
 
     order = paid(aws, lambda_context, "DA9", "0900159")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orders.bookkeeping import plan_refund
+from orders.amounts import plan_refund
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
 from orders.reconciliation import Reconciler, changed_days, reconciliation_days
 from orders.sessions import bank_reference

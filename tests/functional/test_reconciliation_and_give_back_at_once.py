@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.model import GIVEN_BACK, PaymentSession
-from orders.operations import BackOffice
 from orders.reconciliation import Reconciler
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config

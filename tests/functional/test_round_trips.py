@@ -94,9 +94,8 @@ def test_a_wrong_amount_is_flagged_from_the_returned_item(aws: Any, lambda_conte
 def test_an_unknown_order_is_kept_with_one_read(aws: Any, lambda_context: Any) -> None:
     aws.calls.clear()
     assert confirm(aws, lambda_context, reference=SESSION)["body"] == ACK_OK
-    # The failed write found no item; one read looks for an order from before payment sessions (the bank knew
-    # its payment by the order's own reference); none: kept for reconciliation.
-    assert aws.calls == ["UpdateItem", "GetItem", "PutItem"]
+    # The failed write found no item, and said so in the same call: kept for reconciliation, nothing read.
+    assert aws.calls == ["UpdateItem", "PutItem"]
     assert "Item" not in aws.dynamodb.get_item(
         TableName="orders-test", Key={"pk": {"S": f"ORDER#{ORDER}"}, "sk": {"S": "ORDER"}}
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from orders.lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, MAX_TEXT_KEPT
 from orders.model import Attempt, OperationRecord, OrderStatus, PaymentSession, Review, ReviewReason
-from orders.service import open_checkout
+from orders.payment import open_checkout
 from orders.sessions import (
     CARD_ATTEMPTS_PER_REFERENCE,
     MAX_SESSIONS,

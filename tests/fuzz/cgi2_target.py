@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus, urlencode
 from orders.exceptions import OrderNotFoundError
 from orders.lifecycle import Decision
 from orders.model import Order, OrderStatus
-from orders.service import ConfirmationKind, receive_confirmation
+from orders.payment import ConfirmationKind, receive_confirmation
 from orders.sessions import first_session
 from orders.terminals import PaymentMode, Terminals
 from sealing import MerchantKey, Money, seal

@@ -30,9 +30,9 @@ from orders.events import EventPublisher, events_of_change
 from orders.exceptions import MailUnavailableError
 from orders.mail import MailSender
 from orders.model import OrderStatus, PaymentSession
+from orders.payment import create_order
 from orders.reconciliation import Plan, Reconciler, ReportBucket
 from orders.reconciliation_runs import FannedOutRuns, PartQueue
-from orders.service import create_order
 from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from orders import books
+from orders import daybook
 from orders.model import Order
 from orders.terminals import Terminals
 from stacktools.streams import stream_record
@@ -21,7 +21,7 @@ def held_by_reference(order: Order) -> dict[str, Decimal]:
     held: dict[str, Decimal] = {}
     terminals = Terminals.from_mapping(terminals_config())
     for kind, sign in (("captures", 1), ("refunds", -1)):
-        for entry in books.entries_of(order, terminals, kind):
+        for entry in daybook.entries_of(order, terminals, kind):
             held[entry.bank_reference] = held.get(entry.bank_reference, Decimal(0)) + sign * entry.amount.amount
     return {reference: amount for reference, amount in held.items() if amount}
 

@@ -170,7 +170,7 @@ def _no_test_terminal(terminals: Terminals) -> None:
 class Dependencies:
     """Everything a handler reaches outside its own code. The optional resources are those only some functions
     have (the template gives each its variables): asking for one that is not configured is a
-    ``ConfigurationError`` naming the variable, raised when it is used, as it always was."""
+    ``ConfigurationError`` naming the variable, raised when it is used."""
 
     store: OrderStore
     terminals: Callable[[], Terminals]  # the provider: called per request, it caches on its own

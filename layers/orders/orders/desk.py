@@ -11,26 +11,27 @@ from .calendar import local_day
 from .exceptions import BankUnavailableError
 from .model import Order
 from .store import OrderStore
-from .terminals import Terminals
+from .terminals import TerminalsProvider
 
 
 class BankDesk:
     def __init__(
         self,
         store: OrderStore,
-        terminals: Terminals,
+        terminals: TerminalsProvider,
         bank: BankFactory = BankClient,
         *,
         lease: timedelta = OPERATION_LEASE,
     ) -> None:
-        """``lease``: how long a journal entry may belong to a call still under way (then the status settles it)."""
+        """``terminals``: read each time an order's terminal is needed; ``lease``: how long a journal entry may
+        belong to a call still under way (then the status settles it)."""
         self.store = store
         self.terminals = terminals
         self._bank = bank
         self.lease = lease
 
     def bank(self, order: Order) -> BankClient:
-        return self._bank(self.terminals.get(order.tpe))
+        return self._bank(self.terminals().get(order.tpe))
 
     def _status_capture_day(self, order: Order, reference: str, now: datetime) -> date | None:
         """The day the bank's status says it booked the capture under ``reference`` (``date_remise``); ``None`` when
@@ -42,4 +43,4 @@ class BankDesk:
 
     def _day(self, order: Order, moment: datetime) -> date:
         """A calendar day as the bank counts it for this order: in its terminal's time zone."""
-        return local_day(moment, self.terminals.get(order.tpe).terminal.timezone)
+        return local_day(moment, self.terminals().get(order.tpe).terminal.timezone)

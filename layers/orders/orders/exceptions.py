@@ -1,7 +1,6 @@
 """Errors of the orders layer.
 
 OrdersError
-├── ConfigurationError          the terminal configuration is unusable (names the terminal and setting)
 ├── UnknownTerminalError        no terminal with that TPE is configured
 ├── InvalidOrderError (ValueError)   an order request has a bad field (``.field``)
 ├── OrderNotFoundError          no order with that reference
@@ -26,6 +25,11 @@ Each error says how an API answers it: ``status`` (HTTP), ``field`` (which one, 
 (what the caller is told, when not the error's own text), and what the function logs (``log``, at
 ``log_level``) and counts (``metric``) when it happens, so a handler needs one ``except OrdersError``
 (``orders.web.errors``). ``InvalidOrderError`` is a ``sealing.FieldError``: "which field" is read one way.
+
+A configuration that cannot be used (the terminal secret, the mail settings, a variable of the function) is
+``sealing.ConfigurationError``, the one class for the protocol's settings and the kit's, named here too: its message
+names the setting (``terminals.<TPE>.<name>``, or the variable); an API answers it 500 without repeating it
+(``orders.web.errors``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
+from sealing import ConfigurationError as ConfigurationError
 from sealing import FieldError
 
 if TYPE_CHECKING:
@@ -53,16 +58,6 @@ class OrdersError(Exception):
         return str(self)
 
 
-class ConfigurationError(OrdersError):
-    """The terminal configuration cannot be used."""
-
-    log = "the terminal configuration is unusable"
-    log_level = "error"
-
-    def answer(self) -> str:
-        return "the terminal configuration is unusable; see the function's log"
-
-
 class UnknownTerminalError(OrdersError, LookupError):
     log = "order of an unconfigured terminal"
     log_level = "error"
@@ -72,7 +67,7 @@ class UnknownTerminalError(OrdersError, LookupError):
         self.tpe = tpe
 
     def answer(self) -> str:
-        return "the order's terminal is no longer configured"
+        return "the order's terminal is not configured"
 
 
 class InvalidOrderError(FieldError, OrdersError):  # type: ignore[misc]  # its field is never None

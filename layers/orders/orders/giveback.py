@@ -5,7 +5,7 @@ write, and puts the order in the sparse ``GiveBackIndex``; it never calls the ba
 never waits on a back-office call. The give-back runs off the orders table's stream (``functions/give_back``), and
 the deferred sweeper's schedule is its backstop: each run retries every order still in the index.
 
-Exactly once, as the console's operations (``orders.operations``), whatever fails and whenever a process dies:
+Exactly once, as the console's operations (``orders.backoffice``), whatever fails and whenever a process dies:
 
 1. the give-back is journalled on its entry (``giving_back``) in a conditional write: one process holds it;
 2. the bank is called once, on that session's own reference and order date: a refund of what it captured (an
@@ -147,7 +147,7 @@ class GiveBacks(BankDesk):
 
     def _by_bank(self, order: Order, payment: SecondPayment, now: datetime) -> datetime | None:
         """The end of the authorisation's deferral period when it has passed (the bank's own action then)."""
-        terminal = self.terminals.get(order.tpe)
+        terminal = self.terminals().get(order.tpe)
         deadline = deferral_deadline(payment.ordered_at, terminal.deferral_days, terminal.terminal.timezone)
         return deadline if now >= deadline else None
 

@@ -29,7 +29,7 @@ from sealing import MerchantKey, control_string
 
 from .calendar import local_day
 from .checks import Check, Http, Probe, http_call, http_probe, render
-from .exceptions import OrdersError
+from .exceptions import ConfigurationError, OrdersError
 from .smoke import Smoke
 from .store import OrderStore
 from .terminals import MailSettings, TerminalConfig
@@ -304,7 +304,7 @@ def main(
             alarm_topic_arn=deps.alarm_topic_arn,
             mail=deps.mail_settings().get(terminal.tpe),
         )
-    except OrdersError as exc:
+    except (OrdersError, ConfigurationError) as exc:
         print(f"cannot check: {exc}", file=out)
         return 2
     except BotoCoreError as exc:  # no region or no credentials: nothing could be asked of the account

@@ -8,9 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sealing import Instalment, Money
-
-from .terminals import PaymentMode
+from sealing import Instalment, Money, PaymentMode
 
 
 class OrderStatus(enum.Enum):

@@ -46,10 +46,11 @@ from sealing import (
     read_bank_file,
 )
 
+from .backoffice import BackOffice
 from .bank import BankClient, BankFactory
-from .books import Entry, booked_on, entries_of
 from .calendar import local_day, zone
 from .clients import LazyClient
+from .daybook import Entry, booked_on, entries_of
 from .exceptions import (
     ConcurrentUpdateError,
     OperationInProgressError,
@@ -60,10 +61,9 @@ from .exceptions import (
 from .giveback import GiveBacks
 from .lifecycle import Decision, Verdict, acceptance, instalment_collected, known_payment, second_payment
 from .model import GIVEN_BACK, Attempt, Order, OrderStatus, PaymentSession
-from .operations import BackOffice
 from .sessions import last_activity, order_reference_of, session_may_be_live
 from .store import OrderStore, split_months
-from .terminals import PaymentMode, Terminals
+from .terminals import PaymentMode, TerminalsProvider
 
 Fetch = Callable[..., tuple[list[Order], dict[str, Any] | None]]
 MISSED = "missed_confirmation"
@@ -129,7 +129,7 @@ class Plan:
 
 
 class Reconciler:
-    def __init__(self, store: OrderStore, terminals: Terminals, bank: BankFactory = BankClient) -> None:
+    def __init__(self, store: OrderStore, terminals: TerminalsProvider, bank: BankFactory = BankClient) -> None:
         self.store = store
         self.terminals = terminals
         self.office = BackOffice(store, terminals, bank)
@@ -228,7 +228,7 @@ class Reconciler:
         """Ask the bank's status of each session that could have been paid and not confirmed: one the bank heard
         of since the window began, whose page is no longer live. One older was asked by the runs of its days; one
         live may still be paid, and its confirmation come."""
-        timezone = self.terminals.timezone(order.tpe)
+        timezone = self.terminals().timezone(order.tpe)
         start = datetime.combine(since, time.min, zone(timezone)) if since is not None else None
         every = order.sessions or (PaymentSession(0, order.reference, order.created_at),)
         sessions = [session for session in every if could_have_been_paid(order, session, start, now)]
@@ -293,7 +293,7 @@ class Reconciler:
         """Record the payment the bank shows under ``session`` whose confirmation never came (for a split payment,
         its first instalment; later ones the bank collected too are recorded next, each on its own)."""
         paid = status.collected if order.mode is PaymentMode.IMMEDIATE else status.remaining or status.collected
-        terminal = self.terminals.get(order.tpe)
+        terminal = self.terminals().get(order.tpe)
         if order.instalments and order.mode is PaymentMode.IMMEDIATE:
             first = order.instalments[0].amount
             today = local_day(now, terminal.terminal.timezone)
@@ -332,7 +332,7 @@ class Reconciler:
         collected = status.collected
         if collected is None or collected.currency != order.currency or not order.books_instalments:
             return order
-        timezone = self.terminals.get(order.tpe).terminal.timezone
+        timezone = self.terminals().get(order.tpe).terminal.timezone
         numbers = _collected_instalments(order, collected.amount - order.captured, local_day(now, timezone))
         if not numbers:
             return order
@@ -434,9 +434,10 @@ class Reconciler:
         held: dict[str, Sums] = {}
         for entry in entries:
             held.setdefault(entry.reference, Sums()).add(entry.bank_reference, entry.amount)
+        terminals = self.terminals()
         for reference, order in orders.items():  # an order older than the books' window is read on its own
             if reference not in held:
-                for entry in entries_of(order, self.terminals, "captures"):
+                for entry in entries_of(order, terminals, "captures"):
                     if entry.day == day and (not tpes or entry.tpe in tpes):
                         held.setdefault(reference, Sums()).add(entry.bank_reference, entry.amount)
         for reference in [*bank, *sorted(set(held) - set(bank))]:
@@ -449,10 +450,11 @@ class Reconciler:
 
     def _compare_undated(self, payments: list[FilePayment], owners: dict[str, Order | None], report: Report) -> None:
         bank, orders = self._bank_sums(payments, owners, report, None)
+        terminals = self.terminals()
         for reference, said in bank.items():
             report.checked += 1
             books = Sums()
-            for entry in entries_of(orders[reference], self.terminals, "captures"):
+            for entry in entries_of(orders[reference], terminals, "captures"):
                 books.add(entry.bank_reference, entry.amount)
             if said.exceeds(books):
                 detail = f"the bank collected {said.total()} for {reference}{said.sessions()}, the books {books} in all"

@@ -39,7 +39,7 @@ from sealing import CONFIRMATION_DATE_FORMAT, local_time, minor_digits, seal
 from .checks import Check, Http, http_call
 from .exceptions import OrdersError
 from .model import Order, OrderStatus
-from .service import create_order
+from .payment import create_order
 from .sessions import CARD_ATTEMPTS_PER_REFERENCE
 from .store import OrderStore
 from .terminals import TerminalConfig, Terminals

@@ -64,10 +64,9 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 MAIL_SK = "MAIL"
-# The deadline index is spread over DEADLINE_SHARDS partitions (by a hash of the order's reference), so that no
-# one partition takes every deferred order's writes; the sweeper queries each. DEADLINE_SHARD is the single
-# partition orders used before: it is still swept, so that nothing written then is forgotten.
-DEADLINE_SHARD = "DEFERRED"
+# The deadline index is spread over DEADLINE_SHARDS partitions (``DEFERRED#00``... by a hash of the order's
+# reference), so that no one partition takes every deferred order's writes; the sweeper queries each.
+DEADLINE_PARTITION_PREFIX = "DEFERRED"
 DEADLINE_SHARDS = 16
 # ``GiveBackIndex``: an order holding a second payment still to give back (or watched: ``Order.keeps_giving_back``)
 # has ``giveback_due`` set to this, and loses the attribute once none is left. One partition: a second payment is
@@ -80,14 +79,18 @@ BATCH_GET_ATTEMPTS = 5
 BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
+def _deadline_partition(number: int) -> str:
+    return f"{DEADLINE_PARTITION_PREFIX}#{number:02d}"
+
+
 def deadline_shard(reference: str) -> str:
     """The deadline index partition of an order (stable: crc32 of its reference)."""
-    return f"{DEADLINE_SHARD}#{zlib.crc32(reference.encode()) % DEADLINE_SHARDS:02d}"
+    return _deadline_partition(zlib.crc32(reference.encode()) % DEADLINE_SHARDS)
 
 
 def deadline_partitions() -> tuple[str, ...]:
-    """Every partition the sweeper reads: the shards, and the one from before them."""
-    return (DEADLINE_SHARD, *(f"{DEADLINE_SHARD}#{number:02d}" for number in range(DEADLINE_SHARDS)))
+    """Every partition the sweeper reads: the shards, in order."""
+    return tuple(_deadline_partition(number) for number in range(DEADLINE_SHARDS))
 
 
 def split_months(first: date, last: date) -> list[str]:

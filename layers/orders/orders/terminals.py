@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,7 +61,6 @@ from sealing import (
     InvalidKeyError,
     MerchantKey,
     PaymentMode,
-    SealingError,
     Terminal,
     check_email,
     check_tpe,
@@ -263,14 +262,11 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
             "(the stack's MailSettingsParameter), which the mail function reads instead of this secret"
         )
     _only_known(raw, TERMINAL_SETTINGS, where, "a terminal")
-    try:
-        contract = Contract.from_mapping(raw, where)
-        terminal = terminal_from_mapping(tpe, raw, where)
-        # Checked here, not blamed on the merchant's request when an order falls back on them.
-        return_ok_url = config_url(raw, "return_ok_url", where) or ""
-        return_err_url = config_url(raw, "return_err_url", where) or ""
-    except SealingError as exc:
-        raise ConfigurationError(str(exc)) from None
+    contract = Contract.from_mapping(raw, where)
+    terminal = terminal_from_mapping(tpe, raw, where)
+    # Checked here, not blamed on the merchant's request when an order falls back on them.
+    return_ok_url = config_url(raw, "return_ok_url", where) or ""
+    return_err_url = config_url(raw, "return_err_url", where) or ""
     merchant_name = raw.get("merchant_name") or terminal.societe
     if not isinstance(merchant_name, str):
         raise ConfigurationError(f"{where}.merchant_name: must be a string")
@@ -290,10 +286,18 @@ def _terminal(tpe: str, raw: Mapping[str, Any]) -> TerminalConfig:
 
 @dataclass(frozen=True)
 class Terminals:
-    """Every configured terminal, by TPE, and the default one for orders that name none."""
+    """Every configured terminal, by TPE, and the default one for orders that name none.
+
+    The use cases are given the terminals one way, a ``TerminalsProvider``, and call it when they use them: the
+    deployed one (``orders.dependencies.SecretTerminals``) reads the secret through its cache, so a key the merchant
+    rotates is taken by the next use, even by a sweep already running. A fixed configuration provides itself.
+    """
 
     by_tpe: Mapping[str, TerminalConfig]
     default_tpe: str
+
+    def __call__(self) -> Terminals:
+        return self
 
     def get(self, tpe: str | None = None) -> TerminalConfig:
         wanted = tpe or self.default_tpe
@@ -306,7 +310,7 @@ class Terminals:
         return tpe in self.by_tpe
 
     def timezone(self, tpe: str) -> str:
-        """The time zone the bank counts ``tpe``'s days in; Paris for a terminal no longer configured (an order stays
+        """The time zone the bank counts ``tpe``'s days in; Paris for a terminal not configured (an order stays
         on the books after its terminal left the configuration)."""
         config = self.by_tpe.get(tpe)
         return config.terminal.timezone if config is not None else "Europe/Paris"
@@ -314,7 +318,7 @@ class Terminals:
     def check_rotation(self, now: datetime) -> None:
         """Refuse a ``previous_key_until`` more than ``MAX_PREVIOUS_KEY_DAYS`` after ``now`` (the time the secret
         is read): a previous key is accepted for a rotation's days, not kept. One already past is no mistake:
-        that key is simply no longer accepted (remove it from the secret)."""
+        that key is not accepted after it (remove it from the secret)."""
         bound = now + timedelta(days=MAX_PREVIOUS_KEY_DAYS)
         for tpe, config in self.by_tpe.items():
             until = config.previous_key_until
@@ -340,4 +344,16 @@ class Terminals:
         return cls(by_tpe=by_tpe, default_tpe=default)
 
 
-__all__ = ["NO_MAIL", "EndPolicy", "MailConfiguration", "MailSettings", "PaymentMode", "TerminalConfig", "Terminals"]
+# What a use case is given: called each time it needs the terminals (a ``Terminals`` provides itself).
+TerminalsProvider = Callable[[], Terminals]
+
+__all__ = [
+    "NO_MAIL",
+    "EndPolicy",
+    "MailConfiguration",
+    "MailSettings",
+    "PaymentMode",
+    "TerminalConfig",
+    "Terminals",
+    "TerminalsProvider",
+]

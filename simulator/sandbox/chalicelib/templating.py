@@ -2,8 +2,8 @@
 ``chalice deploy``), autoescaped: every value a template writes is escaped unless the template says otherwise.
 
 A template is written one element a line for reading; its lines are joined, their indentation dropped, when it is
-loaded, so the page is served as before (whitespace between tags is not content). A ``.css`` template is kept as
-written.
+loaded, so the page served is the same one line or many (whitespace between tags is not content). A ``.css``
+template is kept as written.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from devhttp import HttpRequest, Match
-from shop.app import DemoShop, ShopOrder
-from shop.catalogue import CATALOGUE
+from shop.app import DemoShop
+from shop.catalogue import CATALOGUE, ShopOrder
 from shop.pages import order
 
 

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orders.bookkeeping import plan_cancel, plan_capture, plan_refund, remaining
+from orders.amounts import plan_cancel, plan_capture, plan_refund, remaining
 from orders.exceptions import TransitionNotAllowedError
 from orders.lifecycle import Event, decide_confirmation, next_status
 from orders.model import Order, OrderStatus, PaymentSession

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import sealing
 from orders.exceptions import ConfigurationError, UnknownTerminalError
 from orders.terminals import EndPolicy, MailConfiguration, PaymentMode, Terminals
 from sealing import Bank, Environment, SealingError, SealVariant
@@ -189,6 +190,21 @@ def test_a_key_pasted_into_another_setting_is_not_repeated_in_the_error(change: 
         Terminals.from_mapping(terminals_config(**{"0900157": change}))
     assert TEST_KEY not in str(raised.value)
     assert next(iter(change)) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "raised_in"),
+    [({"mode": "later"}, "_contract.py"), ({"merchant_name": 7}, "terminals.py"), ({"key": "short"}, "_contract.py")],
+    ids=["sealing's contract", "the orders layer's", "the key"],
+)
+def test_one_configuration_error_raised_where_the_setting_is_read_never_converted(
+    change: dict[str, Any], raised_in: str
+) -> None:
+    # One class for the protocol's settings and the kit's: what sealing raises reaches the caller as it was raised.
+    assert ConfigurationError is sealing.ConfigurationError
+    with pytest.raises(sealing.ConfigurationError, match=rf"^terminals\.0900157\.{next(iter(change))}: ") as raised:
+        Terminals.from_mapping(terminals_config(**{"0900157": change}))
+    assert raised.traceback[-1].path.name == raised_in
 
 
 def test_a_short_wrong_value_is_still_repeated() -> None:

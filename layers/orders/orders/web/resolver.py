@@ -1,6 +1,6 @@
 """Powertools' REST API resolver, set up as every merchant API of the kit answers: the error body
 ``{"error": {"message", "field"}}`` for the orders layer's errors and for an unknown route (404), and the
-responses single-valued.
+responses single-valued (API Gateway takes either form; the kit never repeats a header).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 
-from sealing import FieldError
-
-from ..exceptions import OrdersError
 from . import errors
 from .http import error_response
 
@@ -30,15 +27,16 @@ def response(answer: dict[str, Any]) -> Response[str]:
 def resolver(
     logger: Logger, metrics: Metrics | None = None, messages: errors.Messages | None = None
 ) -> APIGatewayRestResolver:
-    """A resolver whose routes may raise any error of the orders layer (or a ``sealing.FieldError``)."""
+    """A resolver whose routes may raise any error of the orders layer (or ``sealing``'s ``FieldError`` and
+    ``ConfigurationError``)."""
     app = APIGatewayRestResolver()
 
     @app.not_found
     def no_such_route(_: NotFoundError) -> Response[str]:
         return response(error_response(404, "no such route"))
 
-    @app.exception_handler([OrdersError, FieldError])  # type: ignore[untyped-decorator]
-    def failed(exc: OrdersError | FieldError) -> Response[str]:
+    @app.exception_handler(list(errors.API_ERRORS))  # type: ignore[untyped-decorator]
+    def failed(exc: errors.ApiError) -> Response[str]:
         return response(errors.answer(exc, logger, metrics, messages))
 
     return app

@@ -26,13 +26,13 @@ from typing import Any
 
 from sealing import Money
 
+from .backoffice import CAPTURES, REFUNDS
 from .calendar import local_day, zone
 from .exceptions import BooksTooLargeError, InvalidOrderError
 from .listing import index_key
 from .model import APPLIED_OUTCOMES, InstalmentState, Order, SecondPayment
-from .operations import CAPTURES, REFUNDS
 from .store import OrderStore, split_months
-from .terminals import PaymentMode, Terminals
+from .terminals import PaymentMode, Terminals, TerminalsProvider
 
 WINDOW_DAYS = 62
 PAGE_READS = 1000  # orders one page of the books reads at most: one call's work, whatever the volume
@@ -122,25 +122,26 @@ def entries_of(order: Order, terminals: Terminals, kind: str) -> list[Entry]:
 
 
 def booked(
-    store: OrderStore, terminals: Terminals, day: date, kind: str, window_days: int = WINDOW_DAYS
+    store: OrderStore, terminals: TerminalsProvider, day: date, kind: str, window_days: int = WINDOW_DAYS
 ) -> list[Entry]:
     """The captures (``kind="captures"``) or refunds (``"refunds"``) booked on ``day``, in time order."""
     return booked_on(store, terminals, [day], kind, window_days)[day]
 
 
 def booked_on(
-    store: OrderStore, terminals: Terminals, days: Iterable[date], kind: str, window_days: int = WINDOW_DAYS
+    store: OrderStore, terminals: TerminalsProvider, days: Iterable[date], kind: str, window_days: int = WINDOW_DAYS
 ) -> dict[date, list[Entry]]:
     """The entries booked on each of ``days``, in time order: each order day (and, for captures, each month of
     split payments) is read once, whatever the days."""
     found: dict[date, dict[tuple[str, str, str, datetime], Entry]] = {day: {} for day in days}
     if not found:
         return {}
-    for source in _sources(store, terminals, min(found), max(found), kind, window_days):
+    configuration = terminals()
+    for source in _sources(store, configuration, min(found), max(found), kind, window_days):
         start: dict[str, Any] | None = None
         while True:
             orders, start = source.fetch(limit=100, start_key=start)
-            for entry in source.entries(orders, terminals, kind):
+            for entry in source.entries(orders, configuration, kind):
                 if entry.day in found:
                     found[entry.day][_entry_key(entry)] = entry
             if not start:
@@ -158,7 +159,7 @@ class Page:
 
 def booked_page(
     store: OrderStore,
-    terminals: Terminals,
+    terminals: TerminalsProvider,
     day: date,
     kind: str,
     cursor: str | None = None,
@@ -168,7 +169,8 @@ def booked_page(
     """The entries booked on ``day`` among the next ``reads`` orders the books read (from ``cursor``, a cursor a page
     gave, or from the start), in time order, and the cursor of the next page (``None``: the day is complete). A
     page may hold no entry and still have a next one."""
-    sources = _sources(store, terminals, day, day, kind, window_days)
+    configuration = terminals()
+    sources = _sources(store, configuration, day, day, kind, window_days)
     position, key = (0, None) if cursor is None else _decode(cursor, day, kind, sources)
     found: dict[tuple[str, str, str, datetime], Entry] = {}
     read = 0
@@ -176,7 +178,7 @@ def booked_page(
         source = sources[position]
         orders, key = source.fetch(limit=min(100, reads - read), start_key=key)
         read += len(orders)
-        for entry in source.entries(orders, terminals, kind):
+        for entry in source.entries(orders, configuration, kind):
             if entry.day == day:
                 found[_entry_key(entry)] = entry
         if not key:
@@ -186,14 +188,15 @@ def booked_page(
 
 
 def booked_pages(
-    store: OrderStore, terminals: Terminals, day: date, kind: str, most_reads: int, reads: int = PAGE_READS
+    store: OrderStore, terminals: TerminalsProvider, day: date, kind: str, most_reads: int, reads: int = PAGE_READS
 ) -> list[Entry]:
     """Every entry booked on ``day``, page after page, when the books read at most ``most_reads`` orders for it;
     ``BooksTooLargeError`` otherwise (an export is complete or is not made)."""
+    configuration = terminals()  # one configuration for the whole export
     entries: list[Entry] = []
     cursor: str | None = None
     for _ in range(max(most_reads // reads, 1)):
-        page = booked_page(store, terminals, day, kind, cursor, reads)
+        page = booked_page(store, configuration, day, kind, cursor, reads)
         entries.extend(page.entries)
         cursor = page.cursor
         if cursor is None:

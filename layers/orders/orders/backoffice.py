@@ -29,8 +29,8 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer, parse_amount
 
+from .amounts import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
-from .bookkeeping import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from .desk import BankDesk
 from .exceptions import (
     BankRefusedError,
@@ -65,7 +65,7 @@ from .model import (
     ReviewReason,
 )
 from .store import OrderStore
-from .terminals import EndPolicy, PaymentMode, TerminalConfig, Terminals
+from .terminals import EndPolicy, PaymentMode, TerminalConfig, TerminalsProvider
 
 CAPTURES = {Event.CAPTURE_FULL.value, Event.CAPTURE_PARTIAL.value}
 REFUNDS = {Event.REFUND_FULL.value, Event.REFUND_PARTIAL.value}
@@ -102,7 +102,7 @@ class BackOffice(BankDesk):
     def __init__(
         self,
         store: OrderStore,
-        terminals: Terminals,
+        terminals: TerminalsProvider,
         bank: BankFactory = BankClient,
         *,
         lease: timedelta = OPERATION_LEASE,
@@ -279,7 +279,7 @@ class BackOffice(BankDesk):
         plans = _catch_up(order, status)
         if not plans:
             return None
-        terminal = self.terminals.get(order.tpe)
+        terminal = self.terminals().get(order.tpe)
         records = []
         for step, plan in plans:
             by_bank = self._end_of_period_action(step, plan, status, terminal, now)
@@ -386,7 +386,7 @@ class BackOffice(BankDesk):
             order, _ = self.settle(order, now)
         if order.status not in DEFERRAL_STATES:
             return f"nothing to do ({order.status.value})"
-        terminal = self.terminals.get(order.tpe)
+        terminal = self.terminals().get(order.tpe)
         status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         found = self.bank_actions(order, status, now)
         if found is not None:

@@ -1,6 +1,6 @@
-"""Attacks on the refactor of the money path (dependencies object, errors carrying their status, Powertools'
-resolver for CGI1 and the console): what the handlers answered before must still be answered, whatever the
-route, the error's class or the moment; never ``cdr=0`` without a durable write, never a capture twice.
+"""What the money path's handlers answer (the dependencies object, errors carrying their status, Powertools'
+resolver for CGI1 and the console), whatever the route, the error's class or the moment: each error as
+its class declares, never ``cdr=0`` without a durable write, never a capture twice.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_the_apis_behind_a_custom_domain_base_path_answer_their_routes(
 def test_a_reference_no_order_can_have_is_a_404_naming_the_reference(
     aws: Any, lambda_context: Any, bank: FakeBank, reference: str
 ) -> None:
-    """Whatever characters API Gateway decoded into the path parameter: 404 naming ``reference``, as before."""
+    """Whatever characters API Gateway decoded into the path parameter: 404 naming ``reference``."""
     for function, method, resource in (("cgi1", "GET", "/orders/{reference}"), ("backoffice", "POST", CAPTURE)):
         status, answer = answered(aws.invoke(function, console_event(method, resource, reference), lambda_context))
         assert (status, answer["error"].get("field")) == (404, "reference"), (function, answer)
@@ -228,7 +228,7 @@ def test_a_store_fault_after_the_bank_call_is_settled_by_the_journal(
         assert order.status is OrderStatus.CANCELLED
 
 
-# --- every error, answered as before the refactor ---------------------------------------------------------
+# --- every error, answered, logged and counted as its class declares ----------------------------------------
 
 STORE_DOWN = "the order store is unavailable; read the order before retrying (an open operation is settled first)"
 CONFIG = "the terminal configuration is unusable; see the function's log"
@@ -287,7 +287,7 @@ CONSOLE_ERRORS = [
 
 
 @pytest.mark.parametrize("case", CONSOLE_ERRORS, ids=lambda case: type(case[0]).__name__)
-def test_every_error_of_an_operation_is_answered_logged_and_counted_as_before(
+def test_every_error_of_an_operation_is_answered_logged_and_counted_as_its_class_declares(
     aws: Any,
     lambda_context: Any,
     capsys: pytest.CaptureFixture[str],
@@ -311,7 +311,7 @@ def test_every_error_of_an_operation_is_answered_logged_and_counted_as_before(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     problems = [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno > logging.INFO]
     assert problems == ([(level, logged)] if logged else [])
-    if isinstance(error, StoreUnavailableError):  # logged with its traceback, as before
+    if isinstance(error, StoreUnavailableError):  # logged with its traceback
         assert [r.exc_info is not None for r in caplog.records if r.levelno > logging.INFO] == [True]
     counted = {name for line in lines for m in line.get("_aws", {}).get("CloudWatchMetrics", []) for name in
                (d["Name"] for d in m["Metrics"])}  # fmt: skip

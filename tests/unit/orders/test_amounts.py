@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orders.bookkeeping import plan_cancel, plan_capture, plan_refund, refundable, remaining
+from orders.amounts import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from orders.exceptions import TransitionNotAllowedError
 from orders.lifecycle import Event
 from orders.model import Order, OrderStatus

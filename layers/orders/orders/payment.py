@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -50,7 +50,7 @@ from .sessions import (
     session_for_checkout,
 )
 from .store import OrderStore
-from .terminals import PaymentMode, TerminalConfig, Terminals
+from .terminals import PaymentMode, TerminalConfig, Terminals, TerminalsProvider
 
 ORDER_FIELDS = frozenset(
     {
@@ -148,13 +148,15 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def create_order(payload: Mapping[str, Any], terminals: Terminals, store: OrderStore, now: datetime) -> NewOrder:
+def create_order(
+    payload: Mapping[str, Any], terminals: TerminalsProvider, store: OrderStore, now: datetime
+) -> NewOrder:
     """Validate the merchant's request, allocate a reference, store the order ``awaiting_payment``."""
     unknown = sorted(set(payload) - ORDER_FIELDS)
     if unknown:
         raise InvalidOrderError(unknown[0], "is not a field of an order")
     try:
-        terminal = terminals.get(_text(payload, "tpe", "") or None)
+        terminal = terminals().get(_text(payload, "tpe", "") or None)
     except UnknownTerminalError as exc:
         raise InvalidOrderError("tpe", str(exc)) from None
     try:
@@ -217,7 +219,7 @@ class Checkout:
     merchant_name: str = ""
 
 
-def open_checkout(token: str, terminals: Terminals, store: OrderStore, now: datetime) -> Checkout:
+def open_checkout(token: str, terminals: TerminalsProvider, store: OrderStore, now: datetime) -> Checkout:
     """The form for the buyer: the current payment session's while the bank may still take its reference, else
     a new session's (``orders.sessions``)."""
     order = order_for_checkout(token, store)
@@ -235,7 +237,7 @@ def open_checkout(token: str, terminals: Terminals, store: OrderStore, now: date
             except ConcurrentUpdateError:
                 order = store.get(order.reference)  # a concurrent checkout or confirmation: decide again
                 continue
-        terminal = terminals.get(order.tpe)
+        terminal = terminals().get(order.tpe)
         return Checkout(order, payment_form(order, terminal, session), terminal.merchant_name)
     raise StoreUnavailableError(f"order {order.reference} kept changing under {MAX_WRITE_ATTEMPTS} attempts")
 
@@ -281,11 +283,11 @@ def _rejected(detail: str, tpe: str = "", reference: str = "") -> Receipt:
 
 def receive_confirmation(
     body: bytes,
-    load_terminals: Callable[[], Terminals],
+    terminals: TerminalsProvider,
     store: OrderStore,
     now: datetime,
     *,
-    read_again: Callable[[], Terminals] | None = None,
+    read_again: TerminalsProvider | None = None,
 ) -> Receipt:
     """CGI2: check the seal on the exact bytes, apply the confirmation in one conditional write.
 
@@ -302,7 +304,7 @@ def receive_confirmation(
     except SealingError as exc:  # unreadable, or no TPE or no MAC at all: nothing can be sealed
         return _rejected(f"malformed: {exc}")
     try:
-        checked = _seal_checked(form, load_terminals(), now)
+        checked = _seal_checked(form, terminals(), now)
         if isinstance(checked, Receipt) and read_again is not None:
             checked = _seal_checked(form, read_again(), now)
     except ConfigurationError as exc:
@@ -370,15 +372,6 @@ def _read(store: OrderStore, reference: str) -> Order | _Presumed:
         return _Presumed.NO_ORDER
 
 
-def _order_from_before_sessions(bank_reference: str, store: OrderStore) -> Order | None:
-    """An order stored before payment sessions: the bank knows its payment by the order's own reference."""
-    try:
-        order = store.get(bank_reference)
-    except OrderNotFoundError:
-        return None
-    return order if not order.sessions and order.reference == bank_reference else None
-
-
 def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStore, now: datetime) -> Receipt:
     """Apply a confirmation whose seal held (``form`` holds only what the seal covers)."""
     tpe = terminal.tpe
@@ -405,9 +398,7 @@ def _apply_sealed(form: ReceivedForm, terminal: TerminalConfig, store: OrderStor
         for _ in range(MAX_WRITE_ATTEMPTS):
             if found is _Presumed.READ:
                 found = _read(store, order_reference or "")
-            order = found if isinstance(found, Order) else None
-            if order is None or order.session(confirmation.reference) is None:
-                order = _order_from_before_sessions(confirmation.reference, store)
+            order = found if isinstance(found, Order) and found.session(confirmation.reference) else None
             if order is None or order.tpe != tpe:
                 store.keep_unmatched(tpe, reference, fields, "no such order for this terminal", now)
                 return receipt(ConfirmationKind.UNMATCHED, "kept for reconciliation (no such order)")
