@@ -43,7 +43,7 @@ from sealing import ORDER_DATE_PATTERN as _ORDER_DATE
 from . import rules
 from .exceptions import Refusal
 from .ledger import Ledger
-from .payments import Declined, Payment
+from .payment_record import Declined, Payment
 from .terminals import BankConfig, BankTerminal
 
 _ZERO_AMOUNT = re.compile(r"0[A-Z]{3}")

@@ -21,7 +21,8 @@ from .cards import AMEX, Card, read_card
 from .exceptions import CardError, ClosedReference, ConcurrentChangeError, RequestError, SessionError
 from .ledger import Ledger
 from .mails import payment_confirmation
-from .payment import (
+from .payment_record import Attempt, Instalment, Payment, Status, new_authorisation_number, new_session
+from .protocol import (
     ConfirmationFacts,
     KeptCard,
     Poster,
@@ -33,7 +34,6 @@ from .payment import (
     post_confirmation,
     read_request,
 )
-from .payments import Attempt, Instalment, Payment, Status, new_authorisation_number, new_session
 from .rules import accept, ask_instalment, end_of_period
 from .terminals import BankConfig, BankTerminal
 

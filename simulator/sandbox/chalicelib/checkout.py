@@ -12,7 +12,7 @@ from . import cards, mount, pages
 from .bank import Bank
 from .exceptions import ClosedReference, RequestError, SessionError
 from .mount import mount_prefix
-from .payments import Payment, Status
+from .payment_record import Payment, Status
 from .templating import render
 from .terminals import Bank as BankName
 from .views import FORM, form, html, raw_body, redirect, settled

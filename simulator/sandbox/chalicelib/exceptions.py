@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sealing import FieldError
 
 if TYPE_CHECKING:
-    from .payments import Payment
+    from .payment_record import Payment
 
 
 class RequestError(FieldError):

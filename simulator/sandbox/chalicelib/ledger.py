@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from .cards import Card
 from .exceptions import ConcurrentChangeError
-from .payments import Alert, MerchantMail, Payment, from_data, to_data
+from .payment_record import Alert, MerchantMail, Payment, from_data, to_data
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

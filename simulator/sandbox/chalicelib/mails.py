@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .pages import local_time
-from .payments import MerchantMail, Payment
+from .payment_record import MerchantMail, Payment
 from .templating import money
 from .terminals import BankTerminal
 

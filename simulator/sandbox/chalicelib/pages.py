@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sealing import Bank
 
 from .cards import AMEX, Card
-from .payments import MAX_ATTEMPTS, Attempt, Payment, Status
+from .payment_record import MAX_ATTEMPTS, Attempt, Payment, Status
 from .templating import money, render
 from .terminals import BankTerminal
 from .texts import REFUSAL_REASONS, TEXTS

@@ -13,7 +13,7 @@ from decimal import Decimal
 import sealing
 
 from .exceptions import Refusal
-from .payments import REFUNDABLE, Capture, Declined, Instalment, Payment, Refund, Status, new_authorisation_number
+from .payment_record import REFUNDABLE, Capture, Declined, Instalment, Payment, Refund, Status, new_authorisation_number
 from .terminals import BankTerminal, EndPolicy, Mode, RefundPolicy
 
 # -- the card accepted at the order ------------------------------------------------------------------------------

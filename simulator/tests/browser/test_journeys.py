@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from simulator.tests.support.full_stack import FullStack
 from simulator.tests.support.shopper import enter_card, screenshot, to_payment_page
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib.cards import REFUSED_LATER
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from orders.bank import BankClient
 from orders.exceptions import BankRefusedError
 from sealing import (

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.cards import ACCEPTED_AMEX, ACCEPTED_CB, read_card
 from chalicelib.exceptions import CardError
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from simulator.tests.support.sandbox import START, Sandbox, card, post, session_of
 
 

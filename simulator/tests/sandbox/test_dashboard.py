@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib import sessions
 from chalicelib.cards import REFUSED, REFUSED_LATER
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from sealing import read_payments_csv
 from simulator.tests.support.sandbox import DAY, Answer, Browser, NoRedirect, Sandbox, pay
 

@@ -21,7 +21,17 @@ from chalicelib.bank import Bank
 from chalicelib.cards import ACCEPTED_MASTERCARD, ACCEPTED_VISA, Card
 from chalicelib.devserver import SandboxServer
 from chalicelib.ledger import Ledger
-from chalicelib.payments import Attempt, Capture, Declined, Instalment, Payment, Refund, Status, from_data, to_data
+from chalicelib.payment_record import (
+    Attempt,
+    Capture,
+    Declined,
+    Instalment,
+    Payment,
+    Refund,
+    Status,
+    from_data,
+    to_data,
+)
 from chalicelib.terminals import BankConfig, RefundPolicy
 from sealing import Money, capture_request
 from simulator.tests.support.sandbox import (

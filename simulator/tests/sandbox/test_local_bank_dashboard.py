@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox_stack import call, dashboard, merchant_order, paid_order
 

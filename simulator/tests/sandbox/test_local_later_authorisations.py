@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.cards import REFUSED_LATER
-from chalicelib.payments import Payment, Status
+from chalicelib.payment_record import Payment, Status
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox_stack import call, checkout_and_pay, create, merchant_order
 

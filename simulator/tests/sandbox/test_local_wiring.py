@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib.payments import Status
+from chalicelib.payment_record import Status
 from local.__main__ import banner
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox import NoRedirect

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from chalicelib import rules
-from chalicelib.payment import PostResult, post_confirmation
-from chalicelib.payments import MAX_ATTEMPTS, Status
+from chalicelib.payment_record import MAX_ATTEMPTS, Status
+from chalicelib.protocol import PostResult, post_confirmation
 from orders.sessions import CARD_ATTEMPTS_PER_REFERENCE
 from sealing import (
     Instalment,

@@ -16,7 +16,7 @@ from chalice.app import Request
 from .. import pages, sessions
 from ..bank import Bank
 from ..mount import client_ip, mount_prefix
-from ..payments import Payment
+from ..payment_record import Payment
 from ..sessions import DashboardSession
 from ..templating import render
 from ..terminals import BankTerminal

@@ -21,7 +21,7 @@ from chalice.app import Blueprint
 
 from sealing import CSV_COLUMNS, DAY_FORMAT
 
-from ..payments import Payment
+from ..payment_record import Payment
 from ..terminals import BankTerminal
 from .board import Board
 from .history import HISTORY_DAYS, day_of

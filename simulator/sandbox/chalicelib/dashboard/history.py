@@ -12,7 +12,7 @@ from decimal import Decimal
 from chalice import Response  # type: ignore[attr-defined]
 from chalice.app import Blueprint
 
-from ..payments import Payment
+from ..payment_record import Payment
 from ..terminals import BankTerminal
 from .board import Board
 

@@ -13,7 +13,7 @@ from sealing import FieldError, parse_decimal
 
 from .. import rules
 from ..exceptions import Refusal
-from ..payments import Payment, Status
+from ..payment_record import Payment, Status
 from ..templating import money
 from ..terminals import BankTerminal, RefundPolicy
 from ..views import FORM, redirect

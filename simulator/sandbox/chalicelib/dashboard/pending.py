@@ -11,7 +11,7 @@ from chalice.app import Blueprint
 
 from .. import rules
 from ..exceptions import Refusal
-from ..payments import Declined, Payment, Status
+from ..payment_record import Declined, Payment, Status
 from ..templating import money
 from ..terminals import BankTerminal, EndPolicy
 from ..views import FORM
