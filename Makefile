@@ -140,7 +140,7 @@ pytest: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp browser
 
 # The kit's tiers alone: no browser, no simulator on the path (tests/unit/test_test_layout.py keeps it so).
 KIT_PYTHONPATH := layers/sealing layers/orders .
-test-kit: $(VENV)/.stamp $(TOOLS)/.stamp
+test-kit: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp
 	$(VENV)/bin/python -m pytest tests -n auto --dist loadfile -o pythonpath="$(KIT_PYTHONPATH)"
 
 # `sam local` against make run's embedded AWS (needs Docker): the exact commands. The functions get
