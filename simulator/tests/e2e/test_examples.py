@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from local.config import LocalConfig
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox_stack import card_attempt, open_tab
 from simulator.tests.support.sigv4 import check
@@ -268,3 +269,42 @@ def _system(example: Example, token: str, tmp_path: Path) -> Iterator[tuple[Full
         full_stack(parameter_overrides={"ShopWebhookUrl": hook, "ShopWebhookToken": token}) as system,
     ):
         yield system, hook, output
+
+
+STEPS = ("create", "read", "refund", "webhook")
+
+
+@pytest.mark.parametrize("example", EXAMPLE_LIST, ids=lambda example: example.language)
+def test_every_line_the_readme_prints_is_a_step_the_test_runs(example: Example) -> None:
+    lines = [command.line for command in example.commands()]
+    steps = STEPS if example.has_receiver else STEPS[:3]
+    assert lines == [example.command(step).line for step in steps]
+
+
+def test_every_example_line_the_documentation_prints_is_one_a_readme_prints() -> None:
+    """The site's lines (docs/integrating.md) are the examples' READMEs', which the test above runs as printed."""
+    run = {(command.exports, command.line) for example in EXAMPLE_LIST for command in example.commands()}
+    printed = [c for c in printed_commands() if re.match(r"(\S+=\S+ )*(\S+ )?(-S \S+ )?examples/", c.line)]
+    assert len(printed) >= len(EXAMPLE_LIST)
+    for command in printed:
+        if "webhook" in command.line:  # printed without the exports: the receiver needs none
+            assert any(command.line == line for _, line in run), str(command)
+        else:
+            assert (command.exports, command.line) in run, str(command)
+
+
+def test_make_run_delivers_the_events_to_the_receiver_the_page_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's `make run` line gives the local stack the template's ShopWebhookUrl and ShopWebhookToken (which
+    test_the_example_creates_reads_refunds_and_receives_each_event_once shows delivered), the receiver printed
+    above it listening there with that token."""
+    (line,) = [c.line for c in printed_commands() if c.line.endswith(" make run") and "LOCAL_SHOP_WEBHOOK" in c.line]
+    variables = dict(word.split("=", 1) for word in line.split()[:-2])
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    overrides = LocalConfig.from_environ().parameter_overrides
+    assert overrides == {"ShopWebhookUrl": "http://127.0.0.1:4242/", "ShopWebhookToken": PRINTED_TOKEN}
+    (receiver_line,) = [
+        c.line for c in printed_commands() if c.line.startswith("SHOP_WEBHOOK_TOKEN=") and "python" in c.line
+    ]
+    assert f"SHOP_WEBHOOK_TOKEN={PRINTED_TOKEN} " in receiver_line
+    assert f" webhook {PRINTED_PORT} " in receiver_line
