@@ -12,14 +12,13 @@ import re
 import secrets
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pytest
 from local.config import LocalConfig
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox_stack import card_attempt, open_tab
-from simulator.tests.support.sigv4 import check
+from simulator.tests.support.sigv4 import check, serving
 from tests.support.printed import as_printed, run_as_printed
 from tests.support.readme import ROOT, Command, printed_commands
 
@@ -137,15 +136,8 @@ class SigningCheck(BaseHTTPRequestHandler):
 @contextmanager
 def signing_check(upstream: str) -> Iterator[tuple[str, list[tuple[str, str, bool]]]]:
     seen: list[tuple[str, str, bool]] = []
-    handler = type("Handler", (SigningCheck,), {"upstream": upstream, "seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}{STAGE}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(type("Handler", (SigningCheck,), {"upstream": upstream, "seen": seen})) as url:
+        yield f"{url}{STAGE}", seen
 
 
 @contextmanager

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from simulator.tests.support.sigv4 import AUTHORIZATION, check, expected_signature
+from simulator.tests.support.sigv4 import AUTHORIZATION, check, expected_signature, serving
 from tests.support.printed import run_as_printed
 from tests.support.readme import Block, Command, blocks, printed_commands
 
@@ -66,15 +65,8 @@ class Checking(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
-    handler = type("Handler", (Checking,), {"seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(type("Handler", (Checking,), {"seen": seen})) as url:
+        yield f"{url}/v1", seen
 
 
 @pytest.mark.parametrize("block", blocks("python"), ids=lambda block: block.document.name)

@@ -7,6 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 AUTHORIZATION = re.compile(
@@ -57,3 +61,16 @@ def check(
         return None
     expected = expected_signature(method, path, headers, body, scope["signed"], scope, secret)
     return scope if hmac.compare_digest(scope["signature"], expected) else None
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` (a server that checks signatures) on a free port of 127.0.0.1: its base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
