@@ -35,7 +35,7 @@ FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunc
   ReconciliationPartsFunction GoLiveFunction
 
 .PHONY: python run test test-kit test-fast docs lint typecheck dist template policy pytest sam-local functional e2e \
-  bench build deploy publish clean sandbox-vendor browser screenshots \
+  bench build deploy publish clean sandbox-vendor browser toolchains screenshots \
   $(addprefix build-,$(LAYER_IDS) $(FUNCTIONS))
 
 python:
@@ -135,7 +135,7 @@ policy: $(TOOLS)/.stamp $(CHECKOV)/.stamp
 
 # Every tier: the kit's (tests/: unit, functional, integration) and the simulator's (simulator/tests: unit,
 # integration, sandbox, e2e, browser), pyproject's testpaths.
-pytest: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp browser
+pytest: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp browser toolchains
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # The kit's tiers alone: no browser, no simulator on the path (tests/unit/test_test_layout.py keeps it so).
@@ -166,6 +166,20 @@ browser:
 	  echo "installing chromium for the browser tests (apt-get)"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; \
 	fi
+
+# The shop examples' toolchains (examples/: simulator/tests/e2e/test_examples.py runs each), from Debian's packages
+# when one is missing: PHP with curl, Node.js 18+, a JDK 17 (the source launcher needs javac's module), jq. The
+# tests fail, never skip, naming what is missing.
+toolchains:
+	@missing=""; \
+	  php -r 'exit(function_exists("curl_init") ? 0 : 1);' 2>/dev/null || missing="$$missing php-cli php-curl"; \
+	  node -e 'process.exit(typeof fetch === "function" ? 0 : 1)' 2>/dev/null || missing="$$missing nodejs"; \
+	  command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	  command -v jq >/dev/null || missing="$$missing jq"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing the examples' toolchains (apt-get):$$missing"; \
+	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	  fi
 
 # Run the browser journeys and refresh the README's screenshots from their artifacts.
 screenshots: $(VENV)/.stamp browser

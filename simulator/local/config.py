@@ -57,8 +57,11 @@ class LocalConfig:
     def from_environ(cls) -> LocalConfig:
         """``PORT`` (default 3000), ``LOCAL_PAYMENT_BASE_URL`` and ``LOCAL_BACKOFFICE_BASE_URL`` (default: none),
         ``LOCAL_SCHEDULE_SECONDS`` (default 60; 0 turns the local schedules off), ``LOCAL_AWS_HOST`` and
-        ``LOCAL_AWS_PORT`` (the embedded AWS: default 127.0.0.1 and a free port; `make sam-local` says what to give)."""
+        ``LOCAL_AWS_PORT`` (the embedded AWS: default 127.0.0.1 and a free port; `make sam-local` says what to give),
+        ``LOCAL_SHOP_WEBHOOK_URL`` and ``LOCAL_SHOP_WEBHOOK_TOKEN`` (the order events to your own receiver, with
+        its token, instead of the demo shop's)."""
         interval = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60"))
+        webhook = {"ShopWebhookUrl": "LOCAL_SHOP_WEBHOOK_URL", "ShopWebhookToken": "LOCAL_SHOP_WEBHOOK_TOKEN"}
         return cls(
             port=int(os.environ.get("PORT", "3000")),
             moto_host=os.environ.get("LOCAL_AWS_HOST") or None,
@@ -66,6 +69,7 @@ class LocalConfig:
             payment_base_url=os.environ.get("LOCAL_PAYMENT_BASE_URL") or None,
             backoffice_base_url=os.environ.get("LOCAL_BACKOFFICE_BASE_URL") or None,
             schedule_interval_seconds=interval if interval > 0 else None,
+            parameter_overrides={name: os.environ[var] for name, var in webhook.items() if os.environ.get(var)},
         )
 
     def table_name(self, logical_id: str) -> str:

@@ -8,28 +8,21 @@ sign, derived key) without botocore, so the example is held to the protocol, not
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
+from simulator.tests.support.sigv4 import AUTHORIZATION, check, expected_signature, serving
 from tests.support.printed import run_as_printed
 from tests.support.readme import Block, Command, blocks, printed_commands
 
 # The credentials the walkthrough prints for the local stack, and the region its program names.
 ACCESS_KEY, SECRET_KEY, REGION = "testing", "testing", "eu-west-3"
-AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request, "
-    r"SignedHeaders=(?P<signed>[^,]+), Signature=(?P<signature>[0-9a-f]{64})"
-)
 
 
 def signed_call_command(block: Block) -> Command:
@@ -47,47 +40,16 @@ def saved_as_printed(block: Block, api_url: str, directory: Path) -> Path:
     return program
 
 
-def _hmac(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode(), hashlib.sha256).digest()
-
-
-def expected_signature(
-    method: str, path: str, headers: dict[str, str], body: bytes, signed: str, scope: dict[str, str]
-) -> str:
-    names = signed.split(";")
-    canonical_headers = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in names)
-    canonical = "\n".join(
-        [method, quote(path, safe="/-_.~"), "", canonical_headers, signed, hashlib.sha256(body).hexdigest()]
-    )
-    credential_scope = f"{scope['date']}/{scope['region']}/{scope['service']}/aws4_request"
-    to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", headers["x-amz-date"], credential_scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    key = _hmac(f"AWS4{SECRET_KEY}".encode(), scope["date"])
-    for part in (scope["region"], scope["service"], "aws4_request"):
-        key = _hmac(key, part)
-    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-
-
 class Checking(BaseHTTPRequestHandler):
     seen: list[dict[str, Any]]
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         headers = {name.lower(): value for name, value in self.headers.items()}
-        match = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
-        ok = bool(match)
-        if match:
-            scope = match.groupdict()
-            ok = (
-                scope["key"] == ACCESS_KEY
-                and {"host", "x-amz-date"} <= set(scope["signed"].split(";"))
-                and hmac.compare_digest(
-                    scope["signature"],
-                    expected_signature("POST", self.path, headers, body, scope["signed"], scope),
-                )
-            )
-            self.seen.append({**scope, "ok": ok, "body": json.loads(body)})
+        ok = check("POST", self.path, headers, body, ACCESS_KEY, SECRET_KEY, REGION) is not None
+        signed = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
+        if signed:
+            self.seen.append({**signed.groupdict(), "ok": ok, "body": json.loads(body)})
         created = {"reference": "3LW9LG2PQ3", "checkout_url": "https://api.example/v1/checkout/t"}
         answer = json.dumps(created if ok else {"message": "Forbidden"}).encode()
         self.send_response(201 if ok else 403)
@@ -103,15 +65,8 @@ class Checking(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
-    handler = type("Handler", (Checking,), {"seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(type("Handler", (Checking,), {"seen": seen})) as url:
+        yield f"{url}/v1", seen
 
 
 @pytest.mark.parametrize("block", blocks("python"), ids=lambda block: block.document.name)
@@ -133,6 +88,8 @@ def test_the_check_refuses_a_tampered_request() -> None:
     """The server's check can fail: a signature over another body or path does not pass."""
     headers = {"host": "127.0.0.1", "x-amz-date": "20261130T000000Z"}
     scope = {"date": "20261130", "region": REGION, "service": "execute-api"}
-    signature = expected_signature("POST", "/v1/orders", headers, b"{}", "host;x-amz-date", scope)
-    assert signature != expected_signature("POST", "/v1/orders", headers, b'{"a":1}', "host;x-amz-date", scope)
-    assert signature != expected_signature("POST", "/v1/orders/x", headers, b"{}", "host;x-amz-date", scope)
+    signature = expected_signature("POST", "/v1/orders", headers, b"{}", "host;x-amz-date", scope, SECRET_KEY)
+    assert signature != expected_signature(
+        "POST", "/v1/orders", headers, b'{"a":1}', "host;x-amz-date", scope, SECRET_KEY
+    )
+    assert signature != expected_signature("POST", "/v1/orders/x", headers, b"{}", "host;x-amz-date", scope, SECRET_KEY)

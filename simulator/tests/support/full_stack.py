@@ -3,7 +3,7 @@ sandbox bank and the demo shop, each on a free port."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -24,10 +24,21 @@ class FullStack:
 
 
 @contextmanager
-def full_stack(*, https: bool = False, schedule_interval_seconds: float | None = None) -> Iterator[FullStack]:
-    """``schedule_interval_seconds``: None turns the scheduled functions (and ``POST /_local/sweep``) off."""
+def full_stack(
+    *,
+    https: bool = False,
+    schedule_interval_seconds: float | None = None,
+    parameter_overrides: Mapping[str, str] | None = None,
+) -> Iterator[FullStack]:
+    """``schedule_interval_seconds``: None turns the scheduled functions (and ``POST /_local/sweep``) off;
+    ``parameter_overrides``: template parameters (``ShopWebhookUrl`` and its token: another shop's webhook)."""
     # A local stack is a cold start: it builds its functions' dependencies, clients bound to its own moto.
-    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=schedule_interval_seconds)
+    config = LocalConfig(
+        port=0,
+        quiet=True,
+        schedule_interval_seconds=schedule_interval_seconds,
+        parameter_overrides=dict(parameter_overrides or {}),
+    )
     config, services = with_sandbox_and_shop(config, https=https)
     sandbox, shop = services
     assert isinstance(sandbox, SandboxBankService)

@@ -5,7 +5,8 @@ options botocore's models hold. And no page types a measured figure: `make bench
 The runners: the `sealing` lines in simulator/tests/integration/test_readme_commands.py, the go-live check and the
 smoke test in simulator/tests/integration/test_smoke_on_the_local_stack.py, the import files in
 tests/integration/test_import_table.py, the signed call and every curl line in
-simulator/tests/e2e/test_readme_examples.py."""
+simulator/tests/e2e/test_readme_examples.py, the shop examples' lines and `make run` with a webhook in
+simulator/tests/e2e/test_examples.py."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ KINDS = {
     "local invoke": re.compile(r"\.venv/bin/python -m local invoke \w+ -e events/\w+\.json$"),
     "pytest or lint": re.compile(r"\.venv/bin/(python -m pytest|ruff) "),
     "make": re.compile(r"make [\w-]+"),
+    "example": re.compile(
+        r"(SHOP_WEBHOOK_TOKEN=\S+ )?(WEBHOOK_EVENTS_DIR=\S+ )?"
+        r"(\.venv/bin/python |node |java |php (-S \S+ )?)?examples/\w+/"
+    ),
+    "make run with a webhook": re.compile(r"LOCAL_SHOP_WEBHOOK_URL=\S+ LOCAL_SHOP_WEBHOOK_TOKEN=\S+ make run$"),
     "aws": re.compile(r"aws [a-z0-9-]+ [a-z0-9-]+"),
 }
 
@@ -39,7 +45,8 @@ def kind_of(command: Command) -> str | None:
 
 def test_every_printed_command_is_one_a_test_runs() -> None:
     found = printed_commands()
-    assert {kind_of(command) for command in found} >= {"curl", "sealing", "golive", "signed call", "make", "aws"}
+    kinds = {"curl", "sealing", "golive", "signed call", "make", "aws", "example", "make run with a webhook"}
+    assert {kind_of(command) for command in found} >= kinds
     unknown = [str(command) for command in found if kind_of(command) is None]
     assert unknown == [], "commands no test runs: give each a runner (and a kind above)"
 
