@@ -235,3 +235,10 @@ def test_bad_input_on_the_command_line_is_one_line_and_exit_2(shop_keys: ShopKey
     assert keys.main(argv, io.StringIO(), err, shop_keys, lambda: NOW) == 2
     assert says in err.getvalue()
     assert err.getvalue().count("\n") == 1
+
+
+def test_a_stack_of_sigv4_callers_refuses_every_key(aws: Any, lambda_context: Any) -> None:
+    shop_keys = ShopKeys(aws.store, lambda: PEPPER, "test", accepted=False)
+    created = shop_keys.create("shop", "web shop", NOW)
+    aws.use(shop_keys=shop_keys, clock=lambda: NOW)
+    assert _denied(authorize(aws, lambda_context, f"Bearer {created.key}")) == keys.KEYS_OFF

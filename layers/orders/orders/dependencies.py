@@ -20,7 +20,8 @@ from .bank import BankClient, Transport, urllib_transport
 from .confirmation_queue import ConfirmationQueue
 from .events import EventPublisher
 from .exceptions import ConfigurationError
-from .keys import SecretPepper, ShopKeys
+from .keys import ShopKeys
+from .keys import from_environment as from_keys_environment
 from .mail import MailSender
 from .reconciliation import ReportBucket
 from .reconciliation_runs import PART_SIZE, PartQueue
@@ -221,7 +222,7 @@ class Dependencies:
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
             parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
             traces=traces,
-            shop_keys=ShopKeys(store, SecretPepper(pepper), _stack_environment(env)) if pepper else None,
+            shop_keys=from_keys_environment(env, store) if pepper else None,
         )
 
     def terminals_read_again(self) -> Terminals:

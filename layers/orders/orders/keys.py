@@ -75,6 +75,7 @@ REVOKED = "the key was revoked at {at}: use the key that replaced it"
 EXPIRED = "the key expired at {at}: create another"
 OTHER_ENVIRONMENT = "the key is a {key} key and this stack takes {stack} keys"
 MISSING = "no key: send Authorization: Bearer mk_test_… or mk_live_…"
+KEYS_OFF = "this stack takes SigV4 callers only (CallerAuthentication iam): no key is accepted"
 _ALPHABET = string.ascii_letters + string.digits
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -233,10 +234,15 @@ def check_event_scope(event: Mapping[str, Any]) -> None:
 class ShopKeys:
     """The shop keys of the orders table; ``pepper`` gives the hashing pepper (read from its secret, cached)."""
 
-    def __init__(self, store: OrderStore, pepper: Callable[[], bytes], stack_environment: str = "") -> None:
+    def __init__(
+        self, store: OrderStore, pepper: Callable[[], bytes], stack_environment: str = "", *, accepted: bool = True
+    ) -> None:
+        """``accepted``: False on a stack whose callers are SigV4 only (``CALLER_AUTHENTICATION=iam``), whose
+        authorizer refuses every key."""
         self.store = store
         self.pepper = pepper
         self.environment = key_environment(stack_environment)
+        self.accepted = accepted
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
@@ -306,6 +312,8 @@ class ShopKeys:
     def authenticate(self, key: str, now: datetime) -> ShopKey:
         """The key presented, or ``ShopKeyRefusedError`` saying why. Whether a key of that id exists is told only
         to a caller holding the whole key (its hash matches): revoked and expired are said then, never before."""
+        if not self.accepted:
+            raise ShopKeyRefusedError(KEYS_OFF)
         match = KEY.fullmatch(key)
         if match is None:
             raise ShopKeyRefusedError(UNKNOWN)
@@ -379,6 +387,7 @@ def from_environment(environ: Mapping[str, str] | None = None, store: OrderStore
         store or OrderStore(table),
         SecretPepper(env.get("SHOP_KEYS_PEPPER_ARN", "")),
         env.get("STACK_ENVIRONMENT", ""),
+        accepted=env.get("CALLER_AUTHENTICATION", "") != "iam",
     )
 
 
