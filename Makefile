@@ -32,7 +32,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 LAYER_IDS := SealingLayer OrdersLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
   DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
-  ReconciliationPartsFunction GoLiveFunction
+  ReconciliationPartsFunction GoLiveFunction ShopKeyAuthorizerFunction
 
 .PHONY: python run test test-kit test-fast docs lint typecheck dist template policy pytest sam-local functional e2e \
   bench build deploy publish clean sandbox-vendor browser toolchains screenshots \

@@ -60,6 +60,17 @@ ACCOUNT, REGION = "123456789012", "eu-west-3"
 AT = "2026-11-27T09:00:00Z"
 
 
+def authorizer_request(authorization: str) -> dict:
+    """API Gateway's REQUEST to the shop keys' authorizer for ``POST /orders`` (the Authorization header given)."""
+    request = _event("POST", "/orders", "/orders", None, "")
+    del request["body"], request["isBase64Encoded"]
+    request["headers"]["Authorization"] = authorization
+    request["multiValueHeaders"]["Authorization"] = [authorization]
+    request["requestContext"].update(accountId=ACCOUNT, apiId="abcdef1234")
+    method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:abcdef1234/v1/POST/orders"
+    return {"type": "REQUEST", "methodArn": method_arn, **request}
+
+
 def scheduled(rule: str) -> dict:
     """EventBridge's event for a schedule rule (``Schedule`` events of template.yaml)."""
     return {
@@ -216,6 +227,8 @@ def main() -> None:
         "golive.json": _event(
             "GET", "/terminals/{tpe}/golive", "/terminals/0900157/golive", None, "", pathParameters={"tpe": "0900157"}
         ),
+        # No key of the local stack's (a key is shown once, and never written in a file): denied, saying why.
+        "shop_key_authorizer.json": authorizer_request("Bearer not-a-shop-key"),
         "reconciliation_run.json": _event("POST", "/reconciliation", "/reconciliation", b"{}", "application/json"),
         "checkout.json": _event(
             "GET",

@@ -6,6 +6,9 @@ POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
 GET /books/captures?day=&format=json|csv|xml&tpe=&cursor=  payments by capture date (xml: the bank's daily file)
 GET /books/refunds?day=&format=json|csv&cursor=         refunds by date (json: page by page, "next")
+POST /keys {"scope": "shop", "label": "web shop", "expires_at": null}   a shop key, shown this once (201)
+GET /keys                                                   the shop keys (never a key itself)
+POST /keys/{id}/revoke {"at": "2026-12-01T00:00:00Z"}      (no at: now) the key refused from then on
 
 An ``Idempotency-Key`` header makes a retried operation answer what the first one did instead of
 doing it again (``orders.idempotency``: 409 while the first is in flight, 422 for a key sent with another
@@ -38,6 +41,7 @@ from orders.exceptions import (
     UnknownTerminalError,
 )
 from orders.idempotency import IdempotencyKeys, Keep, fingerprint
+from orders.keys import ShopKeys, parse_time
 from orders.listing import list_orders
 from orders.model import Order
 from orders.terminals import TerminalConfig, Terminals
@@ -193,6 +197,28 @@ def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[
     return IdempotencyKeys(deps.store).run(key, request, now, lambda retry: _answered(lambda: attempt(retry)))
 
 
+def _create_key(keys: ShopKeys, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    body = _fields(event, frozenset({"scope", "label", "expires_at"}))
+    for name in ("scope", "label"):
+        if not isinstance(body.get(name), str):
+            raise InvalidOrderError(name, "is required (a string)")
+    expires = body.get("expires_at")
+    if expires is not None and not isinstance(expires, str):
+        raise InvalidOrderError("expires_at", "must be a time like 2027-01-01T00:00:00Z, or null")
+    created = keys.create(body["scope"], body["label"], now, parse_time(expires, "expires_at") if expires else None)
+    logger.info("shop key created", extra={"key_id": created.shop_key.key_id, "scope": created.shop_key.scope})
+    return json_response(201, created.as_json())  # no-store: the key is shown this once
+
+
+def _revoke_key(keys: ShopKeys, key_id: str, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    at = _fields(event, frozenset({"at"})).get("at")
+    if at is not None and not isinstance(at, str):
+        raise InvalidOrderError("at", "must be a time like 2026-12-01T00:00:00Z (leave it out for now)")
+    revoked = keys.revoke(key_id, parse_time(at, "at") if at else now)
+    logger.info("shop key revoked", extra={"key_id": key_id, "revoked_at": revoked.as_json()["revoked_at"]})
+    return json_response(200, revoked.as_json())
+
+
 def create_handler(deps: Dependencies) -> Handler:
     """The console's handler on ``deps``."""
     app = resolver(logger, metrics, MESSAGES)
@@ -212,6 +238,19 @@ def create_handler(deps: Dependencies) -> Handler:
     def operation(run: Operation) -> Callable[[str], Response[str]]:
         # The reference is read as API Gateway decoded it (pathParameters), not from the matched path.
         return lambda reference: response(_operate(deps, run, app.current_event.raw_event))
+
+    @app.post("/keys")
+    def create_key() -> Response[str]:
+        return response(_create_key(deps.keys(), app.current_event.raw_event, deps.clock()))
+
+    @app.get("/keys")
+    def listed_keys() -> Response[str]:
+        return response(json_response(200, {"keys": [key.as_json() for key in deps.keys().list()]}))
+
+    @app.post("/keys/<path_id>/revoke")
+    def revoke_key(path_id: str) -> Response[str]:
+        key_id = str((app.current_event.path_parameters or {}).get("id", ""))  # as API Gateway decoded it
+        return response(_revoke_key(deps.keys(), key_id, app.current_event.raw_event, deps.clock()))
 
     for kind in ("captures", "refunds"):
         app.get(f"/books/{kind}")(books_of(kind))

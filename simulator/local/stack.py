@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -175,6 +176,7 @@ class LocalStack:
         self.buckets: dict[str, tuple[str, str]] = {}  # logical id -> (name, ARN)
         self.topics: dict[str, str] = {}  # logical id -> ARN
         self.secret_arn = ""
+        self.generated_secrets: dict[str, str] = {}  # logical id -> ARN (the shop keys' pepper)
         self.terminals_json = ""
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.moto_host or config.host, port=config.moto_port)
@@ -212,6 +214,9 @@ class LocalStack:
                 self.base_url, self.config.payment_base_url, self.config.backoffice_base_url
             )
             self.secret_arn = put_secret(self.config.secret_name, self.terminals_json, self.config.region)
+            for logical_id in self.template.resources_of_type("AWS::SecretsManager::Secret"):  # GenerateSecretString
+                name = f"{self.config.secret_name}-{logical_id}"
+                self.generated_secrets[logical_id] = put_secret(name, secrets.token_hex(32), self.config.region)
             put_parameter(MAIL_SETTINGS_PARAMETER, mail_settings_json(), self.config.region)
             resolver = self._resolver()
             self._create_alarms(resolver)
@@ -274,7 +279,7 @@ class LocalStack:
 
     def describe_routes(self) -> list[tuple[str, str, str, str]]:
         """(method, path, function, authorizer) of every template route."""
-        return [(r.method, r.path, r.function, r.authorizer) for r in self.template.routes()]
+        return [(r.method, r.path, r.function, r.authorizer) for r in self.template.routes() if r.api != "KeysApi"]
 
     # -- start-up steps -------------------------------------------------------------------------------------
 
@@ -369,11 +374,13 @@ class LocalStack:
             name = self._function_name(logical_id)
             resources[logical_id] = name
             attributes[f"{logical_id}.Arn"] = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        resources.update(self.generated_secrets)
         for logical_id in [*self.template.resources_of_type("AWS::Serverless::Api"), IMPLICIT_API]:
             resources[logical_id] = "local"
         parameters = {
             "StackEnvironment": "test",  # the local terminals are the bank's test ones (a config may say otherwise)
             "MailSettingsParameter": MAIL_SETTINGS_PARAMETER,
+            "CallerAuthentication": "both",  # SigV4 callers (let through locally) and shop keys
             **self.config.parameter_overrides,
             "TerminalsSecretArn": self.secret_arn,
             "CheckoutBaseUrl": self.base_url,
@@ -461,7 +468,8 @@ class LocalStack:
             )
             function.instances.warm()  # a handler that cannot be imported stops the start
             self.functions[spec.logical_id] = function
-            for route in spec.routes:
+            # The shop keys' API (KeysApi) serves the same paths behind its authorizer: the local stack serves Api's.
+            for route in (r for r in spec.routes if r.api != "KeysApi"):
                 self.dispatcher.template_routes.add(
                     route.method, route.path, Target(name=spec.logical_id, handle=self._proxy(function, route.api))
                 )

@@ -385,7 +385,25 @@ def smoke_journey(dynamodb: Any) -> list[Request]:
     return stack.recorder.requests
 
 
+def shop_key_journey(dynamodb: Any) -> list[Request]:
+    """The shop keys' authorizer: a key read by id, its last use written (once), a key refused."""
+    from orders import keys
+
+    stack = _stack(dynamodb)
+    shop_keys = keys.ShopKeys(stack.deps.store, lambda: b"p" * 32, "test")
+    created = shop_keys.create(keys.SHOP, "web shop", NOW)
+    stack.recorder.requests.clear()  # the console's write, not the authorizer's
+    stack.use(shop_keys=shop_keys, clock=lambda: NOW)
+    request = {"methodArn": "arn:aws:execute-api:eu-west-3:123456789012:a/v1/POST/orders"}
+    for authorization in (f"Bearer {created.key}", f"Bearer {created.key}", "Bearer mk_test_x"):
+        stack.invoke("shop_key_authorizer", {**request, "headers": {"Authorization": authorization}}, CONTEXT)
+    operations = [(r.operation, partition_key(r)) for r in stack.recorder.requests]
+    assert ("UpdateItem", "SHOPKEY") in operations
+    return stack.recorder.requests
+
+
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
+    "ShopKeyAuthorizerFunction": shop_key_journey,
     "ReconciliationPartsFunction": reconciliation_parts_journey,
     "GoLiveFunction": smoke_journey,
     "Cgi1Function": cgi1_journey,
@@ -432,14 +450,15 @@ WRITES = {
     "Cgi2Function": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
     "ConfirmationConsumerFunction": {"dynamodb:UpdateItem": ["ORDER#*"], "dynamodb:PutItem": ["UNMATCHED#*"]},
     "BackofficeFunction": {
-        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*"],
-        "dynamodb:PutItem": ["IDEMPOTENCY#*"],
+        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*", "SHOPKEY"],
+        "dynamodb:PutItem": ["IDEMPOTENCY#*", "SHOPKEY"],
         "dynamodb:DeleteItem": ["IDEMPOTENCY#*"],
     },
     "OrderMailFunction": {"dynamodb:PutItem": ["MAIL#*"], "dynamodb:DeleteItem": ["MAIL#*"]},
     "GiveBackFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
     "ReconciliationPartsFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
     "GoLiveFunction": {"dynamodb:PutItem": ["ORDER#*"], "dynamodb:DeleteItem": ["ORDER#*"]},
+    "ShopKeyAuthorizerFunction": {"dynamodb:UpdateItem": ["SHOPKEY"]},
 }
 
 

@@ -23,6 +23,7 @@ INFORMATIONAL = {
     "QueuedConfirmationsApplied": "the queue doing its job; its trouble is ConfirmationsQueued and the dead letters",
     "QueuedConfirmationsRetried": "retries end in the dead-letter queue, which is alarmed",
     "BackOfficeOperations": "normal work",
+    "ShopKeysRefused": "a shop sending a revoked, expired or wrong key: answered 401, each saying why",
     "BankStateDiffered": "the merchant acted in the bank's dashboard: recorded on the order, answered 409",
     "SweepDue": "normal work",
     "GiveBacks": "normal work: second payments given back (each also an order review)",

@@ -90,6 +90,7 @@ NOT_TAKEN_BY_SAR = frozenset(
         "AWS::Events::Archive",
         "AWS::Events::Connection",
         "AWS::Events::EventBus",
+        "AWS::SecretsManager::Secret",
         "AWS::WAFv2::IPSet",
         "AWS::WAFv2::WebACL",
         "AWS::WAFv2::WebACLAssociation",

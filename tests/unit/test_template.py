@@ -249,17 +249,33 @@ def test_confirmation_and_order_writers_hold_the_table_actions_they_use(template
 def test_routes_use_the_explicit_api(template: Template) -> None:
     routes = template.routes()
     assert routes
-    assert all(route.api == "Api" for route in routes), "an Api event without RestApiId makes an implicit API"
+    assert all(route.api in ("Api", "KeysApi") for route in routes), (
+        "an Api event without RestApiId makes an implicit API"
+    )
 
 
 def test_only_the_buyer_and_bank_routes_are_public(template: Template) -> None:
-    routes = template.routes()
+    routes = [route for route in template.routes() if route.api == "Api"]
     public = {(r.method, r.path) for r in routes if r.authorizer == "NONE"}
     assert public == PUBLIC_ROUTES
     for route in routes:
         if (route.method, route.path) not in PUBLIC_ROUTES:
             assert route.authorizer == "AWS_IAM", route
     assert template.properties_of("Api")["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+
+
+def test_the_keys_api_serves_every_merchant_route_but_the_keys_behind_the_shop_keys_authorizer(
+    template: Template,
+) -> None:
+    merchant = {(r.method, r.path) for r in template.routes() if r.api == "Api" and r.authorizer == "AWS_IAM"}
+    keyed = [r for r in template.routes() if r.api == "KeysApi"]
+    assert {(r.method, r.path) for r in keyed} == {route for route in merchant if not route[1].startswith("/keys")}
+    assert {r.authorizer for r in keyed} == {"ShopKeys"}
+    authorizer = template.properties_of("KeysApi")["Auth"]["Authorizers"]["ShopKeys"]
+    assert authorizer["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": 60}
+    responses = template.properties_of("KeysApi")["GatewayResponses"]
+    assert responses["ACCESS_DENIED"]["StatusCode"] == "401"
+    assert "$context.authorizer.message" in responses["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]
 
 
 def test_expected_routes(template: Template) -> None:

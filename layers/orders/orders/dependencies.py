@@ -20,6 +20,8 @@ from .bank import BankClient, Transport, urllib_transport
 from .confirmation_queue import ConfirmationQueue
 from .events import EventPublisher
 from .exceptions import ConfigurationError
+from .keys import ShopKeys
+from .keys import from_environment as from_keys_environment
 from .mail import MailSender
 from .reconciliation import ReportBucket
 from .reconciliation_runs import PART_SIZE, PartQueue
@@ -190,6 +192,7 @@ class Dependencies:
     smoke_alarm_name: str = ""  # the alarm the smoke test sets (SmokeTestAlarm)
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
     traces: Traces = NO_TRACES  # X-Ray subsegments of the bank's and the store's calls (the store is given it too)
+    shop_keys: ShopKeys | None = None  # the shop keys (their authorizer's and the console's key routes)
 
     @classmethod
     def from_environment(
@@ -202,8 +205,10 @@ class Dependencies:
             env.get(name, "") for name in ("CONFIRMATION_QUEUE_URL", "EVENT_BUS_NAME", "RECONCILIATION_BUCKET")
         )
         traces = tracing(env)
+        store = OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days, traces=traces)
+        pepper = env.get("SHOP_KEYS_PEPPER_ARN", "")
         return cls(
-            store=OrderStore(_required(env, "ORDERS_TABLE"), pending_ttl_days=days, traces=traces),
+            store=store,
             terminals=SecretTerminals(env.get("TERMINALS_SECRET_ARN", ""), stack_environment=_stack_environment(env)),
             mail_settings=ParameterMailSettings(env.get("MAIL_SETTINGS_PARAMETER", "")),
             bank_transport=bank_transport,
@@ -217,6 +222,7 @@ class Dependencies:
             reconciliation_days=int(env.get("RECONCILIATION_DAYS", "7") or 7),
             parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
             traces=traces,
+            shop_keys=from_keys_environment(env, store) if pepper else None,
         )
 
     def terminals_read_again(self) -> Terminals:
@@ -243,6 +249,9 @@ class Dependencies:
 
     def reconciliation_queue(self) -> PartQueue:
         return _configured(self.parts, "RECONCILIATION_QUEUE_URL")
+
+    def keys(self) -> ShopKeys:
+        return _configured(self.shop_keys, "SHOP_KEYS_PEPPER_ARN")
 
 
 def tracing(env: Mapping[str, str]) -> Traces:

@@ -17,6 +17,9 @@ OrdersError
 ├── MailUnavailableError        SES did not take a mail: nothing is known to be sent
 ├── MailRejectedError           SES refused a mail for good (its recipient, its address): never sent
 ├── ReportUnavailableError      S3 did not keep (or give) a reconciliation report or file
+├── ShopKeyRefusedError         a shop key refused: malformed or unknown, revoked, expired, other environment (401)
+├── ShopKeyScopeError           a shop key whose scope does not cover the route (403)
+├── ShopKeyNotFoundError        no shop key with that id (404)
 └── BankError                   the bank did not do what was asked (502)
     ├── BankRefusedError        it answered and refused: nothing happened
     └── BankUnavailableError    no usable answer: whether it happened is unknown (checked before anything else)
@@ -244,6 +247,37 @@ class ReportUnavailableError(OrdersError):
     status = 503
     log_level = "exception"
     log = "the reports bucket is unavailable"
+
+
+class ShopKeyRefusedError(OrdersError):
+    """A shop key the API does not take; the message says why (malformed or unknown, revoked, expired, the other
+    environment's) and never whether a key of that id exists: only a caller holding the whole key learns that it
+    was revoked or has expired."""
+
+    status = 401
+    field = "Authorization"
+
+
+class ShopKeyScopeError(OrdersError):
+    """A shop key whose scope does not cover the route called; the message names the scope needed."""
+
+    status = 403
+    field = "Authorization"
+
+    def __init__(self, scope: str, allowed: tuple[str, ...], route: str) -> None:
+        needs = f"a {' or '.join(allowed)} key" if allowed else "a SigV4 (IAM) caller: no key"
+        super().__init__(f"this key's scope is {scope}; {route} needs {needs}")
+        self.scope = scope
+        self.allowed = allowed
+
+
+class ShopKeyNotFoundError(OrdersError, LookupError):
+    status = 404
+    field = "id"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no shop key {key_id!r}")
+        self.key_id = key_id
 
 
 class BankError(OrdersError):

@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 
+from ..exceptions import ShopKeyScopeError
+from ..keys import check_event_scope
 from . import errors
 from .http import error_response
 
@@ -51,6 +53,10 @@ def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     # domain's base path mapping the path starts with that base path (every route would be a 404), and a reference
     # may hold what a route's pattern refuses ('#', '/', '"'); the routes read the reference API Gateway decoded
     # (``pathParameters``).
+    try:
+        check_event_scope(event)  # a shop key's scope, as its authorizer answered it; SigV4: IAM decided
+    except ShopKeyScopeError as exc:  # the caller's: nothing to log
+        return error_response(*errors.described(exc))
     answer = app.resolve({**event, "path": event.get("resource") or event.get("path")}, context)
     # A REST API takes either form; ours never repeats a header, so the single-valued one says the same.
     multi = answer.pop("multiValueHeaders", None) or {}
