@@ -156,7 +156,7 @@ def test_an_immediate_second_payment_is_refunded_on_its_own_session_once(
     [second] = order.second_payments
     assert (second.state, second.giving_back) == (GIVEN_BACK, None)
     assert second.outcome is not None
-    assert (second.outcome.event, second.outcome.outcome) == ("refund_full", "done")
+    assert (second.outcome.event, second.outcome.outcome, second.outcome.actor) == ("refund_full", "done", GIVE_BACK)
     assert order.reviews[-1].reason is ReviewReason.SECOND_PAYMENT_GIVEN_BACK
     assert f"under {FIRST} ({AGAIN}, 62.73 EUR) was refunded" in order.reviews[-1].detail
     assert aws.store.orders_to_give_back()[0] == []
@@ -199,6 +199,9 @@ def test_a_process_dying_after_the_bank_call_is_settled_from_the_status_not_rese
     assert len(calls(bank, "recredit_paiement.cgi")) == 1  # never refunded twice
     order = aws.store.get(REF)
     assert order.second_payments[0].state == GIVEN_BACK
+    outcome = order.second_payments[0].outcome
+    assert outcome is not None
+    assert outcome.actor == GIVE_BACK  # who asked for it, not the sweeper that settled it
     assert aws.store.orders_to_give_back()[0] == []
 
 
