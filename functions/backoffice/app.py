@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from orders import daybook
+from orders.actors import Actor
 from orders.backoffice import BackOffice
 from orders.calendar import local_day
 from orders.dependencies import Dependencies, Handler, environment_handler
@@ -46,6 +47,7 @@ from orders.listing import list_orders
 from orders.model import Order
 from orders.terminals import TerminalConfig, Terminals
 from orders.web import errors
+from orders.web.callers import caller
 from orders.web.http import body_bytes, header, json_body, json_response, text_response
 from orders.web.resolver import api_handler, resolver, response
 from sealing import FieldError, check_reference
@@ -85,9 +87,11 @@ def _amount(event: dict[str, Any]) -> str | None:
     return value
 
 
-def _cancel(office: BackOffice, reference: str, event: dict[str, Any], now: datetime, key: str | None) -> Order:
+def _cancel(
+    office: BackOffice, reference: str, event: dict[str, Any], now: datetime, actor: Actor, key: str | None
+) -> Order:
     _fields(event, frozenset())  # what remains is cancelled; a malformed body must not cancel anything
-    return office.cancel(reference, now, key)
+    return office.cancel(reference, now, actor, key)
 
 
 def _books_query(
@@ -146,7 +150,8 @@ def _idempotency_key(event: dict[str, Any]) -> str | None:
     return key
 
 
-Operation = Callable[[BackOffice, str, dict[str, Any], datetime, str | None], Order]
+# An operation on the order named, as asked by the request, at the time given, by the actor (the request's caller).
+Operation = Callable[[BackOffice, str, dict[str, Any], datetime, Actor, str | None], Order]
 # A request that ended this way has a definitive answer, replayed to every retry with its Idempotency-Key.
 # "The earlier one was found applied" is one too: a retry with this key must not then do it.
 DEFINITIVE = (BankRefusedError, TransitionNotAllowedError, BankStateDifferedError, PreviousOperationAppliedError)
@@ -166,9 +171,9 @@ def _answered(attempt: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], Ke
 
 
 OPERATIONS: dict[str, Operation] = {
-    "capture": lambda o, r, e, now, k: o.capture(r, _amount(e), now, k),
+    "capture": lambda o, r, e, now, actor, k: o.capture(r, _amount(e), now, actor, k),
     "cancel": _cancel,
-    "refund": lambda o, r, e, now, k: o.refund(r, _amount(e), now, k),
+    "refund": lambda o, r, e, now, actor, k: o.refund(r, _amount(e), now, actor, k),
 }
 
 
@@ -180,12 +185,13 @@ def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[
         raise OrderNotFoundError(reference[:40]) from None
     logger.append_keys(reference=reference)
     key = _idempotency_key(event)
+    actor = caller(event)
     now = deps.clock()
 
     def attempt(retry: bool = True) -> dict[str, Any]:
         # A key's first request (retry False) may find nothing done under that key before.
         office = BackOffice(deps.store, deps.terminals, deps.bank_client, fresh_key=not retry)
-        order = run(office, reference, event, now, key)
+        order = run(office, reference, event, now, actor, key)
         logger.info("back-office operation done", extra={"status": order.status.value})
         metrics.add_metric(name="BackOfficeOperations", unit=MetricUnit.Count, value=1)
         return json_response(200, order.as_json())

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from orders.actors import GIVE_BACK
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import OrderNotFoundError, OrdersError, StoreUnavailableError
 from orders.giveback import GiveBacks
@@ -45,7 +46,8 @@ def create_handler(deps: Dependencies) -> Handler:
         """Give back the order's second payments still due; not done only when the table failed (the record and
         every later one are handed over again)."""
         try:
-            outcomes = GiveBacks(deps.store, deps.terminals, deps.bank_client).give_back(reference, deps.clock())
+            givebacks = GiveBacks(deps.store, deps.terminals, deps.bank_client)
+            outcomes = givebacks.give_back(reference, deps.clock(), GIVE_BACK)
         except StoreUnavailableError:
             logger.exception("give-back not done: the table failed", extra={"reference": reference})
             return False

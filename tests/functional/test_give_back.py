@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from orders import daybook
+from orders.actors import GIVE_BACK
 from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.events import ORDER_NEEDS_REVIEW, ORDER_REFUNDED, SECOND_PAYMENT_GIVEN_BACK, events_of_change
@@ -25,7 +26,7 @@ from orders.terminals import Terminals
 from tests.support.aws import mail_settings, terminals_config
 from tests.support.fakebank import Account, FakeBank
 from tests.support.ledger import bank_holds, held_by_reference, stream_records
-from tests.support.merchant import LATER, NOW, confirm, stored_order
+from tests.support.merchant import CONSOLE, LATER, NOW, confirm, stored_order
 
 REF = "GIVEBACK01"
 FIRST, SECOND = REF + "00", REF + "01"  # the buyer's two tabs: the order is paid under SECOND, then FIRST pays too
@@ -90,7 +91,7 @@ def dying_after_the_bank_call(givebacks: GiveBacks, at: datetime, monkeypatch: p
     with monkeypatch.context() as patched:
         patched.setattr(OrderStore, "finish_give_back", crash)
         with pytest.raises(Crash):
-            givebacks.give_back(REF, at)
+            givebacks.give_back(REF, at, GIVE_BACK)
 
 
 def two_givers_at_once(aws: Any, bank: FakeBank, at: datetime) -> list[object]:
@@ -110,7 +111,7 @@ def two_givers_at_once(aws: Any, bank: FakeBank, at: datetime) -> list[object]:
     def run() -> None:
         giver = GiveBacks(aws.store, terminals, lambda terminal: BankClient(terminal, slow, sleep=lambda _: None))
         try:
-            outcomes.append(giver.give_back(REF, at))
+            outcomes.append(giver.give_back(REF, at, GIVE_BACK))
         except OperationInProgressError as exc:
             outcomes.append(exc)
 
@@ -155,7 +156,7 @@ def test_an_immediate_second_payment_is_refunded_on_its_own_session_once(
     [second] = order.second_payments
     assert (second.state, second.giving_back) == (GIVEN_BACK, None)
     assert second.outcome is not None
-    assert (second.outcome.event, second.outcome.outcome) == ("refund_full", "done")
+    assert (second.outcome.event, second.outcome.outcome, second.outcome.actor) == ("refund_full", "done", GIVE_BACK)
     assert order.reviews[-1].reason is ReviewReason.SECOND_PAYMENT_GIVEN_BACK
     assert f"under {FIRST} ({AGAIN}, 62.73 EUR) was refunded" in order.reviews[-1].detail
     assert aws.store.orders_to_give_back()[0] == []
@@ -191,13 +192,16 @@ def test_a_process_dying_after_the_bank_call_is_settled_from_the_status_not_rese
     assert bank.accounts[FIRST].refunded == AMOUNT  # the bank did it; the order does not know
     assert aws.store.get(REF).second_payments[0].giving_back is not None
     with pytest.raises(OperationInProgressError):  # fresh: maybe still running elsewhere
-        givebacks.give_back(REF, NOW + timedelta(seconds=30))
+        givebacks.give_back(REF, NOW + timedelta(seconds=30), GIVE_BACK)
     assert consume(aws, lambda_context) == {"batchItemFailures": []}  # the stream leaves it to the sweeper
     report = office.sweep(LATER)  # the backstop, past the entry's lease
     assert report.outcomes[FIRST].startswith("given_back (refund_full applied)")
     assert len(calls(bank, "recredit_paiement.cgi")) == 1  # never refunded twice
     order = aws.store.get(REF)
     assert order.second_payments[0].state == GIVEN_BACK
+    outcome = order.second_payments[0].outcome
+    assert outcome is not None
+    assert outcome.actor == GIVE_BACK  # who asked for it, not the sweeper that settled it
     assert aws.store.orders_to_give_back()[0] == []
 
 
@@ -207,9 +211,9 @@ def test_a_give_back_that_never_reached_the_bank_is_sent_once_more(
     paid_twice(aws, lambda_context, bank)
     bank.timeout_next = 1
     with pytest.raises(BankUnavailableError):
-        givebacks.give_back(REF, NOW)
+        givebacks.give_back(REF, NOW, GIVE_BACK)
     assert bank.accounts[FIRST].refunded == 0
-    assert givebacks.give_back(REF, LATER) == {FIRST: "given_back (refund_full done)"}
+    assert givebacks.give_back(REF, LATER, GIVE_BACK) == {FIRST: "given_back (refund_full done)"}
     assert bank.accounts[FIRST].refunded == AMOUNT
     assert len(calls(bank, "recredit_paiement.cgi")) == 2  # the first never reached it: the status said so
 
@@ -237,7 +241,7 @@ def test_a_refused_give_back_is_left_to_the_merchant_and_refund_all_tries_it_aga
     assert aws.store.orders_to_give_back()[0] == []
     assert office.sweep(LATER).outcomes == {}  # a refusal is not resent blindly every run
     assert len(calls(bank, "recredit_paiement.cgi")) == 1
-    order = office.refund(REF, None, LATER)  # "refund all": the second payment first, then the order's own
+    order = office.refund(REF, None, LATER, CONSOLE)  # "refund all": the second payment first, then the order's own
     assert [(c["reference"], c["num_autorisation"]) for c in calls(bank, "recredit_paiement.cgi")[1:]] == [
         (FIRST, AGAIN),
         (SECOND, PAID),
@@ -250,7 +254,7 @@ def test_refund_all_covers_a_second_captured_session_not_given_back_yet(
     aws: Any, lambda_context: Any, bank: FakeBank, office: BackOffice
 ) -> None:
     paid_twice(aws, lambda_context, bank)  # the stream's consumer has not run yet
-    order = office.refund(REF, None, LATER)
+    order = office.refund(REF, None, LATER, CONSOLE)
     assert order.status is OrderStatus.REFUNDED
     assert order.second_payments[0].state == GIVEN_BACK
     assert (bank.accounts[FIRST].refunded, bank.accounts[SECOND].refunded) == (AMOUNT, AMOUNT)
@@ -264,7 +268,7 @@ def test_refund_all_never_reads_refunded_while_a_second_payment_stays_debited(
     paid_twice(aws, lambda_context, bank)
     bank.refuse_next = 1
     with pytest.raises(BankRefusedError, match=f"the second payment under {FIRST} is not given back"):
-        office.refund(REF, None, LATER)
+        office.refund(REF, None, LATER, CONSOLE)
     order = aws.store.get(REF)
     assert (order.status, order.refunded) == (OrderStatus.PAID, 0)  # the order's own payment was not refunded
     assert bank.accounts[SECOND].refunded == 0
@@ -300,7 +304,7 @@ def test_the_merchant_is_told_and_the_buyer_is_not_told_of_a_refund(
     aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
 ) -> None:
     before = paid_twice(aws, lambda_context, bank)
-    givebacks.give_back(REF, NOW)
+    givebacks.give_back(REF, NOW, GIVE_BACK)
     after = aws.store.get(REF)
     events = events_of_change(before, after)
     assert [e.type for e in events] == [SECOND_PAYMENT_GIVEN_BACK, ORDER_NEEDS_REVIEW]
@@ -333,7 +337,7 @@ def not_cancelled_then_captured(aws: Any, lambda_context: Any, bank: FakeBank, g
     validates it at the end of its own deferral period (the terminal's automatic validation)."""
     paid_twice(aws, lambda_context, bank, tpe="0900158")
     bank.refuse_next = 1
-    assert givebacks.give_back(REF, NOW) == {FIRST: "not_given_back (cancel refused)"}
+    assert givebacks.give_back(REF, NOW, GIVE_BACK) == {FIRST: "not_given_back (cancel refused)"}
     bank.accounts[FIRST] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=BANK_CAPTURE_DAY)
     return aws.store.get(REF)  # type: ignore[no-any-return]
 
@@ -362,7 +366,7 @@ def test_a_second_authorisation_the_bank_captured_after_a_refused_cancel_is_book
     # The day's reconciliation finds nothing more; "refund all" then refunds the order's own payment, and only it.
     reconciled = Reconciler(aws.store, terminals, _client(bank)).run([later.date()], later + timedelta(hours=1), "t")
     assert [d.kind for d in reconciled.differences] == []
-    order = office.refund(REF, None, later + timedelta(hours=2))
+    order = office.refund(REF, None, later + timedelta(hours=2), CONSOLE)
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
     assert (order.status, bank_holds(bank), held_by_reference(order)) == (OrderStatus.REFUNDED, {}, {})
     assert office.sweep(later + timedelta(hours=3)).outcomes == {}
@@ -395,8 +399,9 @@ def test_refund_all_asks_the_bank_of_a_second_authorisation_not_cancelled_and_re
     aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks, office: BackOffice
 ) -> None:
     not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
-    office.capture(REF, None, LATER)  # the merchant validates the paid session; nothing has asked about FIRST yet
-    order = office.refund(REF, None, LATER + timedelta(minutes=1))
+    # The merchant validates the paid session; nothing has asked about FIRST yet.
+    office.capture(REF, None, LATER, CONSOLE)
+    order = office.refund(REF, None, LATER + timedelta(minutes=1), CONSOLE)
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, SECOND]
     assert (order.status, order.second_payments[0].state) == (OrderStatus.REFUNDED, GIVEN_BACK)
     assert bank_holds(bank) == held_by_reference(order) == {}
@@ -421,7 +426,7 @@ def test_a_second_authorisation_cancelled_in_the_banks_dashboard_is_given_back_a
 ) -> None:
     paid_twice(aws, lambda_context, bank, tpe="0900158")
     bank.refuse_next = 1
-    givebacks.give_back(REF, NOW)
+    givebacks.give_back(REF, NOW, GIVE_BACK)
     bank.accounts[FIRST].cancelled = True  # the merchant did as the review said
     assert office.sweep(LATER).outcomes == {FIRST: "given_back (cancel applied_outside_api)"}
     order = aws.store.get(REF)
@@ -459,7 +464,7 @@ def test_the_merchant_is_told_the_bank_captured_a_second_authorisation_and_that_
     aws: Any, lambda_context: Any, bank: FakeBank, givebacks: GiveBacks
 ) -> None:
     before = not_cancelled_then_captured(aws, lambda_context, bank, givebacks)
-    givebacks.give_back(REF, NOW + timedelta(days=6))
+    givebacks.give_back(REF, NOW + timedelta(days=6), GIVE_BACK)
     after = aws.store.get(REF)
     events = events_of_change(before, after)
     assert [e.type for e in events] == [SECOND_PAYMENT_GIVEN_BACK, ORDER_NEEDS_REVIEW, ORDER_NEEDS_REVIEW]
@@ -529,7 +534,7 @@ def test_a_second_payment_arriving_while_another_is_given_back_is_given_back_in_
     dying_after_the_bank_call(givebacks, NOW, monkeypatch)  # FIRST refunded, its entry left open
     confirm(aws, lambda_context, reference=THIRD, numauto="333333", date="27/11/2026_a_10:20:00")
     with pytest.raises(OperationInProgressError):  # FIRST's give-back may still be under way elsewhere...
-        givebacks.give_back(REF, NOW + timedelta(seconds=30))
+        givebacks.give_back(REF, NOW + timedelta(seconds=30), GIVE_BACK)
     third = aws.store.get(REF).second_payments[1]
     assert (third.bank_reference, third.state) == (THIRD, GIVEN_BACK)  # ...THIRD does not wait for it
     assert [c["reference"] for c in calls(bank, "recredit_paiement.cgi")] == [FIRST, THIRD]

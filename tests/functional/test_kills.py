@@ -23,7 +23,7 @@ from orders.store import OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import terminals_config
 from tests.support.fakebank import FakeBank
-from tests.support.merchant import LATER, NOW, paid
+from tests.support.merchant import CONSOLE, LATER, NOW, paid
 
 MONEY_CGIS = ("capture_paiement.cgi", "recredit_paiement.cgi")
 STEPS = ("before_the_bank_call", "after_the_bank_applied_it", "before_the_outcome_is_written")
@@ -95,8 +95,8 @@ def test_a_console_capture_killed_at_any_step(
     switch.install(monkeypatch)
     office = office_for(aws, switch)
     with pytest.raises(Killed):
-        office.capture("KC1", Decimal("10.00"), NOW, key=key)
-    rerun(lambda: office.capture("KC1", Decimal("10.00"), LATER, key=key))
+        office.capture("KC1", Decimal("10.00"), NOW, CONSOLE, key=key)
+    rerun(lambda: office.capture("KC1", Decimal("10.00"), LATER, CONSOLE, key=key))
     assert_one(bank, aws.store.get("KC1"), "capture_paiement.cgi", captured=Decimal("10.00"))
 
 
@@ -106,13 +106,13 @@ def test_a_console_refund_killed_at_any_step(
     aws: Any, lambda_context: Any, bank: FakeBank, monkeypatch: pytest.MonkeyPatch, step: str, key: str | None
 ) -> None:
     paid(aws, lambda_context, "KR1", "0900158")
-    office_for(aws, KillSwitch(bank, "none")).capture("KR1", None, NOW)
+    office_for(aws, KillSwitch(bank, "none")).capture("KR1", None, NOW, CONSOLE)
     switch = KillSwitch(bank, step)
     switch.install(monkeypatch)
     office = office_for(aws, switch)
     with pytest.raises(Killed):
-        office.refund("KR1", Decimal("5.00"), NOW, key=key)
-    rerun(lambda: office.refund("KR1", Decimal("5.00"), LATER, key=key))
+        office.refund("KR1", Decimal("5.00"), NOW, CONSOLE, key=key)
+    rerun(lambda: office.refund("KR1", Decimal("5.00"), LATER, CONSOLE, key=key))
     order = aws.store.get("KR1")
     assert_one(bank, order, "recredit_paiement.cgi", refunded=Decimal("5.00"))
     assert order.status is OrderStatus.PARTIALLY_REFUNDED

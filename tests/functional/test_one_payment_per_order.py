@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from orders import daybook
+from orders.actors import GIVE_BACK
 from orders.giveback import GiveBacks
 from orders.model import OrderStatus, PaymentSession
 from orders.reconciliation import Reconciler
@@ -36,7 +37,7 @@ def test_a_late_confirmation_of_a_payment_recorded_from_a_status_without_numauto
     assert aws.store.get(SAMPLE).status is OrderStatus.PAID
     bank.status_without_amounts = False
     assert confirm(aws, lambda_context, numauto="654321")["body"] == "version=2\ncdr=0\n"  # the late confirmation
-    GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SAMPLE, LATER)
+    GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SAMPLE, LATER, GIVE_BACK)
     assert held(bank) == AMOUNT  # the buyer's one payment stays with the merchant
     order = aws.store.get(SAMPLE)
     assert (order.status, order.captured, order.second_payments, order.reviews) == (OrderStatus.PAID, AMOUNT, (), ())
@@ -50,7 +51,7 @@ def test_an_acceptance_sent_again_without_its_authorisation_number_is_the_same_p
     bank.accounts[SESSION] = Account(AMOUNT, "EUR", captured=AMOUNT, captured_on=CREATED.date())
     again = confirm(aws, lambda_context, numauto="", date="27/11/2026_a_10:16:00")  # another MAC, no numauto
     assert again["body"] == "version=2\ncdr=0\n"
-    GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SAMPLE, LATER)
+    GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SAMPLE, LATER, GIVE_BACK)
     assert held(bank) == AMOUNT
     assert aws.store.get(SAMPLE).second_payments == ()
 
@@ -82,7 +83,7 @@ def test_a_split_payment_paid_twice_gives_back_what_the_bank_collected_and_books
         bank.accounts[reference] = Account(Decimal("60.00"), "EUR", captured_on=CREATED.date())
     collect(aws, lambda_context, bank, "paiement", "111111", SPLIT_SECOND, "27/11/2026_a_10:15:00")
     collect(aws, lambda_context, bank, "paiement", "222222", SPLIT_FIRST, "27/11/2026_a_10:16:00")
-    outcome = GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SPLIT, LATER)
+    outcome = GiveBacks(aws.store, aws.deps.terminals(), aws.deps.bank_client).give_back(SPLIT, LATER, GIVE_BACK)
     assert outcome == {SPLIT_FIRST: "given_back (refund_full done)"}  # the first instalment it collected
     [refund] = [fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi"]
     assert (refund["montant"], refund["montant_recredit"], refund["montant_possible"]) == (

@@ -23,7 +23,7 @@ from orders.terminals import Terminals
 from sealing import Money
 from tests.support.aws import terminals_config
 from tests.support.fakebank import Account, FakeBank
-from tests.support.merchant import LATER, NOW, confirm, paid, stored_order, write_authorized_orders
+from tests.support.merchant import CONSOLE, LATER, NOW, confirm, paid, stored_order, write_authorized_orders
 
 
 @pytest.fixture
@@ -39,11 +39,11 @@ def office(aws: Any, bank: FakeBank) -> BackOffice:
 
 def test_partial_captures_then_refund(aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank) -> None:
     assert paid(aws, lambda_context, "DA1", "0900159").status is OrderStatus.CARD_REGISTERED
-    order = office.capture("DA1", Decimal("10.00"), NOW)
+    order = office.capture("DA1", Decimal("10.00"), NOW, CONSOLE)
     assert (order.status, order.captured) == (OrderStatus.PARTIALLY_CAPTURED, Decimal("10.00"))
-    order = office.capture("DA1", None, NOW)
+    order = office.capture("DA1", None, NOW, CONSOLE)
     assert (order.status, order.captured) == (OrderStatus.CAPTURED, Decimal("62.73"))
-    order = office.refund("DA1", Decimal("5.00"), NOW)
+    order = office.refund("DA1", Decimal("5.00"), NOW, CONSOLE)
     assert (order.status, order.refunded) == (OrderStatus.PARTIALLY_REFUNDED, Decimal("5.00"))
     assert bank.accounts["DA100"].captured == Decimal("62.73")
     assert bank.accounts["DA100"].refunded == Decimal("5.00")
@@ -54,7 +54,7 @@ def test_partial_captures_then_refund(aws: Any, lambda_context: Any, office: Bac
 def test_capture_of_an_immediate_order_is_not_allowed(aws: Any, lambda_context: Any, office: BackOffice) -> None:
     paid(aws, lambda_context, "IM1", "0900157")
     with pytest.raises(TransitionNotAllowedError, match="immediate"):
-        office.capture("IM1", None, NOW)
+        office.capture("IM1", None, NOW, CONSOLE)
 
 
 def test_a_refused_capture_changes_nothing_but_the_history(
@@ -63,7 +63,7 @@ def test_a_refused_capture_changes_nothing_but_the_history(
     before = paid(aws, lambda_context, "DA2", "0900159")
     bank.refuse_next = 1
     with pytest.raises(BankRefusedError):
-        office.capture("DA2", Decimal("10.00"), NOW)
+        office.capture("DA2", Decimal("10.00"), NOW, CONSOLE)
     after = aws.store.get("DA2")
     assert (after.status, after.captured, after.pending) == (before.status, before.captured, None)
     assert [op.outcome for op in after.operations] == ["refused"]
@@ -75,14 +75,14 @@ def test_a_lost_answer_is_settled_by_status_and_never_captured_twice(
     paid(aws, lambda_context, "DA3", "0900159")
     bank.lose_answer_next = 1
     with pytest.raises(BankUnavailableError):
-        office.capture("DA3", Decimal("10.00"), NOW)
+        office.capture("DA3", Decimal("10.00"), NOW, CONSOLE)
     assert aws.store.get("DA3").pending is not None  # the journal says: outcome unknown
     with pytest.raises(OperationInProgressError):  # it may still be running: never settled while fresh
-        office.capture("DA3", Decimal("10.00"), NOW + timedelta(seconds=20))
+        office.capture("DA3", Decimal("10.00"), NOW + timedelta(seconds=20), CONSOLE)
     with pytest.raises(PreviousOperationAppliedError):  # a blind retry is not carried out
-        office.capture("DA3", Decimal("10.00"), LATER)
+        office.capture("DA3", Decimal("10.00"), LATER, CONSOLE)
     assert aws.store.get("DA3").captured == Decimal("10.00")
-    order = office.capture("DA3", Decimal("20.00"), LATER)  # a request made knowing the first one succeeded
+    order = office.capture("DA3", Decimal("20.00"), LATER, CONSOLE)  # a request made knowing the first one succeeded
     assert order.captured == Decimal("30.00")
     assert bank.accounts["DA300"].captured == Decimal("30.00")
     assert [op.outcome for op in order.operations] == ["applied", "done"]
@@ -94,10 +94,10 @@ def test_an_idempotency_key_makes_a_retry_answer_the_first_outcome(
     paid(aws, lambda_context, "DA7", "0900159")
     bank.lose_answer_next = 1
     with pytest.raises(BankUnavailableError):
-        office.capture("DA7", Decimal("10.00"), NOW, key="retry-key-1")
-    order = office.capture("DA7", Decimal("10.00"), LATER, key="retry-key-1")
+        office.capture("DA7", Decimal("10.00"), NOW, CONSOLE, key="retry-key-1")
+    order = office.capture("DA7", Decimal("10.00"), LATER, CONSOLE, key="retry-key-1")
     assert order.captured == Decimal("10.00")
-    again = office.capture("DA7", Decimal("10.00"), LATER, key="retry-key-1")
+    again = office.capture("DA7", Decimal("10.00"), LATER, CONSOLE, key="retry-key-1")
     assert again == order
     assert bank.captures() == 1
 
@@ -108,7 +108,7 @@ def test_an_operation_that_never_reached_the_bank_is_settled_as_not_applied(
     paid(aws, lambda_context, "DA4", "0900159")
     bank.timeout_next = 1
     with pytest.raises(BankUnavailableError):
-        office.capture("DA4", Decimal("10.00"), NOW)
+        office.capture("DA4", Decimal("10.00"), NOW, CONSOLE)
     order, record = office.settle(aws.store.get("DA4"), LATER)
     assert (order.captured, order.pending, order.status) == (Decimal(0), None, OrderStatus.CARD_REGISTERED)
     assert record is not None
@@ -122,10 +122,10 @@ def test_while_the_status_is_unknown_nothing_else_happens(
     paid(aws, lambda_context, "DA5", "0900159")
     bank.lose_answer_next = 1
     with pytest.raises(BankUnavailableError):
-        office.capture("DA5", Decimal("10.00"), NOW)
+        office.capture("DA5", Decimal("10.00"), NOW, CONSOLE)
     bank.status_down = True
     with pytest.raises(BankUnavailableError):
-        office.cancel("DA5", LATER)
+        office.cancel("DA5", LATER, CONSOLE)
     assert bank.accounts["DA500"].cancelled is False
 
 
@@ -151,7 +151,7 @@ def test_deferred_authorization_is_cancelled_at_the_end(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
     paid(aws, lambda_context, "DA6", "0900159")
-    office.capture("DA6", Decimal("10.00"), NOW)
+    office.capture("DA6", Decimal("10.00"), NOW, CONSOLE)
     report = office.sweep(NOW + timedelta(days=30))
     assert report.outcomes == {"DA6": "cancel"}
     order = aws.store.get("DA6")
@@ -220,13 +220,13 @@ def test_a_status_without_amounts_never_concludes_not_applied(
     aws: Any, lambda_context: Any, office: BackOffice, bank: FakeBank
 ) -> None:
     paid(aws, lambda_context, "DA8", "0900159")
-    office.capture("DA8", None, NOW)
+    office.capture("DA8", None, NOW, CONSOLE)
     bank.lose_answer_next = 1
     with pytest.raises(BankUnavailableError):
-        office.refund("DA8", Decimal("5.00"), NOW)
+        office.refund("DA8", Decimal("5.00"), NOW, CONSOLE)
     bank.status_without_amounts = True
     with pytest.raises(BankUnavailableError, match="recredits"):
-        office.refund("DA8", Decimal("5.00"), LATER)
+        office.refund("DA8", Decimal("5.00"), LATER, CONSOLE)
     order = aws.store.get("DA8")
     assert order.pending is not None  # still open: a human, or a better status, decides
     assert bank.accounts["DA800"].refunded == Decimal("5.00")
@@ -239,10 +239,10 @@ def test_an_undocumented_refund_answer_leaves_the_outcome_open(
     bank.accounts["IM200"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))  # paid at the order
     bank.refund_cdr = 7
     with pytest.raises(BankUnavailableError, match="cdr=7"):
-        office.refund("IM2", Decimal("5.00"), NOW)
+        office.refund("IM2", Decimal("5.00"), NOW, CONSOLE)
     bank.refund_cdr = None
     with pytest.raises(PreviousOperationAppliedError):
-        office.refund("IM2", Decimal("5.00"), LATER)
+        office.refund("IM2", Decimal("5.00"), LATER, CONSOLE)
     order = aws.store.get("IM2")
     assert (order.refunded, order.status) == (Decimal("5.00"), OrderStatus.PARTIALLY_REFUNDED)
     assert bank.accounts["IM200"].refunded == Decimal("5.00")
@@ -255,11 +255,11 @@ def test_an_outcome_arriving_after_its_entry_was_closed_is_kept_and_flagged(
     from orders.model import OperationRecord, PendingOperation
 
     order = paid(aws, lambda_context, "DA9", "0900159")
-    pending = PendingOperation("slowcall", plan_capture(order, Decimal("10.00")), NOW)
+    pending = PendingOperation("slowcall", plan_capture(order, Decimal("10.00")), NOW, CONSOLE)
     order = aws.store.begin_operation(order, pending)
-    settled = OperationRecord("slowcall", pending.plan.event, pending.plan.amount, LATER, "not_applied")
+    settled = OperationRecord("slowcall", pending.plan.event, pending.plan.amount, LATER, "not_applied", actor=CONSOLE)
     aws.store.finish_operation(order, settled, None, "slowcall")  # someone settled it meanwhile
-    late = OperationRecord("slowcall", pending.plan.event, Money(Decimal("10.00"), "EUR"), LATER, "done")
+    late = OperationRecord("slowcall", pending.plan.event, Money(Decimal("10.00"), "EUR"), LATER, "done", actor=CONSOLE)
     office._close(order, late, pending.plan)
     after = aws.store.get("DA9")
     assert [op.outcome for op in after.operations] == ["not_applied", "done"]
@@ -284,7 +284,7 @@ def test_a_martinique_order_is_dated_in_martinique(aws: Any, lambda_context: Any
     order = aws.store.get("MQ1")
     # Three working days after Thursday 26: the end of Tuesday 1 December, Martinique time.
     assert order.deadline == datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
-    office.capture("MQ1", None, late_evening + timedelta(hours=1))
+    office.capture("MQ1", None, late_evening + timedelta(hours=1), CONSOLE)
     [(_, fields)] = [(cgi, fields) for cgi, fields in bank.calls if cgi == "capture_paiement.cgi"]
     assert fields["date_commande"] == "26/11/2026"
 
@@ -294,9 +294,9 @@ def test_a_refund_sends_the_banks_capture_day(
 ) -> None:
     paid(aws, lambda_context, "RD1", "0900158")
     bank.today = date(2026, 11, 28)  # the bank books the capture on its own day, not the merchant's
-    order = office.capture("RD1", None, NOW)
+    order = office.capture("RD1", None, NOW, CONSOLE)
     assert order.operations[-1].bank_day == date(2026, 11, 28)
-    office.refund("RD1", Decimal("5.00"), NOW + timedelta(days=3))
+    office.refund("RD1", Decimal("5.00"), NOW + timedelta(days=3), CONSOLE)
     refund = next(fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi")
     assert refund["date_remise"] == "28/11/2026"
 
@@ -309,7 +309,7 @@ def test_a_refund_after_the_banks_own_validation_sends_its_capture_day(
     bank.accounts["RD200"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=deadline_day)
     report = office.sweep(NOW + timedelta(days=30))
     assert report.outcomes == {"RD2": "recorded the bank's capture_full"}
-    office.refund("RD2", Decimal("5.00"), NOW + timedelta(days=31))
+    office.refund("RD2", Decimal("5.00"), NOW + timedelta(days=31), CONSOLE)
     refund = next(fields for cgi, fields in bank.calls if cgi == "recredit_paiement.cgi")
     assert refund["date_remise"] == "03/12/2026"
     assert aws.store.get("RD2").refunded == Decimal("5.00")
@@ -358,7 +358,7 @@ def test_a_cancellation_in_the_banks_dashboard_is_recorded_when_a_capture_is_ref
     paid(aws, lambda_context, "DC1", "0900158")
     bank.accounts["DC100"] = Account(Decimal("62.73"), "EUR", cancelled=True)
     with pytest.raises(BankStateDifferedError, match=r"a cancel of 62\.73 EUR done outside this API"):
-        office.capture("DC1", None, NOW)
+        office.capture("DC1", None, NOW, CONSOLE)
     order = aws.store.get("DC1")
     assert (order.status, order.cancelled) == (OrderStatus.CANCELLED, Decimal("62.73"))
     assert [op.outcome for op in order.operations] == ["refused", "applied_outside_api"]

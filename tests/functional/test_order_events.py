@@ -221,6 +221,26 @@ def test_back_office_operations_publish_captured_refunded_cancelled(
     assert (refunded["status"], refunded["refunded"]) == ("partially_refunded", "5.00")
 
 
+ARN = "arn:aws:iam::123456789012:role/back-office"
+
+
+def test_back_office_events_say_who_did_it_by_kind_and_name_only(
+    aws: Any, lambda_context: Any, outbox: Outbox, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "EVAC1")
+    signed = {"identity": {"userArn": ARN, "caller": "AROAEXAMPLE:session", "accessKey": "ASIAEXAMPLEKEY"}}
+    call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVAC1", {"amount": "10.00"}, context=signed)
+    secret = "mk_test_4eC39HqLyjWDarjtT1zdp7dc"  # what an authorizer must never pass on; if it does, never published
+    with_key = {"authorizer": {"key_id": "key_1", "label": "WooCommerce", "scope": "back_office", "key": secret}}
+    call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVAC1", {}, context=with_key)
+    assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
+    captures = [detail["operation"] for kind, detail in outbox.published() if kind == "OrderCaptured"]
+    assert [c["actor"] for c in captures] == [{"kind": "iam", "name": ARN}, {"kind": "key", "name": "WooCommerce"}]
+    published = json.dumps(outbox.seen)
+    for kept_out in (secret, "ASIAEXAMPLEKEY", "back_office"):  # the key, the access key, the key's scope
+        assert kept_out not in published
+
+
 def test_a_review_marker_publishes_order_needs_review(aws: Any, lambda_context: Any, outbox: Outbox) -> None:
     stored_order(aws, SAMPLE)
     confirm(aws, lambda_context, amount="1.00EUR")

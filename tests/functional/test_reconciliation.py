@@ -21,7 +21,7 @@ from orders.store import order_key
 from orders.terminals import PaymentMode
 from sealing import BankFileError, Money, read_captures_xml
 from tests.support.fakebank import Account, FakeBank
-from tests.support.merchant import SAMPLE, SESSION, confirm, stored_order
+from tests.support.merchant import CONSOLE, SAMPLE, SESSION, confirm, stored_order
 from tests.support.reconciliation import Reconciliation, drain, reconciliation_resources
 
 CREATED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -147,7 +147,7 @@ def test_an_old_order_changed_yesterday_and_refunded_in_the_dashboard_is_repaire
 ) -> None:
     paid_long_ago(aws, SAMPLE)
     bank.accounts[SAMPLE] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
-    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)  # through the console: a change
+    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT, CONSOLE)  # through the console: a change
     bank.accounts[SAMPLE].refunded += Decimal("20.00")  # and more in the bank's dashboard, after it
     schedule = {"detail-type": "Scheduled Event", "source": "aws.events", "time": NEXT_RUN.isoformat()}
     started = aws.invoke("reconciliation", schedule, lambda_context)
@@ -169,7 +169,7 @@ def test_the_run_reads_only_the_orders_changed_or_awaiting_not_the_table(
         paid_long_ago(aws, f"EVTQUIET{number:02d}")
     paid_long_ago(aws, SAMPLE)
     bank.accounts[SAMPLE] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
-    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT)
+    reconciler(aws).office.refund(SAMPLE, Decimal("10.00"), REFUNDED_AT, CONSOLE)
     stored_order(aws, "EVTWAITING", created_at=REFUNDED_AT)  # awaiting payment, of the order day read
     read: list[int] = []
     aws.dynamodb.meta.events.register(
@@ -197,10 +197,10 @@ def test_every_order_write_but_a_new_session_stamps_its_utc_day(aws: Any, lambda
     confirm(aws, lambda_context)  # applied at the real clock
     assert changed_day_of(aws, SAMPLE) == datetime.now(UTC).date().isoformat()
     order = aws.store.get(SAMPLE)
-    pending = PendingOperation("op1", plan_refund(order, Decimal("5.00")), day[2])
+    pending = PendingOperation("op1", plan_refund(order, Decimal("5.00")), day[2], CONSOLE)
     order = aws.store.begin_operation(order, pending)
     assert changed_day_of(aws, SAMPLE) == day[2].date().isoformat()
-    done = OperationRecord("op1", pending.plan.event, pending.plan.amount, day[3], "done")
+    done = OperationRecord("op1", pending.plan.event, pending.plan.amount, day[3], "done", actor=CONSOLE)
     aws.store.finish_operation(order, done, pending.plan, "op1")
     assert changed_day_of(aws, SAMPLE) == day[3].date().isoformat()
     aws.store.record_conflict(SAMPLE, done, day[4])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from orders.actors import NAME_KEPT, Actor, ActorKind
 from orders.lifecycle import MAX_ATTEMPTS_KEPT, MAX_REVIEWS_KEPT, MAX_TEXT_KEPT
 from orders.model import Attempt, OperationRecord, OrderStatus, PaymentSession, Review, ReviewReason
 from orders.payment import open_checkout
@@ -335,7 +336,7 @@ def at_most_it_can_hold(aws: Any, opened: datetime) -> None:
     for number in range(100):  # operations: the merchant's, each a call to the bank
         record = OperationRecord(
             f"{number:036d}", "refund_partial", Money(Decimal("99999999.99"), "EUR"), opened, "refused",
-            "the bank refused: " + "x" * 280, "123456", opened.date(),
+            "the bank refused: " + "x" * 280, "123456", opened.date(), actor=Actor(ActorKind.KEY, "é" * NAME_KEPT),
         )  # fmt: skip
         aws.store.finish_operation(order.with_changes(version=number), record, None)
 

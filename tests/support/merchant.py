@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from boto3.dynamodb.types import TypeSerializer
 
+from orders.actors import Actor, ActorKind
 from orders.model import Order, OrderStatus
 from orders.sessions import first_session
 from orders.store import order_to_item
@@ -28,6 +29,7 @@ ACK_BAD = "version=2\ncdr=1\n"
 BILLING = {"addressLine1": "1 rue de la Paix", "city": "Paris", "postalCode": "75002", "country": "FR"}
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)  # past the lease of an operation's journal entry
+CONSOLE = Actor(ActorKind.IAM, "arn:aws:iam::123456789012:user/back-office")  # who the console's calls are made by
 
 
 # --- orders and confirmations (CGI2) ---------------------------------------------------------------------
@@ -185,11 +187,14 @@ def call(
     reference: str = "",
     body: Any = None,
     headers: dict[str, str] | None = None,
+    context: dict[str, Any] | None = None,
     **query: str,
 ) -> Any:
-    """A console request (``body``: bytes sent as they are, anything else as JSON); its status and JSON."""
+    """A console request (``body``: bytes sent as they are, anything else as JSON; ``context``: what API Gateway
+    adds to its ``requestContext``, such as the caller's ``identity``); its status and JSON."""
     request = event("get_order.json")
     request["headers"] = {**request["headers"], **(headers or {})}
+    request["requestContext"] = {**request["requestContext"], **(context or {})}
     request.update(
         httpMethod=method,
         resource=resource,

@@ -29,6 +29,7 @@ from typing import Any
 
 from sealing import Money, PaymentState, StatusAnswer, parse_amount
 
+from .actors import BANK, BANK_DASHBOARD, SWEEPER, Actor
 from .amounts import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from .bank import OPERATION_LEASE, BankClient, BankFactory, BankOutcome
 from .desk import BankDesk
@@ -85,6 +86,14 @@ def _requested(order: Order, amount: Requested) -> Decimal | None:
     return value
 
 
+def _capture_of(amount: Requested) -> Callable[[Order], Plan]:
+    return lambda order: plan_capture(order, _requested(order, amount))
+
+
+def _refund_of(amount: Requested) -> Callable[[Order], Plan]:
+    return lambda order: plan_refund(order, _requested(order, amount))
+
+
 @dataclass(frozen=True)
 class BankActions:
     """What the bank's status shows done that the order's books lack: one record per action, and the books after."""
@@ -115,29 +124,32 @@ class BackOffice(BankDesk):
 
     # --- the console ----------------------------------------------------------------------------------
 
-    def capture(self, reference: str, amount: Requested, now: datetime, key: str | None = None) -> Order:
-        return self._perform(reference, lambda order: plan_capture(order, _requested(order, amount)), now, key)
+    # Each operation records ``actor``, who asked for it, in the order's journal, and so in its events.
 
-    def cancel(self, reference: str, now: datetime, key: str | None = None) -> Order:
-        return self._perform(reference, plan_cancel, now, key)
+    def capture(self, reference: str, amount: Requested, now: datetime, actor: Actor, key: str | None = None) -> Order:
+        return self._perform(reference, _capture_of(amount), now, actor, key)
 
-    def refund(self, reference: str, amount: Requested, now: datetime, key: str | None = None) -> Order:
+    def cancel(self, reference: str, now: datetime, actor: Actor, key: str | None = None) -> Order:
+        return self._perform(reference, plan_cancel, now, actor, key)
+
+    def refund(self, reference: str, amount: Requested, now: datetime, actor: Actor, key: str | None = None) -> Order:
         """Refund ``amount`` of the order's payment; with no amount ("refund all"), every captured second payment
         still not given back is refunded first, so that the order never reads refunded while one stays debited."""
-        if amount is None and self._give_back_captured(reference, now):
+        if amount is None and self._give_back_captured(reference, now, actor):
             order = self.store.get(reference)
             if order.pending is None and refundable(order) <= 0:
                 return order  # the order's own payment was refunded already: the second ones were all that was left
-        return self._perform(reference, lambda order: plan_refund(order, _requested(order, amount)), now, key)
+        return self._perform(reference, _refund_of(amount), now, actor, key)
 
-    def _give_back_captured(self, reference: str, now: datetime) -> bool:
+    def _give_back_captured(self, reference: str, now: datetime, actor: Actor) -> bool:
         """Refund every captured second payment of the order not given back yet (once each, through its journal),
         the bank asked first whether it captured an authorisation not given back; whether it had any.
         ``BankRefusedError`` when one stays debited: nothing else is refunded then."""
         order = self.store.get(reference)
         if not any((p.captured and p.state != GIVEN_BACK) or order.watches(p) for p in order.second_payments):
             return False
-        GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).give_back(reference, now, refused_too=True)
+        givebacks = GiveBacks(self.store, self.terminals, self._bank, lease=self.lease)
+        givebacks.give_back(reference, now, actor, refused_too=True)
         left = [p for p in self.store.get(reference).second_payments if p.captured and p.state != GIVEN_BACK]
         if left:
             why = left[0].outcome.detail if left[0].outcome else left[0].state
@@ -145,7 +157,9 @@ class BackOffice(BankDesk):
             raise BankRefusedError("refund", f"{detail} refunded; see the order's reviews")
         return True
 
-    def _perform(self, reference: str, planner: Callable[[Order], Plan], now: datetime, key: str | None) -> Order:
+    def _perform(
+        self, reference: str, planner: Callable[[Order], Plan], now: datetime, actor: Actor, key: str | None
+    ) -> Order:
         order = self.store.get(reference)
         earlier = [record for record in order.operations if key and record.id == key]
         if earlier and (self.fresh_key or now - earlier[-1].at > KEY_LIFETIME):
@@ -164,7 +178,7 @@ class BackOffice(BankDesk):
                 raise PreviousOperationAppliedError(reference, settled.event, str(settled.amount))
             # The same request found not applied: its retry performs it (below).
         plan = planner(order)
-        pending = PendingOperation(key or secrets.token_hex(8), plan, now)
+        pending = PendingOperation(key or secrets.token_hex(8), plan, now, actor)
         # A ConcurrentUpdateError here (the order moved since it was read) is the caller's to retry: nothing
         # was sent to the bank.
         order = self.store.begin_operation(order, pending)
@@ -221,7 +235,7 @@ class BackOffice(BankDesk):
         # BankUnavailableError propagates: the journal entry stays until the bank's status settles it.
         record = OperationRecord(
             pending.id, plan.event, plan.amount, now, DONE, outcome.label, outcome.authorisation_number,
-            outcome.captured_on if plan.event in CAPTURES else None,
+            outcome.captured_on if plan.event in CAPTURES else None, actor=pending.actor,
         )  # fmt: skip
         self._close(order, record, plan)
         return record
@@ -232,7 +246,7 @@ class BackOffice(BankDesk):
         """Close a refused operation. A refusal because the bank's state differs (the merchant validated or
         refunded in the bank's dashboard, the bank ended the period) records what the bank did instead."""
         plan = pending.plan
-        record = OperationRecord(pending.id, plan.event, plan.amount, now, REFUSED, str(exc))
+        record = OperationRecord(pending.id, plan.event, plan.amount, now, REFUSED, str(exc), actor=pending.actor)
         try:
             status = self.bank(order).status(reference=order.bank_payment_reference, total=order.amount, at=now)
         except BankUnavailableError:
@@ -293,6 +307,7 @@ class BackOffice(BankDesk):
                         else f"shown by the bank's status ({status.state.value}), not done through this API"
                     ),
                     bank_day=status.captured_on if plan.event in CAPTURES else None,
+                    actor=BANK if by_bank else BANK_DASHBOARD,
                 )
             )  # fmt: skip
         first, last = plans[0][1], plans[-1][1]
@@ -337,8 +352,9 @@ class BackOffice(BankDesk):
         detail = f"checked with the bank's status ({status.state.value})"
         bank_day = status.captured_on if applied and pending.plan.event in CAPTURES else None
         record = OperationRecord(
-            pending.id, pending.plan.event, pending.plan.amount, now, outcome, detail, bank_day=bank_day
-        )
+            pending.id, pending.plan.event, pending.plan.amount, now, outcome, detail, bank_day=bank_day,
+            actor=pending.actor,
+        )  # fmt: skip
         self._close(order, record, pending.plan if applied else None)
         return self.store.get(order.reference), record
 
@@ -353,7 +369,7 @@ class BackOffice(BankDesk):
         """
         report = SweepReport()
         # First the second payments still to give back: the backstop of the stream's consumer (GiveBackIndex).
-        given = GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).due(now, out_of_time)
+        given = GiveBacks(self.store, self.terminals, self._bank, lease=self.lease).due(now, SWEEPER, out_of_time)
         report.outcomes.update(given.outcomes)
         report.failures.update(given.failures)
         report.flagged.extend(ref for ref, outcome in given.outcomes.items() if outcome.startswith(NOT_GIVEN_BACK))
@@ -400,7 +416,7 @@ class BackOffice(BankDesk):
             )
         validate = order.mode is PaymentMode.DEFERRED and terminal.end_policy is EndPolicy.VALIDATE
         plan = plan_capture(order) if validate else plan_cancel(order)
-        pending = PendingOperation(secrets.token_hex(8), plan, now)
+        pending = PendingOperation(secrets.token_hex(8), plan, now, SWEEPER)
         order = self.store.begin_operation(order, pending)
         try:
             self._call_bank(order, pending, now, end_of_period=True)

@@ -122,6 +122,7 @@ def _operation(record: OperationRecord) -> dict[str, Any]:
         "amount": str(record.amount.amount),
         "outcome": record.outcome,
         "bank_day": record.bank_day.isoformat() if record.bank_day else None,
+        "actor": record.actor.as_json() if record.actor else None,
     }
 
 

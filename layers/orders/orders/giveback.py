@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from sealing import Money, PaymentState, deferral_deadline
 
+from .actors import BANK, BANK_DASHBOARD, Actor
 from .bank import BankOutcome
 from .desk import BankDesk
 from .exceptions import (
@@ -79,11 +80,12 @@ class GiveBacks(BankDesk):
 
     # --- the ways in: the stream, the sweeper's backstop, the console's "refund all" ------------------------
 
-    def give_back(self, reference: str, now: datetime, *, refused_too: bool = False) -> dict[str, str]:
+    def give_back(self, reference: str, now: datetime, actor: Actor, *, refused_too: bool = False) -> dict[str, str]:
         """Give back every second payment of the order still due, settle any give-back left open, and ask the bank
         about the authorisations not given back (captured: refunded; cancelled: given back); with ``refused_too``
-        (the console's "refund all"), the captured ones the bank refused before are tried again. What happened to
-        each, by its bank reference (nothing for an authorisation the bank still holds as it was).
+        (the console's "refund all"), the captured ones the bank refused before are tried again; ``actor`` is who
+        asks (the give-backs it does record it). What happened to each, by its bank reference (nothing for an
+        authorisation the bank still holds as it was).
 
         Every entry is tried, whatever another one does; then ``OperationInProgressError`` when another process is
         giving one back (its entry is fresh), ``BankUnavailableError`` when the bank's answer, or its status, is
@@ -95,7 +97,7 @@ class GiveBacks(BankDesk):
         for index in range(len(order.second_payments)):
             bank_reference = order.second_payments[index].bank_reference
             try:
-                order, outcome = self._entry(order, index, now, refused_too)
+                order, outcome = self._entry(order, index, now, actor, refused_too)
             except (OperationInProgressError, BankUnavailableError, ConcurrentUpdateError) as exc:
                 failure = failure or exc
                 order = self.store.get(reference)  # what the failed step wrote: never finish another on a stale copy
@@ -106,7 +108,7 @@ class GiveBacks(BankDesk):
             raise failure
         return outcomes
 
-    def _entry(self, order: Order, index: int, now: datetime, refused_too: bool) -> tuple[Order, str]:
+    def _entry(self, order: Order, index: int, now: datetime, actor: Actor, refused_too: bool) -> tuple[Order, str]:
         """Second payment ``index``: the bank asked first when it is an authorisation not given back, then given
         back when due (or, ``refused_too``, refused before); what happened ("" for nothing)."""
         payment = order.second_payments[index]
@@ -118,7 +120,7 @@ class GiveBacks(BankDesk):
         if payment.giving_back is None and payment.state != GIVE_BACK_DUE and not retried:
             return order, seen
         states = (GIVE_BACK_DUE, NOT_GIVEN_BACK) if retried else (GIVE_BACK_DUE,)
-        order, outcome = self._one(order, index, states, now)
+        order, outcome = self._one(order, index, states, now, actor)
         return order, f"{outcome}; {seen}" if seen else outcome
 
     # --- what the bank did of an authorisation: captured it, or cancelled it --------------------------------
@@ -162,8 +164,9 @@ class GiveBacks(BankDesk):
             else (APPLIED_OUTSIDE_API, "captured at the bank, not through this API")
         )
         record = OperationRecord(
-            f"bank-{secrets.token_hex(4)}", "capture_full", payment.amount, now, outcome, detail, bank_day=day
-        )
+            f"bank-{secrets.token_hex(4)}", "capture_full", payment.amount, now, outcome, detail, bank_day=day,
+            actor=BANK if deadline else BANK_DASHBOARD,
+        )  # fmt: skip
         return replace(payment, state=GIVE_BACK_DUE, bank_capture=record)
 
     def _cancelled(self, order: Order, payment: SecondPayment, now: datetime) -> SecondPayment:
@@ -171,7 +174,10 @@ class GiveBacks(BankDesk):
         by_bank = self._by_bank(order, payment, now) is not None
         outcome = APPLIED_BY_BANK if by_bank else APPLIED_OUTSIDE_API
         detail = "the bank's status shows it cancelled" + (" at the end of its period" if by_bank else "")
-        record = OperationRecord(f"bank-{secrets.token_hex(4)}", "cancel", payment.amount, now, outcome, detail)
+        actor = BANK if by_bank else BANK_DASHBOARD
+        record = OperationRecord(
+            f"bank-{secrets.token_hex(4)}", "cancel", payment.amount, now, outcome, detail, actor=actor
+        )
         return replace(payment, state=GIVEN_BACK, outcome=record)
 
     def _settle(self, order: Order, index: int, ended: SecondPayment, now: datetime) -> tuple[Order, str]:
@@ -205,9 +211,9 @@ class GiveBacks(BankDesk):
             return order, f"{GIVEN_BACK} ({ended.event} {ended.outcome.outcome})"
         return order, seen
 
-    def due(self, now: datetime, out_of_time: Callable[[], bool] = lambda: False) -> GiveBackReport:
-        """Every order of ``GiveBackIndex`` (never a table scan): the sweeper's backstop for what the stream's
-        consumer could not finish (the bank unavailable, a process dead mid-way)."""
+    def due(self, now: datetime, actor: Actor, out_of_time: Callable[[], bool] = lambda: False) -> GiveBackReport:
+        """Every order of ``GiveBackIndex`` (never a table scan): the sweeper's backstop (``actor``) for what the
+        stream's consumer could not finish (the bank unavailable, a process dead mid-way)."""
         report = GiveBackReport()
         start: dict[str, object] | None = None
         while True:
@@ -217,7 +223,7 @@ class GiveBacks(BankDesk):
                     report.finished = False
                     return report
                 try:
-                    report.outcomes.update(self.give_back(reference, now))
+                    report.outcomes.update(self.give_back(reference, now, actor))
                 except Exception as exc:  # one order's failure does not stop the others: the next run retries it
                     report.failures[reference] = f"{type(exc).__name__}: {exc}"
             if not start:
@@ -225,7 +231,7 @@ class GiveBacks(BankDesk):
 
     # --- one second payment ---------------------------------------------------------------------------------
 
-    def _one(self, order: Order, index: int, states: Sequence[str], now: datetime) -> tuple[Order, str]:
+    def _one(self, order: Order, index: int, states: Sequence[str], now: datetime, actor: Actor) -> tuple[Order, str]:
         payment = order.second_payments[index]
         previous = ""
         if payment.giving_back is not None:
@@ -233,9 +239,10 @@ class GiveBacks(BankDesk):
                 raise OperationInProgressError(order.reference, f"give-back of {payment.bank_reference}")
             if self._applied(order, payment, now):  # settled from the bank's status before anything else
                 detail = "its answer was lost; the bank's status shows it given back"
-                return self._finish(order, index, payment.giving_back.id, APPLIED, detail, now)
+                earlier = payment.giving_back
+                return self._finish(order, index, earlier.id, APPLIED, detail, now, earlier.actor)
             previous = payment.giving_back.id  # the status shows it did not happen: taken over, sent once
-        giving_back = GiveBack(secrets.token_hex(8), now)
+        giving_back = GiveBack(secrets.token_hex(8), now, actor)
         try:
             order = self.store.begin_give_back(order, index, giving_back, states, previous)
         except ConcurrentUpdateError:
@@ -243,9 +250,9 @@ class GiveBacks(BankDesk):
         try:
             outcome = self._send(order, payment, now)
         except BankRefusedError as exc:
-            return self._refused(order, index, giving_back.id, exc, now)
+            return self._refused(order, index, giving_back, exc, now)
         # BankUnavailableError propagates: the journal entry stays until the bank's status settles it.
-        return self._finish(order, index, giving_back.id, DONE, outcome.label, now)
+        return self._finish(order, index, giving_back.id, DONE, outcome.label, now, actor)
 
     def _send(self, order: Order, payment: SecondPayment, now: datetime) -> BankOutcome:
         bank = self.bank(order)
@@ -290,7 +297,7 @@ class GiveBacks(BankDesk):
         return said.amount == before + payment.amount.amount
 
     def _refused(
-        self, order: Order, index: int, giving_back_id: str, exc: BankRefusedError, now: datetime
+        self, order: Order, index: int, giving_back: GiveBack, exc: BankRefusedError, now: datetime
     ) -> tuple[Order, str]:
         """Close a refused give-back: given back all the same when the bank's status shows it (done in its
         dashboard), else left to a human, with a review saying what to do; never resent by itself."""
@@ -301,14 +308,21 @@ class GiveBacks(BankDesk):
             done_already = False  # the refusal itself is certain: record it
         if done_already:
             detail = f"refused ({exc}), but the bank's status shows it given back, not through this API"
-            return self._finish(order, index, giving_back_id, APPLIED_OUTSIDE_API, detail, now)
-        return self._finish(order, index, giving_back_id, REFUSED, str(exc), now)
+            return self._finish(order, index, giving_back.id, APPLIED_OUTSIDE_API, detail, now, BANK_DASHBOARD)
+        return self._finish(order, index, giving_back.id, REFUSED, str(exc), now, giving_back.actor)
 
     def _finish(
-        self, order: Order, index: int, giving_back_id: str, outcome: str, detail: str, now: datetime
+        self,
+        order: Order,
+        index: int,
+        giving_back_id: str,
+        outcome: str,
+        detail: str,
+        now: datetime,
+        actor: Actor | None,
     ) -> tuple[Order, str]:
         payment = order.second_payments[index]
-        record = OperationRecord(giving_back_id, payment.event, payment.amount, now, outcome, detail)
+        record = OperationRecord(giving_back_id, payment.event, payment.amount, now, outcome, detail, actor=actor)
         given = outcome in APPLIED_OUTCOMES
         ended = replace(payment, state=GIVEN_BACK if given else NOT_GIVEN_BACK, giving_back=None, outcome=record)
         review = Review(

@@ -10,6 +10,8 @@ from typing import Any
 
 from sealing import Instalment, Money, PaymentMode
 
+from .actors import Actor
+
 
 class OrderStatus(enum.Enum):
     AWAITING_PAYMENT = "awaiting_payment"
@@ -129,18 +131,21 @@ class Plan:
 
 @dataclass(frozen=True)
 class PendingOperation:
-    """An operation asked of the bank whose outcome is not recorded yet (the journal entry)."""
+    """An operation asked of the bank whose outcome is not recorded yet (the journal entry), and who asked for it
+    (``None``: the entry does not say)."""
 
     id: str
     plan: Plan
     started_at: datetime
+    actor: Actor | None
 
 
 @dataclass(frozen=True)
 class OperationRecord:
     """A back-office operation as it ended: done, refused, or found not applied when checked.
 
-    ``bank_day`` is the day the bank booked it (a capture's ``date_remise``), when the bank said so.
+    ``bank_day`` is the day the bank booked it (a capture's ``date_remise``), when the bank said so; ``actor`` who
+    did it (``None``: the record does not say).
     """
 
     id: str
@@ -151,8 +156,9 @@ class OperationRecord:
     detail: str = ""
     authorisation_number: str = ""
     bank_day: date | None = None
+    actor: Actor | None = field(kw_only=True)
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, Any]:
         return {
             "event": self.event,
             "amount": str(self.amount.amount),
@@ -160,6 +166,7 @@ class OperationRecord:
             "outcome": self.outcome,
             "detail": self.detail,
             "bank_day": self.bank_day.isoformat() if self.bank_day else None,
+            "actor": self.actor.as_json() if self.actor else None,
         }
 
 
@@ -171,10 +178,12 @@ GIVE_BACK_DUE, GIVEN_BACK, NOT_GIVEN_BACK = "due", "given_back", "not_given_back
 
 @dataclass(frozen=True)
 class GiveBack:
-    """The journal entry of a second payment's give-back: the bank is being asked, the outcome is not written yet."""
+    """The journal entry of a second payment's give-back: the bank is being asked, the outcome is not written yet;
+    ``actor`` is who asked (``None``: the entry does not say)."""
 
     id: str
     started_at: datetime
+    actor: Actor | None
 
 
 @dataclass(frozen=True)
@@ -411,7 +420,11 @@ class Order:
             "operations": [operation.as_json() for operation in self.operations],
             "second_payments": [payment.as_json() for payment in self.second_payments],
             "pending_operation": (
-                {"event": self.pending.plan.event, "amount": str(self.pending.plan.amount.amount)}
+                {
+                    "event": self.pending.plan.event,
+                    "amount": str(self.pending.plan.amount.amount),
+                    "actor": self.pending.actor.as_json() if self.pending.actor else None,
+                }
                 if self.pending
                 else None
             ),

@@ -46,6 +46,7 @@ from sealing import (
     read_bank_file,
 )
 
+from .actors import RECONCILIATION
 from .backoffice import BackOffice
 from .bank import BankClient, BankFactory
 from .calendar import local_day, zone
@@ -282,7 +283,7 @@ class Reconciler:
         """Ask the bank what it did of the order's second payments not given back, and give back what is due
         (``GiveBacks.give_back``: once each, through its journal)."""
         try:
-            outcomes = self.givebacks.give_back(reference, now)
+            outcomes = self.givebacks.give_back(reference, now, RECONCILIATION)
         except OperationInProgressError:
             return  # another process is giving one back: its outcome is its own
         for bank_reference, outcome in outcomes.items():

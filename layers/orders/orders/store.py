@@ -30,6 +30,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sealing import Instalment, Money, canonical_mac
 
+from .actors import Actor
 from .calendar import PARIS, zone
 from .clients import LazyClient
 from .exceptions import ConcurrentUpdateError, OrderNotFoundError, StoreUnavailableError
@@ -227,8 +228,23 @@ def _plan(item: Mapping[str, Any]) -> Plan:
     )
 
 
+def _actor_item(actor: Actor | None) -> dict[str, str] | None:
+    return actor.as_json() if actor is not None else None
+
+
+def _actor(item: Mapping[str, Any]) -> Actor | None:
+    """Who the stored entry says did it (``None`` when it does not say)."""
+    actor = item.get("actor")
+    return Actor.from_json(actor) if actor else None
+
+
+def _pending_item(pending: PendingOperation) -> dict[str, Any]:
+    item = {"id": pending.id, "started_at": _iso(pending.started_at), **_plan_item(pending.plan)}
+    return {**item, "actor": _actor_item(pending.actor)}
+
+
 def _pending(item: Mapping[str, Any], default_time: datetime) -> PendingOperation:
-    return PendingOperation(item["id"], _plan(item), _dt(item["started_at"]) or default_time)
+    return PendingOperation(item["id"], _plan(item), _dt(item["started_at"]) or default_time, _actor(item))
 
 
 def _operation_item(record: OperationRecord) -> dict[str, Any]:
@@ -242,6 +258,7 @@ def _operation_item(record: OperationRecord) -> dict[str, Any]:
         "detail": record.detail,
         "authorisation_number": record.authorisation_number,
         "bank_day": record.bank_day.isoformat() if record.bank_day else None,
+        "actor": _actor_item(record.actor),
     }
 
 
@@ -255,11 +272,12 @@ def _operation(item: Mapping[str, Any], default_time: datetime) -> OperationReco
         detail=item.get("detail", ""),
         authorisation_number=item.get("authorisation_number", ""),
         bank_day=date.fromisoformat(item["bank_day"]) if item.get("bank_day") else None,
+        actor=_actor(item),
     )
 
 
 def _give_back_item(giving_back: GiveBack) -> dict[str, Any]:
-    return {"id": giving_back.id, "started_at": _iso(giving_back.started_at)}
+    return {"id": giving_back.id, "started_at": _iso(giving_back.started_at), "actor": _actor_item(giving_back.actor)}
 
 
 def _second_payment_item(payment: SecondPayment) -> dict[str, Any]:
@@ -294,7 +312,7 @@ def _second_payment(item: Mapping[str, Any], default_time: datetime) -> SecondPa
         ordered_at=_dt(item.get("ordered_at")) or default_time,
         confirmation_id=item.get("confirmation_id", ""),
         state=item.get("state", GIVE_BACK_DUE),
-        giving_back=GiveBack(giving_back["id"], _dt(giving_back["started_at"]) or default_time)
+        giving_back=GiveBack(giving_back["id"], _dt(giving_back["started_at"]) or default_time, _actor(giving_back))
         if giving_back
         else None,
         outcome=_operation(item["outcome"], default_time) if item.get("outcome") else None,
@@ -738,9 +756,7 @@ class OrderStore:
             },
             ExpressionAttributeValues={
                 ":changed": _ser(changed_day(pending.started_at)),
-                ":pending": _ser(
-                    {"id": pending.id, "started_at": _iso(pending.started_at), **_plan_item(pending.plan)}
-                ),
+                ":pending": _ser(_pending_item(pending)),
                 ":leaves": _ser(pending.plan.leaves.value),
                 ":version": _ser(order.version),
                 ":next_version": _ser(order.version + 1),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from orders.actors import BANK
 from orders.lifecycle import MAX_SECOND_PAYMENTS, Decision, Verdict, decide_confirmation
 from orders.model import (
     GIVE_BACK_DUE,
@@ -109,7 +110,9 @@ def test_an_authorisation_the_bank_would_not_cancel_is_watched_until_the_bank_ca
     assert decision.second_payment is not None
     refused = replace(decision.second_payment, state=NOT_GIVEN_BACK)
     assert (order.watches(refused), order.keeps_giving_back(refused), refused.captured) == (True, True, False)
-    capture = OperationRecord("bank-1", "capture_full", refused.amount, NOW, "applied_by_bank", bank_day=NOW.date())
+    capture = OperationRecord(
+        "bank-1", "capture_full", refused.amount, NOW, "applied_by_bank", bank_day=NOW.date(), actor=BANK
+    )
     captured = replace(refused, state=GIVE_BACK_DUE, bank_capture=capture)
     assert (captured.captured, captured.event, order.watches(captured)) == (True, "refund_full", False)
     assert order.keeps_giving_back(captured)  # due: to refund

@@ -1,0 +1,31 @@
+"""Who made a console call, as API Gateway tells the function: the actor its operations record.
+
+A call made with a shop key went through the keys' Lambda authorizer, whose context names the key by ``label`` and
+``key_id`` (``requestContext.authorizer``): the actor is the key's label (its id when it has none), never the key.
+A call signed with SigV4 names its IAM principal (``requestContext.identity.userArn``, else ``caller``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders.actors import Actor, ActorKind
+
+# The principal of a call the gateway passed without one: only the local stack does, as it checks no signature.
+UNSIGNED = "unsigned"
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def caller(event: dict[str, Any]) -> Actor:
+    """The actor of a console call: the shop key's label, else the IAM principal that signed it."""
+    context = event.get("requestContext") or {}
+    authorizer = context.get("authorizer") or {}
+    key = _text(authorizer.get("label")) or _text(authorizer.get("key_id"))
+    if key:
+        return Actor(ActorKind.KEY, key)
+    identity = context.get("identity") or {}
+    principal = _text(identity.get("userArn")) or _text(identity.get("caller"))
+    return Actor(ActorKind.IAM, principal or UNSIGNED)
