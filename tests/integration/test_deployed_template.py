@@ -21,6 +21,7 @@ TABLE = {"Fn::GetAtt": ["OrdersTable", "Arn"]}
 QUEUE = {"Fn::GetAtt": ["ConfirmationQueue", "Arn"]}
 PARTS = {"Fn::GetAtt": ["ReconciliationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
+PEPPER = {"Ref": "ShopKeysPepper"}  # the pepper of the shop keys' hashes, not a terminal's key
 STREAM = {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
 # A stack that sends e-mails (the mail function's only way to send is this parameter's identity).
 MAILING = {"MailIdentity": "shop.example", "MailSettingsParameter": "/merchant-kit/mail"}
@@ -30,6 +31,11 @@ MAIL_SETTINGS = {
 
 # What each function's code calls, and why; a function is granted these and nothing else.
 CODE_CALLS: dict[str, dict[str, str]] = {
+    "ShopKeyAuthorizerFunction": {
+        "dynamodb:GetItem": "the shop key by its id (pk SHOPKEY)",
+        "dynamodb:UpdateItem": "the key's last use, at most once a minute",
+        "secretsmanager:GetSecretValue": "the pepper of the keys' hashes",
+    },
     "Cgi1Function": {
         "dynamodb:GetItem": "GET /orders/{reference}",
         "dynamodb:PutItem": "a new order (a put on a reference never used)",
@@ -181,7 +187,7 @@ RESOURCES: dict[str, list[Any]] = {
     "kms:GetKeyPolicy": [{"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}],
     "cloudwatch:SetAlarmState": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "cloudwatch:DescribeAlarmHistory": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
-    "secretsmanager:GetSecretValue": [SECRET],
+    "secretsmanager:GetSecretValue": [SECRET, PEPPER],
     "ssm:GetParameter": [MAIL_SETTINGS],
 }
 # Who may read the terminal secret, and why: its keys seal and verify. A function that seals nothing and calls no
@@ -245,12 +251,24 @@ def of_type(resources: dict[str, dict[str, Any]], kind: str) -> dict[str, dict[s
     return {name: resource for name, resource in resources.items() if resource["Type"] == kind}
 
 
-def integrations(resources: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(method, path, integration) of every operation of the REST API's OpenAPI body."""
-    body = resources["Api"]["Properties"]["Body"]
+APIS = ("Api", "KeysApi")  # the API of SigV4 callers and the public routes, and the one of shop keys' callers
+
+
+def integrations(resources: dict[str, dict[str, Any]], api: str = "Api") -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(method, path, integration) of every operation of a REST API's OpenAPI body."""
+    body = resources[api]["Properties"]["Body"]
     for path, operations in body["paths"].items():
         for method, operation in operations.items():
             yield method.upper(), path, operation["x-amazon-apigateway-integration"]
+
+
+def stage_of(resources: dict[str, Any], api: str) -> dict[str, Any]:
+    (stage,) = [
+        stage
+        for stage in of_type(resources, "AWS::ApiGateway::Stage").values()
+        if stage["Properties"]["RestApiId"] == {"Ref": api}
+    ]
+    return stage
 
 
 # -- the API --------------------------------------------------------------------------------------------------
@@ -258,14 +276,15 @@ def integrations(resources: dict[str, dict[str, Any]]) -> Iterator[tuple[str, st
 
 def test_the_only_stage_is_the_parameters_and_no_deployment_makes_another(resources: dict[str, Any]) -> None:
     stages = of_type(resources, "AWS::ApiGateway::Stage")
-    assert [stage["Properties"]["StageName"] for stage in stages.values()] == [{"Ref": "StageName"}]
+    assert len(stages) == len(APIS)
+    assert [stage_of(resources, api)["Properties"]["StageName"] for api in APIS] == [{"Ref": "StageName"}] * len(APIS)
     for name, deployment in of_type(resources, "AWS::ApiGateway::Deployment").items():
         assert "StageName" not in deployment["Properties"], f"{name} creates a stage of its own"
 
 
-def test_no_integration_runs_with_the_callers_credentials(resources: dict[str, Any]) -> None:
-    operations = list(integrations(resources))
-    assert len(operations) == 14
+def test_no_integration_runs_with_the_callers_credentials(resources: dict[str, Any], template: Template) -> None:
+    operations = [operation for api in APIS for operation in integrations(resources, api)]
+    assert len(operations) == len(template.routes())
     for method, path, integration in operations:
         assert "credentials" not in integration, f"{method} {path}: callers would need lambda:InvokeFunction"
 
@@ -275,12 +294,20 @@ def test_api_gateway_may_invoke_every_function_behind_a_route(resources: dict[st
         resource["Properties"]["FunctionName"]["Ref"]
         for resource in of_type(resources, "AWS::Lambda::Permission").values()
         if resource["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        and "Ref" in resource["Properties"]["FunctionName"]
     }
     assert permitted == {route.function for route in template.routes()}
+    # The shop keys' authorizer is invoked by API Gateway as an authorizer, not behind a route.
+    authorizers = {
+        resource["Properties"]["FunctionName"]["Fn::GetAtt"][0]
+        for resource in of_type(resources, "AWS::Lambda::Permission").values()
+        if "Fn::GetAtt" in resource["Properties"]["FunctionName"]
+    }
+    assert authorizers == {"ShopKeyAuthorizerFunction"}
 
 
 def test_public_routes_are_throttled_on_the_stage(resources: dict[str, Any], template: Template) -> None:
-    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    stage = stage_of(resources, "Api")
     settings = {
         (setting["HttpMethod"], setting["ResourcePath"].replace("~1", "/")[1:]): setting
         for setting in stage["Properties"]["MethodSettings"]
@@ -297,7 +324,10 @@ def test_public_routes_are_throttled_on_the_stage(resources: dict[str, Any], tem
 
 
 def test_the_stage_writes_an_access_log_unless_told_not_to(resources: dict[str, Any], template: Template) -> None:
-    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    keys_stage = stage_of(resources, "KeysApi")["Properties"]["AccessLogSetting"]["Fn::If"]
+    assert keys_stage[0] == "HasAccessLog"
+    assert '"caller":"$context.authorizer.principalId"' in keys_stage[1]["Format"], "a key's id, never the key"
+    stage = stage_of(resources, "Api")
     condition, enabled, disabled = stage["Properties"]["AccessLogSetting"]["Fn::If"]
     assert condition == "HasAccessLog"
     assert enabled["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
@@ -376,7 +406,11 @@ def test_each_function_holds_exactly_the_data_actions_its_code_calls(
     assert named == set(CODE_CALLS[function])
     for statement in held:
         for action in actions(statement):
-            if action == "dynamodb:Query":
+            if action == "dynamodb:Query" and "Fn::Sub" not in statement["Resource"]:
+                # A query of the table itself reads one partition only: the shop keys' (pk SHOPKEY).
+                leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                assert leading == ["SHOPKEY"], f"{function}: a table query without its partition"
+            elif action == "dynamodb:Query":
                 assert statement["Resource"]["Fn::Sub"].startswith("${OrdersTable.Arn}/index/"), "an index"
             elif action in RESOURCES:
                 assert statement["Resource"] in RESOURCES[action], f"{function}: {action} on {statement['Resource']}"
@@ -435,7 +469,7 @@ def test_only_the_functions_that_seal_or_verify_may_read_the_keys(
             function
             for function in CODE_CALLS
             for statement in granted(resources, function, resolver)
-            if "secretsmanager:GetSecretValue" in actions(statement)
+            if "secretsmanager:GetSecretValue" in actions(statement) and statement["Resource"] != PEPPER
         }
         assert readers == set(KEY_READERS)
     assert "OrderMailFunction" not in KEY_READERS
@@ -458,8 +492,8 @@ def test_a_merchants_kms_key_on_the_secret_may_decrypt_it(resources: dict[str, A
     key = "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     with_key = Resolver(template, parameters={"TerminalsSecretKmsKeyArn": key})
     readers = [function for function, calls in CODE_CALLS.items() if "secretsmanager:GetSecretValue" in calls]
-    assert set(readers) == set(KEY_READERS)
-    for function in readers:
+    assert set(readers) == {*KEY_READERS, "ShopKeyAuthorizerFunction"}
+    for function in KEY_READERS:
         held = granted(resources, function, with_key)
         (decrypt,) = [s for s in held if "kms:Decrypt" in actions(s)]
         assert decrypt["Resource"] == {"Ref": "TerminalsSecretKmsKeyArn"}
