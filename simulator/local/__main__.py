@@ -34,13 +34,20 @@ def banner(stack: LocalStack) -> str:
     )
     tables = ", ".join(table.name for table in stack.tables.values())
     services = "".join(f"{line}\n" for service in stack.services for line in getattr(service, "describe", lambda: [])())
+    keys = ""
+    if stack.test_key:
+        keys = (
+            f"  Keys API     {stack.keys_api_url}   the same merchant routes, Authorization: Bearer <shop key>"
+            " (its authorizer run as API Gateway runs it)\n"
+            f"  Shop key (test): {stack.test_key}   (scope back_office; python -m orders.keys makes others)\n"
+        )
     curl = f"curl -s -X POST {base}/orders -H 'content-type: application/json' -d {shlex.quote(SAMPLE_ORDER)}"
     return f"""
 Merchant kit, local stack (no Docker, no AWS account; everything on 127.0.0.1)
 
   API          {base}   region: {stack.config.region} (signed calls: any AWS credentials are let through)
 {routes}
-  AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
+{keys}  AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
   terminals    {stack.secret_arn}
   health       {base}/_local/health
 {services}

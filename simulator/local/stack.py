@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, Self
@@ -46,6 +46,7 @@ from stacktools.template import (
 from .alarms import create_alarm
 from .alarms import install as install_alarm_actions
 from .apigw import ApiContext, LambdaContext, http_response, proxy_event
+from .authorizer import AuthorizerSpec, RequestAuthorizer
 from .aws import (
     Environ,
     MotoServer,
@@ -66,6 +67,14 @@ from .mail import LocalMail
 from .queues import QueuePoller, create_queue, set_redrive
 from .schedules import ScheduleRunner, run_schedules_of
 from .streams import StreamPoller
+
+# The APIs served under a path of the local server, as a custom domain maps an API at a base path; the others
+# (Api) at its root. The key callers' API runs its Lambda authorizer as API Gateway does (``local.authorizer``).
+API_BASE_PATHS = {"KeysApi": "/keys-api"}
+# Authorizers the local stack lets through without checking: a SigV4 signature, and none.
+LET_THROUGH = ("AWS_IAM", "NONE")
+# The ready shop key the local stack creates at start (``LocalStack.test_key``).
+TEST_KEY_SCOPE, TEST_KEY_LABEL = "back_office", "local test key"
 
 # Set for every function locally, on top of the template's environment.
 LOCAL_ENVIRONMENT = {
@@ -178,6 +187,8 @@ class LocalStack:
         self.secret_arn = ""
         self.generated_secrets: dict[str, str] = {}  # logical id -> ARN (the shop keys' pepper)
         self.terminals_json = ""
+        self.test_key = ""  # a shop key (scope back_office) made at start: the banner prints it
+        self.authorizers: dict[tuple[str, str], RequestAuthorizer] = {}  # (API, authorizer name) -> it
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.moto_host or config.host, port=config.moto_port)
         self.http: LocalHttpServer | None = None
@@ -223,6 +234,7 @@ class LocalStack:
             self.environment = self._environment(resolver)
             self._environ.update(self.environment)
             self._load_functions()
+            self.test_key = self._create_test_key()
             for service in self.services:
                 service.start(self)
                 self._started.append(service)
@@ -266,6 +278,14 @@ class LocalStack:
     def aws_endpoint_url(self) -> str:
         return self.moto.url
 
+    def api_url(self, api: str) -> str:
+        """Where an API of the template is served: ``KeysApi`` (``KeysApiUrl``) under its base path."""
+        return self.base_url + API_BASE_PATHS.get(api, "")
+
+    @property
+    def keys_api_url(self) -> str:
+        return self.api_url("KeysApi")
+
     def table_name(self, logical_id: str) -> str:
         return self.tables[logical_id].name
 
@@ -278,8 +298,10 @@ class LocalStack:
         self.dispatcher.local_routes.add(method, path, Target(name=f"local:{path}", handle=handler))
 
     def describe_routes(self) -> list[tuple[str, str, str, str]]:
-        """(method, path, function, authorizer) of every template route."""
-        return [(r.method, r.path, r.function, r.authorizer) for r in self.template.routes() if r.api != "KeysApi"]
+        """(method, path, function, authorizer) of every template route served at the root (Api's)."""
+        return [
+            (r.method, r.path, r.function, r.authorizer) for r in self.template.routes() if r.api not in API_BASE_PATHS
+        ]
 
     # -- start-up steps -------------------------------------------------------------------------------------
 
@@ -468,11 +490,22 @@ class LocalStack:
             )
             function.instances.warm()  # a handler that cannot be imported stops the start
             self.functions[spec.logical_id] = function
-            # The shop keys' API (KeysApi) serves the same paths behind its authorizer: the local stack serves Api's.
-            for route in (r for r in spec.routes if r.api != "KeysApi"):
+            for route in spec.routes:
+                base_path = API_BASE_PATHS.get(route.api, "")
+                handle = self._proxy(function, route.api, route.authorizer, base_path)
                 self.dispatcher.template_routes.add(
-                    route.method, route.path, Target(name=spec.logical_id, handle=self._proxy(function, route.api))
+                    route.method, base_path + route.path, Target(name=spec.logical_id, handle=handle)
                 )
+
+    def _create_test_key(self) -> str:
+        """A shop key ready to use (scope back_office), made as ``python -m orders.keys create`` makes one; none
+        for a template without the shop keys (their table and pepper)."""
+        if not {"ORDERS_TABLE", "SHOP_KEYS_PEPPER_ARN"} <= set(self.environment):
+            return ""
+        from orders.keys import from_environment
+
+        keys = from_environment(self.environment)
+        return keys.create(TEST_KEY_SCOPE, TEST_KEY_LABEL, datetime.now(UTC)).key
 
     def _instance_maker(self, spec: FunctionSpec, override: LambdaHandler | None) -> Callable[[int], LambdaHandler]:
         """What makes an instance of the function: its module imported afresh, its handler built on dependencies
@@ -481,19 +514,47 @@ class LocalStack:
             return lambda number: override
         return lambda number: load_handler(spec, self._dependencies, number)
 
-    def _proxy(self, function: LocalFunction, api: str) -> Callable[[HttpRequest, Match[Any]], HttpResponse]:
+    def _api_context(self, api: str) -> ApiContext:
         properties = self.template.api_properties(api)
         resolver = self._resolver()
-        context = ApiContext(
+        return ApiContext(
             stage=str(resolver.resolve(properties.get("StageName", "Prod"))),
             binary_media_types=tuple(str(t) for t in resolver.resolve(properties.get("BinaryMediaTypes") or [])),
-            api_id="local",
+            api_id="local" if api not in API_BASE_PATHS else f"local-{api}",
             account_id=self.config.account_id,
             domain_name=self.base_url.removeprefix("http://"),
         )
 
-        def handle(request: HttpRequest, match: Match[Any]) -> HttpResponse:
+    def _authorizer(self, api: str, name: str) -> RequestAuthorizer:
+        """The API's Lambda authorizer ``name``, made at its first request (its function loaded by then)."""
+        if (api, name) not in self.authorizers:
+            spec = AuthorizerSpec.of(self.template.api_properties(api), name)
+            function = self.functions[spec.function]
+            self.authorizers[(api, name)] = RequestAuthorizer(
+                spec, function.invoke, self._api_context(api), self.config.region
+            )
+        return self.authorizers[(api, name)]
+
+    def _proxy(
+        self, function: LocalFunction, api: str, authorizer: str = "NONE", base_path: str = ""
+    ) -> Callable[[HttpRequest, Match[Any]], HttpResponse]:
+        """A route's handler: the request (its ``base_path`` taken off, as a custom domain's mapping takes it) past
+        the route's Lambda authorizer, if it has one, then to the function as a proxy event."""
+        context = self._api_context(api)
+
+        def handle(received: HttpRequest, received_match: Match[Any]) -> HttpResponse:
+            request = replace(received, target=received.target.removeprefix(base_path))
+            match = replace(received_match, resource=received_match.resource.removeprefix(base_path))
+            authorized: dict[str, Any] | None = None
+            if authorizer not in LET_THROUGH:
+                answer = self._authorizer(api, authorizer).authorize(request, match)
+                if isinstance(answer, HttpResponse):
+                    return answer
+                authorized = answer
             event = proxy_event(request, match, context)
+            event["requestContext"]["path"] = received.path
+            if authorized is not None:
+                event["requestContext"]["authorizer"] = authorized
             response = http_response(function.invoke(event))
             response.headers.append(("x-amzn-RequestId", event["requestContext"]["requestId"]))
             return response

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from local.config import LocalConfig
+from orders.keys import from_environment as shop_keys
 from simulator.tests.support.full_stack import FullStack, full_stack
 from simulator.tests.support.sandbox_stack import card_attempt, open_tab
 from simulator.tests.support.sigv4 import check, serving
@@ -196,12 +197,25 @@ def stack_events(system: FullStack) -> list[dict[str, Any]]:
 class Run:
     example: Example
     api: str
+    environ: dict[str, str] = field(default_factory=dict)  # added to the printed exports (MERCHANT_KIT_KEY)
 
     def __call__(self, word: str, reference: str = "") -> list[str]:
         replace = {PRINTED_API: self.api, **({"<reference>": reference} if reference else {})}
-        done = run_as_printed(self.example.command(word), replace)
+        done = run_as_printed(self.example.command(word), replace, self.environ)
         assert (done.returncode, done.stderr) == (0, ""), done.stdout
         return done.stdout.split()
+
+
+def create_pay_read_refund(run: Run, system: FullStack) -> str:
+    """The example's order created, paid with the sandbox card at its checkout, read back paid, refunded: its
+    reference."""
+    reference, checkout_url = run("create")
+    assert checkout_url.startswith(f"{system.api}/checkout/")
+    _, session, action = open_tab({"checkout_url": checkout_url})
+    card_attempt(action, session, "4111111111111111")
+    assert run("read", reference) == [reference, "paid", "refunded", "0"]
+    assert run("refund", reference) == [reference, "refunded", "refunded", "62.73"]
+    return reference
 
 
 @pytest.mark.parametrize("example", EXAMPLE_LIST, ids=lambda example: example.language)
@@ -213,12 +227,7 @@ def test_the_example_creates_reads_refunds_and_receives_each_event_once(example:
     with _system(example, token, tmp_path) as (system, hook, output):
         with signing_check(system.api) as (api, seen):
             run = Run(example, api)
-            reference, checkout_url = run("create")
-            assert checkout_url.startswith(f"{system.api}/checkout/")
-            _, session, action = open_tab({"checkout_url": checkout_url})
-            card_attempt(action, session, "4111111111111111")
-            assert run("read", reference) == [reference, "paid", "refunded", "0"]
-            assert run("refund", reference) == [reference, "refunded", "refunded", "62.73"]
+            reference = create_pay_read_refund(run, system)
             assert [(method, ok) for method, _, ok in seen] == [("POST", True), ("GET", True), ("POST", True)]
             assert [path for _, path, _ in seen] == [
                 f"{STAGE}/orders",
@@ -246,6 +255,24 @@ def test_the_example_creates_reads_refunds_and_receives_each_event_once(example:
         text = output.read_text()
         assert text.count(f"received OrderPaid {reference} {event_id}\n") == 1, text
         assert text.count(f"duplicate {event_id}\n") >= 1, text
+
+
+def test_the_php_example_with_a_shop_key_creates_reads_and_refunds() -> None:
+    """The PHP example as its README says to run it with a key: MERCHANT_KIT_KEY the local stack's test key, and
+    MERCHANT_API_URL the key callers' API (KeysApiUrl), whose authorizer refuses any call without a valid key."""
+    (example,) = [example for example in EXAMPLE_LIST if example.language == "php"]
+    missing = example.missing()
+    if missing:
+        pytest.fail(f"the php example's toolchain is missing: {', '.join(missing)} (make toolchains)")
+    with full_stack() as system:
+        stack = system.stack
+        run = Run(example, stack.keys_api_url, {"MERCHANT_KIT_KEY": stack.test_key})
+        reference = create_pay_read_refund(run, system)
+        (used,) = [key for key in shop_keys(stack.environment).list() if key.key_id in stack.test_key]
+        assert used.last_used_at is not None
+        wrong = Run(example, stack.keys_api_url, {"MERCHANT_KIT_KEY": "mk_test_wrong"})
+        with pytest.raises(AssertionError, match="401"):
+            wrong("read", reference)
 
 
 @contextmanager

@@ -3,7 +3,8 @@ against the tool that runs it: a make target the Makefile has, an AWS CLI comman
 options botocore's models hold. And no page types a measured figure: `make bench` prints those.
 
 The runners: the `sealing` lines in simulator/tests/integration/test_readme_commands.py, the go-live check and the
-smoke test in simulator/tests/integration/test_smoke_on_the_local_stack.py, the import files in
+smoke test in simulator/tests/integration/test_smoke_on_the_local_stack.py, `orders.keys` in
+simulator/tests/integration/test_local_shop_keys.py, the import files in
 tests/integration/test_import_table.py, the signed call and every curl line in
 simulator/tests/e2e/test_readme_examples.py, the shop examples' lines and `make run` with a webhook in
 simulator/tests/e2e/test_examples.py."""
@@ -25,6 +26,7 @@ KINDS = {
     "curl": re.compile(r"curl -s "),
     "sealing": re.compile(r"(echo .* \| )?\.venv/bin/python -m sealing "),
     "golive": re.compile(r"\.venv/bin/python -m orders\.golive "),
+    "shop keys": re.compile(r"\.venv/bin/python -m orders\.keys (create|list|revoke)\b"),
     "signed call": re.compile(r"AWS_ACCESS_KEY_ID=\S+ AWS_SECRET_ACCESS_KEY=\S+ \.venv/bin/python create_order\.py$"),
     "import table": re.compile(r"\.venv/bin/python -m stacktools\.import_table "),
     "local invoke": re.compile(r"\.venv/bin/python -m local invoke \w+ -e events/\w+\.json$"),
@@ -45,7 +47,8 @@ def kind_of(command: Command) -> str | None:
 
 def test_every_printed_command_is_one_a_test_runs() -> None:
     found = printed_commands()
-    kinds = {"curl", "sealing", "golive", "signed call", "make", "aws", "example", "make run with a webhook"}
+    kinds = {"curl", "sealing", "golive", "shop keys", "signed call", "make", "aws", "example"}
+    kinds |= {"make run with a webhook"}
     assert {kind_of(command) for command in found} >= kinds
     unknown = [str(command) for command in found if kind_of(command) is None]
     assert unknown == [], "commands no test runs: give each a runner (and a kind above)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devhttp.routes import Match, MethodNotAllowed, Router, parse_resource_path
+from local.stack import API_BASE_PATHS
 from stacktools.template import ROOT, Template
 
 
@@ -89,8 +90,10 @@ def test_bad_resource_paths(path: str) -> None:
 
 
 def test_routes_come_from_the_template() -> None:
+    """Each API's routes under its base path on the local server (the key callers' at /keys-api)."""
     template = Template.load(ROOT / "template.yaml")
-    router: Router[str] = Router((r.method, r.path, r.function) for r in template.routes())
+    served = [(r.method, API_BASE_PATHS.get(r.api, "") + r.path, r.function) for r in template.routes()]
+    router: Router[str] = Router(served)
     assert _match(router, "POST", "/orders").target == "Cgi1Function"
     assert _match(router, "GET", "/orders/ABC123").path_parameters == {"reference": "ABC123"}
     checkout = _match(router, "GET", "/checkout/tok.en")
@@ -102,5 +105,6 @@ def test_routes_come_from_the_template() -> None:
     assert _match(router, "POST", "/confirmation").target == "Cgi2Function"
     assert isinstance(router.match("GET", "/confirmation"), MethodNotAllowed)
     assert router.match("GET", "/") is None
-    declared = {(r.method, r.path) for r in template.routes()}
+    assert _match(router, "POST", "/keys-api/orders").target == "Cgi1Function"
+    declared = {(r.method, API_BASE_PATHS.get(r.api, "") + r.path) for r in template.routes()}
     assert {(method, path) for method, path, _ in router.routes} == declared
