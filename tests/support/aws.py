@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
 import itertools
 import json
@@ -31,10 +33,17 @@ def serialised_mock_aws() -> Iterator[None]:
         yield
 
 
+@functools.cache
+def _orders_table_properties() -> dict[str, Any]:
+    """OrdersTable's properties, read once per process: parsing the whole template for each test costs more than
+    the test."""
+    properties: dict[str, Any] = load_yaml(TEMPLATE_PATH.read_text())["Resources"]["OrdersTable"]["Properties"]
+    return properties
+
+
 def create_orders_table(client: Any, name: str) -> None:
-    """The table exactly as template.yaml declares it, through the local stack's own translation."""
-    properties = load_yaml(TEMPLATE_PATH.read_text())["Resources"]["OrdersTable"]["Properties"]
-    client.create_table(**create_table_request(name, properties))
+    """The table exactly as template.yaml declares it, through the kit's own translation (stacktools.tables)."""
+    client.create_table(**create_table_request(name, copy.deepcopy(_orders_table_properties())))
 
 
 def terminals_config(**overrides: dict[str, Any]) -> dict[str, Any]:
