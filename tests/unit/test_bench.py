@@ -3,6 +3,7 @@ figure follows what it measures (a worse code path gives a worse figure)."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from collections.abc import Callable, Iterator
@@ -175,8 +176,20 @@ def test_the_verify_benchmark_refuses_to_time_a_verification_that_fails(monkeypa
 # --- the bill of one paid order --------------------------------------------------------------------------------
 
 
+@functools.cache
+def measured_bill() -> tuple[Any, ...]:
+    """The bill as the code is, measured once per process (each test below that changes the code measures again)."""
+    return tuple(bill.bill_figures())
+
+
+@functools.cache
+def measured_reconciliation() -> tuple[Any, ...]:
+    """The day's reconciliation at the template's concurrency, measured once per process."""
+    return tuple(reconciliation_load.reconciliation_figures(40))
+
+
 def test_a_paid_order_costs_at_most_eight_write_units_most_of_them_the_table() -> None:
-    found = {figure.name: figure for figure in bill.bill_figures()}
+    found = {figure.name: figure for figure in measured_bill()}
     total = found["write_units_per_paid_order"]
     assert (total.value <= 8, total.met, total.goal) == (True, True, "<= 8")
     parts = {name: f.value for name, f in found.items() if name.startswith("write_units_per_paid_order_")}
@@ -207,7 +220,7 @@ def test_indexes_copying_whole_orders_cost_more_write_units_and_miss_the_goal(mo
 
 
 def test_a_checkout_that_writes_on_every_view_costs_more_write_units(monkeypatch: pytest.MonkeyPatch) -> None:
-    measured = figures(bill.bill_figures())
+    measured = figures(list(measured_bill()))
     real = bill.OrderStore.get
 
     def get_and_touch(store: Any, reference: str) -> Any:
@@ -231,7 +244,7 @@ def test_a_checkout_that_writes_on_every_view_costs_more_write_units(monkeypatch
 
 
 def test_a_mailer_sending_each_mail_twice_is_billed_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    measured = figures(bill.bill_figures())
+    measured = figures(list(measured_bill()))
     real = bill.MailSender.send
 
     def twice(sender: Any, *args: Any) -> Any:
@@ -303,7 +316,7 @@ def test_an_index_is_billed_for_what_its_entry_does() -> None:
 
 
 def test_a_days_reconciliation_at_a_million_orders_a_month_fits_its_goal_at_the_templates_concurrency() -> None:
-    seconds, calls, concurrency = reconciliation_load.reconciliation_figures(40)
+    seconds, calls, concurrency = measured_reconciliation()
     assert (seconds.name, seconds.met) == ("reconciliation_seconds_1m_month", True)
     assert concurrency.value == reconciliation_load.template_concurrency() == 40
     assert 50_000 < calls.value < 80_000, "two days of changes, a week of unpaid sessions, the instalments due"
@@ -311,7 +324,7 @@ def test_a_days_reconciliation_at_a_million_orders_a_month_fits_its_goal_at_the_
 
 
 def test_a_run_asking_the_bank_twice_per_order_takes_twice_as_long(monkeypatch: pytest.MonkeyPatch) -> None:
-    (base, *_) = reconciliation_load.reconciliation_figures(40)
+    (base, *_) = measured_reconciliation()
 
     class AskingTwice(reconciliation_load.Reconciler):
         def check(self, *args: Any, **kwargs: Any) -> None:
