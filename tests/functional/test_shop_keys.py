@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from orders import keys
 from orders.keys import ShopKeys
@@ -242,3 +243,18 @@ def test_a_stack_of_sigv4_callers_refuses_every_key(aws: Any, lambda_context: An
     created = shop_keys.create("shop", "web shop", NOW)
     aws.use(shop_keys=shop_keys, clock=lambda: NOW)
     assert _denied(authorize(aws, lambda_context, f"Bearer {created.key}")) == keys.KEYS_OFF
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException", "AccessDenied"])
+def test_a_last_use_write_that_fails_never_fails_the_call(
+    aws: Any, shop_keys: ShopKeys, lambda_context: Any, code: str
+) -> None:
+    created = shop_keys.create("shop", "web shop", NOW)
+
+    def refused(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "no"}}, "UpdateItem")
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", refused)
+    answer = authorize(aws, lambda_context, f"Bearer {created.key}")
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert answer["context"]["key_id"] == created.shop_key.key_id
