@@ -258,3 +258,17 @@ def test_a_last_use_write_that_fails_never_fails_the_call(
     answer = authorize(aws, lambda_context, f"Bearer {created.key}")
     assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert answer["context"]["key_id"] == created.shop_key.key_id
+
+
+def test_revoking_with_the_key_itself_never_echoes_it(aws: Any, shop_keys: ShopKeys, lambda_context: Any) -> None:
+    # The mistake a merchant makes while rotating: the key pasted where its id goes, on the console and the CLI.
+    created = shop_keys.create("shop", "web shop", NOW)
+    answer = console(aws, lambda_context, "POST", "/keys/{id}/revoke", {}, id=created.key)
+    assert answer["status"] == 400
+    assert answer["body"]["error"]["field"] == "id"
+    assert "mk_test_" not in json.dumps(answer["body"])
+    err = io.StringIO()
+    assert keys.main(["revoke", created.key], io.StringIO(), err, shop_keys, lambda: NOW) == 2
+    assert "mk_test_" not in err.getvalue()
+    assert err.getvalue().count("\n") == 1
+    assert shop_keys.get(created.shop_key.key_id).revoked_at is None

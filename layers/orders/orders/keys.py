@@ -75,6 +75,7 @@ REVOKED = "the key was revoked at {at}: use the key that replaced it"
 EXPIRED = "the key expired at {at}: create another"
 OTHER_ENVIRONMENT = "the key is a {key} key and this stack takes {stack} keys"
 MISSING = "no key: send Authorization: Bearer mk_test_… or mk_live_…"
+NOT_AN_ID = f"is not a key's id: {ID_LENGTH} lowercase letters and digits, as the list of keys shows them"
 KEYS_OFF = "this stack takes SigV4 callers only (CallerAuthentication iam): no key is accepted"
 _ALPHABET = string.ascii_letters + string.digits
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -270,8 +271,8 @@ class ShopKeys:
         return Created(shop_key, key)
 
     def get(self, key_id: str) -> ShopKey:
-        if not KEY_ID.fullmatch(key_id):
-            raise ShopKeyNotFoundError(key_id[:40])
+        if not KEY_ID.fullmatch(key_id):  # never repeated: it may be the key itself, pasted where its id goes
+            raise InvalidOrderError("id", NOT_AN_ID)
         item = self._call("get_item", Key={"pk": {"S": PARTITION}, "sk": {"S": key_id}}, ConsistentRead=True)
         if "Item" not in item:
             raise ShopKeyNotFoundError(key_id)
