@@ -113,3 +113,16 @@ def test_two_people_signing_with_the_same_long_role_are_told_apart(
         assert capture["actor"]["name"].endswith(f"/{person}")
         names.append(capture["actor"]["name"])
     assert names[0] != names[1]
+
+
+def test_one_idempotency_key_sent_by_two_callers_applies_once_and_records_the_first(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "AC8")
+    retried = {"Idempotency-Key": "capture-AC8-0001"}
+    first = call(aws, lambda_context, "POST", CAPTURE, "AC8", {"amount": "10.00"}, headers=retried, context=SIGNED)
+    again = call(aws, lambda_context, "POST", CAPTURE, "AC8", {"amount": "10.00"}, headers=retried, context=WITH_KEY)
+    assert first == again
+    [capture] = history(aws, lambda_context, "AC8")
+    assert capture["actor"] == {"kind": "iam", "name": PRINCIPAL}
+    assert bank.captures() == 1

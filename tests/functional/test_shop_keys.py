@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders import keys
+from orders.exceptions import ConfigurationError
 from orders.keys import ShopKeys
 from tests.support.aws import event
 
@@ -272,3 +273,16 @@ def test_revoking_with_the_key_itself_never_echoes_it(aws: Any, shop_keys: ShopK
     assert "mk_test_" not in err.getvalue()
     assert err.getvalue().count("\n") == 1
     assert shop_keys.get(created.shop_key.key_id).revoked_at is None
+
+
+def test_the_pepper_unreadable_fails_the_authorizer_closed(aws: Any, lambda_context: Any) -> None:
+    created = ShopKeys(aws.store, lambda: PEPPER, "test").create("back_office", "console", NOW)
+
+    def unreadable() -> bytes:
+        raise ConfigurationError("the shop keys' pepper cannot be read: AccessDeniedException")
+
+    aws.use(shop_keys=ShopKeys(aws.store, unreadable, "test"), clock=lambda: NOW)
+    # API Gateway answers an authorizer that fails with 500: never an Allow, never the key in what is raised.
+    with pytest.raises(ConfigurationError) as raised:
+        authorize(aws, lambda_context, f"Bearer {created.key}")
+    assert created.key not in str(raised.value)
