@@ -286,3 +286,17 @@ def test_the_pepper_unreadable_fails_the_authorizer_closed(aws: Any, lambda_cont
     with pytest.raises(ConfigurationError) as raised:
         authorize(aws, lambda_context, f"Bearer {created.key}")
     assert created.key not in str(raised.value)
+
+
+def test_a_label_holding_a_key_is_refused_never_kept(aws: Any, shop_keys: ShopKeys, lambda_context: Any) -> None:
+    # A label is an actor's name (the order's history, the events): "replaces <the old key>" must not put a key there.
+    old = shop_keys.create("back_office", "console 2026", NOW)
+    label = f"replaces {old.key}"
+    answer = console(aws, lambda_context, "POST", "/keys", {"scope": "back_office", "label": label})
+    assert answer["status"] == 400
+    assert answer["body"]["error"]["field"] == "label"
+    assert old.key not in json.dumps(answer["body"])
+    err = io.StringIO()
+    assert keys.main(["create", "--scope", "shop", "--label", label], io.StringIO(), err, shop_keys, lambda: NOW) == 2
+    assert old.key not in err.getvalue()
+    assert [key.label for key in shop_keys.list()] == ["console 2026"]

@@ -66,6 +66,8 @@ ID_LENGTH = 12
 SECRET_LENGTH = 40
 KEY = re.compile(rf"mk_(test|live)_([a-z0-9]{{{ID_LENGTH}}})_([A-Za-z0-9]{{{SECRET_LENGTH}}})")
 KEY_ID = re.compile(rf"[a-z0-9]{{{ID_LENGTH}}}")
+# A key, or enough of one, in a text shown to others (a label is the actor the order's history and events name).
+KEY_IN_TEXT = re.compile(r"mk_(test|live)_[A-Za-z0-9_]{8,}")
 PARTITION = "SHOPKEY"
 LAST_USED_EVERY = timedelta(seconds=60)
 LABEL_MAX = 100
@@ -262,6 +264,8 @@ class ShopKeys:
         label = label.strip()
         if not label or len(label) > LABEL_MAX or not label.isprintable():
             raise InvalidOrderError("label", f"must be 1 to {LABEL_MAX} printable characters (what the key is for)")
+        if KEY_IN_TEXT.search(label):  # it names the operations the key does: never a key there
+            raise InvalidOrderError("label", "holds a key: name what the key is for, or its id, never a key")
         if expires_at is not None and expires_at <= now:
             raise InvalidOrderError("expires_at", "must be in the future")
         key = new_key(self.environment)
