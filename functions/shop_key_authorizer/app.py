@@ -4,7 +4,8 @@ Allows a valid key on every route of its API (API Gateway caches the answer per 
 functions check the key's scope, ``orders.keys.check_event_scope``) with the key's id, label and scope in the
 context; denies any other with ``context.message`` saying why (revoked, expired, the other environment's, malformed
 or unknown), which the API's ACCESS_DENIED gateway response answers as 401 ``{"error": {"message", "field"}}``.
-The key is never logged: only its id, once it is known to be a key of this stack.
+The key is never logged: only its id, once it is known to be a key of this stack. Its last use is written at most
+once a minute, and a write that fails (throttled, denied, timed out) is logged, never the call's refusal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from orders.dependencies import Dependencies, Handler, environment_handler
-from orders.exceptions import ShopKeyRefusedError
+from orders.exceptions import ShopKeyRefusedError, StoreUnavailableError
 from orders.keys import bearer
 
 logger = Logger()
@@ -51,7 +52,11 @@ def create_handler(deps: Dependencies) -> Handler:
                 "policyDocument": _policy("Deny", method_arn),
                 "context": {"message": str(exc)},
             }
-        deps.keys().touch(shop_key, deps.clock())
+        try:
+            deps.keys().touch(shop_key, deps.clock())
+        except StoreUnavailableError as exc:  # throttled, denied, timed out: the key holds, its last use waits
+            logger.warning("shop key's last use not written", extra={"key_id": shop_key.key_id, "detail": str(exc)})
+            metrics.add_metric(name="ShopKeysLastUseNotWritten", unit=MetricUnit.Count, value=1)
         logger.info("shop key allowed", extra={"key_id": shop_key.key_id, "scope": shop_key.scope})
         context_values = {"key_id": shop_key.key_id, "label": shop_key.label, "scope": shop_key.scope}
         return {

@@ -94,3 +94,35 @@ def test_a_refusal_records_who_asked_and_the_dashboards_capture_its_own_actor(
     refused, found = history(aws, lambda_context, "AC5")
     assert (refused["outcome"], refused["actor"]["name"]) == ("refused", PRINCIPAL)
     assert (found["outcome"], found["actor"]["kind"]) == ("applied_outside_api", "bank_dashboard")
+
+
+def test_two_people_signing_with_the_same_long_role_are_told_apart(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    # IAM Identity Center users: one role, the person in its session name, at the end of an ARN longer than a name.
+    role = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_MerchantBackOffice_0123456789abcdef"
+    names = []
+    for reference, person in (("AC6", "alice.martin@example.com"), ("AC7", "bob.durand@example.com")):
+        registered(aws, lambda_context, reference)
+        signed = {"identity": {"sourceIp": "203.0.113.7", "userArn": f"{role}/{person}", "caller": "AROAEXAMPLE"}}
+        status, _ = call(aws, lambda_context, "POST", CAPTURE, reference, {}, context=signed)
+        assert status == 200
+        [capture] = history(aws, lambda_context, reference)
+        assert capture["actor"]["kind"] == "iam"
+        assert len(capture["actor"]["name"].encode()) <= NAME_KEPT
+        assert capture["actor"]["name"].endswith(f"/{person}")
+        names.append(capture["actor"]["name"])
+    assert names[0] != names[1]
+
+
+def test_one_idempotency_key_sent_by_two_callers_applies_once_and_records_the_first(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
+    registered(aws, lambda_context, "AC8")
+    retried = {"Idempotency-Key": "capture-AC8-0001"}
+    first = call(aws, lambda_context, "POST", CAPTURE, "AC8", {"amount": "10.00"}, headers=retried, context=SIGNED)
+    again = call(aws, lambda_context, "POST", CAPTURE, "AC8", {"amount": "10.00"}, headers=retried, context=WITH_KEY)
+    assert first == again
+    [capture] = history(aws, lambda_context, "AC8")
+    assert capture["actor"] == {"kind": "iam", "name": PRINCIPAL}
+    assert bank.captures() == 1

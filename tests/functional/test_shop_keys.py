@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from orders import keys
+from orders.exceptions import ConfigurationError
 from orders.keys import ShopKeys
 from tests.support.aws import event
 
@@ -242,3 +244,59 @@ def test_a_stack_of_sigv4_callers_refuses_every_key(aws: Any, lambda_context: An
     created = shop_keys.create("shop", "web shop", NOW)
     aws.use(shop_keys=shop_keys, clock=lambda: NOW)
     assert _denied(authorize(aws, lambda_context, f"Bearer {created.key}")) == keys.KEYS_OFF
+
+
+@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException", "AccessDenied"])
+def test_a_last_use_write_that_fails_never_fails_the_call(
+    aws: Any, shop_keys: ShopKeys, lambda_context: Any, code: str
+) -> None:
+    created = shop_keys.create("shop", "web shop", NOW)
+
+    def refused(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "no"}}, "UpdateItem")
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", refused)
+    answer = authorize(aws, lambda_context, f"Bearer {created.key}")
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert answer["context"]["key_id"] == created.shop_key.key_id
+
+
+def test_revoking_with_the_key_itself_never_echoes_it(aws: Any, shop_keys: ShopKeys, lambda_context: Any) -> None:
+    # The mistake a merchant makes while rotating: the key pasted where its id goes, on the console and the CLI.
+    created = shop_keys.create("shop", "web shop", NOW)
+    answer = console(aws, lambda_context, "POST", "/keys/{id}/revoke", {}, id=created.key)
+    assert answer["status"] == 400
+    assert answer["body"]["error"]["field"] == "id"
+    assert "mk_test_" not in json.dumps(answer["body"])
+    err = io.StringIO()
+    assert keys.main(["revoke", created.key], io.StringIO(), err, shop_keys, lambda: NOW) == 2
+    assert "mk_test_" not in err.getvalue()
+    assert err.getvalue().count("\n") == 1
+    assert shop_keys.get(created.shop_key.key_id).revoked_at is None
+
+
+def test_the_pepper_unreadable_fails_the_authorizer_closed(aws: Any, lambda_context: Any) -> None:
+    created = ShopKeys(aws.store, lambda: PEPPER, "test").create("back_office", "console", NOW)
+
+    def unreadable() -> bytes:
+        raise ConfigurationError("the shop keys' pepper cannot be read: AccessDeniedException")
+
+    aws.use(shop_keys=ShopKeys(aws.store, unreadable, "test"), clock=lambda: NOW)
+    # API Gateway answers an authorizer that fails with 500: never an Allow, never the key in what is raised.
+    with pytest.raises(ConfigurationError) as raised:
+        authorize(aws, lambda_context, f"Bearer {created.key}")
+    assert created.key not in str(raised.value)
+
+
+def test_a_label_holding_a_key_is_refused_never_kept(aws: Any, shop_keys: ShopKeys, lambda_context: Any) -> None:
+    # A label is an actor's name (the order's history, the events): "replaces <the old key>" must not put a key there.
+    old = shop_keys.create("back_office", "console 2026", NOW)
+    label = f"replaces {old.key}"
+    answer = console(aws, lambda_context, "POST", "/keys", {"scope": "back_office", "label": label})
+    assert answer["status"] == 400
+    assert answer["body"]["error"]["field"] == "label"
+    assert old.key not in json.dumps(answer["body"])
+    err = io.StringIO()
+    assert keys.main(["create", "--scope", "shop", "--label", label], io.StringIO(), err, shop_keys, lambda: NOW) == 2
+    assert old.key not in err.getvalue()
+    assert [key.label for key in shop_keys.list()] == ["console 2026"]

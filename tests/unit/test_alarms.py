@@ -24,6 +24,7 @@ INFORMATIONAL = {
     "QueuedConfirmationsRetried": "retries end in the dead-letter queue, which is alarmed",
     "BackOfficeOperations": "normal work",
     "ShopKeysRefused": "a shop sending a revoked, expired or wrong key: answered 401, each saying why",
+    "ShopKeysLastUseNotWritten": "the key's call goes on; its last use is written at a later call",
     "BankStateDiffered": "the merchant acted in the bank's dashboard: recorded on the order, answered 409",
     "SweepDue": "normal work",
     "GiveBacks": "normal work: second payments given back (each also an order review)",

@@ -66,6 +66,8 @@ ID_LENGTH = 12
 SECRET_LENGTH = 40
 KEY = re.compile(rf"mk_(test|live)_([a-z0-9]{{{ID_LENGTH}}})_([A-Za-z0-9]{{{SECRET_LENGTH}}})")
 KEY_ID = re.compile(rf"[a-z0-9]{{{ID_LENGTH}}}")
+# A key, or enough of one, in a text shown to others (a label is the actor the order's history and events name).
+KEY_IN_TEXT = re.compile(r"mk_(test|live)_[A-Za-z0-9_]{8,}")
 PARTITION = "SHOPKEY"
 LAST_USED_EVERY = timedelta(seconds=60)
 LABEL_MAX = 100
@@ -75,6 +77,7 @@ REVOKED = "the key was revoked at {at}: use the key that replaced it"
 EXPIRED = "the key expired at {at}: create another"
 OTHER_ENVIRONMENT = "the key is a {key} key and this stack takes {stack} keys"
 MISSING = "no key: send Authorization: Bearer mk_test_… or mk_live_…"
+NOT_AN_ID = f"is not a key's id: {ID_LENGTH} lowercase letters and digits, as the list of keys shows them"
 KEYS_OFF = "this stack takes SigV4 callers only (CallerAuthentication iam): no key is accepted"
 _ALPHABET = string.ascii_letters + string.digits
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -261,6 +264,8 @@ class ShopKeys:
         label = label.strip()
         if not label or len(label) > LABEL_MAX or not label.isprintable():
             raise InvalidOrderError("label", f"must be 1 to {LABEL_MAX} printable characters (what the key is for)")
+        if KEY_IN_TEXT.search(label):  # it names the operations the key does: never a key there
+            raise InvalidOrderError("label", "holds a key: name what the key is for, or its id, never a key")
         if expires_at is not None and expires_at <= now:
             raise InvalidOrderError("expires_at", "must be in the future")
         key = new_key(self.environment)
@@ -270,8 +275,8 @@ class ShopKeys:
         return Created(shop_key, key)
 
     def get(self, key_id: str) -> ShopKey:
-        if not KEY_ID.fullmatch(key_id):
-            raise ShopKeyNotFoundError(key_id[:40])
+        if not KEY_ID.fullmatch(key_id):  # never repeated: it may be the key itself, pasted where its id goes
+            raise InvalidOrderError("id", NOT_AN_ID)
         item = self._call("get_item", Key={"pk": {"S": PARTITION}, "sk": {"S": key_id}}, ConsistentRead=True)
         if "Item" not in item:
             raise ShopKeyNotFoundError(key_id)

@@ -2,21 +2,32 @@
 
 A call made with a shop key went through the keys' Lambda authorizer, whose context names the key by ``label`` and
 ``key_id`` (``requestContext.authorizer``): the actor is the key's label (its id when it has none), never the key.
-A call signed with SigV4 names its IAM principal (``requestContext.identity.userArn``, else ``caller``).
+A call signed with SigV4 names its IAM principal (``requestContext.identity.userArn``, else ``caller``); one longer
+than an actor's name keeps its end, where the ARN names who signed (an assumed role's session: the person signed in
+through IAM Identity Center), behind ``…``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orders.actors import Actor, ActorKind
+from orders.actors import NAME_KEPT, Actor, ActorKind
 
 # The principal of a call the gateway passed without one: only the local stack does, as it checks no signature.
 UNSIGNED = "unsigned"
+CUT = "…"
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _principal(arn: str) -> str:
+    """``arn`` as an actor's name: whole when it fits, else ``…`` and its end (the user, or the role's session)."""
+    if len(arn.encode()) <= NAME_KEPT:
+        return arn
+    kept = NAME_KEPT - len(CUT.encode())
+    return CUT + arn.encode()[-kept:].decode(errors="ignore")
 
 
 def caller(event: dict[str, Any]) -> Actor:
@@ -28,4 +39,4 @@ def caller(event: dict[str, Any]) -> Actor:
         return Actor(ActorKind.KEY, key)
     identity = context.get("identity") or {}
     principal = _text(identity.get("userArn")) or _text(identity.get("caller"))
-    return Actor(ActorKind.IAM, principal or UNSIGNED)
+    return Actor(ActorKind.IAM, _principal(principal) if principal else UNSIGNED)
