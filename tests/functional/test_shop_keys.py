@@ -300,3 +300,15 @@ def test_a_label_holding_a_key_is_refused_never_kept(aws: Any, shop_keys: ShopKe
     assert keys.main(["create", "--scope", "shop", "--label", label], io.StringIO(), err, shop_keys, lambda: NOW) == 2
     assert old.key not in err.getvalue()
     assert [key.label for key in shop_keys.list()] == ["console 2026"]
+
+
+def test_a_key_pasted_as_a_revocation_time_is_never_echoed(aws: Any, shop_keys: ShopKeys, lambda_context: Any) -> None:
+    created = shop_keys.create("shop", "web shop", NOW)
+    answer = console(aws, lambda_context, "POST", "/keys/{id}/revoke", {"at": created.key}, id=created.shop_key.key_id)
+    assert (answer["status"], answer["body"]["error"]["field"]) == (400, "at")
+    assert "mk_test_" not in json.dumps(answer["body"])
+    err = io.StringIO()
+    argv = ["revoke", created.shop_key.key_id, "--at", created.key]
+    assert keys.main(argv, io.StringIO(), err, shop_keys, lambda: NOW) == 2
+    assert "mk_test_" not in err.getvalue()
+    assert shop_keys.get(created.shop_key.key_id).revoked_at is None

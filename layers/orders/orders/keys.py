@@ -94,12 +94,13 @@ def _iso(moment: datetime) -> str:
 
 def parse_time(value: str, name: str) -> datetime:
     """An ISO 8601 time with its offset (``2026-12-01T00:00:00Z``); ``name`` is the field a bad one is refused as."""
+    shown = "the value" if KEY_IN_TEXT.search(value) else repr(value[:40])  # a key pasted here is never echoed
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidOrderError(name, f"{value!r} is not a time like 2026-12-01T00:00:00Z") from None
+        raise InvalidOrderError(name, f"{shown} is not a time like 2026-12-01T00:00:00Z") from None
     if moment.tzinfo is None:
-        raise InvalidOrderError(name, f"{value!r} has no offset: write it like 2026-12-01T00:00:00Z")
+        raise InvalidOrderError(name, f"{shown} has no offset: write it like 2026-12-01T00:00:00Z")
     return moment.astimezone(UTC)
 
 
