@@ -18,7 +18,11 @@ def resources() -> dict[str, dict[str, Any]]:
 def test_the_web_acl_is_associated_with_the_one_stage_sam_makes(resources: dict[str, Any]) -> None:
     """AWS WAF API reference, AssociateWebACL: arn:aws:apigateway:{region}::/restapis/{api-id}/stages/{stage-name};
     the reference to the stage resource also makes CloudFormation create the association after the stage."""
-    (stage,) = [name for name, r in resources.items() if r["Type"] == "AWS::ApiGateway::Stage"]
+    (stage,) = [
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::ApiGateway::Stage" and r["Properties"]["RestApiId"] == {"Ref": "Api"}
+    ]
     association = resources["WebAclAssociation"]["Properties"]
     assert association["ResourceArn"] == {
         "Fn::Sub": f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/${{Api}}/stages/${{{stage}}}"
@@ -27,7 +31,11 @@ def test_the_web_acl_is_associated_with_the_one_stage_sam_makes(resources: dict[
 
 
 def test_the_confirmation_routes_metrics_are_sent_for_its_alarm(resources: dict[str, Any]) -> None:
-    (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    (stage,) = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGateway::Stage" and r["Properties"]["RestApiId"] == {"Ref": "Api"}
+    ]
     detailed = [s for s in stage["Properties"]["MethodSettings"] if s.get("MetricsEnabled")]
     assert [(s["HttpMethod"], s["ResourcePath"]) for s in detailed] == [("POST", "/~1confirmation")]
     dimensions = {d["Name"]: d["Value"] for d in resources["ConfirmationRouteRefusedAlarm"]["Properties"]["Dimensions"]}

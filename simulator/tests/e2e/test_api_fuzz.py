@@ -39,7 +39,8 @@ def base_url() -> Iterator[str]:
 
 
 # A path parameter is any string: these routes have no invalid input to generate, only valid ones.
-ONLY_A_PATH = {"GET /orders/{reference}", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke"}
+# Operations with nothing but a path to get wrong (or nothing at all): no negative case can be made of them.
+ONLY_A_PATH = {"GET /orders/{reference}", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke", "GET /keys"}
 CASES = [
     (operation, mode)
     for operation in JSON_OPERATIONS
@@ -77,4 +78,5 @@ def test_the_operations_are_all_covered() -> None:
         "POST /orders", "GET /orders", "GET /orders/{reference}", "POST /orders/{reference}/capture",
         "POST /orders/{reference}/cancel", "POST /orders/{reference}/refund", "GET /books/captures",
         "GET /books/refunds", "POST /reconciliation", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke",
+        "POST /keys", "GET /keys", "POST /keys/{id}/revoke",
     }  # fmt: skip

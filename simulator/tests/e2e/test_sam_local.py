@@ -125,7 +125,9 @@ def test_each_sample_event_answers_what_the_readme_promises(stack: LocalStack) -
     overrides = env_file(stack)
     for row in rows:
         event = json.loads((ROOT / "events" / row["event"]).read_text(encoding="utf-8"))
-        (route,) = [r for r in template.routes() if (r.method, r.path) == (event["httpMethod"], event["resource"])]
+        (route,) = [
+            r for r in template.routes() if (r.method, r.path, r.api) == (event["httpMethod"], event["resource"], "Api")
+        ]
         assert route.function == row["function"], row
         function = template.function(route.function)
         answer = invoke(function, row["event"], sam_environment(function, overrides, template))
