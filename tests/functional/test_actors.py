@@ -41,12 +41,14 @@ def test_a_capture_signed_by_an_iam_principal_records_its_arn(aws: Any, lambda_c
     assert (capture["event"], capture["actor"]) == ("capture_partial", {"kind": "iam", "name": PRINCIPAL})
 
 
-def test_a_capture_made_with_a_shop_key_records_its_label_only(aws: Any, lambda_context: Any, bank: FakeBank) -> None:
+def test_a_capture_made_with_a_shop_key_records_its_label_and_id_only(
+    aws: Any, lambda_context: Any, bank: FakeBank
+) -> None:
     registered(aws, lambda_context, "AC2")
     status, _ = call(aws, lambda_context, "POST", CAPTURE, "AC2", {}, context=WITH_KEY)
     assert status == 200
     [capture] = history(aws, lambda_context, "AC2")
-    assert capture["actor"] == {"kind": "key", "name": "PrestaShop back office"}
+    assert capture["actor"] == {"kind": "key", "name": "PrestaShop back office (key_7f3a)"}
 
 
 def test_an_actors_name_is_kept_to_its_bound_cut_between_characters(
@@ -56,7 +58,9 @@ def test_an_actors_name_is_kept_to_its_bound_cut_between_characters(
     long_label = {**WITH_KEY, "authorizer": {"label": "x" + "é" * NAME_KEPT, "key_id": "key_7f3a"}}
     call(aws, lambda_context, "POST", CAPTURE, "AC3", {}, context=long_label)
     [capture] = history(aws, lambda_context, "AC3")
-    assert capture["actor"]["name"] == "x" + "é" * (NAME_KEPT // 2 - 1)  # 63 bytes: half a character is not kept
+    # The label cut between characters to leave room for the id, which is always kept.
+    room = NAME_KEPT - len(" (key_7f3a)")
+    assert capture["actor"]["name"] == "x" + "é" * ((room - 1) // 2) + " (key_7f3a)"
 
 
 def test_the_end_of_a_deferral_period_records_the_sweeper(aws: Any, lambda_context: Any, bank: FakeBank) -> None:

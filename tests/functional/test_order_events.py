@@ -235,7 +235,10 @@ def test_back_office_events_say_who_did_it_by_kind_and_name_only(
     call(aws, lambda_context, "POST", "/orders/{reference}/capture", "EVAC1", {}, context=with_key)
     assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
     captures = [detail["operation"] for kind, detail in outbox.published() if kind == "OrderCaptured"]
-    assert [c["actor"] for c in captures] == [{"kind": "iam", "name": ARN}, {"kind": "key", "name": "WooCommerce"}]
+    assert [c["actor"] for c in captures] == [
+        {"kind": "iam", "name": ARN},
+        {"kind": "key", "name": "WooCommerce (key_1)"},
+    ]
     published = json.dumps(outbox.seen)
     for kept_out in (secret, "ASIAEXAMPLEKEY", "back_office"):  # the key, the access key, the key's scope
         assert kept_out not in published

@@ -22,9 +22,10 @@ from orders.web.callers import UNSIGNED, caller
         ({}, Actor(ActorKind.IAM, UNSIGNED)),
         (
             {"identity": {"userArn": None}, "authorizer": {"label": "Magento", "key_id": "key_1", "principalId": "x"}},
-            Actor(ActorKind.KEY, "Magento"),
+            Actor(ActorKind.KEY, "Magento (key_1)"),
         ),
         ({"authorizer": {"label": " ", "key_id": "key_1"}}, Actor(ActorKind.KEY, "key_1")),
+        ({"authorizer": {"label": "Magento"}}, Actor(ActorKind.KEY, "Magento")),
         ({"authorizer": {"principalId": "x"}, "identity": {"userArn": "arn:b"}}, Actor(ActorKind.IAM, "arn:b")),
     ],
 )
