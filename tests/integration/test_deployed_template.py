@@ -323,6 +323,17 @@ def test_public_routes_are_throttled_on_the_stage(resources: dict[str, Any], tem
         assert parameters[name]["MinValue"] >= 1
 
 
+def test_every_route_of_the_key_callers_api_is_throttled(resources: dict[str, Any], template: Template) -> None:
+    (setting,) = stage_of(resources, "KeysApi")["Properties"]["MethodSettings"]
+    assert (setting["HttpMethod"], setting["ResourcePath"]) == ("*", "/*")
+    assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (
+        {"Ref": "KeysApiRateLimit"}, {"Ref": "KeysApiBurstLimit"},
+    )  # fmt: skip
+    for name in ("KeysApiRateLimit", "KeysApiBurstLimit"):
+        assert template.parameters[name]["Type"] == "Number"
+        assert template.parameters[name]["MinValue"] >= 1
+
+
 def test_the_stage_writes_an_access_log_unless_told_not_to(resources: dict[str, Any], template: Template) -> None:
     keys_stage = stage_of(resources, "KeysApi")["Properties"]["AccessLogSetting"]["Fn::If"]
     assert keys_stage[0] == "HasAccessLog"
