@@ -231,7 +231,7 @@ deploy: $(TOOLS)/.stamp | python
 	$(TOOLS)/bin/sam deploy --config-env $(ENV)$(if $(GUIDED), --guided)
 
 # `make publish BUCKET=<bucket>`: build, upload the code, README.md and LICENSE into the bucket (which the
-# Serverless Application Repository must be allowed to read: docs/deploying.md), and publish the application
+# Serverless Application Repository must be allowed to read: docs/publish.md), and publish the application
 # at template.yaml's SemanticVersion to the Serverless Application Repository of the caller's region, private
 # until shared. The caller's own credentials, as for a deploy.
 SAR_NAME := monetico-merchant-kit

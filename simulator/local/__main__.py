@@ -39,7 +39,7 @@ def banner(stack: LocalStack) -> str:
         keys = (
             f"  Keys API     {stack.keys_api_url}   the same merchant routes, Authorization: Bearer <shop key>"
             " (its authorizer run as API Gateway runs it)\n"
-            f"  Shop key (test): {stack.test_key}   (scope back_office; python -m orders.keys makes others)\n"
+            f"  Shop key (test): {stack.test_key}   (scope back_office; POST /keys makes others)\n"
         )
     curl = f"curl -s -X POST {base}/orders -H 'content-type: application/json' -d {shlex.quote(SAMPLE_ORDER)}"
     return f"""
