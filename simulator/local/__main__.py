@@ -80,8 +80,12 @@ def main() -> int:
     try:
         config, extra = services(LocalConfig.from_environ())
     except OSError as exc:
+        ports = (
+            f"SANDBOX_PORT={os.environ.get('SANDBOX_PORT', '3001')}, SHOP_PORT={os.environ.get('SHOP_PORT', '3002')}"
+        )
         print(
-            f"local: cannot start the sandbox bank or the shop: {exc} (SANDBOX_PORT=..., SHOP_PORT=...)",
+            f"local: cannot start the sandbox bank or the shop ({ports}): {exc}; choose free ports with"
+            " SANDBOX_PORT=... SHOP_PORT=... (and PORT=... for the API, 3000 unless set)",
             file=sys.stderr,
         )
         return 1
