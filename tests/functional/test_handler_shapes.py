@@ -113,6 +113,32 @@ def test_every_api_route_answers_an_unusable_configuration_with_the_apis_500(
     }
 
 
+@pytest.mark.filterwarnings("ignore:POWERTOOLS_DEV environment variable is enabled")
+@pytest.mark.parametrize("debug", ["false", "true"])
+@pytest.mark.parametrize(
+    ("function", "route"),
+    [(name, {"Method": method, "Path": path}) for name, method, path in READ_TERMINALS_FIRST],
+    ids=lambda value: value if isinstance(value, str) else f"{value['Method']} {value['Path']}",
+)
+def test_every_api_route_answers_an_unexpected_failure_with_the_apis_500_and_no_trace(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, function: str, route: dict[str, Any], debug: str
+) -> None:
+    # Not an error of the orders layer: the resolver must not let Lambda fail (API Gateway's 502 reads as "the bank
+    # refused"), nor, with Powertools' development mode on, answer the traceback and what the exception held.
+    def broken() -> Terminals:
+        raise KeyError("hmac-key-0123456789abcdef")
+
+    monkeypatch.setenv("POWERTOOLS_DEV", debug)
+    aws.use(terminals=broken)
+    request = _request(route)
+    if route["Path"] == "/orders" and route["Method"].upper() == "POST":
+        request["body"] = json.dumps({"amount": "1.00", "currency": "EUR", "email": "buyer@example.com"})
+    answer = aws.invoke(function, request, lambda_context)
+    assert answer["statusCode"] == 500, answer["body"]
+    assert json.loads(answer["body"]) == {"error": {"message": "internal error; see the function's log"}}
+    assert "hmac-key" not in answer["body"]
+
+
 def _imported_names(function: str) -> set[str]:
     tree = ast.parse((ROOT / "functions" / function / "app.py").read_text())
     return {
