@@ -49,12 +49,15 @@ def create_handler(deps: Dependencies) -> Handler:
             return False
         logger.append_keys(run=part.run, start=part.start, end=part.end)
         try:
-            assembled = runs().check(part, out_of_time(context))
-        except (OrdersError, ConfigurationError):  # the table, the bucket, the queue or the secret failed: it resumes
+            fanned_out = runs()
+            assembled = fanned_out.check(part, out_of_time(context))
+            if assembled is not None:  # told, then marked told: a bus that fails has the part come back to tell it
+                announce(assembled.report, assembled.key, deps.event_publisher(), metrics)
+                fanned_out.told(part.run)
+        except (OrdersError, ConfigurationError):  # the table, the bucket, the queue, the secret or the bus failed
             logger.exception("reconciliation part failed")
             return False
         if assembled is not None:
-            announce(assembled.report, assembled.key, deps.event_publisher(), metrics)
             differences = len(assembled.report.differences)
             logger.info("reconciliation done", extra={"report_key": assembled.key, "differences": differences})
         return True

@@ -248,3 +248,21 @@ def test_cbenregistree_is_recorded_on_the_attempt(aws: Any, lambda_context: Any,
     assert order.attempts[-1].card_saved is saved
     assert order.as_json()["attempts"][-1]["card_saved"] is saved
     assert order.as_json()["card_alias"] == "client7"
+
+
+def test_behind_a_base_path_mapping_the_bank_s_post_is_acknowledged_and_nothing_else_is_cgi2(
+    aws: Any, lambda_context: Any
+) -> None:
+    # A custom domain's base path leaves its prefix in ``path``: routed on the resource, the POST pays the order.
+    stored_order(aws, SAMPLE)
+    for method in ("GET", "HEAD", "PUT"):  # the same resource, another method: the API's 404, nothing written
+        request = {**event("confirmation_accepted.json"), "httpMethod": method, "path": "/pay/confirmation"}
+        answer = aws.invoke("cgi2", request, lambda_context)
+        assert answer["statusCode"] == 404, method
+        assert "cdr" not in answer["body"]
+    assert status(aws) is OrderStatus.AWAITING_PAYMENT
+    request = {**event("confirmation_accepted.json"), "path": "/pay/confirmation"}
+    assert request["isBase64Encoded"] is True  # API Gateway's binary media types: the exact bytes, base64
+    answer = aws.invoke("cgi2", request, lambda_context)
+    assert (answer["statusCode"], answer["body"]) == (200, ACK_OK)
+    assert status(aws) is OrderStatus.PAID

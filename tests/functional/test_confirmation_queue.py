@@ -28,6 +28,7 @@ from tests.support.merchant import (
     consume,
     post_confirmation,
     sample_body,
+    sealed_confirmation,
     sqs_event,
     stored_order,
 )
@@ -147,6 +148,31 @@ def test_the_consumer_backs_off_and_leaves_other_messages_alone(aws: Any, lambda
     # The failed one is delayed (retry_later), not visible again at once; the applied one is still there only
     # because Lambda, not the function, deletes what a batch did not report failed.
     assert [m["MessageId"] for m in aws.queued()] == [m["MessageId"] for m in messages if m is not bad]
+
+
+def test_a_message_raising_a_surprise_is_retried_later_and_the_others_are_applied_once(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored_order(aws, SAMPLE)
+    stored_order(aws, "ORDER2")
+    aws.queue.put(QueuedConfirmation(sealed_confirmation(reference="ORDER200"), datetime.now(UTC)))
+    aws.queue.put(QueuedConfirmation(sample_body(), datetime.now(UTC)))
+    real_apply = type(aws.store).apply
+
+    def surprise_for_order2(store: Any, order: Any, *args: Any, **kwargs: Any) -> Any:
+        if order.reference == "ORDER2":
+            raise KeyError("a bug, not an error of the orders layer")
+        return real_apply(store, order, *args, **kwargs)
+
+    monkeypatch.setattr(type(aws.store), "apply", surprise_for_order2)
+    messages = aws.queued()
+    answer = aws.invoke("confirmation_consumer", sqs_event(messages), lambda_context)
+    failed = next(m for m in messages if b"ORDER200" in QueuedConfirmation.from_message(m["Body"]).body)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": failed["MessageId"]}]}  # reported, not swallowed
+    assert aws.store.get(SAMPLE).status is OrderStatus.PAID
+    assert aws.store.get("ORDER2").status is OrderStatus.AWAITING_PAYMENT
+    # The failed one is delayed (its backoff), the applied one left for Lambda to delete.
+    assert [m["MessageId"] for m in aws.queued()] == [m["MessageId"] for m in messages if m is not failed]
 
 
 def test_retry_delays_grow_and_are_capped() -> None:

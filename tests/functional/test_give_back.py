@@ -16,12 +16,17 @@ from orders.actors import GIVE_BACK
 from orders.backoffice import BackOffice
 from orders.bank import BankClient
 from orders.events import ORDER_NEEDS_REVIEW, ORDER_REFUNDED, SECOND_PAYMENT_GIVEN_BACK, events_of_change
-from orders.exceptions import BankRefusedError, BankUnavailableError, OperationInProgressError
+from orders.exceptions import (
+    BankRefusedError,
+    BankUnavailableError,
+    OperationInProgressError,
+    StoreUnavailableError,
+)
 from orders.giveback import GiveBacks
 from orders.mail import mails_for
 from orders.model import GIVEN_BACK, NOT_GIVEN_BACK, Order, OrderStatus, PaymentSession, ReviewReason
 from orders.reconciliation import Reconciler
-from orders.store import OrderStore
+from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
 from tests.support.aws import mail_settings, terminals_config
 from tests.support.fakebank import Account, FakeBank
@@ -545,3 +550,38 @@ def test_a_second_payment_arriving_while_another_is_given_back_is_given_back_in_
     assert [p.state for p in order.second_payments] == [GIVEN_BACK, GIVEN_BACK]
     assert aws.store.orders_to_give_back()[0] == []
     assert held_by_reference(order) == bank_holds(bank) == {SECOND: AMOUNT}
+
+
+def _due(reference: str, sequence: int) -> dict[str, Any]:
+    """A stream record of an order with a give-back due, as the event source's filter lets through."""
+    image = {"reference": {"S": reference}, "sk": {"S": ORDER_SK}, "giveback_due": {"S": GIVE_BACK_PARTITION}}
+    keys = {"pk": {"S": reference}, "sk": {"S": ORDER_SK}}
+    change = {"Keys": keys, "NewImage": image, "SequenceNumber": f"{sequence:021d}"}
+    return {"eventName": "MODIFY", "dynamodb": change}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [StoreUnavailableError("DynamoDB GetItem failed: injected"), KeyError("reference")],
+    ids=["table_failed", "surprise"],
+)
+def test_record_2_of_5_failing_leaves_every_later_record_for_the_retry(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    # The stream is handed over again from the sequence number reported: a later order given back now would be
+    # handed over again then; it waits. A surprise (not the orders layer's) is reported the same, never swallowed.
+    given: list[str] = []
+
+    def give_back(self: GiveBacks, reference: str, at: datetime, actor: Any) -> dict[str, str]:
+        given.append(reference)
+        if reference == "DUE2" and given.count("DUE2") == 1:
+            raise failure
+        return {}
+
+    monkeypatch.setattr(GiveBacks, "give_back", give_back)
+    records = [_due(f"DUE{n}", n) for n in range(1, 6)]
+    answer = aws.invoke("give_back", {"Records": records}, lambda_context)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+    assert given == ["DUE1", "DUE2"]
+    assert aws.invoke("give_back", {"Records": records[1:]}, lambda_context) == {"batchItemFailures": []}
+    assert given == ["DUE1", "DUE2", "DUE2", "DUE3", "DUE4", "DUE5"]

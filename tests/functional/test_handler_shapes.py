@@ -65,6 +65,9 @@ def test_every_api_function_answers_a_route_it_does_not_serve_with_the_apis_404(
     assert json.loads(answer["body"]) == {"error": {"message": "no such route"}}
 
 
+NEW_ORDER = {"amount": "1.00", "currency": "EUR", "email": "buyer@example.com"}
+
+
 def _request(route: dict[str, Any]) -> dict[str, Any]:
     path = str(route["Path"])
     parameters = {name: "0900157" for name in ("tpe", "reference", "token") if f"{{{name}}}" in path}
@@ -74,8 +77,8 @@ def _request(route: dict[str, Any]) -> dict[str, Any]:
         "path": path,
         "pathParameters": parameters,
         "headers": {"Host": "127.0.0.1:9"},
-        "body": None,
         "requestContext": {"stage": "v1"},
+        "body": json.dumps(NEW_ORDER) if (route["Method"].upper(), path) == ("POST", "/orders") else None,
     }
 
 
@@ -104,13 +107,35 @@ def test_every_api_route_answers_an_unusable_configuration_with_the_apis_500(
 
     aws.use(terminals=unreadable)
     request = _request(route)
-    if route["Path"] == "/orders" and route["Method"].upper() == "POST":
-        request["body"] = json.dumps({"amount": "1.00", "currency": "EUR", "email": "buyer@example.com"})
     answer = aws.invoke(function, request, lambda_context)
     assert answer["statusCode"] == 500, answer["body"]
     assert json.loads(answer["body"]) == {
         "error": {"message": "the terminal configuration is unusable; see the function's log"}
     }
+
+
+@pytest.mark.filterwarnings("ignore:POWERTOOLS_DEV environment variable is enabled")
+@pytest.mark.parametrize("debug", ["false", "true"])
+@pytest.mark.parametrize(
+    ("function", "route"),
+    [(name, {"Method": method, "Path": path}) for name, method, path in READ_TERMINALS_FIRST],
+    ids=lambda value: value if isinstance(value, str) else f"{value['Method']} {value['Path']}",
+)
+def test_every_api_route_answers_an_unexpected_failure_with_the_apis_500_and_no_trace(
+    aws: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, function: str, route: dict[str, Any], debug: str
+) -> None:
+    # Not an error of the orders layer: the resolver must not let Lambda fail (API Gateway's 502 reads as "the bank
+    # refused"), nor, with Powertools' development mode on, answer the traceback and what the exception held.
+    def broken() -> Terminals:
+        raise KeyError("hmac-key-0123456789abcdef")
+
+    monkeypatch.setenv("POWERTOOLS_DEV", debug)
+    aws.use(terminals=broken)
+    request = _request(route)
+    answer = aws.invoke(function, request, lambda_context)
+    assert answer["statusCode"] == 500, answer["body"]
+    assert json.loads(answer["body"]) == {"error": {"message": "internal error; see the function's log"}}
+    assert "hmac-key" not in answer["body"]
 
 
 def _imported_names(function: str) -> set[str]:

@@ -65,6 +65,19 @@ def publish(aws: Any, lambda_context: Any, records: list[dict[str, Any]]) -> dic
     return aws.invoke("order_events", {"Records": records}, lambda_context)  # type: ignore[no-any-return]
 
 
+def second_put_events_failing(outbox: Outbox) -> list[int]:
+    """The bus throttles the second PutEvents call; the calls made, as they are made."""
+    calls: list[int] = []
+
+    def fail_the_second(**_: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
+
+    outbox.events_client.meta.events.register("before-call.events.PutEvents", fail_the_second)
+    return calls
+
+
 @pytest.fixture
 def outbox(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Outbox:
     stream_arn = aws.dynamodb.describe_table(TableName=aws.store.table_name)["Table"]["LatestStreamArn"]
@@ -79,12 +92,17 @@ def outbox(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Outbox:
     return Outbox(streams, stream_arn, aws.sqs, queue_url, events)
 
 
-def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
-    aws: Any, lambda_context: Any, outbox: Outbox
-) -> None:
+def refused_then_paid(aws: Any, lambda_context: Any) -> None:
+    """SAMPLE created, refused, then paid: three records."""
     stored_order(aws, SAMPLE)
     confirm(aws, lambda_context, "Annulation", "", reason="Refus")
     confirm(aws, lambda_context)
+
+
+def test_a_refusal_then_a_payment_publish_one_event_each_and_no_card_data(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    refused_then_paid(aws, lambda_context)
     assert publish(aws, lambda_context, outbox.new_records()) == {"batchItemFailures": []}
     assert outbox.types() == ["PaymentSessionOpened", "PaymentRefused", "OrderPaid"]
     paid = outbox.published()[-1][1]
@@ -158,14 +176,7 @@ def test_a_failed_publication_is_retried_from_its_record_and_nothing_is_lost(
     stored_order(aws, SAMPLE)
     confirm(aws, lambda_context)
     records = outbox.new_records()
-    calls = []
-
-    def fail_the_second(**_: Any) -> None:
-        calls.append(1)
-        if len(calls) == 2:
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutEvents")
-
-    outbox.events_client.meta.events.register("before-call.events.PutEvents", fail_the_second)
+    second_put_events_failing(outbox)
     answer = publish(aws, lambda_context, records)
     # The write happened (the order is paid) but its event did not go out: the stream keeps it.
     assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
@@ -173,6 +184,33 @@ def test_a_failed_publication_is_retried_from_its_record_and_nothing_is_lost(
     # Lambda retries from the failed record.
     assert publish(aws, lambda_context, records[1:]) == {"batchItemFailures": []}
     assert outbox.types() == ["PaymentSessionOpened", "OrderPaid"]
+
+
+def test_record_2_of_5_failing_leaves_every_later_record_for_the_retry_and_none_is_published_twice(
+    aws: Any, lambda_context: Any, outbox: Outbox
+) -> None:
+    # Lambda hands the stream over again from the sequence number reported: a later record published now would be
+    # published again then (a double event); it must wait, unreported, for that retry.
+    refused_then_paid(aws, lambda_context)
+    stored_order(aws, "ORDER2")
+    confirm(aws, lambda_context, reference="ORDER200")
+    records = outbox.new_records()
+    assert len(records) == 5
+    calls = second_put_events_failing(outbox)
+    answer = publish(aws, lambda_context, records)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+    assert outbox.types() == ["PaymentSessionOpened"]
+    assert len(calls) == 2, "no record after the failed one was tried"
+    assert publish(aws, lambda_context, records[1:]) == {"batchItemFailures": []}
+    assert outbox.types() == [
+        "PaymentSessionOpened",
+        "PaymentRefused",
+        "OrderPaid",
+        "PaymentSessionOpened",
+        "OrderPaid",
+    ]
+    ids = [detail["event_id"] for _, detail in outbox.published()]
+    assert len(ids) == len(set(ids))
 
 
 def test_refused_entries_are_a_failure_too(aws: Any, lambda_context: Any, outbox: Outbox) -> None:

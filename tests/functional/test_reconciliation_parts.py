@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
+from orders.events import EventPublisher
+from orders.exceptions import EventsUnavailableError
 from orders.model import OrderStatus
 from orders.reconciliation import Reconciler, changed_days, reconciliation_days
 from orders.reconciliation_runs import Part
@@ -215,3 +217,26 @@ def test_a_message_that_is_no_part_fails_and_goes_to_the_dead_letters(
     assert deliver(aws, message, lambda_context) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     with pytest.raises(ValueError, match=why):
         Part.from_message(body)
+
+
+def test_the_report_is_told_on_the_bus_once_the_bus_takes_it_even_when_it_failed_on_the_part_that_wrote_it(
+    aws: Any, lambda_context: Any, bank: FakeBank, resources: Reconciliation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, started = planned(aws, lambda_context, bank)
+    refusals = [1]
+
+    def bus_down_once(publisher: EventPublisher, events: Any) -> None:
+        if refusals:
+            refusals.pop()
+            raise EventsUnavailableError("EventBridge PutEvents failed: injected")
+        real_publish(publisher, events)
+
+    real_publish = EventPublisher.publish
+    monkeypatch.setattr(EventPublisher, "publish", bus_down_once)
+    # The part completing the run writes the report, the bus refuses the event: the part comes back from the queue
+    # (at once here: no visibility timeout).
+    resources.sqs.set_queue_attributes(QueueUrl=resources.parts_url, Attributes={"VisibilityTimeout": "0"})
+    assert drain(aws, resources, Budget(orders=1000)) == 4
+    assert refusals == []
+    (told,) = resources.reported()  # told once the bus took it, not lost with the report already written
+    assert (told["detail-type"], told["detail"]["report_key"]) == ("ReconciliationReported", started["report_key"])

@@ -14,7 +14,7 @@ import pytest
 
 from stacktools.template import ROOT, Resolver, Template
 
-CODE = [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/*.py")]
+CODE = [*ROOT.glob("functions/*/*.py"), *ROOT.glob("layers/*/*/**/*.py")]  # the packages' subpackages too
 # Metrics that only inform (counts of normal work): no alarm, and why.
 INFORMATIONAL = {
     "OrdersCreated": "normal work",

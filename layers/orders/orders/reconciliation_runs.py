@@ -14,7 +14,9 @@ whose function failed comes back) starts after the pieces already kept for it, s
 again, and a part fully kept changes nothing. After each part, the pieces are looked at: once they cover the plan
 from its first order to its last, the report is assembled in the plan's order (the same report a single run would
 write) and written once to its key (``reconciliation/<day>/...json``, an S3 conditional write: of two parts ending
-together only one writes it, and only that one tells the metrics and the bus).
+together only one writes it, and only that one tells the metrics and the bus). Once told, the run is marked so
+(``runs/<run>/told.json``); a part that wrote the report and could not tell it (the bus failing) comes back from the
+queue and tells it then, under the same event id.
 """
 
 from __future__ import annotations
@@ -176,11 +178,13 @@ class FannedOutRuns:
         return self.assemble(part.run, run)
 
     def assemble(self, run_id: str, run: _Run | None = None) -> Assembled | None:
-        """The run's report, written to its key, once its pieces cover its plan; ``None`` while they do not, or
-        when another part wrote it first."""
+        """The run's report, written to its key, once its pieces cover its plan; ``None`` while they do not, when
+        another part wrote it first, or once it was told (``told``). A report written but not told yet (the bus
+        failed on the part that wrote it, which comes back) is handed back again, to be told then."""
         run = run or self._run(run_id)
-        if self.bucket.keys(run.report_key):
-            return None  # assembled already
+        if self.bucket.keys(_told_key(run_id)):
+            return None  # assembled and told already
+        written_before = bool(self.bucket.keys(run.report_key))
         path = _covering(self._pieces(run_id), run.size)
         if path is None:
             return None
@@ -190,8 +194,14 @@ class FannedOutRuns:
             report.checked += int(piece["checked"])
             report.differences.extend(Difference(**d) for d in piece["differences"])
             report.failures.update(piece["failures"])
+        if written_before:
+            return Assembled(report, run.report_key)
         written = self.bucket.put_json(run.report_key, report.as_json(), only_if_new=True)
         return Assembled(report, run.report_key) if written else None
+
+    def told(self, run_id: str) -> None:
+        """The run's report was told to the metrics and the bus: no part hands it back again."""
+        self.bucket.put_json(_told_key(run_id), {"told": True}, only_if_new=True)
 
     def _run(self, run_id: str) -> _Run:
         kept = self.bucket.get_json(f"{RUNS}{run_id}/plan.json")
@@ -222,6 +232,10 @@ class FannedOutRuns:
         piece = {"checked": report.checked, "differences": [d.as_json() for d in report.differences]}
         piece["failures"] = report.failures
         self.bucket.put_json(_piece_key(run_id, first, end), piece)
+
+
+def _told_key(run_id: str) -> str:
+    return f"{RUNS}{run_id}/told.json"
 
 
 def _piece_key(run_id: str, first: int, end: int) -> str:

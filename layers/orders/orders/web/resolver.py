@@ -1,6 +1,7 @@
 """Powertools' REST API resolver, set up as every merchant API of the kit answers: the error body
-``{"error": {"message", "field"}}`` for the orders layer's errors and for an unknown route (404), and the
-responses single-valued (API Gateway takes either form; the kit never repeats a header).
+``{"error": {"message", "field"}}`` for the orders layer's errors, for an unknown route (404) and for any other
+exception (500, its traceback in the log only), and the responses single-valued (API Gateway takes either form; the
+kit never repeats a header).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 
 from ..exceptions import ShopKeyScopeError
 from ..keys import check_event_scope
@@ -19,6 +21,8 @@ from .http import error_response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+
+UNEXPECTED = "internal error; see the function's log"
 
 
 def response(answer: dict[str, Any]) -> Response[str]:
@@ -40,6 +44,15 @@ def resolver(
     @app.exception_handler(list(errors.API_ERRORS))  # type: ignore[untyped-decorator]
     def failed(exc: errors.ApiError) -> Response[str]:
         return response(errors.answer(exc, logger, metrics, messages))
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def crashed(_: Exception) -> Response[str]:
+        # Not an error the kit knows: its traceback to the log only (never the body, whatever POWERTOOLS_DEV says),
+        # and the API's 500 rather than Lambda failing, which API Gateway answers 502 (read as "the bank refused").
+        logger.exception("unexpected error")
+        if metrics is not None:
+            metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
+        return response(error_response(500, UNEXPECTED))
 
     return app
 
