@@ -52,7 +52,7 @@ $(UV_BIN): | python
 
 # The layers, the kit's own tools (stacktools, pyproject.toml) and the simulator (simulator/pyproject.toml) are
 # installed editable: `.venv/bin/python -m sealing` and `.venv/bin/python -m local` work as printed, from anywhere.
-LAYER_DIRS := layers/sealing layers/orders
+LAYER_DIRS := layers/sealing layers/orders layers/console
 EDITABLE := $(foreach layer,$(LAYER_DIRS),-e $(layer)) -e . -e simulator
 LAYER_FILES := $(foreach layer,$(LAYER_DIRS),$(layer)/pyproject.toml $(layer)/requirements.txt) pyproject.toml \
   simulator/pyproject.toml
@@ -139,7 +139,7 @@ pytest: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp browser toolchains
 	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 # The kit's tiers alone: no browser, no simulator on the path (tests/unit/test_test_layout.py keeps it so).
-KIT_PYTHONPATH := layers/sealing layers/orders .
+KIT_PYTHONPATH := layers/sealing layers/orders layers/console .
 test-kit: $(VENV)/.stamp $(TOOLS)/.stamp $(DOCS)/.stamp
 	$(VENV)/bin/python -m pytest tests -n auto --dist loadfile -o pythonpath="$(KIT_PYTHONPATH)"
 

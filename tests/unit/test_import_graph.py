@@ -21,11 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("layers/sealing", ("sealing",)),
     ("layers/orders", ("orders",)),
+    ("layers/console", ("console",)),
     (".", ("stacktools", "functions", "benchmarks")),
     ("simulator/sandbox", ("chalicelib", "app.py", "serve.py")),
     ("simulator", ("local", "shop", "devhttp")),
 )
-KIT = {"sealing", "orders", "stacktools", "functions", "benchmarks"}  # what deploys, and the kit's own tools
+KIT = {"sealing", "orders", "console", "stacktools", "functions", "benchmarks"}  # what deploys, and the kit's own tools
 SIMULATOR = {"local", "shop", "devhttp", "chalicelib", "app", "serve"}  # what `make run` serves
 SANDBOX = {"chalicelib", "app", "serve"}  # the sandbox bank: deployable on its own with `chalice deploy`
 STANDALONE = "devhttp"  # the dev HTTP server: local, the shop and the sandbox use it; it uses none of them

@@ -1,0 +1,8 @@
+"""The console's pages, one module per area; ``ROUTES`` is every route the console answers."""
+
+from __future__ import annotations
+
+from ..routing import Route
+from . import shell
+
+ROUTES: list[Route] = [*shell.ROUTES]
