@@ -22,6 +22,7 @@ PYPROJECTS = [
     "pyproject.toml",
     "layers/sealing/pyproject.toml",
     "layers/orders/pyproject.toml",
+    "layers/console/pyproject.toml",
     "simulator/pyproject.toml",
 ]
 REPOSITORY_PATH = re.compile(r"`((?:layers|tests|functions|stacktools|simulator|docs|requirements)/[\w./-]*)`")
