@@ -14,12 +14,13 @@ import sys
 import tempfile
 import urllib.request
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stacktools.template import ROOT
 
+from .clock import MovableClock
 from .config import LocalConfig, mail_settings, terminals
 
 if TYPE_CHECKING:
@@ -77,21 +78,6 @@ def sandbox_terminals(merchant_base_url: str, password: str = DEFAULT_PASSWORD, 
             "confirmation_mail": True,
         }
     return {"terminals": bank}
-
-
-class MovableClock:
-    """The sandbox's clock: real time, plus however far ``POST /_local/sweep`` moved it forward (never back:
-    the bank's books only go forward)."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def move_to(self, at: datetime) -> None:
-        if at > self():
-            self.offset = at - datetime.now(UTC)
 
 
 class SandboxBankService:

@@ -60,6 +60,7 @@ from .aws import (
     put_parameter,
     put_secret,
 )
+from .clock import MovableClock
 from .config import MAIL_SETTINGS_PARAMETER, LocalConfig, mail_settings_json, terminals_json
 from .eventbridge import LocalEventBridge
 from .instances import FunctionInstances, LambdaHandler
@@ -159,6 +160,7 @@ class LocalStack:
             config = replace(config, port=port)
         self.config = config
         self.template = template if isinstance(template, Template) else Template.load(template or TEMPLATE_PATH)
+        self.clock = MovableClock()  # the functions' time (POST /_local/clock moves it forward)
         self.services = list(services)
         self.schedules: ScheduleRunner | None = None
         if config.schedule_interval_seconds is not None:
@@ -472,7 +474,7 @@ class LocalStack:
 
         given = (getattr(service, "bank_transport", None) for service in self.services)
         transport = next((t for t in given if t is not None), urllib_transport)
-        return Dependencies.from_environment(self.environment, bank_transport=transport)
+        return replace(Dependencies.from_environment(self.environment, bank_transport=transport), clock=self.clock)
 
     def _load_functions(self) -> None:
         for spec in self.template.functions():
@@ -561,6 +563,27 @@ class LocalStack:
 
         return handle
 
+    def functions_clock(self) -> Any:
+        """The clock the functions' dependencies are built with."""
+        return self._dependencies().clock
+
+    def _move_services_clock(self, at: datetime) -> None:
+        for service in self.services:
+            move = getattr(service, "move_clock_to", None)
+            if callable(move):
+                move(at)
+
+    def _move_clock(self, request: HttpRequest, match: Match[Any]) -> HttpResponse:
+        """Move the functions' and the bank's time forward to ``{"now": "<ISO 8601>"}`` (never back)."""
+        at, problem = _requested_time(request)
+        if problem is not None:
+            return problem
+        if at is None:
+            return HttpResponse.json(400, {"error": {"message": "now: give the time to move to", "field": "now"}})
+        self.clock.move_to(at)
+        self._move_services_clock(at)
+        return HttpResponse.json(200, {"now": self.clock().isoformat()})
+
     def _add_builtin_routes(self) -> None:
         def health(request: HttpRequest, match: Match[Any]) -> HttpResponse:
             return HttpResponse.json(
@@ -592,10 +615,7 @@ class LocalStack:
             if at is not None:
                 # The bank lives in the same time: a sandbox moves its clock forward, so its own end-of-period
                 # actions happen before the sweeper looks.
-                for service in self.services:
-                    move = getattr(service, "move_clock_to", None)
-                    if callable(move):
-                        move(at)
+                self._move_services_clock(at)
             return HttpResponse.json(200, self.schedules.run_now(at))
 
         def reconcile(request: HttpRequest, match: Match[Any]) -> HttpResponse:
@@ -607,6 +627,7 @@ class LocalStack:
             return HttpResponse.json(200, {name: self._reconciliation_report(run) for name, run in runs.items()})
 
         self.add_route("GET", "/_local/health", health)
+        self.add_route("POST", "/_local/clock", self._move_clock)
         self.add_route("POST", "/_local/reconcile", reconcile)
         self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,28 @@ def test_python_m_local_says_when_the_port_is_taken() -> None:
         _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "choose another port with PORT=" in err
+
+
+def _post(url: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - 127.0.0.1 only
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - 127.0.0.1 only
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_clock_route_moves_the_functions_time_forward_never_back(tmp_path: Path) -> None:
+    config = LocalConfig(port=0, quiet=True, schedule_interval_seconds=None)
+    with LocalStack(config, handlers={"Cgi1Function": _stub, "Cgi2Function": _stub}) as stack:
+        url = f"{stack.base_url}/_local/clock"
+        tomorrow = datetime.now(UTC) + timedelta(days=1)
+        status, answer = _post(url, json.dumps({"now": tomorrow.isoformat()}).encode())
+        assert status == 200
+        assert abs(datetime.fromisoformat(answer["now"]) - tomorrow) < timedelta(seconds=5)
+        assert abs(stack.functions_clock()() - tomorrow) < timedelta(seconds=5), "the functions live in it"
+        status, _ = _post(url, json.dumps({"now": datetime.now(UTC).isoformat()}).encode())
+        assert status == 200
+        assert stack.clock() > tomorrow - timedelta(seconds=5), "time never goes back"
+        assert _post(url, b"{}")[0] == 400
+        assert _post(url, b'{"now": "2026-12-24T09:00:00"}')[0] == 400  # no offset
