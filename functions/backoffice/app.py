@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orders import daybook
 from orders.actors import Actor
 from orders.backoffice import BackOffice
-from orders.calendar import local_day
+from orders.books import Books
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import (
     BankRefusedError,
@@ -45,7 +44,6 @@ from orders.idempotency import IdempotencyKeys, Keep, fingerprint
 from orders.keys import ShopKeys, parse_time
 from orders.listing import list_orders
 from orders.model import Order
-from orders.terminals import TerminalConfig, Terminals
 from orders.web import errors
 from orders.web.callers import caller
 from orders.web.http import body_bytes, header, json_body, json_response, text_response
@@ -94,51 +92,14 @@ def _cancel(
     return office.cancel(reference, now, actor, key)
 
 
-def _books_query(
-    terminals: Terminals, query: dict[str, str], now: datetime, kind: str
-) -> tuple[TerminalConfig, date, str]:
-    """The terminal (``tpe``, default the default one), the day (default today there) and the format asked."""
-    unknown = set(query) - {"day", "format", "tpe", "cursor"}
-    if unknown:
-        raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (day, format, tpe, cursor)")
-    try:
-        terminal = terminals.get(query.get("tpe"))
-    except UnknownTerminalError as exc:
-        raise InvalidOrderError("tpe", str(exc)) from None
-    try:
-        today = local_day(now, terminal.terminal.timezone)
-        day = date.fromisoformat(query["day"]) if query.get("day") else today
-    except ValueError:
-        raise InvalidOrderError("day", f"{query['day']!r} is not a date like 2026-11-27") from None
-    shape = query.get("format") or "json"
-    if shape not in ("json", "csv", "xml") or (shape == "xml" and kind != "captures"):
-        raise InvalidOrderError("format", "json or csv (and xml for captures: the bank's daily file)")
-    if shape != "json" and query.get("cursor"):
-        raise InvalidOrderError("cursor", "pages are JSON's: a CSV or XML export is the whole day")
-    return terminal, day, shape
-
-
 def _books(deps: Dependencies, query: dict[str, str], kind: str) -> dict[str, Any]:
-    terminals = deps.terminals()
-    terminal, day, shape = _books_query(terminals, query, deps.clock(), kind)
-    if shape == "json":
-        page = daybook.booked_page(deps.store, terminals, day, kind, query.get("cursor") or None)
-        entries = [e for e in page.entries if not query.get("tpe") or e.tpe == terminal.tpe]
-        return json_response(
-            200, {"day": day.isoformat(), kind: [entry.as_json() for entry in entries], "next": page.cursor}
-        )
-    entries = daybook.booked_pages(deps.store, terminals, day, kind, daybook.EXPORT_READS)
-    if query.get("tpe") or shape == "xml":
-        entries = [e for e in entries if e.tpe == terminal.tpe]
-    if shape == "csv":
-        name = f"{kind}-{day}.csv"
-        text, content_type = daybook.as_csv(entries), "text/csv; charset=utf-8"
-    elif shape == "xml":
-        name = f"recouvrements-{terminal.tpe}-{day}.xml"
-        text = daybook.as_bank_xml(entries, terminal.tpe, terminal.terminal.societe, day, terminal.terminal.timezone)
-        content_type = "application/xml; charset=utf-8"
-    headers = {"Content-Type": content_type, "Content-Disposition": f"attachment; filename={name}"}
-    return text_response(200, text, headers)
+    books = Books(deps.store, deps.terminals)
+    asked = books.query(query, deps.clock(), kind)
+    if asked.shape == "json":
+        return json_response(200, books.page(asked))
+    export = books.export(asked)
+    headers = {"Content-Type": export.content_type, "Content-Disposition": f"attachment; filename={export.filename}"}
+    return text_response(200, export.text, headers)
 
 
 def _idempotency_key(event: dict[str, Any]) -> str | None:

@@ -3,7 +3,8 @@
 ``GET /terminals/{tpe}/golive`` answers every go-live point, each with what to do; the CGI2 URL checked is this
 API's own ``/confirmation`` (the one to register with the bank). ``POST /terminals/{tpe}/smoke`` runs the smoke test
 (``orders.smoke``) against this API and answers each step, what failed and how to fix it; ``passed`` is false when
-one failed.
+one failed. Each run is kept as the terminal's last of its kind in the reports bucket (``orders.checks``), which the
+merchant's console shows on its terminals page.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 
-from orders.checks import Check, Http, http_call
+from orders.checks import Check, CheckRun, Http, http_call
 from orders.dependencies import Dependencies, Handler, environment_handler
 from orders.exceptions import UnknownTerminalError
-from orders.golive import golive
+from orders.golive import golive, keep_last
 from orders.smoke import Smoke
 from orders.terminals import TerminalConfig
 from orders.web.http import api_base_url, error_response, json_response
@@ -56,7 +57,9 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
             mail=deps.mail_settings().get(terminal.tpe),
         )
 
-    def answered(verdict: str, run: Callable[[dict[str, Any], TerminalConfig], list[Check]]) -> Response[str]:
+    def answered(
+        verdict: str, kind: str, run: Callable[[dict[str, Any], TerminalConfig], list[Check]]
+    ) -> Response[str]:
         event = app.current_event.raw_event
         tpe = str((event.get("pathParameters") or {}).get("tpe", ""))  # as API Gateway decoded it
         try:
@@ -66,14 +69,18 @@ def create_handler(deps: Dependencies, *, http: Http = http_call, cloudwatch: An
         checks = run(event, terminal)
         passed = all(check.ok for check in checks)
         failed = [check.name for check in checks if not check.ok]
-        logger.info(f"{verdict} checked", extra={"tpe": tpe, verdict: passed, "failed": failed})
+        ran = CheckRun(
+            tpe, kind, deps.clock(), f"{event.get('httpMethod', '')} {event.get('resource', '')}", tuple(checks)
+        )
+        kept = keep_last(deps.reports, ran)
+        logger.info(f"{verdict} checked", extra={"tpe": tpe, verdict: passed, "failed": failed, "kept": kept})
         body = {"tpe": tpe, verdict: passed, "checks": [check.as_json() for check in checks]}
         return response(json_response(200, body))
 
     # The secret or the table unreadable: the resolver's JSON error, logged.
     app = resolver(logger, metrics)
-    app.get("/terminals/<path_tpe>/golive")(lambda path_tpe: answered("ready", golive_checks))
-    app.post("/terminals/<path_tpe>/smoke")(lambda path_tpe: answered("passed", smoke_checks))
+    app.get("/terminals/<path_tpe>/golive")(lambda path_tpe: answered("ready", "golive", golive_checks))
+    app.post("/terminals/<path_tpe>/smoke")(lambda path_tpe: answered("passed", "smoke", smoke_checks))
     return api_handler(app, logger, metrics)
 
 

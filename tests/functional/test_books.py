@@ -7,7 +7,7 @@ import base64
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -156,3 +156,21 @@ def test_an_export_is_the_whole_day_or_is_refused_naming_format(aws: Any, lambda
     with pytest.raises(BooksTooLargeError) as refused:
         ledger.booked_pages(aws.store, aws.deps.terminals(), day, "captures", most_reads=2, reads=1)
     assert refused.value.field == "format"
+
+
+def test_the_books_are_one_use_case_the_api_answers_with(aws: Any, lambda_context: Any, books: None) -> None:
+    """``orders.books`` answers the API's books: the console's books page and download call the same code."""
+    from orders.books import Books
+
+    books_of = Books(aws.store, aws.deps.terminals)
+    now = datetime.now(UTC)
+    asked = books_of.query({"day": TODAY, "format": "csv", "tpe": "0900157"}, now, "captures")
+    export = books_of.export(asked)
+    answer = raw(aws, lambda_context, "/books/captures", day=TODAY, format="csv", tpe="0900157")
+    assert answer["body"] == export.text
+    assert answer["headers"]["Content-Disposition"] == f"attachment; filename={export.filename}"
+    status, body = call(aws, lambda_context, "GET", "/books/refunds", day=TODAY)
+    assert status == 200
+    assert body == books_of.page(books_of.query({"day": TODAY}, now, "refunds"))
+    yesterday = books_of.query({}, now, "refunds", days_back=1)
+    assert yesterday.day == date.fromisoformat(TODAY) - timedelta(days=1)

@@ -204,6 +204,24 @@ def booked_pages(
     raise BooksTooLargeError(day, most_reads)
 
 
+def read_orders(
+    store: OrderStore, terminals: Terminals, first_day: date, last_day: date, window_days: int = WINDOW_DAYS
+) -> Iterator[tuple[Order, tuple[str, ...]]]:
+    """Every order the books of ``first_day`` to ``last_day`` read, once each, with the books it is read for: an
+    order of the order days read (``window_days`` before ``first_day`` to ``last_day``) for its captures and
+    refunds, an earlier split payment for its captures (its instalments)."""
+    for source in _sources(store, terminals, first_day, last_day, "captures", window_days):
+        kinds = ("captures",) if source.before is not None else ("captures", "refunds")
+        start: dict[str, Any] | None = None
+        while True:
+            orders, start = source.fetch(limit=100, start_key=start)
+            for order in orders:
+                if source.before is None or _order_day(order, terminals) < source.before:
+                    yield order, kinds
+            if not start:
+                break
+
+
 @dataclass(frozen=True)
 class _Source:
     """One index query the books read: an order day (``DateIndex``), or a month of split payments

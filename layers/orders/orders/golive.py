@@ -9,6 +9,9 @@ someone confirmed a subscription. The console's ``GET /terminals/{tpe}/golive`` 
 
 ``--smoke --api-url <the stack's ApiUrl>`` runs the smoke test instead (``orders.smoke``: the deployed stack, end to
 end, with ``SMOKE_ALARM_NAME`` set too), as the console's ``POST /terminals/{tpe}/smoke`` does.
+
+Either run is kept as the terminal's last of its kind in the reports bucket (``RECONCILIATION_BUCKET``:
+``checks/<tpe>/golive.json``, ``checks/<tpe>/smoke.json``), which the merchant's console shows on its terminals page.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sealing import MerchantKey, control_string
 
 from .calendar import local_day
-from .checks import Check, Http, Probe, http_call, http_probe, render
-from .exceptions import ConfigurationError, OrdersError
+from .checks import Check, CheckRun, Http, Probe, ResultsBucket, http_call, http_probe, keep_run, render
+from .exceptions import ConfigurationError, OrdersError, ReportUnavailableError
 from .smoke import Smoke
 from .store import OrderStore
 from .terminals import MailSettings, TerminalConfig
@@ -38,6 +41,7 @@ PUBLIC_TEST_KEY = "12345678901234567890123456789012345678P0"  # the kits' publis
 GARBAGE = b"TPE=0000000&reference=GOLIVE&MAC=0000000000000000000000000000000000000000"
 CDR_1 = "version=2\ncdr=1\n"
 TEST_PAYMENT_DAYS = 60  # how far back test payments are looked for
+COMMAND_LINE = "python -m orders.golive"  # what ran a check kept from the command line
 
 
 def check_key(terminal: TerminalConfig) -> Check:
@@ -260,6 +264,17 @@ def golive(
     ]
 
 
+def keep_last(reports: ResultsBucket | None, run: CheckRun) -> str:
+    """Keep ``run`` as its terminal's last of its kind: one line saying where, or why it is not kept (the checks
+    themselves stand either way)."""
+    if reports is None:
+        return f"{run.kind} result not kept: RECONCILIATION_BUCKET is not set (the console shows no result)"
+    try:
+        return f"{run.kind} result kept as {keep_run(reports, run)}"
+    except ReportUnavailableError as exc:
+        return f"{run.kind} result not kept: {exc}"
+
+
 def main(
     argv: Sequence[str] | None = None,
     out: TextIO = sys.stdout,
@@ -294,7 +309,12 @@ def main(
                 clock=deps.clock,
                 http=http,
             )
-            return 0 if render(smoke.run(), out, ("the stack works", "the stack does not work yet")) else 1
+            ran = smoke.run()
+            print(
+                keep_last(deps.reports, CheckRun(terminal.tpe, "smoke", deps.clock(), COMMAND_LINE, tuple(ran))),
+                file=out,
+            )
+            return 0 if render(ran, out, ("the stack works", "the stack does not work yet")) else 1
         checks = golive(
             terminal,
             cgi2_url=args.cgi2_url,
@@ -310,6 +330,9 @@ def main(
     except BotoCoreError as exc:  # no region or no credentials: nothing could be asked of the account
         print(f"cannot check: {exc} (set AWS_DEFAULT_REGION and the account's credentials)", file=out)
         return 2
+    print(
+        keep_last(deps.reports, CheckRun(terminal.tpe, "golive", deps.clock(), COMMAND_LINE, tuple(checks))), file=out
+    )
     return 0 if render(checks, out) else 1
 
 

@@ -618,7 +618,48 @@ def new_report_key(report: Report) -> str:
     """Where a report is kept in the bucket: by day, then time and source."""
     moment = report.started_at
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.source)[:60]
-    return f"reconciliation/{moment:%Y-%m-%d}/{moment:%H%M%S}-{safe}-{secrets.token_hex(3)}.json"
+    return f"{REPORTS}{moment:%Y-%m-%d}/{moment:%H%M%S}-{safe}-{secrets.token_hex(3)}.json"
+
+
+REPORTS = "reconciliation/"
+LATEST_REPORT_DAYS = 7  # the days (UTC, of the reports' keys) the latest reports are looked for
+LATEST_REPORTS = 10
+
+
+@dataclass(frozen=True)
+class KeptReport:
+    """A report as the bucket keeps it, read back: where it is, and its JSON (``Report.as_json``)."""
+
+    key: str
+    data: dict[str, Any]
+
+    @property
+    def differences(self) -> list[dict[str, Any]]:
+        found = self.data.get("differences")
+        return [d for d in found if isinstance(d, dict)] if isinstance(found, list) else []
+
+    @property
+    def unrepaired(self) -> int:
+        return sum(1 for d in self.differences if not d.get("repaired"))
+
+
+def latest_reports(
+    bucket: ReportBucket, now: datetime, days: int = LATEST_REPORT_DAYS, most: int = LATEST_REPORTS
+) -> list[KeptReport]:
+    """The ``most`` newest reports of the ``days`` UTC days to ``now``, newest first: one listing per day, one read
+    per report (at most ``days + most`` S3 calls)."""
+    today = now.astimezone(UTC).date()
+    keys: list[str] = []
+    for back in range(days):
+        keys.extend(bucket.keys(f"{REPORTS}{today - timedelta(days=back):%Y-%m-%d}/"))
+        if len(keys) >= most:
+            break
+    newest = sorted((key for key in keys if key.endswith(".json")), reverse=True)[:most]
+    kept = []
+    for key in newest:
+        data = bucket.get_json(key)
+        kept.append(KeptReport(key, data if isinstance(data, dict) else {}))
+    return kept
 
 
 class ReportBucket:
