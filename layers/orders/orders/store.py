@@ -613,6 +613,23 @@ def _presumption_condition(decision: Decision, names: dict[str, str], values: di
     return " AND ".join(terms)
 
 
+def _page_query(
+    index: str, key: str, value: str, limit: int, start_key: dict[str, Any] | None, *, latest_first: bool = False
+) -> dict[str, Any]:
+    """The ``Query`` of one page of ``index``'s partition ``key = value`` (its sort key descending: latest first)."""
+    kwargs: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": f"{key} = :value",
+        "ExpressionAttributeValues": {":value": {"S": value}},
+        "Limit": limit,
+    }
+    if latest_first:
+        kwargs["ScanIndexForward"] = False
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    return kwargs
+
+
 def _returned_order(exc: ConcurrentUpdateError) -> Order | None:
     """The item a failed conditional write sent back (``ReturnValuesOnConditionCheckFailure``), if any."""
     cause = exc.__cause__
@@ -1065,15 +1082,7 @@ class OrderStore:
         self, partition: str, limit: int, start_key: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of ``AttentionIndex``'s ``partition``, latest first: the items' keys, and where to resume."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "AttentionIndex",
-            "KeyConditionExpression": "attention = :partition",
-            "ExpressionAttributeValues": {":partition": {"S": partition}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
+        kwargs = _page_query("AttentionIndex", "attention", partition, limit, start_key, latest_first=True)
         answer = self._call("query", **kwargs)
         return list(answer.get("Items", [])), answer.get("LastEvaluatedKey")
 
@@ -1268,19 +1277,11 @@ class OrderStore:
     ) -> tuple[list[Order], dict[str, Any] | None]:
         """Orders of one order day (Paris), newest first, one page (``DateIndex``, which holds their status: with
         ``status``, only the orders in that status are read, and an order that left it since is left out)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "DateIndex",
-            "KeyConditionExpression": "order_day = :day",
-            "ExpressionAttributeValues": {":day": {"S": day}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        kwargs = _page_query("DateIndex", "order_day", day, limit, start_key, latest_first=True)
         if status:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
         orders, last_key, _ = self._query_orders(**kwargs)
         return [order for order in orders if not status or order.status.value == status], last_key
 
@@ -1300,15 +1301,7 @@ class OrderStore:
     def _orders_of_index(
         self, index: str, key: str, value: str, limit: int, start_key: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        kwargs: dict[str, Any] = {
-            "IndexName": index,
-            "KeyConditionExpression": f"{key} = :value",
-            "ExpressionAttributeValues": {":value": {"S": value}},
-            "Limit": limit,
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        orders, last_key, _ = self._query_orders(**kwargs)
+        orders, last_key, _ = self._query_orders(**_page_query(index, key, value, limit, start_key))
         return orders, last_key
 
     def due_orders(
