@@ -4,6 +4,8 @@ GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newe
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
 POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
+GET /attention?limit=&cursor=                            orders holding a review nobody marked, latest first
+POST /orders/{reference}/reviewed  {"reviews": 2}        the first 2 reviews (those seen) marked reviewed
 GET /books/captures?day=&format=json|csv|xml&tpe=&cursor=  payments by capture date (xml: the bank's daily file)
 GET /books/refunds?day=&format=json|csv&cursor=         refunds by date (json: page by page, "next")
 POST /keys {"scope": "shop", "label": "web shop", "expires_at": null}   a shop key, shown this once (201)
@@ -27,6 +29,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from orders.actors import Actor
+from orders.attention import limit_of, mark_reviewed, orders_needing_attention
 from orders.backoffice import BackOffice
 from orders.books import Books
 from orders.dependencies import Dependencies, Handler, environment_handler
@@ -164,6 +167,29 @@ def _operate(deps: Dependencies, run: Operation, event: dict[str, Any]) -> dict[
     return IdempotencyKeys(deps.store).run(key, request, now, lambda retry: _answered(lambda: attempt(retry)))
 
 
+def _attention(deps: Dependencies, query: dict[str, str]) -> dict[str, Any]:
+    unknown = set(query) - {"limit", "cursor"}
+    if unknown:
+        raise InvalidOrderError(sorted(unknown)[0], "unknown parameter (limit, cursor)")
+    page = orders_needing_attention(deps.store, limit=limit_of(query.get("limit")), cursor=query.get("cursor"))
+    return json_response(200, {"orders": [order.as_json() for order in page.orders], "next": page.cursor})
+
+
+def _reviewed(deps: Dependencies, event: dict[str, Any]) -> dict[str, Any]:
+    """Mark the reviews the caller saw (``reviews``: their number) reviewed, by the caller; the order as it is."""
+    reference = (event.get("pathParameters") or {}).get("reference", "")
+    try:
+        check_reference(reference)
+    except FieldError:
+        raise OrderNotFoundError(reference[:40]) from None
+    seen = _fields(event, frozenset({"reviews"})).get("reviews")
+    if not isinstance(seen, int) or isinstance(seen, bool):
+        raise InvalidOrderError("reviews", "is required: the number of the order's reviews seen, like 2")
+    marked = mark_reviewed(deps.store, reference, seen, caller(event), deps.clock())
+    logger.info("reviews marked reviewed", extra={"reference": reference, "outcome": marked.outcome.value})
+    return json_response(200, marked.order.as_json())
+
+
 def _create_key(keys: ShopKeys, event: dict[str, Any], now: datetime) -> dict[str, Any]:
     body = _fields(event, frozenset({"scope", "label", "expires_at"}))
     for name in ("scope", "label"):
@@ -205,6 +231,14 @@ def create_handler(deps: Dependencies) -> Handler:
     def operation(run: Operation) -> Callable[[str], Response[str]]:
         # The reference is read as API Gateway decoded it (pathParameters), not from the matched path.
         return lambda reference: response(_operate(deps, run, app.current_event.raw_event))
+
+    @app.get("/attention")
+    def attention() -> Response[str]:
+        return response(_attention(deps, query()))
+
+    @app.post("/orders/<reference>/reviewed")
+    def reviewed(reference: str) -> Response[str]:
+        return response(_reviewed(deps, app.current_event.raw_event))
 
     @app.post("/keys")
     def create_key() -> Response[str]:

@@ -65,11 +65,11 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     },
     "BackofficeFunction": {
         "dynamodb:GetItem": "the order, an Idempotency-Key's record",
-        "dynamodb:UpdateItem": "the operation's journal, a key's answer",
+        "dynamodb:UpdateItem": "the operation's journal, a key's answer, a mark of the reviews",
         "dynamodb:PutItem": "an Idempotency-Key claimed",
         "dynamodb:DeleteItem": "an Idempotency-Key forgotten when its request did nothing",
-        "dynamodb:Query": "orders by day (DateIndex)",
-        "dynamodb:BatchGetItem": "the orders of a day DateIndex names, read by key",
+        "dynamodb:Query": "orders by day (DateIndex), the orders needing attention (AttentionIndex)",
+        "dynamodb:BatchGetItem": "the orders DateIndex and AttentionIndex name, read by key",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
     "DeferredSweeperFunction": {

@@ -29,13 +29,14 @@ from orders.dependencies import Dependencies
 from orders.events import EventPublisher, events_of_change
 from orders.exceptions import MailUnavailableError
 from orders.mail import MailSender
-from orders.model import OrderStatus, PaymentSession
+from orders.model import OperationRecord, OrderStatus, PaymentSession
 from orders.payment import create_order
 from orders.reconciliation import Plan, Reconciler, ReportBucket
 from orders.reconciliation_runs import FannedOutRuns, PartQueue
 from orders.smoke import Smoke
 from orders.store import GIVE_BACK_PARTITION, ORDER_SK, OrderStore
 from orders.terminals import Terminals
+from sealing import Money
 from stacktools.template import ROOT, Resolver, Template
 from tests.support.aws import (
     create_orders_table,
@@ -293,6 +294,14 @@ def backoffice_journey(dynamodb: Any) -> list[Request]:
     status, listed = call(stack, CONTEXT, "GET", "/orders", status="partially_refunded", **{"from": "2026-11-27"})
     assert (status, [order["reference"] for order in listed["orders"]]) == (200, [reference])
     assert {"Query", "BatchGetItem"} <= {r.operation for r in stack.recorder.requests}
+    late = OperationRecord("slowcall", "refund_full", Money(Decimal("1.00"), "EUR"), NOW, "done", actor=None)
+    stack.store.record_conflict(reference, late, NOW)  # a review: the order needs attention
+    status, listed = call(stack, CONTEXT, "GET", "/attention")
+    assert (status, [order["reference"] for order in listed["orders"]]) == (200, [reference])
+    assert call(stack, CONTEXT, "POST", "/orders/{reference}/reviewed", reference, {"reviews": 1})[0] == 200
+    assert any(
+        r.operation == "Query" and r.parameters.get("IndexName") == "AttentionIndex" for r in stack.recorder.requests
+    )
     return stack.recorder.requests
 
 

@@ -203,7 +203,7 @@ def test_a_paid_order_costs_at_most_eight_write_units_most_of_them_the_table() -
     assert costs["cost_per_million_orders_usd_api"] == pytest.approx(3 * 3.70)
 
 
-INDEXES = ("DeadlineIndex", "DateIndex", "ChangedIndex", "SplitPaymentIndex", "GiveBackIndex")
+INDEXES = ("DeadlineIndex", "DateIndex", "ChangedIndex", "SplitPaymentIndex", "GiveBackIndex", "AttentionIndex")
 
 
 def test_indexes_copying_whole_orders_cost_more_write_units_and_miss_the_goal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,8 @@
 """Domain events: what changed in an order, derived from the orders table's stream (the outbox), and published.
 
 Every write to an order is one conditional update that raises its ``version`` (but the checkout's record of a form
-served again, which changes nothing an event shows); the table's stream carries the item before and after it.
+served again and a mark of its reviews as reviewed, which change nothing an event shows); the table's stream carries
+the item before and after it.
 ``events_of_change`` compares the two images, so an event exists if and only if a write happened: a replayed
 confirmation writes nothing and publishes nothing, and a crash after the write leaves the record in the stream for
 the consumer to publish. The event id is made of the reference, the version the write produced, the event type and
@@ -112,7 +113,7 @@ def _common(order: Order, previous: Order | None) -> dict[str, Any]:
         "captured": str(order.captured),
         "refunded": str(order.refunded),
         "cancelled": str(order.cancelled),
-        "needs_review": bool(order.reviews),
+        "needs_review": bool(order.open_reviews),
     }
 
 

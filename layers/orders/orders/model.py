@@ -117,6 +117,19 @@ class Review:
 
 
 @dataclass(frozen=True)
+class ReviewMark:
+    """Who marked an order's reviews as reviewed, and when: the first ``covers`` of them (those they saw). A review
+    appended later is not covered: the order needs attention again until another mark covers it."""
+
+    actor: Actor
+    at: datetime
+    covers: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"actor": self.actor.as_json(), "time": self.at.isoformat(), "reviews": self.covers}
+
+
+@dataclass(frozen=True)
 class Plan:
     """One back-office operation (capture, cancel, refund) and the order's bookkeeping once it is done."""
 
@@ -237,6 +250,22 @@ class SecondPayment:
         }
 
 
+@dataclass(frozen=True)
+class UnmatchedConfirmation:
+    """A sealed confirmation that named no order of its terminal, as kept (``UNMATCHED#<tpe>#<reference>``): what it
+    said of the payment (its amount and return code as the bank wrote them; no card data), why it matched nothing,
+    and who marked it reviewed (``None``: nobody yet). ``key`` is its item's key (``pk``, ``sk``)."""
+
+    key: tuple[str, str]
+    tpe: str
+    reference: str
+    reason: str
+    received_at: datetime
+    amount: str = ""
+    return_code: str = ""
+    reviewed: tuple[Actor, datetime] | None = None
+
+
 # An Idempotency-Key's states (``IdempotencyRecord.state``): a request holds it, let it go without an answer to
 # keep, or answered (every retry gets that answer again).
 KEY_IN_FLIGHT, KEY_RELEASED, KEY_DONE = "in_flight", "released", "done"
@@ -296,6 +325,7 @@ class Order:
     instalments: tuple[Instalment, ...] = ()
     attempts: tuple[Attempt, ...] = ()
     reviews: tuple[Review, ...] = ()
+    review_marks: tuple[ReviewMark, ...] = ()  # who marked the reviews reviewed, each covering more of them
     confirmation_ids: frozenset[str] = frozenset()
     authorisation_number: str = ""
     paid_at: datetime | None = None
@@ -318,6 +348,16 @@ class Order:
     @property
     def currency(self) -> str:
         return self.amount.currency
+
+    @property
+    def reviews_covered(self) -> int:
+        """How many of the reviews (the first ones) a mark covers."""
+        return max((mark.covers for mark in self.review_marks), default=0)
+
+    @property
+    def open_reviews(self) -> tuple[Review, ...]:
+        """The reviews no mark covers yet: while there is one, the order needs attention (``AttentionIndex``)."""
+        return self.reviews[self.reviews_covered :]
 
     def instalment_outcome(self, number: int) -> InstalmentOutcome | None:
         return next((o for o in self.instalment_outcomes if o.number == number), None)
@@ -410,8 +450,9 @@ class Order:
             "captured": str(self.captured),
             "refunded": str(self.refunded),
             "cancelled": str(self.cancelled),
-            "needs_review": bool(self.reviews),
+            "needs_review": bool(self.open_reviews),
             "reviews": [review.as_json() for review in self.reviews],
+            "reviewed": [mark.as_json() for mark in self.review_marks],
             "instalments": self.instalments_json(),
             "attempts": [attempt.as_json() for attempt in self.attempts],
             "attempts_not_kept": self.attempts_not_kept,

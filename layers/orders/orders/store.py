@@ -4,8 +4,11 @@ Keys: ``pk = ORDER#<reference>``, ``sk = ORDER``. Sparse index attributes: ``ord
 (``DateIndex``, every order), ``changed_day``/``pk`` (``ChangedIndex``: the UTC day of the order's last write but
 the checkout's, which only opens a payment session or records its form served again),
 ``deadline_shard``/``deadline`` (``DeadlineIndex``, only while a deferral is open), ``split_month``/``pk``
-(``SplitPaymentIndex``: split payments, by order month) and ``giveback_due``/``pk`` (``GiveBackIndex``, only
-while a second payment is still to give back, or a second authorisation the bank would not cancel is watched).
+(``SplitPaymentIndex``: split payments, by order month), ``giveback_due``/``pk`` (``GiveBackIndex``, only
+while a second payment is still to give back, or a second authorisation the bank would not cancel is watched) and
+``attention``/``attention_at`` (``AttentionIndex``: an order from the moment any writer appends a review until a
+mark covers its reviews, at its latest review's time; a confirmation that matched no order until it is marked
+reviewed).
 Each index projects its keys only (``DateIndex`` also the status its
 readers filter on), so that a write changing neither costs it nothing; its readers read the orders it names by key
 (``BatchGetItem``). Confirmations that match no order are kept as
@@ -53,8 +56,10 @@ from .model import (
     PendingOperation,
     Plan,
     Review,
+    ReviewMark,
     ReviewReason,
     SecondPayment,
+    UnmatchedConfirmation,
 )
 from .terminals import PaymentMode
 from .tracing import NO_TRACES, Traces, outcomes
@@ -73,6 +78,10 @@ DEADLINE_SHARDS = 16
 # has ``giveback_due`` set to this, and loses the attribute once none is left. One partition: a second payment is
 # an incident, not the daily flow.
 GIVE_BACK_PARTITION = "DUE"
+# ``AttentionIndex``: ``attention`` is one of these partitions, ``attention_at`` the latest review's time (UTC). One
+# partition each: a review is an incident, not the daily flow (as ``GiveBackIndex``).
+ATTENTION_ORDERS = "REVIEW"  # orders holding a review no mark covers yet
+ATTENTION_UNMATCHED = "UNMATCHED"  # confirmations that matched no order, not marked reviewed yet
 # The indexes project keys (and DateIndex the status): their readers read the orders by key, BatchGetItem's
 # 100 keys at a time, asking again with a growing pause for what DynamoDB left unread (its throttling).
 BATCH_GET_MAX = 100
@@ -201,6 +210,44 @@ def _stored(value: object) -> Any:
 
 def _review_item(review: Review) -> dict[str, Any]:
     return {"reason": review.reason.value, "at": _iso(review.at), "detail": review.detail}
+
+
+def _attention(at: datetime, names: dict[str, str], values: dict[str, Any], sets: list[str]) -> None:
+    """The SET clauses that put the order in ``AttentionIndex`` as a review made at ``at`` is appended: every writer
+    of ``reviews`` adds them, and only a mark covering every review takes the order out."""
+    names["#attention"], names["#attention_at"] = "attention", "attention_at"
+    values[":attention"], values[":attention_at"] = _ser(ATTENTION_ORDERS), _ser(_iso(at))
+    sets.append("#attention = :attention, #attention_at = :attention_at")
+
+
+def _mark_item(mark: ReviewMark) -> dict[str, Any]:
+    return {"actor": _actor_item(mark.actor), "at": _iso(mark.at), "covers": mark.covers}
+
+
+def _mark(item: Mapping[str, Any], default_time: datetime) -> ReviewMark:
+    actor = _actor(item)
+    assert actor is not None
+    return ReviewMark(actor, _dt(item.get("at")) or default_time, int(item["covers"]))
+
+
+def _unmatched(raw: Mapping[str, Any]) -> UnmatchedConfirmation:
+    """A kept unmatched confirmation: of its fields only the amount and the return code (never card data)."""
+    item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+    received_at = _dt(item.get("received_at"))
+    assert received_at is not None
+    fields = item.get("fields") or {}
+    reviewed = item.get("reviewed") or {}
+    actor = _actor(reviewed)
+    return UnmatchedConfirmation(
+        key=(item["pk"], item["sk"]),
+        tpe=item.get("tpe", ""),
+        reference=item.get("reference", ""),
+        reason=item.get("reason", ""),
+        received_at=received_at,
+        amount=str(fields.get("montant", "")),
+        return_code=str(fields.get("code-retour", "")),
+        reviewed=(actor, _dt(reviewed.get("at")) or received_at) if actor else None,
+    )
 
 
 def _plan_item(plan: Plan) -> dict[str, Any]:
@@ -378,6 +425,11 @@ def order_to_item(order: Order, pending_ttl_days: int = 180, timezone: str = "Eu
         "sessions": [_session_item(s) for s in order.sessions],
         "version": order.version,
     }
+    if order.open_reviews:
+        item["attention"], item["attention_at"] = ATTENTION_ORDERS, _iso(order.reviews[-1].at)
+    if order.review_marks:
+        item["review_marks"] = [_mark_item(m) for m in order.review_marks]
+        item["reviews_covered"] = order.reviews_covered
     if order.instalments:  # SplitPaymentIndex: the books and the reconciliation find split payments by month
         item["split_month"] = item["order_day"][:7]
     if order.instalment_outcomes:
@@ -417,6 +469,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
             Review(ReviewReason(r["reason"]), _dt(r["at"]) or created_at, r.get("detail", ""))
             for r in item.get("reviews", [])
         ),
+        review_marks=tuple(_mark(m, created_at) for m in item.get("review_marks") or ()),
         confirmation_ids=frozenset(item.get("confirmation_ids") or ()),
         authorisation_number=item.get("authorisation_number", ""),
         paid_at=_dt(item.get("paid_at")),
@@ -487,6 +540,7 @@ def _decision_clauses(
         values[":reviews"] = _ser([_review_item(r) for r in decision.reviews])
         values[":empty"] = {"L": []}
         sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :reviews)")
+        _attention(decision.reviews[-1].at, names, values, sets)
     if decision.second_payment is not None:
         names["#second"] = "second_payments"
         values[":second"] = _ser([_second_payment_item(decision.second_payment)])
@@ -557,6 +611,23 @@ def _presumption_condition(decision: Decision, names: dict[str, str], values: di
         values[":opened_until"] = _ser(_iso(presumed.opened_until))
         terms.append(f"{session}.#opened >= :opened_from AND {session}.#opened < :opened_until")
     return " AND ".join(terms)
+
+
+def _page_query(
+    index: str, key: str, value: str, limit: int, start_key: dict[str, Any] | None, *, latest_first: bool = False
+) -> dict[str, Any]:
+    """The ``Query`` of one page of ``index``'s partition ``key = value`` (its sort key descending: latest first)."""
+    kwargs: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": f"{key} = :value",
+        "ExpressionAttributeValues": {":value": {"S": value}},
+        "Limit": limit,
+    }
+    if latest_first:
+        kwargs["ScanIndexForward"] = False
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    return kwargs
 
 
 def _returned_order(exc: ConcurrentUpdateError) -> Order | None:
@@ -735,6 +806,9 @@ class OrderStore:
             "received_at": _ser(_iso(received_at)),
             "fields": {"M": {name: {"S": value} for name, value in fields}},
             "unmatched_day": _ser(received_at.astimezone(PARIS).date().isoformat()),
+            # In AttentionIndex until someone marks it reviewed: the console lists it with the orders to review.
+            "attention": _ser(ATTENTION_UNMATCHED),
+            "attention_at": _ser(_iso(received_at)),
         }
         with contextlib.suppress(ConcurrentUpdateError):  # kept already: the first copy stays as it came
             self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -803,6 +877,7 @@ class OrderStore:
             names["#reviews"] = "reviews"
             values[":review"] = _ser([_review_item(review)])
             sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
+            _attention(review.at, names, values, sets)
         if plan is not None:
             sets.extend(_books(plan, names, values))
             if plan.enters not in DEFERRAL_STATES and "deadline_shard" not in removes:
@@ -821,28 +896,27 @@ class OrderStore:
     def record_conflict(self, reference: str, record: OperationRecord, at: datetime) -> None:
         """Keep an operation's outcome that arrived after its journal entry was closed, and flag the order."""
         review = Review(ReviewReason.OPERATION_CONFLICT, at, f"{record.event} {record.amount} ended {record.outcome}")
+        names = {"#operations": "operations", "#reviews": "reviews", "#version": "version", "#changed": "changed_day"}
+        values: dict[str, Any] = {
+            ":changed": _ser(changed_day(at)),
+            ":record": _ser([_operation_item(record)]),
+            ":review": _ser([_review_item(review)]),
+            ":empty": {"L": []},
+            ":one": _ser(1),
+        }
+        sets = [
+            "#operations = list_append(if_not_exists(#operations, :empty), :record)",
+            "#reviews = list_append(if_not_exists(#reviews, :empty), :review)",
+            "#changed = :changed",
+        ]
+        _attention(at, names, values, sets)
         self._call(
             "update_item",
             Key=order_key(reference),
-            UpdateExpression=(
-                "SET #operations = list_append(if_not_exists(#operations, :empty), :record), "
-                "#reviews = list_append(if_not_exists(#reviews, :empty), :review), #changed = :changed "
-                "ADD #version :one"
-            ),
+            UpdateExpression=f"SET {', '.join(sets)} ADD #version :one",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={
-                "#operations": "operations",
-                "#reviews": "reviews",
-                "#version": "version",
-                "#changed": "changed_day",
-            },
-            ExpressionAttributeValues={
-                ":changed": _ser(changed_day(at)),
-                ":record": _ser([_operation_item(record)]),
-                ":review": _ser([_review_item(review)]),
-                ":empty": {"L": []},
-                ":one": _ser(1),
-            },
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
 
     # --- second payments: each give-back journalled on its own entry before the bank is called --------------
@@ -908,6 +982,7 @@ class OrderStore:
         }
         sets = [f"{entry}.#state = :state", f"{entry}.#outcome = :outcome", "#changed = :changed"]
         sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
+        _attention(review.at, names, values, sets)
         removes = [f"{entry}.#gb"]
         _give_back_index(order, index, ended, names, values, sets, removes)
         self._call(
@@ -941,6 +1016,7 @@ class OrderStore:
         }
         sets = [f"{entry}.#state = :state", "#changed = :changed"]
         sets.append("#reviews = list_append(if_not_exists(#reviews, :empty), :review)")
+        _attention(review.at, names, values, sets)
         for name, record in (("capture", ended.bank_capture), ("outcome", ended.outcome)):
             if record is not None:
                 names[f"#{name}"] = "bank_capture" if name == "capture" else name
@@ -973,6 +1049,76 @@ class OrderStore:
         answer = self._call("query", **kwargs)
         references = [item["pk"]["S"].removeprefix("ORDER#") for item in answer.get("Items", [])]
         return references, answer.get("LastEvaluatedKey")
+
+    # --- attention: what a human must look at, found without a scan (AttentionIndex) ---------------------------
+
+    def mark_reviewed(self, reference: str, mark: ReviewMark, *, every_review: bool) -> None:
+        """Record ``mark`` on the order, in one conditional write: no mark covers as many reviews yet, and the order
+        holds exactly ``mark.covers`` reviews (``every_review``: it then leaves ``AttentionIndex``) or more (a review
+        appended since they were seen stays open, and the order in the index). The version stays as it is: nothing
+        the order's events show changed, and no other writer's conditional write should fail for it.
+        ``ConcurrentUpdateError`` when the condition does not hold (a review appended, or another mark, meanwhile):
+        read the order again."""
+        names = {"#reviews": "reviews", "#marks": "review_marks", "#covered": "reviews_covered"}
+        values: dict[str, Any] = {":mark": _ser([_mark_item(mark)]), ":covers": _ser(mark.covers), ":empty": {"L": []}}
+        expression = "SET #marks = list_append(if_not_exists(#marks, :empty), :mark), #covered = :covers"
+        condition = "(attribute_not_exists(#covered) OR #covered < :covers) AND "
+        if every_review:
+            names |= {"#attention": "attention", "#attention_at": "attention_at"}
+            expression += " REMOVE #attention, #attention_at"
+            condition += "size(#reviews) = :covers"
+        else:
+            condition += "size(#reviews) > :covers"
+        self._call(
+            "update_item",
+            Key=order_key(reference),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def _attention_keys(
+        self, partition: str, limit: int, start_key: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of ``AttentionIndex``'s ``partition``, latest first: the items' keys, and where to resume."""
+        kwargs = _page_query("AttentionIndex", "attention", partition, limit, start_key, latest_first=True)
+        answer = self._call("query", **kwargs)
+        return list(answer.get("Items", [])), answer.get("LastEvaluatedKey")
+
+    def orders_needing_attention(
+        self, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Orders holding a review no mark covers, latest review first, one page (``AttentionIndex``, read by key;
+        an order marked since the index was read is left out)."""
+        keys, last_key = self._attention_keys(ATTENTION_ORDERS, limit, start_key)
+        return [order for order in self._orders_by_key(keys) if order.open_reviews], last_key
+
+    def unmatched_confirmations(
+        self, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[UnmatchedConfirmation], dict[str, Any] | None]:
+        """Confirmations that matched no order and nobody marked reviewed, latest first, one page."""
+        keys, last_key = self._attention_keys(ATTENTION_UNMATCHED, limit, start_key)
+        kept = [_unmatched(item) for item in self._items_by_key(keys)]
+        return [confirmation for confirmation in kept if confirmation.reviewed is None], last_key
+
+    def mark_unmatched_reviewed(self, pk: str, sk: str, actor: Actor, at: datetime) -> None:
+        """Record who marked a kept unmatched confirmation reviewed, and when (the first mark stays); it leaves
+        ``AttentionIndex``. ``ConcurrentUpdateError`` when no such confirmation is kept, or it was marked already."""
+        if not (pk.startswith("UNMATCHED#") and sk.startswith("CONFIRMATION#")):
+            raise ConcurrentUpdateError(f"{pk} {sk} is not a kept unmatched confirmation")
+        self._call(
+            "update_item",
+            Key={"pk": _ser(pk), "sk": _ser(sk)},
+            UpdateExpression="SET #reviewed = :reviewed REMOVE #attention, #attention_at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#reviewed)",
+            ExpressionAttributeNames={
+                "#reviewed": "reviewed",
+                "#attention": "attention",
+                "#attention_at": "attention_at",
+            },
+            ExpressionAttributeValues={":reviewed": _ser({"actor": _actor_item(actor), "at": _iso(at)})},
+        )
 
     # --- idempotency keys: one item per key, claimed before anything else is done ----------------------------
 
@@ -1090,8 +1236,12 @@ class OrderStore:
         """The orders an index query named (``keys``: its entries, holding the table's key), read by key with
         ``BatchGetItem`` (eventually consistent, as the index itself), in the order given. An order the table no
         longer holds (its TTL ran since the index was read) is left out."""
+        return [item_to_order(item) for item in self._items_by_key(keys)]
+
+    def _items_by_key(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The items ``keys`` name, read with ``BatchGetItem``, in the order given (one no longer held left out)."""
         wanted = [{"pk": key["pk"], "sk": key["sk"]} for key in keys]
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(wanted), BATCH_GET_MAX):
             request: dict[str, Any] = {self.table_name: {"Keys": wanted[start : start + BATCH_GET_MAX]}}
             for attempt in range(BATCH_GET_ATTEMPTS):
@@ -1099,13 +1249,14 @@ class OrderStore:
                     self._sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
                 answer = self._batch_get(request)
                 for item in answer.get("Responses", {}).get(self.table_name, []):
-                    found[item["pk"]["S"]] = item
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
                     break
             else:
                 raise StoreUnavailableError(f"DynamoDB BatchGetItem left keys unread after {BATCH_GET_ATTEMPTS} tries")
-        return [item_to_order(found[key["pk"]["S"]]) for key in wanted if key["pk"]["S"] in found]
+        named = [(key["pk"]["S"], key["sk"]["S"]) for key in wanted]
+        return [found[name] for name in named if name in found]
 
     def _batch_get(self, request: dict[str, Any]) -> Any:
         with self.traces.subsegment("dynamodb.batch_get_item", STORE_OUTCOME, STORE_FAULTS):
@@ -1126,19 +1277,11 @@ class OrderStore:
     ) -> tuple[list[Order], dict[str, Any] | None]:
         """Orders of one order day (Paris), newest first, one page (``DateIndex``, which holds their status: with
         ``status``, only the orders in that status are read, and an order that left it since is left out)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "DateIndex",
-            "KeyConditionExpression": "order_day = :day",
-            "ExpressionAttributeValues": {":day": {"S": day}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        kwargs = _page_query("DateIndex", "order_day", day, limit, start_key, latest_first=True)
         if status:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
         orders, last_key, _ = self._query_orders(**kwargs)
         return [order for order in orders if not status or order.status.value == status], last_key
 
@@ -1158,15 +1301,7 @@ class OrderStore:
     def _orders_of_index(
         self, index: str, key: str, value: str, limit: int, start_key: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        kwargs: dict[str, Any] = {
-            "IndexName": index,
-            "KeyConditionExpression": f"{key} = :value",
-            "ExpressionAttributeValues": {":value": {"S": value}},
-            "Limit": limit,
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        orders, last_key, _ = self._query_orders(**kwargs)
+        orders, last_key, _ = self._query_orders(**_page_query(index, key, value, limit, start_key))
         return orders, last_key
 
     def due_orders(
