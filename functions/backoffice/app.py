@@ -1,6 +1,6 @@
 """The merchant console (the bank's "gestionnaire commerçant") as an API, IAM only.
 
-GET /orders?status=&from=&to=&limit=&cursor=          orders by order date, newest first
+GET /orders?status=&tpe=&from=&to=&amount=&text=&limit=&cursor=   orders by order date, newest first
 POST /orders/{reference}/capture   {"amount": "10.00"}   (no amount: all that remains)
 POST /orders/{reference}/cancel                          (cancels what remains)
 POST /orders/{reference}/refund    {"amount": "5.00"}    (no amount: all that is refundable)
@@ -142,8 +142,9 @@ def create_handler(deps: Dependencies) -> Handler:
 
     @app.get("/orders")
     def listed() -> Response[str]:
-        zones = {terminal.terminal.timezone for terminal in deps.terminals().by_tpe.values()}
-        page = list_orders(deps.store, query(), deps.clock(), zones)
+        terminals = deps.terminals().by_tpe
+        zones = {terminal.terminal.timezone for terminal in terminals.values()}
+        page = list_orders(deps.store, query(), deps.clock(), zones, set(terminals))
         return response(json_response(200, {"orders": [o.as_json() for o in page.orders], "next": page.cursor}))
 
     def books_of(kind: str) -> Callable[[], Response[str]]:

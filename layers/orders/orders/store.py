@@ -1126,6 +1126,13 @@ class OrderStore:
     ) -> tuple[list[Order], dict[str, Any] | None]:
         """Orders of one order day (Paris), newest first, one page (``DateIndex``, which holds their status: with
         ``status``, only the orders in that status are read, and an order that left it since is left out)."""
+        orders, last_key, _ = self.orders_of_day_read(day, limit=limit, start_key=start_key, status=status)
+        return orders, last_key
+
+    def orders_of_day_read(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None, status: str | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None, int]:
+        """``orders_of_day``, and the number of index entries the page read (those ``status`` left out too)."""
         kwargs: dict[str, Any] = {
             "IndexName": "DateIndex",
             "KeyConditionExpression": "order_day = :day",
@@ -1139,8 +1146,28 @@ class OrderStore:
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        orders, last_key, _ = self._query_orders(**kwargs)
-        return [order for order in orders if not status or order.status.value == status], last_key
+        orders, last_key, read = self._query_orders(**kwargs)
+        return [order for order in orders if not status or order.status.value == status], last_key, read
+
+    def statuses_of_day(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[str], dict[str, Any] | None, int]:
+        """The status of each order of one order day, newest first, one page, from ``DateIndex`` alone (no order
+        read); its ``LastEvaluatedKey`` and the entries it read."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "DateIndex",
+            "KeyConditionExpression": "order_day = :day",
+            "ExpressionAttributeValues": {":day": {"S": day}},
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ProjectionExpression": "#status",
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        answer = self._call("query", **kwargs)
+        statuses = [str(item["status"]["S"]) for item in answer.get("Items", []) if "status" in item]
+        return statuses, answer.get("LastEvaluatedKey"), int(answer.get("ScannedCount", 0))
 
     def orders_changed_on(
         self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
