@@ -1,7 +1,8 @@
 """Who did a back-office operation: the actor recorded in the order's journal and carried in its events.
 
-An actor is a kind and a name, nothing else: an IAM principal's ARN, a shop key's label (never the key), or one of
-the kit's own processes. Its name is cut at ``NAME_KEPT`` bytes of UTF-8, as the order's other kept texts are.
+An actor is a kind and a name, nothing else: an IAM principal's ARN, a shop key's label (never the key), a console
+user's e-mail, or one of the kit's own processes. Its name is cut at ``NAME_KEPT`` bytes of UTF-8, as the order's
+other kept texts are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ NAME_KEPT = 64  # UTF-8 bytes of a name kept, cut between characters: room for i
 
 class ActorKind(enum.Enum):
     IAM = "iam"  # the IAM principal that signed the console call (SigV4): its ARN
+    CONSOLE = "console"  # a user signed in to the merchant's console: their e-mail
     KEY = "key"  # the shop key the console call was made with: its label
     SWEEPER = "sweeper"  # the end of a deferral period, applied by the deferred sweeper
     RECONCILIATION = "reconciliation"  # the daily reconciliation with the bank's status

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,6 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sealing import FieldError, check_reference
 
 from ..actors import Actor
+from ..amounts import plan_cancel, plan_capture, plan_refund, refundable, remaining
 from ..backoffice import BackOffice
 from ..dependencies import Dependencies
 from ..exceptions import (
@@ -41,7 +43,7 @@ from ..exceptions import (
     UnknownTerminalError,
 )
 from ..idempotency import IdempotencyKeys, Keep, fingerprint
-from ..model import Order
+from ..model import Order, OrderStatus
 from . import errors
 from .http import json_response
 
@@ -153,6 +155,33 @@ def check_request(operation: str, reference: str, key: str | None) -> None:
         raise OrderNotFoundError(reference[:40]) from None
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise InvalidOrderError("Idempotency-Key", "must be 8 to 64 letters, digits, '-' or '_'")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An operation the order's state allows now: up to ``most`` (what remains, or is refundable), in part or not."""
+
+    operation: str
+    most: Decimal
+    in_part: bool
+
+
+def offers(order: Order) -> list[Offer]:
+    """The operations the order allows now, as the operations themselves decide (``orders.amounts``' plans)."""
+    found = []
+    for operation, plan, most in (
+        ("capture", plan_capture, remaining),
+        ("cancel", plan_cancel, remaining),
+        ("refund", plan_refund, refundable),
+    ):
+        try:
+            plan(order)
+        except TransitionNotAllowedError:
+            continue
+        # A deferred payment is captured in full (or cancelled); a deferred authorisation in parts.
+        in_part = operation == "refund" or (operation == "capture" and order.status is not OrderStatus.AUTHORIZED)
+        found.append(Offer(operation, most(order), in_part))
+    return found
 
 
 def _run(office: BackOffice, request: OperationRequest, now: datetime) -> Order:
