@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..routing import Route
-from . import shell
+from . import orders, shell
 
-ROUTES: list[Route] = [*shell.ROUTES]
+ROUTES: list[Route] = [*shell.ROUTES, *orders.ROUTES]
