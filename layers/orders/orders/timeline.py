@@ -16,6 +16,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sealing import Money
+
 from . import events
 from .actors import Actor
 from .model import APPLIED_OUTCOMES, GIVEN_BACK, InstalmentState, MailRecord, Order
@@ -113,13 +115,16 @@ def _payment_entries(order: Order) -> list[Entry]:
     return entries
 
 
+def _money(amount: Money) -> dict[str, str]:
+    return {"amount": str(amount.amount), "currency": amount.currency}
+
+
 def _operation_entries(order: Order) -> list[Entry]:
     entries = []
     for record in order.operations:
         details = {
             "operation": record.event,
-            "amount": str(record.amount.amount),
-            "currency": record.amount.currency,
+            **_money(record.amount),
             "outcome": record.outcome,
             "detail": record.detail,
         }
@@ -127,17 +132,12 @@ def _operation_entries(order: Order) -> list[Entry]:
         entries.append(Entry(Kind.OPERATION, record.at, Party.ACTOR, details, record.actor, event))
     if order.pending is not None:
         plan = order.pending.plan
-        details = {"operation": plan.event, "amount": str(plan.amount.amount), "currency": plan.amount.currency}
+        details = {"operation": plan.event, **_money(plan.amount)}
         entries.append(
             Entry(Kind.OPERATION_PENDING, order.pending.started_at, Party.ACTOR, details, order.pending.actor)
         )
     for payment in order.second_payments:
-        details = {
-            "bank_reference": payment.bank_reference,
-            "amount": str(payment.amount.amount),
-            "currency": payment.amount.currency,
-            "state": payment.state,
-        }
+        details = {"bank_reference": payment.bank_reference, **_money(payment.amount), "state": payment.state}
         entries.append(Entry(Kind.SECOND_PAYMENT, payment.received_at, Party.BANK, details))
         if payment.state == GIVEN_BACK and payment.outcome is not None:
             given = {**details, "operation": payment.outcome.event, "outcome": payment.outcome.outcome}
