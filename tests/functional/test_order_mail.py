@@ -159,6 +159,21 @@ def test_an_event_delivered_twice_mails_once(aws: Any, lambda_context: Any, ses:
     assert len(sent()) == 2
 
 
+def test_an_orders_mails_are_found_under_the_order(aws: Any, lambda_context: Any, ses: Any) -> None:
+    """The console's timeline reads an order's mails in one query: each names its event and its recipient."""
+    stored_order(aws, SAMPLE)
+    stored_order(aws, "OTHER00001")
+    before = aws.store.get(SAMPLE)
+    confirm(aws, lambda_context)
+    deliver(aws, lambda_context, before, aws.store.get(SAMPLE))
+    mails = aws.store.mails_of(SAMPLE)
+    assert sorted(m.kind for m in mails) == ["buyer", "merchant"]
+    assert {m.event_id.split("/")[0] for m in mails} == {SAMPLE}
+    assert {m.event_id.rsplit("/", 1)[-1] for m in mails} == {"OrderPaid"}
+    assert all(m.rejected is None for m in mails)
+    assert aws.store.mails_of("OTHER00001") == []
+
+
 def test_a_mail_ses_refuses_is_sent_on_the_retry(aws: Any, lambda_context: Any, ses: Any) -> None:
     ses.delete_identity(Identity=SENDER)  # an unverified sender: SES refuses
     before = stored_order(aws, SAMPLE)
@@ -212,8 +227,11 @@ def test_a_buyers_mail_ses_rejects_for_good_is_recorded_and_the_merchant_is_mail
     assert [m["To"] for m in sent()] == [MERCHANT]
     claim = aws.dynamodb.scan(TableName=aws.store.table_name, FilterExpression="attribute_exists(rejected_at)")
     (item,) = claim["Items"]
-    assert item["pk"]["S"].endswith("#buyer")
+    assert item["sk"]["S"].endswith("#buyer")
     assert code in item["reason"]["S"]
+    (rejected,) = [m for m in aws.store.mails_of(SAMPLE) if m.rejected]
+    assert rejected.kind == "buyer"
+    assert code in str(rejected.rejected)
     # Delivered again (EventBridge at least once): neither mail goes again, the rejected one is not retried.
     assert deliver(aws, lambda_context, before, after) == [{"sent": []}]
     assert choosy.calls == ["buyer@example.com", MERCHANT]

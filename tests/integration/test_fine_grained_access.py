@@ -450,7 +450,7 @@ def test_every_request_of_a_restricted_role_is_one_iam_lets_through(
 
 
 # The prefixes of the items each function writes (layers/orders/orders/store.py: ORDER#<reference>,
-# UNMATCHED#<tpe>#<reference>, IDEMPOTENCY#<key>, MAIL#<event>#<recipient>; orders/sweep_lease.py:
+# UNMATCHED#<tpe>#<reference>, IDEMPOTENCY#<key>, MAIL#<reference>; orders/sweep_lease.py:
 # LEASE#deferred-sweeper); the journeys prove the code keeps to them.
 WRITES = {
     "Cgi1Function": {"dynamodb:PutItem": ["ORDER#*"]},

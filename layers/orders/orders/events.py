@@ -61,7 +61,7 @@ _ENTERED = {
     OrderStatus.AUTHORIZED: ORDER_AUTHORIZED,
     OrderStatus.CARD_REGISTERED: ORDER_AUTHORIZED,
 }
-_OPERATION = {
+OPERATION_EVENTS = {
     "capture_partial": ORDER_CAPTURED,
     "capture_full": ORDER_CAPTURED,
     "cancel": ORDER_CANCELLED,
@@ -143,7 +143,7 @@ def _money_changes(previous: Order | None, order: Order) -> Iterable[tuple[str, 
     """The money a write moved besides the payment: operations done, later instalments, second payments given back."""
     old_operations = len(previous.operations) if previous else 0
     for record in order.operations[old_operations:]:
-        kind = _OPERATION.get(record.event)
+        kind = OPERATION_EVENTS.get(record.event)
         if kind and record.outcome in APPLIED_OUTCOMES:
             yield kind, record.at, {"operation": _operation(record)}
     for outcome in order.instalment_outcomes:

@@ -1,7 +1,12 @@
-"""The console's order list: orders by order day (in their terminal's time zone), newest first, filtered by
-status, paginated.
+"""The orders list (the API's ``GET /orders``, the console's orders page): orders by order day (in their terminal's
+time zone), newest first, filtered, paged; and how many there are in each status.
 
-Reads the sparse ``DateIndex`` day by day (never a scan); the cursor says which day and where in it to resume.
+Reads the sparse ``DateIndex`` day by day (never a scan); the cursor says which day and where in it to resume. The
+index holds an order's day, time and status only: the other filters (terminal, amount, text) are applied to the
+orders it names once read by key, so a page reads at most ``MAX_READS`` index entries whatever it finds, and says
+how far back it searched (``Page.searched_to``) when that bound stopped it: its cursor goes on from there. The counts
+per status read at most ``COUNT_READS`` entries of the range, newest first (the index alone when no filter needs
+the order itself), and say when they stopped short (``Counts.complete``).
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from .calendar import local_day
@@ -23,12 +29,59 @@ from .store import ORDER_SK, OrderStore
 HISTORY_DAYS = 120  # the bank's dashboard keeps 4 months (docs/protocol.md, The bank's pages); the default window
 MAX_RANGE_DAYS = 400
 MAX_LIMIT = 200
+MAX_READS = 1000  # index entries one page reads at most (the orders they name are read with them)
+COUNT_READS = 1000  # index entries the counts per status read at most
+COUNT_PAGE = 100  # index entries per query when counting (BatchGetItem's size, when the orders are read too)
+MAX_TEXT = 100
+PARAMETERS = ("status", "tpe", "from", "to", "amount", "text", "limit", "cursor")
+_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,3})?")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which orders are listed: order days ``first`` to ``last`` and, when given, a status, a terminal, an exact
+    amount (in any currency) and a text found in the reference or the buyer's e-mail (letter case aside)."""
+
+    first: date
+    last: date
+    status: str | None = None
+    tpe: str | None = None
+    amount: Decimal | None = None
+    text: str = ""
+
+    @property
+    def reads_orders(self) -> bool:
+        """Whether a filter needs the order itself (the index holds its status only)."""
+        return self.tpe is not None or self.amount is not None or bool(self.text)
+
+    def matches(self, order: Order) -> bool:
+        """Whether ``order`` passes the filters the index cannot apply (the status is the index's)."""
+        if self.tpe is not None and order.tpe != self.tpe:
+            return False
+        if self.amount is not None and order.amount.amount != self.amount:
+            return False
+        text = self.text.casefold()
+        return not text or text in order.reference.casefold() or text in order.email.casefold()
 
 
 @dataclass(frozen=True)
 class Page:
     orders: list[Order]
     cursor: str | None
+    searched_to: date | None = None  # the read bound stopped the page: days older than this are not searched yet
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many orders of the filtered range are in each status (every status named, zeros included)."""
+
+    by_status: dict[str, int]
+    complete: bool  # False: ``COUNT_READS`` were read before the range's end; the counts are of the newest part
+    counted_to: date  # the oldest day counted (in part, when not complete)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_status.values())
 
 
 def _day(text: str | None, field: str, default: date) -> date:
@@ -74,12 +127,17 @@ def _decode(cursor: str) -> tuple[date, dict[str, Any] | None]:
         raise InvalidOrderError("cursor", "is not a cursor this API gave") from None
 
 
-def list_orders(
-    store: OrderStore, query: dict[str, str], now: datetime, timezones: Iterable[str] = ("Europe/Paris",)
-) -> Page:
-    """``query``: ``status``, ``from``, ``to`` (YYYY-MM-DD, order days in each terminal's zone), ``limit``,
-    ``cursor``. ``timezones``: the terminals' zones; by default the list ends on the latest "today" among them,
-    so an order made just now is listed whatever its terminal's zone."""
+def filters_of(
+    query: dict[str, str], now: datetime, timezones: Iterable[str] = ("Europe/Paris",), tpes: Collection[str] = ()
+) -> Filters:
+    """The filters ``query`` asks for (``InvalidOrderError`` naming a parameter unknown or malformed).
+
+    ``timezones``: the terminals' zones; by default the list ends on the latest "today" among them, so an order
+    made just now is listed whatever its terminal's zone. ``tpes``: the terminals a ``tpe`` may name.
+    """
+    unknown = sorted(set(query) - set(PARAMETERS))
+    if unknown:
+        raise InvalidOrderError(unknown[0], f"unknown parameter ({', '.join(PARAMETERS)})")
     today = max(local_day(now, timezone) for timezone in timezones)
     last = _day(query.get("to"), "to", today)
     first = _day(query.get("from"), "from", last - timedelta(days=HISTORY_DAYS - 1))
@@ -90,20 +148,52 @@ def list_orders(
     status = query.get("status") or None
     if status is not None and status not in {s.value for s in OrderStatus}:
         raise InvalidOrderError("status", f"{status!r} is not one of {', '.join(s.value for s in OrderStatus)}")
+    tpe = query.get("tpe") or None
+    if tpe is not None and tpe not in tpes:
+        raise InvalidOrderError("tpe", f"{tpe[:20]!r} is not one of this stack's terminals ({', '.join(sorted(tpes))})")
+    amount_text = (query.get("amount") or "").strip()
+    if amount_text and not _AMOUNT.fullmatch(amount_text):
+        raise InvalidOrderError("amount", f"{amount_text[:20]!r} is not an amount like 12.50")
+    text = (query.get("text") or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidOrderError("text", f"is {len(text)} characters long, at most {MAX_TEXT}")
+    return Filters(first, last, status, tpe, Decimal(amount_text) if amount_text else None, text)
+
+
+def _limit(query: dict[str, str]) -> int:
     limit_text = query.get("limit") or "50"
     if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise InvalidOrderError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-    limit = int(limit_text)
+    return int(limit_text)
 
+
+def list_orders(
+    store: OrderStore,
+    query: dict[str, str],
+    now: datetime,
+    timezones: Iterable[str] = ("Europe/Paris",),
+    tpes: Collection[str] = (),
+    max_reads: int = MAX_READS,
+) -> Page:
+    """``query``: the filters (``filters_of``: ``status``, ``tpe``, ``from``, ``to`` as YYYY-MM-DD order days in
+    each terminal's zone, ``amount``, ``text``), ``limit`` and ``cursor``; at most ``max_reads`` index entries read."""
+    filters = filters_of(query, now, timezones, tpes)
+    limit = _limit(query)
+    first, last = filters.first, filters.last
     day, key = (last, None)
     if query.get("cursor"):
         day, key = _decode(query["cursor"])
         if not first <= day <= last:
             raise InvalidOrderError("cursor", "does not belong to this date range")
     orders: list[Order] = []
+    reads = 0
     while day >= first:
-        page, key = store.orders_of_day(day.isoformat(), limit=limit - len(orders), start_key=key, status=status)
-        orders.extend(page)
+        if reads >= max_reads:  # searched enough for one page: the cursor goes on from here
+            return Page(orders, _encode(day, key), searched_to=day)
+        asked = min(limit - len(orders), max_reads - reads)
+        page, key, read = store.orders_of_day_read(day.isoformat(), limit=asked, start_key=key, status=filters.status)
+        reads += read
+        orders.extend(order for order in page if filters.matches(order))
         if len(orders) >= limit:
             if key is None:
                 day, key = day - timedelta(days=1), None
@@ -111,3 +201,25 @@ def list_orders(
         if key is None:
             day -= timedelta(days=1)
     return Page(orders, None)
+
+
+def count_orders(store: OrderStore, filters: Filters, bound: int = COUNT_READS) -> Counts:
+    """How many orders of ``filters``' range (and terminal, amount, text: not its status) are in each status,
+    newest days first, reading at most ``bound`` index entries."""
+    counts = {status.value: 0 for status in OrderStatus}
+    day, key, reads = filters.last, None, 0
+    while day >= filters.first:
+        if reads >= bound:
+            return Counts(counts, False, day + timedelta(days=1) if key is None else day)
+        asked = min(COUNT_PAGE, bound - reads)
+        if filters.reads_orders:
+            orders, key, read = store.orders_of_day_read(day.isoformat(), limit=asked, start_key=key)
+            statuses = [order.status.value for order in orders if filters.matches(order)]
+        else:
+            statuses, key, read = store.statuses_of_day(day.isoformat(), limit=asked, start_key=key)
+        reads += read
+        for status in statuses:
+            counts[status] = counts.get(status, 0) + 1
+        if key is None:
+            day -= timedelta(days=1)
+    return Counts(counts, True, filters.first)

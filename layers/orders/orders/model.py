@@ -285,6 +285,17 @@ class IdempotencyRecord:
     body: str = ""
 
 
+@dataclass(frozen=True)
+class MailRecord:
+    """A mail an order event sent: the event's id, the recipient's kind (buyer, merchant), when it was claimed (then
+    sent), and SES's reason when SES refused it for good (``None``: sent)."""
+
+    event_id: str
+    kind: str
+    at: datetime
+    rejected: str | None = None
+
+
 DEFERRAL_STATES = frozenset({OrderStatus.AUTHORIZED, OrderStatus.CARD_REGISTERED, OrderStatus.PARTIALLY_CAPTURED})
 
 

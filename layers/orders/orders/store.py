@@ -13,8 +13,8 @@ Each index projects its keys only (``DateIndex`` also the status its
 readers filter on), so that a write changing neither costs it nothing; its readers read the orders it names by key
 (``BatchGetItem``). Confirmations that match no order are kept as
 ``UNMATCHED#<tpe>#<reference>`` items; console requests sent with an ``Idempotency-Key`` as
-``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<event id>#<recipient>`` items (both
-removed by the table's TTL).
+``IDEMPOTENCY#<key>`` items, and the e-mails an order event sent as ``MAIL#<reference>`` items sorted by
+``<event id>#<recipient>`` (both removed by the table's TTL).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from .model import (
     IdempotencyRecord,
     InstalmentOutcome,
     InstalmentState,
+    MailRecord,
     OperationRecord,
     Order,
     OrderStatus,
@@ -69,7 +70,8 @@ if TYPE_CHECKING:
 
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
-MAIL_SK = "MAIL"
+MAIL_PREFIX = "MAIL#"
+MAILS_READ = 200  # an order's mails read at most (a few per event: far more than an order's events)
 # The deadline index is spread over DEADLINE_SHARDS partitions (``DEFERRED#00``... by a hash of the order's
 # reference), so that no one partition takes every deferred order's writes; the sweeper queries each.
 DEADLINE_PARTITION_PREFIX = "DEFERRED"
@@ -1198,37 +1200,63 @@ class OrderStore:
         )
 
     # --- mails: one item per (event, recipient) sent, so an event delivered twice mails once ------------------
+    # Kept under the order (``MAIL#<reference>``, sorted by ``<event id>#<recipient>``): an order's mails are one
+    # query away (``mails_of``), and the claim's key still names one event and one recipient.
 
     @staticmethod
-    def _mail_claim(event_id: str, kind: str, now: datetime, keep_days: int, **more: str | None) -> dict[str, Any]:
+    def _mail_key(reference: str, event_id: str, kind: str) -> dict[str, Any]:
+        return {"pk": _ser(f"{MAIL_PREFIX}{reference}"), "sk": _ser(f"{event_id}#{kind}")}
+
+    def _mail_claim(
+        self, reference: str, event_id: str, kind: str, now: datetime, keep_days: int, **more: str | None
+    ) -> dict[str, Any]:
         return {
-            "pk": _ser(f"MAIL#{event_id}#{kind}"),
-            "sk": _ser(MAIL_SK),
+            **self._mail_key(reference, event_id, kind),
             "claimed_at": _ser(_iso(now)),
             "expires_at": _ser(int(now.timestamp()) + keep_days * 86400),
             **{name: _ser(value) for name, value in more.items()},
         }
 
-    def claim_mail(self, event_id: str, kind: str, now: datetime, keep_days: int = 30) -> bool:
-        """Claim the mail of ``kind`` for ``event_id``; False when it was claimed already (sent, or being sent)."""
+    def claim_mail(self, reference: str, event_id: str, kind: str, now: datetime, keep_days: int = 30) -> bool:
+        """Claim the mail of ``kind`` for ``event_id`` of the order ``reference``; False when it was claimed already
+        (sent, or being sent)."""
         try:
             self._call(
                 "put_item",
-                Item=self._mail_claim(event_id, kind, now, keep_days),
+                Item=self._mail_claim(reference, event_id, kind, now, keep_days),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except ConcurrentUpdateError:
             return False
         return True
 
-    def record_mail_rejected(self, event_id: str, kind: str, reason: str, now: datetime, keep_days: int = 30) -> None:
+    def record_mail_rejected(
+        self, reference: str, event_id: str, kind: str, reason: str, now: datetime, keep_days: int = 30
+    ) -> None:
         """Keep the claim of a mail SES refused for good, with SES's reason: it is not sent again."""
-        item = self._mail_claim(event_id, kind, now, keep_days, rejected_at=_iso(now), reason=reason[:1000])
+        item = self._mail_claim(reference, event_id, kind, now, keep_days, rejected_at=_iso(now), reason=reason[:1000])
         self._call("put_item", Item=item)
 
-    def release_mail(self, event_id: str, kind: str) -> None:
+    def release_mail(self, reference: str, event_id: str, kind: str) -> None:
         """Give the claim back when the mail was not sent: the event's retry sends it."""
-        self._call("delete_item", Key={"pk": _ser(f"MAIL#{event_id}#{kind}"), "sk": _ser(MAIL_SK)})
+        self._call("delete_item", Key=self._mail_key(reference, event_id, kind))
+
+    def mails_of(self, reference: str, limit: int = MAILS_READ) -> list[MailRecord]:
+        """The mails the order's events sent (or SES refused for good), by event id: one query, at most ``limit``."""
+        answer = self._call(
+            "query",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _ser(f"{MAIL_PREFIX}{reference}")},
+            Limit=limit,
+        )
+        records = []
+        for raw in answer.get("Items", []):
+            item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+            event_id, _, kind = str(item["sk"]).rpartition("#")
+            claimed = _dt(item.get("claimed_at"))
+            if claimed is not None:
+                records.append(MailRecord(event_id, kind, claimed, str(item.get("reason", "")) or None))
+        return records
 
     # --- queries ------------------------------------------------------------------------------------------
 
@@ -1277,13 +1305,31 @@ class OrderStore:
     ) -> tuple[list[Order], dict[str, Any] | None]:
         """Orders of one order day (Paris), newest first, one page (``DateIndex``, which holds their status: with
         ``status``, only the orders in that status are read, and an order that left it since is left out)."""
+        orders, last_key, _ = self.orders_of_day_read(day, limit=limit, start_key=start_key, status=status)
+        return orders, last_key
+
+    def orders_of_day_read(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None, status: str | None = None
+    ) -> tuple[list[Order], dict[str, Any] | None, int]:
+        """``orders_of_day``, and the number of index entries the page read (those ``status`` left out too)."""
         kwargs = _page_query("DateIndex", "order_day", day, limit, start_key, latest_first=True)
         if status:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = {"S": status}
-        orders, last_key, _ = self._query_orders(**kwargs)
-        return [order for order in orders if not status or order.status.value == status], last_key
+        orders, last_key, read = self._query_orders(**kwargs)
+        return [order for order in orders if not status or order.status.value == status], last_key, read
+
+    def statuses_of_day(
+        self, day: str, *, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[str], dict[str, Any] | None, int]:
+        """The status of each order of one order day, newest first, one page, from ``DateIndex`` alone (no order
+        read); its ``LastEvaluatedKey`` and the entries it read."""
+        kwargs = _page_query("DateIndex", "order_day", day, limit, start_key, latest_first=True)
+        kwargs.update(ExpressionAttributeNames={"#status": "status"}, ProjectionExpression="#status")
+        answer = self._call("query", **kwargs)
+        statuses = [str(item["status"]["S"]) for item in answer.get("Items", []) if "status" in item]
+        return statuses, answer.get("LastEvaluatedKey"), int(answer.get("ScannedCount", 0))
 
     def orders_changed_on(
         self, day: str, *, limit: int, start_key: dict[str, Any] | None = None

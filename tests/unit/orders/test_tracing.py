@@ -126,8 +126,8 @@ def test_a_dynamodb_call_is_a_subsegment_and_a_failed_condition_is_no_fault(
         stub.add_response("delete_item", {})
         stub.add_client_error("put_item", "ConditionalCheckFailedException")
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
-        store.release_mail("event-1", "buyer")
-        assert store.claim_mail("event-1", "buyer", AT) is False  # claimed before: the condition failed
+        store.release_mail("ORDER1", "event-1", "buyer")
+        assert store.claim_mail("ORDER1", "event-1", "buyer", AT) is False  # claimed before: the condition failed
         with pytest.raises(StoreUnavailableError):
             store.get("TRACE3")
     subsegments = _subsegments(recorder, emitter)

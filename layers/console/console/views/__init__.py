@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..routing import Route
-from . import attention, books, shell, terminals
+from . import attention, books, orders, shell, terminals
 
-ROUTES: list[Route] = [*shell.ROUTES, *attention.ROUTES, *books.ROUTES, *terminals.ROUTES]
+ROUTES: list[Route] = [*shell.ROUTES, *orders.ROUTES, *attention.ROUTES, *books.ROUTES, *terminals.ROUTES]
