@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from console.sessions import COOKIE, Sessions
 from orders.store import OrderStore
 from orders.users import Users
+from stacktools.cognito import UserPoolRequests
 
 STAGE = "/Prod"
 
@@ -79,18 +81,25 @@ def text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
+@functools.cache
+def _pool_requests(stack_environment: str) -> UserPoolRequests:
+    """The pool's requests, the template read once per process (reading it costs more than a test)."""
+    from stacktools.cognito import user_pool_requests
+    from stacktools.template import Template
+
+    return user_pool_requests(Template.load(), {"StackEnvironment": stack_environment})
+
+
 class UserPool:
     """The console's Cognito user pool of template.yaml, made in moto, and its users."""
 
     def __init__(self, stack_environment: str = "test") -> None:
         import boto3
 
-        from stacktools.cognito import create_user_pool, user_pool_requests
-        from stacktools.template import Template
+        from stacktools.cognito import create_user_pool
 
         self.idp = boto3.client("cognito-idp")
-        requests = user_pool_requests(Template.load(), {"StackEnvironment": stack_environment})
-        self.pool_id, self.client_id = create_user_pool(self.idp, requests)
+        self.pool_id, self.client_id = create_user_pool(self.idp, _pool_requests(stack_environment))
         self.users = Users(self.pool_id, self.client_id, client=self.idp)
 
     def add(self, email: str, password: str, *groups: str, temporary: bool = False) -> None:
@@ -132,3 +141,21 @@ def totp(secret: str, at: float | None = None) -> str:
     digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
     return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+class LazyUserPool:
+    """The provider of ``Dependencies.users`` in the functional tests: the pool is made at its first use (most
+    tests never sign anyone in), with ``operator@shop.example`` and ``viewer@shop.example`` in their groups (the
+    users ``Browser`` is signed in as by default)."""
+
+    password = "Console-Test-Password-1!"
+
+    def __call__(self) -> Users:
+        return self.pool.users
+
+    @functools.cached_property
+    def pool(self) -> UserPool:
+        pool = UserPool()
+        for role in ("operator", "viewer"):
+            pool.add(f"{role}@shop.example", self.password, role)
+        return pool

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ..routing import Route
-from . import shell
+from . import account, shell
 
-ROUTES: list[Route] = [*shell.ROUTES]
+ROUTES: list[Route] = [*shell.ROUTES, *account.ROUTES]
