@@ -194,7 +194,7 @@ class Dependencies:
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
     traces: Traces = NO_TRACES  # X-Ray subsegments of the bank's and the store's calls (the store is given it too)
     shop_keys: ShopKeys | None = None  # the shop keys (their authorizer's and the console's key routes)
-    users: Users | None = None  # the console's users (its Cognito user pool)
+    users: Callable[[], Users] | None = None  # the console's users (its Cognito user pool): the provider
 
     @classmethod
     def from_environment(
@@ -257,7 +257,7 @@ class Dependencies:
         return _configured(self.shop_keys, "SHOP_KEYS_PEPPER_ARN")
 
     def console_users(self) -> Users:
-        return _configured(self.users, "CONSOLE_USER_POOL_ID")
+        return _configured(self.users, "CONSOLE_USER_POOL_ID")()
 
 
 def tracing(env: Mapping[str, str]) -> Traces:
@@ -275,11 +275,14 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _users(env: Mapping[str, str]) -> Users | None:
+def _users(env: Mapping[str, str]) -> Callable[[], Users] | None:
     """The console's user pool and its app client (ConsoleFunction's variables); the one missing is named when a
     user signs in."""
     pool, client = env.get("CONSOLE_USER_POOL_ID", ""), env.get("CONSOLE_CLIENT_ID", "")
-    return Users(pool, client) if pool or client else None
+    if not pool and not client:
+        return None
+    users = Users(pool, client)
+    return lambda: users
 
 
 def _stack_environment(env: Mapping[str, str]) -> str:
