@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,25 +10,22 @@ from botocore.exceptions import ClientError
 from orders.dependencies import Dependencies
 from orders.exceptions import ConfigurationError, SignInRefusedError
 from orders.users import MFA_SETUP, NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA, Challenge, SignedIn, refused
-from tests.support.aws import serialised_mock_aws
 from tests.support.console import UserPool, totp
 
 PASSWORD = "Correct-Horse-42!"
 NEW_PASSWORD = "Battery-Staple-43?"
 
 
+@pytest.fixture(autouse=True)
+def codes_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # moto checks the codes, as Cognito does
+
+
 @pytest.fixture
-def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[UserPool]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "eu-west-3",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",  # moto checks the codes, as Cognito does
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with serialised_mock_aws():
-        yield UserPool()
+def pool(aws: Any) -> UserPool:
+    """The test stack's pool (MFA optional)."""
+    pool: UserPool = aws.users.pool
+    return pool
 
 
 def not_(code: str) -> str:
@@ -88,29 +84,21 @@ def test_a_new_user_chooses_a_password_the_policy_takes(pool: UserPool) -> None:
     assert pool.users.sign_in("new@shop.example", NEW_PASSWORD) == SignedIn("new@shop.example", "viewer")
 
 
-def test_in_production_a_new_user_sets_up_an_authenticator_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "eu-west-3",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with serialised_mock_aws():
-        pool = UserPool("production")
-        pool.add("new@shop.example", "Temporary-Pass-1!", "operator", temporary=True)
-        first = pool.users.sign_in("new@shop.example", "Temporary-Pass-1!")
-        assert isinstance(first, Challenge)
-        setup = pool.users.new_password(first, NEW_PASSWORD)
-        assert isinstance(setup, Challenge)
-        assert setup.name == MFA_SETUP
-        token = pool.users.software_token(setup)
-        assert token.uri() == (
-            f"otpauth://totp/Merchant%20kit%20console:new@shop.example?secret={token.secret}"
-            "&issuer=Merchant%20kit%20console"
-        )
-        assert refusal(lambda: pool.users.verify_software_token(token, not_(totp(token.secret)))) == "code"
-        assert pool.users.verify_software_token(token, totp(token.secret)) == SignedIn("new@shop.example", "operator")
+def test_in_production_a_new_user_sets_up_an_authenticator_app(aws: Any) -> None:  # aws: moto running
+    pool = UserPool("production")
+    pool.add("new@shop.example", "Temporary-Pass-1!", "operator", temporary=True)
+    first = pool.users.sign_in("new@shop.example", "Temporary-Pass-1!")
+    assert isinstance(first, Challenge)
+    setup = pool.users.new_password(first, NEW_PASSWORD)
+    assert isinstance(setup, Challenge)
+    assert setup.name == MFA_SETUP
+    token = pool.users.software_token(setup)
+    assert token.uri() == (
+        f"otpauth://totp/Merchant%20kit%20console:new@shop.example?secret={token.secret}"
+        "&issuer=Merchant%20kit%20console"
+    )
+    assert refusal(lambda: pool.users.verify_software_token(token, not_(totp(token.secret)))) == "code"
+    assert pool.users.verify_software_token(token, totp(token.secret)) == SignedIn("new@shop.example", "operator")
 
 
 def test_a_user_with_an_authenticator_gives_its_code(pool: UserPool) -> None:
