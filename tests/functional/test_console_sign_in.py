@@ -240,3 +240,12 @@ def test_a_disabled_operator_cannot_act_and_is_signed_out(aws: Any) -> None:
     assert answer.status == 403
     assert "Your account is disabled" in text(answer.body)
     assert Sessions(aws.store).find(browser.cookie, NOW) is None
+
+
+def test_every_text_is_in_french_and_english_with_the_same_placeholders() -> None:
+    from console.i18n import catalog, placeholders
+
+    english, french = catalog("en"), catalog("fr")
+    assert sorted(english) == sorted(french)
+    assert [k for k in english if k.startswith("account.refused.")]
+    assert {k: placeholders(v) for k, v in english.items()} == {k: placeholders(v) for k, v in french.items()}
