@@ -29,10 +29,10 @@ export CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # The template's layers and functions, built by the build-<LogicalId> targets at the end.
-LAYER_IDS := SealingLayer OrdersLayer
+LAYER_IDS := SealingLayer OrdersLayer ConsoleLayer
 FUNCTIONS := Cgi1Function CheckoutFunction Cgi2Function ConfirmationConsumerFunction BackofficeFunction \
   DeferredSweeperFunction GiveBackFunction OrderEventsFunction OrderMailFunction ReconciliationFunction \
-  ReconciliationPartsFunction GoLiveFunction ShopKeyAuthorizerFunction
+  ReconciliationPartsFunction GoLiveFunction ShopKeyAuthorizerFunction ConsoleFunction
 
 .PHONY: python run test test-kit test-fast docs lint typecheck dist template policy pytest sam-local functional e2e \
   bench build deploy publish clean sandbox-vendor browser toolchains screenshots \
@@ -54,7 +54,7 @@ $(UV_BIN): | python
 # installed editable: `.venv/bin/python -m sealing` and `.venv/bin/python -m local` work as printed, from anywhere.
 LAYER_DIRS := layers/sealing layers/orders layers/console
 EDITABLE := $(foreach layer,$(LAYER_DIRS),-e $(layer)) -e . -e simulator
-LAYER_FILES := $(foreach layer,$(LAYER_DIRS),$(layer)/pyproject.toml $(layer)/requirements.txt) pyproject.toml \
+LAYER_FILES := $(foreach layer,$(LAYER_DIRS),$(layer)/pyproject.toml $(wildcard $(layer)/requirements.txt)) pyproject.toml \
   simulator/pyproject.toml
 
 # `make run` installs the runtime set only (requirements/run.txt); `make test` adds the dev toolchain to the same
@@ -271,6 +271,14 @@ build-OrdersLayer: | python $(UV_BIN)
 	$(LAYER_INSTALL) --no-deps -r requirements-no-deps.txt
 	rm -rf $(ARTIFACTS_DIR)/python/bin $(ARTIFACTS_DIR)/python/.lock
 	cp -R orders $(ARTIFACTS_DIR)/python/
+	$(NO_PYCACHE)
+	$(COMPILE) $(ARTIFACTS_DIR)/python
+
+# The console's package with its templates, texts and stylesheet; its dependencies (Jinja2, Powertools) are the
+# orders layer's.
+build-ConsoleLayer: | python
+	mkdir -p $(ARTIFACTS_DIR)/python
+	cp -R console $(ARTIFACTS_DIR)/python/
 	$(NO_PYCACHE)
 	$(COMPILE) $(ARTIFACTS_DIR)/python
 

@@ -227,6 +227,10 @@ def main() -> None:
         "golive.json": _event(
             "GET", "/terminals/{tpe}/golive", "/terminals/0900157/golive", None, "", pathParameters={"tpe": "0900157"}
         ),
+        # A browser opening the console's sign-in page (a signed-out visitor: the page, its form's CSRF cookie).
+        "console_sign_in.json": _event(
+            "GET", "/console/{proxy+}", "/console/sign-in", None, "", pathParameters={"proxy": "sign-in"}
+        ),
         # No key of the local stack's (a key is shown once, and never written in a file): denied, saying why.
         "shop_key_authorizer.json": authorizer_request("Bearer not-a-shop-key"),
         "reconciliation_run.json": _event("POST", "/reconciliation", "/reconciliation", b"{}", "application/json"),

@@ -12,6 +12,7 @@ import threading
 from types import FrameType
 
 from .config import LocalConfig
+from .console import SIGN_IN_ROUTE as CONSOLE_SIGN_IN
 from .samples import SampleOrders
 from .stack import LocalStack, Service
 
@@ -41,13 +42,19 @@ def banner(stack: LocalStack) -> str:
             " (its authorizer run as API Gateway runs it)\n"
             f"  Shop key (test): {stack.test_key}   (scope back_office; POST /keys makes others)\n"
         )
+    console = ""
+    if stack.console_users is not None:
+        console = (
+            f"  Console      {base}/console   signed in as the test operator: {base}{CONSOLE_SIGN_IN}?as=operator\n"
+            f"               (as the test viewer: ?as=viewer; their e-mails and passwords: docs/console.md)\n"
+        )
     curl = f"curl -s -X POST {base}/orders -H 'content-type: application/json' -d {shlex.quote(SAMPLE_ORDER)}"
     return f"""
 Merchant kit, local stack (no Docker, no AWS account; everything on 127.0.0.1)
 
   API          {base}   region: {stack.config.region} (signed calls: any AWS credentials are let through)
 {routes}
-{keys}  AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
+{keys}{console}  AWS (moto)   {stack.aws_endpoint_url}   tables: {tables}
   terminals    {stack.secret_arn}
   health       {base}/_local/health
 {services}

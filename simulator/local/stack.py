@@ -62,6 +62,9 @@ from .aws import (
 )
 from .clock import MovableClock
 from .config import MAIL_SETTINGS_PARAMETER, LocalConfig, mail_settings_json, terminals_json
+from .console import SIGN_IN_ROUTE as CONSOLE_SIGN_IN
+from .console import ConsoleUsers, create_console_users
+from .console import sign_in_route as console_sign_in
 from .eventbridge import LocalEventBridge
 from .instances import FunctionInstances, LambdaHandler
 from .mail import LocalMail
@@ -190,6 +193,7 @@ class LocalStack:
         self.generated_secrets: dict[str, str] = {}  # logical id -> ARN (the shop keys' pepper)
         self.terminals_json = ""
         self.test_key = ""  # a shop key (scope back_office) made at start: the banner prints it
+        self.console_users: ConsoleUsers | None = None  # the console's Cognito pool and its test users
         self.authorizers: dict[tuple[str, str], RequestAuthorizer] = {}  # (API, authorizer name) -> it
         self.environment: dict[str, str] = {}
         self.moto = MotoServer(host=config.moto_host or config.host, port=config.moto_port)
@@ -223,6 +227,7 @@ class LocalStack:
             for logical_id in self.template.resources_of_type("AWS::S3::Bucket"):
                 name = self.config.table_name(logical_id)
                 self.buckets[logical_id] = (name, create_bucket(name, self.config.region))
+            self.console_users = create_console_users(self.template, self._pool_parameters(), self.config.region)
             self.terminals_json = terminals_json(
                 self.base_url, self.config.payment_base_url, self.config.backoffice_base_url
             )
@@ -319,6 +324,11 @@ class LocalStack:
             stack_name=self.config.stack_name,
         )
 
+    def _pool_parameters(self) -> dict[str, Any]:
+        """The parameters the console's user pool is made with: a test stack's (MFA optional) unless overridden."""
+        parameters = {"StackEnvironment": "test", **self.config.parameter_overrides}
+        return {k: v for k, v in parameters.items() if k in self.template.parameters}
+
     def _create_tables(self) -> None:
         resolver = self._partial_resolver()
         for logical_id in self.template.resources_of_type("AWS::DynamoDB::Table"):
@@ -399,6 +409,13 @@ class LocalStack:
             resources[logical_id] = name
             attributes[f"{logical_id}.Arn"] = f"arn:aws:lambda:{region}:{account}:function:{name}"
         resources.update(self.generated_secrets)
+        if self.console_users is not None:
+            resources.update(
+                ConsoleUserPool=self.console_users.pool_id,
+                ConsoleUserPoolClient=self.console_users.client_id,
+                **self.console_users.groups,
+            )
+            attributes["ConsoleUserPool.Arn"] = self.console_users.arn
         for logical_id in [*self.template.resources_of_type("AWS::Serverless::Api"), IMPLICIT_API]:
             resources[logical_id] = "local"
         parameters = {
@@ -628,6 +645,7 @@ class LocalStack:
 
         self.add_route("GET", "/_local/health", health)
         self.add_route("POST", "/_local/clock", self._move_clock)
+        self.add_route("GET", CONSOLE_SIGN_IN, console_sign_in(lambda: self.base_url))
         self.add_route("POST", "/_local/reconcile", reconcile)
         self.add_route("POST", "/_local/sweep", sweep)
         self.add_route("GET", "/_local/return/{outcome}", buyer_return)

@@ -12,6 +12,7 @@ from orders.confirmation_queue import ConfirmationQueue
 from orders.dependencies import Dependencies, SecretTerminals
 from orders.store import OrderStore
 from tests.support.aws import create_orders_table, serialised_mock_aws, terminals_config
+from tests.support.console import LazyUserPool
 from tests.support.fakebank import FakeBank
 from tests.support.instances import Instances
 
@@ -29,6 +30,7 @@ class Aws:
     queue: ConfirmationQueue
     calls: list[str]  # every DynamoDB call made, reads and writes, whatever it came to
     terminals: SecretTerminals
+    users: LazyUserPool  # the console's users (Cognito): operator@ and viewer@shop.example, in their groups
     deps: Dependencies  # what every handler a test invokes is built on
 
     def use(self, **changes: Any) -> None:
@@ -109,8 +111,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         queue = ConfirmationQueue(sqs.create_queue(QueueName="confirmations-test")["QueueUrl"], client=sqs)
         monkeypatch.setenv("CONFIRMATION_QUEUE_URL", queue.url)
         terminals = SecretTerminals(arn, client=secrets)
-        deps = Dependencies(store=store, terminals=terminals, queue=queue)
-        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue, calls, terminals, deps)
+        users = LazyUserPool()
+        deps = Dependencies(store=store, terminals=terminals, queue=queue, users=users)
+        yield Aws(dynamodb, secrets, arn, writes, store, sqs, queue, calls, terminals, users, deps)
 
 
 @pytest.fixture

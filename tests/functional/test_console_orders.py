@@ -132,7 +132,10 @@ def test_a_deferred_authorisation_captured_in_part_then_the_rest(
     order = aws.store.get("CAP1")
     assert (order.status, order.captured) == (OrderStatus.PARTIALLY_CAPTURED, Decimal(10))
     assert order.operations[-1].actor is not None
-    assert (order.operations[-1].actor.kind.value, order.operations[-1].actor.name) == ("console_user", "ops@shop.example")
+    assert (order.operations[-1].actor.kind.value, order.operations[-1].actor.name) == (
+        "console_user",
+        "ops@shop.example",
+    )
     rest = confirmed(console, operator, "/console/orders/CAP1/capture")
     assert console(operator.post("/console/orders/CAP1/capture", rest))["statusCode"] == 200
     order = aws.store.get("CAP1")

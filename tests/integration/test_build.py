@@ -49,7 +49,10 @@ def assert_compiled(directory: Path) -> None:
         assert flags == UNCHECKED_HASH, f"{compiled}: flags {flags:#b}"
 
 
-@pytest.mark.parametrize(("logical_id", "package"), [("SealingLayer", "sealing"), ("Cgi2Function", None)])
+@pytest.mark.parametrize(
+    ("logical_id", "package"),
+    [("SealingLayer", "sealing"), ("ConsoleLayer", "console"), ("Cgi2Function", None), ("ConsoleFunction", None)],
+)
 def test_the_build_ships_unchecked_hash_bytecode(logical_id: str, package: str | None, tmp_path: Path) -> None:
     artifacts = build(logical_id, tmp_path)
     root = artifacts / "python" if package else artifacts
@@ -58,6 +61,15 @@ def test_the_build_ships_unchecked_hash_bytecode(logical_id: str, package: str |
     else:
         assert sorted(p.name for p in root.iterdir()) == ["__pycache__", "app.py"]
     assert_compiled(root)
+
+
+def test_the_console_layer_ships_its_templates_texts_and_stylesheet(tmp_path: Path) -> None:
+    console = build("ConsoleLayer", tmp_path) / "python" / "console"
+    source = ROOT / "layers" / "console" / "console"
+    for kind in ("templates", "locales", "static"):
+        shipped = sorted(p.name for p in (console / kind).iterdir())
+        assert shipped == sorted(p.name for p in (source / kind).iterdir()), kind
+    assert "sign_in.html" in [p.name for p in (console / "templates").iterdir()]
 
 
 @pytest.fixture(scope="module")

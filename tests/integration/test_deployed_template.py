@@ -23,6 +23,7 @@ PARTS = {"Fn::GetAtt": ["ReconciliationQueue", "Arn"]}
 SECRET = {"Ref": "TerminalsSecretArn"}
 PEPPER = {"Ref": "ShopKeysPepper"}  # the pepper of the shop keys' hashes, not a terminal's key
 STREAM = {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
+POOL = {"Fn::GetAtt": ["ConsoleUserPool", "Arn"]}  # the console's users, and no other pool of the account
 # A stack that sends e-mails (the mail function's only way to send is this parameter's identity).
 MAILING = {"MailIdentity": "shop.example", "MailSettingsParameter": "/merchant-kit/mail"}
 MAIL_SETTINGS = {
@@ -129,6 +130,21 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "events:PutEvents": "ReconciliationReported",
         "secretsmanager:GetSecretValue": "the terminal configuration",
     },
+    "ConsoleFunction": {
+        "dynamodb:GetItem": "an order, an Idempotency-Key's record, a session",
+        "dynamodb:BatchGetItem": "the orders of a day DateIndex names, read by key",
+        "dynamodb:Query": "orders by day (DateIndex)",
+        "dynamodb:UpdateItem": "an action's journal, a key's answer, a session's last page",
+        "dynamodb:PutItem": "an Idempotency-Key claimed, a session opened",
+        "dynamodb:DeleteItem": "an Idempotency-Key forgotten, a session closed (sign-out)",
+        "s3:GetObject": "the reconciliation reports (reconciliation/)",
+        "s3:ListBucket": "the reconciliation reports of a day (prefix reconciliation/)",
+        "secretsmanager:GetSecretValue": "the terminal configuration",
+        "cognito-idp:AdminInitiateAuth": "a user's e-mail and password (the admin authentication flow)",
+        "cognito-idp:AdminRespondToAuthChallenge": "a new password, an authenticator's code",
+        "cognito-idp:AdminGetUser": "the user still enabled, their e-mail",
+        "cognito-idp:AdminListGroupsForUser": "the user's role, at sign-in and before every action",
+    },
     "GoLiveFunction": {
         "dynamodb:Query": "the day's test payments (DateIndex)",
         "dynamodb:BatchGetItem": "the orders of those days DateIndex names, read by key",
@@ -164,6 +180,7 @@ RESOURCES: dict[str, list[Any]] = {
     "events:PutEvents": [{"Fn::GetAtt": ["OrderEventsBus", "Arn"]}],
     "s3:GetObject": [
         {"Fn::Sub": "${ReconciliationBucket.Arn}/*"},
+        {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
         [
             {"Fn::Sub": "${ReconciliationBucket.Arn}/runs/*"},
             {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
@@ -188,6 +205,10 @@ RESOURCES: dict[str, list[Any]] = {
     "cloudwatch:SetAlarmState": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "cloudwatch:DescribeAlarmHistory": [{"Fn::GetAtt": ["SmokeTestAlarm", "Arn"]}],
     "secretsmanager:GetSecretValue": [SECRET, PEPPER],
+    "cognito-idp:AdminInitiateAuth": [POOL],
+    "cognito-idp:AdminRespondToAuthChallenge": [POOL],
+    "cognito-idp:AdminGetUser": [POOL],
+    "cognito-idp:AdminListGroupsForUser": [POOL],
     "ssm:GetParameter": [MAIL_SETTINGS],
 }
 # Who may read the terminal secret, and why: its keys seal and verify. A function that seals nothing and calls no
@@ -202,6 +223,7 @@ KEY_READERS = {
     "GiveBackFunction": "seals the refund or cancel of a second payment",
     "ReconciliationPartsFunction": "seals the status requests and the repairs' back-office calls",
     "GoLiveFunction": "the key's control string; the smoke test seals its refusals",
+    "ConsoleFunction": "seals the bank's back-office calls of the console's actions (capture, cancel, refund)",
     # Seals nothing: it reads the terminals' time zones (the days of the books) from the same document.
     "ReconciliationFunction": "the terminals' time zones, for the days it plans and the books it compares",
 }
@@ -313,7 +335,8 @@ def test_public_routes_are_throttled_on_the_stage(resources: dict[str, Any], tem
         for setting in stage["Properties"]["MethodSettings"]
     }
     public = {(r.method, r.path) for r in template.routes() if r.authorizer == "NONE"}
-    assert public == {("GET", "/checkout/{token}"), ("POST", "/confirmation")}
+    console = {("GET", "/console"), ("GET", "/console/{proxy+}"), ("POST", "/console/{proxy+}")}
+    assert public == {("GET", "/checkout/{token}"), ("POST", "/confirmation")} | console
     for route in public:
         assert "ThrottlingRateLimit" in settings[route], route
         assert "ThrottlingBurstLimit" in settings[route], route

@@ -411,7 +411,49 @@ def shop_key_journey(dynamodb: Any) -> list[Request]:
     return stack.recorder.requests
 
 
+def console_journey(dynamodb: Any) -> list[Request]:
+    """A user signs in to the console (a session put), reads a page a while later (the session read, its last
+    page's time written), signs out (the session deleted)."""
+    import re
+
+    from console.sessions import COOKIE, TOUCH_EVERY
+    from tests.support.console import UserPool
+    from tests.support.console import event as page
+
+    stack = _stack(dynamodb)
+    pool = UserPool()
+    pool.add("ops@shop.example", "Correct-Horse-42!", "operator")
+    stack.use(users=lambda: pool.users)
+    form = stack.invoke("console", page("GET", "/console/sign-in"), CONTEXT)
+    token = re.search(r'name="csrf" value="([^"]+)"', form["body"])
+    assert token
+    form_cookie = form["multiValueHeaders"]["Set-Cookie"][0].split(";")[0].split("=", 1)
+    fields = {"csrf": token.group(1), "email": "ops@shop.example", "password": "Correct-Horse-42!"}
+    signed_in = stack.invoke(
+        "console", page("POST", "/console/sign-in", cookies=dict([form_cookie]), form=fields), CONTEXT
+    )
+    assert signed_in["statusCode"] == 303
+    session = signed_in["multiValueHeaders"]["Set-Cookie"][0].split(";")[0].split("=", 1)[1]
+    stack.use(clock=lambda: NOW + TOUCH_EVERY)
+    assert stack.invoke("console", page("GET", "/console", cookies={COOKIE: session}), CONTEXT)["statusCode"] == 303
+    csrf = re.search(
+        r'name="csrf" value="([^"]+)"',
+        stack.invoke("console", page("GET", "/console/nothing", cookies={COOKIE: session}), CONTEXT)["body"],
+    )
+    assert csrf
+    out = page("POST", "/console/sign-out", cookies={COOKIE: session}, form={"csrf": csrf.group(1)})
+    assert stack.invoke("console", out, CONTEXT)["statusCode"] == 303
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    assert {
+        ("PutItem", "CONSOLESESSION"),
+        ("UpdateItem", "CONSOLESESSION"),
+        ("DeleteItem", "CONSOLESESSION"),
+    } <= operations
+    return stack.recorder.requests
+
+
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {
+    "ConsoleFunction": console_journey,
     "ShopKeyAuthorizerFunction": shop_key_journey,
     "ReconciliationPartsFunction": reconciliation_parts_journey,
     "GoLiveFunction": smoke_journey,
@@ -467,6 +509,12 @@ WRITES = {
     "GiveBackFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
     "ReconciliationPartsFunction": {"dynamodb:UpdateItem": ["ORDER#*"]},
     "GoLiveFunction": {"dynamodb:PutItem": ["ORDER#*"], "dynamodb:DeleteItem": ["ORDER#*"]},
+    # layers/console/console/sessions.py: CONSOLESESSION#<hash of the cookie>; the actions as the API's.
+    "ConsoleFunction": {
+        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*", "CONSOLESESSION#*"],
+        "dynamodb:PutItem": ["IDEMPOTENCY#*", "CONSOLESESSION#*"],
+        "dynamodb:DeleteItem": ["IDEMPOTENCY#*", "CONSOLESESSION#*"],
+    },
     "ShopKeyAuthorizerFunction": {"dynamodb:UpdateItem": ["SHOPKEY"]},
 }
 

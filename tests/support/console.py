@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
 import re
+import struct
+import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from console.sessions import COOKIE, Sessions
 from orders.store import OrderStore
+from orders.users import Users
+from stacktools.cognito import UserPoolRequests
 
 STAGE = "/Prod"
 
@@ -71,3 +79,83 @@ class Browser:
 def text(html: str) -> str:
     """A page's words, tags dropped and spaces collapsed: what a test reads."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+@functools.cache
+def _pool_requests(stack_environment: str) -> UserPoolRequests:
+    """The pool's requests, the template read once per process (reading it costs more than a test)."""
+    from stacktools.cognito import user_pool_requests
+    from stacktools.template import Template
+
+    return user_pool_requests(Template.load(), {"StackEnvironment": stack_environment})
+
+
+class UserPool:
+    """The console's Cognito user pool of template.yaml, made in moto, and its users."""
+
+    def __init__(self, stack_environment: str = "test") -> None:
+        import boto3
+
+        from stacktools.cognito import create_user_pool
+
+        self.idp = boto3.client("cognito-idp")
+        self.pool_id, self.client_id = create_user_pool(self.idp, _pool_requests(stack_environment))
+        self.users = Users(self.pool_id, self.client_id, client=self.idp)
+
+    def add(self, email: str, password: str, *groups: str, temporary: bool = False) -> None:
+        """A user in ``groups``, whose password is ``password`` (to change at the first sign-in if ``temporary``)."""
+        self.idp.admin_create_user(
+            UserPoolId=self.pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+            TemporaryPassword=password,
+        )
+        if not temporary:
+            self.idp.admin_set_user_password(UserPoolId=self.pool_id, Username=email, Password=password, Permanent=True)
+        for group in groups:
+            self.idp.admin_add_user_to_group(UserPoolId=self.pool_id, Username=email, GroupName=group)
+
+    def with_authenticator(self, email: str, password: str) -> None:
+        """``email`` sets up an authenticator app, and signs in with its code from now on."""
+        signed_in = self.idp.admin_initiate_auth(
+            UserPoolId=self.pool_id,
+            ClientId=self.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+        access_token = signed_in["AuthenticationResult"]["AccessToken"]
+        secret = self.idp.associate_software_token(AccessToken=access_token)["SecretCode"]
+        self.idp.verify_software_token(AccessToken=access_token, UserCode=totp(secret))
+        self.idp.admin_set_user_mfa_preference(
+            UserPoolId=self.pool_id,
+            Username=email,
+            SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+        )
+
+
+def totp(secret: str, at: float | None = None) -> str:
+    """An authenticator app's code for ``secret`` (RFC 6238: SHA-1, 30 s, 6 digits), as the user types it."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+class LazyUserPool:
+    """The provider of ``Dependencies.users`` in the functional tests: the pool is made at its first use (most
+    tests never sign anyone in), with ``operator@shop.example`` and ``viewer@shop.example`` in their groups (the
+    users ``Browser`` is signed in as by default)."""
+
+    password = "Console-Test-Password-1!"
+
+    def __call__(self) -> Users:
+        return self.pool.users
+
+    @functools.cached_property
+    def pool(self) -> UserPool:
+        pool = UserPool()
+        for role in ("operator", "viewer"):
+            pool.add(f"{role}@shop.example", self.password, role)
+        return pool

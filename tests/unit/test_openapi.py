@@ -13,8 +13,11 @@ OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 
 def template_routes() -> set[tuple[str, str]]:
+    """The API's routes, but the console's pages (HTML for a browser, not the API: docs/console.md)."""
     routes = set()
-    for resource in load_yaml(TEMPLATE_PATH.read_text())["Resources"].values():
+    for name, resource in load_yaml(TEMPLATE_PATH.read_text())["Resources"].items():
+        if name == "ConsoleFunction":
+            continue
         events: dict[str, Any] = (resource.get("Properties") or {}).get("Events") or {}
         for event in events.values():
             if event.get("Type") in {"Api", "HttpApi"}:

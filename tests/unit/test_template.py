@@ -17,6 +17,8 @@ from stacktools.template import ROOT, Template, check_references, load_yaml, mer
 from tests.support.readme import text
 
 PUBLIC_ROUTES = {("GET", "/checkout/{token}"), ("POST", "/confirmation")}
+# The console's pages: public to API Gateway (a browser signs nothing), the function signs its users in itself.
+CONSOLE_ROUTES = {("GET", "/console"), ("GET", "/console/{proxy+}"), ("POST", "/console/{proxy+}")}
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +167,7 @@ def test_python313_arm64_everywhere(template: Template) -> None:
         assert function.properties["Architectures"] == ["arm64"], function.logical_id
         assert function.properties["Tracing"] == "Active"
     layers = template.resources_of_type("AWS::Serverless::LayerVersion")
-    assert set(layers) == {"SealingLayer", "OrdersLayer"}
+    assert set(layers) == {"SealingLayer", "OrdersLayer", "ConsoleLayer"}
     for name, layer in layers.items():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"], name
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"], name
@@ -257,9 +259,10 @@ def test_routes_use_the_explicit_api(template: Template) -> None:
 def test_only_the_buyer_and_bank_routes_are_public(template: Template) -> None:
     routes = [route for route in template.routes() if route.api == "Api"]
     public = {(r.method, r.path) for r in routes if r.authorizer == "NONE"}
-    assert public == PUBLIC_ROUTES
+    assert public == PUBLIC_ROUTES | CONSOLE_ROUTES
+    assert {(r.method, r.path) for r in routes if r.function == "ConsoleFunction"} == CONSOLE_ROUTES
     for route in routes:
-        if (route.method, route.path) not in PUBLIC_ROUTES:
+        if (route.method, route.path) not in PUBLIC_ROUTES | CONSOLE_ROUTES:
             assert route.authorizer == "AWS_IAM", route
     assert template.properties_of("Api")["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
 

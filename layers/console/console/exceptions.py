@@ -14,9 +14,19 @@ class NotSignedIn(ConsoleError):
 class RoleRefused(ConsoleError):
     """The signed-in user's role may not do this (a viewer asking for an operator's action): 403."""
 
-    def __init__(self, needed: str) -> None:
+    def __init__(self, needed: str, held: str | None = None) -> None:
         super().__init__(f"this needs the {needed} role")
         self.needed = needed
+        self.held = held  # the role Cognito gives the user now, when read again (else the session's)
+
+
+class UserRefused(ConsoleError):
+    """The signed-in user may no longer use the console (disabled, removed, in no group): their session is closed
+    and the action refused (403); ``reason`` is ``orders.users``' word for it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the user is refused: {reason}")
+        self.reason = reason
 
 
 class CsrfRefused(ConsoleError):

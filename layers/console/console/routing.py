@@ -4,7 +4,9 @@ Every route names the role it needs: ``None`` (the sign-in pages and the stylesh
 viewer or an operator) or ``operator`` (acting). Before a view runs, the router finds the session from its cookie
 (none: a GET goes to the sign-in page, a POST is refused, nothing done), checks the role (403 otherwise: the
 route refuses, not only the page), and for every POST the form's CSRF token (the session's; before sign-in, the
-one of the form cookie the sign-in page set), compared in constant time. A view raises the console's errors;
+one of the form cookie the sign-in page set), compared in constant time. Before an operator's POST (an action),
+the user's role is read again from Cognito: a user demoted since signing in is refused (403), one disabled or
+removed too, their session closed. A view raises the console's errors;
 the router answers them as pages in the user's language.
 """
 
@@ -20,9 +22,9 @@ from typing import Any
 from urllib.parse import quote
 
 from orders.dependencies import Dependencies
-from orders.exceptions import StoreUnavailableError
+from orders.exceptions import SignInRefusedError, StoreUnavailableError
 
-from .exceptions import CsrfRefused, FormError, NotSignedIn, PageNotFound, RoleRefused
+from .exceptions import CsrfRefused, FormError, NotSignedIn, PageNotFound, RoleRefused, UserRefused
 from .http import Request, Response, redirect
 from .i18n import LANGUAGE_COOKIE, Translator, choose
 from .rendering import render
@@ -130,8 +132,10 @@ class Router:
                 return ctx.redirect(SIGN_IN, next=ctx.request.path)
             return _error(ctx, 401, ctx.t("error.csrf"))
         except RoleRefused as exc:
-            role = ctx.t(f"role.{ctx.session.role}") if ctx.session else ""
+            role = ctx.t(f"role.{exc.held or (ctx.session.role if ctx.session else 'viewer')}")
             return _error(ctx, 403, ctx.t("error.role", role=role, needed=ctx.t(f"role.{exc.needed}")))
+        except UserRefused as exc:
+            return _error(ctx, 403, ctx.t(f"account.refused.{exc.reason}"))
         except CsrfRefused:
             return _error(ctx, 403, ctx.t("error.csrf"))
         except FormError as exc:
@@ -156,6 +160,25 @@ def _check(ctx: Context, route: Route) -> None:
         expected = ctx.session.csrf if ctx.session is not None else ctx.request.cookies.get(FORM_COOKIE, "")
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             raise CsrfRefused()
+        if route.role == "operator":
+            _still_operator(ctx)
+
+
+def _still_operator(ctx: Context) -> None:
+    """The signed-in operator's role as Cognito says now (an action is never taken on the role of the sign-in)."""
+    if ctx.session is None:
+        raise NotSignedIn()
+    try:
+        role = ctx.deps.console_users().role(ctx.session.email)
+    except SignInRefusedError as exc:
+        if exc.reason == "unavailable":
+            raise StoreUnavailableError(f"the user's role could not be read: {exc}") from exc
+        ctx.sessions.close(ctx.request.cookies.get(COOKIE, ""))
+        ctx.cookies.append(f"{COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict")
+        ctx.session = None
+        raise UserRefused("disabled" if exc.reason == "credentials" else exc.reason) from exc
+    if role != "operator":
+        raise RoleRefused("operator", held=role)
 
 
 def _error(ctx: Context, status: int, message: str) -> Response:

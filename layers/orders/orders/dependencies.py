@@ -28,6 +28,7 @@ from .reconciliation_runs import PART_SIZE, PartQueue
 from .store import OrderStore
 from .terminals import NO_MAIL, MailConfiguration, TerminalConfig, Terminals
 from .tracing import NO_TRACES, Traces, XRayTraces
+from .users import Users
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
@@ -193,6 +194,7 @@ class Dependencies:
     reconciliation_days: int = 7  # order days back an order still awaiting payment is looked for
     traces: Traces = NO_TRACES  # X-Ray subsegments of the bank's and the store's calls (the store is given it too)
     shop_keys: ShopKeys | None = None  # the shop keys (their authorizer's and the console's key routes)
+    users: Callable[[], Users] | None = None  # the console's users (its Cognito user pool): the provider
 
     @classmethod
     def from_environment(
@@ -223,6 +225,7 @@ class Dependencies:
             parts=PartQueue(env["RECONCILIATION_QUEUE_URL"]) if env.get("RECONCILIATION_QUEUE_URL") else None,
             traces=traces,
             shop_keys=from_keys_environment(env, store) if pepper else None,
+            users=_users(env),
         )
 
     def terminals_read_again(self) -> Terminals:
@@ -253,6 +256,9 @@ class Dependencies:
     def keys(self) -> ShopKeys:
         return _configured(self.shop_keys, "SHOP_KEYS_PEPPER_ARN")
 
+    def console_users(self) -> Users:
+        return _configured(self.users, "CONSOLE_USER_POOL_ID")()
+
 
 def tracing(env: Mapping[str, str]) -> Traces:
     """X-Ray for the invocations Lambda samples, unless ``POWERTOOLS_TRACE_DISABLED`` says no (the local stack does:
@@ -267,6 +273,16 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigurationError(f"the environment variable {name} is not set")
     return value
+
+
+def _users(env: Mapping[str, str]) -> Callable[[], Users] | None:
+    """The console's user pool and its app client (ConsoleFunction's variables); the one missing is named when a
+    user signs in."""
+    pool, client = env.get("CONSOLE_USER_POOL_ID", ""), env.get("CONSOLE_CLIENT_ID", "")
+    if not pool and not client:
+        return None
+    users = Users(pool, client)
+    return lambda: users
 
 
 def _stack_environment(env: Mapping[str, str]) -> str:

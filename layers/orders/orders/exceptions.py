@@ -20,6 +20,7 @@ OrdersError
 ├── ShopKeyRefusedError         a shop key refused: malformed or unknown, revoked, expired, other environment (401)
 ├── ShopKeyScopeError           a shop key whose scope does not cover the route (403)
 ├── ShopKeyNotFoundError        no shop key with that id (404)
+├── SignInRefusedError          a console user not signed in: Cognito refused, or the user has no role (``.reason``)
 └── BankError                   the bank did not do what was asked (502)
     ├── BankRefusedError        it answered and refused: nothing happened
     └── BankUnavailableError    no usable answer: whether it happened is unknown (checked before anything else)
@@ -278,6 +279,19 @@ class ShopKeyNotFoundError(OrdersError, LookupError):
     def __init__(self, key_id: str) -> None:
         super().__init__(f"no shop key {key_id!r}")
         self.key_id = key_id
+
+
+class SignInRefusedError(OrdersError):
+    """A console user not signed in, or no longer allowed: ``reason`` says why in a word the console translates
+    (``credentials``: wrong password or unknown user, never told apart; ``too_many``; ``expired``: the sign-in took
+    too long or the code expired; ``code``: a wrong MFA code; ``password_policy``; ``reset_required``;
+    ``disabled``; ``no_role``: in neither group; ``unsupported``; ``unavailable``: Cognito did not answer)."""
+
+    status = 401
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"sign-in refused ({reason}): {detail}")
+        self.reason = reason
 
 
 class BankError(OrdersError):

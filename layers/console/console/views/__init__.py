@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from ..routing import Route
-from . import attention, books, orders, shell, terminals
+from . import account, attention, books, orders, shell, terminals
 
-ROUTES: list[Route] = [*shell.ROUTES, *orders.ROUTES, *attention.ROUTES, *books.ROUTES, *terminals.ROUTES]
+ROUTES: list[Route] = [
+    *shell.ROUTES,
+    *account.ROUTES,
+    *orders.ROUTES,
+    *attention.ROUTES,
+    *books.ROUTES,
+    *terminals.ROUTES,
+]
