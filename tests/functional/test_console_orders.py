@@ -28,6 +28,7 @@ def console(aws: Any, lambda_context: Any) -> Any:
 
 @pytest.fixture
 def operator(aws: Any) -> Browser:
+    aws.users.pool.add("ops@shop.example", "Operator-Pass-Word-1!", "operator")  # an operator's POST asks Cognito again
     return Browser(aws.store, "operator", NOW, email="ops@shop.example")
 
 

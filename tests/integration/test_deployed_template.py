@@ -133,12 +133,13 @@ CODE_CALLS: dict[str, dict[str, str]] = {
     "ConsoleFunction": {
         "dynamodb:GetItem": "an order, an Idempotency-Key's record, a session",
         "dynamodb:BatchGetItem": "the orders of a day DateIndex names, read by key",
-        "dynamodb:Query": "orders by day (DateIndex)",
-        "dynamodb:UpdateItem": "an action's journal, a key's answer, a session's last page",
+        "dynamodb:Query": "orders by day (DateIndex), split payments (SplitPaymentIndex), what needs attention "
+        "(AttentionIndex), an order's e-mails (MAIL#<reference>)",
+        "dynamodb:UpdateItem": "an action's journal, a key's answer, reviews marked reviewed, a session's last page",
         "dynamodb:PutItem": "an Idempotency-Key claimed, a session opened",
         "dynamodb:DeleteItem": "an Idempotency-Key forgotten, a session closed (sign-out)",
-        "s3:GetObject": "the reconciliation reports (reconciliation/)",
-        "s3:ListBucket": "the reconciliation reports of a day (prefix reconciliation/)",
+        "s3:GetObject": "the reconciliation reports (reconciliation/), the last go-live and smoke results (checks/)",
+        "s3:ListBucket": "the reconciliation reports of a day (reconciliation/), a terminal's results (checks/)",
         "secretsmanager:GetSecretValue": "the terminal configuration",
         "cognito-idp:AdminInitiateAuth": "a user's e-mail and password (the admin authentication flow)",
         "cognito-idp:AdminRespondToAuthChallenge": "a new password, an authenticator's code",
@@ -151,6 +152,7 @@ CODE_CALLS: dict[str, dict[str, str]] = {
         "dynamodb:PutItem": "the smoke test's order (ORDER# items only)",
         "dynamodb:GetItem": "the smoke test's order read back",
         "dynamodb:DeleteItem": "the smoke test's order removed at its end",
+        "s3:PutObject": "the terminal's last go-live check and smoke test kept (checks/<tpe>/)",
         "cloudwatch:SetAlarmState": "the smoke test's alarm set to ALARM, then back to OK",
         "cloudwatch:DescribeAlarmHistory": "what CloudWatch did with the smoke test's alarm action",
         "ses:GetIdentityVerificationAttributes": "the mail sender verified",
@@ -182,12 +184,17 @@ RESOURCES: dict[str, list[Any]] = {
         {"Fn::Sub": "${ReconciliationBucket.Arn}/*"},
         {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
         [
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
+            {"Fn::Sub": "${ReconciliationBucket.Arn}/checks/*"},
+        ],
+        [
             {"Fn::Sub": "${ReconciliationBucket.Arn}/runs/*"},
             {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
         ],
     ],
     "s3:PutObject": [
         {"Fn::Sub": "${ReconciliationBucket.Arn}/*"},
+        {"Fn::Sub": "${ReconciliationBucket.Arn}/checks/*"},
         [
             {"Fn::Sub": "${ReconciliationBucket.Arn}/runs/*"},
             {"Fn::Sub": "${ReconciliationBucket.Arn}/reconciliation/*"},
@@ -440,12 +447,15 @@ def test_each_function_holds_exactly_the_data_actions_its_code_calls(
     assert named == set(CODE_CALLS[function])
     for statement in held:
         for action in actions(statement):
-            if action == "dynamodb:Query" and "Fn::Sub" not in statement["Resource"]:
-                # A query of the table itself reads one partition only: the shop keys' (pk SHOPKEY).
+            if action == "dynamodb:Query" and statement["Resource"] == TABLE:
+                # A query of the table itself reads its partitions only: the shop keys' (pk SHOPKEY), an order's
+                # e-mails (pk MAIL#<reference>).
                 leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-                assert leading == ["SHOPKEY"], f"{function}: a table query without its partition"
+                assert leading in (["SHOPKEY"], ["MAIL#*"]), f"{function}: a table query without its partition"
             elif action == "dynamodb:Query":
-                assert statement["Resource"]["Fn::Sub"].startswith("${OrdersTable.Arn}/index/"), "an index"
+                indexes = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                for index in indexes:
+                    assert index["Fn::Sub"].startswith("${OrdersTable.Arn}/index/"), f"{function}: an index"
             elif action in RESOURCES:
                 assert statement["Resource"] in RESOURCES[action], f"{function}: {action} on {statement['Resource']}"
             elif action.startswith("dynamodb:"):

@@ -511,7 +511,7 @@ WRITES = {
     "GoLiveFunction": {"dynamodb:PutItem": ["ORDER#*"], "dynamodb:DeleteItem": ["ORDER#*"]},
     # layers/console/console/sessions.py: CONSOLESESSION#<hash of the cookie>; the actions as the API's.
     "ConsoleFunction": {
-        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*", "CONSOLESESSION#*"],
+        "dynamodb:UpdateItem": ["ORDER#*", "IDEMPOTENCY#*", "UNMATCHED#*", "CONSOLESESSION#*"],
         "dynamodb:PutItem": ["IDEMPOTENCY#*", "CONSOLESESSION#*"],
         "dynamodb:DeleteItem": ["IDEMPOTENCY#*", "CONSOLESESSION#*"],
     },
