@@ -104,8 +104,9 @@ def test_the_console_calls_cognito_on_its_pool_only_and_writes_only_its_sessions
         if "Condition" in s and "ForAllValues:StringLike" in s["Condition"]
     }
     assert leading == {
-        "Operations": ["ORDER#*", "IDEMPOTENCY#*"],
+        "Operations": ["ORDER#*", "IDEMPOTENCY#*", "UNMATCHED#*"],
         "IdempotencyKeys": ["IDEMPOTENCY#*"],
+        "OrderMails": ["MAIL#*"],
         "ConsoleSessions": ["CONSOLESESSION#*"],
     }
     written = {a for s in granted.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
