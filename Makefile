@@ -189,6 +189,10 @@ screenshots: $(VENV)/.stamp browser
 	  test-artifacts/payment-refused.png test-artifacts/dashboard-deferred.png test-artifacts/dashboard-refund.png \
 	  test-artifacts/checkout-de.png test-artifacts/payment-page-it.png test-artifacts/payment-refused-en.png \
 	  test-artifacts/receipt-es.png docs/screenshots/
+	cp test-artifacts/console-orders-fr.png test-artifacts/console-order-fr.png \
+	  test-artifacts/console-capture-confirm-fr.png test-artifacts/console-attention-en.png \
+	  test-artifacts/console-books-en.png test-artifacts/console-terminals-en.png \
+	  test-artifacts/console-sign-in-en.png test-artifacts/console-order-viewer-en.png docs/screenshots/
 
 # `chalice deploy` (from simulator/sandbox/) packages its vendor/ at the function's root: put `sealing` there first.
 SANDBOX_VENDOR := simulator/sandbox/vendor

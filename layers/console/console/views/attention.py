@@ -75,7 +75,7 @@ def _row(ctx: Context, order: Order) -> OrderRow:
     return OrderRow(
         reference=order.reference,
         amount=ctx.t.money(order.amount.amount, order.currency),
-        status=order.status.value,
+        status=ctx.t(f"status.{order.status.value}"),
         seen=len(order.reviews),
         reviews=[_review(review, timezone) for review in order.open_reviews],
         marked_by=ctx.t("attention.marked_before", who=last.actor.name, time=_time(last.at, timezone)) if last else "",
