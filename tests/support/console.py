@@ -76,6 +76,21 @@ class Browser:
         return event("POST", path, cookies={COOKIE: self.cookie}, form=fields)
 
 
+def hidden(html: str, name: str) -> str:
+    """The value of the page's hidden field ``name``."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found is not None, name
+    return found.group(1)
+
+
+def confirmation(console: Any, browser: Browser, path: str, **query: str) -> dict[str, str]:
+    """The confirmation page of the action ``path`` (``console`` invokes the console): its form's fields, as the
+    browser posts them."""
+    page = console(browser.get(path, **query))
+    assert page["statusCode"] == 200, text(page["body"])
+    return {name: hidden(page["body"], name) for name in ("key", "amount", "whole") if f'name="{name}"' in page["body"]}
+
+
 def text(html: str) -> str:
     """A page's words, tags dropped and spaces collapsed: what a test reads."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

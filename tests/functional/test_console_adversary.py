@@ -1,0 +1,208 @@
+"""The console attacked: a hostile or clumsy user, a flaky network and a dying process on the money path and on
+access. Each test is an attack; it passes when the console holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from html import unescape
+from typing import Any
+
+import pytest
+
+from tests.support.console import Browser, confirmation
+from tests.support.console import text as words
+from tests.support.fakebank import Account, FakeBank
+from tests.support.instances import at_once
+from tests.support.merchant import confirm, stored_order
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+OPERATOR = "ops@shop.example"
+REFUND = "recredit_paiement.cgi"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(aws: Any) -> Clock:
+    moving = Clock()
+    aws.use(clock=moving)
+    return moving
+
+
+@pytest.fixture
+def console(aws: Any, lambda_context: Any, clock: Clock) -> Any:
+    return lambda sent: aws.invoke("console", sent, lambda_context)
+
+
+@pytest.fixture
+def operator(aws: Any) -> Browser:
+    aws.users.pool.add(OPERATOR, "Operator-Pass-Word-1!", "operator")  # an operator's POST asks Cognito again
+    return Browser(aws.store, "operator", NOW, email=OPERATOR)
+
+
+def paid(aws: Any, lambda_context: Any, bank: FakeBank, reference: str, tpe: str = "0900157") -> None:
+    """An order paid on ``tpe``; on the immediate terminal, captured at the bank."""
+    stored_order(aws, reference, tpe=tpe)
+    confirm(aws, lambda_context, reference=reference + "00", tpe=tpe)
+    if tpe == "0900157":
+        bank.accounts[reference + "00"] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"))
+
+
+def text(html: str) -> str:
+    return unescape(words(html))
+
+
+def refunds(bank: FakeBank) -> int:
+    return sum(1 for cgi, _ in bank.calls if cgi == REFUND)
+
+
+# --- 1. actions ----------------------------------------------------------------------------------------------
+
+
+def test_one_confirmation_posted_twice_at_once_calls_the_bank_once(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "TWICE1")
+    form = confirmation(console, operator, "/console/orders/TWICE1/refund", amount="20.00")
+    answers = at_once([lambda: console(operator.post("/console/orders/TWICE1/refund", form))] * 2)
+    assert refunds(bank) == 1
+    order = aws.store.get("TWICE1")
+    assert [op.event for op in order.operations] == ["refund_partial"]
+    assert order.refunded == 20
+    statuses = sorted(answer["statusCode"] for answer in answers)
+    assert statuses[0] == 200
+    for answer in answers:
+        assert "Traceback" not in answer["body"]
+        if answer["statusCode"] != 200:  # the other one is told the first is still under way, in words
+            assert answer["statusCode"] == 409
+            assert "Idempotency-Key" not in text(answer["body"])
+
+
+def test_two_tabs_refunding_everything_refund_it_once_and_the_second_is_told(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "TABS1")
+    first = confirmation(console, operator, "/console/orders/TABS1/refund")
+    second = confirmation(console, operator, "/console/orders/TABS1/refund")
+    assert first["key"] != second["key"]
+    assert console(operator.post("/console/orders/TABS1/refund", first))["statusCode"] == 200
+    late = console(operator.post("/console/orders/TABS1/refund", second))
+    assert late["statusCode"] in (409, 422)
+    said = text(late["body"])
+    assert "Not done" in said
+    assert bank.accounts["TABS100"].refunded == Decimal("62.73")
+    assert aws.store.get("TABS1").refunded == Decimal("62.73")
+    assert refunds(bank) == 1
+
+
+def test_two_tabs_refunding_in_parts_never_refund_more_than_was_captured(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "TABS2")
+    first = confirmation(console, operator, "/console/orders/TABS2/refund", amount="40.00")
+    second = confirmation(console, operator, "/console/orders/TABS2/refund", amount="40.00")
+    answers = at_once([lambda f=f: console(operator.post("/console/orders/TABS2/refund", f)) for f in (first, second)])  # type: ignore[misc]
+    assert sorted(a["statusCode"] for a in answers)[0] == 200
+    assert aws.store.get("TABS2").refunded == 40
+    assert bank.accounts["TABS200"].refunded == 40
+    for answer in answers:
+        if answer["statusCode"] != 200:
+            assert "Not done" in text(answer["body"]) or "not known" in text(answer["body"]).lower()
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1.234",
+        "-5.00",
+        "1e3",
+        " 10,00 ",
+        "9" * 40 + ".00",
+        "10.00 USD",
+        "NaN",
+        "\uff11\uff10.\uff10\uff10",
+        "10.00\x00",
+    ],
+)
+def test_a_posted_amount_not_written_as_one_is_a_400_naming_it_and_nothing_is_done(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank, amount: str
+) -> None:
+    paid(aws, lambda_context, bank, "AMT1")
+    form = confirmation(console, operator, "/console/orders/AMT1/refund", amount="10.00")
+    answer = console(operator.post("/console/orders/AMT1/refund", {**form, "amount": amount}))
+    assert answer["statusCode"] == 400, text(answer["body"])
+    assert "amount:" in text(answer["body"])
+    assert "Traceback" not in answer["body"]
+    assert refunds(bank) == 0
+    assert aws.store.get("AMT1").refunded == 0
+
+
+def test_a_key_sent_again_with_another_amount_never_applies_the_new_amount(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "KEY1")
+    form = confirmation(console, operator, "/console/orders/KEY1/refund", amount="10.00")
+    assert console(operator.post("/console/orders/KEY1/refund", form))["statusCode"] == 200
+    again = console(operator.post("/console/orders/KEY1/refund", {**form, "amount": "30.00"}))
+    assert again["statusCode"] in (400, 422)
+    assert "Traceback" not in again["body"]
+    assert aws.store.get("KEY1").refunded == 10
+    assert bank.accounts["KEY100"].refunded == 10
+
+
+def test_a_form_tampered_to_another_amount_than_its_confirmation_is_refused(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    """The confirmation said 10.00; the form posts 50.00 with that confirmation's fresh key: not done."""
+    paid(aws, lambda_context, bank, "TAMP1")
+    form = confirmation(console, operator, "/console/orders/TAMP1/refund", amount="10.00")
+    for tampered in ("50.00", "0.00", "10.01"):
+        answer = console(operator.post("/console/orders/TAMP1/refund", {**form, "amount": tampered}))
+        assert answer["statusCode"] == 400
+        assert "key:" in text(answer["body"])
+    assert refunds(bank) == 0
+    whole = confirmation(console, operator, "/console/orders/TAMP1/refund")  # "everything": no amount in the form
+    answer = console(operator.post("/console/orders/TAMP1/refund", {**whole, "amount": "5.00"}))
+    assert answer["statusCode"] == 400
+    assert refunds(bank) == 0
+    # the confirmation as it was shown still works
+    assert console(operator.post("/console/orders/TAMP1/refund", form))["statusCode"] == 200
+    assert aws.store.get("TAMP1").refunded == 10
+
+
+def test_a_key_from_the_form_of_another_order_or_operation_is_refused(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "OTHER1")
+    paid(aws, lambda_context, bank, "OTHER2")
+    form = confirmation(console, operator, "/console/orders/OTHER1/refund", amount="10.00")
+    answer = console(operator.post("/console/orders/OTHER2/refund", form))
+    assert answer["statusCode"] == 400
+    assert refunds(bank) == 0
+    assert aws.store.get("OTHER2").refunded == 0
+    made = "k" * 24  # a key no confirmation page made
+    assert console(operator.post("/console/orders/OTHER2/refund", {"key": made}))["statusCode"] == 400
+    assert refunds(bank) == 0
+
+
+def test_a_whole_refund_confirmed_before_a_part_was_refunded_is_not_done_for_another_amount(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    """Tab A confirms "refund everything (62.73 EUR)"; tab B refunds 20.00; tab A's confirmation is sent: the
+    order no longer holds what tab A repeated, so nothing is done and the operator is told to read it again."""
+    paid(aws, lambda_context, bank, "WHOLE1")
+    everything = confirmation(console, operator, "/console/orders/WHOLE1/refund")
+    part = confirmation(console, operator, "/console/orders/WHOLE1/refund", amount="20.00")
+    assert console(operator.post("/console/orders/WHOLE1/refund", part))["statusCode"] == 200
+    late = console(operator.post("/console/orders/WHOLE1/refund", everything))
+    assert late["statusCode"] == 409, text(late["body"])
+    assert "62.73" in text(late["body"])
+    assert aws.store.get("WHOLE1").refunded == 20
+    assert bank.accounts["WHOLE100"].refunded == 20
