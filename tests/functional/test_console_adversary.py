@@ -3,13 +3,17 @@ access. Each test is an attack; it passes when the console holds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import urllib.error
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.message import Message
 from html import unescape
 from typing import Any
 
 import pytest
 
+from orders.exceptions import StoreUnavailableError
+from orders.store import OrderStore
 from tests.support.console import Browser, confirmation
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
@@ -206,3 +210,85 @@ def test_a_whole_refund_confirmed_before_a_part_was_refunded_is_not_done_for_ano
     assert "62.73" in text(late["body"])
     assert aws.store.get("WHOLE1").refunded == 20
     assert bank.accounts["WHOLE100"].refunded == 20
+
+
+# --- the bank and the store failing mid-operation -------------------------------------------------------------
+
+
+class BadGateway:
+    """The bank's front answering 502 (urllib raises it) to the next money operation; the status still answers."""
+
+    def __init__(self, bank: FakeBank, after_applying: bool) -> None:
+        self.bank, self.after_applying, self.left = bank, after_applying, 1
+
+    def __call__(self, url: str, body: bytes, timeout: float) -> bytes:
+        if self.left and not url.endswith("etatpaiement.cgi"):
+            self.left -= 1
+            if self.after_applying:
+                self.bank(url, body, timeout)
+            raise urllib.error.HTTPError(url, 502, "Bad Gateway", Message(), None)
+        return self.bank(url, body, timeout)
+
+
+@pytest.mark.parametrize("failure", ["timeout", "lost_answer", "502", "502_after_applying"])
+def test_the_bank_failing_mid_refund_is_said_in_words_and_the_retry_settles_it_once(
+    aws: Any, lambda_context: Any, console: Any, clock: Clock, operator: Browser, bank: FakeBank, failure: str
+) -> None:
+    paid(aws, lambda_context, bank, "FLAKY1")
+    applied = failure in ("lost_answer", "502_after_applying")
+    if failure == "timeout":
+        bank.timeout_next = 1
+    elif failure == "lost_answer":
+        bank.lose_answer_next = 1
+    else:
+        aws.use(bank_transport=BadGateway(bank, after_applying=applied))
+    form = confirmation(console, operator, "/console/orders/FLAKY1/refund", amount="20.00")
+    first = console(operator.post("/console/orders/FLAKY1/refund", form))
+    assert first["statusCode"] in (502, 503, 504), text(first["body"])
+    assert "The outcome is not known yet" in text(first["body"])
+    assert bank.accounts["FLAKY100"].refunded == (20 if applied else 0)
+    soon = console(operator.post("/console/orders/FLAKY1/refund", form))  # at once: the call may still be under way
+    assert "Traceback" not in soon["body"]
+    assert soon["statusCode"] != 200 or bank.accounts["FLAKY100"].refunded == 20
+    clock.now = NOW + timedelta(minutes=6)  # past the operation's lease: the bank's status settles it
+    again = console(operator.post("/console/orders/FLAKY1/refund", form))
+    assert again["statusCode"] == 200, text(again["body"])
+    assert "Done" in text(again["body"])
+    assert bank.accounts["FLAKY100"].refunded == 20
+    order = aws.store.get("FLAKY1")
+    assert (order.refunded, order.pending) == (20, None)
+    assert len([op for op in order.operations if op.event == "refund_partial" and op.outcome != "not_applied"]) == 1
+    # A refund the bank never applied is sent again, once (a 502 before the bank is a call it never received).
+    assert refunds(bank) == (2 if failure == "timeout" else 1)
+
+
+class StoreDownAfterTheBank(OrderStore):
+    """The orders table failing when the bank's answer is to be written (the process's last write)."""
+
+    failures = 1
+
+    def finish_operation(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailableError("DynamoDB UpdateItem failed: ProvisionedThroughputExceededException")
+        return super().finish_operation(*args, **kwargs)
+
+
+def test_the_store_failing_after_the_bank_accepted_is_said_and_settled_once(
+    aws: Any, lambda_context: Any, console: Any, clock: Clock, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "DOWN1")
+    aws.use(store=StoreDownAfterTheBank(aws.store.table_name, client=aws.store.client))
+    form = confirmation(console, operator, "/console/orders/DOWN1/refund", amount="20.00")
+    first = console(operator.post("/console/orders/DOWN1/refund", form))
+    assert first["statusCode"] == 503, text(first["body"])
+    assert "The outcome is not known yet" in text(first["body"])
+    assert "ProvisionedThroughput" not in first["body"]
+    assert bank.accounts["DOWN100"].refunded == 20
+    clock.now = NOW + timedelta(minutes=6)
+    again = console(operator.post("/console/orders/DOWN1/refund", form))
+    assert again["statusCode"] == 200, text(again["body"])
+    assert (aws.store.get("DOWN1").refunded, refunds(bank)) == (20, 1)
+    other = confirmation(console, operator, "/console/orders/DOWN1/refund", amount="20.00")
+    assert console(operator.post("/console/orders/DOWN1/refund", other))["statusCode"] == 200  # a new refund: done
+    assert (aws.store.get("DOWN1").refunded, bank.accounts["DOWN100"].refunded) == (40, 40)
