@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from console.http import CONTENT_SECURITY_POLICY
+from console.sessions import COOKIE, Sessions
 from orders.exceptions import StoreUnavailableError
 from orders.store import OrderStore
-from tests.support.console import Browser, confirmation
+from tests.support.console import Browser, Visitor, confirmation, event, hidden
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
 from tests.support.instances import at_once
@@ -292,3 +294,167 @@ def test_the_store_failing_after_the_bank_accepted_is_said_and_settled_once(
     other = confirmation(console, operator, "/console/orders/DOWN1/refund", amount="20.00")
     assert console(operator.post("/console/orders/DOWN1/refund", other))["statusCode"] == 200  # a new refund: done
     assert (aws.store.get("DOWN1").refunded, bank.accounts["DOWN100"].refunded) == (40, 40)
+
+
+# --- 2. sessions and CSRF -------------------------------------------------------------------------------------
+
+PASSWORD = "Correct-Horse-42!"
+
+
+def test_the_cookie_of_a_signed_out_session_signs_nobody_in_and_acts_on_nothing(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "OUT1")
+    form = confirmation(console, operator, "/console/orders/OUT1/refund")
+    assert console(operator.post("/console/sign-out"))["statusCode"] == 303
+    assert console(operator.get("/console/orders/OUT1"))["statusCode"] == 303  # to the sign-in page
+    answer = console(operator.post("/console/orders/OUT1/refund", form))
+    assert answer["statusCode"] in (401, 403)
+    assert (refunds(bank), aws.store.get("OUT1").refunded) == (0, 0)
+
+
+def test_one_sessions_token_with_another_sessions_cookie_is_refused(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "CSRF1")
+    form = confirmation(console, operator, "/console/orders/CSRF1/refund")
+    other = Browser(aws.store, "operator", NOW, email=OPERATOR)  # the same operator, signed in elsewhere
+    crossed = event(
+        "POST", "/console/orders/CSRF1/refund", cookies={COOKIE: other.cookie}, form={"csrf": operator.csrf, **form}
+    )
+    assert console(crossed)["statusCode"] == 403
+    # the other session's own token, with the first session's confirmation: the key was sealed for another session
+    mixed = event(
+        "POST", "/console/orders/CSRF1/refund", cookies={COOKIE: other.cookie}, form={"csrf": other.csrf, **form}
+    )
+    assert console(mixed)["statusCode"] == 400
+    viewer = Browser(aws.store, "viewer", NOW)
+    as_viewer = event(
+        "POST", "/console/orders/CSRF1/refund", cookies={COOKIE: viewer.cookie}, form={"csrf": operator.csrf, **form}
+    )
+    assert console(as_viewer)["statusCode"] == 403
+    cross_site = operator.post("/console/orders/CSRF1/refund", form)
+    cross_site["headers"]["Sec-Fetch-Site"] = "cross-site"
+    cross_site["multiValueHeaders"]["Sec-Fetch-Site"] = ["cross-site"]
+    assert console(cross_site)["statusCode"] == 403
+    assert (refunds(bank), aws.store.get("CSRF1").refunded) == (0, 0)
+
+
+def test_a_session_cookie_planted_before_sign_in_is_not_the_one_signed_in(aws: Any, console: Any) -> None:
+    aws.users.pool.add("ops@shop.example", PASSWORD, "operator")
+    planted = Browser(aws.store, "viewer", NOW, email="attacker@shop.example")  # the attacker's own session
+    visitor = Visitor(console)
+    token = hidden(visitor.get("/console/sign-in")["body"], "csrf")
+    visitor.cookies[COOKIE] = planted.cookie  # planted after the page was read, before the form is sent
+    sign_in = {"email": "ops@shop.example", "password": PASSWORD, "next": "/console"}
+    assert visitor.post("/console/sign-in", {"csrf": token, **sign_in})["statusCode"] == 403  # nothing signed in
+    assert visitor.cookies[COOKIE] == planted.cookie
+    # A sign-in that goes through with that cookie (its session's own token) opens a new session, the old one closed.
+    answer = visitor.post("/console/sign-in", {"csrf": planted.csrf, **sign_in})
+    assert answer["statusCode"] == 303
+    assert visitor.cookies[COOKIE] != planted.cookie
+    assert Sessions(aws.store).find(planted.cookie, NOW) is None
+    session = Sessions(aws.store).find(visitor.cookies[COOKIE], NOW)
+    assert session is not None
+    assert (session.email, session.role) == ("ops@shop.example", "operator")
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(aws: Any, console: Any) -> None:
+    aws.users.pool.add("ops@shop.example", PASSWORD, "operator")
+    visitor = Visitor(console)
+    token = hidden(visitor.get("/console/sign-in")["body"], "csrf")
+    sent = event(
+        "POST",
+        "/console/sign-in",
+        cookies=visitor.cookies,
+        form={"csrf": token, "email": "ops@shop.example", "password": PASSWORD},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    answer = console(sent)
+    assert answer["statusCode"] == 403
+    assert COOKIE not in str(answer.get("multiValueHeaders", {}))
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "%2F%2Fevil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "/console/../x",
+        "javascript:alert(1)",
+        "/console/%2e%2e/x",
+        "/console//evil.example",
+        "/console/\\evil.example",
+        "/console/.%2e/x",
+        "/console/orders\r\nLocation: https://evil.example",
+        "https:evil.example",
+        "/console/orders?next=//evil",
+        "\t/console",
+        " //evil.example",
+    ],
+)
+def test_next_never_leads_off_the_console(aws: Any, console: Any, asked: str) -> None:
+    aws.users.pool.add("ops@shop.example", PASSWORD, "operator")
+    visitor = Visitor(console)
+    answer = visitor.submit("/console/sign-in", {"email": "ops@shop.example", "password": PASSWORD, "next": asked})
+    assert answer["statusCode"] == 303
+    assert answer["headers"]["Location"] == "/Prod/console"
+
+
+def test_a_demoted_or_disabled_operator_cannot_refund_through_the_route(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "DEMO1")
+    form = confirmation(console, operator, "/console/orders/DEMO1/refund")
+    pool = aws.users.pool
+    pool.idp.admin_remove_user_from_group(UserPoolId=pool.pool_id, Username=OPERATOR, GroupName="operator")
+    pool.idp.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=OPERATOR, GroupName="viewer")
+    assert console(operator.post("/console/orders/DEMO1/refund", form))["statusCode"] == 403
+    pool.idp.admin_disable_user(UserPoolId=pool.pool_id, Username=OPERATOR)
+    assert console(operator.post("/console/orders/DEMO1/refund", form))["statusCode"] == 403
+    assert Sessions(aws.store).find(operator.cookie, NOW) is None
+    assert (refunds(bank), aws.store.get("DEMO1").refunded) == (0, 0)
+
+
+ODD_HEADERS = [
+    {"Cookie": "x" * 20000},
+    {"Cookie": f"{COOKIE}={'A' * 5000}"},
+    {"Cookie": f'{COOKIE}="\\"; a=b; ;;; ==='},
+    {"Cookie": f"{COOKIE}=\u00e9\u00e8; console_lang=<script>"},
+    {"Cookie": "__Host-console_signin=%%%%; __Host-console_form=\x01"},
+    {"Accept-Language": "*;q=abc, fr;q=2, en-US;q=-1, " + "x" * 5000},
+    {"Accept-Language": "\u00ff\u00fe"},
+    {"Content-Type": "application/json"},
+    {"Host": "<evil>"},
+]
+
+
+@pytest.mark.parametrize("headers", ODD_HEADERS, ids=[str(i) for i in range(len(ODD_HEADERS))])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_odd_cookies_and_headers_never_fail_the_console(
+    aws: Any, console: Any, headers: dict[str, str], method: str
+) -> None:
+    sent = event(method, "/console/orders", form={"csrf": "x"} if method == "POST" else None, headers=headers)
+    answer = console(sent)
+    assert answer["statusCode"] in (303, 400, 401, 403, 405), answer
+    assert answer["headers"]["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "Traceback" not in answer["body"]
+
+
+@pytest.mark.parametrize("method", ["HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "get", "CONNECT"])
+@pytest.mark.parametrize(
+    "path", ["/console/orders", "/console/orders/ABC1/refund", "/console/sign-in", "/console/nope"]
+)
+def test_another_method_is_refused_with_nothing_done(
+    aws: Any, console: Any, operator: Browser, method: str, path: str
+) -> None:
+    sent = operator.post(path, {"key": "k" * 24})
+    sent["httpMethod"] = method
+    writes = len(aws.writes)
+    answer = console(sent)
+    assert answer["statusCode"] in (200, 303, 404, 405), (method, path, answer["statusCode"])
+    if method.upper() != "GET":
+        assert answer["statusCode"] in (404, 405)
+    assert answer["headers"]["Cache-Control"] == "no-store"
+    assert len(aws.writes) == writes
