@@ -11,12 +11,13 @@ from html import unescape
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from console.http import CONTENT_SECURITY_POLICY
 from console.sessions import COOKIE, Sessions
 from orders.exceptions import StoreUnavailableError
 from orders.store import OrderStore
-from tests.support.console import Browser, Visitor, confirmation, event, hidden
+from tests.support.console import Browser, LazyUserPool, Visitor, confirmation, event, hidden
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
 from tests.support.instances import at_once
@@ -458,3 +459,142 @@ def test_another_method_is_refused_with_nothing_done(
         assert answer["statusCode"] in (404, 405)
     assert answer["headers"]["Cache-Control"] == "no-store"
     assert len(aws.writes) == writes
+
+
+# --- 3. escaping and leaks ------------------------------------------------------------------------------------
+
+HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+
+
+class RefusingWith:
+    """The bank refusing the next money operation with ``lib`` as its words."""
+
+    def __init__(self, bank: FakeBank, lib: str) -> None:
+        self.bank, self.lib = bank, lib
+
+    def __call__(self, url: str, body: bytes, timeout: float) -> bytes:
+        if url.endswith("capture_paiement.cgi"):
+            return f"version=1.0\ncdr=0\nlib={self.lib}\n".encode()
+        return self.bank(url, body, timeout)
+
+
+def test_what_the_bank_says_is_escaped_on_every_page(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    stored_order(aws, "REFUSED1")
+    confirm(aws, lambda_context, "Annulation", "", reference="REFUSED100", reason=HOSTILE)
+    paid(aws, lambda_context, bank, "BANKSAYS1", tpe="0900159")
+    aws.use(bank_transport=RefusingWith(bank, HOSTILE))
+    form = confirmation(console, operator, "/console/orders/BANKSAYS1/capture", amount="10.00")
+    answer = console(operator.post("/console/orders/BANKSAYS1/capture", form))
+    assert answer["statusCode"] == 502
+    pages = [console(operator.get(f"/console/orders/{reference}"))["body"] for reference in ("REFUSED1", "BANKSAYS1")]
+    assert "alert(1)" in text(pages[0])  # the refusal reason is shown, as the bank wrote it
+    for body in (answer["body"], *pages):
+        assert "<script>" not in body
+        assert "<img" not in body
+        assert "&lt;script&gt;" in body
+
+
+def test_no_token_cookie_or_cognito_session_reaches_the_log(
+    aws: Any, lambda_context: Any, console: Any, bank: FakeBank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.users.pool.add("ops@shop.example", PASSWORD, "operator")
+    paid(aws, lambda_context, bank, "LOGS1")
+    visitor = Visitor(console)
+    answer = visitor.submit("/console/sign-in", {"email": "ops@shop.example", "password": PASSWORD, "next": "/console"})
+    assert answer["statusCode"] == 303
+    page = visitor.get("/console/orders/LOGS1/refund")
+    csrf, key = hidden(page["body"], "csrf"), hidden(page["body"], "key")
+    assert (
+        visitor.post("/console/orders/LOGS1/refund", {"csrf": csrf, "key": key, "whole": "62.73"})["statusCode"] == 200
+    )
+    visitor.post("/console/sign-in", {"csrf": "forged", "email": "ops@shop.example", "password": PASSWORD})
+    logged = capsys.readouterr()
+    everything = logged.out + logged.err
+    assert "console request failed" not in everything
+    for secret in (visitor.cookies[COOKIE], csrf, PASSWORD):
+        assert secret not in everything
+
+
+class Unreachable:
+    """A DynamoDB client whose every call finds no endpoint (the table's region down, the network cut)."""
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.eu-west-3.amazonaws.com")
+
+        return call
+
+
+def _broken_terminals() -> Any:
+    raise RuntimeError("secret unreadable: arn:aws:secretsmanager:eu-west-3:123456789012:secret:merchant-kit")
+
+
+TRACES = ("Traceback", 'File "', "Error:", "botocore", "arn:aws", "RuntimeError", "dynamodb.eu-west-3")
+
+
+def test_every_error_page_carries_the_policy_and_no_trace(aws: Any, console: Any, operator: Browser) -> None:
+    viewer = Browser(aws.store, "viewer", NOW)
+    answers = {
+        400: console(viewer.get("/console/orders", cursor="!!")),
+        403: console(viewer.get("/console/orders/ABC1/refund")),
+        404: console(viewer.get("/console/nothing-here")),
+        405: console(event("DELETE", "/console/orders")),
+    }
+    aws.use(terminals=_broken_terminals)
+    answers[500] = console(viewer.get("/console/orders"))
+    aws.use(store=OrderStore(aws.store.table_name, client=Unreachable()))
+    answers[503] = console(viewer.get("/console/orders"))
+    for status, answer in answers.items():
+        assert answer["statusCode"] == status, (status, answer["body"])
+        assert answer["headers"]["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert answer["headers"]["Cache-Control"] == "no-store"
+        assert answer["headers"]["X-Content-Type-Options"] == "nosniff"
+        for trace in TRACES:
+            assert trace not in answer["body"], (status, trace)
+
+
+def test_the_order_store_down_is_a_503_in_words_on_every_route(aws: Any, console: Any, operator: Browser) -> None:
+    aws.use(store=OrderStore(aws.store.table_name, client=Unreachable()))
+    for sent in (
+        operator.get("/console/orders"),
+        operator.get("/console/orders/ABC1"),
+        operator.post("/console/orders/ABC1/refund", {"key": "k" * 24}),
+        operator.post("/console/sign-out"),
+    ):
+        answer = console(sent)
+        assert answer["statusCode"] == 503, (sent["path"], answer["statusCode"], answer["body"])
+        assert "The console failed to answer" in text(answer["body"])
+    visitor = Visitor(console)  # no session to read: the sign-in page is shown, signing in opens none
+    signed_in = visitor.submit(
+        "/console/sign-in", {"email": "operator@shop.example", "password": LazyUserPool.password}
+    )
+    assert signed_in["statusCode"] == 503
+    assert COOKIE not in visitor.cookies
+
+
+class SignedOutMeanwhile:
+    """The table's client: each session read is followed by its sign-out in another tab, before the page's touch."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_item(self, **kwargs: Any) -> Any:
+        answer = self.client.get_item(**kwargs)
+        self.client.delete_item(TableName=kwargs["TableName"], Key=kwargs["Key"])
+        return answer
+
+
+def test_a_session_signed_out_in_another_tab_while_a_page_is_read_is_signed_out_not_an_outage(
+    aws: Any, console: Any, clock: Clock
+) -> None:
+    viewer = Browser(aws.store, "viewer", NOW)
+    clock.now = NOW + timedelta(minutes=5)  # the page's time is written again
+    aws.use(store=OrderStore(aws.store.table_name, client=SignedOutMeanwhile(aws.store.client)))
+    answer = console(viewer.get("/console/orders"))
+    assert answer["statusCode"] == 303
+    assert "/console/sign-in" in answer["headers"]["Location"]
