@@ -3,6 +3,8 @@ access. Each test is an attack; it passes when the console holds."""
 
 from __future__ import annotations
 
+import base64
+import json
 import urllib.error
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -598,3 +600,78 @@ def test_a_session_signed_out_in_another_tab_while_a_page_is_read_is_signed_out_
     answer = console(viewer.get("/console/orders"))
     assert answer["statusCode"] == 303
     assert "/console/sign-in" in answer["headers"]["Location"]
+
+
+# --- 4. pagination and filters ----------------------------------------------------------------------------------
+
+
+def _cursor(data: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _order_key(day: str, created_at: str = "2026-11-27T09:00:00+00:00", reference: str = "ABC1") -> dict[str, Any]:
+    return {
+        "pk": {"S": f"ORDER#{reference}"},
+        "sk": {"S": "ORDER"},
+        "order_day": {"S": day},
+        "created_at": {"S": created_at},
+    }
+
+
+LIST_CURSORS = [
+    "!!!!",
+    "e30",  # {}
+    "x" * 5000,
+    "\u00e9\u00e9\u00e9\u00e9",
+    _cursor([1, 2]),
+    _cursor({"day": 20261127, "key": None}),
+    _cursor({"day": "2026-13-45", "key": None}),
+    _cursor({"day": "2025-01-01", "key": None}),  # another range's day
+    _cursor({"day": "2026-11-27", "key": _order_key("2026-11-26")}),  # a key of another day
+    _cursor({"day": "2026-11-27", "key": _order_key("2026-11-27", created_at="9" * 2000)}),  # an oversized sort key
+    _cursor({"day": "2026-11-27", "key": _order_key("2026-11-27", reference="A" * 900)}),
+    _cursor({"day": "2026-11-27", "key": {**_order_key("2026-11-27"), "created_at": {"N": "1"}}}),
+    "[" * 3000,
+]
+
+
+@pytest.mark.parametrize("cursor", LIST_CURSORS, ids=[str(i) for i in range(len(LIST_CURSORS))])
+def test_a_tampered_cursor_of_the_orders_list_is_a_400_naming_it(aws: Any, console: Any, cursor: str) -> None:
+    viewer = Browser(aws.store, "viewer", NOW)
+    answer = console(viewer.get("/console/orders", cursor=cursor))
+    assert answer["statusCode"] == 400, text(answer["body"])[-300:]
+    assert "cursor:" in text(answer["body"])
+
+
+ATTENTION_CURSORS = [
+    "!!!!",
+    "x" * 5000,
+    _cursor({"pk": {"S": "ORDER#ABC1"}}),
+    _cursor(
+        {
+            "pk": {"S": "ORDER#ABC1"},
+            "sk": {"S": "ORDER"},
+            "attention": {"S": "ORDER"},
+            "attention_at": {"S": "9" * 2000},
+        }
+    ),
+    _cursor(
+        {
+            "pk": {"S": "UNMATCHED#0900157#" + "x" * 200},
+            "sk": {"S": "CONFIRMATION#1"},
+            "attention": {"S": "UNMATCHED"},
+            "attention_at": {"S": "9" * 2000},
+        }
+    ),
+]
+
+
+@pytest.mark.parametrize("cursor", ATTENTION_CURSORS, ids=[str(i) for i in range(len(ATTENTION_CURSORS))])
+@pytest.mark.parametrize("name", ["cursor", "unmatched_cursor"])
+def test_a_tampered_cursor_of_the_attention_page_is_a_400_naming_it(
+    aws: Any, console: Any, cursor: str, name: str
+) -> None:
+    viewer = Browser(aws.store, "viewer", NOW)
+    answer = console(viewer.get("/console/attention", **{name: cursor}))
+    assert answer["statusCode"] == 400, text(answer["body"])[-300:]
+    assert f" {name}:" in f" {text(answer['body'])}"
