@@ -196,6 +196,9 @@ def test_a_key_from_the_form_of_another_order_or_operation_is_refused(
     assert answer["statusCode"] == 400
     assert refunds(bank) == 0
     assert aws.store.get("OTHER2").refunded == 0
+    whole = confirmation(console, operator, "/console/orders/OTHER1/refund")
+    crossed = console(operator.post("/console/orders/OTHER1/cancel", whole))  # another operation
+    assert (crossed["statusCode"], "key:" in text(crossed["body"])) == (400, True)
     made = "k" * 24  # a key no confirmation page made
     assert console(operator.post("/console/orders/OTHER2/refund", {"key": made}))["statusCode"] == 400
     assert refunds(bank) == 0
@@ -675,3 +678,29 @@ def test_a_tampered_cursor_of_the_attention_page_is_a_400_naming_it(
     answer = console(viewer.get("/console/attention", **{name: cursor}))
     assert answer["statusCode"] == 400, text(answer["body"])[-300:]
     assert f" {name}:" in f" {text(answer['body'])}"
+
+
+def test_a_cancel_and_a_capture_sent_at_once_from_two_tabs_do_one_of_them(
+    aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
+) -> None:
+    paid(aws, lambda_context, bank, "RACE1", tpe="0900159")
+    cancel = confirmation(console, operator, "/console/orders/RACE1/cancel")
+    capture = confirmation(console, operator, "/console/orders/RACE1/capture")
+    answers = at_once(
+        [
+            lambda: console(operator.post("/console/orders/RACE1/cancel", cancel)),
+            lambda: console(operator.post("/console/orders/RACE1/capture", capture)),
+        ]
+    )
+    done = [answer for answer in answers if answer["statusCode"] == 200]
+    assert len(done) <= 1, [text(a["body"]) for a in answers]
+    for answer in answers:
+        assert "Traceback" not in answer["body"]
+        if answer["statusCode"] != 200:
+            assert answer["statusCode"] in (409, 422, 503), text(answer["body"])
+    account = bank.accounts.get("RACE100")
+    order = aws.store.get("RACE1")
+    if account is not None:
+        assert not (account.cancelled and account.captured)
+        assert order.captured == account.captured
+    assert order.pending is None or not done
