@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orders.model import OrderStatus
-from tests.support.console import Browser
+from tests.support.console import Browser, confirmation
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import TEST_KEY, confirm, stored_order
@@ -49,22 +49,6 @@ def paid(aws: Any, lambda_context: Any, reference: str, tpe: str = "0900157", **
 def text(html: str) -> str:
     """The page's words as a reader sees them (entities read)."""
     return unescape(words(html))
-
-
-def hidden(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found is not None, name
-    return found.group(1)
-
-
-def confirmed(console: Any, browser: Browser, path: str, **query: str) -> dict[str, str]:
-    """The confirmation page of ``path``: its form's fields, as the browser posts them."""
-    page = console(browser.get(path, **query))
-    assert page["statusCode"] == 200, text(page["body"])
-    fields = {"key": hidden(page["body"], "key")}
-    if "amount" in query:
-        fields["amount"] = hidden(page["body"], "amount")
-    return fields
 
 
 def test_find_an_order_by_the_buyers_email_and_filter_the_list(
@@ -124,9 +108,9 @@ def test_a_deferred_authorisation_captured_in_part_then_the_rest(
     assert "Capture everything (62.73 EUR)" in page
     assert "Cancel what remains (62.73 EUR)" in page
     assert "Refund everything" not in page  # nothing was captured: not offered
-    form = confirmed(console, operator, "/console/orders/CAP1/capture", amount="10.00")
-    confirmation = text(console(operator.get("/console/orders/CAP1/capture", amount="10.00"))["body"])
-    assert "Capture 10.00 EUR of order CAP1 (buyer@example.com)?" in confirmation
+    form = confirmation(console, operator, "/console/orders/CAP1/capture", amount="10.00")
+    asked = text(console(operator.get("/console/orders/CAP1/capture", amount="10.00"))["body"])
+    assert "Capture 10.00 EUR of order CAP1 (buyer@example.com)?" in asked
     answer = console(operator.post("/console/orders/CAP1/capture", form))
     assert answer["statusCode"] == 200
     assert "Done: the bank accepted the capture." in text(answer["body"])
@@ -137,7 +121,7 @@ def test_a_deferred_authorisation_captured_in_part_then_the_rest(
         "console_user",
         "ops@shop.example",
     )
-    rest = confirmed(console, operator, "/console/orders/CAP1/capture")
+    rest = confirmation(console, operator, "/console/orders/CAP1/capture")
     assert console(operator.post("/console/orders/CAP1/capture", rest))["statusCode"] == 200
     order = aws.store.get("CAP1")
     assert (order.status, order.captured) == (OrderStatus.CAPTURED, Decimal("62.73"))
@@ -157,7 +141,7 @@ def test_a_paid_order_refunded_in_part_and_a_double_post_done_once(
     page = text(console(operator.get("/console/orders/REF1"))["body"])
     assert "Refund everything (62.73 EUR)" in page
     assert "Capture" not in page.split("Actions", 1)[1].split("What happened", 1)[0]  # an immediate payment
-    form = confirmed(console, operator, "/console/orders/REF1/refund", amount="20.00")
+    form = confirmation(console, operator, "/console/orders/REF1/refund", amount="20.00")
     first = console(operator.post("/console/orders/REF1/refund", form))
     again = console(operator.post("/console/orders/REF1/refund", form))  # a double click: the same key
     assert "Done" in text(first["body"])
@@ -174,7 +158,7 @@ def test_a_bank_refusal_is_said_in_text(
     aws: Any, lambda_context: Any, console: Any, operator: Browser, bank: FakeBank
 ) -> None:
     paid(aws, lambda_context, "REF2")
-    form = confirmed(console, operator, "/console/orders/REF2/refund")
+    form = confirmation(console, operator, "/console/orders/REF2/refund")
     bank.refuse_next = 1
     answer = console(operator.post("/console/orders/REF2/refund", form))
     assert answer["statusCode"] == 502
@@ -202,7 +186,7 @@ def test_a_viewer_sees_no_action_and_the_route_refuses_it(
     assert "Refund everything" not in page
     assert "Actions" not in page
     assert console(viewer.get("/console/orders/VIEW1/refund"))["statusCode"] == 403
-    form = confirmed(console, operator, "/console/orders/VIEW1/refund")
+    form = confirmation(console, operator, "/console/orders/VIEW1/refund")
     refused = console(viewer.post("/console/orders/VIEW1/refund", form))
     assert refused["statusCode"] == 403
     assert aws.store.get("VIEW1").refunded == 0
@@ -223,7 +207,7 @@ def test_an_action_not_allowed_or_a_bad_amount_is_a_400_naming_the_field(
         assert page["statusCode"] == 400, (path, query)
         assert f"{field}:" in text(page["body"])
         assert "<b>" not in page["body"]
-    form = confirmed(console, operator, "/console/orders/BAD1/refund")
+    form = confirmation(console, operator, "/console/orders/BAD1/refund")
     bad = console(operator.post("/console/orders/BAD1/refund", {**form, "amount": "1.234"}))
     assert (bad["statusCode"], "amount:" in text(bad["body"])) == (400, True)
     no_key = console(operator.post("/console/orders/BAD1/refund", {}))

@@ -12,42 +12,10 @@ import pytest
 from console.http import Response, parse
 from console.routing import Route, Router, context
 from console.sessions import COOKIE, Sessions
-from tests.support.console import Browser, UserPool, event, text, totp
+from tests.support.console import Browser, UserPool, Visitor, event, text, totp
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "Correct-Horse-42!"
-
-
-class Visitor:
-    """A browser: its cookies kept from answer to answer, its forms sent with the token the page carried."""
-
-    def __init__(self, console: Any) -> None:
-        self.console = console
-        self.cookies: dict[str, str] = {}
-
-    def _send(self, sent: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = self.console(sent)
-        for header in (answer.get("multiValueHeaders") or {}).get("Set-Cookie", []):
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in header:
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-        return answer
-
-    def get(self, path: str, **query: str) -> dict[str, Any]:
-        return self._send(event("GET", path, cookies=self.cookies, query=query or None))
-
-    def post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        return self._send(event("POST", path, cookies=self.cookies, form=form))
-
-    def submit(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        """The form of the page at ``path`` filled in and sent (with the CSRF token the page gave)."""
-        page = self.get(path)["body"]
-        token = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert token, page
-        return self.post(path, {"csrf": token.group(1), **form})
 
 
 @pytest.fixture

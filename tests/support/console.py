@@ -76,6 +76,53 @@ class Browser:
         return event("POST", path, cookies={COOKIE: self.cookie}, form=fields)
 
 
+class Visitor:
+    """A browser: its cookies kept from answer to answer, its forms sent with the token the page carried."""
+
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.cookies: dict[str, str] = {}
+
+    def _send(self, sent: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = self.console(sent)
+        for header in (answer.get("multiValueHeaders") or {}).get("Set-Cookie", []):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in header:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return answer
+
+    def get(self, path: str, **query: str) -> dict[str, Any]:
+        return self._send(event("GET", path, cookies=self.cookies, query=query or None))
+
+    def post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        return self._send(event("POST", path, cookies=self.cookies, form=form))
+
+    def submit(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        """The form of the page at ``path`` filled in and sent (with the CSRF token the page gave)."""
+        page = self.get(path)["body"]
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token, page
+        return self.post(path, {"csrf": token.group(1), **form})
+
+
+def hidden(html: str, name: str) -> str:
+    """The value of the page's hidden field ``name``."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found is not None, name
+    return found.group(1)
+
+
+def confirmation(console: Any, browser: Browser, path: str, **query: str) -> dict[str, str]:
+    """The confirmation page of the action ``path`` (``console`` invokes the console): its form's fields, as the
+    browser posts them."""
+    page = console(browser.get(path, **query))
+    assert page["statusCode"] == 200, text(page["body"])
+    return {name: hidden(page["body"], name) for name in ("key", "amount", "whole") if f'name="{name}"' in page["body"]}
+
+
 def text(html: str) -> str:
     """A page's words, tags dropped and spaces collapsed: what a test reads."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

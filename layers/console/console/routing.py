@@ -6,8 +6,8 @@ viewer or an operator) or ``operator`` (acting). Before a view runs, the router 
 route refuses, not only the page), and for every POST the form's CSRF token (the session's; before sign-in, the
 one of the form cookie the sign-in page set), compared in constant time. Before an operator's POST (an action),
 the user's role is read again from Cognito: a user demoted since signing in is refused (403), one disabled or
-removed too, their session closed. A view raises the console's errors;
-the router answers them as pages in the user's language.
+removed too, their session closed. The orders table down (the session unreadable, or a view's read) is a 503. A
+view raises the console's errors; the router answers them as pages in the user's language.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Context:
     now: datetime
     params: dict[str, str] = field(default_factory=dict)  # the path's {names}
     cookies: list[str] = field(default_factory=list)  # Set-Cookie values every answer of this request carries
+    store_down: bool = False  # the session could not be read: no page is answered (503), nothing is done
     _form_token: str = ""
 
     def csrf(self) -> str:
@@ -124,6 +125,8 @@ class Router:
         if route is None:
             return _error(ctx, 405 if other_method else 404, ctx.t("error.not_found"))
         ctx.params = params
+        if ctx.store_down:  # whoever the cookie names is not known: neither a page for them nor the sign-in page
+            return _error(ctx, 503, ctx.t("error.unexpected"))
         try:
             _check(ctx, route)
             return route.view(ctx)
@@ -189,8 +192,11 @@ def context(deps: Dependencies, sessions: Sessions, request: Request, now: datet
     """The context of ``request``: its session (if its cookie names one still open) and its language."""
     asked = request.query.get("lang")
     language = choose(asked, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language", ""))
-    session = sessions.find(request.cookies.get(COOKIE, ""), now)
-    ctx = Context(deps, sessions, request, session, Translator(language), now)
+    try:
+        session, store_down = sessions.find(request.cookies.get(COOKIE, ""), now), False
+    except StoreUnavailableError:
+        session, store_down = None, True
+    ctx = Context(deps, sessions, request, session, Translator(language), now, store_down=store_down)
     if asked == language:
         ctx.cookies.append(f"{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; Secure; SameSite=Lax")
     return ctx

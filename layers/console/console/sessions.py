@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orders.exceptions import StoreUnavailableError
+from orders.exceptions import ConcurrentUpdateError, StoreUnavailableError
 from orders.store import OrderStore
 
 COOKIE = "__Host-console_session"
@@ -59,7 +59,11 @@ class Sessions:
     def _call(self, operation: str, **kwargs: object) -> dict[str, object]:
         try:
             answer: dict[str, object] = getattr(self.store.client, operation)(TableName=self.store.table_name, **kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateError(f"DynamoDB {operation}: the session changed meanwhile") from exc
+            raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
+        except BotoCoreError as exc:
             raise StoreUnavailableError(f"DynamoDB {operation} failed: {exc}") from exc
         return answer
 
@@ -103,13 +107,16 @@ class Sessions:
         if now >= session.ends_at() or session.role not in ROLES:
             return None
         if now - session.seen_at >= TOUCH_EVERY:
-            self._call(
-                "update_item",
-                Key=key,
-                UpdateExpression="SET seen_at = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":now": {"S": _iso(now)}},
-            )
+            try:
+                self._call(
+                    "update_item",
+                    Key=key,
+                    UpdateExpression="SET seen_at = :now",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":now": {"S": _iso(now)}},
+                )
+            except ConcurrentUpdateError:
+                return None  # signed out (in another tab) since it was read
             session = Session(session.email, session.role, session.csrf, session.signed_in_at, now)
         return session
 

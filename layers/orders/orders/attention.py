@@ -21,7 +21,7 @@ from typing import Any
 
 from .actors import Actor
 from .exceptions import ConcurrentUpdateError, InvalidOrderError
-from .listing import index_key
+from .listing import index_key, string_key
 from .model import Order, ReviewMark, UnmatchedConfirmation
 from .store import ATTENTION_ORDERS, ATTENTION_UNMATCHED, OrderStore
 
@@ -72,9 +72,7 @@ def _encode(key: dict[str, Any] | None) -> str | None:
 
 def _unmatched_key(key: Any) -> bool:
     return (
-        isinstance(key, dict)
-        and set(key) == _KEY_ATTRIBUTES
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        string_key(key, _KEY_ATTRIBUTES)
         and key["attention"]["S"] == ATTENTION_UNMATCHED
         and bool(_UNMATCHED_KEY.fullmatch(key["pk"]["S"]))
         and key["sk"]["S"].startswith("CONFIRMATION#")

@@ -100,16 +100,28 @@ def _encode(day: date, key: dict[str, Any] | None) -> str:
 
 _KEY_ATTRIBUTES = {"pk", "sk", "order_day", "created_at"}
 _ORDER_KEY = re.compile(r"ORDER#[A-Za-z0-9]{1,12}")
+# The longest key attribute a cursor may hold: the kit's are far shorter (a time, a day, an order's or an unmatched
+# confirmation's key), and DynamoDB refuses an oversized one (a sort key over 1024 bytes) as if it were down.
+MAX_KEY_VALUE = 256
+
+
+def string_key(key: Any, attributes: set[str]) -> bool:
+    """Whether ``key`` holds exactly ``attributes``, each a string no longer than ``MAX_KEY_VALUE``."""
+    return (
+        isinstance(key, dict)
+        and set(key) == attributes
+        and all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and len(v["S"]) <= MAX_KEY_VALUE
+            for v in key.values()
+        )
+    )
 
 
 def index_key(key: Any, attributes: set[str], partition: str, value: str) -> bool:
     """Whether ``key`` is an index's ``LastEvaluatedKey`` of an order item in the partition ``partition = value``:
-    exactly ``attributes``, each a string, the order's key well formed (DynamoDB refuses an oversized key as if it
-    were down)."""
+    exactly ``attributes``, each a string of a bounded length, the order's key well formed."""
     return (
-        isinstance(key, dict)
-        and set(key) == attributes
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        string_key(key, attributes)
         and key[partition]["S"] == value
         and bool(_ORDER_KEY.fullmatch(key["pk"]["S"]))
         and key.get("sk", {}).get("S") == ORDER_SK

@@ -84,13 +84,13 @@ def _row(ctx: Context, order: Order) -> OrderRow:
 
 def page(ctx: Context) -> Response:
     query = ctx.request.query
+    name = "cursor"  # the parameter read: a refusal names it
     try:
-        orders = orders_needing_attention(ctx.deps.store, limit=limit_of(PAGE_SIZE), cursor=query.get("cursor"))
-        unmatched = unmatched_confirmations(
-            ctx.deps.store, limit=limit_of(PAGE_SIZE), cursor=query.get("unmatched_cursor")
-        )
-    except InvalidOrderError as exc:
-        raise FormError(exc.field or "cursor", ctx.t("attention.bad_cursor")) from None
+        orders = orders_needing_attention(ctx.deps.store, limit=limit_of(PAGE_SIZE), cursor=query.get(name))
+        name = "unmatched_cursor"
+        unmatched = unmatched_confirmations(ctx.deps.store, limit=limit_of(PAGE_SIZE), cursor=query.get(name))
+    except InvalidOrderError:
+        raise FormError(name, ctx.t("attention.bad_cursor")) from None
     done = query.get("done", "")
     return ctx.page(
         "attention.html",

@@ -3,11 +3,17 @@ actions its state allows) and the actions themselves — capture, cancel, refund
 
 Every action is the back-office use case the API's routes call (``orders.web.operations``), recorded with the
 signed-in user's e-mail. The confirmation page carries an Idempotency-Key made when it is shown: the same
-confirmation sent twice (a double click, the back button) is one request, done once.
+confirmation sent twice (a double click, the back button) is one request, done once. The key is sealed to what the
+page repeated (``confirmation_key``): the session, the order, the operation and the amount; a form changed to
+another amount or sent to another order is refused, and a confirmation of "everything" is not carried out once the
+order holds another amount than the one it repeated (another tab acted meanwhile).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +53,7 @@ metrics = Metrics()
 REASONS = {"appel phonie": "call", "refus": "refused", "interdit": "forbidden", "filtrage": "filtering",
            "scoring": "scoring", "3dsecure": "3dsecure", "-": "none", "": "none"}  # fmt: skip
 LIST_PARAMETERS = ("status", "tpe", "from", "to", "amount", "text")
+NONCE_CHARACTERS = 16  # the key's random part (12 bytes, base64url); its seal follows (16 bytes: 22 characters)
 
 
 def _field_error(exc: FieldError) -> FormError:
@@ -225,21 +232,55 @@ def _operation(ctx: Context) -> str:
     return operation
 
 
+def confirmation_key(csrf: str, reference: str, operation: str, amount: str, whole: str, nonce: str = "") -> str:
+    """The Idempotency-Key of one confirmation page: random, sealed (HMAC with the session's CSRF token, which no
+    other session and no other site knows) to the order, the operation and the amount it repeated (``amount`` as
+    the form sends it, or ``whole``: the whole amount shown)."""
+    nonce = nonce or secrets.token_urlsafe(12)
+    message = "|".join((nonce, reference, operation, amount, whole)).encode()
+    seal = hmac.new(csrf.encode(), message, hashlib.sha256).digest()[:16]
+    return nonce + base64.urlsafe_b64encode(seal).decode().rstrip("=")
+
+
 def confirm_page(ctx: Context) -> Response:
     order, operation = _order(ctx), _operation(ctx)
     offer = _offer(order, operation)
     text = ctx.request.query.get("amount", "").strip()
     amount = _amount(order, offer, text)
-    shown = ctx.t.money(offer.most if amount is None else amount, order.currency)
+    whole = str(offer.most) if amount is None else ""
+    assert ctx.session is not None  # the route needs an operator
     return ctx.page(
         "orders/confirm.html",
         order=order,
         operation=operation,
         amount=text,
-        shown=shown,
-        whole=amount is None,
-        key=secrets.token_urlsafe(24),
+        whole=whole,
+        shown=ctx.t.money(offer.most if amount is None else amount, order.currency),
+        key=confirmation_key(ctx.session.csrf, order.reference, operation, text, whole),
     )
+
+
+def _confirmed(ctx: Context, order: Order, operation: str, key: str, text: str) -> str:
+    """The whole amount the confirmation repeated ("" for a part); ``FormError`` when the form is not the one
+    the confirmation page sent (its key sealed to another order, operation or amount, or to no page at all)."""
+    assert ctx.session is not None  # the route needs an operator
+    whole = ctx.request.form.get("whole", "").strip()
+    expected = confirmation_key(ctx.session.csrf, order.reference, operation, text, whole, key[:NONCE_CHARACTERS])
+    if not hmac.compare_digest(key.encode(), expected.encode()):
+        raise FormError("key", "is not the one of this confirmation: open the order again and confirm what it shows")
+    return whole
+
+
+def _changed_since(ctx: Context, order: Order, operation: str, key: str, whole: str) -> str | None:
+    """What the order now allows when a confirmation of "everything" (``whole``) sent for the first time repeated
+    another amount, in words; ``None`` when it may go on (a part, the same amount, or the key's retry)."""
+    if not whole or ctx.deps.store.key_record(key) is not None:
+        return None
+    offer = next((o for o in offers(order) if o.operation == operation), None)
+    if offer is not None and offer.most == Decimal(whole):
+        return None
+    now = ctx.t.money(offer.most, order.currency) if offer else ctx.t.money(Decimal(0), order.currency)
+    return ctx.t("answer.changed", shown=ctx.t.money(Decimal(whole), order.currency), now=now)
 
 
 def _said(answer: OperationAnswer, operation: str, t: Translator) -> tuple[str, str]:
@@ -262,6 +303,15 @@ def operate_page(ctx: Context) -> Response:
     order, operation = _order(ctx), _operation(ctx)
     key = form_field(ctx, "key", IDEMPOTENCY_KEY.pattern)
     text = form_field(ctx, "amount", required=False)
+    if text:  # an amount not written as one is named as such, before the key it does not match
+        try:
+            parse_amount(text, order.currency, "amount")
+        except FieldError as exc:
+            raise _field_error(exc) from None
+    whole = _confirmed(ctx, order, operation, key, text)
+    changed = _changed_since(ctx, order, operation, key, whole)
+    if changed is not None:
+        return ctx.page("orders/answer.html", status=409, order=order, message=changed, tone="error")
     assert ctx.session is not None  # the route needs an operator
     user = Actor(ActorKind.CONSOLE_USER, ctx.session.email)
     request = OperationRequest(operation, order.reference, text or None, user, key)
