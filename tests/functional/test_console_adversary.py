@@ -19,7 +19,7 @@ from console.http import CONTENT_SECURITY_POLICY
 from console.sessions import COOKIE, Sessions
 from orders.exceptions import StoreUnavailableError
 from orders.store import OrderStore
-from tests.support.console import Browser, LazyUserPool, Visitor, confirmation, event, hidden
+from tests.support.console import Browser, LazyUserPool, Visitor, confirmation, event, hidden, operator_at
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
 from tests.support.instances import at_once
@@ -52,8 +52,7 @@ def console(aws: Any, lambda_context: Any, clock: Clock) -> Any:
 
 @pytest.fixture
 def operator(aws: Any) -> Browser:
-    aws.users.pool.add(OPERATOR, "Operator-Pass-Word-1!", "operator")  # an operator's POST asks Cognito again
-    return Browser(aws.store, "operator", NOW, email=OPERATOR)
+    return operator_at(aws, NOW, OPERATOR)
 
 
 def paid(aws: Any, lambda_context: Any, bank: FakeBank, reference: str, tpe: str = "0900157") -> None:

@@ -18,7 +18,7 @@ from console.i18n import LANGUAGES
 from orders.actors import Actor, ActorKind
 from orders.model import OperationRecord, Review, ReviewReason
 from sealing import Money
-from tests.support.console import Browser, event, text
+from tests.support.console import Browser, console_at, event, operator_at, text
 from tests.support.merchant import ACK_OK, confirm, stored_order
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -28,14 +28,12 @@ OPERATOR = "ops@shop.example"
 
 @pytest.fixture
 def console(aws: Any, lambda_context: Any) -> Any:
-    aws.use(clock=lambda: NOW)
-    return lambda sent: aws.invoke("console", sent, lambda_context)
+    return console_at(aws, lambda_context, NOW)
 
 
 @pytest.fixture
 def operator(aws: Any) -> Browser:
-    aws.users.pool.add(OPERATOR, "Operator-Pass-Word-1!", "operator")  # an operator's POST asks Cognito again
-    return Browser(aws.store, "operator", NOW, email=OPERATOR)
+    return operator_at(aws, NOW, OPERATOR)
 
 
 def mismatched(aws: Any, lambda_context: Any, reference: str) -> None:

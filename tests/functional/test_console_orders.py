@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orders.model import OrderStatus
-from tests.support.console import Browser, confirmation
+from tests.support.console import Browser, confirmation, console_at, operator_at
 from tests.support.console import text as words
 from tests.support.fakebank import Account, FakeBank
 from tests.support.merchant import TEST_KEY, confirm, stored_order
@@ -22,14 +22,12 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def console(aws: Any, lambda_context: Any) -> Any:
-    aws.use(clock=lambda: NOW)
-    return lambda sent: aws.invoke("console", sent, lambda_context)
+    return console_at(aws, lambda_context, NOW)
 
 
 @pytest.fixture
 def operator(aws: Any) -> Browser:
-    aws.users.pool.add("ops@shop.example", "Operator-Pass-Word-1!", "operator")  # an operator's POST asks Cognito again
-    return Browser(aws.store, "operator", NOW, email="ops@shop.example")
+    return operator_at(aws, NOW, "ops@shop.example")
 
 
 @pytest.fixture

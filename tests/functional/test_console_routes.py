@@ -12,7 +12,7 @@ import pytest
 
 from console.routing import Route
 from console.views import ROUTES
-from tests.support.console import Browser, event
+from tests.support.console import Browser, console_at, event
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PUBLIC = {"/console/static/console.css"}  # what a signed-out browser may read: the stylesheet, the sign-in pages
@@ -33,8 +33,7 @@ def test_only_the_sign_in_pages_and_the_stylesheet_are_public() -> None:
 
 @pytest.fixture
 def console(aws: Any, lambda_context: Any) -> Any:
-    aws.use(clock=lambda: NOW)
-    return lambda sent: aws.invoke("console", sent, lambda_context)
+    return console_at(aws, lambda_context, NOW)
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if not _is_public(r)], ids=lambda r: f"{r.method} {r.path}")

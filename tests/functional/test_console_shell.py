@@ -9,15 +9,14 @@ import pytest
 
 from console.http import CONTENT_SECURITY_POLICY
 from console.sessions import COOKIE, IDLE
-from tests.support.console import Browser, event
+from tests.support.console import Browser, console_at, event
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def console(aws: Any, lambda_context: Any) -> Any:
-    aws.use(clock=lambda: NOW)
-    return lambda sent: aws.invoke("console", sent, lambda_context)
+    return console_at(aws, lambda_context, NOW)
 
 
 def test_a_signed_out_browser_is_sent_to_the_sign_in_page(console: Any) -> None:

@@ -206,3 +206,15 @@ class LazyUserPool:
         for role in ("operator", "viewer"):
             pool.add(f"{role}@shop.example", self.password, role)
         return pool
+
+
+def console_at(aws: Any, lambda_context: Any, now: datetime) -> Any:
+    """The console's handler, invoked as Lambda would, at ``now``: ``console(event) -> answer``."""
+    aws.use(clock=lambda: now)
+    return lambda sent: aws.invoke("console", sent, lambda_context)
+
+
+def operator_at(aws: Any, now: datetime, email: str = "ops@shop.example") -> Browser:
+    """An operator signed in at ``now``, a user of the tests' pool (an operator's POST asks Cognito again)."""
+    aws.users.pool.add(email, "Operator-Pass-Word-1!", "operator")
+    return Browser(aws.store, "operator", now, email=email)
