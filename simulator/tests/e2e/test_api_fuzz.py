@@ -78,5 +78,5 @@ def test_the_operations_are_all_covered() -> None:
         "POST /orders", "GET /orders", "GET /orders/{reference}", "POST /orders/{reference}/capture",
         "POST /orders/{reference}/cancel", "POST /orders/{reference}/refund", "GET /books/captures",
         "GET /books/refunds", "POST /reconciliation", "GET /terminals/{tpe}/golive", "POST /terminals/{tpe}/smoke",
-        "POST /keys", "GET /keys", "POST /keys/{id}/revoke",
+        "POST /keys", "GET /keys", "POST /keys/{id}/revoke", "GET /attention", "POST /orders/{reference}/reviewed",
     }  # fmt: skip
