@@ -130,7 +130,8 @@ def permits(statement: dict[str, Any], request: Request) -> bool:
     if statement["Effect"] != "Allow" or f"dynamodb:{request.operation}" not in actions(statement):
         return False
     index = request.parameters.get("IndexName")  # a query of an index: the index's ARN, not the table's
-    if statement["Resource"] != (TABLE_ARN if index is None else {"Fn::Sub": f"${{OrdersTable.Arn}}/index/{index}"}):
+    named = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    if (TABLE_ARN if index is None else {"Fn::Sub": f"${{OrdersTable.Arn}}/index/{index}"}) not in named:
         return False
     for operator, conditions in statement.get("Condition", {}).items():
         for key, wanted in conditions.items():
@@ -413,7 +414,8 @@ def shop_key_journey(dynamodb: Any) -> list[Request]:
 
 def console_journey(dynamodb: Any) -> list[Request]:
     """A user signs in to the console (a session put), reads a page a while later (the session read, its last
-    page's time written), signs out (the session deleted)."""
+    page's time written), captures part of an order, reads it, marks its review reviewed, signs out (the session
+    deleted)."""
     import re
 
     from console.sessions import COOKIE, TOUCH_EVERY
@@ -441,15 +443,53 @@ def console_journey(dynamodb: Any) -> list[Request]:
         stack.invoke("console", page("GET", "/console/nothing", cookies={COOKIE: session}), CONTEXT)["body"],
     )
     assert csrf
+    _console_actions(stack, {COOKIE: session}, csrf.group(1))
     out = page("POST", "/console/sign-out", cookies={COOKIE: session}, form={"csrf": csrf.group(1)})
     assert stack.invoke("console", out, CONTEXT)["statusCode"] == 303
-    operations = {(r.operation, partition_key(r).split("#")[0]) for r in stack.recorder.requests}
+    keyed = [r for r in stack.recorder.requests if "Key" in r.parameters or "Item" in r.parameters]
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in keyed}
     assert {
         ("PutItem", "CONSOLESESSION"),
         ("UpdateItem", "CONSOLESESSION"),
         ("DeleteItem", "CONSOLESESSION"),
     } <= operations
     return stack.recorder.requests
+
+
+def _console_actions(stack: Stack, cookies: dict[str, str], csrf: str) -> None:
+    """The console's writes other than its sessions: a capture confirmed and sent (the order's journal, its
+    Idempotency-Key), the order's page (its e-mails' query), a review marked reviewed."""
+    import re
+
+    from tests.support.console import event as page
+
+    stack.use(bank_transport=FakeBank())
+    reference = "CSIAM1"
+    before = len(stack.recorder.requests)
+    stored_order(stack, reference, tpe="0900159")
+    assert confirm(stack, CONTEXT, reference=reference + "00", tpe="0900159")["body"] == ACK_OK
+    del stack.recorder.requests[before:]  # the order's and CGI2's, not the console's
+    path = f"/console/orders/{reference}/capture"
+    shown = stack.invoke("console", page("GET", path, cookies=cookies, query={"amount": "10.00"}), CONTEXT)
+    assert shown["statusCode"] == 200
+    form = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', shown["body"]))
+    assert stack.invoke("console", page("POST", path, cookies=cookies, form=form), CONTEXT)["statusCode"] == 200
+    order_page = page("GET", f"/console/orders/{reference}", cookies=cookies)
+    assert stack.invoke("console", order_page, CONTEXT)["statusCode"] == 200
+    late = OperationRecord("slowcall", "capture_part", Money(Decimal("1.00"), "EUR"), NOW, "done", actor=None)
+    stack.store.record_conflict(reference, late, NOW)  # a review: the order needs attention
+    listed = stack.invoke("console", page("GET", "/console/attention", cookies=cookies), CONTEXT)
+    seen = re.search(r'name="reviews" value="(\d+)"', listed["body"])
+    assert seen
+    mark = page(
+        "POST", f"/console/orders/{reference}/reviewed", cookies=cookies, form={"csrf": csrf, "reviews": seen[1]}
+    )
+    assert stack.invoke("console", mark, CONTEXT)["statusCode"] == 303
+    writes = [r for r in stack.recorder.requests if r.operation in ("PutItem", "UpdateItem", "DeleteItem")]
+    operations = {(r.operation, partition_key(r).split("#")[0]) for r in writes}
+    assert {("UpdateItem", "ORDER"), ("PutItem", "IDEMPOTENCY"), ("UpdateItem", "IDEMPOTENCY")} <= operations
+    mails = [r for r in stack.recorder.requests if r.operation == "Query" and "IndexName" not in r.parameters]
+    assert [r.parameters["ExpressionAttributeValues"][":pk"]["S"] for r in mails] == [f"MAIL#{reference}"]
 
 
 JOURNEYS: dict[str, Callable[[Any], list[Request]]] = {

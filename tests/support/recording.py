@@ -57,6 +57,10 @@ def top_level_attributes(request: Request) -> set[str]:
 
 
 def partition_key(request: Request, name: str = "pk") -> str:
-    """The partition key value a request writes or reads (``dynamodb:LeadingKeys``)."""
+    """The partition key value a request writes or reads (``dynamodb:LeadingKeys``): its key or item's, or the
+    value a query's key condition names (``pk = :value``)."""
+    condition = re.search(rf"\b{name} = (:\w+)", str(request.parameters.get("KeyConditionExpression", "")))
+    if condition:
+        return str(request.parameters["ExpressionAttributeValues"][condition[1]]["S"])
     key = request.parameters.get("Key") or request.parameters.get("Item") or {}
     return str(key[name]["S"])
