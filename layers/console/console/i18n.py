@@ -8,10 +8,13 @@ the first of the browser's ``Accept-Language`` the console speaks, else English.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
 from string import Formatter
+
+from orders.calendar import zone
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
@@ -48,6 +51,11 @@ class Translator:
         if self.language == "fr":
             text = text.replace(",", "\u202f").replace(".", ",")
         return f"{text} {currency}"
+
+    def time(self, moment: datetime, timezone: str) -> str:
+        """``moment`` in the terminal's zone: ``06/12/2026 22:05`` in French, ``2026-12-06 22:05`` in English."""
+        local = moment.astimezone(zone(timezone))
+        return local.strftime("%d/%m/%Y %H:%M" if self.language == "fr" else "%Y-%m-%d %H:%M")
 
 
 def choose(query_language: str | None, cookie_language: str | None, accept_language: str) -> str:

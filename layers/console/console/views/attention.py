@@ -19,13 +19,13 @@ from orders.attention import (
     orders_needing_attention,
     unmatched_confirmations,
 )
-from orders.calendar import zone
 from orders.exceptions import ConcurrentUpdateError, InvalidOrderError, OrderNotFoundError, UnknownTerminalError
 from orders.model import Order, Review
 from sealing import FieldError, check_reference
 
 from ..exceptions import FormError, PageNotFound
 from ..http import Response
+from ..i18n import Translator
 from ..routing import Context, Route, form_field
 
 DEFAULT_ZONE = "Europe/Paris"
@@ -60,13 +60,12 @@ def _timezone(ctx: Context, tpe: str) -> str:
         return DEFAULT_ZONE
 
 
-def _time(moment: datetime, timezone: str) -> str:
-    local = moment.astimezone(zone(timezone))
-    return f"{local:%Y-%m-%d %H:%M} ({timezone})"
+def _time(t: Translator, moment: datetime, timezone: str) -> str:
+    return f"{t.time(moment, timezone)} ({timezone})"
 
 
-def _review(review: Review, timezone: str) -> OpenReview:
-    return OpenReview(review.reason.value, _time(review.at, timezone), review.detail)
+def _review(t: Translator, review: Review, timezone: str) -> OpenReview:
+    return OpenReview(review.reason.value, _time(t, review.at, timezone), review.detail)
 
 
 def _row(ctx: Context, order: Order) -> OrderRow:
@@ -77,8 +76,10 @@ def _row(ctx: Context, order: Order) -> OrderRow:
         amount=ctx.t.money(order.amount.amount, order.currency),
         status=ctx.t(f"status.{order.status.value}"),
         seen=len(order.reviews),
-        reviews=[_review(review, timezone) for review in order.open_reviews],
-        marked_by=ctx.t("attention.marked_before", who=last.actor.name, time=_time(last.at, timezone)) if last else "",
+        reviews=[_review(ctx.t, review, timezone) for review in order.open_reviews],
+        marked_by=ctx.t("attention.marked_before", who=last.actor.name, time=_time(ctx.t, last.at, timezone))
+        if last
+        else "",
     )
 
 
@@ -96,7 +97,7 @@ def page(ctx: Context) -> Response:
         "attention.html",
         orders=[_row(ctx, order) for order in orders.orders],
         next_orders=orders.cursor,
-        unmatched=[(c, _time(c.received_at, _timezone(ctx, c.tpe))) for c in unmatched.confirmations],
+        unmatched=[(c, _time(ctx.t, c.received_at, _timezone(ctx, c.tpe))) for c in unmatched.confirmations],
         next_unmatched=unmatched.cursor,
         done=done if done in DONE else "",
         done_reference=query.get("reference", "")[:64] if done in DONE else "",

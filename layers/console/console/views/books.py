@@ -156,9 +156,9 @@ class Finding:
     repaired: bool
 
 
-def _local(text: str, timezone: str) -> str:
+def _local(text: str, timezone: str, t: Translator) -> str:
     try:
-        return datetime.fromisoformat(text).astimezone(zone(timezone)).strftime("%Y-%m-%d %H:%M")
+        return t.time(datetime.fromisoformat(text), timezone)
     except (TypeError, ValueError):
         return str(text)
 
@@ -167,7 +167,7 @@ def _findings(reports: list[KeptReport], timezone: str, t: Translator) -> list[F
     """Every difference of the reports, those not repaired first, then the newest first."""
     found = []
     for report in reports:
-        at = _local(str(report.data.get("started_at", "")), timezone)
+        at = _local(str(report.data.get("started_at", "")), timezone, t)
         for difference in report.differences:
             kind = str(difference.get("kind", ""))
             known = kind in DIFFERENCE_KINDS
@@ -186,7 +186,7 @@ def _reports(ctx: Context, timezone: str) -> dict[str, Any]:
         return {"reports": [], "findings": [], "reports_error": ctx.t("books.reports_unavailable", reason=str(exc))}
     summaries = [
         {
-            "at": _local(str(report.data.get("started_at", "")), timezone),
+            "at": _local(str(report.data.get("started_at", "")), timezone, ctx.t),
             "source": str(report.data.get("source", "")),
             "days": ", ".join(str(day) for day in report.data.get("days") or []),
             "checked": report.data.get("checked", 0),

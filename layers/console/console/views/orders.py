@@ -16,14 +16,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from aws_lambda_powertools import Logger, Metrics
 
 from orders.actors import Actor, ActorKind
 from orders.amounts import refundable, remaining
-from orders.calendar import zone
 from orders.exceptions import OrderNotFoundError
 from orders.listing import count_orders, filters_of, list_orders
 from orders.model import Order, OrderStatus
@@ -60,12 +58,6 @@ def _field_error(exc: FieldError) -> FormError:
     return FormError(exc.field or "", exc.reason)
 
 
-def _local(moment: datetime, timezone: str, t: Translator) -> str:
-    """A time in the terminal's zone, as the user's language writes it."""
-    local = moment.astimezone(zone(timezone))
-    return local.strftime("%d/%m/%Y %H:%M" if t.language == "fr" else "%Y-%m-%d %H:%M")
-
-
 def _terminals(ctx: Context) -> Terminals:
     return ctx.deps.terminals()
 
@@ -83,7 +75,7 @@ def orders_page(ctx: Context) -> Response:
     rows = [
         {
             "order": order,
-            "when": _local(order.created_at, terminals.timezone(order.tpe), ctx.t),
+            "when": ctx.t.time(order.created_at, terminals.timezone(order.tpe)),
             "amount": ctx.t.money(order.amount.amount, order.currency),
         }
         for order in page.orders
@@ -176,7 +168,7 @@ def order_page(ctx: Context) -> Response:
     entries = timeline(order, ctx.deps.store.mails_of(order.reference))
     rows = [
         _Row(
-            _local(e.at, timezone, ctx.t),
+            ctx.t.time(e.at, timezone),
             _who(e, ctx.t),
             _describe(e, order, ctx.t),
             e.event,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orders.calendar import zone
 from orders.checks import CheckRun, last_runs
 from orders.exceptions import ConfigurationError, ReportUnavailableError
 from orders.terminals import TerminalConfig
@@ -35,8 +34,7 @@ def terminals_page(ctx: Context) -> Response:
                 runs = last_runs(ctx.deps.report_bucket(), tpe)
             except (ConfigurationError, ReportUnavailableError) as exc:
                 error = ctx.t("terminals.results_unavailable", reason=str(exc))
-        local = zone(terminal.terminal.timezone)
-        times = {kind: run.at.astimezone(local).strftime("%Y-%m-%d %H:%M") for kind, run in runs.items()}
+        times = {kind: ctx.t.time(run.at, terminal.terminal.timezone) for kind, run in runs.items()}
         rows.append(Row(terminal, runs, times))
     texts = catalog(ctx.t.language)
 
