@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from console.http import Response, parse
 from console.routing import Route, Router, context
-from console.sessions import COOKIE, Sessions
-from tests.support.console import Browser, UserPool, Visitor, event, text, totp
+from console.sessions import COOKIE, TOUCH_EVERY, Sessions
+from orders.users import Users
+from tests.support.console import Browser, UserPool, Visitor, console_at, event, text, totp
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "Correct-Horse-42!"
@@ -208,6 +210,49 @@ def test_a_disabled_operator_cannot_act_and_is_signed_out(aws: Any) -> None:
     assert answer.status == 403
     assert "Your account is disabled" in text(answer.body)
     assert Sessions(aws.store).find(browser.cookie, NOW) is None
+
+
+class _CognitoDown:
+    """A Cognito client that cannot be reached: no answer on the user at all."""
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://cognito-idp.eu-west-3.amazonaws.com")
+
+        return call
+
+
+def _read_a_minute_later(aws: Any, lambda_context: Any, browser: Browser) -> dict[str, Any]:
+    later = NOW + TOUCH_EVERY
+    return dict(console_at(aws, lambda_context, later)(browser.get("/console/orders")))
+
+
+def test_a_disabled_user_reads_nothing_more_within_a_minute(aws: Any, lambda_context: Any) -> None:
+    browser = Browser(aws.store, "viewer", NOW)
+    pool = aws.users.pool
+    pool.idp.admin_disable_user(UserPoolId=pool.pool_id, Username=browser.email)
+    answer = _read_a_minute_later(aws, lambda_context, browser)
+    assert answer["statusCode"] == 303
+    assert "/console/sign-in" in answer["headers"]["Location"]
+    assert Sessions(aws.store).find(browser.cookie, NOW + TOUCH_EVERY) is None, "the session is ended, not kept"
+
+
+def test_a_demoted_operator_signs_in_again_to_read_as_a_viewer(aws: Any, lambda_context: Any) -> None:
+    browser = Browser(aws.store, "operator", NOW)
+    pool = aws.users.pool
+    pool.idp.admin_remove_user_from_group(UserPoolId=pool.pool_id, Username=browser.email, GroupName="operator")
+    pool.idp.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=browser.email, GroupName="viewer")
+    answer = _read_a_minute_later(aws, lambda_context, browser)
+    assert answer["statusCode"] == 303
+    assert "/console/sign-in" in answer["headers"]["Location"]
+
+
+def test_a_user_still_allowed_reads_on_and_cognito_down_does_not_sign_anyone_out(aws: Any, lambda_context: Any) -> None:
+    browser = Browser(aws.store, "viewer", NOW)
+    assert _read_a_minute_later(aws, lambda_context, browser)["statusCode"] == 200
+    aws.use(users=lambda: Users("eu-west-3_pool", "client", client=_CognitoDown()))
+    later = NOW + 2 * TOUCH_EVERY
+    assert console_at(aws, lambda_context, later)(browser.get("/console/orders"))["statusCode"] == 200
 
 
 def test_every_text_is_in_french_and_english_with_the_same_placeholders() -> None:

@@ -184,6 +184,23 @@ def _still_operator(ctx: Context) -> None:
         raise RoleRefused("operator", held=role)
 
 
+def _still_allowed(deps: Dependencies, sessions: Sessions, request: Request, session: Session) -> Session | None:
+    """The session, when the page read moved its last page's time (at most once a minute): still its user's, in
+    the role Cognito gives them now; ended when they were disabled, deleted or given another role (they sign in
+    again), so a user stopped in Cognito reads nothing more within a minute. Cognito not answering leaves it be
+    (every action asks again, and refuses then)."""
+    try:
+        role = deps.console_users().role(session.email)
+    except SignInRefusedError as exc:
+        if exc.reason == "unavailable":
+            return session
+        role = ""
+    if role == session.role:
+        return session
+    sessions.close(request.cookies.get(COOKIE, ""))
+    return None
+
+
 def _error(ctx: Context, status: int, message: str) -> Response:
     return ctx.page("error.html", status=status, message=message)
 
@@ -196,6 +213,8 @@ def context(deps: Dependencies, sessions: Sessions, request: Request, now: datet
         session, store_down = sessions.find(request.cookies.get(COOKIE, ""), now), False
     except StoreUnavailableError:
         session, store_down = None, True
+    if session is not None and session.seen_at == now and session.signed_in_at != now:
+        session = _still_allowed(deps, sessions, request, session)
     ctx = Context(deps, sessions, request, session, Translator(language), now, store_down=store_down)
     if asked == language:
         ctx.cookies.append(f"{LANGUAGE_COOKIE}={language}; Path=/; Max-Age=31536000; Secure; SameSite=Lax")
