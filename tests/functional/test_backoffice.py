@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -161,7 +162,7 @@ def test_list_orders_newest_first_paginated_and_filtered(aws: Any, lambda_contex
     assert [o["reference"] for o in page["orders"]] == ["LS2", "LS3"]
     status, page = call(aws, lambda_context, "GET", "/orders", limit="2", cursor=page["next"])
     assert (page["orders"], page["next"]) == ([], None)  # LS4 is older than the default 120 days
-    old_day = (today - timedelta(days=130)).date().isoformat()
+    old_day = (today - timedelta(days=130, minutes=4)).astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
     status, page = call(aws, lambda_context, "GET", "/orders", **{"from": old_day, "to": old_day})
     assert [o["reference"] for o in page["orders"]] == ["LS4"]
     status, page = call(aws, lambda_context, "GET", "/orders", status="paid")

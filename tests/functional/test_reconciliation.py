@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from orders import daybook
 from orders.amounts import plan_refund
 from orders.model import APPLIED_OUTSIDE_API, OperationRecord, Order, OrderStatus, PaymentSession, PendingOperation
 from orders.reconciliation import Reconciler, changed_days, reconciliation_days
@@ -55,6 +56,21 @@ def test_a_missed_confirmation_is_recorded_from_the_bank_status_once(
     # The late confirmation itself is the same acceptance: nothing more.
     confirm(aws, lambda_context)
     assert aws.store.get(SAMPLE).reviews == ()
+
+
+def test_a_missed_payment_repaired_the_day_after_is_booked_on_the_day_the_bank_took_it(
+    aws: Any, bank: FakeBank
+) -> None:
+    stored_order(aws, SAMPLE, created_at=CREATED)
+    bank.accounts[SESSION] = Account(Decimal("62.73"), "EUR", captured=Decimal("62.73"), captured_on=DAY)
+    next_morning = CREATED + timedelta(days=1)
+    report = reconciler(aws).run([DAY], next_morning, "test")
+    assert [(d.reference, d.kind, d.repaired) for d in report.differences] == [(SAMPLE, "missed_confirmation", True)]
+    order = aws.store.get(SAMPLE)
+    assert (order.paid_at, order.paid_on) == (next_morning, DAY)  # recorded the next morning, taken the day before
+    terminals = aws.deps.terminals()
+    assert [e.reference for e in daybook.booked_pages(aws.store, terminals, DAY, "captures", 10)] == [SAMPLE]
+    assert daybook.booked_pages(aws.store, terminals, DAY + timedelta(days=1), "captures", 10) == []
 
 
 def test_an_order_whose_buyer_may_still_be_paying_is_not_asked_about(aws: Any, bank: FakeBank) -> None:

@@ -87,7 +87,7 @@ def _entries(order: Order, timezone: str, wanted: frozenset[str]) -> list[Entry]
                 amount = order.instalments[outcome.number - 1].amount
                 found.append(entry(outcome.at, outcome.day, amount, "payment" if outcome.number == 1 else "instalment"))
     elif "payment" in wanted and order.paid_at and order.mode is PaymentMode.IMMEDIATE:  # captured as it was paid
-        found.append(entry(order.paid_at, None, order.amount, "payment"))
+        found.append(entry(order.paid_at, order.paid_on, order.amount, "payment"))
     for record in order.operations:
         if record.event in wanted and record.outcome in APPLIED_OUTCOMES:
             found.append(entry(record.at, record.bank_day, record.amount, record.event))

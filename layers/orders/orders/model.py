@@ -340,6 +340,9 @@ class Order:
     confirmation_ids: frozenset[str] = frozenset()
     authorisation_number: str = ""
     paid_at: datetime | None = None
+    # The bank's day of an immediate payment when it is not paid_at's day in the terminal's zone (a confirmation,
+    # or the bank's status, read after the day the bank took it): the day the books count it on.
+    paid_on: date | None = None
     deadline: datetime | None = None
     captured: Decimal = Decimal(0)
     refunded: Decimal = Decimal(0)

@@ -314,6 +314,9 @@ class Reconciler:
         enters, changes = acceptance(
             order, terminal, session.bank_reference, status.authorisation_number, now, day, source
         )
+        taken = status.captured_on
+        if order.mode is PaymentMode.IMMEDIATE and not order.instalments and taken is not None and taken != day:
+            changes["paid_on"] = taken  # the books count it on the day the bank took it, not on today's
         try:
             self.store.apply(order, Decision(Verdict.ACCEPTED, order.status, enters, attempt, changes=changes))
         except ConcurrentUpdateError:

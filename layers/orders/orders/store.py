@@ -205,6 +205,8 @@ def _stored(value: object) -> Any:
     """A decision's change as the item keeps it."""
     if isinstance(value, datetime):
         return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple) and all(isinstance(v, InstalmentOutcome) for v in value):
         return [_outcome_item(v) for v in value]
     return value
@@ -475,6 +477,7 @@ def item_to_order(raw: Mapping[str, Any]) -> Order:
         confirmation_ids=frozenset(item.get("confirmation_ids") or ()),
         authorisation_number=item.get("authorisation_number", ""),
         paid_at=_dt(item.get("paid_at")),
+        paid_on=date.fromisoformat(item["paid_on"]) if item.get("paid_on") else None,
         deadline=_dt(item.get("deadline")),
         captured=Decimal(item.get("captured", 0)),
         refunded=Decimal(item.get("refunded", 0)),
