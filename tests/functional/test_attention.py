@@ -39,13 +39,6 @@ def clock(aws: Any) -> None:
     aws.use(clock=lambda: NOW)
 
 
-@pytest.fixture
-def bank(aws: Any) -> FakeBank:
-    fake = FakeBank()
-    aws.use(bank_transport=fake, clock=lambda: NOW)
-    return fake
-
-
 def _client(bank: FakeBank) -> Any:
     return lambda terminal: BankClient(terminal, bank, sleep=lambda _: None)
 
